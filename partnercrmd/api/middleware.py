@@ -1,0 +1,133 @@
+"""The two middlewares: errors become `{Message, Code}`; every request passes the localhost security rules.
+
+Security (SECURITY.md rules 2-4): the Host header must name the loopback
+address and the port the request arrived on (the DNS-rebinding defence); an
+Origin, when sent, must be the daemon's own or a paired extension's; API
+routes other than Version and Register need an approved ApplicationId.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from .. import appkeys
+from ..errors import Forbidden, PartnerError, Unauthorized
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+API_PREFIX = "/api/v1/"
+PUBLIC_ROUTES = {"Version", "Register", "openapi.json"}
+"""Routes a client may call before it is approved."""
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+CORS_HEADERS = "ApplicationId, UserId, Content-Type, Authorization"
+
+HTTP_MESSAGES = {
+    404: ("There is no such route.", "not_found"),
+    405: ("This route does not take that method.", "method_not_allowed"),
+    413: ("The request body is too large.", "payload_too_large"),
+}
+
+
+def json_error(status: int, message: str, code: str) -> web.Response:
+    return web.json_response({"Message": message, "Code": code}, status=status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Translate every error to HTTP in one place."""
+    try:
+        return await handler(request)
+    except PartnerError as exc:
+        return json_error(exc.status, exc.message, exc.code)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        message, code = HTTP_MESSAGES.get(exc.status, (exc.reason, "http_error"))
+        response = json_error(exc.status, message, code)
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return json_error(500, "partnercrmd hit an unexpected error; see its log.", "internal_error")
+
+
+def local_port(request: web.Request) -> int:
+    """The port this connection arrived on (what a legitimate Host header names)."""
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    return int(sockname[1]) if sockname else -1
+
+
+def own_origins(port: int) -> set[str]:
+    return {f"http://{name}:{port}" for name in LOOPBACK_NAMES}
+
+
+def check_host(request: web.Request, port: int) -> None:
+    host = request.headers.get("Host", "").strip().lower()
+    if host not in {f"{name}:{port}" for name in LOOPBACK_NAMES}:
+        raise Forbidden("Requests must be addressed to 127.0.0.1, localhost or [::1] on this port.", code="forbidden_host")
+
+
+def check_origin(request: web.Request, port: int) -> str | None:
+    """The allowed Origin of the request, None when it sent none; Forbidden for any other."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return None
+    allowed = own_origins(port)
+    if appkeys.APPS in request.app:
+        allowed |= request.app[appkeys.APPS].origins()
+    if origin not in allowed:
+        raise Forbidden("Requests from this web page's origin are not allowed.", code="forbidden_origin")
+    return origin
+
+
+def route_name(request: web.Request) -> str | None:
+    if not request.path.startswith(API_PREFIX):
+        return None
+    return request.path[len(API_PREFIX) :]
+
+
+def check_application(request: web.Request) -> None:
+    app_id = request.headers.get("ApplicationId", "").strip()
+    if not app_id:
+        raise Unauthorized("Send the ApplicationId header of a registered application (POST Register first).")
+    if not request.app[appkeys.APPS].is_approved(app_id):
+        raise Unauthorized(
+            "This application is not registered or not approved; POST Register and have the user approve it.",
+            code="not_approved",
+        )
+
+
+@web.middleware
+async def security_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    port = local_port(request)
+    check_host(request, port)
+    origin = check_origin(request, port)
+    if request.method == "OPTIONS" and origin is not None:
+        return web.Response(
+            status=204,
+            headers={
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Methods": "GET, POST",
+                "Access-Control-Allow-Headers": CORS_HEADERS,
+                "Access-Control-Max-Age": "600",
+                "Vary": "Origin",
+            },
+        )
+    name = route_name(request)
+    known_route = request.match_info.http_exception is None and "name" not in request.match_info
+    if name is not None and known_route and name not in PUBLIC_ROUTES and not name.startswith("events/"):
+        check_application(request)
+    response = await handler(request)
+    if origin is not None:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    return response

@@ -1,0 +1,188 @@
+"""The OpenAPI 3.1 document of /api/v1, built from the route table so it cannot drift from the routes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .. import PRODUCT_NAME, __version__
+
+if TYPE_CHECKING:
+    from .routes import Route
+
+
+def _obj(required: Sequence[str], **props: Any) -> dict[str, Any]:
+    return {"type": "object", "required": list(required), "properties": props}
+
+
+STRING: dict[str, Any] = {"type": "string"}
+INTEGER: dict[str, Any] = {"type": "integer"}
+BOOLEAN: dict[str, Any] = {"type": "boolean"}
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _array(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": item}
+
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": _obj(["Message", "Code"], Message=STRING, Code=STRING),
+    "Version": _obj(
+        ["ProductName", "ProductVersion", "Licenses"],
+        ProductName=STRING,
+        ProductVersion=STRING,
+        Licenses=_array(_obj(["Key", "Name", "Value"], Key=STRING, Name=STRING, Value=STRING, ExpiresAt=STRING)),
+    ),
+    "Ping": _obj(["Id"], Id=STRING),
+    "Field": _obj(
+        ["Name", "Value", "WellKnownName", "DescriptorId", "Type", "Ordinal"],
+        Name=STRING,
+        Value=STRING,
+        WellKnownName={
+            "type": "string",
+            "enum": [
+                "ContactName", "FirstName", "LastName", "CompanyName", "JobTitle", "Email", "BusinessPhone",
+                "MobilePhone", "HomePhone", "OtherPhone", "Fax", "Address", "Notes", "Url", "Picture", "Custom",
+            ],
+        },  # fmt: skip
+        DescriptorId=STRING,
+        Type=STRING,
+        Ordinal=INTEGER,
+    ),
+    "Action": _obj(
+        ["UniqueId", "ActionId", "IsMultiple", "UseDefaultImage", "DisplayText", "SpecialKind"],
+        UniqueId=STRING,
+        ActionId=STRING,
+        IsMultiple=BOOLEAN,
+        UseDefaultImage=BOOLEAN,
+        DisplayText=STRING,
+        SpecialKind={"type": "string", "enum": ["Open", "OpenInEditMode", "LogActivity", "ShowActivities"]},
+        Number=STRING,
+        Icon=_obj(["MimeType", "Buffer64"], MimeType=STRING, Buffer64=STRING),
+    ),
+    "Activity": _obj(
+        ["Subject", "Body", "Direction", "StartTimeUtc", "DurationSeconds"],
+        Subject=STRING,
+        Body=STRING,
+        Direction={"type": "string", "enum": ["Inbound", "Outbound"]},
+        StartTimeUtc=STRING,
+        DurationSeconds=INTEGER,
+    ),
+    "ContactRecord": _obj(
+        ["UniqueId", "RecordType", "DisplayText", "Fields", "Actions"],
+        UniqueId=STRING,
+        RecordType=STRING,
+        DisplayText=STRING,
+        Fields=_array(_ref("Field")),
+        Actions=_array(_ref("Action")),
+        Activities=_array(_ref("Activity")),
+    ),
+    "AddinCollection": _obj(
+        ["AddinId", "AddinName", "Records", "ExceptionText"],
+        AddinId=STRING,
+        AddinName=STRING,
+        Records=_array(_ref("ContactRecord")),
+        ExceptionText=STRING,
+    ),
+    "AddressBook": _obj(
+        [
+            "Priority", "CrmAddinTypeId", "AddinId", "Cached", "Enabled", "Name", "CacheFrequencyMinutes",
+            "IsPersistent", "Description", "HasModifyFeature", "HasCursorFeature", "HasSearchFeature",
+            "HasActivityActionFeatureCreate", "HasActivityActionFeatureShow", "HasActionFeatureShow",
+            "ShowActivityOnCall", "CreateActivityOnCallEnd", "AutoPopOption", "Type",
+        ],  # fmt: skip
+        Priority=INTEGER,
+        CrmAddinTypeId=STRING,
+        AddinId=STRING,
+        Cached=BOOLEAN,
+        Enabled=BOOLEAN,
+        Name=STRING,
+        CacheFrequencyMinutes=INTEGER,
+        IsPersistent=BOOLEAN,
+        Description=STRING,
+        HasModifyFeature=BOOLEAN,
+        HasCursorFeature=BOOLEAN,
+        HasSearchFeature=BOOLEAN,
+        HasActivityActionFeatureCreate=BOOLEAN,
+        HasActivityActionFeatureShow=BOOLEAN,
+        HasActionFeatureShow=BOOLEAN,
+        ShowActivityOnCall=BOOLEAN,
+        CreateActivityOnCallEnd=BOOLEAN,
+        AutoPopOption={"type": "string", "enum": ["Never", "OnRinging", "OnAnswer"]},
+        Type=_obj(["AddinTypeId", "TypeFullName"], AddinTypeId=STRING, TypeFullName=STRING),
+        Status=STRING,
+        ExceptionText=STRING,
+    ),
+    "RecordType": _obj(
+        [
+            "RelatedRecordTypes", "HasEmail", "HasFirstNameLastName", "AddinId", "HasContactName", "HasCompanyName",
+            "HasNotes", "CanShowInEditMode", "CanCreate", "UniqueId", "RecordTypeId", "Name", "IsResidential",
+        ],  # fmt: skip
+        RelatedRecordTypes=_array(STRING),
+        HasEmail=BOOLEAN,
+        HasFirstNameLastName=BOOLEAN,
+        AddinId=STRING,
+        HasContactName=BOOLEAN,
+        HasCompanyName=BOOLEAN,
+        HasNotes=BOOLEAN,
+        CanShowInEditMode=BOOLEAN,
+        CanCreate=BOOLEAN,
+        UniqueId=STRING,
+        RecordTypeId=STRING,
+        Name=STRING,
+        IsResidential=BOOLEAN,
+    ),
+    "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
+}
+
+ERROR_RESPONSE = {"description": "Error", "content": {"application/json": {"schema": _ref("Error")}}}
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    operation: dict[str, Any] = {"operationId": route.name.replace(".", "_"), "summary": route.summary}
+    if route.params:
+        body = {
+            "type": "object",
+            "required": [p.name for p in route.params if p.required],
+            "properties": {p.name: p.schema() for p in route.params},
+        }
+        operation["requestBody"] = {
+            "required": any(p.required for p in route.params),
+            "content": {"application/x-www-form-urlencoded": {"schema": body}, "application/json": {"schema": body}},
+        }
+    if route.response is None:
+        ok: dict[str, Any] = {"204": {"description": "Done"}}
+    else:
+        schema = _array(_ref(route.response)) if route.array else _ref(route.response)
+        ok = {"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}}
+    operation["responses"] = {**ok, "4XX": ERROR_RESPONSE, "5XX": ERROR_RESPONSE}
+    if route.name not in ("Version", "Register", "openapi.json"):
+        operation["security"] = [{"ApplicationId": []}]
+    return operation
+
+
+def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for route in routes:
+        paths.setdefault(f"/api/v1/{route.name}", {})[route.method.lower()] = _operation(route)
+    paths["/api/v1/events/{ApplicationId}"] = {
+        "get": {
+            "operationId": "events",
+            "summary": "WebSocket of events (Initial, AddressBooksChanged, ActivityLogged…); upgrade required.",
+            "parameters": [{"name": "ApplicationId", "in": "path", "required": True, "schema": STRING}],
+            "responses": {"101": {"description": "Switching to WebSocket"}, "4XX": ERROR_RESPONSE},
+        }
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": f"{PRODUCT_NAME} localhost API", "version": __version__},
+        "servers": [{"url": "http://127.0.0.1:10088"}],
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"ApplicationId": {"type": "apiKey", "in": "header", "name": "ApplicationId"}},
+        },
+    }

@@ -1,0 +1,388 @@
+"""The routes of /api/v1: one table drives registration, field checks and the OpenAPI document."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from .. import PRODUCT_NAME, __version__, appkeys
+from ..books import OpenBook
+from ..errors import BadRequest, NotFound, Unsupported
+from ..integration import Capability
+from ..model import CallDirection, CallInfo, Contact, ContactPatch, PhoneKind
+from ..pages import WINDOWS, window_login_url
+from ..records import contact_record
+from ..search import SearchRequest
+from .params import Param, parse_params, read_body
+from .websocket import events_handler
+
+Handler = Callable[[web.Request, dict[str, Any]], Awaitable[web.StreamResponse]]
+
+TELEPHONY_ROUTES = (
+    "MakeCall", "Hangup", "Answer", "Hold", "Unhold", "Resume", "Transfer", "BlindTransfer",
+    "ConsultTransfer", "Conference", "SendDtmf", "Calls", "GetCalls", "Lines", "Devices", "Presence", "SetPresence",
+)  # fmt: skip
+APP_ID_PATTERN = re.compile(r"^[A-Za-z0-9._{}-]{1,128}$")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    name: str
+    handler: Handler
+    summary: str
+    params: tuple[Param, ...] = ()
+    response: str | None = None
+    """Name of the response schema in the OpenAPI document (None: 204 No Content)."""
+    array: bool = False
+
+
+def json_response(data: Any) -> web.Response:
+    return web.json_response(data)
+
+
+
+# --- handlers --------------------------------------------------------------------------------------
+
+
+async def version(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
+    return json_response(
+        {
+            "ProductName": PRODUCT_NAME,
+            "ProductVersion": __version__,
+            "Licenses": [{"Key": "mode", "Name": "Licence", "Value": "Development (unlicensed)"}],
+        }
+    )
+
+
+async def ping(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
+    return json_response({"Id": fields["Id"]})
+
+
+def bearer_token(request: web.Request) -> str:
+    auth = request.headers.get("Authorization", "")
+    return auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+
+
+async def register(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
+    app_id = fields["Id"]
+    if not APP_ID_PATTERN.match(app_id):
+        raise BadRequest("Id must be 1-128 letters, digits, '-', '_', '.' or braces (a GUID).", code="invalid_field")
+    token = bearer_token(request)
+    trusted = bool(token) and hmac.compare_digest(token.encode(), request.app[appkeys.INSTALL_TOKEN].encode())
+    user_id = fields["UserId"] or request.headers.get("UserId", "")[:128]
+    wait = request.app[appkeys.CONFIG].registration_wait
+    await request.app[appkeys.APPS].register(app_id, fields["Name"], user_id, trusted=trusted, wait=wait)
+    return web.Response(status=204)
+
+
+async def search(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
+    text = fields["query"].strip()
+    if not text:
+        raise BadRequest("The field 'query' is empty.", code="missing_field")
+    config = request.app[appkeys.CONFIG]
+    deadline = fields["timeoutMs"] / 1000 if fields["timeoutMs"] else config.search_deadline
+    search_request = SearchRequest(
+        text=text,
+        count=fields["count"],
+        offset=fields["offset"],
+        include_pictures=fields["includePictures"],
+        include_activities=fields["includeActivities"],
+        deadline=deadline,
+    )
+    results = await request.app[appkeys.SEARCH].search(search_request)
+    signer = request.app[appkeys.SIGNER]
+    collections = []
+    for result in results:
+        caps = result.book.integration.capabilities if result.book.integration else frozenset()
+        records = [
+            contact_record(
+                signer,
+                result.book.id,
+                contact,
+                caps,
+                include_picture=search_request.include_pictures,
+                activities=result.activities.get(contact.id) if search_request.include_activities else None,
+            )
+            for contact in result.contacts
+        ]
+        collections.append(
+            {
+                "AddinId": result.book.id,
+                "AddinName": result.book.name,
+                "Records": records,
+                "ExceptionText": result.error,
+            }
+        )
+    return json_response(collections)
+
+
+def address_book_json(book: OpenBook) -> dict[str, Any]:
+    integration = book.integration
+    caps = integration.capabilities if integration else frozenset()
+    config = book.config
+    return {
+        "Priority": config.priority,
+        "CrmAddinTypeId": config.type,
+        "AddinId": config.id,
+        "Cached": config.cached,
+        "Enabled": config.enabled,
+        "Name": config.name,
+        "CacheFrequencyMinutes": config.cache_minutes,
+        "IsPersistent": True,
+        "Description": config.description or (integration.description if integration else ""),
+        "HasModifyFeature": Capability.UPDATE_CONTACT in caps or Capability.CREATE_CONTACT in caps,
+        "HasCursorFeature": Capability.SEARCH_NAME in caps,
+        "HasSearchFeature": Capability.SEARCH_NAME in caps or Capability.SEARCH_NUMBER in caps,
+        "HasActivityActionFeatureCreate": Capability.LOG_ACTIVITY in caps,
+        "HasActivityActionFeatureShow": Capability.SHOW_ACTIVITIES in caps,
+        "HasActionFeatureShow": True,
+        "ShowActivityOnCall": config.show_activity_on_call,
+        "CreateActivityOnCallEnd": config.create_activity_on_call_end,
+        "AutoPopOption": str(config.auto_pop),
+        "Type": {
+            "AddinTypeId": config.type,
+            "TypeFullName": integration.name if integration else config.type,
+            "Version": integration.version if integration else "",
+            "Classification": str(integration.classification) if integration else "",
+            "Capabilities": sorted(str(c) for c in caps),
+            "GuideUrl": integration.guide_url if integration else "",
+        },
+        "Status": "Ready" if book.connector else "Unavailable",
+        "ExceptionText": "" if book.connector else (book.error or ""),
+    }
+
+
+async def address_books(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
+    return json_response([address_book_json(b) for b in request.app[appkeys.BOOKS].books()])
+
+
+def record_types_of(book: OpenBook) -> list[dict[str, Any]]:
+    if book.integration is None:
+        return []
+    caps = book.integration.capabilities
+    return [
+        {
+            "RelatedRecordTypes": [],
+            "HasEmail": True,
+            "HasFirstNameLastName": True,
+            "AddinId": book.id,
+            "HasContactName": True,
+            "HasCompanyName": True,
+            "HasNotes": True,
+            "CanShowInEditMode": Capability.POP_EDIT in caps,
+            "CanCreate": Capability.CREATE_CONTACT in caps,
+            "UniqueId": f"{book.id}/{name}",
+            "RecordTypeId": f"{book.id}/{name}",
+            "Name": name,
+            "IsResidential": False,
+        }
+        for name in book.integration.record_types
+    ]
+
+
+async def record_types(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
+    return json_response([rt for b in request.app[appkeys.BOOKS].enabled() for rt in record_types_of(b)])
+
+
+CONTACT_PARAMS = (
+    Param("Phone", max_length=64),
+    Param("ContactName"),
+    Param("FirstName"),
+    Param("LastName"),
+    Param("CompanyName"),
+    Param("Email", max_length=320),
+    Param("Notes", max_length=10_000),
+)
+
+
+def contact_patch(fields: dict[str, Any]) -> ContactPatch:
+    return ContactPatch(
+        display_name=fields["ContactName"],
+        first_name=fields["FirstName"],
+        last_name=fields["LastName"],
+        company=fields["CompanyName"],
+        email=fields["Email"],
+        phone=fields["Phone"],
+        notes=fields["Notes"],
+    )
+
+
+def writable_book(request: web.Request, book_id: str, capability: Capability) -> OpenBook:
+    book = request.app[appkeys.BOOKS].get(book_id)
+    if book.connector is None or book.integration is None:
+        raise NotFound(book.error or "The address book is unavailable.", code="book_unavailable")
+    if capability not in book.integration.capabilities:
+        raise Unsupported(f"The address book '{book.name}' cannot do that ({capability}).")
+    return book
+
+
+async def create_new_record(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
+    book_id, _, record_type = fields["RecordTypeId"].partition("/")
+    book = writable_book(request, book_id, Capability.CREATE_CONTACT)
+    assert book.integration is not None and book.connector is not None
+    if record_type not in book.integration.record_types:
+        raise NotFound(f"The address book '{book.name}' has no record type '{record_type[:40]}'.", code="unknown_type")
+    patch = contact_patch(fields)
+    if patch.is_empty():
+        raise BadRequest("Give at least one of Phone, ContactName, FirstName, LastName, CompanyName, Email.")
+    contact = patch.apply_to(Contact(record_type=record_type))
+    for phone in contact.phones:
+        phone.kind = PhoneKind.BUSINESS
+    created = await book.connector.create(contact)
+    return json_response(contact_record(request.app[appkeys.SIGNER], book.id, created, book.integration.capabilities))
+
+
+async def save_record(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
+    payload = request.app[appkeys.SIGNER].verify("record", fields["RecordId"], what="record id")
+    book = writable_book(request, str(payload.get("b")), Capability.UPDATE_CONTACT)
+    assert book.integration is not None and book.connector is not None
+    patch = contact_patch(fields)
+    if patch.is_empty():
+        raise BadRequest("Nothing to save: give at least one field to change.")
+    saved = await book.connector.update(str(payload.get("c")), patch)
+    return json_response(contact_record(request.app[appkeys.SIGNER], book.id, saved, book.integration.capabilities))
+
+
+CALL_PARAMS = (
+    Param("CallId", max_length=128),
+    Param("Direction", enum=("Inbound", "Outbound")),
+    Param("CallerNumber", max_length=64),
+    Param("CallerName"),
+    Param("CalledNumber", max_length=64),
+    Param("CalledName"),
+    Param("StartTimeUtc", max_length=40, description="ISO 8601, e.g. 2026-11-25T14:03:00Z"),
+    Param("DurationSeconds", "integer", minimum=0, maximum=7 * 24 * 3600, default=0),
+    Param("Notes", max_length=10_000),
+)
+
+
+def parse_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest("StartTimeUtc must be an ISO 8601 time such as 2026-11-25T14:03:00Z.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def call_info(fields: dict[str, Any]) -> CallInfo | None:
+    """The call described by the request, or None when it describes none."""
+    if not (fields["Direction"] or fields["CallerNumber"] or fields["CalledNumber"]):
+        return None
+    direction = CallDirection.OUTBOUND if (fields["Direction"] or "").lower() == "outbound" else CallDirection.INBOUND
+    return CallInfo(
+        direction=direction,
+        caller_number=fields["CallerNumber"] or "",
+        caller_name=fields["CallerName"] or "",
+        called_number=fields["CalledNumber"] or "",
+        called_name=fields["CalledName"] or "",
+        start_utc=parse_time(fields["StartTimeUtc"]) if fields["StartTimeUtc"] else None,
+        duration_seconds=fields["DurationSeconds"] or 0,
+        notes=fields["Notes"] or "",
+        call_id=fields["CallId"] or "",
+    )
+
+
+async def do_action(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
+    await request.app[appkeys.ACTIONS].do(fields["actionId"], call_info(fields))
+    return web.Response(status=204)
+
+
+async def show_window(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
+    window = fields["window"].lower()
+    await request.app[appkeys.CONFIG].opener(window_login_url(request.app, window))
+    return web.Response(status=204)
+
+
+async def openapi_json(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
+    from .openapi import openapi_document
+
+    return json_response(openapi_document(ROUTES))
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "Version", version, "Product, version and licences.", response="Version"),
+    Route("POST", "Ping", ping, "Echo an id.", (Param("Id", required=True),), response="Ping"),
+    Route(
+        "POST",
+        "Register",
+        register,
+        "Register an application; waits for the user's approval (immediate with the install token as Bearer).",
+        (Param("Name", required=True, max_length=128), Param("Id", required=True, max_length=128), Param("UserId", max_length=128)),
+    ),
+    Route(
+        "POST",
+        "Search",
+        search,
+        "Search every enabled address book by number or text, concurrently.",
+        (
+            Param("query", required=True, max_length=256),
+            Param("count", "integer", default=5, minimum=1, maximum=100),
+            Param("offset", "integer", default=0, minimum=0, maximum=10_000),
+            Param("includePictures", "boolean", default=False),
+            Param("includeActivities", "boolean", default=False),
+            Param("timeoutMs", "integer", minimum=50, maximum=30_000, description="Per-book deadline (default 1500)."),
+        ),
+        response="AddinCollection",
+        array=True,
+    ),
+    Route("GET", "AddressBooks", address_books, "The configured address books.", response="AddressBook", array=True),
+    Route("GET", "RecordTypes", record_types, "Record types of the enabled books.", response="RecordType", array=True),
+    Route(
+        "POST",
+        "CreateNewRecord",
+        create_new_record,
+        "Create a contact.",
+        (Param("RecordTypeId", required=True), *CONTACT_PARAMS),
+        response="ContactRecord",
+    ),
+    Route(
+        "POST",
+        "SaveRecord",
+        save_record,
+        "Change a contact.",
+        (Param("RecordId", required=True, max_length=2048), *CONTACT_PARAMS),
+        response="ContactRecord",
+    ),
+    Route(
+        "POST",
+        "DoAction",
+        do_action,
+        "Run a record's action (open, edit, show activities, log a call).",
+        (Param("actionId", required=True, max_length=2048), *CALL_PARAMS),
+    ),
+    Route("POST", "ShowWindow", show_window, "Open a window of the configuration UI.", (Param("window", required=True, enum=WINDOWS),)),
+    Route("GET", "openapi.json", openapi_json, "This document.", response="OpenApi"),
+)
+
+
+def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        fields = parse_params(route.params, await read_body(request)) if route.method == "POST" else {}
+        return await route.handler(request, fields)
+
+    handler.__name__ = route.handler.__name__
+    return handler
+
+
+async def telephony_route(request: web.Request) -> web.StreamResponse:
+    raise NotFound(
+        f"'{request.match_info['name']}' is a telephony request: your phone client (PDC) handles calls; "
+        "partnercrmd serves CRM routes only.",
+        code="telephony_not_served",
+    )
+
+
+def add_api_routes(app: web.Application) -> None:
+    for route in ROUTES:
+        app.router.add_route(route.method, f"/api/v1/{route.name}", _wrap(route), name=route.name)
+    pattern = "|".join(TELEPHONY_ROUTES)
+    app.router.add_route("*", f"/api/v1/{{name:(?:{pattern})}}", telephony_route)
+    app.router.add_get("/api/v1/events/{app_id}", events_handler, name="events")
+

@@ -1,0 +1,139 @@
+"""The application factory: routes, middlewares and every service, started and stopped by cleanup contexts."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import secrets
+import weakref
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import WSCloseCode, web
+
+from . import appkeys
+from .actions import ActionService
+from .addin_host import create_host
+from .apps import AppRegistry
+from .books import BookManager, ensure_default_book
+from .config import DaemonConfig, region_from_locale
+from .events import EventHub
+from .pages import UiSessions, record_page_url
+from .search import SearchEngine
+from .signing import Signer
+from .vault import Vault
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: DaemonConfig) -> web.Application:
+    from .api.middleware import error_middleware, security_middleware
+    from .api.routes import add_api_routes
+    from .pages import add_page_routes
+
+    app = web.Application(
+        middlewares=[error_middleware, security_middleware],
+        client_max_size=config.max_body_bytes,
+    )
+    app[appkeys.CONFIG] = config
+    app[appkeys.HUB] = EventHub()
+    app[appkeys.WEBSOCKETS] = weakref.WeakSet()
+    app[appkeys.UI] = UiSessions()
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("partnercrmd", "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+    add_api_routes(app)
+    add_page_routes(app)
+    app.cleanup_ctx.append(services)
+    app.cleanup_ctx.append(vault_watcher)
+    app.on_shutdown.append(close_websockets)
+    return app
+
+
+def _install_secrets(doc: dict[str, Any]) -> dict[str, str]:
+    """The per-install API token and signing key, created on first start."""
+    install = doc.setdefault("install", {})
+    install.setdefault("token", secrets.token_urlsafe(32))
+    install.setdefault("signing_key", base64.b64encode(secrets.token_bytes(32)).decode("ascii"))
+    return dict(install)
+
+
+async def services(app: web.Application) -> AsyncIterator[None]:
+    """Open the vault, load add-ins, open the address books; close them all at shutdown."""
+    config = app[appkeys.CONFIG]
+    await asyncio.to_thread(config.paths.ensure)
+    vault = await asyncio.to_thread(Vault.open, config.paths.config_dir)
+    await asyncio.to_thread(ensure_default_book, vault)
+    install = await asyncio.to_thread(vault.update, _install_secrets)
+    doc = await asyncio.to_thread(vault.read)
+    region = config.region or doc.get("settings", {}).get("default_region") or region_from_locale()
+    host = await asyncio.to_thread(create_host, config.extra_plugins, use_entry_points=config.use_entry_points)
+    signer = Signer(base64.b64decode(install["signing_key"]))
+    books = BookManager(vault, host, config.paths, region)
+    apps = AppRegistry(vault)
+    app[appkeys.VAULT] = vault
+    app[appkeys.HOST] = host
+    app[appkeys.REGION] = region
+    app[appkeys.SIGNER] = signer
+    app[appkeys.INSTALL_TOKEN] = install["token"]
+    app[appkeys.BOOKS] = books
+    app[appkeys.APPS] = apps
+    app[appkeys.SEARCH] = SearchEngine(books, region)
+    app[appkeys.ACTIONS] = ActionService(
+        books,
+        signer,
+        config.opener,
+        app[appkeys.HUB],
+        lambda book_id, contact_id, edit: record_page_url(app, book_id, contact_id, edit),
+    )
+    await apps.refresh(doc)
+    await books.sync(doc)
+    log.info("vault key: %s; region %s; %d address books", vault.key_location, region, len(books.books()))
+    yield
+    await books.close()
+
+
+async def vault_watcher(app: web.Application) -> AsyncIterator[None]:
+    """Pick up changes other processes (`partnercrmd apps approve`, `books add`…) make to the vault."""
+    task = asyncio.create_task(_watch_vault(app))
+    yield
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+
+
+async def _watch_vault(app: web.Application) -> None:
+    config = app[appkeys.CONFIG]
+    vault = app[appkeys.VAULT]
+    last = await asyncio.to_thread(vault.stamp)
+    while True:
+        await asyncio.sleep(config.vault_poll_interval)
+        try:
+            stamp = await asyncio.to_thread(vault.stamp)
+            if stamp == last:
+                continue
+            last = stamp
+            await reload_vault(app)
+        except Exception:  # noqa: BLE001  (the watcher must survive a bad read; the next change retries)
+            log.exception("could not reload the vault")
+
+
+async def reload_vault(app: web.Application) -> None:
+    """Re-read the vault: refresh applications, re-open changed books, tell clients."""
+    doc = await asyncio.to_thread(app[appkeys.VAULT].read)
+    await app[appkeys.APPS].refresh(doc)
+    if await app[appkeys.BOOKS].sync(doc):
+        app[appkeys.HUB].publish("AddressBooksChanged", {})
+
+
+async def close_websockets(app: web.Application) -> None:
+    app[appkeys.HUB].close_all()
+    for ws in list(app[appkeys.WEBSOCKETS]):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"partnercrmd is shutting down")

@@ -1,0 +1,338 @@
+"""Configured address books: their settings in the vault, and the open connectors that serve them.
+
+Configuration changes (`add_book`, `change_book`, `remove_book`) go straight
+to the vault, from the CLI or the daemon alike; a running daemon notices the
+change and `BookManager.sync` re-opens exactly the books that changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .addin_host import AddinHost
+from .errors import ConfigError, NotFound
+from .integration import BlockingConnector, BookContext, Connector, FieldKind, Integration, ThreadedConnector
+from .paths import Paths
+from .vault import Vault
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BOOK_ID = "local"
+
+
+class AutoPop(StrEnum):
+    NEVER = "Never"
+    ON_RINGING = "OnRinging"
+    ON_ANSWER = "OnAnswer"
+
+
+@dataclass
+class BookConfig:
+    """One configured address book as the vault stores it."""
+
+    id: str
+    type: str
+    name: str
+    priority: int = 100
+    enabled: bool = True
+    settings: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    cached: bool = False
+    cache_minutes: int = 5
+    auto_pop: AutoPop = AutoPop.NEVER
+    show_activity_on_call: bool = False
+    create_activity_on_call_end: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["auto_pop"] = str(self.auto_pop)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BookConfig:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        config = cls(**known)
+        config.auto_pop = AutoPop(config.auto_pop)
+        return config
+
+
+# Options every book has, settable as `--set key=value` beside the integration's own settings.
+BOOK_OPTIONS: dict[str, FieldKind] = {
+    "name": FieldKind.TEXT,
+    "priority": FieldKind.INT,
+    "enabled": FieldKind.BOOL,
+    "description": FieldKind.TEXT,
+    "cached": FieldKind.BOOL,
+    "cache_minutes": FieldKind.INT,
+    "auto_pop": FieldKind.CHOICE,
+    "show_activity_on_call": FieldKind.BOOL,
+    "create_activity_on_call_end": FieldKind.BOOL,
+}
+
+
+def convert_value(key: str, kind: FieldKind, value: Any, choices: tuple[str, ...] = ()) -> Any:
+    """Convert a setting given as text (CLI, form) or JSON to the kind its schema declares."""
+    if kind is FieldKind.INT:
+        if isinstance(value, bool):
+            raise ConfigError(f"Setting '{key}' must be a whole number.")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"Setting '{key}' must be a whole number, not {str(value)[:40]!r}.") from None
+    if kind is FieldKind.BOOL:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        raise ConfigError(f"Setting '{key}' must be true or false, not {str(value)[:40]!r}.")
+    text = "" if value is None else str(value)
+    if kind is FieldKind.CHOICE and choices and text not in choices:
+        raise ConfigError(f"Setting '{key}' must be one of {', '.join(choices)}; got {text[:40]!r}.")
+    if kind is FieldKind.URL and text and not re.match(r"^https?://", text):
+        raise ConfigError(f"Setting '{key}' must be an http:// or https:// address.")
+    return text
+
+
+def convert_settings(integration: Integration, given: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+    """Check settings against an integration's schema; with partial=False, fill defaults and require the required."""
+    result: dict[str, Any] = {}
+    for key, value in given.items():
+        spec = integration.config_field(key)
+        if spec is None:
+            known = ", ".join(f.key for f in integration.config) or "none"
+            raise ConfigError(f"'{integration.id}' has no setting '{key}' (settings: {known}).")
+        result[key] = convert_value(key, spec.kind, value, spec.choices)
+    if not partial:
+        for spec in integration.config:
+            if spec.key not in result and spec.default is not None:
+                result[spec.key] = spec.default
+            if spec.required and result.get(spec.key) in (None, ""):
+                raise ConfigError(f"'{integration.id}' needs the setting '{spec.key}' ({spec.label}).")
+    return result
+
+
+def split_options(given: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Separate book options (name, priority…) from integration settings, converting the options."""
+    options: dict[str, Any] = {}
+    settings: dict[str, Any] = {}
+    for key, value in given.items():
+        if key in BOOK_OPTIONS:
+            choices = tuple(AutoPop) if key == "auto_pop" else ()
+            options[key] = convert_value(key, BOOK_OPTIONS[key], value, tuple(str(c) for c in choices))
+        else:
+            settings[key] = value
+    return options, settings
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:40] or "book"
+
+
+def read_books(doc: Mapping[str, Any]) -> list[BookConfig]:
+    """The configured books of a vault document, in priority order."""
+    books = [BookConfig.from_dict(data) for data in doc.get("books", {}).values()]
+    return sorted(books, key=lambda b: (b.priority, b.name.lower(), b.id))
+
+
+def add_book(vault: Vault, integration: Integration, given: Mapping[str, Any]) -> BookConfig:
+    """Configure a new address book of `integration`; `given` mixes book options and settings."""
+    options, settings = split_options(given)
+    settings = convert_settings(integration, settings, partial=False)
+    name = str(options.pop("name", "") or integration.name)
+
+    def change(doc: dict[str, Any]) -> BookConfig:
+        books = doc.setdefault("books", {})
+        if any(b.get("name", "").lower() == name.lower() for b in books.values()):
+            raise ConfigError(f"An address book named '{name}' exists already; choose another name.")
+        book_id = base = _slug(name)
+        counter = 2
+        while book_id in books:
+            book_id = f"{base}-{counter}"
+            counter += 1
+        priority = options.pop("priority", (max((b.get("priority", 0) for b in books.values()), default=0) + 10))
+        config = BookConfig(id=book_id, type=integration.id, name=name, priority=priority, settings=settings)
+        for key, value in options.items():
+            setattr(config, key, value)
+        config.auto_pop = AutoPop(config.auto_pop)
+        books[book_id] = config.to_dict()
+        return config
+
+    return vault.update(change)
+
+
+def find_book(doc: Mapping[str, Any], ref: str) -> BookConfig:
+    """A book by id or (case-insensitive) name."""
+    for config in read_books(doc):
+        if config.id == ref or config.name.lower() == ref.lower():
+            return config
+    names = ", ".join(f"'{b.name}'" for b in read_books(doc)) or "none"
+    raise NotFound(f"No address book '{ref}' (configured: {names}).", code="unknown_book")
+
+
+def change_book(vault: Vault, host: AddinHost, ref: str, given: Mapping[str, Any]) -> BookConfig:
+    """Change options and settings of a configured book."""
+    options, settings = split_options(given)
+
+    def change(doc: dict[str, Any]) -> BookConfig:
+        config = find_book(doc, ref)
+        if settings:
+            integration = host.integration(config.type)
+            if integration is None:
+                raise ConfigError(host.unavailable_reason(config.type))
+            config.settings.update(convert_settings(integration, settings, partial=True))
+        for key, value in options.items():
+            setattr(config, key, value)
+        config.auto_pop = AutoPop(config.auto_pop)
+        doc["books"][config.id] = config.to_dict()
+        return config
+
+    return vault.update(change)
+
+
+def remove_book(vault: Vault, ref: str) -> BookConfig:
+    def change(doc: dict[str, Any]) -> BookConfig:
+        config = find_book(doc, ref)
+        del doc["books"][config.id]
+        return config
+
+    return vault.update(change)
+
+
+def ensure_default_book(vault: Vault) -> None:
+    """On the very first start, configure the embedded local address book with sample contacts."""
+
+    def change(doc: dict[str, Any]) -> None:
+        if "books" not in doc:
+            config = BookConfig(
+                id=DEFAULT_BOOK_ID,
+                type="local",
+                name="Local address book",
+                priority=10,
+                settings={"seed_samples": True},
+                description="Contacts kept on this computer",
+            )
+            doc["books"] = {config.id: config.to_dict()}
+
+    vault.update(change)
+
+
+def redacted_settings(integration: Integration | None, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings safe to show: secrets become whether they are set."""
+    shown: dict[str, Any] = {}
+    for key, value in settings.items():
+        spec = integration.config_field(key) if integration else None
+        secret = spec.secret if spec else True  # unknown schema: assume the worst
+        shown[key] = ("(set)" if value else "(not set)") if secret else value
+    return shown
+
+
+@dataclass
+class OpenBook:
+    """A configured book as the daemon serves it: its connector, or why it has none."""
+
+    config: BookConfig
+    integration: Integration | None
+    connector: Connector | None
+    error: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+class BookManager:
+    """Keeps an open connector for every enabled, configured book, in step with the vault."""
+
+    def __init__(self, vault: Vault, host: AddinHost, paths: Paths, region: str | None) -> None:
+        self.vault = vault
+        self.host = host
+        self.paths = paths
+        self.region = region
+        self._open: dict[str, OpenBook] = {}
+        self._lock = asyncio.Lock()
+
+    def books(self) -> list[OpenBook]:
+        """Every configured book, enabled or not, in priority order."""
+        return sorted(self._open.values(), key=lambda b: (b.config.priority, b.name.lower(), b.id))
+
+    def enabled(self) -> list[OpenBook]:
+        return [b for b in self.books() if b.config.enabled]
+
+    def get(self, book_id: str) -> OpenBook:
+        book = self._open.get(book_id)
+        if book is None:
+            raise NotFound(f"There is no address book '{book_id}'.", code="unknown_book")
+        return book
+
+    async def sync(self, doc: Mapping[str, Any] | None = None) -> bool:
+        """Follow the vault (or a document just read from it): open new or changed books, close removed ones.
+
+        Returns whether anything changed.
+        """
+        async with self._lock:
+            if doc is None:
+                doc = await asyncio.to_thread(self.vault.read)
+            wanted = {c.id: c for c in read_books(doc)}
+            changed = False
+            for book_id in list(self._open):
+                old = self._open[book_id]
+                if book_id not in wanted or wanted[book_id] != old.config:
+                    await self._close(self._open.pop(book_id))
+                    changed = True
+            for book_id, config in wanted.items():
+                if book_id not in self._open:
+                    self._open[book_id] = await self._open_book(config)
+                    changed = True
+            return changed
+
+    async def _open_book(self, config: BookConfig) -> OpenBook:
+        integration = self.host.integration(config.type)
+        if integration is None:
+            return OpenBook(config, None, None, self.host.unavailable_reason(config.type))
+        if not config.enabled:
+            return OpenBook(config, integration, None, "This address book is disabled.")
+        context = BookContext(
+            book_id=config.id,
+            name=config.name,
+            settings=dict(config.settings),
+            data_dir=self.paths.book_dir(config.id),
+            default_region=self.region,
+        )
+        try:
+            await asyncio.to_thread(context.data_dir.mkdir, parents=True, exist_ok=True, mode=0o700)
+            opened = await asyncio.to_thread(integration.open, context)
+            connector = ThreadedConnector(opened) if isinstance(opened, BlockingConnector) else opened
+            if not isinstance(connector, Connector):
+                raise TypeError(f"open() returned {type(opened).__name__}, not a Connector")
+        except Exception as exc:  # noqa: BLE001  (add-in code: reported in the book's slot)
+            log.error("address book %s (%s) failed to open: %s: %s", config.id, config.type, type(exc).__name__, exc)
+            return OpenBook(config, integration, None, f"The address book could not be opened: {exc}")
+        return OpenBook(config, integration, connector)
+
+    async def _close(self, book: OpenBook) -> None:
+        if book.connector is None:
+            return
+        try:
+            await asyncio.wait_for(book.connector.close(), timeout=5)
+        except Exception as exc:  # noqa: BLE001  (closing must go on for the other books)
+            log.warning("address book %s did not close cleanly: %s", book.id, exc)
+
+    async def close(self) -> None:
+        async with self._lock:
+            for book in self._open.values():
+                await self._close(book)
+            self._open.clear()

@@ -1,0 +1,280 @@
+"""The `partnercrmd` command: run the daemon, import contacts, approve applications, provision address books."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .addin_host import AddinHost, create_host
+from .apps import AppStatus, read_apps, set_app_status
+from .books import (
+    DEFAULT_BOOK_ID,
+    BookConfig,
+    add_book,
+    change_book,
+    ensure_default_book,
+    find_book,
+    read_books,
+    redacted_settings,
+    remove_book,
+)
+from .config import DEFAULT_PORT, DaemonConfig, region_from_locale
+from .errors import ConfigError, NotFound, PartnerError
+from .integration import BlockingConnector, BookContext
+from .model import CheckResult
+from .paths import Paths
+from .vault import Vault
+
+
+def _vault(paths: Paths) -> Vault:
+    paths.ensure()
+    return Vault.open(paths.config_dir)
+
+
+def _pairs(items: Sequence[str]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"'{item}' is not key=value.")
+        pairs[key.strip()] = value
+    return pairs
+
+
+def _print_table(rows: list[list[str]], header: list[str]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def _region(paths: Paths, doc: dict[str, Any]) -> str:
+    return str(doc.get("settings", {}).get("default_region") or region_from_locale())
+
+
+# --- commands ----------------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace, paths: Paths) -> int:
+    from .daemon import serve
+
+    serve(DaemonConfig(paths=paths, port=args.port, region=args.region), verbose=args.verbose)
+    return 0
+
+
+def cmd_version(args: argparse.Namespace, paths: Paths) -> int:
+    print(f"partnercrmd {__version__}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, paths: Paths) -> int:
+    from .importers import read_contacts_file
+    from .local_book.addin import DATABASE_NAME, INTEGRATION_ID
+    from .local_book.store import LocalStore
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise NotFound(f"No such file: {path}")
+    vault = _vault(paths)
+    ensure_default_book(vault)
+    doc = vault.read()
+    if args.book:
+        book = find_book(doc, args.book)
+    else:
+        local = [b for b in read_books(doc) if b.type == INTEGRATION_ID]
+        if not local:
+            raise ConfigError("There is no local address book to import into; add one with `partnercrmd books add local`.")
+        book = next((b for b in local if b.id == DEFAULT_BOOK_ID), local[0])
+    if book.type != INTEGRATION_ID:
+        raise ConfigError(f"'{book.name}' is a {book.type} address book; contacts are imported into local ones.")
+    contacts = read_contacts_file(path)
+    directory = paths.book_dir(book.id)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store = LocalStore(directory / DATABASE_NAME, _region(paths, doc))
+    try:
+        added = store.add_many(contacts)
+    finally:
+        store.close()
+    print(f"Imported {len(added)} contacts from {path.name} into '{book.name}'.")
+    return 0
+
+
+def cmd_apps(args: argparse.Namespace, paths: Paths) -> int:
+    vault = _vault(paths)
+    if args.apps_command == "list":
+        apps = read_apps(vault.read())
+        if not apps:
+            print("No application has registered yet.")
+            return 0
+        rows = [[a.name, a.id, str(a.status), a.user_id, a.registered] for a in apps.values()]
+        _print_table(rows, ["NAME", "ID", "STATUS", "USER", "REGISTERED"])
+        return 0
+    status = AppStatus.APPROVED if args.apps_command == "approve" else AppStatus.REVOKED
+    record = set_app_status(vault, args.id, status)
+    print(f"{record.name} ({record.id}) is now {record.status}.")
+    return 0
+
+
+def _host() -> AddinHost:
+    return create_host()
+
+
+def _show_book(book: BookConfig, host: AddinHost) -> list[str]:
+    integration = host.integration(book.type)
+    settings = redacted_settings(integration, book.settings)
+    shown = " ".join(f"{k}={v}" for k, v in settings.items())
+    state = "enabled" if book.enabled else "disabled"
+    if integration is None:
+        state = "unavailable"
+    return [str(book.priority), book.id, book.name, book.type, state, shown]
+
+
+async def _test_book(book: BookConfig, host: AddinHost, paths: Paths, region: str) -> list[CheckResult]:
+    integration = host.integration(book.type)
+    if integration is None:
+        return [CheckResult("integration", False, host.unavailable_reason(book.type), "not_installed")]
+    context = BookContext(book.id, book.name, dict(book.settings), paths.book_dir(book.id), region)
+    context.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        connector = await asyncio.to_thread(integration.open, context)
+    except PartnerError as exc:
+        return [CheckResult("open", False, exc.message, exc.code)]
+    except Exception as exc:  # noqa: BLE001  (add-in code: say what happened)
+        return [CheckResult("open", False, f"{type(exc).__name__}: {exc}", "unknown")]
+    if isinstance(connector, BlockingConnector):
+        try:
+            return list(await asyncio.to_thread(connector.test))
+        finally:
+            await asyncio.to_thread(connector.close)
+    try:
+        return list(await connector.test())
+    finally:
+        await connector.close()
+
+
+def cmd_books(args: argparse.Namespace, paths: Paths) -> int:
+    vault = _vault(paths)
+    command = args.books_command
+    if command == "types":
+        host = _host()
+        rows = [[i.id, i.name, i.version, str(i.classification)] for i in host.integrations.values()]
+        _print_table(rows, ["TYPE", "NAME", "VERSION", "CLASS"])
+        return 0
+    if command == "list":
+        host = _host()
+        books = read_books(vault.read())
+        if not books:
+            print("No address book is configured.")
+            return 0
+        _print_table([_show_book(b, host) for b in books], ["PRIO", "ID", "NAME", "TYPE", "STATE", "SETTINGS"])
+        return 0
+    if command == "add":
+        host = _host()
+        integration = host.integration(args.type)
+        if integration is None:
+            known = ", ".join(sorted(host.integrations)) or "none"
+            raise ConfigError(f"{host.unavailable_reason(args.type)} Installed types: {known}.")
+        given: dict[str, Any] = _pairs(args.set or [])
+        if args.name:
+            given["name"] = args.name
+        book = add_book(vault, integration, given)
+        print(f"Added '{book.name}' (id {book.id}, {book.type}).")
+        return 0
+    if command == "set":
+        if not args.set:
+            raise ConfigError("Nothing to change: give --set key=value.")
+        book = change_book(vault, _host(), args.book, _pairs(args.set))
+        print(f"Changed '{book.name}'.")
+        return 0
+    if command == "remove":
+        book = remove_book(vault, args.book)
+        print(f"Removed '{book.name}'.")
+        return 0
+    # test
+    doc = vault.read()
+    book = find_book(doc, args.book)
+    results = asyncio.run(_test_book(book, _host(), paths, _region(paths, doc)))
+    for result in results:
+        mark = "ok  " if result.ok else "FAIL"
+        key = f" [{result.error_key}]" if result.error_key and not result.ok else ""
+        print(f"{mark} {result.check}: {result.message}{key}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+def cmd_vault(args: argparse.Namespace, paths: Paths) -> int:
+    vault = _vault(paths)
+    if args.vault_command == "rotate-key":
+        vault.rotate_key()
+        print(f"The vault key was replaced; the new key is kept in: {vault.key_location}.")
+    else:
+        doc = vault.read()
+        print(json.dumps({"file": str(vault.path), "key": vault.key_location, "schema": doc.get("schema")}, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="partnercrmd", description="CRM integration daemon for softphones.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the daemon in the foreground")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0: any)")
+    serve.add_argument("--region", help="default region for numbers without a country code, e.g. GB")
+    serve.add_argument("--verbose", action="store_true")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("version", help="print the version").set_defaults(func=cmd_version)
+
+    imp = sub.add_parser("import", help="import a vCard (2.1, 3.0, 4.0) or Outlook/Google CSV file")
+    imp.add_argument("file")
+    imp.add_argument("--book", help="local address book to import into (default: the embedded one)")
+    imp.set_defaults(func=cmd_import)
+
+    apps = sub.add_parser("apps", help="applications allowed to use the API")
+    apps_sub = apps.add_subparsers(dest="apps_command", required=True)
+    apps_sub.add_parser("list")
+    for name in ("approve", "revoke"):
+        p = apps_sub.add_parser(name)
+        p.add_argument("id", help="application id (or name)")
+    apps.set_defaults(func=cmd_apps)
+
+    books = sub.add_parser("books", help="configured address books")
+    books_sub = books.add_subparsers(dest="books_command", required=True)
+    books_sub.add_parser("list")
+    books_sub.add_parser("types", help="installed integrations")
+    add = books_sub.add_parser("add")
+    add.add_argument("type", help="integration id, e.g. local (see `books types`)")
+    add.add_argument("--name")
+    add.add_argument("--set", action="append", metavar="KEY=VALUE")
+    change = books_sub.add_parser("set")
+    change.add_argument("book", help="book id or name")
+    change.add_argument("--set", action="append", metavar="KEY=VALUE")
+    for name in ("remove", "test"):
+        books_sub.add_parser(name).add_argument("book", help="book id or name")
+    books.set_defaults(func=cmd_books)
+
+    vault = sub.add_parser("vault", help="the encrypted vault")
+    vault_sub = vault.add_subparsers(dest="vault_command", required=True)
+    vault_sub.add_parser("rotate-key")
+    vault_sub.add_parser("info")
+    vault.set_defaults(func=cmd_vault)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args, Paths.from_env()))
+    except PartnerError as exc:
+        print(f"partnercrmd: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

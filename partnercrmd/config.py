@@ -1,0 +1,42 @@
+"""How a daemon instance is set up: where its files are, its port, region, deadlines, opener."""
+
+from __future__ import annotations
+
+import locale
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .opener import Opener, open_in_browser
+from .paths import Paths
+
+DEFAULT_PORT = 10088
+REGION_ENV = "PARTNERCRMD_REGION"
+
+
+@dataclass
+class DaemonConfig:
+    paths: Paths
+    port: int = DEFAULT_PORT
+    region: str | None = None
+    """Default region for numbers without a country code; None: the vault's setting, then the locale."""
+    search_deadline: float = 1.5
+    registration_wait: float = 60.0
+    """How long `Register` waits for the user's approval before answering 403."""
+    opener: Opener = open_in_browser
+    extra_plugins: Sequence[tuple[str, object]] = field(default_factory=tuple)
+    use_entry_points: bool = True
+    vault_poll_interval: float = 0.5
+    heartbeat: float = 20.0
+    max_body_bytes: int = 64 * 1024
+
+
+def region_from_locale() -> str:
+    """The region of the user's locale (en_GB → GB), else US."""
+    for value in (os.environ.get(REGION_ENV), os.environ.get("LC_ALL"), os.environ.get("LANG"), locale.getlocale()[0]):
+        if not value:
+            continue
+        part = value.split(".")[0].split("_")[-1] if "_" in value or len(value) == 2 else ""
+        if len(part) == 2 and part.isalpha():
+            return part.upper()
+    return "US"

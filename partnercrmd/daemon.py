@@ -1,0 +1,102 @@
+"""Runs the daemon in the foreground: one instance per user, loopback only, discovery file, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import logging.handlers
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from aiohttp import web
+
+from . import __version__, appkeys
+from .app import create_app
+from .config import DaemonConfig
+from .discovery import remove_discovery, write_discovery
+from .errors import PartnerError
+from .paths import Paths
+
+log = logging.getLogger(__name__)
+
+BIND_ADDRESS = "127.0.0.1"
+
+
+class StartError(PartnerError):
+    code = "cannot_start"
+
+
+@contextmanager
+def instance_lock(paths: Paths) -> Iterator[None]:
+    """Hold the per-user instance lock while the daemon runs; StartError if another instance holds it."""
+    handle = open(paths.instance_lock, "a+", encoding="utf-8")  # noqa: SIM115  (held for the daemon's lifetime)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        other = handle.read().strip() or "?"
+        handle.close()
+        raise StartError(
+            f"partnercrmd is already running for this user (pid {other}, home {paths.config_dir})."
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    try:
+        yield
+    finally:
+        handle.close()
+
+
+def setup_logging(paths: Paths, verbose: bool) -> None:
+    handler = logging.handlers.RotatingFileHandler(
+        paths.log_dir / "partnercrmd.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    console = logging.StreamHandler()
+    console.setFormatter(logging.Formatter("partnercrmd: %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler, console]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+async def run_daemon(config: DaemonConfig, stop: asyncio.Event | None = None) -> None:
+    """Serve until SIGTERM/SIGINT (or `stop` is set)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    app = create_app(config)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, BIND_ADDRESS, config.port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise StartError(
+                f"Port {config.port} on {BIND_ADDRESS} is taken ({exc.strerror}); start with --port to choose another."
+            ) from None
+        config.port = runner.addresses[0][1]
+        discovery = config.paths.discovery_file
+        await asyncio.to_thread(write_discovery, discovery, config.port, app[appkeys.INSTALL_TOKEN], __version__)
+        log.info("listening on http://%s:%d/api/v1/ (discovery file %s)", BIND_ADDRESS, config.port, discovery)
+        try:
+            await stop.wait()
+        finally:
+            await asyncio.to_thread(remove_discovery, discovery)
+    finally:
+        log.info("shutting down")
+        await runner.cleanup()
+
+
+def serve(config: DaemonConfig, verbose: bool = False) -> None:
+    config.paths.ensure()
+    setup_logging(config.paths, verbose)
+    with instance_lock(config.paths):
+        asyncio.run(run_daemon(config))

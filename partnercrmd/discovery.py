@@ -1,0 +1,52 @@
+"""The discovery file `api.json` = {port, token, pid, version}: how the user's own programs find the daemon."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import PartnerError
+
+
+class NotRunning(PartnerError):
+    status = 503
+    code = "not_running"
+
+
+def write_discovery(path: Path, port: int, token: str, version: str) -> None:
+    """Write the file readable by the user alone (0600), atomically."""
+    data = json.dumps({"port": port, "token": token, "pid": os.getpid(), "version": version})
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+
+
+def read_discovery(path: Path) -> dict[str, Any]:
+    """The running daemon's address and token; NotRunning when there is none."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        port, token, pid = int(data["port"]), str(data["token"]), int(data["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise NotRunning(f"partnercrmd is not running (no {path}). Start it with `partnercrmd serve`.") from None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        raise NotRunning(f"partnercrmd is not running (process {pid} has ended).") from None
+    except PermissionError:
+        pass
+    return {"port": port, "token": token, "pid": pid, "version": data.get("version", "")}
+
+
+def remove_discovery(path: Path) -> None:
+    """Remove the file if it is ours."""
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass

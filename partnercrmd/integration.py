@@ -1,0 +1,222 @@
+"""What an add-in provides: integrations (types of address book) and the connectors that serve them.
+
+An `Integration` describes one kind of CRM or address book: its identity,
+capabilities, configuration schema and guide. The user configures any number
+of *address books* from it; for each, the host calls `Integration.open` with a
+`BookContext` and talks to the `Connector` it returns.
+
+Write a connector either as `Connector` (async methods, for aiohttp-based
+clients) or as `BlockingConnector` (plain methods, for synchronous client
+libraries: the host runs each call in a worker thread, never on the event loop).
+Methods an integration cannot do keep their default, which raises `Unsupported`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from .errors import Unsupported
+from .model import Activity, CheckResult, Contact, ContactPatch, SearchQuery
+
+
+class Capability(StrEnum):
+    SEARCH_NUMBER = "SearchByNumber"
+    SEARCH_NAME = "SearchByName"
+    POP = "Pop"
+    POP_EDIT = "PopInEditMode"
+    LOG_ACTIVITY = "LogActivity"
+    SHOW_ACTIVITIES = "ShowActivities"
+    CREATE_CONTACT = "CreateContact"
+    UPDATE_CONTACT = "UpdateContact"
+    PICTURES = "Pictures"
+
+
+class Classification(StrEnum):
+    STANDARD = "Standard"
+    CONTROLLED = "Controlled"
+    """Hidden until the user enters the partner's unlock code."""
+
+
+class FieldKind(StrEnum):
+    TEXT = "text"
+    SECRET = "secret"
+    URL = "url"
+    INT = "int"
+    BOOL = "bool"
+    CHOICE = "choice"
+    PATH = "path"
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    """One setting of an integration, as the configuration UI and `books add --set` show it."""
+
+    key: str
+    label: str
+    kind: FieldKind = FieldKind.TEXT
+    required: bool = False
+    default: str | int | bool | None = None
+    help: str = ""
+    choices: tuple[str, ...] = ()
+
+    @property
+    def secret(self) -> bool:
+        return self.kind is FieldKind.SECRET
+
+
+@dataclass(frozen=True)
+class ReleaseNote:
+    version: str
+    date: str
+    text: str
+
+
+@dataclass(frozen=True)
+class BookContext:
+    """What a connector gets to know about the address book it serves."""
+
+    book_id: str
+    name: str
+    settings: Mapping[str, Any]
+    """The book's settings, secrets included, converted to the kinds the schema declares."""
+    data_dir: Path
+    """A directory of this book's own for databases and caches; it exists."""
+    default_region: str | None
+    """Region (ISO 3166 alpha-2) for numbers written without a country code."""
+
+
+class Connector:
+    """An open address book. Override what the integration can do; every method is awaited by the host."""
+
+    async def search(self, query: SearchQuery) -> Sequence[Contact]:
+        """Contacts matching `query.number` (any of `query.number_forms`) or `query.text`.
+
+        Return up to `query.limit` (more is allowed). For number queries the
+        host keeps only contacts that really have the number, so a backend may
+        return loose candidates.
+        """
+        raise Unsupported("This address book cannot search.")
+
+    async def get(self, contact_id: str) -> Contact | None:
+        """One contact by its backend id, or None when it no longer exists."""
+        raise Unsupported("This address book cannot read single records.")
+
+    async def record_url(self, contact_id: str, edit: bool) -> str | None:
+        """Where the record opens in the CRM (view or edit); None to use partnercrmd's own record page."""
+        return None
+
+    async def activities(self, contact_id: str, limit: int) -> Sequence[Activity]:
+        """The contact's recent activities, newest first."""
+        raise Unsupported("This address book cannot read activities.")
+
+    async def log_activity(self, contact_id: str, activity: Activity) -> str:
+        """Write a call activity into the contact's history; return the new activity's id."""
+        raise Unsupported("This address book cannot log activities.")
+
+    async def create(self, contact: Contact) -> Contact:
+        """Create a contact; return it as stored (with its new id)."""
+        raise Unsupported("This address book cannot create contacts.")
+
+    async def update(self, contact_id: str, patch: ContactPatch) -> Contact:
+        """Change a contact; return it as stored."""
+        raise Unsupported("This address book cannot change contacts.")
+
+    async def test(self) -> Sequence[CheckResult]:
+        """Check reach, authentication and each configured capability; say what to fix."""
+        return [CheckResult("reach", True, "No checks are defined for this address book.")]
+
+    async def close(self) -> None:
+        """Release connections and files; called when the book is reconfigured or the daemon stops."""
+
+
+class BlockingConnector:
+    """Like `Connector`, with plain methods for synchronous libraries; the host calls them in a thread."""
+
+    def search(self, query: SearchQuery) -> Sequence[Contact]:
+        raise Unsupported("This address book cannot search.")
+
+    def get(self, contact_id: str) -> Contact | None:
+        raise Unsupported("This address book cannot read single records.")
+
+    def record_url(self, contact_id: str, edit: bool) -> str | None:
+        return None
+
+    def activities(self, contact_id: str, limit: int) -> Sequence[Activity]:
+        raise Unsupported("This address book cannot read activities.")
+
+    def log_activity(self, contact_id: str, activity: Activity) -> str:
+        raise Unsupported("This address book cannot log activities.")
+
+    def create(self, contact: Contact) -> Contact:
+        raise Unsupported("This address book cannot create contacts.")
+
+    def update(self, contact_id: str, patch: ContactPatch) -> Contact:
+        raise Unsupported("This address book cannot change contacts.")
+
+    def test(self) -> Sequence[CheckResult]:
+        return [CheckResult("reach", True, "No checks are defined for this address book.")]
+
+    def close(self) -> None:
+        pass
+
+
+class ThreadedConnector(Connector):
+    """Runs a `BlockingConnector`'s methods in worker threads so the event loop never blocks."""
+
+    def __init__(self, blocking: BlockingConnector) -> None:
+        self.blocking = blocking
+
+    async def search(self, query: SearchQuery) -> Sequence[Contact]:
+        return await asyncio.to_thread(self.blocking.search, query)
+
+    async def get(self, contact_id: str) -> Contact | None:
+        return await asyncio.to_thread(self.blocking.get, contact_id)
+
+    async def record_url(self, contact_id: str, edit: bool) -> str | None:
+        return await asyncio.to_thread(self.blocking.record_url, contact_id, edit)
+
+    async def activities(self, contact_id: str, limit: int) -> Sequence[Activity]:
+        return await asyncio.to_thread(self.blocking.activities, contact_id, limit)
+
+    async def log_activity(self, contact_id: str, activity: Activity) -> str:
+        return await asyncio.to_thread(self.blocking.log_activity, contact_id, activity)
+
+    async def create(self, contact: Contact) -> Contact:
+        return await asyncio.to_thread(self.blocking.create, contact)
+
+    async def update(self, contact_id: str, patch: ContactPatch) -> Contact:
+        return await asyncio.to_thread(self.blocking.update, contact_id, patch)
+
+    async def test(self) -> Sequence[CheckResult]:
+        return await asyncio.to_thread(self.blocking.test)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.blocking.close)
+
+
+@dataclass(frozen=True)
+class Integration:
+    """A kind of address book an add-in provides (returned by the `partnercrmd_integrations` hook)."""
+
+    id: str
+    """Stable, lower-case identifier, e.g. "carddav"; used in configurations, so never change it."""
+    name: str
+    version: str
+    open: Callable[[BookContext], Connector | BlockingConnector]
+    """Opens one configured address book; called off the event loop, so it may block briefly."""
+    capabilities: frozenset[Capability]
+    description: str = ""
+    config: tuple[ConfigField, ...] = ()
+    classification: Classification = Classification.STANDARD
+    guide_url: str = ""
+    release_notes: tuple[ReleaseNote, ...] = ()
+    record_types: tuple[str, ...] = ("Contact",)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def config_field(self, key: str) -> ConfigField | None:
+        return next((f for f in self.config if f.key == key), None)

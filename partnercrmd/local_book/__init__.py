@@ -1,0 +1,1 @@
+"""The embedded local address book: contacts kept in SQLite on this computer."""

@@ -1,0 +1,196 @@
+"""Pages the daemon serves to the user's browser: record pages, and the windows `ShowWindow` opens.
+
+Record pages are reached through signed links (opened by `DoAction`). Windows
+are reached through a one-time login link; then an HttpOnly, SameSite=Strict
+session cookie. Every form carries an anti-forgery token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from . import __version__, appkeys
+from .apps import AppStatus, set_app_status
+from .books import redacted_settings
+from .errors import BadRequest, Forbidden, NotFound
+from .integration import Capability
+from .model import ContactPatch
+from .records import contact_fields
+
+WINDOWS = ("configuration", "callhistory", "integrations", "dialling", "viewer", "about")
+LOGIN_TTL = 120.0
+SESSION_TTL = 12 * 3600.0
+SESSION_COOKIE = "partnercrmd_session"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@dataclass
+class UiSessions:
+    """One-time login tokens and the sessions they start (in memory: a restart logs everyone out)."""
+
+    logins: dict[str, float] = field(default_factory=dict)
+    sessions: dict[str, tuple[float, str]] = field(default_factory=dict)
+    """session id → (expiry, anti-forgery token)."""
+
+    def new_login(self) -> str:
+        token = secrets.token_urlsafe(32)
+        now = time.monotonic()
+        self.logins = {t: exp for t, exp in self.logins.items() if exp > now}
+        self.logins[token] = now + LOGIN_TTL
+        return token
+
+    def redeem(self, token: str) -> str:
+        expiry = self.logins.pop(token, 0.0)
+        if expiry < time.monotonic():
+            raise Forbidden("This link has expired or was used already; open the window again from your phone client.")
+        session = secrets.token_urlsafe(32)
+        self.sessions[session] = (time.monotonic() + SESSION_TTL, secrets.token_urlsafe(24))
+        return session
+
+    def csrf(self, request: web.Request) -> str:
+        session = self.sessions.get(request.cookies.get(SESSION_COOKIE, ""))
+        if session is None or session[0] < time.monotonic():
+            raise Forbidden("Please open this window from your phone client.", code="no_session")
+        return session[1]
+
+
+def record_page_url(app: web.Application, book_id: str, contact_id: str, edit: bool) -> str:
+    token = app[appkeys.SIGNER].sign("page", {"b": book_id, "c": contact_id, "e": edit})
+    return f"http://127.0.0.1:{app[appkeys.CONFIG].port}/records/{token}"
+
+
+def window_login_url(app: web.Application, window: str) -> str:
+    token = app[appkeys.UI].new_login()
+    return f"http://127.0.0.1:{app[appkeys.CONFIG].port}/ui/login/{token}?window={window}"
+
+
+def _secure(response: web.StreamResponse) -> web.StreamResponse:
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+async def record_page(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    payload = app[appkeys.SIGNER].verify("page", request.match_info["token"], what="link")
+    book = app[appkeys.BOOKS].get(str(payload["b"]))
+    if book.connector is None or book.integration is None:
+        raise NotFound(book.error or "The address book is unavailable.")
+    contact = await book.connector.get(str(payload["c"]))
+    if contact is None:
+        raise NotFound("This contact no longer exists.", code="unknown_record")
+    activities = []
+    if Capability.SHOW_ACTIVITIES in book.integration.capabilities:
+        activities = list(await book.connector.activities(contact.id, 50))
+    edit = bool(payload.get("e")) and Capability.UPDATE_CONTACT in book.integration.capabilities
+    context = {
+        "book": book,
+        "contact": contact,
+        "fields": contact_fields(contact, include_picture=False),
+        "activities": activities,
+        "edit": edit,
+        "csrf": _page_csrf(request) if edit else "",
+        "saved": request.query.get("saved") == "1",
+    }
+    return _secure(aiohttp_jinja2.render_template("record.html", request, context))
+
+
+def _page_csrf(request: web.Request) -> str:
+    """Anti-forgery token of an edit page: bound to its own signed link."""
+    key = request.app[appkeys.INSTALL_TOKEN].encode()
+    return hmac.new(key, request.match_info["token"].encode(), "sha256").hexdigest()
+
+
+async def record_save(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    token = request.match_info["token"]
+    payload = app[appkeys.SIGNER].verify("page", token, what="link")
+    form = await request.post()
+    if not payload.get("e") or not hmac.compare_digest(str(form.get("csrf", "")), _page_csrf(request)):
+        raise Forbidden("This form has expired; reopen the contact.", code="bad_csrf")
+    book = app[appkeys.BOOKS].get(str(payload["b"]))
+    if book.connector is None:
+        raise NotFound(book.error or "The address book is unavailable.")
+    names = ("display_name", "first_name", "last_name", "company", "email", "phone", "notes")
+    values = {n: str(form[n])[:2000] for n in names if n in form}
+    await book.connector.update(str(payload["c"]), ContactPatch(**values))
+    raise web.HTTPSeeOther(f"/records/{token}?saved=1")
+
+
+async def ui_login(request: web.Request) -> web.StreamResponse:
+    window = request.query.get("window", "configuration")
+    if window not in WINDOWS:
+        raise BadRequest(f"Unknown window '{window[:40]}'.")
+    session = request.app[appkeys.UI].redeem(request.match_info["token"])
+    response = web.HTTPSeeOther(f"/ui/{window}")
+    response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="Strict", path="/ui", max_age=int(SESSION_TTL))
+    _secure(response)
+    raise response
+
+
+async def ui_window(request: web.Request) -> web.StreamResponse:
+    window = request.match_info["window"]
+    if window not in WINDOWS:
+        raise NotFound(f"There is no window '{window[:40]}'.")
+    app = request.app
+    csrf = app[appkeys.UI].csrf(request)
+    host = app[appkeys.HOST]
+    books = [
+        {
+            "book": b,
+            "integration": b.integration,
+            "settings": redacted_settings(b.integration, b.config.settings),
+        }
+        for b in app[appkeys.BOOKS].books()
+    ]
+    context: dict[str, Any] = {
+        "window": window,
+        "windows": WINDOWS,
+        "csrf": csrf,
+        "version": __version__,
+        "books": books,
+        "apps": sorted(app[appkeys.APPS].apps.values(), key=lambda a: a.name.lower()),
+        "integrations": sorted(host.integrations.values(), key=lambda i: i.name.lower()),
+        "addins": sorted(host.addins.values(), key=lambda a: a.name),
+        "key_location": app[appkeys.VAULT].key_location,
+        "region": app[appkeys.REGION],
+    }
+    return _secure(aiohttp_jinja2.render_template("window.html", request, context))
+
+
+async def ui_app_decision(request: web.Request) -> web.StreamResponse:
+    """Approve or revoke an application from the configuration window."""
+    app = request.app
+    form = await request.post()
+    if not hmac.compare_digest(str(form.get("csrf", "")), app[appkeys.UI].csrf(request)):
+        raise Forbidden("This form has expired; reopen the window.", code="bad_csrf")
+    decision = {"approve": AppStatus.APPROVED, "revoke": AppStatus.REVOKED}.get(str(form.get("decision")))
+    if decision is None:
+        raise BadRequest("Choose approve or revoke.")
+    await asyncio.to_thread(set_app_status, app[appkeys.VAULT], str(form.get("app_id", ""))[:128], decision)
+    from .app import reload_vault  # imported here: app.py builds the routes of this module
+
+    await reload_vault(app)
+    raise web.HTTPSeeOther("/ui/configuration")
+
+
+def add_page_routes(app: web.Application) -> None:
+    app.router.add_static("/static", Path(__file__).parent / "static")
+    app.router.add_get("/records/{token}", record_page)
+    app.router.add_post("/records/{token}", record_save)
+    app.router.add_get("/ui/login/{token}", ui_login)
+    app.router.add_get("/ui/{window}", ui_window)
+    app.router.add_post("/ui/apps", ui_app_decision)

@@ -1,0 +1,222 @@
+"""Contacts as the API shows them: ContactRecord, Field and Action objects; and checks on add-in output.
+
+Everything an add-in returns is untrusted: `clean_contact` type-checks and
+length-limits it before it goes anywhere else.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from .integration import Capability
+from .model import Activity, CallDirection, Contact, Phone, PhoneKind, Picture
+from .signing import Signer
+
+MAX_TEXT = 1000
+MAX_NOTES = 20_000
+MAX_LIST = 50
+MAX_PICTURE_BYTES = 512 * 1024
+
+
+class InvalidData(Exception):
+    """An add-in returned something that is not what the contract promises."""
+
+
+class ActionKind(StrEnum):
+    OPEN = "Open"
+    EDIT = "OpenInEditMode"
+    LOG_ACTIVITY = "LogActivity"
+    SHOW_ACTIVITIES = "ShowActivities"
+
+
+ACTION_TEXT = {
+    ActionKind.OPEN: "Open",
+    ActionKind.EDIT: "Edit",
+    ActionKind.LOG_ACTIVITY: "Log call",
+    ActionKind.SHOW_ACTIVITIES: "Show activities",
+}
+
+ACTION_CAPABILITY = {
+    ActionKind.EDIT: Capability.POP_EDIT,
+    ActionKind.LOG_ACTIVITY: Capability.LOG_ACTIVITY,
+    ActionKind.SHOW_ACTIVITIES: Capability.SHOW_ACTIVITIES,
+}
+"""Actions a record offers only when its integration has the capability (Open is always there)."""
+
+
+def _text(value: object, what: str, limit: int = MAX_TEXT) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidData(f"{what} is {type(value).__name__}, not text")
+    return value[:limit]
+
+
+def clean_contact(value: object) -> Contact:
+    """A type-checked, length-limited copy of what an add-in returned as a contact."""
+    if not isinstance(value, Contact):
+        raise InvalidData(f"a search result is {type(value).__name__}, not Contact")
+    phones: list[Phone] = []
+    for phone in list(value.phones or [])[:MAX_LIST]:
+        if not isinstance(phone, Phone):
+            raise InvalidData(f"a phone is {type(phone).__name__}, not Phone")
+        phones.append(Phone(_text(phone.number, "a phone number", 64), PhoneKind(phone.kind)))
+    picture = value.picture
+    if picture is not None:
+        if not isinstance(picture, Picture) or not isinstance(picture.data, bytes):
+            raise InvalidData("picture is not a Picture with bytes")
+        if len(picture.data) > MAX_PICTURE_BYTES or not picture.mime_type.startswith("image/"):
+            picture = None
+    custom = value.custom or {}
+    if not isinstance(custom, dict):
+        raise InvalidData("custom fields are not a dict")
+    contact_id = _text(value.id, "id", 512)
+    if not contact_id:
+        raise InvalidData("a contact has no id")
+    return Contact(
+        id=contact_id,
+        display_name=_text(value.display_name, "display_name"),
+        first_name=_text(value.first_name, "first_name"),
+        last_name=_text(value.last_name, "last_name"),
+        company=_text(value.company, "company"),
+        job_title=_text(value.job_title, "job_title"),
+        phones=phones,
+        emails=[_text(e, "an email", 320) for e in list(value.emails or [])[:MAX_LIST]],
+        address=_text(value.address, "address"),
+        notes=_text(value.notes, "notes", MAX_NOTES),
+        url=_text(value.url, "url", 2048),
+        picture=picture,
+        custom={_text(k, "a custom field name", 100): _text(v, "a custom field") for k, v in list(custom.items())[:MAX_LIST]},
+        record_type=_text(value.record_type, "record_type", 100) or "Contact",
+    )
+
+
+def clean_activity(value: object) -> Activity:
+    if not isinstance(value, Activity):
+        raise InvalidData(f"an activity is {type(value).__name__}, not Activity")
+    if not isinstance(value.start_utc, datetime):
+        raise InvalidData("an activity's start is not a datetime")
+    return Activity(
+        subject=_text(value.subject, "subject"),
+        body=_text(value.body, "body", MAX_NOTES),
+        direction=CallDirection(value.direction),
+        start_utc=value.start_utc,
+        duration_seconds=int(value.duration_seconds),
+        id=_text(value.id, "activity id", 512),
+    )
+
+
+def utc_text(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def activity_json(activity: Activity) -> dict[str, Any]:
+    return {
+        "Subject": activity.subject,
+        "Body": activity.body,
+        "Direction": str(activity.direction),
+        "StartTimeUtc": utc_text(activity.start_utc),
+        "DurationSeconds": activity.duration_seconds,
+    }
+
+
+PHONE_LABELS = {
+    PhoneKind.BUSINESS: "Business Phone",
+    PhoneKind.MOBILE: "Mobile Phone",
+    PhoneKind.HOME: "Home Phone",
+    PhoneKind.FAX: "Fax",
+    PhoneKind.OTHER: "Other Phone",
+}
+
+
+def contact_fields(contact: Contact, include_picture: bool) -> list[dict[str, Any]]:
+    """The record's `Fields`, well-known ones first, CRM-specific ones as Custom."""
+    rows: list[tuple[str, str, str, str, str]] = [("Full Name", contact.name, "ContactName", "Name", "Text")]
+    rows += [
+        (label, value, well_known, well_known, "Text")
+        for label, value, well_known in (
+            ("First Name", contact.first_name, "FirstName"),
+            ("Last Name", contact.last_name, "LastName"),
+            ("Company", contact.company, "CompanyName"),
+            ("Job Title", contact.job_title, "JobTitle"),
+        )
+    ]
+    counts: dict[str, int] = {}
+    for phone in contact.phones:
+        label = PHONE_LABELS[phone.kind]
+        counts[label] = counts.get(label, 0) + 1
+        numbered = label if counts[label] == 1 else f"{label} {counts[label]}"
+        rows.append((numbered, phone.number, str(phone.kind), numbered.replace(" ", ""), "Phone"))
+    for index, email in enumerate(contact.emails, start=1):
+        label = "Email" if index == 1 else f"Email {index}"
+        rows.append((label, email, "Email", label.replace(" ", ""), "Email"))
+    rows += [
+        ("Address", contact.address, "Address", "Address", "MultilineText"),
+        ("Notes", contact.notes, "Notes", "Notes", "MultilineText"),
+        ("Web Site", contact.url, "Url", "Url", "Url"),
+    ]
+    if include_picture and contact.picture is not None:
+        encoded = base64.b64encode(contact.picture.data).decode("ascii")
+        rows.append(("Picture", f"data:{contact.picture.mime_type};base64,{encoded}", "Picture", "Picture", "Image"))
+    rows += [(name, value, "Custom", name, "Text") for name, value in contact.custom.items()]
+    return [
+        {"Name": name, "Value": value, "WellKnownName": well_known, "DescriptorId": descriptor, "Type": kind, "Ordinal": i}
+        for i, (name, value, well_known, descriptor, kind) in enumerate(r for r in rows if r[1])
+    ]
+
+
+def record_id(signer: Signer, book_id: str, contact_id: str) -> str:
+    return signer.sign("record", {"b": book_id, "c": contact_id})
+
+
+def action_id(signer: Signer, book_id: str, contact_id: str, kind: ActionKind) -> str:
+    return signer.sign("action", {"b": book_id, "c": contact_id, "k": str(kind)})
+
+
+def record_actions(
+    signer: Signer, book_id: str, contact_id: str, capabilities: Iterable[Capability]
+) -> list[dict[str, Any]]:
+    caps = set(capabilities)
+    kinds = [k for k in ActionKind if k not in ACTION_CAPABILITY or ACTION_CAPABILITY[k] in caps]
+    actions = []
+    for kind in kinds:
+        token = action_id(signer, book_id, contact_id, kind)
+        actions.append(
+            {
+                "UniqueId": token,
+                "ActionId": token,
+                "IsMultiple": False,
+                "UseDefaultImage": True,
+                "DisplayText": ACTION_TEXT[kind],
+                "SpecialKind": str(kind),
+            }
+        )
+    return actions
+
+
+def contact_record(
+    signer: Signer,
+    book_id: str,
+    contact: Contact,
+    capabilities: Iterable[Capability],
+    *,
+    include_picture: bool = False,
+    activities: Sequence[Activity] | None = None,
+) -> dict[str, Any]:
+    """A ContactRecord as API.md shapes it."""
+    record: dict[str, Any] = {
+        "UniqueId": record_id(signer, book_id, contact.id),
+        "RecordType": contact.record_type,
+        "DisplayText": contact.name,
+        "Fields": contact_fields(contact, include_picture),
+        "Actions": record_actions(signer, book_id, contact.id, capabilities),
+    }
+    if activities is not None:
+        record["Activities"] = [activity_json(a) for a in activities]
+    return record

@@ -1,0 +1,170 @@
+"""The search engine: one query, every enabled address book at once, each within its own deadline.
+
+A book that raises, hangs past the deadline or returns garbage gets an
+`ExceptionText` in its own slot; the others' results are unaffected. For
+number queries the host keeps only contacts that really carry the number,
+so a loose backend match can never show the wrong person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from . import phone
+from .books import BookManager, OpenBook
+from .errors import AddinError, PartnerError, Unsupported
+from .integration import Capability
+from .model import Activity, Contact, SearchQuery
+from .records import InvalidData, clean_activity, clean_contact
+from .redact import redact
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DEADLINE = 1.5
+MAX_ACTIVITIES = 10
+
+
+@dataclass
+class BookResult:
+    """What one address book answered."""
+
+    book: OpenBook
+    contacts: list[Contact] = field(default_factory=list)
+    activities: dict[str, list[Activity]] = field(default_factory=dict)
+    error: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    text: str
+    count: int = 5
+    offset: int = 0
+    include_pictures: bool = False
+    include_activities: bool = False
+    deadline: float = DEFAULT_DEADLINE
+
+
+class SearchEngine:
+    def __init__(self, books: BookManager, region: str | None) -> None:
+        self.books = books
+        self.region = region
+        self._abandoned: set[asyncio.Task[BookResult]] = set()
+
+    def make_query(self, request: SearchRequest) -> SearchQuery:
+        """Classify the text (number or name) and describe it for the add-ins."""
+        text = request.text.strip()
+        limit = request.offset + request.count
+        if phone.looks_like_number(text):
+            key = phone.phone_key(text, self.region)
+            number = key.e164 or key.digits
+            return SearchQuery(
+                text=text,
+                limit=limit,
+                number=number,
+                number_forms=phone.number_forms(key, self.region),
+                include_pictures=request.include_pictures,
+                include_activities=request.include_activities,
+            )
+        return SearchQuery(
+            text=text,
+            limit=limit,
+            include_pictures=request.include_pictures,
+            include_activities=request.include_activities,
+        )
+
+    async def search(self, request: SearchRequest, books: Sequence[OpenBook] | None = None) -> list[BookResult]:
+        """Search every enabled book (or `books`); results in priority order, one per book."""
+        query = self.make_query(request)
+        targets = list(books) if books is not None else self.books.enabled()
+        tasks = [asyncio.create_task(self._search_book(book, query, request)) for book in targets]
+        if tasks:
+            await asyncio.wait(tasks, timeout=request.deadline)
+        results: list[BookResult] = []
+        for book, task in zip(targets, tasks, strict=True):
+            if task.done():
+                results.append(task.result())  # _search_book never raises
+                continue
+            task.cancel()
+            # A task that ignores cancellation (a thread stuck in a blocking call) must not be garbage-collected
+            # while pending; keep a reference until it ends.
+            self._abandoned.add(task)
+            task.add_done_callback(self._abandoned.discard)
+            log.warning("address book %s did not answer within %.1f s", book.id, request.deadline)
+            results.append(BookResult(book, error=f"No answer within {request.deadline:g} s.", seconds=request.deadline))
+        return results
+
+    async def _search_book(self, book: OpenBook, query: SearchQuery, request: SearchRequest) -> BookResult:
+        started = time.perf_counter()
+        result = BookResult(book)
+        try:
+            result.contacts, result.activities = await self._ask(book, query, request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (add-in code: every failure becomes this book's ExceptionText)
+            result.error = describe_failure(book, exc)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    async def _ask(
+        self, book: OpenBook, query: SearchQuery, request: SearchRequest
+    ) -> tuple[list[Contact], dict[str, list[Activity]]]:
+        if book.connector is None or book.integration is None:
+            raise Unavailable(book.error or "This address book is unavailable.")
+        needed = Capability.SEARCH_NUMBER if query.number else Capability.SEARCH_NAME
+        if needed not in book.integration.capabilities:
+            return [], {}
+        found = await book.connector.search(query)
+        if not isinstance(found, Sequence) or isinstance(found, (str, bytes)):
+            raise InvalidData(f"search returned {type(found).__name__}, not a list")
+        contacts = [clean_contact(c) for c in found]
+        if query.number:
+            wanted = phone.phone_key(query.text, self.region)
+            contacts = [c for c in contacts if self._has_number(c, wanted)]
+        contacts = unique_by_id(contacts)[request.offset : request.offset + request.count]
+        if not request.include_pictures:
+            for contact in contacts:
+                contact.picture = None
+        activities: dict[str, list[Activity]] = {}
+        if request.include_activities and Capability.SHOW_ACTIVITIES in book.integration.capabilities:
+            for contact in contacts:
+                listed = await book.connector.activities(contact.id, MAX_ACTIVITIES)
+                activities[contact.id] = [clean_activity(a) for a in list(listed)[:MAX_ACTIVITIES]]
+        return contacts, activities
+
+    def _has_number(self, contact: Contact, wanted: phone.PhoneKey) -> bool:
+        return any(phone.numbers_match(wanted, phone.phone_key(p.number, self.region)) for p in contact.phones)
+
+
+class Unavailable(PartnerError):
+    code = "unavailable"
+
+
+def unique_by_id(contacts: list[Contact]) -> list[Contact]:
+    seen: set[str] = set()
+    unique = []
+    for contact in contacts:
+        if contact.id not in seen:
+            seen.add(contact.id)
+            unique.append(contact)
+    return unique
+
+
+def describe_failure(book: OpenBook, exc: BaseException) -> str:
+    """Words for the user about why a book failed, with the book's secrets removed."""
+    if isinstance(exc, (AddinError, Unavailable, Unsupported)):
+        text = exc.message
+    elif isinstance(exc, InvalidData):
+        text = f"The address book returned invalid data ({exc})."
+    elif isinstance(exc, TimeoutError):
+        text = "The address book timed out."
+    elif isinstance(exc, ConnectionError | OSError):
+        text = f"The address book could not be reached ({type(exc).__name__}: {exc})."
+    else:
+        text = f"The address book failed ({type(exc).__name__}: {exc})."
+    log.warning("address book %s failed: %s", book.id, redact(text, book))
+    return redact(text, book)[:500]

@@ -1,0 +1,59 @@
+"""Opaque, unforgeable ids: record ids, action ids and record-page links carry a signed payload.
+
+A client gets these ids from the daemon and hands them back; it cannot edit
+one into another record, book or action, because the HMAC would not match.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from .errors import BadRequest
+
+MAX_TOKEN_LENGTH = 2048
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Signer:
+    """Signs small JSON payloads with an install-wide secret key (kept in the vault)."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise ValueError("signing key too short")
+        self._key = key
+
+    def _mac(self, purpose: str, body: str) -> str:
+        digest = hmac.new(self._key, f"{purpose}\x00{body}".encode(), hashlib.sha256).digest()
+        return _b64(digest[:24])
+
+    def sign(self, purpose: str, payload: dict[str, Any]) -> str:
+        """A token for `payload`, valid only for `purpose` (e.g. "action", "record", "page")."""
+        body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
+        return f"{body}.{self._mac(purpose, body)}"
+
+    def verify(self, purpose: str, token: str, *, what: str = "id") -> dict[str, Any]:
+        """The payload of a token made by `sign` for `purpose`; BadRequest for anything else."""
+        invalid = BadRequest(f"The {what} is not one this daemon issued (unknown or altered).", code="invalid_id")
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
+            raise invalid
+        body, mac = token.split(".")
+        if not hmac.compare_digest(mac, self._mac(purpose, body)):
+            raise invalid
+        try:
+            payload = json.loads(_unb64(body))
+        except ValueError:
+            raise invalid from None
+        if not isinstance(payload, dict):
+            raise invalid
+        return payload
