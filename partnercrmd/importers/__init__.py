@@ -63,7 +63,7 @@ def read_contacts_file_with_warnings(path: Path) -> tuple[list[Contact], list[st
 
 def looks_like_vcard(data: bytes) -> bool:
     """Whether the file starts (after any BOM and blank space) with BEGIN:VCARD."""
-    head = data[:1024].removeprefix(codecs.BOM_UTF8)
+    head = data[:4096].removeprefix(codecs.BOM_UTF8)
     text = head.decode("latin-1")
     for bom, encoding in _UTF16_BOMS:
         if head.startswith(bom):

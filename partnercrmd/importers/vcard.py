@@ -129,11 +129,9 @@ def read_vcard_file_with_warnings(path: Path) -> tuple[list[Contact], list[str]]
 def vcards_from_bytes(data: bytes, source: str) -> tuple[list[Contact], list[str]]:
     """Parse the bytes of a vCard file called `source`; raise BadRequest if no contact can be read."""
     contacts, warnings = parse_vcards_with_warnings(decode_vcard_bytes(data))
-    warnings = [f"{source}: {warning}" for warning in warnings]
     if not contacts:
-        detail = "; ".join(warnings) if warnings else f"{source}: no contact found"
-        raise BadRequest(f"no readable vCard in {source} ({detail})")
-    return contacts, warnings
+        raise BadRequest(f"{source}: no readable vCard: " + "; ".join(warnings or ["no contact found"]))
+    return contacts, [f"{source}: {warning}" for warning in warnings]
 
 
 def decode_vcard_bytes(data: bytes) -> str:

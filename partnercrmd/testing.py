@@ -1,0 +1,153 @@
+"""pytest fixtures for partnercrmd and its add-ins (a pytest plugin, registered as `partnercrmd`).
+
+An add-in author's test typically reads::
+
+    async def test_finds_by_number(partnercrmd_addins, api):
+        ...  # partnercrmd_addins.append(("myaddin", my_addin_module)) must happen before `api` is created
+
+    @pytest.fixture
+    def partnercrmd_addins():
+        return [("myaddin", my_addin_module)]
+
+    async def test_search(api, partnercrmd_app):
+        book_id = await configure_book(partnercrmd_app, "myaddin", url="http://127.0.0.1:1234")
+        collections = await api.call("POST", "Search", query="+44 20 7946 0958")
+
+Fixtures use the real app factory, a real HTTP server on 127.0.0.1 and a
+private PARTNERCRMD_HOME; opened URLs are recorded instead of opening a browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from . import appkeys
+from .app import create_app, reload_vault
+from .books import add_book, remove_book
+from .config import DaemonConfig
+from .errors import ConfigError
+from .paths import Paths
+
+AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
+
+
+class RecordingOpener:
+    """Stands in for the web browser: remembers every URL the daemon opened."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+        self.opened = asyncio.Event()
+
+    async def __call__(self, url: str) -> None:
+        self.urls.append(url)
+        self.opened.set()
+
+
+class ApiSession:
+    """A registered, approved application talking to the daemon under test."""
+
+    def __init__(self, client: TestClient[web.Request, web.Application], app_id: str) -> None:
+        self.client = client
+        self.app_id = app_id
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"ApplicationId": self.app_id}
+
+    async def request(self, method: str, route: str, **fields: Any) -> Any:
+        """Send fields form-encoded (as the published client does); return the response (status checked by caller)."""
+        data = {k: str(v) for k, v in fields.items()} if method == "POST" else None
+        return await self.client.request(method, f"/api/v1/{route}", data=data, headers=self.headers)
+
+    async def call(self, method: str, route: str, **fields: Any) -> Any:
+        """Like `request`, expecting success: returns the JSON body (None for 204)."""
+        response = await self.request(method, route, **fields)
+        text = await response.text()
+        assert response.status < 300, f"{method} {route} -> {response.status}: {text}"
+        return await response.json() if text else None
+
+
+async def configure_book(app: web.Application, integration_id: str, **settings: Any) -> str:
+    """Configure an address book in the running app (as `partnercrmd books add` does); returns its id."""
+    integration = app[appkeys.HOST].integration(integration_id)
+    if integration is None:
+        raise ConfigError(app[appkeys.HOST].unavailable_reason(integration_id))
+    book = await asyncio.to_thread(add_book, app[appkeys.VAULT], integration, settings)
+    await reload_vault(app)
+    return book.id
+
+
+async def remove_default_book(app: web.Application) -> None:
+    """Drop the embedded local book, for tests that want their own books only."""
+    await asyncio.to_thread(remove_book, app[appkeys.VAULT], "local")
+    await reload_vault(app)
+
+
+@pytest.fixture
+def partnercrmd_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
+    """A private PARTNERCRMD_HOME; the vault key goes to a key file, never the developer's keyring."""
+    home = tmp_path / "partnercrmd-home"
+    monkeypatch.setenv("PARTNERCRMD_HOME", str(home))
+    monkeypatch.setenv("PARTNERCRMD_KEYRING", "0")
+    return Paths.from_env()
+
+
+@pytest.fixture
+def partnercrmd_opener() -> RecordingOpener:
+    return RecordingOpener()
+
+
+@pytest.fixture
+def partnercrmd_addins() -> list[tuple[str, object]]:
+    """Add-in objects to register besides the installed ones: override or append before the app starts."""
+    return []
+
+
+@pytest.fixture
+def partnercrmd_config(
+    partnercrmd_home: Paths, partnercrmd_opener: RecordingOpener, partnercrmd_addins: list[tuple[str, object]]
+) -> DaemonConfig:
+    return DaemonConfig(
+        paths=partnercrmd_home,
+        port=0,
+        region="GB",
+        opener=partnercrmd_opener,
+        extra_plugins=partnercrmd_addins,
+        registration_wait=1.0,
+        vault_poll_interval=0.05,
+    )
+
+
+@pytest.fixture
+def partnercrmd_app(partnercrmd_config: DaemonConfig) -> web.Application:
+    return create_app(partnercrmd_config)
+
+
+@pytest.fixture
+async def partnercrmd_client(
+    aiohttp_client: AiohttpClient, partnercrmd_app: web.Application
+) -> TestClient[web.Request, web.Application]:
+    """An HTTP client of the running daemon (no application registered)."""
+    client = await aiohttp_client(partnercrmd_app)
+    partnercrmd_app[appkeys.CONFIG].port = client.port  # links the daemon builds point at this server
+    return client
+
+
+@pytest.fixture
+async def api(partnercrmd_client: TestClient[web.Request, web.Application]) -> AsyncIterator[ApiSession]:
+    """An application registered with the install token (approved at once)."""
+    app_id = str(uuid.uuid4())
+    token = partnercrmd_client.app[appkeys.INSTALL_TOKEN]
+    response = await partnercrmd_client.post(
+        "/api/v1/Register", data={"Name": "Test client", "Id": app_id}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status == 204, await response.text()
+    yield ApiSession(partnercrmd_client, app_id)
