@@ -53,7 +53,7 @@ async def test_logged_activity_is_announced(api: ApiSession) -> None:
 async def test_clients_are_closed_on_shutdown(api: ApiSession) -> None:
     ws = await api.client.ws_connect(f"/api/v1/events/{api.app_id}")
     await next_event(ws, "Initial")
-    await api.client.close()
+    await api.client.server.close()  # the daemon shuts down; the client stays
     message = await asyncio.wait_for(ws.receive(), 3)
     assert message.type is aiohttp.WSMsgType.CLOSE
     assert message.data == aiohttp.WSCloseCode.GOING_AWAY
