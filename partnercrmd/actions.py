@@ -84,7 +84,7 @@ class ActionService:
         except PartnerError as exc:
             self._failed(book, call, kind, exc.message)
             raise
-        except Exception as exc:  # noqa: BLE001  (add-in failures become a clear 502)
+        except Exception as exc:
             message = redact(f"The address book failed: {type(exc).__name__}: {exc}", book)
             self._failed(book, call, kind, message)
             raise AddinError(message) from exc
@@ -107,5 +107,7 @@ class ActionService:
 
     def _failed(self, book: OpenBook, call: CallInfo | None, kind: ActionKind, reason: str) -> None:
         if kind is ActionKind.LOG_ACTIVITY:
-            self.hub.publish("ActivityFailed", {"CallId": call.call_id if call else "", "AddinId": book.id, "Reason": reason})
+            self.hub.publish(
+                "ActivityFailed", {"CallId": call.call_id if call else "", "AddinId": book.id, "Reason": reason}
+            )
         log.warning("action %s on book %s failed: %s", kind, book.id, reason)

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 import pluggy
 
@@ -79,7 +80,8 @@ class AddinHost:
         for impl in self._pm.hook.partnercrmd_integrations.get_hookimpls():
             name = impl.plugin_name
             try:
-                provided = list(impl.function())
+                answer: Any = impl.function()  # add-in code: every item is checked below
+                provided: list[object] = list(answer)
                 for integration in provided:
                     if not isinstance(integration, Integration):
                         raise TypeError(f"returned {type(integration).__name__}, not Integration")
@@ -95,6 +97,7 @@ class AddinHost:
                     self.addins[name] = AddinInfo(old.name, old.distribution, old.version, old.builtin, error=message)
                 continue
             for integration in provided:
+                assert isinstance(integration, Integration)
                 self.integrations[integration.id] = integration
                 self._provider[integration.id] = name
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import secrets
 import weakref
@@ -103,10 +104,8 @@ async def vault_watcher(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(_watch_vault(app))
     yield
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass
 
 
 async def _watch_vault(app: web.Application) -> None:
@@ -121,7 +120,7 @@ async def _watch_vault(app: web.Application) -> None:
                 continue
             last = stamp
             await reload_vault(app)
-        except Exception:  # noqa: BLE001  (the watcher must survive a bad read; the next change retries)
+        except Exception:
             log.exception("could not reload the vault")
 
 
@@ -135,5 +134,6 @@ async def reload_vault(app: web.Application) -> None:
 
 async def close_websockets(app: web.Application) -> None:
     app[appkeys.HUB].close_all()
-    for ws in list(app[appkeys.WEBSOCKETS]):
+    sockets = app[appkeys.WEBSOCKETS]
+    for ws in list(sockets):
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"partnercrmd is shutting down")

@@ -19,18 +19,16 @@ if TYPE_CHECKING:
     from .signing import Signer
     from .vault import Vault
 
-CONFIG = web.AppKey("config", "DaemonConfig")
-VAULT = web.AppKey("vault", "Vault")
-HOST = web.AppKey("host", "AddinHost")
-BOOKS = web.AppKey("books", "BookManager")
-SEARCH = web.AppKey("search", "SearchEngine")
-ACTIONS = web.AppKey("actions", "ActionService")
-HUB = web.AppKey("hub", "EventHub")
-APPS = web.AppKey("apps", "AppRegistry")
-SIGNER = web.AppKey("signer", "Signer")
-UI = web.AppKey("ui", "UiSessions")
-INSTALL_TOKEN = web.AppKey("install_token", str)
-REGION = web.AppKey("region", str)
-WEBSOCKETS = web.AppKey("websockets", "weakref.WeakSet[web.WebSocketResponse]")
-
-__all__ = ["weakref"]
+CONFIG: web.AppKey[DaemonConfig] = web.AppKey("config")
+VAULT: web.AppKey[Vault] = web.AppKey("vault")
+HOST: web.AppKey[AddinHost] = web.AppKey("host")
+BOOKS: web.AppKey[BookManager] = web.AppKey("books")
+SEARCH: web.AppKey[SearchEngine] = web.AppKey("search")
+ACTIONS: web.AppKey[ActionService] = web.AppKey("actions")
+HUB: web.AppKey[EventHub] = web.AppKey("hub")
+APPS: web.AppKey[AppRegistry] = web.AppKey("apps")
+SIGNER: web.AppKey[Signer] = web.AppKey("signer")
+UI: web.AppKey[UiSessions] = web.AppKey("ui")
+INSTALL_TOKEN: web.AppKey[str] = web.AppKey("install_token")
+REGION: web.AppKey[str] = web.AppKey("region")
+WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse[bool]]] = web.AppKey("websockets")

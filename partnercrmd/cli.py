@@ -88,7 +88,9 @@ def cmd_import(args: argparse.Namespace, paths: Paths) -> int:
     else:
         local = [b for b in read_books(doc) if b.type == INTEGRATION_ID]
         if not local:
-            raise ConfigError("There is no local address book to import into; add one with `partnercrmd books add local`.")
+            raise ConfigError(
+                "There is no local address book to import into; add one with `partnercrmd books add local`."
+            )
         book = next((b for b in local if b.id == DEFAULT_BOOK_ID), local[0])
     if book.type != INTEGRATION_ID:
         raise ConfigError(f"'{book.name}' is a {book.type} address book; contacts are imported into local ones.")
@@ -222,7 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the daemon in the foreground")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0: any)")
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0: any)"
+    )
     serve.add_argument("--region", help="default region for numbers without a country code, e.g. GB")
     serve.add_argument("--verbose", action="store_true")
     serve.set_defaults(func=cmd_serve)

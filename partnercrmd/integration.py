@@ -44,7 +44,7 @@ class Classification(StrEnum):
 
 class FieldKind(StrEnum):
     TEXT = "text"
-    SECRET = "secret"
+    SECRET = "secret"  # noqa: S105  (a field kind, not a password)
     URL = "url"
     INT = "int"
     BOOL = "bool"

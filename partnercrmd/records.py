@@ -90,7 +90,9 @@ def clean_contact(value: object) -> Contact:
         notes=_text(value.notes, "notes", MAX_NOTES),
         url=_text(value.url, "url", 2048),
         picture=picture,
-        custom={_text(k, "a custom field name", 100): _text(v, "a custom field") for k, v in list(custom.items())[:MAX_LIST]},
+        custom={
+            _text(k, "a custom field name", 100): _text(v, "a custom field") for k, v in list(custom.items())[:MAX_LIST]
+        },
         record_type=_text(value.record_type, "record_type", 100) or "Contact",
     )
 
@@ -166,7 +168,14 @@ def contact_fields(contact: Contact, include_picture: bool) -> list[dict[str, An
         rows.append(("Picture", f"data:{contact.picture.mime_type};base64,{encoded}", "Picture", "Picture", "Image"))
     rows += [(name, value, "Custom", name, "Text") for name, value in contact.custom.items()]
     return [
-        {"Name": name, "Value": value, "WellKnownName": well_known, "DescriptorId": descriptor, "Type": kind, "Ordinal": i}
+        {
+            "Name": name,
+            "Value": value,
+            "WellKnownName": well_known,
+            "DescriptorId": descriptor,
+            "Type": kind,
+            "Ordinal": i,
+        }
         for i, (name, value, well_known, descriptor, kind) in enumerate(r for r in rows if r[1])
     ]
 

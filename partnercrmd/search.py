@@ -95,7 +95,9 @@ class SearchEngine:
             self._abandoned.add(task)
             task.add_done_callback(self._abandoned.discard)
             log.warning("address book %s did not answer within %.1f s", book.id, request.deadline)
-            results.append(BookResult(book, error=f"No answer within {request.deadline:g} s.", seconds=request.deadline))
+            results.append(
+                BookResult(book, error=f"No answer within {request.deadline:g} s.", seconds=request.deadline)
+            )
         return results
 
     async def _search_book(self, book: OpenBook, query: SearchQuery, request: SearchRequest) -> BookResult:

@@ -137,6 +137,7 @@ async def partnercrmd_client(
 ) -> TestClient[web.Request, web.Application]:
     """An HTTP client of the running daemon (no application registered)."""
     client = await aiohttp_client(partnercrmd_app)
+    assert client.port is not None
     partnercrmd_app[appkeys.CONFIG].port = client.port  # links the daemon builds point at this server
     return client
 

@@ -379,9 +379,7 @@ class Vault:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise ConfigError(
-                f"Cannot read the vault {self.path}: {exc.strerror}.", code="vault_unreadable"
-            ) from None
+            raise ConfigError(f"Cannot read the vault {self.path}: {exc.strerror}.", code="vault_unreadable") from None
 
     def _load_keys(self, *, create: bool) -> list[bytes]:
         """The stored keys; with `create`, a first key is made when there is neither a key nor a vault."""
@@ -420,9 +418,7 @@ class Vault:
         except (UnicodeDecodeError, json.JSONDecodeError):
             doc = None  # the exception would carry the decrypted text: drop it
         if not isinstance(doc, dict):
-            raise ConfigError(
-                f"The vault {self.path} decrypts but its content is not valid.", code="vault_unreadable"
-            )
+            raise ConfigError(f"The vault {self.path} decrypts but its content is not valid.", code="vault_unreadable")
         return doc
 
 

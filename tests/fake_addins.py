@@ -71,7 +71,9 @@ def _broken_open(context: BookContext) -> Connector:
 
 
 def _integration(integration_id: str, connector: type[Connector | BlockingConnector]) -> Integration:
-    return Integration(id=integration_id, name=integration_id.title(), version="1.0", open=lambda _: connector(), capabilities=SEARCHES)
+    return Integration(
+        id=integration_id, name=integration_id.title(), version="1.0", open=lambda _: connector(), capabilities=SEARCHES
+    )
 
 
 INTEGRATIONS = [

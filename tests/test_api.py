@@ -60,9 +60,7 @@ async def test_ping_echoes_id_and_needs_it(api: ApiSession) -> None:
 
 async def test_fields_are_matched_case_insensitively_and_json_is_accepted(api: ApiSession) -> None:
     form = await api.call("POST", "Search", Query="Alice")
-    response = await api.client.post(
-        "/api/v1/Search", json={"QUERY": "alice", "Count": 1}, headers=api.headers
-    )
+    response = await api.client.post("/api/v1/Search", json={"QUERY": "alice", "Count": 1}, headers=api.headers)
     assert response.status == 200
     assert await response.json() == form
 
@@ -99,7 +97,9 @@ async def test_search_bad_input(api: ApiSession) -> None:
     await error_of(await api.request("POST", "Search", query="x", includePictures="perhaps"), 400)
     body = await error_of(await api.request("POST", "Search", query="x" * 257), 400)
     assert "256" in body["Message"]
-    response = await api.client.post("/api/v1/Search", data="[1]", headers={**api.headers, "Content-Type": "application/json"})
+    response = await api.client.post(
+        "/api/v1/Search", data="[1]", headers={**api.headers, "Content-Type": "application/json"}
+    )
     await error_of(response, 400)
     response = await api.client.post("/api/v1/Search", data="q", headers={**api.headers, "Content-Type": "text/plain"})
     await error_of(response, 400)
@@ -123,14 +123,25 @@ async def test_address_books_and_record_types(api: ApiSession) -> None:
 
 async def test_create_then_find_then_save(api: ApiSession) -> None:
     created = await api.call(
-        "POST", "CreateNewRecord", RecordTypeId="local/Contact", FirstName="Dana", LastName="Scully", Phone="+1 202 555 0143"
+        "POST",
+        "CreateNewRecord",
+        RecordTypeId="local/Contact",
+        FirstName="Dana",
+        LastName="Scully",
+        Phone="+1 202 555 0143",
     )
     assert created["DisplayText"] == "Dana Scully"
     found = await find_one(api, "(202) 555-0143")
     assert found["UniqueId"] == created["UniqueId"]
-    saved = await api.call("POST", "SaveRecord", RecordId=created["UniqueId"], CompanyName="FBI", Email="dana@example.org")
+    saved = await api.call(
+        "POST", "SaveRecord", RecordId=created["UniqueId"], CompanyName="FBI", Email="dana@example.org"
+    )
     fields = {f["WellKnownName"]: f["Value"] for f in saved["Fields"]}
-    assert (fields["CompanyName"], fields["Email"], fields["BusinessPhone"]) == ("FBI", "dana@example.org", "+1 202 555 0143")
+    assert (fields["CompanyName"], fields["Email"], fields["BusinessPhone"]) == (
+        "FBI",
+        "dana@example.org",
+        "+1 202 555 0143",
+    )
     assert (await find_one(api, "scully fbi"))["UniqueId"] == created["UniqueId"]
 
 
@@ -199,7 +210,9 @@ async def test_do_action_bad_input(api: ApiSession) -> None:
     log_id = record_action(record, "LogActivity")
     await error_of(await api.request("POST", "DoAction", actionId=log_id), 400)  # no call described
     await error_of(await api.request("POST", "DoAction", actionId=log_id, Direction="Sideways"), 400)
-    await error_of(await api.request("POST", "DoAction", actionId=log_id, Direction="Inbound", StartTimeUtc="yesterday"), 400)
+    await error_of(
+        await api.request("POST", "DoAction", actionId=log_id, Direction="Inbound", StartTimeUtc="yesterday"), 400
+    )
 
 
 async def test_show_window_opens_a_one_time_login(api: ApiSession, partnercrmd_opener: RecordingOpener) -> None:
@@ -238,4 +251,3 @@ async def test_openapi_document_is_valid_and_lists_every_route(partnercrmd_clien
     served = {(p.replace("{app_id}", "{ApplicationId}"), m) for p, m in served}
     assert served == documented
     assert not {route.name for route in ROUTES} & set(TELEPHONY_ROUTES)
-

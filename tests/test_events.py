@@ -44,7 +44,9 @@ async def test_logged_activity_is_announced(api: ApiSession) -> None:
         await next_event(ws, "Initial")
         record = (await api.call("POST", "Search", query="Huffman"))[0]["Records"][0]
         action = next(a["ActionId"] for a in record["Actions"] if a["SpecialKind"] == "LogActivity")
-        await api.call("POST", "DoAction", actionId=action, CallId="c-7", Direction="Outbound", CalledNumber="571-441-5956")
+        await api.call(
+            "POST", "DoAction", actionId=action, CallId="c-7", Direction="Outbound", CalledNumber="571-441-5956"
+        )
         event = await next_event(ws, "ActivityLogged")
         assert (event["CallId"], event["AddinId"]) == ("c-7", "local")
         assert event["ActivityId"]

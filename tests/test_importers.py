@@ -126,9 +126,7 @@ def test_evolution_folding_in_the_middle_of_values() -> None:
     assert john.url == "http://www.ibm.com"
     assert (john.company, john.job_title) == ("IBM", "Money Counter")
     assert john.custom == {"department": "Accounting, Dungeon", "nickname": "Johny", "birthday": "1980-03-22"}
-    assert (
-        john.address == "ASB-123, 15 Crescent moon drive, Albaney, New York, 12345, United States of America"
-    )
+    assert john.address == "ASB-123, 15 Crescent moon drive, Albaney, New York, 12345, United States of America"
     assert "BUT NOT LIMITED TO, THE IMPLIED" in john.notes
     assert "SERVICES; LOSS OF USE" in john.notes
 
@@ -139,10 +137,7 @@ def test_gmail() -> None:
     assert john.phones == [Phone("905-555-1234", MOB), Phone("905-666-1234", HOM)]
     assert john.emails == ["john.doe@ibm.com"]
     assert john.url == "http://www.ibm.com"
-    assert (
-        john.address
-        == "Crescent moon drive, 555-asd, Nice Area, Albaney, New York 12345, United States of America"
-    )
+    assert john.address == "Crescent moon drive, 555-asd, Nice Area, Albaney, New York 12345, United States of America"
     assert 'CONTRIBUTORS "AS IS"' in john.notes
     assert john.notes.endswith("DAMAGE.\nFavotire Color: Blue")
 
@@ -177,9 +172,7 @@ def test_lotus_notes() -> None:
     assert john.emails == ["john.doe@ibm.com", "billy_bob@gmail.com"]
     assert (john.company, john.job_title, john.url) == ("IBM", "Generic Accountant", "http://www.sun.com")
     assert john.custom["nickname"] == "Johny,JayJay"
-    assert john.notes.startswith(
-        'THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS"\nAND'
-    )
+    assert john.notes.startswith('THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS"\nAND')
     assert john.picture is not None and john.picture.data.startswith(JPEG_MAGIC)
 
 
@@ -369,9 +362,7 @@ def _fold(data: bytes, width: int = 40) -> list[str]:
 
 def test_base64_photo_folded_3_0() -> None:
     first, *rest = _fold(PNG)
-    contact = parse_vcards(
-        _card("FN:Photo", f"PHOTO;ENCODING=b;TYPE=PNG:{first}", *(" " + line for line in rest))
-    )[0]
+    contact = parse_vcards(_card("FN:Photo", f"PHOTO;ENCODING=b;TYPE=PNG:{first}", *(" " + line for line in rest)))[0]
     assert contact.picture is not None
     assert (contact.picture.mime_type, contact.picture.data) == ("image/png", PNG)
 
@@ -466,13 +457,9 @@ def test_vcard_file_encodings(tmp_path: Path) -> None:
 def test_vcard_file_without_contacts_is_a_bad_request(tmp_path: Path) -> None:
     path = tmp_path / "broken.vcf"
     path.write_text("BEGIN:VCARD\nFN:Truncated\n", encoding="utf-8")
-    with pytest.raises(
-        BadRequest, match=r"broken\.vcf.*line 1: vCard skipped: the file ends before END:VCARD"
-    ):
+    with pytest.raises(BadRequest, match=r"broken\.vcf.*line 1: vCard skipped: the file ends before END:VCARD"):
         read_vcard_file(path)
-    contacts, warnings = read_vcard_file_with_warnings(
-        _write(tmp_path, "warn.vcf", _card("FN:A") + "BEGIN:VCARD\n")
-    )
+    contacts, warnings = read_vcard_file_with_warnings(_write(tmp_path, "warn.vcf", _card("FN:A") + "BEGIN:VCARD\n"))
     assert [c.name for c in contacts] == ["A"] and warnings[0].startswith(f"{tmp_path / 'warn.vcf'}: line 5:")
     with pytest.raises(BadRequest, match="cannot read"):
         read_contacts_file(tmp_path / "missing.vcf")

@@ -51,7 +51,9 @@ async def test_default_deadline_applies_without_override(api: ApiSession, partne
     assert 1.4 < time.monotonic() - started < 3.0
 
 
-async def test_loose_backend_matches_are_verified_by_the_host(api: ApiSession, partnercrmd_app: web.Application) -> None:
+async def test_loose_backend_matches_are_verified_by_the_host(
+    api: ApiSession, partnercrmd_app: web.Application
+) -> None:
     await configure_book(partnercrmd_app, "loose")
     books = by_book(await api.call("POST", "Search", query="+44 20 7946 0123"))
     assert [r["DisplayText"] for r in books["loose"]["Records"]] == ["Right Person"]
@@ -72,13 +74,15 @@ async def test_secrets_never_reach_errors_output_or_logs(
     caplog.set_level(logging.DEBUG)
     await configure_book(partnercrmd_app, "secretive", password="hunter2-very-secret")
     books = by_book(await api.call("POST", "Search", query="Alice"))
-    assert "login refused for password ***" == books["secretive"]["ExceptionText"]
+    assert books["secretive"]["ExceptionText"] == "login refused for password ***"
     listed = await (await api.request("GET", "AddressBooks")).text()
     assert "hunter2" not in listed
     assert "hunter2" not in caplog.text
 
 
-async def test_add_in_failing_to_list_integrations_is_reported(api: ApiSession, partnercrmd_app: web.Application) -> None:
+async def test_add_in_failing_to_list_integrations_is_reported(
+    api: ApiSession, partnercrmd_app: web.Application
+) -> None:
     from partnercrmd import appkeys
 
     host = partnercrmd_app[appkeys.HOST]

@@ -19,7 +19,14 @@ Client = TestClient[web.Request, web.Application]
 
 @pytest.mark.parametrize(
     "host",
-    ["evil.example", "evil.example:{port}", "127.0.0.1", "localhost:1", "127.0.0.1.nip.io:{port}", "192.168.1.5:{port}"],
+    [
+        "evil.example",
+        "evil.example:{port}",
+        "127.0.0.1",
+        "localhost:1",
+        "127.0.0.1.nip.io:{port}",
+        "192.168.1.5:{port}",
+    ],
 )
 async def test_foreign_host_header_is_refused_everywhere(api: ApiSession, host: str) -> None:
     headers = {**api.headers, "Host": host.format(port=api.client.port)}
@@ -35,9 +42,13 @@ async def test_loopback_host_names_are_accepted(api: ApiSession, host: str) -> N
     assert response.status == 200
 
 
-@pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://127.0.0.1:1", "http://localhost.evil.example"])
+@pytest.mark.parametrize(
+    "origin", ["https://evil.example", "null", "http://127.0.0.1:1", "http://localhost.evil.example"]
+)
 async def test_foreign_origin_is_refused(api: ApiSession, origin: str) -> None:
-    response = await api.client.post("/api/v1/Search", data={"query": "Alice"}, headers={**api.headers, "Origin": origin})
+    response = await api.client.post(
+        "/api/v1/Search", data={"query": "Alice"}, headers={**api.headers, "Origin": origin}
+    )
     assert response.status == 403
     assert (await response.json())["Code"] == "forbidden_origin"
     assert "Access-Control-Allow-Origin" not in response.headers
@@ -47,7 +58,9 @@ async def test_foreign_origin_is_refused(api: ApiSession, origin: str) -> None:
 
 async def test_own_origin_is_echoed_never_a_wildcard(api: ApiSession) -> None:
     origin = f"http://127.0.0.1:{api.client.port}"
-    response = await api.client.post("/api/v1/Search", data={"query": "Alice"}, headers={**api.headers, "Origin": origin})
+    response = await api.client.post(
+        "/api/v1/Search", data={"query": "Alice"}, headers={**api.headers, "Origin": origin}
+    )
     assert response.status == 200
     assert response.headers["Access-Control-Allow-Origin"] == origin
     assert response.headers["Vary"] == "Origin"
@@ -69,7 +82,9 @@ async def test_paired_extension_origin_is_allowed(api: ApiSession) -> None:
 
     await asyncio.to_thread(vault.update, pair)
     await asyncio.sleep(0.3)  # the vault watcher picks the change up
-    response = await api.client.post("/api/v1/Search", data={"query": "Alice"}, headers={**api.headers, "Origin": origin})
+    response = await api.client.post(
+        "/api/v1/Search", data={"query": "Alice"}, headers={**api.headers, "Origin": origin}
+    )
     assert response.status == 200
     assert response.headers["Access-Control-Allow-Origin"] == origin
 
@@ -102,7 +117,9 @@ async def test_register_completes_when_the_user_approves(partnercrmd_client: Cli
     await asyncio.to_thread(set_app_status, vault, "soft-1", AppStatus.APPROVED)  # what `apps approve` does
     response = await asyncio.wait_for(pending, 3)
     assert response.status == 204
-    search = await partnercrmd_client.post("/api/v1/Search", data={"query": "Alice"}, headers={"ApplicationId": "soft-1"})
+    search = await partnercrmd_client.post(
+        "/api/v1/Search", data={"query": "Alice"}, headers={"ApplicationId": "soft-1"}
+    )
     assert search.status == 200
 
 
@@ -138,7 +155,9 @@ async def test_websocket_checks_host_origin_and_application(api: ApiSession) -> 
 
 
 async def test_record_page_links_cannot_be_forged(api: ApiSession) -> None:
-    response = await api.client.get("/records/eyJiIjoibG9jYWwiLCJjIjoiMSIsImUiOmZhbHNlfQ.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    response = await api.client.get(
+        "/records/eyJiIjoibG9jYWwiLCJjIjoiMSIsImUiOmZhbHNlfQ.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    )
     assert response.status == 400
     ui = await api.client.get("/ui/configuration")
     assert ui.status == 403  # no session without the one-time login

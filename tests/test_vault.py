@@ -131,7 +131,7 @@ def test_vault_file_is_not_plaintext(tmp_path: Path) -> None:
 def test_key_file_is_0600_in_a_0700_directory(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir(mode=0o755)
-    os.chmod(home, 0o755)
+    os.chmod(home, 0o755)  # noqa: S103  (the test loosens it to see open() tighten it)
     vault = Vault.open(home)
     vault.update(_store_secret)
     assert _mode(home) == 0o700
@@ -404,16 +404,14 @@ def test_two_homes_do_not_share_a_keyring_key(tmp_path: Path, use_keyring: Keyri
     assert len(set(passwords.values())) == 2
 
 
-def test_unusable_keyring_never_downgrades_an_existing_vault(
-    tmp_path: Path, use_keyring: KeyringFactory
-) -> None:
+def test_unusable_keyring_never_downgrades_an_existing_vault(tmp_path: Path, use_keyring: KeyringFactory) -> None:
     use_keyring("memory")
     Vault.open(tmp_path).update(_store_secret)
     before = (tmp_path / "vault.bin").read_bytes()
 
     for kind in ("fail", "null", "broken"):
         use_keyring(kind)
-        with pytest.raises(ConfigError, match="keyring.*unavailable") as excinfo:
+        with pytest.raises(ConfigError, match=r"keyring.*unavailable") as excinfo:
             Vault.open(tmp_path)
         assert excinfo.value.code == "vault_key_missing"
         assert (tmp_path / "vault.bin").read_bytes() == before
@@ -435,9 +433,7 @@ def test_forcing_the_key_file_does_not_hide_a_keyring_key(
 
 
 @pytest.mark.parametrize("kind", ["fail", "null", "broken"])
-def test_unusable_keyring_means_a_key_file_said_plainly(
-    tmp_path: Path, use_keyring: KeyringFactory, kind: str
-) -> None:
+def test_unusable_keyring_means_a_key_file_said_plainly(tmp_path: Path, use_keyring: KeyringFactory, kind: str) -> None:
     use_keyring(kind)
     vault = Vault.open(tmp_path)
     vault.update(_store_secret)

@@ -73,7 +73,9 @@ def own_origins(port: int) -> set[str]:
 def check_host(request: web.Request, port: int) -> None:
     host = request.headers.get("Host", "").strip().lower()
     if host not in {f"{name}:{port}" for name in LOOPBACK_NAMES}:
-        raise Forbidden("Requests must be addressed to 127.0.0.1, localhost or [::1] on this port.", code="forbidden_host")
+        raise Forbidden(
+            "Requests must be addressed to 127.0.0.1, localhost or [::1] on this port.", code="forbidden_host"
+        )
 
 
 def check_origin(request: web.Request, port: int) -> str | None:

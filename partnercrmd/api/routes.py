@@ -47,7 +47,6 @@ def json_response(data: Any) -> web.Response:
     return web.json_response(data)
 
 
-
 # --- handlers --------------------------------------------------------------------------------------
 
 
@@ -215,7 +214,7 @@ def contact_patch(fields: dict[str, Any]) -> ContactPatch:
 
 
 def writable_book(request: web.Request, book_id: str, capability: Capability) -> OpenBook:
-    book = request.app[appkeys.BOOKS].get(book_id)
+    book: OpenBook = request.app[appkeys.BOOKS].get(book_id)
     if book.connector is None or book.integration is None:
         raise NotFound(book.error or "The address book is unavailable.", code="book_unavailable")
     if capability not in book.integration.capabilities:
@@ -314,7 +313,11 @@ ROUTES: tuple[Route, ...] = (
         "Register",
         register,
         "Register an application; waits for the user's approval (immediate with the install token as Bearer).",
-        (Param("Name", required=True, max_length=128), Param("Id", required=True, max_length=128), Param("UserId", max_length=128)),
+        (
+            Param("Name", required=True, max_length=128),
+            Param("Id", required=True, max_length=128),
+            Param("UserId", max_length=128),
+        ),
     ),
     Route(
         "POST",
@@ -357,7 +360,13 @@ ROUTES: tuple[Route, ...] = (
         "Run a record's action (open, edit, show activities, log a call).",
         (Param("actionId", required=True, max_length=2048), *CALL_PARAMS),
     ),
-    Route("POST", "ShowWindow", show_window, "Open a window of the configuration UI.", (Param("window", required=True, enum=WINDOWS),)),
+    Route(
+        "POST",
+        "ShowWindow",
+        show_window,
+        "Open a window of the configuration UI.",
+        (Param("window", required=True, enum=WINDOWS),),
+    ),
     Route("GET", "openapi.json", openapi_json, "This document.", response="OpenApi"),
 )
 
@@ -385,4 +394,3 @@ def add_api_routes(app: web.Application) -> None:
     pattern = "|".join(TELEPHONY_ROUTES)
     app.router.add_route("*", f"/api/v1/{{name:(?:{pattern})}}", telephony_route)
     app.router.add_get("/api/v1/events/{app_id}", events_handler, name="events")
-

@@ -7,6 +7,7 @@ Host and Origin are checked by the security middleware before the upgrade
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -59,8 +60,6 @@ async def events_handler(request: web.Request) -> web.StreamResponse:
     finally:
         hub.unsubscribe(subscriber)
         sender.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
             await sender
-        except (asyncio.CancelledError, ConnectionError):
-            pass
     return ws

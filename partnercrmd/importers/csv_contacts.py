@@ -208,9 +208,7 @@ def _outlook_contact(row: _Row) -> Contact:
         job_title=row.get("job title"),
         phones=_unique_numbers(Phone(row.get(column), kind) for column, kind in _OUTLOOK_PHONES),
         emails=_outlook_emails(row),
-        address=next(
-            filter(None, (_outlook_address(row, where) for where in ("business", "home", "other"))), ""
-        ),
+        address=next(filter(None, (_outlook_address(row, where) for where in ("business", "home", "other"))), ""),
         notes=_clean_notes(row.get("notes")),
         url=row.get("web page", "personal web page"),
     )

@@ -397,9 +397,7 @@ class _CardBuilder:
     def __init__(self, properties: list[_Property], warnings: list[str]) -> None:
         self.properties = properties
         self.warnings = warnings
-        self.labels = {
-            p.group: _apple_label(p.value) for p in properties if p.name == "X-ABLABEL" and p.group
-        }
+        self.labels = {p.group: _apple_label(p.value) for p in properties if p.name == "X-ABLABEL" and p.group}
         self.contact = Contact()
 
     def build(self) -> Contact:
@@ -523,9 +521,7 @@ def _email(prop: _Property) -> str:
 
 def _name_list(component: str) -> str:
     """A name component; a 3.0 list (`Richter,James`) is joined with spaces."""
-    return " ".join(
-        item for item in (_unescape(part).strip() for part in _split_escaped(component, ",")) if item
-    )
+    return " ".join(item for item in (_unescape(part).strip() for part in _split_escaped(component, ",")) if item)
 
 
 def _address_line(value: str) -> str:

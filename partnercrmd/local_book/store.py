@@ -177,9 +177,9 @@ class LocalStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for contact in contacts:
-                    taken = contact.id and self._db.execute(
-                        "SELECT 1 FROM contacts WHERE id = ?", (contact.id,)
-                    ).fetchone()
+                    taken = (
+                        contact.id and self._db.execute("SELECT 1 FROM contacts WHERE id = ?", (contact.id,)).fetchone()
+                    )
                     if not contact.id or taken:
                         contact.id = uuid.uuid4().hex
                     row = self._row(contact) | {"created": now, "updated": now}
@@ -225,7 +225,8 @@ class LocalStore:
             if not self._db.execute("SELECT 1 FROM contacts WHERE id = ?", (contact_id,)).fetchone():
                 return None
             self._db.execute(
-                "INSERT INTO activities (id, contact_id, subject, body, direction, start_utc, duration_seconds, created)"
+                "INSERT INTO activities"
+                " (id, contact_id, subject, body, direction, start_utc, duration_seconds, created)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     activity_id,
