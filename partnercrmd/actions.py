@@ -82,10 +82,12 @@ class ActionService:
             async with asyncio.timeout(ACTION_TIMEOUT):
                 await self._run(book, contact_id, kind, call)
         except PartnerError as exc:
+            exc.message = redact(exc.message, book.integration, book.config.settings)
             self._failed(book, call, kind, exc.message)
             raise
         except Exception as exc:
-            message = redact(f"The address book failed: {type(exc).__name__}: {exc}", book)
+            failure = f"The address book failed: {type(exc).__name__}: {exc}"
+            message = redact(failure, book.integration, book.config.settings)
             self._failed(book, call, kind, message)
             raise AddinError(message) from exc
 

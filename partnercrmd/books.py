@@ -13,12 +13,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from .addin_host import AddinHost
-from .errors import ConfigError, NotFound
+from .errors import ConfigError, NotFound, PartnerError
 from .integration import BlockingConnector, BookContext, Connector, FieldKind, Integration, ThreadedConnector
 from .paths import Paths
+from .redact import redact
 from .vault import Vault
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,8 @@ def convert_value(key: str, kind: FieldKind, value: Any, choices: tuple[str, ...
     text = "" if value is None else str(value)
     if kind is FieldKind.CHOICE and choices and text not in choices:
         raise ConfigError(f"Setting '{key}' must be one of {', '.join(choices)}; got {text[:40]!r}.")
+    if kind is FieldKind.PATH and text:
+        return str(Path(text).expanduser().resolve())
     if kind is FieldKind.URL and text and not re.match(r"^https?://", text):
         raise ConfigError(f"Setting '{key}' must be an http:// or https:// address.")
     return text
@@ -319,8 +323,10 @@ class BookManager:
             if not isinstance(connector, Connector):
                 raise TypeError(f"open() returned {type(opened).__name__}, not a Connector")
         except Exception as exc:  # noqa: BLE001  (add-in code: reported in the book's slot)
-            log.error("address book %s (%s) failed to open: %s: %s", config.id, config.type, type(exc).__name__, exc)
-            return OpenBook(config, integration, None, f"The address book could not be opened: {exc}")
+            text = exc.message if isinstance(exc, PartnerError) else f"{type(exc).__name__}: {exc}"
+            reason = redact(text, integration, config.settings)
+            log.error("address book %s (%s) failed to open: %s", config.id, config.type, reason)
+            return OpenBook(config, integration, None, f"The address book could not be opened: {reason}")
         return OpenBook(config, integration, connector)
 
     async def _close(self, book: OpenBook) -> None:

@@ -33,8 +33,11 @@ from .vault import Vault
 
 
 def _vault(paths: Paths) -> Vault:
+    """The vault, with the embedded default book configured (as the daemon's first start would)."""
     paths.ensure()
-    return Vault.open(paths.config_dir)
+    vault = Vault.open(paths.config_dir)
+    ensure_default_book(vault)
+    return vault
 
 
 def _pairs(items: Sequence[str]) -> dict[str, str]:
@@ -81,7 +84,6 @@ def cmd_import(args: argparse.Namespace, paths: Paths) -> int:
     if not path.is_file():
         raise NotFound(f"No such file: {path}")
     vault = _vault(paths)
-    ensure_default_book(vault)
     doc = vault.read()
     if args.book:
         book = find_book(doc, args.book)

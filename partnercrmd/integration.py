@@ -14,14 +14,18 @@ Methods an integration cannot do keep their default, which raises `Unsupported`.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import Unsupported
 from .model import Activity, CheckResult, Contact, ContactPatch, SearchQuery
+
+T = TypeVar("T")
 
 
 class Capability(StrEnum):
@@ -166,37 +170,48 @@ class BlockingConnector:
 
 
 class ThreadedConnector(Connector):
-    """Runs a `BlockingConnector`'s methods in worker threads so the event loop never blocks."""
+    """Runs a `BlockingConnector`'s methods in the book's own worker threads, never on the event loop.
 
-    def __init__(self, blocking: BlockingConnector) -> None:
+    Each book has its own small pool, so calls stuck past their deadline in one
+    book cannot starve the daemon's other blocking work (vault, other books).
+    """
+
+    def __init__(self, blocking: BlockingConnector, max_workers: int = 4) -> None:
         self.blocking = blocking
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="addin")
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(fn, *args))
 
     async def search(self, query: SearchQuery) -> Sequence[Contact]:
-        return await asyncio.to_thread(self.blocking.search, query)
+        return await self._run(self.blocking.search, query)
 
     async def get(self, contact_id: str) -> Contact | None:
-        return await asyncio.to_thread(self.blocking.get, contact_id)
+        return await self._run(self.blocking.get, contact_id)
 
     async def record_url(self, contact_id: str, edit: bool) -> str | None:
-        return await asyncio.to_thread(self.blocking.record_url, contact_id, edit)
+        return await self._run(self.blocking.record_url, contact_id, edit)
 
     async def activities(self, contact_id: str, limit: int) -> Sequence[Activity]:
-        return await asyncio.to_thread(self.blocking.activities, contact_id, limit)
+        return await self._run(self.blocking.activities, contact_id, limit)
 
     async def log_activity(self, contact_id: str, activity: Activity) -> str:
-        return await asyncio.to_thread(self.blocking.log_activity, contact_id, activity)
+        return await self._run(self.blocking.log_activity, contact_id, activity)
 
     async def create(self, contact: Contact) -> Contact:
-        return await asyncio.to_thread(self.blocking.create, contact)
+        return await self._run(self.blocking.create, contact)
 
     async def update(self, contact_id: str, patch: ContactPatch) -> Contact:
-        return await asyncio.to_thread(self.blocking.update, contact_id, patch)
+        return await self._run(self.blocking.update, contact_id, patch)
 
     async def test(self) -> Sequence[CheckResult]:
-        return await asyncio.to_thread(self.blocking.test)
+        return await self._run(self.blocking.test)
 
     async def close(self) -> None:
-        await asyncio.to_thread(self.blocking.close)
+        try:
+            await self._run(self.blocking.close)
+        finally:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass(frozen=True)

@@ -41,11 +41,12 @@ ACTION_TEXT = {
 }
 
 ACTION_CAPABILITY = {
+    ActionKind.OPEN: Capability.POP,
     ActionKind.EDIT: Capability.POP_EDIT,
     ActionKind.LOG_ACTIVITY: Capability.LOG_ACTIVITY,
     ActionKind.SHOW_ACTIVITIES: Capability.SHOW_ACTIVITIES,
 }
-"""Actions a record offers only when its integration has the capability (Open is always there)."""
+"""The capability an integration needs for its records to offer each action."""
 
 
 def _text(value: object, what: str, limit: int = MAX_TEXT) -> str:

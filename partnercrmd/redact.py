@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from .books import OpenBook
+from collections.abc import Mapping
+from typing import Any
+
+from .integration import Integration
 
 MASK = "***"
 
 
-def book_secrets(book: OpenBook) -> list[str]:
-    """The secret setting values of a book (as the schema marks them), longest first."""
-    if book.integration is None:
-        values = [v for v in book.config.settings.values() if isinstance(v, str)]
+def secret_values(integration: Integration | None, settings: Mapping[str, Any]) -> list[str]:
+    """The secret setting values of a book (as its schema marks them; all text if unknown), longest first."""
+    if integration is None:
+        values = [v for v in settings.values() if isinstance(v, str)]
     else:
-        values = [
-            str(v) for k, v in book.config.settings.items() if (f := book.integration.config_field(k)) and f.secret
-        ]
+        values = [str(v) for k, v in settings.items() if (f := integration.config_field(k)) and f.secret]
     return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
 
 
-def redact(text: str, book: OpenBook) -> str:
-    """`text` with every secret of `book` masked."""
-    for secret in book_secrets(book):
+def redact(text: str, integration: Integration | None, settings: Mapping[str, Any]) -> str:
+    """`text` with every secret of the book masked."""
+    for secret in secret_values(integration, settings):
         text = text.replace(secret, MASK)
     return text

@@ -168,5 +168,6 @@ def describe_failure(book: OpenBook, exc: BaseException) -> str:
         text = f"The address book could not be reached ({type(exc).__name__}: {exc})."
     else:
         text = f"The address book failed ({type(exc).__name__}: {exc})."
-    log.warning("address book %s failed: %s", book.id, redact(text, book))
-    return redact(text, book)[:500]
+    text = redact(text, book.integration, book.config.settings)[:500]
+    log.warning("address book %s failed: %s", book.id, text)
+    return text
