@@ -3,8 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use; only missing ones are installed.
+# Debian packages the tests use (the core's, and each plugin's apt.txt); only missing ones are installed.
 APT_PACKAGES=()
+for list in plugins/*/apt.txt; do
+    if [ -f "$list" ]; then
+        read -r -a listed <<< "$(grep -v '^#' "$list" | tr '\n' ' ')"
+        APT_PACKAGES+=("${listed[@]}")
+    fi
+done
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -14,7 +20,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e ".[test]" -e plugins/partnercrmd-json-directory
+# The daemon and every add-in distribution under plugins/, each with its test extras.
+plugin_args=()
+for plugin in plugins/*/; do
+    plugin_args+=(-e "${plugin%/}[test]")
+done
+python3 -m pip install -q --disable-pip-version-check -e ".[test]" "${plugin_args[@]}"
+
+# Plugins whose test servers need more than pip and apt (e.g. a venv of another Python) prepare them here.
+for setup in plugins/*/tests/prepare.sh; do
+    if [ -f "$setup" ]; then
+        bash "$setup"
+    fi
+done
 
 python3 -m ruff check .
 python3 -m ruff format --check .

@@ -1,0 +1,103 @@
+"""A local index of an address book's phone numbers, for backends that cannot match numbers exactly.
+
+CardDAV servers and many CRMs compare numbers as literal text: "1234567"
+does not find "+1 (555) 123-4567". An add-in for such a backend keeps a
+`PhoneIndex` of (contact id, number) pairs in its book's data directory,
+refreshed from the backend in the background, and answers number searches
+from it: `lookup` returns the ids of contacts whose numbers match (by the same
+rules the host uses), which the add-in then reads from the backend.
+
+Blocking (SQLite): call it from a `BlockingConnector` or through `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from . import phone
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS numbers (contact_id TEXT NOT NULL, number TEXT NOT NULL, tail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS numbers_tail ON numbers (tail);
+CREATE INDEX IF NOT EXISTS numbers_contact ON numbers (contact_id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class PhoneIndex:
+    def __init__(self, path: Path, region: str | None) -> None:
+        self.path = path
+        self.region = region
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _rows(self, contact_id: str, numbers: Iterable[str]) -> list[tuple[str, str, str]]:
+        return [(contact_id, n, phone.index_tail(n, self.region)) for n in numbers if phone.looks_like_number(n)]
+
+    def replace_all(self, entries: Iterable[tuple[str, Iterable[str]]]) -> int:
+        """Replace the whole index with (contact id, numbers) pairs read from the backend; returns the count."""
+        rows = [row for contact_id, numbers in entries for row in self._rows(contact_id, numbers)]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM numbers")
+                self._db.executemany("INSERT INTO numbers (contact_id, number, tail) VALUES (?, ?, ?)", rows)
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('refreshed', ?)", (repr(time.time()),)
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return len(rows)
+
+    def update(self, contact_id: str, numbers: Iterable[str]) -> None:
+        """Record one contact's numbers after the add-in created or changed it."""
+        rows = self._rows(contact_id, numbers)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM numbers WHERE contact_id = ?", (contact_id,))
+                self._db.executemany("INSERT INTO numbers (contact_id, number, tail) VALUES (?, ?, ?)", rows)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def remove(self, contact_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM numbers WHERE contact_id = ?", (contact_id,))
+
+    def lookup(self, number: str) -> list[str]:
+        """Ids of contacts with a number that matches `number`, verified, without repeats."""
+        wanted = phone.phone_key(number, self.region)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT contact_id, number FROM numbers WHERE tail = ?", (phone.index_tail(number, self.region),)
+            ).fetchall()
+        ids: dict[str, None] = {}
+        for contact_id, stored in rows:
+            if phone.numbers_match(wanted, phone.phone_key(stored, self.region)):
+                ids[contact_id] = None
+        return list(ids)
+
+    def refreshed_at(self) -> float | None:
+        """When `replace_all` last ran (epoch seconds), or None if never."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'refreshed'").fetchone()
+        return float(row[0]) if row else None
+
+    def age(self) -> float:
+        """Seconds since the last full refresh (infinite if never)."""
+        refreshed = self.refreshed_at()
+        return float("inf") if refreshed is None else max(0.0, time.time() - refreshed)

@@ -1,0 +1,32 @@
+"""The local phone index answers number lookups exactly, whatever format the backend stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from partnercrmd.phone_index import PhoneIndex
+
+
+def test_lookup_finds_any_written_form_and_only_the_right_contact(tmp_path: Path) -> None:
+    index = PhoneIndex(tmp_path / "index.sqlite3", "GB")
+    assert index.age() == float("inf")
+    count = index.replace_all(
+        [("alice", ["+44 20 7946 0958", "not a number"]), ("bob", ["(212) 736-5000"]), ("carol", ["020 7946 1958"])]
+    )
+    assert count == 3
+    assert index.lookup("02079460958") == ["alice"]
+    assert index.lookup("0044 20 7946 0958") == ["alice"]
+    assert index.lookup("+1 212 736 5000") == ["bob"]
+    assert index.lookup("+44 20 7946 9999") == []
+    assert index.age() < 5
+
+
+def test_update_and_remove_keep_the_index_current(tmp_path: Path) -> None:
+    index = PhoneIndex(tmp_path / "index.sqlite3", "GB")
+    index.replace_all([("alice", ["+44 20 7946 0958"])])
+    index.update("alice", ["+33 1 42 68 53 00"])
+    assert index.lookup("02079460958") == []
+    assert index.lookup("+33 1 42 68 53 00") == ["alice"]
+    index.remove("alice")
+    assert index.lookup("+33142685300") == []
+    index.close()
