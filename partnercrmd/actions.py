@@ -57,7 +57,17 @@ def call_activity(call: CallInfo) -> Activity:
 
 
 class ActionService:
-    def __init__(self, books: BookManager, signer: Signer, opener: Opener, hub: EventHub, page_url: PageUrl) -> None:
+    def __init__(
+        self,
+        books: BookManager,
+        signer: Signer,
+        opener: Opener,
+        hub: EventHub,
+        page_url: PageUrl,
+        changed: Callable[[str], None] = lambda book_id: None,
+    ) -> None:
+        self.changed = changed
+        """Called with a book's id after an action wrote to it (drops cached answers)."""
         self.books = books
         self.signer = signer
         self.opener = opener
@@ -97,6 +107,7 @@ class ActionService:
             if call is None:
                 raise BadRequest("Logging a call needs the call: Direction, CallerNumber, CalledNumber…")
             activity_id = await book.connector.log_activity(contact_id, call_activity(call))
+            self.changed(book.id)
             self.hub.publish("ActivityLogged", {"CallId": call.call_id, "AddinId": book.id, "ActivityId": activity_id})
             return
         edit = kind is ActionKind.EDIT

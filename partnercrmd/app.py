@@ -84,13 +84,15 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[appkeys.INSTALL_TOKEN] = install["token"]
     app[appkeys.BOOKS] = books
     app[appkeys.APPS] = apps
-    app[appkeys.SEARCH] = SearchEngine(books, region)
+    engine = SearchEngine(books, region)
+    app[appkeys.SEARCH] = engine
     app[appkeys.ACTIONS] = ActionService(
         books,
         signer,
         config.opener,
         app[appkeys.HUB],
         lambda book_id, contact_id, edit: record_page_url(app, book_id, contact_id, edit),
+        changed=engine.cache.invalidate,
     )
     await apps.refresh(doc)
     await books.sync(doc)

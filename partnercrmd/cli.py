@@ -276,7 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args, Paths.from_env()))
     except PartnerError as exc:
-        print(f"partnercrmd: {exc.message}", file=sys.stderr)
+        printable = "".join(c if c.isprintable() else "?" for c in exc.message)  # file text must not drive the terminal
+        print(f"partnercrmd: {printable}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -127,6 +127,7 @@ async def record_save(request: web.Request) -> web.StreamResponse:
     names = ("display_name", "first_name", "last_name", "company", "email", "phone", "notes")
     values = {n: str(form[n])[:2000] for n in names if n in form}
     await book.connector.update(str(payload["c"]), ContactPatch(**values))
+    app[appkeys.SEARCH].cache.invalidate(book.id)
     raise web.HTTPSeeOther(f"/records/{token}?saved=1")
 
 

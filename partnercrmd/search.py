@@ -21,6 +21,7 @@ from .integration import Capability
 from .model import Activity, Contact, SearchQuery
 from .records import InvalidData, clean_activity, clean_contact
 from .redact import redact
+from .result_cache import ResultCache
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class BookResult:
     activities: dict[str, list[Activity]] = field(default_factory=dict)
     error: str = ""
     seconds: float = 0.0
+    cached: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class SearchEngine:
     def __init__(self, books: BookManager, region: str | None) -> None:
         self.books = books
         self.region = region
+        self.cache = ResultCache()
         self._abandoned: set[asyncio.Task[BookResult]] = set()
 
     def make_query(self, request: SearchRequest) -> SearchQuery:
@@ -103,8 +106,17 @@ class SearchEngine:
     async def _search_book(self, book: OpenBook, query: SearchQuery, request: SearchRequest) -> BookResult:
         started = time.perf_counter()
         result = BookResult(book)
+        flags = (request.offset, request.count, request.include_pictures, request.include_activities)
+        key = (query.number or query.text.lower(), *flags)
         try:
-            result.contacts, result.activities = await self._ask(book, query, request)
+            cached = self.cache.get(book, key) if book.config.cached else None
+            if cached is not None:
+                result.contacts, result.activities = cached
+                result.cached = True
+            else:
+                result.contacts, result.activities = await self._ask(book, query, request)
+                if book.config.cached:
+                    self.cache.put(book, key, result.contacts, result.activities)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001  (add-in code: every failure becomes this book's ExceptionText)

@@ -25,7 +25,7 @@ plugin_args=()
 for plugin in plugins/*/; do
     plugin_args+=(-e "${plugin%/}[test]")
 done
-python3 -m pip install -q --disable-pip-version-check -e ".[test]" "${plugin_args[@]}"
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[test]" "${plugin_args[@]}"
 
 # Plugins whose test servers need more than pip and apt (e.g. a venv of another Python) prepare them here.
 for setup in plugins/*/tests/prepare.sh; do

@@ -235,6 +235,7 @@ async def create_new_record(request: web.Request, fields: dict[str, Any]) -> web
     for phone in contact.phones:
         phone.kind = PhoneKind.BUSINESS
     created = await book.connector.create(contact)
+    request.app[appkeys.SEARCH].cache.invalidate(book.id)
     return json_response(contact_record(request.app[appkeys.SIGNER], book.id, created, book.integration.capabilities))
 
 
@@ -246,6 +247,7 @@ async def save_record(request: web.Request, fields: dict[str, Any]) -> web.Strea
     if patch.is_empty():
         raise BadRequest("Nothing to save: give at least one field to change.")
     saved = await book.connector.update(str(payload.get("c")), patch)
+    request.app[appkeys.SEARCH].cache.invalidate(book.id)
     return json_response(contact_record(request.app[appkeys.SIGNER], book.id, saved, book.integration.capabilities))
 
 

@@ -183,7 +183,7 @@ def _column_key(name: str) -> str:
 
 def _describe(header: _Row) -> str:
     names = list(header.values.values())
-    shown = ", ".join(name[:40] for name in names[:12])
+    shown = ", ".join("".join(c if c.isprintable() else "?" for c in name[:40]) for name in names[:12])
     return shown + (f" and {len(names) - 12} more" if len(names) > 12 else "")
 
 
