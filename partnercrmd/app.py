@@ -24,6 +24,7 @@ from .config import DaemonConfig, region_from_locale
 from .events import EventHub
 from .pages import UiSessions, record_page_url
 from .search import SearchEngine
+from .settings import apply_settings, read_settings
 from .signing import Signer
 from .vault import Vault
 
@@ -72,7 +73,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     await asyncio.to_thread(ensure_default_book, vault)
     install = await asyncio.to_thread(vault.update, _install_secrets)
     doc = await asyncio.to_thread(vault.read)
-    region = config.region or doc.get("settings", {}).get("default_region") or region_from_locale()
+    apply_settings(config, doc)
+    region = config.region or read_settings(doc).get("default_region") or region_from_locale()
     host = await asyncio.to_thread(create_host, config.extra_plugins, use_entry_points=config.use_entry_points)
     signer = Signer(base64.b64decode(install["signing_key"]))
     books = BookManager(vault, host, config.paths, region)
@@ -129,6 +131,7 @@ async def _watch_vault(app: web.Application) -> None:
 async def reload_vault(app: web.Application) -> None:
     """Re-read the vault: refresh applications, re-open changed books, tell clients."""
     doc = await asyncio.to_thread(app[appkeys.VAULT].read)
+    apply_settings(app[appkeys.CONFIG], doc)
     await app[appkeys.APPS].refresh(doc)
     if await app[appkeys.BOOKS].sync(doc):
         app[appkeys.HUB].publish("AddressBooksChanged", {})

@@ -29,6 +29,7 @@ from .errors import ConfigError, NotFound, PartnerError
 from .integration import BlockingConnector, BookContext
 from .model import CheckResult
 from .paths import Paths
+from .settings import SETTINGS, change_settings, read_settings
 from .vault import Vault
 
 
@@ -57,7 +58,7 @@ def _print_table(rows: list[list[str]], header: list[str]) -> None:
 
 
 def _region(paths: Paths, doc: dict[str, Any]) -> str:
-    return str(doc.get("settings", {}).get("default_region") or region_from_locale())
+    return str(read_settings(doc).get("default_region") or region_from_locale())
 
 
 # --- commands ----------------------------------------------------------------------------------------
@@ -221,6 +222,21 @@ def cmd_vault(args: argparse.Namespace, paths: Paths) -> int:
     return 0
 
 
+def cmd_settings(args: argparse.Namespace, paths: Paths) -> int:
+    vault = _vault(paths)
+    if args.settings_command == "set":
+        if not args.pairs:
+            raise ConfigError("Nothing to change: give key=value.")
+        current = change_settings(vault, _pairs(args.pairs))
+        print("Saved. A running daemon applies the deadline and wait at once, the region at its next start.")
+    else:
+        current = read_settings(vault.read())
+    for key, setting in SETTINGS.items():
+        shown = current.get(key, "(default)")
+        print(f"{key} = {shown}    # {setting.help}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="partnercrmd", description="CRM integration daemon for softphones.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -262,6 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("remove", "test"):
         books_sub.add_parser(name).add_argument("book", help="book id or name")
     books.set_defaults(func=cmd_books)
+
+    settings = sub.add_parser("settings", help="daemon-wide settings (default region, deadlines)")
+    settings_sub = settings.add_subparsers(dest="settings_command", required=True)
+    settings_sub.add_parser("show")
+    settings_sub.add_parser("set").add_argument("pairs", nargs="*", metavar="KEY=VALUE")
+    settings.set_defaults(func=cmd_settings)
 
     vault = sub.add_parser("vault", help="the encrypted vault")
     vault_sub = vault.add_subparsers(dest="vault_command", required=True)
