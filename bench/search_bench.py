@@ -220,7 +220,7 @@ async def serve(spec: str) -> None:
         site = web.TCPSite(runner, HOST, 0)
         await site.start()
         config.port = runner.addresses[0][1]
-        _emit({"port": config.port, "token": app[appkeys.INSTALL_TOKEN], "books": books})
+        _emit({"port": config.port, "token": app[appkeys.INSTALL_TOKEN].value, "books": books})
         loop = asyncio.get_running_loop()
         control = asyncio.StreamReader()
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(control), sys.stdin)

@@ -21,6 +21,7 @@ from .addin_host import create_host
 from .apps import AppRegistry
 from .books import BookManager, ensure_default_book
 from .config import DaemonConfig, region_from_locale
+from .discovery import InstallToken, new_token, refresh_token
 from .events import EventHub
 from .pages import UiSessions, record_page_url
 from .search import SearchEngine
@@ -60,7 +61,7 @@ def create_app(config: DaemonConfig) -> web.Application:
 def _install_secrets(doc: dict[str, Any]) -> dict[str, str]:
     """The per-install API token and signing key, created on first start."""
     install = doc.setdefault("install", {})
-    install.setdefault("token", secrets.token_urlsafe(32))
+    install.setdefault("token", new_token())
     install.setdefault("signing_key", base64.b64encode(secrets.token_bytes(32)).decode("ascii"))
     return dict(install)
 
@@ -83,7 +84,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[appkeys.HOST] = host
     app[appkeys.REGION] = region
     app[appkeys.SIGNER] = signer
-    app[appkeys.INSTALL_TOKEN] = install["token"]
+    app[appkeys.INSTALL_TOKEN] = InstallToken(install["token"])
     app[appkeys.BOOKS] = books
     app[appkeys.APPS] = apps
     engine = SearchEngine(books, region)
@@ -132,6 +133,12 @@ async def reload_vault(app: web.Application) -> None:
     """Re-read the vault: refresh applications, re-open changed books, tell clients."""
     doc = await asyncio.to_thread(app[appkeys.VAULT].read)
     apply_settings(app[appkeys.CONFIG], doc)
+    token = app[appkeys.INSTALL_TOKEN]
+    rotated = doc.get("install", {}).get("token")
+    if rotated and rotated != token.value:
+        token.value = rotated
+        await asyncio.to_thread(refresh_token, app[appkeys.CONFIG].paths.discovery_file, rotated)
+        log.info("the install token was rotated")
     await app[appkeys.APPS].refresh(doc)
     if await app[appkeys.BOOKS].sync(doc):
         app[appkeys.HUB].publish("AddressBooksChanged", {})

@@ -25,6 +25,7 @@ from .books import (
     remove_book,
 )
 from .config import DEFAULT_PORT, DaemonConfig, region_from_locale
+from .discovery import new_token
 from .errors import ConfigError, NotFound, PartnerError
 from .integration import BlockingConnector, BookContext
 from .model import CheckResult
@@ -118,6 +119,10 @@ def cmd_apps(args: argparse.Namespace, paths: Paths) -> int:
             return 0
         rows = [[a.name, a.id, str(a.status), a.user_id, a.registered] for a in apps.values()]
         _print_table(rows, ["NAME", "ID", "STATUS", "USER", "REGISTERED"])
+        return 0
+    if args.apps_command == "rotate-token":
+        vault.update(lambda doc: doc.setdefault("install", {}).update(token=new_token()))
+        print("The install token was replaced; a running daemon writes the new one to its discovery file at once.")
         return 0
     status = AppStatus.APPROVED if args.apps_command == "approve" else AppStatus.REVOKED
     record = set_app_status(vault, args.id, status)
@@ -259,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     apps = sub.add_parser("apps", help="applications allowed to use the API")
     apps_sub = apps.add_subparsers(dest="apps_command", required=True)
     apps_sub.add_parser("list")
+    apps_sub.add_parser(
+        "rotate-token", help="replace the install token of api.json (applications already approved stay)"
+    )
     for name in ("approve", "revoke"):
         p = apps_sub.add_parser(name)
         p.add_argument("id", help="application id (or name)")

@@ -84,7 +84,7 @@ async def run_daemon(config: DaemonConfig, stop: asyncio.Event | None = None) ->
             ) from None
         config.port = runner.addresses[0][1]
         discovery = config.paths.discovery_file
-        await asyncio.to_thread(write_discovery, discovery, config.port, app[appkeys.INSTALL_TOKEN], __version__)
+        await asyncio.to_thread(write_discovery, discovery, config.port, app[appkeys.INSTALL_TOKEN].value, __version__)
         log.info("listening on http://%s:%d/api/v1/ (discovery file %s)", BIND_ADDRESS, config.port, discovery)
         try:
             await stop.wait()

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
 from .errors import PartnerError
+
+
+class InstallToken:
+    """The per-install token (in the vault and in api.json); rotating it takes effect without a restart."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def matches(self, presented: str) -> bool:
+        return bool(presented) and hmac.compare_digest(presented.encode(), self.value.encode())
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class NotRunning(PartnerError):
@@ -41,6 +57,18 @@ def read_discovery(path: Path) -> dict[str, Any]:
     except PermissionError:
         pass
     return {"port": port, "token": token, "pid": pid, "version": data.get("version", "")}
+
+
+def refresh_token(path: Path, token: str) -> bool:
+    """Put a new token into this process's discovery file; False if the file is not ours."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if data.get("pid") != os.getpid():
+        return False
+    write_discovery(path, int(data["port"]), token, str(data.get("version", "")))
+    return True
 
 
 def remove_discovery(path: Path) -> None:

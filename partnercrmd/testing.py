@@ -146,7 +146,7 @@ async def partnercrmd_client(
 async def api(partnercrmd_client: TestClient[web.Request, web.Application]) -> AsyncIterator[ApiSession]:
     """An application registered with the install token (approved at once)."""
     app_id = str(uuid.uuid4())
-    token = partnercrmd_client.app[appkeys.INSTALL_TOKEN]
+    token = partnercrmd_client.app[appkeys.INSTALL_TOKEN].value
     response = await partnercrmd_client.post(
         "/api/v1/Register", data={"Name": "Test client", "Id": app_id}, headers={"Authorization": f"Bearer {token}"}
     )

@@ -14,34 +14,21 @@ import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 import partnercrmd
-
-if TYPE_CHECKING or __package__ == "tests":  # `python -m pytest` from the project root
-    from tests.daemon_process import (
-        Daemon,
-        collection_of,
-        describe,
-        display_texts,
-        error_line,
-        run_cli,
-        running_daemon,
-        wait_until,
-    )
-else:  # plain `pytest` imports test files as top-level modules, with tests/ on sys.path
-    from daemon_process import (
-        Daemon,
-        collection_of,
-        describe,
-        display_texts,
-        error_line,
-        run_cli,
-        running_daemon,
-        wait_until,
-    )
+from tests.daemon_process import (
+    Daemon,
+    collection_of,
+    describe,
+    display_texts,
+    error_line,
+    run_cli,
+    running_daemon,
+    wait_until,
+)
 
 SHARED_ENV = "PARTNERCRMD_SHARED"
 LOCAL = "Local address book"

@@ -15,42 +15,26 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-if TYPE_CHECKING or __package__ == "tests":  # `python -m pytest` from the project root
-    from tests.daemon_process import (
-        Daemon,
-        HostAddress,
-        connect_error,
-        describe,
-        display_texts,
-        error_line,
-        in_background,
-        listening_addresses,
-        machine_addresses,
-        run_cli,
-        running_daemon,
-        wait_until,
-    )
-else:  # plain `pytest` imports test files as top-level modules, with tests/ on sys.path
-    from daemon_process import (
-        Daemon,
-        HostAddress,
-        connect_error,
-        describe,
-        display_texts,
-        error_line,
-        in_background,
-        listening_addresses,
-        machine_addresses,
-        run_cli,
-        running_daemon,
-        wait_until,
-    )
+from tests.daemon_process import (
+    Daemon,
+    HostAddress,
+    connect_error,
+    describe,
+    display_texts,
+    error_line,
+    in_background,
+    listening_addresses,
+    machine_addresses,
+    run_cli,
+    running_daemon,
+    wait_until,
+)
 
 SAMPLE_NUMBER = "02079460958"
 """A sample contact of the embedded local book (Alice Hartley, +44 20 7946 0958)."""
@@ -427,3 +411,19 @@ def test_disabled_addin_is_not_loaded_and_its_failure_not_logged(broken_addin: t
     assert "listening on" in new_log, "the log of this run was not found"
     assert "failed to load" not in new_log and "ImportError" not in new_log, new_log
     assert "ImportError" not in daemon.output()
+
+
+def test_rotated_token_reaches_the_discovery_file(tmp_path: Path) -> None:
+    with running_daemon(tmp_path / "rotating") as rotating:
+        old = rotating.read_discovery()
+        assert old is not None
+        result = run_cli(rotating.home, "apps", "rotate-token")
+        assert result.returncode == 0, describe(result)
+        new = wait_until(
+            lambda: (info := rotating.read_discovery()) and info["token"] != old["token"] and info,
+            timeout=3,
+            what="api.json to carry the new token",
+        )
+        assert (new["port"], new["pid"]) == (old["port"], old["pid"])
+        assert mode(rotating.discovery_file) == 0o600
+        assert rotating.register("rotated-2", token=str(new["token"])).status == 204

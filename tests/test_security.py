@@ -161,3 +161,26 @@ async def test_record_page_links_cannot_be_forged(api: ApiSession) -> None:
     assert response.status == 400
     ui = await api.client.get("/ui/configuration")
     assert ui.status == 403  # no session without the one-time login
+
+
+async def test_rotated_install_token_replaces_the_old_one_without_restart(partnercrmd_client: Client) -> None:
+    app = partnercrmd_client.app
+    old = app[appkeys.INSTALL_TOKEN].value
+    await asyncio.to_thread(main_in_home, ["apps", "rotate-token"])
+    await asyncio.sleep(0.3)  # the vault watcher applies it
+    new = app[appkeys.INSTALL_TOKEN].value
+    assert new != old
+    stale = await partnercrmd_client.post(
+        "/api/v1/Register", data={"Name": "Old", "Id": "old-1"}, headers={"Authorization": f"Bearer {old}"}
+    )
+    assert stale.status == 403
+    fresh = await partnercrmd_client.post(
+        "/api/v1/Register", data={"Name": "New", "Id": "new-1"}, headers={"Authorization": f"Bearer {new}"}
+    )
+    assert fresh.status == 204
+
+
+def main_in_home(argv: list[str]) -> None:
+    from partnercrmd.cli import main
+
+    assert main(argv) == 0

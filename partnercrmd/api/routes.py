@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -74,7 +73,7 @@ async def register(request: web.Request, fields: dict[str, Any]) -> web.StreamRe
     if not APP_ID_PATTERN.match(app_id):
         raise BadRequest("Id must be 1-128 letters, digits, '-', '_', '.' or braces (a GUID).", code="invalid_field")
     token = bearer_token(request)
-    trusted = bool(token) and hmac.compare_digest(token.encode(), request.app[appkeys.INSTALL_TOKEN].encode())
+    trusted = request.app[appkeys.INSTALL_TOKEN].matches(token)
     user_id = fields["UserId"] or request.headers.get("UserId", "")[:128]
     wait = request.app[appkeys.CONFIG].registration_wait
     await request.app[appkeys.APPS].register(app_id, fields["Name"], user_id, trusted=trusted, wait=wait)
