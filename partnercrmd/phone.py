@@ -125,6 +125,7 @@ def index_tail(text: str, region: str | None) -> str:
     return digits[-SUFFIX_DIGITS:]
 
 
+@lru_cache(maxsize=4096)
 def number_forms(key: PhoneKey, region: str | None) -> tuple[str, ...]:
     """Ways a backend may have stored this number as text, most specific first, without repeats."""
     forms: list[str] = []
