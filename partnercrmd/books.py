@@ -18,7 +18,15 @@ from typing import Any
 
 from .addin_host import AddinHost
 from .errors import ConfigError, NotFound, PartnerError
-from .integration import BlockingConnector, BookContext, Connector, FieldKind, Integration, ThreadedConnector
+from .integration import (
+    BlockingConnector,
+    BookContext,
+    Capability,
+    Connector,
+    FieldKind,
+    Integration,
+    ThreadedConnector,
+)
 from .paths import Paths
 from .redact import redact
 from .vault import Vault
@@ -248,6 +256,8 @@ class OpenBook:
     integration: Integration | None
     connector: Connector | None
     error: str | None = None
+    capabilities: frozenset[Capability] = frozenset()
+    """What the book can do: its integration's capabilities, narrowed by the connector; none when unavailable."""
 
     @property
     def id(self) -> str:
@@ -327,7 +337,15 @@ class BookManager:
             reason = redact(text, integration, config.settings)
             log.error("address book %s (%s) failed to open: %s", config.id, config.type, reason)
             return OpenBook(config, integration, None, f"The address book could not be opened: {reason}")
-        return OpenBook(config, integration, connector)
+        capabilities = integration.capabilities
+        try:
+            narrowed = connector.capabilities()
+        except Exception as exc:  # noqa: BLE001  (add-in code)
+            log.warning("address book %s: capabilities() failed (%s); assuming all declared", config.id, exc)
+            narrowed = None
+        if narrowed is not None:
+            capabilities &= frozenset(narrowed)
+        return OpenBook(config, integration, connector, capabilities=capabilities)
 
     async def _close(self, book: OpenBook) -> None:
         if book.connector is None:

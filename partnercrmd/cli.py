@@ -30,6 +30,7 @@ from .errors import ConfigError, NotFound, PartnerError
 from .integration import BlockingConnector, BookContext
 from .model import CheckResult
 from .paths import Paths
+from .redact import redact
 from .settings import SETTINGS, change_settings, read_settings
 from .vault import Vault
 
@@ -208,11 +209,14 @@ def cmd_books(args: argparse.Namespace, paths: Paths) -> int:
     # test
     doc = vault.read()
     book = find_book(doc, args.book)
-    results = asyncio.run(_test_book(book, _host(), paths, _region(paths, doc)))
+    host = _host()
+    results = asyncio.run(_test_book(book, host, paths, _region(paths, doc)))
+    integration = host.integration(book.type)
     for result in results:
+        message = redact(result.message, integration, book.settings)
         mark = "ok  " if result.ok else "FAIL"
         key = f" [{result.error_key}]" if result.error_key and not result.ok else ""
-        print(f"{mark} {result.check}: {result.message}{key}")
+        print(f"{mark} {result.check}: {message}{key}")
     return 0 if all(r.ok for r in results) else 1
 
 

@@ -137,6 +137,13 @@ class Connector:
     async def close(self) -> None:
         """Release connections and files; called when the book is reconfigured or the daemon stops."""
 
+    def capabilities(self) -> frozenset[Capability] | None:
+        """What this book can do with its settings, when less than the integration declares (None: all of it).
+
+        Called once, right after `open`; no I/O. E.g. an SQL book without a call-log table cannot log calls.
+        """
+        return None
+
 
 class BlockingConnector:
     """Like `Connector`, with plain methods for synchronous libraries; the host calls them in a thread."""
@@ -167,6 +174,9 @@ class BlockingConnector:
 
     def close(self) -> None:
         pass
+
+    def capabilities(self) -> frozenset[Capability] | None:
+        return None
 
 
 class ThreadedConnector(Connector):
@@ -206,6 +216,9 @@ class ThreadedConnector(Connector):
 
     async def test(self) -> Sequence[CheckResult]:
         return await self._run(self.blocking.test)
+
+    def capabilities(self) -> frozenset[Capability] | None:
+        return self.blocking.capabilities()
 
     async def close(self) -> None:
         try:

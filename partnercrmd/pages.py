@@ -93,9 +93,9 @@ async def record_page(request: web.Request) -> web.StreamResponse:
     if contact is None:
         raise NotFound("This contact no longer exists.", code="unknown_record")
     activities = []
-    if Capability.SHOW_ACTIVITIES in book.integration.capabilities:
+    if Capability.SHOW_ACTIVITIES in book.capabilities:
         activities = list(await book.connector.activities(contact.id, 50))
-    edit = bool(payload.get("e")) and Capability.UPDATE_CONTACT in book.integration.capabilities
+    edit = bool(payload.get("e")) and Capability.UPDATE_CONTACT in book.capabilities
     context = {
         "book": book,
         "contact": contact,

@@ -130,7 +130,7 @@ class SearchEngine:
         if book.connector is None or book.integration is None:
             raise Unavailable(book.error or "This address book is unavailable.")
         needed = Capability.SEARCH_NUMBER if query.number else Capability.SEARCH_NAME
-        if needed not in book.integration.capabilities:
+        if needed not in book.capabilities:
             return [], {}
         found = await book.connector.search(query)
         if not isinstance(found, Sequence) or isinstance(found, (str, bytes)):
@@ -144,11 +144,22 @@ class SearchEngine:
             for contact in contacts:
                 contact.picture = None
         activities: dict[str, list[Activity]] = {}
-        if request.include_activities and Capability.SHOW_ACTIVITIES in book.integration.capabilities:
+        if request.include_activities and Capability.SHOW_ACTIVITIES in book.capabilities:
             for contact in contacts:
-                listed = await book.connector.activities(contact.id, MAX_ACTIVITIES)
-                activities[contact.id] = [clean_activity(a) for a in list(listed)[:MAX_ACTIVITIES]]
+                activities[contact.id] = await self._activities(book, contact)
         return contacts, activities
+
+    async def _activities(self, book: OpenBook, contact: Contact) -> list[Activity]:
+        """A contact's recent activities; a failure costs only them, not the book's search results."""
+        assert book.connector is not None
+        try:
+            listed = await book.connector.activities(contact.id, MAX_ACTIVITIES)
+            return [clean_activity(a) for a in list(listed)[:MAX_ACTIVITIES]]
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (add-in code)
+            log.warning("address book %s: activities of a contact failed: %s", book.id, describe_failure(book, exc))
+            return []
 
     def _has_number(self, contact: Contact, wanted: phone.PhoneKey) -> bool:
         return any(phone.numbers_match(wanted, phone.phone_key(p.number, self.region)) for p in contact.phones)

@@ -37,4 +37,7 @@ done
 python3 -m ruff check .
 python3 -m ruff format --check .
 python3 -m mypy
+for plugin in plugins/*/; do
+    python3 -m mypy "${plugin%/}"
+done
 python3 -m pytest "$@"

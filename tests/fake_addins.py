@@ -54,6 +54,13 @@ class Loose(Connector):
         ]
 
 
+class Narrow(Loose):
+    """Declared able to log calls, but its settings leave that out."""
+
+    def capabilities(self) -> frozenset[Capability] | None:
+        return SEARCHES | {Capability.POP}
+
+
 class Secretive(Connector):
     def __init__(self, password: str) -> None:
         self.password = password
@@ -89,6 +96,13 @@ INTEGRATIONS = [
         open=_secretive,
         capabilities=SEARCHES,
         config=(ConfigField("password", "Password", FieldKind.SECRET, required=True),),
+    ),
+    Integration(
+        id="narrow",
+        name="Narrow",
+        version="1.0",
+        open=lambda _: Narrow(),
+        capabilities=SEARCHES | {Capability.POP, Capability.LOG_ACTIVITY},
     ),
     Integration(id="broken-open", name="Broken open", version="1.0", open=_broken_open, capabilities=SEARCHES),
 ]

@@ -88,3 +88,12 @@ async def test_add_in_failing_to_list_integrations_is_reported(
     host = partnercrmd_app[appkeys.HOST]
     assert host.addins["exploding"].error == "RuntimeError: cannot list integrations"
     assert "raising" in host.integrations  # the other add-in's integrations are all there
+
+
+async def test_connector_can_narrow_its_capabilities(api: ApiSession, partnercrmd_app: web.Application) -> None:
+    book_id = await configure_book(partnercrmd_app, "narrow")
+    books = {b["AddinId"]: b for b in await api.call("GET", "AddressBooks")}
+    assert books[book_id]["HasActivityActionFeatureCreate"] is False
+    assert books["local"]["HasActivityActionFeatureCreate"] is True
+    record = by_book(await api.call("POST", "Search", query="person"))[book_id]["Records"][0]
+    assert {a["SpecialKind"] for a in record["Actions"]} == {"Open"}

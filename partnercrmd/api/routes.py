@@ -98,7 +98,7 @@ async def search(request: web.Request, fields: dict[str, Any]) -> web.StreamResp
     signer = request.app[appkeys.SIGNER]
     collections = []
     for result in results:
-        caps = result.book.integration.capabilities if result.book.integration else frozenset()
+        caps = result.book.capabilities if result.book.integration else frozenset()
         records = [
             contact_record(
                 signer,
@@ -123,7 +123,7 @@ async def search(request: web.Request, fields: dict[str, Any]) -> web.StreamResp
 
 def address_book_json(book: OpenBook) -> dict[str, Any]:
     integration = book.integration
-    caps = integration.capabilities if integration else frozenset()
+    caps = book.capabilities
     config = book.config
     return {
         "Priority": config.priority,
@@ -164,7 +164,7 @@ async def address_books(request: web.Request, _: dict[str, Any]) -> web.StreamRe
 def record_types_of(book: OpenBook) -> list[dict[str, Any]]:
     if book.integration is None:
         return []
-    caps = book.integration.capabilities
+    caps = book.capabilities
     return [
         {
             "RelatedRecordTypes": [],
@@ -216,7 +216,7 @@ def writable_book(request: web.Request, book_id: str, capability: Capability) ->
     book: OpenBook = request.app[appkeys.BOOKS].get(book_id)
     if book.connector is None or book.integration is None:
         raise NotFound(book.error or "The address book is unavailable.", code="book_unavailable")
-    if capability not in book.integration.capabilities:
+    if capability not in book.capabilities:
         raise Unsupported(f"The address book '{book.name}' cannot do that ({capability}).")
     return book
 
@@ -235,7 +235,7 @@ async def create_new_record(request: web.Request, fields: dict[str, Any]) -> web
         phone.kind = PhoneKind.BUSINESS
     created = await book.connector.create(contact)
     request.app[appkeys.SEARCH].cache.invalidate(book.id)
-    return json_response(contact_record(request.app[appkeys.SIGNER], book.id, created, book.integration.capabilities))
+    return json_response(contact_record(request.app[appkeys.SIGNER], book.id, created, book.capabilities))
 
 
 async def save_record(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
@@ -247,7 +247,7 @@ async def save_record(request: web.Request, fields: dict[str, Any]) -> web.Strea
         raise BadRequest("Nothing to save: give at least one field to change.")
     saved = await book.connector.update(str(payload.get("c")), patch)
     request.app[appkeys.SEARCH].cache.invalidate(book.id)
-    return json_response(contact_record(request.app[appkeys.SIGNER], book.id, saved, book.integration.capabilities))
+    return json_response(contact_record(request.app[appkeys.SIGNER], book.id, saved, book.capabilities))
 
 
 CALL_PARAMS = (

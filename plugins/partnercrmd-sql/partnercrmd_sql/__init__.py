@@ -1,0 +1,78 @@
+"""partnercrmd add-in: caller preview, popping, call logging and new contacts from an SQL database.
+
+SQLite files and PostgreSQL servers. The user either maps a table and its columns
+(partnercrmd writes the SQL) or gives their own queries with `:name` parameters. See README.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from partnercrmd import hookimpl
+from partnercrmd.integration import BookContext, Capability, Integration, ReleaseNote
+
+from .connector import SqlBook
+from .database import Driver
+from .settings import CONFIG, POSTGRESQL, SqlSettings, parse_settings
+from .sqlite_driver import RETURNING_SINCE, SqliteDriver, sqlite_version
+
+__all__ = ["INTEGRATION_ID", "SQL", "SqlBook", "__version__", "open_book", "partnercrmd_integrations"]
+__version__ = "0.1.0"
+
+INTEGRATION_ID = "sql"
+
+
+def make_driver(settings: SqlSettings) -> Driver:
+    """The driver the settings ask for (psycopg is imported only for PostgreSQL books)."""
+    if settings.driver == POSTGRESQL:
+        from .postgres_driver import PostgresDriver
+
+        return PostgresDriver(settings.dsn, settings.password, settings.connect_timeout)
+    assert settings.path is not None
+    return SqliteDriver(settings.path, float(settings.connect_timeout))
+
+
+def open_book(context: BookContext) -> SqlBook:
+    """Check the settings; no connection is made here (the first search connects, so a server down now is retried)."""
+    settings = parse_settings(context.settings)
+    driver = make_driver(settings)
+    returning = settings.driver == POSTGRESQL or sqlite_version() >= RETURNING_SINCE
+    return SqlBook(settings, driver, context.default_region, returning)
+
+
+SQL = Integration(
+    id=INTEGRATION_ID,
+    name="SQL database (SQLite, PostgreSQL)",
+    version=__version__,
+    open=open_book,
+    capabilities=frozenset(
+        {
+            Capability.SEARCH_NUMBER,
+            Capability.SEARCH_NAME,
+            Capability.POP,
+            Capability.POP_EDIT,
+            Capability.LOG_ACTIVITY,
+            Capability.SHOW_ACTIVITIES,
+            Capability.CREATE_CONTACT,
+            Capability.UPDATE_CONTACT,
+            Capability.PICTURES,
+        }
+    ),
+    description="Contacts in your own SQLite or PostgreSQL table, or found by your own SQL queries.",
+    config=CONFIG,
+    guide_url="https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-sql/README.md",
+    release_notes=(
+        ReleaseNote(
+            __version__,
+            "2026-11-25",
+            "First release: SQLite and PostgreSQL; search by number in any stored format and by name, open records "
+            "at your own address, log calls, create and change contacts, mapped tables or your own queries.",
+        ),
+    ),
+)
+
+
+@hookimpl
+def partnercrmd_integrations() -> Sequence[Integration]:
+    """This add-in provides one integration: `sql`."""
+    return [SQL]

@@ -1,0 +1,531 @@
+"""The SQL add-in, installed as its own distribution, against a real PostgreSQL 15 server and real SQLite files.
+
+Most tests run twice, once per backend (the `book` fixture gives each test fresh tables
+holding the same three people); the PostgreSQL server starts once for the module. What the
+add-in writes is read back with the database's own client, never through the add-in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import partnercrmd_sql
+import pytest
+from aiohttp import web
+from partnercrmd_sql import SQL, SqlBook
+from sql_test_support import (
+    APP_PASSWORD,
+    PNG_PIXEL,
+    READER_USER,
+    Backend,
+    Book,
+    PostgresBackend,
+    PostgresBook,
+    PostgresServer,
+    SqliteBackend,
+)
+
+from partnercrmd import appkeys, cli
+from partnercrmd.integration import BookContext
+from partnercrmd.model import SearchQuery
+from partnercrmd.paths import Paths
+from partnercrmd.phone import number_forms, phone_key
+from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, remove_default_book
+
+FORMATS = ("+44 20 7946 0958", "02079460958", "0044 20 7946 0958", "(0)20-7946-0958")
+CRM_PAGE = "https://crm.example/contacts/{id}"
+CRM_EDIT = "https://crm.example/contacts/{id}/edit"
+
+
+# --- fixtures -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    try:
+        server.init()
+        server.start()
+        server.prepare()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Backend:
+    if request.param == "sqlite":
+        return SqliteBackend(tmp_path_factory.mktemp("sqlite"))
+    return PostgresBackend(request.getfixturevalue("postgres"))
+
+
+@pytest.fixture
+def book(backend: Backend) -> Iterator[Book]:
+    opened = backend.new_book()
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def pg_book(postgres: PostgresServer) -> Iterator[PostgresBook]:
+    opened = PostgresBook(postgres)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+async def search(api: ApiSession, text: str, **fields: Any) -> dict[str, dict[str, Any]]:
+    collections = await api.call("POST", "Search", query=text, **fields)
+    return {c["AddinId"]: c for c in collections}
+
+
+def names(collection: dict[str, Any]) -> list[str]:
+    assert collection["ExceptionText"] == "", collection["ExceptionText"]
+    return [record["DisplayText"] for record in collection["Records"]]
+
+
+def fields(record: dict[str, Any]) -> dict[str, str]:
+    return {f["Name"]: f["Value"] for f in record["Fields"]}
+
+
+def action(record: dict[str, Any], kind: str) -> str:
+    return str(next(a["ActionId"] for a in record["Actions"] if a["SpecialKind"] == kind))
+
+
+@contextmanager
+def connector(settings: dict[str, Any], tmp_path: Path) -> Iterator[SqlBook]:
+    """The connector as `partnercrmd books test` opens it: straight from the integration."""
+    opened = SQL.open(BookContext("crm", "CRM", settings, tmp_path, "GB"))
+    assert isinstance(opened, SqlBook)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def number_query(text: str) -> SearchQuery:
+    key = phone_key(text, "GB")
+    return SearchQuery(text, limit=5, number=key.e164 or key.digits, number_forms=number_forms(key, "GB"))
+
+
+# --- installation -------------------------------------------------------------------------------------
+
+
+async def test_the_add_in_is_found_through_its_entry_point(api: ApiSession, partnercrmd_app: web.Application) -> None:
+    found = {ep.name: ep for ep in entry_points(group="partnercrmd.addins")}
+    assert found["sql"].value == "partnercrmd_sql"
+    info = partnercrmd_app[appkeys.HOST].addins["sql"]
+    assert (info.distribution, info.version) == ("partnercrmd-sql", partnercrmd_sql.__version__)
+    assert info.error is None and not info.builtin
+    assert partnercrmd_app[appkeys.HOST].integration("sql") is SQL
+    password = SQL.config_field("password")
+    assert password is not None and password.secret
+
+
+# --- search -------------------------------------------------------------------------------------------
+
+
+async def test_caller_is_found_whatever_the_number_format(
+    api: ApiSession, partnercrmd_app: web.Application, book: Book
+) -> None:
+    book_id = await configure_book(partnercrmd_app, "sql", **book.settings)
+    for text in FORMATS:  # stored as "+44 (0)20 7946-0958"; Eamon's 0113 946 0958 shares the last 7 digits
+        found = (await search(api, text))[book_id]
+        assert names(found) == ["Dana Whitfield"], text
+    dana = fields(found["Records"][0])
+    assert dana["Business Phone"] == "+44 (0)20 7946-0958"
+    assert dana["Company"] == "Northwind Traders" and dana["Email"] == "dana.whitfield@northwind.example"
+    zoe = (await search(api, "+33 1 42 68 53 00"))[book_id]
+    assert names(zoe) == ["Zoë Lefèvre"] and fields(zoe["Records"][0])["Mobile Phone"] == "0033 1 42 68 53 00"
+    assert names((await search(api, "0113 946 0958"))[book_id]) == ["Eamon O'Neill"]
+    assert names((await search(api, "+44 20 7946 0999"))[book_id]) == []
+
+
+async def test_name_search_needs_every_word_and_binds_what_is_typed(
+    api: ApiSession, partnercrmd_app: web.Application, book: Book, backend: Backend
+) -> None:
+    await remove_default_book(partnercrmd_app)
+    book_id = await configure_book(partnercrmd_app, "sql", **book.settings)
+    assert names((await search(api, "whitfield"))[book_id]) == ["Dana Whitfield"]
+    assert names((await search(api, "northwind"))[book_id]) == ["Eamon O'Neill", "Dana Whitfield"]  # by last name
+    assert names((await search(api, "DANA northwind"))[book_id]) == ["Dana Whitfield"]
+    assert names((await search(api, "o'neill"))[book_id]) == ["Eamon O'Neill"]
+    assert names((await search(api, "Zoë"))[book_id]) == ["Zoë Lefèvre"]
+    assert names((await search(api, "zoe@contoso"))[book_id]) == ["Zoë Lefèvre"]
+    if backend.name == "sqlite":  # the add-in's fold() ignores accents; PostgreSQL's ILIKE ignores only case
+        assert names((await search(api, "zoe societe"))[book_id]) == ["Zoë Lefèvre"]
+    assert names((await search(api, "%"))[book_id]) == []  # LIKE wildcards typed by the user match themselves
+    assert names((await search(api, "'; DROP TABLE contacts; --"))[book_id]) == []
+    assert book.rows("SELECT count(*) FROM {contacts}") == [(3,)]
+
+
+async def test_pictures_come_with_include_pictures(
+    api: ApiSession, partnercrmd_app: web.Application, book: Book
+) -> None:
+    book_id = await configure_book(partnercrmd_app, "sql", **book.settings)
+    with_picture = (await search(api, "+442079460958", includePictures="true"))[book_id]["Records"][0]
+    assert fields(with_picture)["Picture"].startswith("data:image/png;base64,iVBORw0KGgo")
+    without = (await search(api, "+442079460958"))[book_id]["Records"][0]
+    assert "Picture" not in fields(without)
+
+
+# --- popping ------------------------------------------------------------------------------------------
+
+
+async def test_open_and_edit_pop_the_crm_pages(
+    api: ApiSession, partnercrmd_app: web.Application, partnercrmd_opener: RecordingOpener, book: Book
+) -> None:
+    settings = {**book.settings, "url_template": CRM_PAGE, "edit_url_template": CRM_EDIT}
+    book_id = await configure_book(partnercrmd_app, "sql", **settings)
+    dana = (await search(api, "02079460958"))[book_id]["Records"][0]
+    dana_id = book.rows("SELECT id FROM {contacts} WHERE last_name = ?", ["Whitfield"])[0][0]
+    await api.call("POST", "DoAction", actionId=action(dana, "Open"))
+    await api.call("POST", "DoAction", actionId=action(dana, "OpenInEditMode"))
+    assert partnercrmd_opener.urls == [
+        f"https://crm.example/contacts/{dana_id}",
+        f"https://crm.example/contacts/{dana_id}/edit",
+    ]
+
+
+async def test_without_a_url_template_the_contact_opens_on_partnercrmds_page(
+    api: ApiSession, partnercrmd_app: web.Application, partnercrmd_opener: RecordingOpener, book: Book
+) -> None:
+    book_id = await configure_book(partnercrmd_app, "sql", **book.settings)
+    eamon = (await search(api, "eamon"))[book_id]["Records"][0]
+    await api.call("POST", "DoAction", actionId=action(eamon, "Open"))
+    [url] = partnercrmd_opener.urls
+    page = await api.client.get(url.removeprefix(f"http://127.0.0.1:{api.client.port}"))
+    assert page.status == 200
+    html = await page.text()
+    assert "Eamon O&#39;Neill" in html and "07700 900461" in html  # read with get()
+
+
+# --- writing ------------------------------------------------------------------------------------------
+
+
+async def test_a_logged_call_is_in_the_call_log_table(
+    api: ApiSession, partnercrmd_app: web.Application, book: Book
+) -> None:
+    book_id = await configure_book(partnercrmd_app, "sql", **book.settings)
+    dana = (await search(api, "+44 20 7946 0958"))[book_id]["Records"][0]
+    await api.call(
+        "POST",
+        "DoAction",
+        actionId=action(dana, "LogActivity"),
+        Direction="Inbound",
+        CallerNumber="+44 20 7946 0958",
+        CalledNumber="201",
+        StartTimeUtc="2026-11-25T14:03:00Z",
+        DurationSeconds=95,
+        Notes="Wants a quote for 40 seats.",
+    )
+    dana_id = book.rows("SELECT id FROM {contacts} WHERE last_name = ?", ["Whitfield"])[0][0]
+    [(contact_id, subject, body, direction, started, seconds)] = book.rows(
+        "SELECT contact_id, subject, body, direction, started_at, seconds FROM {calls}"
+    )
+    assert (contact_id, direction, seconds) == (dana_id, "Inbound", 95)
+    assert subject == "Incoming call: +44 20 7946 0958 -> 201"
+    assert "Duration: 1:35" in body and body.endswith("Wants a quote for 40 seats.")
+    start = started if isinstance(started, datetime) else datetime.fromisoformat(started)
+    assert start == datetime(2026, 11, 25, 14, 3, tzinfo=UTC)
+
+    shown = (await search(api, "+44 20 7946 0958", includeActivities="true"))[book_id]["Records"][0]
+    assert [a["Subject"] for a in shown["Activities"]] == [subject]
+
+
+async def test_a_created_contact_is_in_the_table_and_found_by_number(
+    api: ApiSession, partnercrmd_app: web.Application, book: Book
+) -> None:
+    book_id = await configure_book(partnercrmd_app, "sql", **book.settings)
+    created = await api.call(
+        "POST",
+        "CreateNewRecord",
+        RecordTypeId=f"{book_id}/Contact",
+        FirstName="Frank",
+        LastName="Ocampo",
+        Phone="07700 900123",
+        Email="frank@ocampo.example",
+    )
+    assert created["DisplayText"] == "Frank Ocampo"
+    rows = book.rows("SELECT first_name, last_name, work_phone, email FROM {contacts} WHERE last_name = ?", ["Ocampo"])
+    assert rows == [("Frank", "Ocampo", "07700 900123", "frank@ocampo.example")]
+    assert names((await search(api, "+44 7700 900123"))[book_id]) == ["Frank Ocampo"]
+
+
+async def test_save_record_changes_the_row(api: ApiSession, partnercrmd_app: web.Application, book: Book) -> None:
+    book_id = await configure_book(partnercrmd_app, "sql", **book.settings)
+    dana = (await search(api, "dana"))[book_id]["Records"][0]
+    saved = await api.call("POST", "SaveRecord", RecordId=dana["UniqueId"], CompanyName="Contoso", Notes="VIP")
+    assert fields(saved)["Company"] == "Contoso"
+    assert book.rows("SELECT company, notes FROM {contacts} WHERE last_name = ?", ["Whitfield"]) == [("Contoso", "VIP")]
+
+
+# --- your own queries ---------------------------------------------------------------------------------
+
+SQLITE_QUERIES = {
+    "search_number_query": "SELECT id, first_name, last_name, work_phone FROM {contacts} "
+    "WHERE digits(work_phone) LIKE :pattern OR digits(mobile) LIKE :pattern LIMIT :limit",
+    "search_name_query": "SELECT id, first_name, last_name, work_phone, company AS department FROM {contacts} "
+    "WHERE fold(first_name || ' ' || last_name) LIKE fold(:pattern) ESCAPE '\\' LIMIT :limit",
+    "get_query": "SELECT id, first_name, last_name, work_phone FROM {contacts} WHERE id = :id",
+    "insert_contact_query": "INSERT INTO {contacts} (first_name, last_name, work_phone) "
+    "VALUES (:first_name, :last_name, :phone) RETURNING id",
+    "insert_activity_query": "INSERT INTO {calls} (contact_id, subject, started_at, seconds) "
+    "VALUES (:contact_id, 'Call: ' || :direction, :start_utc, :duration_seconds)",
+}
+POSTGRES_QUERIES = {
+    **SQLITE_QUERIES,
+    "search_number_query": "SELECT id, first_name, last_name, work_phone FROM {contacts} "
+    "WHERE regexp_replace(work_phone, '[^0-9]', '', 'g') LIKE :pattern LIMIT :limit",
+    "search_name_query": "SELECT id, first_name, last_name, work_phone, company AS department FROM {contacts} "
+    "WHERE first_name || ' ' || last_name ILIKE :pattern AND email LIKE '%@%' LIMIT :limit",
+    "get_query": "SELECT id, first_name, last_name, work_phone FROM {contacts} WHERE id = CAST(:id AS integer)",
+    "insert_activity_query": "INSERT INTO {calls} (contact_id, subject, started_at, seconds) "
+    "VALUES (CAST(:contact_id AS integer), 'Call: ' || :direction, :start_utc, :duration_seconds) RETURNING id",
+}
+
+
+async def test_a_book_of_your_own_queries(
+    api: ApiSession, partnercrmd_app: web.Application, book: Book, backend: Backend
+) -> None:
+    queries = SQLITE_QUERIES if backend.name == "sqlite" else POSTGRES_QUERIES
+    contacts, calls = (book.settings["table"], book.settings["activity_table"])
+    settings: dict[str, Any] = {
+        k: book.settings[k] for k in ("driver", "path", "dsn", "password") if k in book.settings
+    }
+    settings |= {"phone_columns": "work_phone", "first_name_column": "first_name", "last_name_column": "last_name"}
+    settings |= {key: sql.format(contacts=contacts, calls=calls) for key, sql in queries.items()}
+    book_id = await configure_book(partnercrmd_app, "sql", **settings)
+
+    for text in FORMATS:
+        assert names((await search(api, text))[book_id]) == ["Dana Whitfield"], text
+    [eamon] = (await search(api, "eamon o'neill"))[book_id]["Records"]
+    assert fields(eamon)["department"] == "Northwind Traders"  # columns nobody mapped are shown as they are
+
+    await api.call("POST", "DoAction", actionId=action(eamon, "LogActivity"), Direction="Outbound", CalledNumber="1")
+    eamon_id = book.rows("SELECT id FROM {contacts} WHERE first_name = ?", ["Eamon"])[0][0]
+    assert book.rows("SELECT contact_id, subject FROM {calls}") == [(eamon_id, "Call: Outbound")]
+
+    created = await api.call(
+        "POST",
+        "CreateNewRecord",
+        RecordTypeId=f"{book_id}/Contact",
+        FirstName="Gia",
+        LastName="Moreno",
+        Phone="0161 496 0000",
+    )
+    assert created["DisplayText"] == "Gia Moreno"
+    assert book.rows("SELECT work_phone FROM {contacts} WHERE first_name = ?", ["Gia"]) == [("0161 496 0000",)]
+    assert names((await search(api, "+441614960000"))[book_id]) == ["Gia Moreno"]
+
+
+# --- settings, checks, failures -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"table": "contacts; DROP TABLE contacts"}, "The setting 'table' must be a plain table or column name"),
+        ({"phone_columns": 'work_phone, "mobile"'}, "The setting 'phone_columns' must be a plain"),
+        ({"phone_columns": "work_phone:pager"}, "The setting 'phone_columns' gives 'work_phone' the kind 'pager'"),
+        ({"url_template": "https://crm.example/contacts"}, "The setting 'url_template' must contain {id}"),
+        (
+            {"search_name_query": "SELECT * FROM contacts WHERE name = :nme"},
+            "The query in the setting 'search_name_query' uses the parameter :nme",
+        ),
+    ],
+)
+async def test_settings_the_add_in_cannot_use_make_the_book_unavailable(
+    api: ApiSession, partnercrmd_app: web.Application, tmp_path: Path, change: dict[str, str], reason: str
+) -> None:
+    settings = {"driver": "sqlite", "path": str(tmp_path / "crm.db"), "table": "contacts", **change}
+    book_id = await configure_book(partnercrmd_app, "sql", **settings)
+    listed = {b["AddinId"]: b for b in await api.call("GET", "AddressBooks")}[book_id]
+    assert listed["Status"] == "Unavailable"
+    assert listed["ExceptionText"].startswith(f"The address book could not be opened: {reason}")
+
+
+def test_connection_check_passes_every_step(book: Book, tmp_path: Path) -> None:
+    with connector({**book.settings, "url_template": CRM_PAGE}, tmp_path) as sql:
+        results = sql.test()
+    assert [(r.check, r.ok, r.error_key) for r in results] == [
+        ("reach", True, None),
+        ("authenticate", True, None),
+        ("table", True, None),
+        ("search", True, None),
+        ("log_activity", True, None),
+        ("create_contact", True, None),
+        ("url_template", True, None),
+    ]
+    assert book.rows("SELECT count(*) FROM {calls}") == [(0,)]  # the write checks were rolled back
+    assert book.rows("SELECT count(*) FROM {contacts}") == [(3,)]
+
+
+def test_connection_check_names_a_missing_column(book: Book, tmp_path: Path) -> None:
+    with connector({**book.settings, "email_column": "e_mail"}, tmp_path) as sql:
+        checks = {r.check: r for r in sql.test()}
+    assert not checks["table"].ok and checks["table"].error_key == "invalid_data"
+    assert "e_mail" in checks["table"].message and "check the table and column names" in checks["table"].message
+
+
+def test_number_search_of_ten_thousand_contacts_stays_fast(book: Book, backend: Backend, tmp_path: Path) -> None:
+    noise = [("P", str(n), f"+1 (212) 555-{n:04d} x{n % 7}") for n in range(10_000)]
+    book.many("INSERT INTO {contacts} (first_name, last_name, work_phone) VALUES (?, ?, ?)", noise)
+    with connector(book.settings, tmp_path) as sql:
+        sql.search(number_query("+44 20 7946 0958"))  # connects
+        started = time.perf_counter()
+        found = sql.search(number_query("02079460958"))
+        seconds = time.perf_counter() - started
+    assert [c.name for c in found] == ["Dana Whitfield"]
+    print(f"{backend.name}: number lookup among 10,003 contacts took {seconds * 1000:.1f} ms")
+    assert seconds < 0.5
+
+
+def test_a_trigram_index_on_the_digits_serves_the_number_search(pg_book: PostgresBook, tmp_path: Path) -> None:
+    # README: for big PostgreSQL tables, a pg_trgm index on exactly the add-in's digits expression.
+    noise = [("P", str(n), f"+1 (212) 555-{n:04d}") for n in range(10_000)]
+    pg_book.many("INSERT INTO {contacts} (first_name, last_name, work_phone) VALUES (?, ?, ?)", noise)
+    pg_book.rows("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    for column in ("work_phone", "mobile"):
+        digits = f"regexp_replace(CAST({column} AS text), '[^0-9]', '', 'g')"
+        pg_book.rows(f"CREATE INDEX ON {{contacts}} USING gin (({digits}) gin_trgm_ops)")
+    pg_book.rows("ANALYZE {contacts}")
+    with connector(pg_book.settings, tmp_path) as sql:
+        assert sql.contacts is not None
+        statement = sql.contacts.number_search(include_picture=False)
+        assert statement is not None
+        params = sql.number_params(number_query("02079460958"))
+        plan = pg_book.explain(statement.sql, params)
+        assert "Bitmap Index Scan" in plan, plan
+        sql.search(number_query("+44 20 7946 0958"))  # connects
+        started = time.perf_counter()
+        assert [c.name for c in sql.search(number_query("02079460958"))] == ["Dana Whitfield"]
+        print(f"postgresql with a trigram index: {(time.perf_counter() - started) * 1000:.1f} ms")
+
+
+async def test_concurrent_searches_share_the_pool(
+    api: ApiSession, partnercrmd_app: web.Application, book: Book
+) -> None:
+    book_id = await configure_book(partnercrmd_app, "sql", **book.settings)
+    answers = await asyncio.gather(*(search(api, text) for text in [*FORMATS, "northwind"] * 4))
+    assert {tuple(names(answer[book_id])) for answer in answers} == {
+        ("Dana Whitfield",),
+        ("Eamon O'Neill", "Dana Whitfield"),
+    }
+
+
+async def test_a_missing_sqlite_file_is_reported_until_it_appears(
+    api: ApiSession, partnercrmd_app: web.Application, tmp_path: Path
+) -> None:
+    path = tmp_path / "later.db"
+    backend = SqliteBackend(tmp_path)
+    book_id = await configure_book(partnercrmd_app, "sql", **{**backend.new_book().settings, "path": str(path)})
+    failed = (await search(api, "dana"))[book_id]
+    assert failed["ExceptionText"] == f"The SQLite file {path} does not exist; check the setting 'path'."
+    made = backend.new_book()
+    try:
+        Path(made.settings["path"]).rename(path)
+        assert names((await search(api, "dana"))[book_id]) == ["Dana Whitfield"]
+    finally:
+        made.close()
+
+
+# --- PostgreSQL: login, permissions, a server that stops ---------------------------------------------
+
+
+async def test_a_wrong_password_is_said_plainly_without_the_password(
+    api: ApiSession, partnercrmd_app: web.Application, pg_book: PostgresBook, tmp_path: Path
+) -> None:
+    wrong = "not-the-password-42"
+    settings = {**pg_book.settings, "password": wrong}
+    book_id = await configure_book(partnercrmd_app, "sql", **settings)
+    text = (await search(api, "+44 20 7946 0958"))[book_id]["ExceptionText"]
+    assert text.startswith("PostgreSQL at 127.0.0.1:") and "refused the login of user crm_app" in text
+    assert "Check the user in the setting 'dsn' and the setting 'password'." in text
+    assert wrong not in text and APP_PASSWORD not in text
+    with connector(settings, tmp_path) as sql:
+        results = sql.test()
+    assert [(r.check, r.ok, r.error_key) for r in results] == [
+        ("reach", True, None),
+        ("authenticate", False, "invalid_auth"),
+    ]
+
+
+def test_a_login_that_may_only_read_fails_the_write_checks(
+    pg_book: Book, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    settings = {**pg_book.settings, "dsn": postgres.dsn(READER_USER)}
+    with connector(settings, tmp_path) as sql:
+        checks = {r.check: r for r in sql.test()}
+    assert checks["search"].ok and checks["table"].ok
+    for check in ("log_activity", "create_contact"):
+        assert (checks[check].ok, checks[check].error_key) == (False, "invalid_auth")
+        assert "permission denied" in checks[check].message
+
+
+async def test_a_server_stopped_mid_test_is_reported_within_the_deadline(
+    api: ApiSession, partnercrmd_app: web.Application, pg_book: PostgresBook, postgres: PostgresServer
+) -> None:
+    book_id = await configure_book(partnercrmd_app, "sql", **pg_book.settings)
+    [dana] = (await search(api, "+44 20 7946 0958"))[book_id]["Records"]  # leaves a connection in the pool
+    postgres.stop()
+    refused = (
+        f"Cannot reach PostgreSQL at 127.0.0.1:{postgres.port} (database crm) (connection refused): "
+        "is the server running and listening there?"
+    )
+    try:
+        started = time.monotonic()
+        text = (await search(api, "+44 20 7946 0958", timeoutMs=1500))[book_id]["ExceptionText"]
+        assert time.monotonic() - started < 3
+        assert text == refused
+        started = time.monotonic()
+        response = await api.request("POST", "DoAction", actionId=action(dana, "LogActivity"), Direction="Inbound")
+        assert time.monotonic() - started < 3
+        assert response.status == 502 and (await response.json())["Message"] == refused
+    finally:
+        postgres.start()
+    assert names((await search(api, "+44 20 7946 0958"))[book_id]) == ["Dana Whitfield"]  # and it recovers
+
+
+def test_png_bytes_in_the_table_are_the_picture(pg_book: PostgresBook, tmp_path: Path) -> None:
+    with connector(pg_book.settings, tmp_path) as sql:
+        [dana] = sql.search(SearchQuery("whitfield", limit=5, include_pictures=True))
+    assert dana.picture is not None and dana.picture.data == PNG_PIXEL
+
+
+def test_books_test_command_checks_a_postgresql_book(
+    partnercrmd_home: Paths, pg_book: PostgresBook, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sets = [arg for key, value in pg_book.settings.items() for arg in ("--set", f"{key}={value}")]
+    assert cli.main(["books", "add", "sql", "--name", "CRM", *sets]) == 0
+    capsys.readouterr()
+    assert cli.main(["books", "test", "CRM"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "ok   reach",
+        "ok   authenticate",
+        "ok   table",
+        "ok   search",
+        "ok   log_activity",
+        "ok   create_contact",
+    ]
+    assert lines[1] == "ok   authenticate: Signed in as crm_app."
+    assert cli.main(["books", "set", "CRM", "--set", "password=wrong-password"]) == 0
+    capsys.readouterr()
+    assert cli.main(["books", "test", "CRM"]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith("FAIL authenticate: PostgreSQL at 127.0.0.1:")
+    assert out.rstrip().endswith("[invalid_auth]") and "wrong-password" not in out
