@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from partnercrmd.errors import AddinError, Unsupported
-from partnercrmd.integration import BlockingConnector
+from partnercrmd.integration import BlockingConnector, Capability
 from partnercrmd.model import Activity, CheckResult, Contact, ContactPatch, SearchQuery
 from partnercrmd.phone import PhoneKey, index_tail, numbers_match, phone_key
 
@@ -47,6 +47,20 @@ class SqlBook(BlockingConnector):
             if settings.activity_table
             else None
         )
+
+    def capabilities(self) -> frozenset[Capability] | None:
+        """Without a call-log table (or query) the book cannot log or show calls; likewise for contacts."""
+        queries = self.settings.queries
+        missing: set[Capability] = set()
+        if self.calls is None:
+            missing.add(Capability.SHOW_ACTIVITIES)
+            if "insert_activity_query" not in queries:
+                missing.add(Capability.LOG_ACTIVITY)
+        if self.contacts is None:
+            missing.add(Capability.UPDATE_CONTACT)
+            if "insert_contact_query" not in queries:
+                missing.add(Capability.CREATE_CONTACT)
+        return frozenset(Capability) - missing
 
     # --- helpers ----------------------------------------------------------------------------------------
 

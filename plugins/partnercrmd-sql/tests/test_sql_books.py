@@ -381,17 +381,25 @@ def test_connection_check_names_a_missing_column(book: Book, tmp_path: Path) -> 
     assert "e_mail" in checks["table"].message and "check the table and column names" in checks["table"].message
 
 
-def test_number_search_of_ten_thousand_contacts_stays_fast(book: Book, backend: Backend, tmp_path: Path) -> None:
+def test_number_search_among_ten_thousand_contacts_finds_only_the_caller(book: Book, tmp_path: Path) -> None:
+    """Many numbers sharing digits with the caller's; the lookup's speed is measured in bench/, not here."""
     noise = [("P", str(n), f"+1 (212) 555-{n:04d} x{n % 7}") for n in range(10_000)]
+    noise += [("Near", "Miss", "+1 415 794 6095")]
     book.many("INSERT INTO {contacts} (first_name, last_name, work_phone) VALUES (?, ?, ?)", noise)
     with connector(book.settings, tmp_path) as sql:
-        sql.search(number_query("+44 20 7946 0958"))  # connects
-        started = time.perf_counter()
         found = sql.search(number_query("02079460958"))
-        seconds = time.perf_counter() - started
     assert [c.name for c in found] == ["Dana Whitfield"]
-    print(f"{backend.name}: number lookup among 10,003 contacts took {seconds * 1000:.1f} ms")
-    assert seconds < 0.5
+
+
+async def test_a_book_without_a_call_log_offers_no_call_actions(
+    api: ApiSession, partnercrmd_app: web.Application, book: Book
+) -> None:
+    settings = {k: v for k, v in book.settings.items() if k != "activity_table"}
+    book_id = await configure_book(partnercrmd_app, "sql", **settings)
+    listed = {b["AddinId"]: b for b in await api.call("GET", "AddressBooks")}[book_id]
+    assert (listed["HasActivityActionFeatureCreate"], listed["HasActivityActionFeatureShow"]) == (False, False)
+    dana = (await search(api, "+44 20 7946 0958"))[book_id]["Records"][0]
+    assert "LogActivity" not in {a["SpecialKind"] for a in dana["Actions"]}
 
 
 def test_a_trigram_index_on_the_digits_serves_the_number_search(pg_book: PostgresBook, tmp_path: Path) -> None:
