@@ -217,7 +217,10 @@ def writable_book(request: web.Request, book_id: str, capability: Capability) ->
     if book.connector is None or book.integration is None:
         raise NotFound(book.error or "The address book is unavailable.", code="book_unavailable")
     if capability not in book.capabilities:
-        raise Unsupported(f"The address book '{book.name}' cannot do that ({capability}).")
+        what = {Capability.CREATE_CONTACT: "create contacts", Capability.UPDATE_CONTACT: "change contacts"}
+        raise Unsupported(
+            f"The address book '{book.name}' cannot {what.get(capability, str(capability))} with its settings."
+        )
     return book
 
 

@@ -1,0 +1,252 @@
+"""The connector of one LDAP address book: search, read, log calls, create and change contacts, check the setup.
+
+Every method runs in one of the host's worker threads (`BlockingConnector`);
+the client gives each call a connection of its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from partnercrmd.errors import AddinError, Unsupported
+from partnercrmd.integration import BlockingConnector, BookContext, Capability
+from partnercrmd.model import Activity, CheckResult, Contact, ContactPatch, SearchQuery
+from partnercrmd.phone import numbers_match, phone_key
+
+from . import client as codes
+from .checks import run_checks
+from .client import Entry, LdapClient, Result
+from .filters import contacts_filter, id_filter, name_filter, number_filter
+from .ldap3_api import escape_rdn, exceptions, ldap3, parse_dn
+from .mapping import activity_value, appended_text, new_entry, patch_changes, to_contact
+from .settings import LdapSettings, parse_settings
+
+NUMBER_CANDIDATES = 200
+"""How many entries a number lookup reads at most: its digit pattern may also match a few other numbers."""
+MAX_NAME_SUFFIX = 9
+"""A new contact whose name is taken in the container becomes "Name (2)" … "Name (9)"."""
+APPEND_ATTEMPTS = 3
+"""Tries to append to a single-valued call log that another client changes at the same moment."""
+
+
+def dn_parts(dn: str) -> list[tuple[str, str]]:
+    """The DN's (attribute, value) pairs, lower-cased for comparing; [] when it is not a DN."""
+    try:
+        return [(attr.strip().lower(), value.strip().lower()) for attr, value, _ in parse_dn(dn, strip=True)]
+    except exceptions.LDAPInvalidDnError:
+        return []
+
+
+def is_under(dn: str, base: str) -> bool:
+    """Whether `dn` is `base` or below it."""
+    parts, base_parts = dn_parts(dn), dn_parts(base)
+    return bool(parts) and bool(base_parts) and parts[-len(base_parts) :] == base_parts
+
+
+def parent_of(dn: str) -> str:
+    """The DN without its first RDN, exactly as the server wrote it (escapes kept)."""
+    escaped = False
+    for position, char in enumerate(dn):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char in ",;":
+            return dn[position + 1 :].strip()
+    return ""
+
+
+class LdapBook(BlockingConnector):
+    """One configured directory (OpenLDAP, Active Directory or another LDAPv3 server)."""
+
+    def __init__(self, settings: LdapSettings, region: str | None) -> None:
+        self.settings = settings
+        self.region = region
+        self.client = LdapClient(settings.connection)
+
+    def capabilities(self) -> frozenset[Capability] | None:
+        """Logging, creating and changing contacts only where the settings allow them."""
+        missing: set[Capability] = set()
+        if not self.settings.activity_attribute:
+            missing.add(Capability.LOG_ACTIVITY)
+        if not self.settings.allow_create:
+            missing.add(Capability.CREATE_CONTACT)
+        if not self.settings.allow_update:
+            missing |= {Capability.UPDATE_CONTACT, Capability.POP_EDIT}
+        return frozenset(Capability) - missing
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    def _filter(self, inner: str) -> str:
+        return contacts_filter(self.settings.preset.object_filter, self.settings.search_filter, inner)
+
+    def find(self, inner: str, include_picture: bool, size_limit: int) -> list[Entry]:
+        """Contacts (entries of the preset's kind that pass the extra filter) that also match `inner`."""
+        attributes = self.settings.attributes.read_attributes(include_picture)
+        return self.client.search(self.settings.base_dn, self._filter(inner), attributes, size_limit=size_limit)
+
+    def search(self, query: SearchQuery) -> Sequence[Contact]:
+        """By number: every phone attribute, verified here as the host will; by text: every word somewhere."""
+        attributes = self.settings.attributes
+        if query.number:
+            inner = number_filter(attributes.phone_attributes(), query.number, self.region)
+            if inner is None:
+                return []
+            entries = self.find(inner, query.include_pictures, NUMBER_CANDIDATES)
+            wanted = phone_key(query.number, self.region)
+            contacts = [to_contact(e, attributes, query.include_pictures) for e in entries]
+            contacts = [
+                c for c in contacts if any(numbers_match(wanted, phone_key(p.number, self.region)) for p in c.phones)
+            ]
+            return contacts[: query.limit]
+        inner = name_filter(attributes.name_attributes(), query.text)
+        if inner is None:
+            return []
+        entries = self.find(inner, query.include_pictures, query.limit)
+        return [to_contact(e, attributes, query.include_pictures) for e in entries]
+
+    def _entry(self, contact_id: str, attributes: Sequence[str]) -> Entry | None:
+        """The contact's entry by its id (a UUID, or the DN of an entry without one), if it is still a contact."""
+        try:
+            uuid.UUID(contact_id)
+            by_uuid = True
+        except ValueError:
+            by_uuid = False
+        if by_uuid and self.settings.attributes.id:
+            inner = id_filter(self.settings.attributes.id, contact_id)
+            found = self.client.search(self.settings.base_dn, self._filter(inner), attributes, size_limit=2)
+        elif is_under(contact_id, self.settings.base_dn):
+            found = self.client.search(contact_id, self._filter(""), attributes, scope="BASE", missing_ok=True)
+        else:
+            return None
+        return found[0] if len(found) == 1 else None
+
+    def _existing(self, contact_id: str, attributes: Sequence[str]) -> Entry:
+        entry = self._entry(contact_id, attributes)
+        if entry is None:
+            raise AddinError("This contact is no longer in the directory.", code="not_found")
+        return entry
+
+    def get(self, contact_id: str) -> Contact | None:
+        entry = self._entry(contact_id, self.settings.attributes.read_attributes(include_picture=True))
+        return to_contact(entry, self.settings.attributes, include_picture=True) if entry else None
+
+    # --- logging calls -------------------------------------------------------------------------------
+
+    def log_activity(self, contact_id: str, activity: Activity) -> str:
+        """Add the call as a value of the configured attribute (appended to its text if it takes one value)."""
+        name = self.settings.activity_attribute
+        if not name:
+            raise Unsupported(
+                "Calls are not logged in this directory: set 'activity_attribute' (e.g. description) to log them."
+            )
+        entry = self._existing(contact_id, [name])
+        value = activity_value(activity)
+        result = self.client.modify(entry.dn, {name: [(ldap3.MODIFY_ADD, [value])]})
+        if result.code == codes.ATTRIBUTE_OR_VALUE_EXISTS and value in entry.texts(name):
+            result = Result(codes.SUCCESS, "")  # the same call was logged already
+        elif result.code in (codes.CONSTRAINT_VIOLATION, codes.ATTRIBUTE_OR_VALUE_EXISTS):
+            result = self._append_to_single_value(contact_id, name, value)
+        if not result.ok:
+            raise self.client.result_error(result, f"write the call log attribute '{name}'")
+        return f"{name}@{activity.start_utc.isoformat()}"
+
+    def _append_to_single_value(self, contact_id: str, name: str, value: str) -> Result:
+        """Replace the attribute's one value with itself plus `value`, if nobody changed it in between."""
+        result = Result(codes.SUCCESS, "")
+        for _ in range(APPEND_ATTEMPTS):
+            entry = self._existing(contact_id, [name])
+            current = entry.raw(name)
+            new = appended_text(entry.text(name), value)
+            changes: list[tuple[str, Sequence[str | bytes]]] = [(ldap3.MODIFY_ADD, [new])]
+            if current:
+                changes.insert(0, (ldap3.MODIFY_DELETE, [current[0]]))
+            result = self.client.modify(entry.dn, {name: changes})
+            if result.code not in (codes.NO_SUCH_ATTRIBUTE, codes.ATTRIBUTE_OR_VALUE_EXISTS):
+                return result
+        return result
+
+    # --- writing contacts ----------------------------------------------------------------------------
+
+    def create(self, contact: Contact) -> Contact:
+        """A new entry under `create_container`, named by the contact's name ("Name (2)" if that is taken)."""
+        if not self.settings.allow_create:
+            raise Unsupported("Creating contacts is turned off for this directory (setting 'allow_create').")
+        preset, attributes = self.settings.preset, self.settings.attributes
+        name, values = new_entry(contact, preset, attributes)
+        if not name:
+            raise AddinError("A new contact needs a name, an email address or a phone number.", code="invalid_data")
+        container = self.settings.create_container
+        for number in range(1, MAX_NAME_SUFFIX + 1):
+            rdn_value = name if number == 1 else f"{name} ({number})"
+            values[preset.rdn_attribute] = [rdn_value]
+            dn = f"{preset.rdn_attribute}={escape_rdn(rdn_value)},{container}"
+            result = self.client.add(dn, values)
+            if result.ok:
+                return self._read_created(dn)
+            if result.code != codes.ENTRY_ALREADY_EXISTS:
+                raise self._create_error(result)
+        raise AddinError(f"The directory already holds {MAX_NAME_SUFFIX} contacts named '{name}'.", code="invalid_data")
+
+    def _create_error(self, result: Result) -> AddinError:
+        container = self.settings.create_container
+        if result.code == codes.NO_SUCH_OBJECT:
+            return AddinError(
+                f"The container '{container}' does not exist; check the setting 'create_container'.", code="not_found"
+            )
+        return self.client.result_error(result, f"create contacts in '{container}'")
+
+    def _read_created(self, dn: str) -> Contact:
+        attributes = self.settings.attributes
+        found = self.client.search(
+            dn, "(objectClass=*)", attributes.read_attributes(False), scope="BASE", missing_ok=True
+        )
+        if not found:
+            raise AddinError(f"The new contact {dn} was created but cannot be read back.", code="not_found")
+        return to_contact(found[0], attributes, include_picture=False)
+
+    def update(self, contact_id: str, patch: ContactPatch) -> Contact:
+        """Change the given fields; a new display name held in the RDN (OpenLDAP's cn) renames the entry."""
+        if not self.settings.allow_update:
+            raise Unsupported("Changing contacts is turned off for this directory (setting 'allow_update').")
+        attributes = self.settings.attributes
+        entry = self._existing(contact_id, attributes.read_attributes(False))
+        changes = patch_changes(entry, attributes, patch)
+        dn = entry.dn
+        rdn_attribute = parse_dn(dn, strip=True)[0][0]
+        if patch.display_name is not None and attributes.display_name.lower() == rdn_attribute.lower():
+            changes.pop(attributes.display_name, None)
+            new_name = patch.display_name.strip()
+            if not new_name:
+                raise AddinError("The name cannot be empty: it names the directory entry.", code="invalid_data")
+            if new_name != entry.text(rdn_attribute):
+                new_rdn = f"{rdn_attribute}={escape_rdn(new_name)}"
+                result = self.client.rename(dn, new_rdn)
+                if not result.ok:
+                    raise self.client.result_error(result, "rename the contact")
+                dn = f"{new_rdn},{parent_of(dn)}"
+        if changes:
+            result = self.client.modify(dn, changes)
+            if not result.ok:
+                raise self.client.result_error(result, "change the contact")
+        found = self.client.search(
+            dn, "(objectClass=*)", attributes.read_attributes(False), scope="BASE", missing_ok=True
+        )
+        if not found:
+            raise AddinError("The contact was changed but cannot be read back.", code="not_found")
+        return to_contact(found[0], attributes, include_picture=False)
+
+    # --- test connection -----------------------------------------------------------------------------
+
+    def test(self) -> Sequence[CheckResult]:
+        """Reach, log in, base DN, a sample search, then write access for the features turned on."""
+        return run_checks(self.client, self.settings, self.find)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def open_book(context: BookContext) -> LdapBook:
+    """Check the settings; the server is first contacted by the first search, so a server down now is no error."""
+    return LdapBook(parse_settings(context.settings), context.default_region)

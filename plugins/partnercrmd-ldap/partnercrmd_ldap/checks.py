@@ -1,0 +1,129 @@
+"""`partnercrmd books test` for an LDAP book: each step checked on its own, with what to fix in plain words.
+
+Write access is checked without writing: deleting a value the entry cannot
+hold makes the server check the account's right to change the attribute and
+then answer "no such value" (allowed) or "insufficient access" (not allowed),
+leaving the entry as it was.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+from partnercrmd.errors import AddinError
+from partnercrmd.model import CheckResult
+
+from . import client as codes
+from .client import Entry, LdapClient
+from .ldap3_api import ldap3
+from .mapping import to_contact
+from .settings import LdapSettings
+
+Finder = Callable[[str, bool, int], list[Entry]]
+"""LdapBook.find: (inner filter, include picture, size limit) → contact entries."""
+
+
+def probe_value() -> str:
+    """A value no entry holds."""
+    return f"partnercrmd-write-check-{secrets.token_hex(8)}"
+
+
+def failed(check: str, exc: AddinError) -> CheckResult:
+    return CheckResult(check, False, exc.message, exc.code)
+
+
+def check_write(
+    client: LdapClient, entry: Entry, attribute: str, check: str, purpose: str, turn_off: str
+) -> CheckResult:
+    """Whether the account may change `attribute` of `entry` (for `purpose`), changing nothing.
+
+    `turn_off` says how to do without the feature, e.g. "clear the setting 'activity_attribute'".
+    """
+    try:
+        result = client.modify(entry.dn, {attribute: [(ldap3.MODIFY_DELETE, [probe_value()])]})
+    except AddinError as exc:
+        return failed(check, exc)
+    account = client.settings.bind_dn or "anonymous"
+    if result.code in (codes.NO_SUCH_ATTRIBUTE, codes.SUCCESS):
+        return CheckResult(check, True, f"The account may change '{attribute}' ({purpose}).")
+    if result.code == codes.INSUFFICIENT_ACCESS_RIGHTS:
+        return CheckResult(
+            check,
+            False,
+            f"The account '{account}' may not change '{attribute}', needed for {purpose}; ask the directory "
+            f"administrator for write access to it, or {turn_off}.",
+            "invalid_auth",
+        )
+    if result.code == codes.UNDEFINED_ATTRIBUTE_TYPE:
+        return CheckResult(
+            check,
+            False,
+            f"The directory has no attribute '{attribute}'; check the setting for {purpose}.",
+            "invalid_data",
+        )
+    return failed(check, client.result_error(result, f"change '{attribute}'"))
+
+
+def run_checks(client: LdapClient, settings: LdapSettings, find: Finder) -> list[CheckResult]:
+    """Reach, log in and search stop the checks when they fail (the later ones need them); then each feature."""
+    address = settings.connection.address
+    try:
+        client.reach()
+    except AddinError as exc:
+        return [failed("reach", exc)]
+    results = [CheckResult("reach", True, f"The LDAP server at {address} answers.")]
+    try:
+        client.run(lambda connection: None)
+    except AddinError as exc:
+        return [*results, failed("authenticate", exc)]
+    account = f"as '{settings.connection.bind_dn}'" if settings.connection.bind_dn else "anonymously"
+    results.append(CheckResult("authenticate", True, f"Logged in {account}."))
+    try:
+        base = client.search(settings.base_dn, "(objectClass=*)", [], scope="BASE", missing_ok=True)
+        sample = find("", False, 1) if base else []
+    except AddinError as exc:
+        return [*results, failed("search", exc)]
+    if not base:
+        message = f"The base DN '{settings.base_dn}' does not exist or the account cannot see it; check 'base_dn'."
+        return [*results, CheckResult("search", False, message, "not_found")]
+    if not sample:
+        extra = f" and {settings.search_filter}" if settings.search_filter else ""
+        message = (
+            f"No entries under '{settings.base_dn}' match {settings.preset.object_filter}{extra}; check 'base_dn', "
+            "'preset' and 'search_filter'."
+        )
+        return [*results, CheckResult("search", False, message, "not_found")]
+    contact = to_contact(sample[0], settings.attributes, include_picture=False)
+    results.append(
+        CheckResult(
+            "search",
+            True,
+            f"Contacts found, e.g. '{contact.name}' with {count_of(len(contact.phones), 'phone number')}.",
+        )
+    )
+    if settings.activity_attribute:
+        turn_off = "clear the setting 'activity_attribute'"
+        results.append(check_write(client, sample[0], settings.activity_attribute, "log", "logging calls", turn_off))
+    if settings.allow_update:
+        attributes = settings.attributes.phone_attributes()[:1] or (settings.attributes.email,)
+        turn_off = "turn 'allow_update' off"
+        results.append(check_write(client, sample[0], attributes[0], "update", "changing contacts", turn_off))
+    if settings.allow_create:
+        results.append(check_container(client, settings.create_container))
+    return results
+
+
+def count_of(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def check_container(client: LdapClient, container: str) -> CheckResult:
+    try:
+        found = client.search(container, "(objectClass=*)", [], scope="BASE", missing_ok=True)
+    except AddinError as exc:
+        return failed("create", exc)
+    if not found:
+        message = f"The container '{container}' does not exist or the account cannot see it; check 'create_container'."
+        return CheckResult("create", False, message, "not_found")
+    return CheckResult("create", True, f"New contacts go to '{container}'.")
