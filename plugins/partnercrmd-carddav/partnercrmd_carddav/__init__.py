@@ -1,0 +1,61 @@
+"""partnercrmd add-in: a CardDAV address book (Nextcloud, iCloud, Fastmail, Radicale…).
+
+Finds callers by number through a local phone index kept in step with the
+server (CardDAV servers match TEL as literal text), searches names on the
+server (addressbook-query), opens contacts on the server's web page or
+partnercrmd's own, logs calls in the contact's NOTE or as VJOURNALs in a
+calendar, and creates and changes contacts under their ETags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from partnercrmd import hookimpl
+from partnercrmd.integration import Capability, Integration, ReleaseNote
+
+from .connector import CardDavBook, open_book
+from .settings import CONFIG
+from .version import __version__
+
+INTEGRATION_ID = "carddav"
+
+CARDDAV = Integration(
+    id=INTEGRATION_ID,
+    name="CardDAV address book (Nextcloud, iCloud, Fastmail, Radicale…)",
+    version=__version__,
+    open=open_book,
+    capabilities=frozenset(
+        {
+            Capability.SEARCH_NUMBER,
+            Capability.SEARCH_NAME,
+            Capability.POP,
+            Capability.POP_EDIT,
+            Capability.LOG_ACTIVITY,
+            Capability.SHOW_ACTIVITIES,
+            Capability.CREATE_CONTACT,
+            Capability.UPDATE_CONTACT,
+            Capability.PICTURES,
+        }
+    ),
+    description="Contacts on a CardDAV server: callers found by any number format, calls noted on the contact.",
+    config=CONFIG,
+    guide_url="https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-carddav/README.md",
+    release_notes=(
+        ReleaseNote(
+            __version__,
+            "2026-11-25",
+            "First release: find callers whatever the number format, search names, open and edit contacts, "
+            "log calls in the contact's notes or a calendar, create contacts.",
+        ),
+    ),
+)
+
+
+@hookimpl
+def partnercrmd_integrations() -> Sequence[Integration]:
+    """This add-in provides one integration: `carddav`."""
+    return [CARDDAV]
+
+
+__all__ = ["CARDDAV", "INTEGRATION_ID", "CardDavBook", "__version__", "partnercrmd_integrations"]

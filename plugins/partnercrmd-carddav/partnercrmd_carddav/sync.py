@@ -1,0 +1,185 @@
+"""Keeping the local phone index in step with the address book, cheaply.
+
+CardDAV servers compare TEL as literal text, so numbers are looked up in
+partnercrmd's `PhoneIndex` instead. A refresh first asks for the collection's
+getctag / sync-token (one small PROPFIND); only when it changed does it list
+every card's ETag and fetch (addressbook-multiget) just the cards whose ETag
+differs from the one stored. Refreshes run as one background task at a time,
+at most every `check_interval` seconds, and survive the cancellation of the
+search that started them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from partnercrmd.phone_index import PhoneIndex
+
+from .addressbook import AddressBook
+from .card_store import CardRecord, CardStore
+from .cards import StoredCard, card_numbers, card_uid, fold, read_contact, search_words
+
+log = logging.getLogger(__name__)
+
+MULTIGET_BATCH = 100
+"""Cards fetched per addressbook-multiget."""
+REBUILD_AT = 50
+"""With more changed cards than this, the phone index is rebuilt in one go rather than card by card."""
+UNTOKENED_LISTING_INTERVAL = 300.0
+"""A server without getctag or sync-token is listed in full at most this often (seconds)."""
+
+
+def record_of(card: StoredCard) -> CardRecord:
+    """What the indexes keep of a card (parses it: run it in a worker thread for many cards)."""
+    contact = read_contact(card)
+    words = search_words(contact) if contact is not None else ""
+    sort_key = fold(contact.name) if contact is not None else ""
+    return CardRecord(card.name, card.etag, card_uid(card.text), tuple(card_numbers(card.text)), words, sort_key)
+
+
+def records_of(cards: Sequence[StoredCard]) -> list[CardRecord]:
+    return [record_of(card) for card in cards]
+
+
+class IndexSync:
+    """The phone index of one address book and the task that refreshes it."""
+
+    def __init__(
+        self,
+        book: Callable[[], Awaitable[AddressBook]],
+        store: CardStore,
+        phones: PhoneIndex,
+        check_interval: float,
+        healthy: Callable[[], bool],
+    ) -> None:
+        self._book = book
+        self.store = store
+        self.phones = phones
+        self.check_interval = check_interval
+        self._healthy = healthy
+        self.filled = store.filled
+        self._task: asyncio.Task[bool] | None = None
+        self._last_check = -math.inf
+        self._failing = False
+
+    # --- scheduling
+
+    def due(self) -> bool:
+        """Time to check for changes: the interval has passed, or the server failed the last time it was asked."""
+        return time.monotonic() - self._last_check >= self.check_interval or not self._healthy()
+
+    def start(self) -> asyncio.Task[bool]:
+        """The running refresh, or a new one."""
+        if self._task is None or self._task.done():
+            self._last_check = time.monotonic()
+            self._task = asyncio.create_task(self._refresh(), name="carddav-index-refresh")
+            self._task.add_done_callback(self._ended)
+        return self._task
+
+    def start_if_due(self) -> asyncio.Task[bool] | None:
+        if self._task is not None and not self._task.done():
+            return self._task
+        return self.start() if self.due() else None
+
+    @staticmethod
+    async def wait(task: asyncio.Task[bool], seconds: float) -> bool | None:
+        """The refresh's outcome (True: the index changed) if it ends within `seconds`, else None.
+
+        The task goes on when this returns early or the caller is cancelled; its failure is raised here.
+        """
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+        return task.result() if done else None
+
+    def _ended(self, task: asyncio.Task[bool]) -> None:
+        """Retrieve a refresh's failure (so asyncio does not complain) and log it once per run of failures."""
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None and not self._failing:
+            # AddinError messages hold no secrets; anything else is named by its type only.
+            log.warning("refreshing a CardDAV index failed: %s", getattr(exc, "message", type(exc).__name__))
+        self._failing = exc is not None
+
+    async def close(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        await asyncio.to_thread(self._close_files)
+
+    def _close_files(self) -> None:
+        self.phones.close()
+        self.store.close()
+
+    # --- lookups and single changes
+
+    async def lookup(self, number: str) -> list[str]:
+        """Names of the cards with a number that is the same line as `number`."""
+        return await asyncio.to_thread(self.phones.lookup, number)
+
+    async def find_words(self, words: list[str], limit: int) -> list[str]:
+        """Names of the cards holding every folded word, in name order."""
+        return await asyncio.to_thread(self.store.find_words, words, limit)
+
+    async def uid(self, name: str) -> str | None:
+        return await asyncio.to_thread(self.store.uid, name)
+
+    async def counts(self) -> tuple[int, int]:
+        """How many cards and phone numbers the index holds."""
+        numbers = await asyncio.to_thread(self.store.numbers)
+        return len(numbers), sum(len(found) for _, found in numbers)
+
+    async def record(self, card: StoredCard) -> None:
+        """Take note of a card this add-in just wrote."""
+        await asyncio.to_thread(self._record, card)
+
+    def _record(self, card: StoredCard) -> None:
+        record = record_of(card)
+        # Index first: a crash in between leaves the card unknown to the store, so the next refresh fetches it.
+        self.phones.update(record.name, record.numbers)
+        self.store.apply([record], [])
+
+    # --- refresh
+
+    async def _refresh(self) -> bool:
+        """Bring the index up to date; True when something changed."""
+        book = await self._book()
+        token = await book.collection_token()
+        stored, listed_at = await asyncio.to_thread(lambda: (self.store.token(), self.store.listed_at()))
+        if self.filled:
+            if token and token == stored:
+                return False
+            if not token and time.time() - listed_at < UNTOKENED_LISTING_INTERVAL:
+                return False
+        listing = await book.list_etags()
+        known = await asyncio.to_thread(self.store.etags)
+        changed = [name for name, etag in listing.items() if not etag or known.get(name) != etag]
+        removed = [name for name in known if name not in listing]
+        records: list[CardRecord] = []
+        for start in range(0, len(changed), MULTIGET_BATCH):
+            batch = changed[start : start + MULTIGET_BATCH]
+            cards = await book.multiget(batch)
+            records += await asyncio.to_thread(records_of, [cards[name] for name in batch if name in cards])
+            removed += [name for name in batch if name not in cards]
+        rebuild = not self.filled or not stored or len(records) + len(removed) > REBUILD_AT
+        await asyncio.to_thread(self._store_changes, records, removed, token, rebuild)
+        log.debug("address book %s: %d cards changed, %d removed", book.url, len(records), len(removed))
+        return bool(records or removed)
+
+    def _store_changes(self, records: Sequence[CardRecord], removed: Sequence[str], token: str, rebuild: bool) -> None:
+        """Write a refresh's result: the cards, then the phone index, then the token that says both are done."""
+        self.store.apply(records, removed, listing=True)
+        if rebuild:
+            self.phones.replace_all(self.store.numbers())
+        else:
+            for record in records:
+                self.phones.update(record.name, record.numbers)
+            for name in removed:
+                self.phones.remove(name)
+        self.store.finish(token)
+        self.filled = True
