@@ -8,6 +8,7 @@ change and `BookManager.sync` re-opens exactly the books that changed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Mapping
@@ -278,6 +279,7 @@ class BookManager:
         self.region = region
         self._open: dict[str, OpenBook] = {}
         self._lock = asyncio.Lock()
+        self._starting: dict[str, asyncio.Task[None]] = {}
 
     def books(self) -> list[OpenBook]:
         """Every configured book, enabled or not, in priority order."""
@@ -309,7 +311,9 @@ class BookManager:
                     changed = True
             for book_id, config in wanted.items():
                 if book_id not in self._open:
-                    self._open[book_id] = await self._open_book(config)
+                    book = self._open[book_id] = await self._open_book(config)
+                    if book.connector is not None:
+                        self._starting[book_id] = asyncio.create_task(self._start(book))
                     changed = True
             return changed
 
@@ -347,7 +351,22 @@ class BookManager:
             capabilities &= frozenset(narrowed)
         return OpenBook(config, integration, connector, capabilities=capabilities)
 
+    async def _start(self, book: OpenBook) -> None:
+        assert book.connector is not None
+        try:
+            await book.connector.start()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (add-in code: its searches will say what is wrong)
+            reason = redact(f"{type(exc).__name__}: {exc}", book.integration, book.config.settings)
+            log.warning("address book %s: start-up work failed: %s", book.id, reason)
+
     async def _close(self, book: OpenBook) -> None:
+        starting = self._starting.pop(book.id, None)
+        if starting is not None and not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
         if book.connector is None:
             return
         try:

@@ -134,6 +134,12 @@ class Connector:
         """Check reach, authentication and each configured capability; say what to fix."""
         return [CheckResult("reach", True, "No checks are defined for this address book.")]
 
+    async def start(self) -> None:
+        """Background work when the book opens (a first index read, a sign-in); the daemon does not wait for it.
+
+        Searches may come before it ends. Cancelled when the book closes.
+        """
+
     async def close(self) -> None:
         """Release connections and files; called when the book is reconfigured or the daemon stops."""
 
@@ -171,6 +177,9 @@ class BlockingConnector:
 
     def test(self) -> Sequence[CheckResult]:
         return [CheckResult("reach", True, "No checks are defined for this address book.")]
+
+    def start(self) -> None:
+        pass
 
     def close(self) -> None:
         pass
@@ -219,6 +228,9 @@ class ThreadedConnector(Connector):
 
     def capabilities(self) -> frozenset[Capability] | None:
         return self.blocking.capabilities()
+
+    async def start(self) -> None:
+        await self._run(self.blocking.start)
 
     async def close(self) -> None:
         try:

@@ -123,9 +123,22 @@ async def record_save(request: web.Request) -> web.StreamResponse:
     book = app[appkeys.BOOKS].get(str(payload["b"]))
     if book.connector is None:
         raise NotFound(book.error or "The address book is unavailable.")
-    names = ("display_name", "first_name", "last_name", "company", "email", "phone", "notes")
-    values = {n: str(form[n])[:2000] for n in names if n in form}
-    await book.connector.update(str(payload["c"]), ContactPatch(**values))
+    contact = await book.connector.get(str(payload["c"]))
+    if contact is None:
+        raise NotFound("This contact no longer exists.", code="unknown_record")
+    shown = {
+        "display_name": contact.display_name,
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "company": contact.company,
+        "email": contact.emails[0] if contact.emails else "",
+        "phone": contact.phones[0].number if contact.phones else "",
+        "notes": contact.notes,
+    }
+    posted = {n: str(form[n]).replace("\r\n", "\n")[:2000] for n in shown if n in form}  # browsers send CRLF
+    changed = {n: value for n, value in posted.items() if value != shown[n]}
+    if changed:  # only what the user changed, so the backend keeps everything else as it is
+        await book.connector.update(contact.id, ContactPatch(**changed))
     app[appkeys.SEARCH].cache.invalidate(book.id)
     raise web.HTTPSeeOther(f"/records/{token}?saved=1")
 

@@ -61,6 +61,14 @@ class PhoneIndex:
                 raise
         return len(rows)
 
+    def clear(self) -> None:
+        """Forget every number and the last refresh (the backend changed: server, user, address book)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM numbers")
+            self._db.execute("DELETE FROM meta WHERE key = 'refreshed'")
+            self._db.execute("COMMIT")
+
     def update(self, contact_id: str, numbers: Iterable[str]) -> None:
         """Record one contact's numbers after the add-in created or changed it."""
         rows = self._rows(contact_id, numbers)

@@ -30,3 +30,12 @@ def test_update_and_remove_keep_the_index_current(tmp_path: Path) -> None:
     index.remove("alice")
     assert index.lookup("+33142685300") == []
     index.close()
+
+
+def test_clear_forgets_numbers_and_the_refresh(tmp_path: Path) -> None:
+    index = PhoneIndex(tmp_path / "index.sqlite3", "GB")
+    index.replace_all([("alice", ["+44 20 7946 0958"])])
+    index.clear()
+    assert index.lookup("02079460958") == []
+    assert index.refreshed_at() is None
+    index.close()
