@@ -20,6 +20,7 @@ from pathlib import Path
 
 from partnercrmd.errors import BadRequest
 from partnercrmd.model import Contact, Phone, PhoneKind, Picture
+from partnercrmd.vcard_syntax import split_escaped, split_name_value, split_outside_quotes, unescape_text
 
 __all__ = [
     "decode_vcard_bytes",
@@ -48,7 +49,6 @@ _IMAGE_TYPES = {
     "tiff": "image/tiff",
     "webp": "image/webp",
 }
-_UNESCAPES = {"n": "\n", "N": "\n", "\\": "\\", ",": ",", ";": ";", ":": ":", '"': '"'}
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
@@ -238,10 +238,10 @@ def _continues(previous: str, raw: str, encoding: str) -> bool:
 
 def _line_encoding(line: str) -> str:
     """QUOTED-PRINTABLE or BASE64 if the line's parameters say so (needed before unfolding)."""
-    split = _split_name_value(line)
+    split = split_name_value(line)
     if split is None:
         return ""
-    return _encoding(_parse_params(_split_outside_quotes(split[0], ";")[1:]))
+    return _encoding(_parse_params(split_outside_quotes(split[0], ";")[1:]))
 
 
 def _encoding(params: dict[str, list[str]]) -> str:
@@ -284,7 +284,7 @@ def _blocks(lines: Iterable[_Line]) -> Iterator[_Block]:
 
 def _is_empty_agent(line: _Line) -> bool:
     """A vCard 2.1 `AGENT:` line, whose value is the nested card that follows."""
-    split = _split_name_value(line.text)
+    split = split_name_value(line.text)
     return split is not None and not split[1].strip() and split[0].split(";")[0].upper().endswith("AGENT")
 
 
@@ -293,11 +293,11 @@ def _is_empty_agent(line: _Line) -> bool:
 
 def _parse_property(line: _Line) -> _Property:
     """Split `group.NAME;PARAM=a,b;BARE:value` into its parts."""
-    split = _split_name_value(line.text)
+    split = split_name_value(line.text)
     if split is None:
         raise _CardError(f"line {line.number} is not a vCard property: {line.text[:60]!r}")
     head, value = split
-    name_part, *param_parts = _split_outside_quotes(head, ";")
+    name_part, *param_parts = split_outside_quotes(head, ";")
     group, _, name = name_part.strip().rpartition(".")
     if not _NAME.fullmatch(name) or (group and not _NAME.fullmatch(group)):
         raise _CardError(f"line {line.number} has no valid property name: {line.text[:60]!r}")
@@ -312,58 +312,9 @@ def _parse_params(parts: list[str]) -> dict[str, list[str]]:
         if not equals:
             word = part.strip()
             key, value = ("ENCODING" if word.upper() in _BARE_ENCODINGS else "TYPE"), word
-        values = [item.strip().strip('"') for item in _split_outside_quotes(value, ",")]
+        values = [item.strip().strip('"') for item in split_outside_quotes(value, ",")]
         params.setdefault(key.strip().upper(), []).extend(values)
     return params
-
-
-def _split_name_value(line: str) -> tuple[str, str] | None:
-    """Split at the first colon outside double quotes; None if there is none."""
-    quoted = False
-    for index, char in enumerate(line):
-        if char == '"':
-            quoted = not quoted
-        elif char == ":" and not quoted:
-            return line[:index], line[index + 1 :]
-    return None
-
-
-def _split_outside_quotes(text: str, separator: str) -> list[str]:
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        if char == separator and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
-def _split_escaped(text: str, separator: str) -> list[str]:
-    """Split at separators not escaped by a backslash; the parts keep their escapes."""
-    parts: list[str] = []
-    current: list[str] = []
-    chars = iter(text)
-    for char in chars:
-        if char == "\\":
-            current.append(char + next(chars, ""))
-        elif char == separator:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
-def _unescape(text: str) -> str:
-    r"""Undo `\n`, `\,`, `\;`, `\\` (and `\:`, `\"` that some writers add); keep other backslashes."""
-    return re.sub(r"\\(.)", lambda match: _UNESCAPES.get(match.group(1), match.group(0)), text)
 
 
 def _decode_quoted_printable(value: str, charset: str) -> str:
@@ -404,14 +355,14 @@ class _CardBuilder:
         """Fill the contact from the card's properties."""
         contact = self.contact
         first = self._first
-        contact.id = _unescape(first("UID")).strip()
-        contact.display_name = _unescape(first("FN")).strip()
-        contact.job_title = _unescape(first("TITLE") or first("ROLE")).strip()
-        contact.url = next((_unescape(p.text()).strip() for p in self._by_pref("URL")), "")
+        contact.id = unescape_text(first("UID")).strip()
+        contact.display_name = unescape_text(first("FN")).strip()
+        contact.job_title = unescape_text(first("TITLE") or first("ROLE")).strip()
+        contact.url = next((unescape_text(p.text()).strip() for p in self._by_pref("URL")), "")
         contact.emails = _unique(_email(p) for p in self._by_pref("EMAIL"))
         contact.phones = _unique_phones(self._phone(p) for p in self._by_pref("TEL"))
         contact.address = self._address()
-        contact.notes = "\n".join(_clean_multiline(_unescape(p.text())) for p in self._all("NOTE")).strip()
+        contact.notes = "\n".join(_clean_multiline(unescape_text(p.text())) for p in self._all("NOTE")).strip()
         self._name()
         self._organisation()
         self._picture()
@@ -429,12 +380,12 @@ class _CardBuilder:
         return sorted(self._all(name), key=_Property.pref_rank)
 
     def _name(self) -> None:
-        parts = _split_escaped(self._first("N"), ";")
+        parts = split_escaped(self._first("N"), ";")
         self.contact.last_name = _name_list(parts[0])
         self.contact.first_name = _name_list(parts[1]) if len(parts) > 1 else ""
 
     def _organisation(self) -> None:
-        parts = [_unescape(part).strip() for part in _split_escaped(self._first("ORG"), ";")]
+        parts = [unescape_text(part).strip() for part in split_escaped(self._first("ORG"), ";")]
         self.contact.company = parts[0]
         department = ", ".join(part for part in parts[1:] if part)
         if department:
@@ -442,7 +393,7 @@ class _CardBuilder:
 
     def _phone(self, prop: _Property) -> Phone:
         types = prop.types | ({self.labels[prop.group]} if prop.group in self.labels else set())
-        return Phone(_phone_number(_unescape(prop.text())), phone_kind(types))
+        return Phone(_phone_number(unescape_text(prop.text())), phone_kind(types))
 
     def _address(self) -> str:
         """The preferred (then work, then first) ADR as one line; LABEL if there is no ADR."""
@@ -452,7 +403,7 @@ class _CardBuilder:
             if line:
                 return line
         labels = sorted(self._all("LABEL"), key=_Property.pref_rank)
-        return next((_one_line(_unescape(p.text())) for p in labels if p.text().strip()), "")
+        return next((_one_line(unescape_text(p.text())) for p in labels if p.text().strip()), "")
 
     def _picture(self) -> None:
         for prop in self._all("PHOTO"):
@@ -466,10 +417,10 @@ class _CardBuilder:
                 return
 
     def _custom(self) -> None:
-        nickname = _unescape(self._first("NICKNAME")).strip()
+        nickname = unescape_text(self._first("NICKNAME")).strip()
         if nickname:
             self.contact.custom["nickname"] = nickname
-        birthday = _unescape(self._first("BDAY")).strip()
+        birthday = unescape_text(self._first("BDAY")).strip()
         if birthday:
             self.contact.custom["birthday"] = _iso_date(birthday)
 
@@ -498,7 +449,7 @@ def phone_kind(types: Iterable[str]) -> PhoneKind:
 
 def _apple_label(value: str) -> str:
     """`_$!<Mobile>!$_` → `mobile`; custom labels as they are, lower-cased."""
-    label = _unescape(value).strip()
+    label = unescape_text(value).strip()
     if label.startswith("_$!<") and label.endswith(">!$_"):
         label = label[4:-4]
     return label.lower()
@@ -515,18 +466,18 @@ def _phone_number(value: str) -> str:
 
 
 def _email(prop: _Property) -> str:
-    address = _unescape(prop.text()).strip()
+    address = unescape_text(prop.text()).strip()
     return address[7:] if address.lower().startswith("mailto:") else address
 
 
 def _name_list(component: str) -> str:
     """A name component; a 3.0 list (`Richter,James`) is joined with spaces."""
-    return " ".join(item for item in (_unescape(part).strip() for part in _split_escaped(component, ",")) if item)
+    return " ".join(item for item in (unescape_text(part).strip() for part in split_escaped(component, ",")) if item)
 
 
 def _address_line(value: str) -> str:
     """ADR (PO box;extended;street;city;region;code;country) as one readable line."""
-    parts = (_one_line(_unescape(part)).strip(" ,") for part in _split_escaped(value, ";"))
+    parts = (_one_line(unescape_text(part)).strip(" ,") for part in split_escaped(value, ";"))
     return ", ".join(part for part in parts if part)
 
 

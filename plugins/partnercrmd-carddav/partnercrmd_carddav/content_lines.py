@@ -1,4 +1,4 @@
-"""The content-line syntax vCard and iCalendar share: `group.NAME;PARAM=a,b:value`, folding, escaping.
+"""vCard and iCalendar components as content lines, for edits that keep what they do not touch.
 
 `Component` keeps a card (or calendar component) as its logical lines, so an
 edit changes only the lines it means to and leaves every property this add-in
@@ -11,10 +11,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-FOLD_OCTETS = 75
-"""RFC 6350 and RFC 5545: lines SHOULD NOT be longer than 75 octets, excluding the line break."""
+from partnercrmd.vcard_syntax import (
+    escape_text,
+    fold,
+    split_escaped,
+    split_name_value,
+    split_outside_quotes,
+    unescape_text,
+)
+
 _PREF_NONE = 101
-_UNESCAPES = {"n": "\n", "N": "\n", "\\": "\\", ",": ",", ";": ";", ":": ":"}
 
 
 def unfold(text: str) -> list[str]:
@@ -26,65 +32,6 @@ def unfold(text: str) -> list[str]:
         elif raw.strip():
             lines.append(raw)
     return lines
-
-
-def fold(line: str) -> str:
-    """One logical line as physical lines of at most 75 octets, never splitting a UTF-8 character."""
-    parts: list[str] = []
-    current = ""
-    size = 0
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > FOLD_OCTETS:
-            parts.append(current)
-            current, size = " ", 1
-        current += char
-        size += width
-    parts.append(current)
-    return "\r\n".join(parts)
-
-
-def escape_text(value: str) -> str:
-    r"""A TEXT value: backslash, newline, comma and semicolon escaped (`\\`, `\n`, `\,`, `\;`)."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace(",", "\\,").replace(";", "\\;")
-
-
-def unescape_text(value: str) -> str:
-    return re.sub(r"\\(.)", lambda match: _UNESCAPES.get(match.group(1), match.group(0)), value)
-
-
-def split_escaped(value: str, separator: str) -> list[str]:
-    """Split at separators not escaped by a backslash; the parts keep their escapes."""
-    parts: list[str] = []
-    current: list[str] = []
-    chars = iter(value)
-    for char in chars:
-        if char == "\\":
-            current.append(char + next(chars, ""))
-        elif char == separator:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
-def _split_outside_quotes(text: str, separator: str) -> list[str]:
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        if char == separator and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
 
 
 @dataclass(frozen=True)
@@ -99,23 +46,18 @@ class Property:
     @classmethod
     def parse(cls, line: str) -> Property | None:
         """None for a line that is not a property (no colon outside quotes)."""
-        quoted = False
-        for index, char in enumerate(line):
-            if char == '"':
-                quoted = not quoted
-            elif char == ":" and not quoted:
-                head, value = line[:index], line[index + 1 :]
-                break
-        else:
+        split = split_name_value(line)
+        if split is None:
             return None
-        name_part, *param_parts = _split_outside_quotes(head, ";")
+        head, value = split
+        name_part, *param_parts = split_outside_quotes(head, ";")
         group, _, name = name_part.strip().rpartition(".")
         params: dict[str, list[str]] = {}
         for part in param_parts:
             key, equals, raw = part.partition("=")
             if not equals:  # vCard 2.1 bare parameter: TEL;WORK;VOICE
                 key, raw = "TYPE", part
-            values = [v.strip().strip('"') for v in _split_outside_quotes(raw, ",")]
+            values = [v.strip().strip('"') for v in split_outside_quotes(raw, ",")]
             params.setdefault(key.strip().upper(), []).extend(values)
         return cls(group, name.upper(), params, value)
 
@@ -205,3 +147,6 @@ class Component:
     def serialize(self) -> str:
         body = [f"BEGIN:{self.kind}", *self.lines, f"END:{self.kind}"]
         return "".join(fold(line) + "\r\n" for line in body)
+
+
+__all__ = ["Component", "Property", "escape_text", "fold", "split_escaped", "unescape_text", "unfold"]
