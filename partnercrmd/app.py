@@ -21,6 +21,8 @@ from .addin_host import create_host
 from .apps import AppRegistry
 from .books import BookManager, ensure_default_book
 from .config import DaemonConfig, region_from_locale
+from .dialling.rules import DialFormat, DiallingRules
+from .dialling.service import DialService
 from .discovery import InstallToken, new_token, refresh_token
 from .events import EventHub
 from .pages import UiSessions, record_page_url
@@ -43,6 +45,7 @@ def create_app(config: DaemonConfig) -> web.Application:
     )
     app[appkeys.CONFIG] = config
     app[appkeys.HUB] = EventHub()
+    app[appkeys.DIAL] = DialService(app[appkeys.HUB], lambda: dialling_rules(app))
     app[appkeys.WEBSOCKETS] = weakref.WeakSet()
     app[appkeys.UI] = UiSessions()
     aiohttp_jinja2.setup(
@@ -56,6 +59,17 @@ def create_app(config: DaemonConfig) -> web.Application:
     app.cleanup_ctx.append(vault_watcher)
     app.on_shutdown.append(close_websockets)
     return app
+
+
+def dialling_rules(app: web.Application) -> DiallingRules:
+    """The dialling rules as the settings stand now (they change at runtime)."""
+    config = app[appkeys.CONFIG]
+    return DiallingRules(
+        region=app[appkeys.REGION] if appkeys.REGION in app else (config.region or region_from_locale()),
+        number_format=DialFormat(config.dial_format),
+        outside_prefix=config.dial_outside_prefix,
+        extension_lengths=frozenset(config.dial_extension_lengths),
+    )
 
 
 def _install_secrets(doc: dict[str, Any]) -> dict[str, str]:

@@ -6,6 +6,9 @@ import argparse
 import asyncio
 import json
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,8 +28,8 @@ from .books import (
     remove_book,
 )
 from .config import DEFAULT_PORT, DaemonConfig, region_from_locale
-from .discovery import new_token
-from .errors import ConfigError, NotFound, PartnerError
+from .discovery import NotRunning, new_token, read_discovery
+from .errors import BadRequest, ConfigError, NotFound, PartnerError
 from .integration import BlockingConnector, BookContext
 from .model import CheckResult
 from .paths import Paths
@@ -246,6 +249,50 @@ def cmd_settings(args: argparse.Namespace, paths: Paths) -> int:
     return 0
 
 
+def _post_to_daemon(paths: Paths, route: str, fields: dict[str, str]) -> dict[str, Any]:
+    """POST to the running daemon with the install token (the user's own program); its JSON answer."""
+    info = read_discovery(paths.discovery_file)
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{info['port']}/api/v1/{route}",
+        data=urllib.parse.urlencode(fields).encode(),
+        headers={"Authorization": f"Bearer {info['token']}", "Host": f"127.0.0.1:{info['port']}"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  (loopback, fixed scheme)
+            body = response.read()
+    except urllib.error.HTTPError as exc:
+        try:
+            message = str(json.loads(exc.read()).get("Message", exc.reason))
+        except ValueError:
+            message = str(exc.reason)
+        raise BadRequest(message) from None
+    except OSError as exc:
+        raise NotRunning(f"partnercrmd did not answer on port {info['port']} ({exc}).") from None
+    answer: dict[str, Any] = json.loads(body) if body else {}
+    return answer
+
+
+URI_SOURCES = {"tel": "Tel", "callto": "CallTo", "sip": "Sip", "sips": "Sip"}
+
+
+def cmd_dial(args: argparse.Namespace, paths: Paths) -> int:
+    scheme = args.uri.partition(":")[0].lower() if ":" in args.uri else ""
+    source = URI_SOURCES.get(scheme, "Api")
+    target = _post_to_daemon(paths, "Dial", {"Destination": args.uri[:256], "Source": source})
+    print(f"Asked the phone client to dial {target['DisplayNumber']} ({target['Destination']}).")
+    return 0
+
+
+def cmd_numbers(args: argparse.Namespace, paths: Paths) -> int:
+    from .dialling.detect import find_numbers
+
+    region = (args.region or region_from_locale()).upper()
+    for number in find_numbers(sys.stdin.read(), region):
+        print(number.e164 + (f";ext={number.extension}" if number.extension else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="partnercrmd", description="CRM integration daemon for softphones.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -259,6 +306,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("version", help="print the version").set_defaults(func=cmd_version)
+
+    dial = sub.add_parser("dial", help="ask the running daemon to have the phone client dial (tel:, callto:, sip:)")
+    dial.add_argument("uri", help="e.g. tel:+442079460958")
+    dial.set_defaults(func=cmd_dial)
+
+    numbers = sub.add_parser("numbers", help="print every phone number found in the text on standard input (E.164)")
+    numbers.add_argument("--region", help="region for numbers without a country code, e.g. GB")
+    numbers.set_defaults(func=cmd_numbers)
 
     imp = sub.add_parser("import", help="import a vCard (2.1, 3.0, 4.0) or Outlook/Google CSV file")
     imp.add_argument("file")

@@ -29,6 +29,12 @@ class DaemonConfig:
     vault_poll_interval: float = 0.5
     heartbeat: float = 20.0
     max_body_bytes: int = 64 * 1024
+    dial_format: str = "e164"
+    dial_outside_prefix: str = ""
+    dial_extension_lengths: tuple[int, ...] = (3, 4)
+    clipboard_dialling: bool = False
+    screen_read_dialling: bool = False
+    selection_dialling: bool = False
 
 
 def region_from_locale() -> str:

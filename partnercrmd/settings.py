@@ -33,6 +33,38 @@ def _whole(low: int, high: int) -> Callable[[str], int]:
     return convert
 
 
+def _switch(value: str) -> bool:
+    text = value.strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"'{value[:20]}' is not on or off.")
+
+
+def _dial_format(value: str) -> str:
+    if value.strip().lower() not in {"e164", "national"}:
+        raise ConfigError("The dial format is e164 (send +CC…) or national (0… at home, access code abroad).")
+    return value.strip().lower()
+
+
+def _prefix(value: str) -> str:
+    text = value.strip()
+    if len(text) > 4 or not all(c.isdigit() or c in "*#" for c in text):
+        raise ConfigError("The outside-line prefix is up to four digits (or * #), e.g. 9; empty for none.")
+    return text
+
+
+def _lengths(value: str) -> list[int]:
+    try:
+        lengths = sorted({int(part) for part in value.replace(" ", "").split(",") if part})
+    except ValueError:
+        raise ConfigError("Extension lengths are numbers separated by commas, e.g. 3,4.") from None
+    if any(not 2 <= n <= 6 for n in lengths):
+        raise ConfigError("Extension lengths are from 2 to 6 digits.")
+    return lengths
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -46,6 +78,12 @@ SETTINGS = {
         Setting("default_region", "region for numbers written without a country code (GB, US…)", _region),
         Setting("search_deadline_ms", "how long each address book may take to answer a search", _whole(50, 30_000)),
         Setting("registration_wait_s", "how long Register waits for the user's approval", _whole(1, 600)),
+        Setting("dial_format", "e164, or national (0… at home, international access code abroad)", _dial_format),
+        Setting("dial_outside_prefix", "digits the PBX needs for an outside line, e.g. 9", _prefix),
+        Setting("dial_extension_lengths", "lengths of internal extensions, dialled as they are, e.g. 3,4", _lengths),
+        Setting("clipboard_dialling", "offer numbers copied to the clipboard (on/off)", _switch),
+        Setting("screen_read_dialling", "read numbers under the pointer while Ctrl+Shift is held (on/off)", _switch),
+        Setting("selection_dialling", "dial the selected text with the selection hotkey (on/off)", _switch),
     )
 }
 
@@ -72,9 +110,20 @@ def change_settings(vault: Vault, given: Mapping[str, str]) -> dict[str, Any]:
 
 
 def apply_settings(config: DaemonConfig, doc: Mapping[str, Any]) -> None:
-    """Take the deadline and registration wait from the vault (the region applies at start)."""
+    """Take the runtime settings from the vault (the region applies at start)."""
     settings = read_settings(doc)
     if "search_deadline_ms" in settings:
         config.search_deadline = settings["search_deadline_ms"] / 1000
     if "registration_wait_s" in settings:
         config.registration_wait = float(settings["registration_wait_s"])
+    for key in (
+        "dial_format",
+        "dial_outside_prefix",
+        "clipboard_dialling",
+        "screen_read_dialling",
+        "selection_dialling",
+    ):
+        if key in settings:
+            setattr(config, key, settings[key])
+    if "dial_extension_lengths" in settings:
+        config.dial_extension_lengths = tuple(settings["dial_extension_lengths"])

@@ -98,6 +98,10 @@ def route_name(request: web.Request) -> str | None:
 
 
 def check_application(request: web.Request) -> None:
+    """An approved ApplicationId, or the install token itself (the user's own programs, e.g. `partnercrmd dial`)."""
+    auth = request.headers.get("Authorization", "")
+    if auth[:7].lower() == "bearer " and request.app[appkeys.INSTALL_TOKEN].matches(auth[7:].strip()):
+        return
     app_id = request.headers.get("ApplicationId", "").strip()
     if not app_id:
         raise Unauthorized("Send the ApplicationId header of a registered application (POST Register first).")

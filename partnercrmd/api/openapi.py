@@ -175,6 +175,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         Name=STRING,
         IsResidential=BOOLEAN,
     ),
+    "DialTarget": _obj(["Destination", "E164", "DisplayNumber"], Destination=STRING, E164=STRING, DisplayNumber=STRING),
     "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
 }
 

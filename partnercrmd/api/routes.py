@@ -12,6 +12,7 @@ from aiohttp import web
 
 from .. import PRODUCT_NAME, __version__, appkeys
 from ..books import OpenBook
+from ..dialling.service import REQUEST_SOURCES, DialSource
 from ..errors import BadRequest, NotFound, Unsupported
 from ..integration import Capability
 from ..model import CallDirection, CallInfo, Contact, ContactPatch, PhoneKind
@@ -303,6 +304,13 @@ async def show_window(request: web.Request, fields: dict[str, Any]) -> web.Strea
     return web.Response(status=204)
 
 
+async def dial(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
+    source = DialSource(next(s for s in REQUEST_SOURCES if s.lower() == fields["Source"].lower()))
+    client = request.headers.get("ApplicationId") or "install-token"
+    target = request.app[appkeys.DIAL].request(fields["Destination"], source, client)
+    return json_response(target.event())
+
+
 async def openapi_json(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
     from .openapi import openapi_document
 
@@ -370,6 +378,17 @@ ROUTES: tuple[Route, ...] = (
         show_window,
         "Open a window of the configuration UI.",
         (Param("window", required=True, enum=WINDOWS),),
+    ),
+    Route(
+        "POST",
+        "Dial",
+        dial,
+        "Ask the phone client to dial a number (a link, a tel:/callto:/sip: URI); emits MakeCallRequest.",
+        (
+            Param("Destination", required=True, max_length=256),
+            Param("Source", default="Api", enum=tuple(str(s) for s in REQUEST_SOURCES)),
+        ),
+        response="DialTarget",
     ),
     Route("GET", "openapi.json", openapi_json, "This document.", response="OpenApi"),
 )
