@@ -21,6 +21,7 @@ from .addin_host import create_host
 from .apps import AppRegistry
 from .books import BookManager, ensure_default_book
 from .config import DaemonConfig, region_from_locale
+from .dialling.clipboard import clipboard_monitor
 from .dialling.rules import DialFormat, DiallingRules
 from .dialling.service import DialService
 from .discovery import InstallToken, new_token, refresh_token
@@ -57,6 +58,7 @@ def create_app(config: DaemonConfig) -> web.Application:
     add_page_routes(app)
     app.cleanup_ctx.append(services)
     app.cleanup_ctx.append(vault_watcher)
+    app.cleanup_ctx.append(clipboard_monitor)
     app.on_shutdown.append(close_websockets)
     return app
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .apps import AppRegistry
     from .books import BookManager
     from .config import DaemonConfig
+    from .dialling.clipboard import ClipboardMonitor
     from .dialling.service import DialService
     from .discovery import InstallToken
     from .events import EventHub
@@ -32,6 +33,7 @@ APPS: web.AppKey[AppRegistry] = web.AppKey("apps")
 SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 UI: web.AppKey[UiSessions] = web.AppKey("ui")
 DIAL: web.AppKey[DialService] = web.AppKey("dial")
+CLIPBOARD_MONITOR: web.AppKey[ClipboardMonitor] = web.AppKey("clipboard_monitor")
 INSTALL_TOKEN: web.AppKey[InstallToken] = web.AppKey("install_token")
 REGION: web.AppKey[str] = web.AppKey("region")
 WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse[bool]]] = web.AppKey("websockets")
