@@ -1,0 +1,280 @@
+"""The real servers of the five integration add-ins, for tests and benchmarks that need them all at once.
+
+Each add-in's own tests start its server with a helper module in the add-in's
+tests folder (`carddav_servers`, `slapd_server`, `sql_test_support`,
+`tryton_seed` / `tryton_testserver`, `bottlecrm_test_server`). This module
+reuses those helpers rather than copying them: it puts each add-in's tests
+folder on `sys.path` (appended, so nothing of the core is shadowed) and imports
+the helper modules by their own names, the same module objects pytest uses
+when it runs the add-ins' tests in the same session. Only the helper modules
+are imported, never a `conftest.py` (the CardDAV add-in has one; two modules
+named `conftest` would clash).
+
+Every server listens on 127.0.0.1 on a free port, lives in a temporary folder
+and is stopped by its PID (`Backend.stop`; `Backend.close` also releases
+clients and folders). `start_all` starts several at once, in threads.
+
+`seed=True` stores the test people each add-in's tests use: among them Dana
+Whitfield, whose number +44 20 7946 0958 every server holds written its own way
+(`STORED_AS`), next to decoys with the same last digits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+PLUGINS = REPO / "plugins"
+
+KINDS = ("carddav", "ldap", "sql", "tryton", "bottlecrm")
+"""The integration ids of the five add-ins, each the name of its server kind here."""
+SERVER_NAMES = {
+    "carddav": "Radicale",
+    "ldap": "OpenLDAP slapd",
+    "sql": "PostgreSQL",
+    "tryton": "Tryton",
+    "bottlecrm": "BottleCRM",
+}
+
+PERSON = "Dana Whitfield"
+PERSON_NUMBER = "+44 20 7946 0958"
+PERSON_SURNAME = "Whitfield"
+STORED_AS = {
+    "carddav": "(020) 7946-0958",  # a vCard TEL (carddav_seed.DANA)
+    "ldap": "+44 (0)20 7946-0958",  # telephoneNumber (slapd_server.SEED)
+    "sql": "+44 (0)20 7946-0958",  # a work_phone column (sql_test_support.PEOPLE)
+    "tryton": "+44 20 7946 0958",  # what Tryton makes of "+44 (0)20 7946-0958" (tryton_seed.DANA)
+    "bottlecrm": "020-7946-0958",  # the contact's phone text (BOTTLECRM_PEOPLE below)
+}
+"""How each server holds Dana's number."""
+
+BOTTLECRM_PEOPLE: tuple[dict[str, str], ...] = (
+    {"first_name": "Dana", "last_name": "Whitfield", "phone": "020-7946-0958", "organization": "Northwind Traders"},
+    # The same last seven digits in another town: a number search must not take him for Dana.
+    {"first_name": "Eamon", "last_name": "O'Neill", "phone": "0113 946 0958", "organization": "Contoso"},
+)
+BOTTLECRM_PREPARE = PLUGINS / "partnercrmd-bottlecrm" / "tests" / "prepare.sh"
+PREPARE_TIMEOUT = 1200.0
+"""prepare.sh installs django-crm and migrates once (a few minutes); after that it returns at once."""
+
+
+def plugin_helper(plugin: str, module: str) -> ModuleType:
+    """A helper module of an add-in's tests folder (e.g. `plugin_helper("ldap", "slapd_server")`)."""
+    if module == "conftest":
+        raise ValueError("import the add-in's other helper modules: every conftest is named conftest")
+    folder = PLUGINS / f"partnercrmd-{plugin}" / "tests"
+    if not (folder / f"{module}.py").is_file():
+        raise ModuleNotFoundError(f"{folder / module}.py is missing")
+    if str(folder) not in sys.path:
+        sys.path.append(str(folder))
+    return importlib.import_module(module)
+
+
+@dataclass
+class Backend:
+    """One running server and the settings of an address book on it."""
+
+    kind: str
+    """The integration id of the add-in that talks to this server (carddav, ldap, sql, tryton, bottlecrm)."""
+    port: int
+    settings: dict[str, Any]
+    """What `configure_book(app, kind, **settings)` takes."""
+    server: Any
+    """The add-in helper's own server object (RadicaleServer, Slapd, PostgresServer, TrytonServer, BottleCrmServer)."""
+    _stop: Callable[[], None]
+    _release: Sequence[Callable[[], None]] = field(default_factory=tuple)
+    extra: dict[str, Any] = field(default_factory=dict)
+    """What else the helper returned (a PostgresBook, the Tryton seed's ids, BottleCRM's prepared cache)."""
+
+    @property
+    def name(self) -> str:
+        return SERVER_NAMES[self.kind]
+
+    @property
+    def address(self) -> str:
+        """host:port, as each add-in names the server in an ExceptionText."""
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        """Stop the server process by its PID (idempotent); its files stay."""
+        self._stop()
+
+    def close(self) -> None:
+        """Stop the server and release what the helper holds for it (connections, temporary folders)."""
+        try:
+            self.stop()
+        finally:
+            for release in self._release:
+                with contextlib.suppress(Exception):
+                    release()
+
+
+# --- one starter per kind ----------------------------------------------------------------------------
+
+
+def start_carddav(root: Path, *, seed: bool = True, addressbook: str = "/alice/contacts/") -> Backend:
+    """Radicale with htpasswd sign-in in `root`; with `seed`, Alice's `addressbook` holds carddav_seed.CARDS."""
+    servers = plugin_helper("carddav", "carddav_servers")
+    server = servers.RadicaleServer(root).start()
+    try:
+        if seed:
+            plugin_helper("carddav", "carddav_seed").seed_book(server.raw("alice"), addressbook)
+    except BaseException:
+        server.stop()
+        raise
+    settings = {
+        "url": f"{server.url}/",
+        "username": "alice",
+        "password": servers.RadicaleServer.USERS["alice"],
+        "addressbook": addressbook,
+    }
+    return Backend("carddav", int(server.port), settings, server, server.stop)
+
+
+def start_ldap(root: Path) -> Backend:
+    """slapd in `root` holding slapd_server.SEED (the base entries, service accounts and test people)."""
+    slapd = plugin_helper("ldap", "slapd_server")
+    server = slapd.Slapd(root)
+    server.start()
+    try:
+        server.ldapadd(slapd.SEED)
+    except BaseException:
+        server.stop()
+        raise
+    settings = {
+        "url": server.url,
+        "bind_dn": slapd.SERVICE_DN,
+        "password": slapd.SERVICE_PASSWORD,
+        "base_dn": slapd.SUFFIX,
+        "preset": "openldap",
+    }
+    return Backend("ldap", int(server.port), settings, server, server.stop)
+
+
+def start_sql() -> Backend:
+    """A PostgreSQL cluster of its own (a temporary folder) with a contacts table holding sql_test_support.PEOPLE."""
+    support = plugin_helper("sql", "sql_test_support")
+    server = support.PostgresServer()
+    try:
+        server.init()
+        server.start()
+        server.prepare()
+        book = support.PostgresBook(server)
+    except BaseException:
+        server.remove()
+        raise
+    return Backend(
+        "sql", int(server.port), dict(book.settings), server, server.stop, (book.close, server.remove), {"book": book}
+    )
+
+
+def start_tryton(root: Path) -> Backend:
+    """trytond on a copy of the prepared database, seeded by tryton_seed (Dana, Harold, Zoë and a clerk)."""
+    seeded = plugin_helper("tryton", "tryton_seed").start_seeded(root)
+    server = seeded.server
+    return Backend("tryton", int(server.port), dict(seeded.settings()), server, server.stop, (), {"ids": seeded.ids})
+
+
+def bottlecrm_prepared() -> Any:
+    """What prepare.sh made (the venv, the migrated database, the tokens); runs prepare.sh when it has not run."""
+    helper = plugin_helper("bottlecrm", "bottlecrm_test_server")
+    try:
+        return helper.Prepared.load()
+    except RuntimeError:
+        done = subprocess.run(
+            ["bash", str(BOTTLECRM_PREPARE)], capture_output=True, text=True, timeout=PREPARE_TIMEOUT, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{BOTTLECRM_PREPARE} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}") from None
+        return helper.Prepared.load()
+
+
+def start_bottlecrm(root: Path, *, seed: bool = True, prepared: Any = None) -> Backend:
+    """BottleCRM (django-crm, Python 3.12 venv) on a copy of `prepared`'s database; with `seed`, BOTTLECRM_PEOPLE."""
+    helper = plugin_helper("bottlecrm", "bottlecrm_test_server")
+    prepared = bottlecrm_prepared() if prepared is None else prepared
+    server = helper.BottleCrmServer.start(prepared, root)
+    try:
+        if seed:
+            api = server.api()
+            for person in BOTTLECRM_PEOPLE:
+                api.create_contact(**person)
+    except BaseException:
+        server.stop()
+        raise
+    settings = {"url": server.url, "token": prepared.token}
+    return Backend("bottlecrm", int(server.port), settings, server, server.stop, (), {"prepared": prepared})
+
+
+def start_backend(kind: str, root: Path) -> Backend:
+    """A seeded server of `kind` in the folder `root` (created; PostgreSQL makes a temporary folder of its own)."""
+    root.mkdir(parents=True, exist_ok=True)
+    starters: Mapping[str, Callable[[], Backend]] = {
+        "carddav": lambda: start_carddav(root),
+        "ldap": lambda: start_ldap(root),
+        "sql": start_sql,
+        "tryton": lambda: start_tryton(root),
+        "bottlecrm": lambda: start_bottlecrm(root),
+    }
+    return starters[kind]()
+
+
+def start_all(root: Path, kinds: Sequence[str] = KINDS) -> dict[str, Backend]:
+    """Start a seeded server of each kind at once (a thread each), in `root/<kind>`.
+
+    If one fails, the others are stopped again and the first failure is raised, naming its server.
+    """
+    return run_parallel({kind: functools.partial(start_backend, kind, root / kind) for kind in kinds})
+
+
+def run_parallel(starters: Mapping[str, Callable[[], Backend]]) -> dict[str, Backend]:
+    """Run each starter in a thread of its own; all of their backends, or none (the started ones are closed)."""
+    started: dict[str, Backend] = {}
+    failures: list[tuple[str, BaseException]] = []
+    with ThreadPoolExecutor(max_workers=max(1, len(starters)), thread_name_prefix="backend-start") as pool:
+        futures: dict[str, Future[Backend]] = {kind: pool.submit(start) for kind, start in starters.items()}
+        for kind, future in futures.items():
+            try:
+                started[kind] = future.result()
+            except BaseException as exc:  # noqa: BLE001  (reported below, after the others are stopped)
+                failures.append((kind, exc))
+    if failures:
+        with contextlib.suppress(Exception):  # the failure to start is what to report
+            close_all(started.values())
+        failed, error = failures[0]
+        raise RuntimeError(f"{SERVER_NAMES.get(failed, failed)} did not start: {error}") from error
+    return started
+
+
+def close_all(backends: Iterable[Backend]) -> None:
+    """Stop every server by its PID and release its resources, even when one of them fails to stop."""
+    errors: list[BaseException] = []
+    for backend in backends:
+        try:
+            backend.close()
+        except Exception as exc:  # noqa: BLE001  (the others must still stop)
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+
+
+def stopped_message_ok(text: str, backend: Backend) -> bool:
+    """Whether an ExceptionText says clearly that `backend` cannot be reached: its address, and what to check.
+
+    Each add-in words it its own way ("The CardDAV server http://127.0.0.1:… cannot be reached (…): check the
+    server address and that the server is running.", "Cannot reach PostgreSQL at 127.0.0.1:… (database crm)
+    (connection refused): is the server running and listening there?", …); all name the address, say that it
+    cannot be reached and that the server should be running.
+    """
+    lowered = text.lower()
+    return backend.address in text and "reach" in lowered and "running" in lowered
