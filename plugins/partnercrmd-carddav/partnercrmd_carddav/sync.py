@@ -46,6 +46,10 @@ def records_of(cards: Sequence[StoredCard]) -> list[CardRecord]:
     return [record_of(card) for card in cards]
 
 
+COST_FACTOR = 20.0
+"""A check that took t seconds is not repeated for 20 t seconds (at least the configured interval)."""
+
+
 class IndexSync:
     """The phone index of one address book and the task that refreshes it."""
 
@@ -65,13 +69,22 @@ class IndexSync:
         self.filled = store.filled
         self._task: asyncio.Task[bool] | None = None
         self._last_check = -math.inf
+        self._last_cost = 0.0
         self._failing = False
 
     # --- scheduling
 
+    def interval(self) -> float:
+        """Seconds between checks: the configured interval, longer for a server whose checks are costly.
+
+        A large address book makes the server compute its change tag for a second or more; checking it
+        every few seconds would keep the server's CPU (and a shared machine's) busy for no new contact.
+        """
+        return max(self.check_interval, COST_FACTOR * self._last_cost)
+
     def due(self) -> bool:
         """Time to check for changes: the interval has passed, or the server failed the last time it was asked."""
-        return time.monotonic() - self._last_check >= self.check_interval or not self._healthy()
+        return time.monotonic() - self._last_check >= self.interval() or not self._healthy()
 
     def start(self) -> asyncio.Task[bool]:
         """The running refresh, or a new one."""
@@ -100,6 +113,8 @@ class IndexSync:
         if task.cancelled():
             return
         exc = task.exception()
+        if exc is None and task.result() is False:  # a check that found nothing new: the recurring cost
+            self._last_cost = time.monotonic() - self._last_check
         if exc is not None and not self._failing:
             # AddinError messages hold no secrets; anything else is named by its type only.
             log.warning("refreshing a CardDAV index failed: %s", getattr(exc, "message", type(exc).__name__))

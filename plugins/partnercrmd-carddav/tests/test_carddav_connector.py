@@ -355,3 +355,14 @@ def opened_settings_repr() -> str:
     from partnercrmd_carddav.settings import parse_settings
 
     return repr(parse_settings({"url": "https://cards.example", "username": "alice", "password": "s3cret-value"}))
+
+
+def test_costly_change_checks_are_spaced_out() -> None:
+    from partnercrmd_carddav.sync import COST_FACTOR, IndexSync
+
+    sync = IndexSync.__new__(IndexSync)  # only the scheduling state matters here
+    sync.check_interval = 2.0
+    sync._last_cost = 0.01
+    assert sync.interval() == 2.0
+    sync._last_cost = 1.5  # a large book: the server took 1.5 s to answer the check
+    assert sync.interval() == 1.5 * COST_FACTOR
