@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import shutil
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -169,7 +170,8 @@ def add_book(vault: Vault, integration: Integration, given: Mapping[str, Any]) -
             raise ConfigError(f"An address book named '{name}' exists already; choose another name.")
         book_id = base = _slug(name)
         counter = 2
-        while book_id in books:
+        retired = set(doc.get("retired_book_ids", []))
+        while book_id in books or book_id in retired:
             book_id = f"{base}-{counter}"
             counter += 1
         priority = options.pop("priority", (max((b.get("priority", 0) for b in books.values()), default=0) + 10))
@@ -212,13 +214,19 @@ def change_book(vault: Vault, host: AddinHost, ref: str, given: Mapping[str, Any
     return vault.update(change)
 
 
-def remove_book(vault: Vault, ref: str) -> BookConfig:
+def remove_book(vault: Vault, ref: str, paths: Paths | None = None) -> BookConfig:
+    """Remove a book; its id is never given to another book, and with `paths` its local data is deleted."""
+
     def change(doc: dict[str, Any]) -> BookConfig:
         config = find_book(doc, ref)
         del doc["books"][config.id]
+        doc.setdefault("retired_book_ids", []).append(config.id)
         return config
 
-    return vault.update(change)
+    config = vault.update(change)
+    if paths is not None:
+        shutil.rmtree(paths.book_dir(config.id), ignore_errors=True)
+    return config
 
 
 def ensure_default_book(vault: Vault) -> None:

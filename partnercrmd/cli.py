@@ -206,7 +206,7 @@ def cmd_books(args: argparse.Namespace, paths: Paths) -> int:
         print(f"Changed '{book.name}'.")
         return 0
     if command == "remove":
-        book = remove_book(vault, args.book)
+        book = remove_book(vault, args.book, paths)
         print(f"Removed '{book.name}'.")
         return 0
     # test
@@ -300,6 +300,26 @@ def cmd_handlers(args: argparse.Namespace, paths: Paths) -> int:
     return 1 if args.handlers_command == "status" and not state.registered else 0
 
 
+def cmd_ocr(args: argparse.Namespace, paths: Paths) -> int:
+    from PIL import Image, UnidentifiedImageError
+
+    from .dialling.screen import numbers_in_image, prefer_single_threaded_tesseract
+
+    path = Path(args.image)
+    if not path.is_file():
+        raise NotFound(f"No such file: {path}")
+    try:
+        with Image.open(path) as opened:
+            image = opened.copy()
+    except (UnidentifiedImageError, OSError):
+        raise BadRequest(f"{path.name} is not an image that can be read (PNG, JPEG, BMP, TIFF…).") from None
+    prefer_single_threaded_tesseract()
+    for found in numbers_in_image(image, (args.region or region_from_locale()).upper()):
+        number = found.number
+        print(number.e164 + (f";ext={number.extension}" if number.extension else ""))
+    return 0
+
+
 def cmd_numbers(args: argparse.Namespace, paths: Paths) -> int:
     from .dialling.detect import find_numbers
 
@@ -337,6 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
     numbers = sub.add_parser("numbers", help="print every phone number found in the text on standard input (E.164)")
     numbers.add_argument("--region", help="region for numbers without a country code, e.g. GB")
     numbers.set_defaults(func=cmd_numbers)
+
+    ocr = sub.add_parser("ocr", help="print every phone number read (OCR) in an image file, as E.164")
+    ocr.add_argument("image", help="a screenshot or any image (PNG, JPEG…)")
+    ocr.add_argument("--region", help="region for numbers without a country code, e.g. GB")
+    ocr.set_defaults(func=cmd_ocr)
 
     imp = sub.add_parser("import", help="import a vCard (2.1, 3.0, 4.0) or Outlook/Google CSV file")
     imp.add_argument("file")

@@ -358,3 +358,16 @@ def test_vault_rotate_key_keeps_books_and_contacts(
     johns = display_texts(collection_of(daemon.search(app_id, "John Doe"), "local"))
     assert johns, "imported contacts after the restart"
     assert "vault.key" in json.loads(ok(daemon, "vault", "info"))["key"]
+
+
+def test_a_removed_book_takes_its_contacts_with_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run_cli(home, "books", "add", "local", "--name", "Team", "--set", "seed_samples=true").returncode == 0
+    assert run_cli(home, "books", "test", "Team").returncode == 0  # opens it: the samples are written
+    team_dir = home / "data" / "books" / "team"
+    assert team_dir.is_dir()
+    assert run_cli(home, "books", "remove", "Team").returncode == 0
+    assert not team_dir.exists()
+    assert run_cli(home, "books", "add", "local", "--name", "Team").returncode == 0
+    listed = run_cli(home, "books", "list").stdout
+    assert "team-2" in listed  # a new id: nothing of the removed book can come back
