@@ -150,13 +150,18 @@ class LdapClient:
         self._lock = threading.Lock()
         self._idle: list[ldap3.Connection] = []
         self._closed = False
-        self._server = ldap3.Server(
-            settings.address.host,
-            port=settings.address.port,
-            use_ssl=settings.address.use_ssl,
+
+    def _server(self) -> ldap3.Server:
+        """A fresh server object per connection: ldap3 marks an address it failed to reach as unavailable for a
+        while, so a shared one kept reporting a restarted server as unreachable."""
+        address = self.settings.address
+        return ldap3.Server(
+            address.host,
+            port=address.port,
+            use_ssl=address.use_ssl,
             get_info="NO_INFO",
             tls=self._tls(),
-            connect_timeout=settings.timeout,
+            connect_timeout=self.settings.timeout,
         )
 
     def _tls(self) -> ldap3.Tls | None:
@@ -174,7 +179,7 @@ class LdapClient:
         """An open, bound connection (AddinError when the server is unreachable or refuses the login)."""
         settings = self.settings
         connection = ldap3.Connection(
-            self._server,
+            self._server(),
             user=settings.bind_dn or None,
             password=settings.password or None,
             authentication="SIMPLE" if settings.bind_dn else "ANONYMOUS",
@@ -327,7 +332,7 @@ class LdapClient:
 
     def reach(self) -> None:
         """Open a TCP (and TLS) connection without logging in; AddinError when that fails."""
-        connection = ldap3.Connection(self._server, auto_bind="NONE", receive_timeout=self.settings.timeout)
+        connection = ldap3.Connection(self._server(), auto_bind="NONE", receive_timeout=self.settings.timeout)
         try:
             connection.open()
         except LDAPSocketOpenError as exc:

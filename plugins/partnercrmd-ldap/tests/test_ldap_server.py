@@ -377,7 +377,7 @@ async def test_wrong_password_is_a_clear_exception_text_without_the_password(
     assert text == (f"The LDAP server refused the login ('{SERVICE_DN}'); check the settings 'bind_dn' and 'password'.")
 
 
-async def test_a_server_stopped_mid_test_is_reported_within_the_deadline(
+async def test_a_server_stopped_mid_test_is_reported_within_the_deadline_and_found_again_after_restart(
     api: ApiSession, partnercrmd_app: web.Application, tmp_path: Path
 ) -> None:
     server = Slapd(tmp_path / "spare")
@@ -395,6 +395,11 @@ async def test_a_server_stopped_mid_test_is_reported_within_the_deadline(
         f"Cannot reach the LDAP server at {server.url} (connection refused); check the setting 'url' "
         "and that the server is running."
     )
+    server.start()  # back on the same port, with the same database: found again at once
+    try:
+        assert names((await search(api, "+44 20 7946 0958", timeoutMs=1500))[book_id]) == ["Dana Whitfield"]
+    finally:
+        server.stop()
 
 
 async def test_a_wrong_base_dn_is_reported(api: ApiSession, partnercrmd_app: web.Application, slapd: Slapd) -> None:
