@@ -22,6 +22,7 @@ from .apps import AppRegistry
 from .books import BookManager, ensure_default_book
 from .config import DaemonConfig, region_from_locale
 from .dialling.clipboard import clipboard_monitor
+from .dialling.hotkeys import desktop_dialling
 from .dialling.rules import DialFormat, DiallingRules
 from .dialling.service import DialService
 from .discovery import InstallToken, new_token, refresh_token
@@ -59,6 +60,7 @@ def create_app(config: DaemonConfig) -> web.Application:
     app.cleanup_ctx.append(services)
     app.cleanup_ctx.append(vault_watcher)
     app.cleanup_ctx.append(clipboard_monitor)
+    app.cleanup_ctx.append(desktop_dialling)
     app.on_shutdown.append(close_websockets)
     return app
 

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from .books import BookManager
     from .config import DaemonConfig
     from .dialling.clipboard import ClipboardMonitor
+    from .dialling.hotkeys import DesktopHotkeys
+    from .dialling.screen import ScreenReader
     from .dialling.service import DialService
     from .discovery import InstallToken
     from .events import EventHub
@@ -34,6 +36,8 @@ SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 UI: web.AppKey[UiSessions] = web.AppKey("ui")
 DIAL: web.AppKey[DialService] = web.AppKey("dial")
 CLIPBOARD_MONITOR: web.AppKey[ClipboardMonitor] = web.AppKey("clipboard_monitor")
+SCREEN_READER: web.AppKey[ScreenReader] = web.AppKey("screen_reader")
+DESKTOP_HOTKEYS: web.AppKey[DesktopHotkeys] = web.AppKey("desktop_hotkeys")
 INSTALL_TOKEN: web.AppKey[InstallToken] = web.AppKey("install_token")
 REGION: web.AppKey[str] = web.AppKey("region")
 WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse[bool]]] = web.AppKey("websockets")

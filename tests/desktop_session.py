@@ -59,7 +59,7 @@ def desktop_session() -> Iterator[Desktop]:
             raise RuntimeError(f"{tool} is not installed: run the README's test command (it installs it)")
     display = _free_display()
     process = subprocess.Popen(
-        ["Xvfb", display, "-screen", "0", SCREEN, "-nolisten", "tcp"],
+        ["Xvfb", display, "-screen", "0", SCREEN, "-nolisten", "tcp", "-noreset"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

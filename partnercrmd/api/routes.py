@@ -311,6 +311,14 @@ async def dial(request: web.Request, fields: dict[str, Any]) -> web.StreamRespon
     return json_response(target.event())
 
 
+async def screen_read(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
+    if (fields["X"] is None) != (fields["Y"] is None):
+        raise BadRequest("Give both X and Y, or neither (the pointer's position).", code="invalid_field")
+    numbers = await request.app[appkeys.SCREEN_READER].read(fields["X"], fields["Y"])
+    targets = request.app[appkeys.DIAL].offer([n.number for n in numbers], DialSource.SCREEN_READ)
+    return json_response([target.event() for target in targets])
+
+
 async def openapi_json(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
     from .openapi import openapi_document
 
@@ -389,6 +397,18 @@ ROUTES: tuple[Route, ...] = (
             Param("Source", default="Api", enum=tuple(str(s) for s in REQUEST_SOURCES)),
         ),
         response="DialTarget",
+    ),
+    Route(
+        "POST",
+        "ScreenRead",
+        screen_read,
+        "Read the phone numbers shown around a point of the screen (OCR), nearest first; emits DialOffer.",
+        (
+            Param("X", "integer", minimum=-100_000, maximum=100_000, description="Default: the pointer's position."),
+            Param("Y", "integer", minimum=-100_000, maximum=100_000, description="Default: the pointer's position."),
+        ),
+        response="DialTarget",
+        array=True,
     ),
     Route("GET", "openapi.json", openapi_json, "This document.", response="OpenApi"),
 )
