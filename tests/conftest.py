@@ -1,1 +1,3 @@
 """Shared test set-up: the `partnercrmd.testing` fixtures come from the installed pytest plugin."""
+
+pytest_plugins = ["tests.desktop_session"]  # the `desktop` fixture: a real Xvfb display

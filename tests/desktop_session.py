@@ -11,6 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
+from partnercrmd.config import DaemonConfig
+
 SCREEN = "1280x800x24"
 START_TIMEOUT = 10.0
 
@@ -78,3 +82,18 @@ def desktop_session() -> Iterator[Desktop]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def run_daemon_on(desktop: Desktop, config: DaemonConfig, monkeypatch: pytest.MonkeyPatch) -> DaemonConfig:
+    """Make the daemon under test use this X display (and not a Wayland session it may inherit)."""
+    monkeypatch.setenv("DISPLAY", desktop.display)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
+    return config
+
+
+@pytest.fixture(scope="module")
+def desktop() -> Iterator[Desktop]:
+    """A real Xvfb display, shared by the tests of a module."""
+    with desktop_session() as session:
+        yield session

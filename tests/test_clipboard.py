@@ -12,7 +12,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +30,9 @@ from partnercrmd.dialling.clipboard import (
     find_clipboard_helper,
 )
 from partnercrmd.testing import AiohttpClient, ApiSession
-from tests.desktop_session import Desktop, desktop_session
+from tests.desktop_session import Desktop, run_daemon_on
 
 WAIT = 5.0
-
-
-@pytest.fixture(scope="module")
-def desktop() -> Iterator[Desktop]:
-    with desktop_session() as session:
-        yield session
 
 
 @pytest.fixture
@@ -46,9 +40,7 @@ def partnercrmd_config(
     partnercrmd_config: DaemonConfig, desktop: Desktop, monkeypatch: pytest.MonkeyPatch
 ) -> DaemonConfig:
     """The daemon runs in the Xvfb session with clipboard dialling on."""
-    monkeypatch.setenv("DISPLAY", desktop.display)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    partnercrmd_config.clipboard_dialling = True
+    run_daemon_on(desktop, partnercrmd_config, monkeypatch).clipboard_dialling = True
     return partnercrmd_config
 
 

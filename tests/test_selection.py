@@ -12,7 +12,7 @@ import asyncio
 import logging
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -28,16 +28,10 @@ from partnercrmd.dialling.hotkeys import (
 )
 from partnercrmd.dialling.platform_support import selection_problem
 from partnercrmd.testing import ApiSession
-from tests.desktop_session import Desktop, desktop_session
+from tests.desktop_session import Desktop, run_daemon_on
 
 WAIT = 5.0
 HOTKEY = "ctrl+alt+d"
-
-
-@pytest.fixture(scope="module")
-def desktop() -> Iterator[Desktop]:
-    with desktop_session() as session:
-        yield session
 
 
 @pytest.fixture
@@ -45,10 +39,7 @@ def partnercrmd_config(
     partnercrmd_config: DaemonConfig, desktop: Desktop, monkeypatch: pytest.MonkeyPatch
 ) -> DaemonConfig:
     """The daemon runs in the Xvfb session, with selection dialling on."""
-    monkeypatch.setenv("DISPLAY", desktop.display)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
-    partnercrmd_config.selection_dialling = True
+    run_daemon_on(desktop, partnercrmd_config, monkeypatch).selection_dialling = True
     return partnercrmd_config
 
 

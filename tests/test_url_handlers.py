@@ -20,7 +20,7 @@ import pytest
 
 from partnercrmd.dialling.handlers import DESKTOP_ID, SCHEMES, desktop_entry
 from tests.daemon_process import Daemon, describe, error_line, partnercrmd_env, run_cli, running_daemon
-from tests.desktop_session import Desktop, desktop_session
+from tests.desktop_session import Desktop
 
 WAIT = 10.0
 REPO = Path(__file__).resolve().parents[1]
@@ -35,12 +35,6 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 @pytest.fixture(scope="module")
 def app_id(daemon: Daemon) -> str:
     return daemon.register_trusted("URL handler test")
-
-
-@pytest.fixture(scope="module")
-def desktop() -> Iterator[Desktop]:
-    with desktop_session() as session:
-        yield session
 
 
 @pytest.fixture
