@@ -45,13 +45,13 @@ from typing import Any
 
 import aiohttp
 import pyperclip
+from benchlib import DOC, write_section
 
 import partnercrmd
 from partnercrmd.dialling.clipboard import POLL_INTERVAL
 from partnercrmd.dialling.detect import find_numbers
 
 REGION = "GB"
-DOC = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 BEGIN_MARK = "<!-- clipboard:begin -->"
 END_MARK = "<!-- clipboard:end -->"
 START_TIMEOUT = 30.0
@@ -355,15 +355,8 @@ def report(r: Results) -> str:
 
 
 def write_doc(section: str) -> None:
-    """Replace the clipboard section of docs/performance.md (appended at the end the first time)."""
-    block = f"{BEGIN_MARK}\n{section}\n{END_MARK}"
-    text = DOC.read_text(encoding="utf-8")
-    if BEGIN_MARK in text and END_MARK in text:
-        head, rest = text.split(BEGIN_MARK, 1)
-        text = head + block + rest.split(END_MARK, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    """Replace this benchmark's section of docs/performance.md."""
+    write_section(BEGIN_MARK, END_MARK, section)
 
 
 # --- main -----------------------------------------------------------------------------------------------------------

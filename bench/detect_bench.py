@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import phonenumbers
+from benchlib import DOC, write_section
 from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberMatcher
 
 import partnercrmd
@@ -49,7 +50,6 @@ SIZE = 1_000_000
 SEED = 20261125
 SCRIPT = Path(__file__).resolve()
 REPO = SCRIPT.parent.parent
-DOC = REPO / "docs" / "performance.md"
 CORPUS = REPO / "tests" / "data" / "detection_corpus.json"
 BEGIN_MARK = "<!-- detection:begin -->"
 END_MARK = "<!-- detection:end -->"
@@ -381,15 +381,8 @@ def corpus_regions() -> int:
 
 
 def write_doc(section: str) -> None:
-    """Replace the detection section of docs/performance.md in one read-modify-write, or append it."""
-    block = f"{BEGIN_MARK}\n{section}\n{END_MARK}"
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
-    if BEGIN_MARK in text and END_MARK in text:
-        head, rest = text.split(BEGIN_MARK, 1)
-        text = head + block + rest.split(END_MARK, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    """Replace this benchmark's section of docs/performance.md."""
+    write_section(BEGIN_MARK, END_MARK, section)
 
 
 def checks(texts: list[Text]) -> Iterator[str]:

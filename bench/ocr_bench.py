@@ -47,6 +47,7 @@ if str(REPO) not in sys.path:  # run as a script: the sample screen and the Xvfb
     sys.path.insert(0, str(REPO))
 
 import pytesseract  # type: ignore[import-untyped]  # noqa: E402  # pytesseract ships no type information
+from benchlib import write_section  # noqa: E402  (bench/ is the script's directory)
 from PIL import Image  # noqa: E402
 
 import partnercrmd  # noqa: E402
@@ -66,7 +67,6 @@ from partnercrmd.dialling.screen import (  # noqa: E402
 from tests.desktop_session import desktop_session  # noqa: E402
 from tests.test_screen_read import SCREEN, SIZES, THEMES, ShownNumber, render_sample, showing  # noqa: E402
 
-DOC = REPO / "docs" / "performance.md"
 BEGIN_MARK = "<!-- ocr:begin -->"
 END_MARK = "<!-- ocr:end -->"
 HEADING = "## Screen read (OCR)"
@@ -287,16 +287,9 @@ def section(figures: str) -> str:
     )
 
 
-def write_doc(text_of_section: str) -> None:
-    """Replace this benchmark's section of docs/performance.md (appended the first time); the rest stays as it is."""
-    block = f"{BEGIN_MARK}\n{text_of_section}\n{END_MARK}"
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
-    if BEGIN_MARK in text and END_MARK in text:
-        head, rest = text.split(BEGIN_MARK, 1)
-        text = head + block + rest.split(END_MARK, 1)[1]
-    else:
-        text = text.rstrip("\n") + f"\n\n{block}\n"
-    DOC.write_text(text, encoding="utf-8")
+def write_doc(section: str) -> None:
+    """Replace this benchmark's section of docs/performance.md."""
+    write_section(BEGIN_MARK, END_MARK, section)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
