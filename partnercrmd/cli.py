@@ -320,6 +320,19 @@ def cmd_ocr(args: argparse.Namespace, paths: Paths) -> int:
     return 0
 
 
+def cmd_service(args: argparse.Namespace, paths: Paths) -> int:
+    from . import service
+
+    if args.service_command == "install":
+        state = service.install()
+    elif args.service_command == "uninstall":
+        state = service.uninstall()
+    else:
+        state = service.status()
+    print("\n".join(state.lines))
+    return 1 if args.service_command == "status" and not state.installed else 0
+
+
 def cmd_numbers(args: argparse.Namespace, paths: Paths) -> int:
     from .dialling.detect import find_numbers
 
@@ -353,6 +366,13 @@ def build_parser() -> argparse.ArgumentParser:
     handlers_sub.add_parser("uninstall", help="remove it and give the links back to their previous handlers")
     handlers_sub.add_parser("status", help="show the registration (exit 1 unless partnercrmd handles all three)")
     handlers.set_defaults(func=cmd_handlers)
+
+    service = sub.add_parser("service", help="start the daemon when you log in (systemd/XDG autostart, macOS, Windows)")
+    service_sub = service.add_subparsers(dest="service_command", required=True)
+    service_sub.add_parser("install", help="write and enable the per-user service (again: no change)")
+    service_sub.add_parser("uninstall", help="stop it and remove what install wrote")
+    service_sub.add_parser("status", help="show what is installed (exit 1 if nothing)")
+    service.set_defaults(func=cmd_service)
 
     numbers = sub.add_parser("numbers", help="print every phone number found in the text on standard input (E.164)")
     numbers.add_argument("--region", help="region for numbers without a country code, e.g. GB")
