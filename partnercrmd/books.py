@@ -60,6 +60,8 @@ class BookConfig:
     auto_pop: AutoPop = AutoPop.NEVER
     show_activity_on_call: bool = False
     create_activity_on_call_end: bool = False
+    settings_version: int = 1
+    """The version of the integration's settings format, for add-ins that migrate their settings."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

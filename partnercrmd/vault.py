@@ -24,12 +24,13 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from keyring.backends import chainer, fail, null
 
 from partnercrmd.errors import ConfigError
+from partnercrmd.migrations import CURRENT_SCHEMA, migrate
 
 __all__ = ["KeyFileStore", "KeyStore", "KeyringStore", "Vault", "keyring_status"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = CURRENT_SCHEMA
 VAULT_FILE = "vault.bin"
 KEY_FILE = "vault.key"
 KEYRING_SERVICE = "partnercrmd"
@@ -314,13 +315,13 @@ class Vault:
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def read(self) -> dict[str, Any]:
-        """Decrypt and return the document; a fresh `{"schema": 1}` when there is no vault file yet."""
+        """Decrypt and return the document (migrated to SCHEMA_VERSION); a fresh one when there is no vault yet."""
         token = self._read_token()
         if token is None:
             return {"schema": SCHEMA_VERSION}
         if self._fernet is not None:
             with contextlib.suppress(InvalidToken):
-                return self._decode(self._fernet.decrypt(token))
+                return self._migrate(self._decode(self._fernet.decrypt(token)))[0]
         # No keys loaded yet, or another process rotated them. Keys and file are read together under the
         # lock, so a rotation cannot happen between the two.
         with _exclusive_lock(self.lock_path):
@@ -328,7 +329,7 @@ class Vault:
             if token is None:
                 return {"schema": SCHEMA_VERSION}
             fernet = self._load_fernet(create=False)
-            doc = self._decode(self._decrypt(fernet, token))
+            doc = self._migrate(self._decode(self._decrypt(fernet, token)))[0]
         self._fernet = fernet
         return doc
 
@@ -343,15 +344,18 @@ class Vault:
             self._fernet = fernet
             token = self._read_token()
             before: bytes | None = None
+            old_schema = SCHEMA_VERSION
             if token is None:
                 doc: dict[str, Any] = {"schema": SCHEMA_VERSION}
             else:
                 before = self._decrypt(fernet, token)
-                doc = self._decode(before)
+                doc, old_schema = self._migrate(self._decode(before))
             result = fn(doc)
             doc.setdefault("schema", SCHEMA_VERSION)
             after = _encode(doc)
             if after != before:  # an unchanged document is not rewritten, so stamp() stays quiet
+                if token is not None and old_schema < SCHEMA_VERSION:  # keep the pre-migration file
+                    _atomic_write(self.backup_path(old_schema), token)
                 _atomic_write(self.path, fernet.encrypt(after))
             return result
 
@@ -368,10 +372,20 @@ class Vault:
             new_fernet = MultiFernet([Fernet(new)])
             if plain is not None:
                 _atomic_write(self.path, new_fernet.encrypt(plain))
+            for backup in self.path.parent.glob(f"{self.path.name}.bak-schema*"):  # backups follow the key
+                with contextlib.suppress(InvalidToken, OSError):
+                    _atomic_write(backup, new_fernet.encrypt(old_fernet.decrypt(backup.read_bytes())))
             self.keys.save([new])
             self._fernet = new_fernet
 
+    def backup_path(self, schema: int) -> Path:
+        """Where the vault file is kept as it was before its first write migrated from `schema`."""
+        return self.path.with_name(f"{self.path.name}.bak-schema{schema}")
+
     # --- internals
+
+    def _migrate(self, doc: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        return migrate(doc, f"The vault {self.path}")
 
     def _read_token(self) -> bytes | None:
         try:
