@@ -179,7 +179,6 @@ HAMMER = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_sigkill_during_vault_writes_leaves_a_loadable_vault(tmp_path: Path) -> None:
     home = tmp_path / "home"
     install_fixture(RELEASES[0], home)  # the first write killed may be the migrating one
