@@ -29,6 +29,8 @@ class DaemonConfig:
     vault_poll_interval: float = 0.5
     heartbeat: float = 20.0
     max_body_bytes: int = 64 * 1024
+    port_span: int = 1
+    """How many ports from `port` on may be tried (each user of a terminal server gets the next free one)."""
     dial_format: str = "e164"
     dial_outside_prefix: str = ""
     dial_extension_lengths: tuple[int, ...] = (3, 4)

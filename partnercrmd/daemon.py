@@ -65,6 +65,32 @@ def setup_logging(paths: Paths, verbose: bool) -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
+def candidate_ports(port: int, span: int) -> list[int]:
+    """The ports to try in order: the configured one, then the next ones of its range (terminal servers)."""
+    if port == 0:
+        return [0]
+    return list(range(port, min(port + max(span, 1), 65536)))
+
+
+async def bind(runner: web.AppRunner, config: DaemonConfig) -> None:
+    """Listen on the first free port of the configured range; StartError naming the range if none is free."""
+    reason = ""
+    for port in candidate_ports(config.port, config.port_span):
+        site = web.TCPSite(runner, BIND_ADDRESS, port, reuse_address=True)
+        try:
+            await site.start()
+            return
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            log.info("port %d on %s is taken (%s)", port, BIND_ADDRESS, reason)
+    ports = candidate_ports(config.port, config.port_span)
+    where = f"Port {ports[0]}" if len(ports) == 1 else f"Ports {ports[0]}-{ports[-1]}"
+    raise StartError(
+        f"{where} on {BIND_ADDRESS} taken ({reason}); start with --port to choose another, or widen the range "
+        "with `partnercrmd settings set port_span=N` (many users on one host)."
+    )
+
+
 async def run_daemon(config: DaemonConfig, stop: asyncio.Event | None = None) -> None:
     """Serve until SIGTERM/SIGINT (or `stop` is set)."""
     stop = stop or asyncio.Event()
@@ -75,13 +101,7 @@ async def run_daemon(config: DaemonConfig, stop: asyncio.Event | None = None) ->
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, BIND_ADDRESS, config.port, reuse_address=True)
-        try:
-            await site.start()
-        except OSError as exc:
-            raise StartError(
-                f"Port {config.port} on {BIND_ADDRESS} is taken ({exc.strerror}); start with --port to choose another."
-            ) from None
+        await bind(runner, config)
         config.port = runner.addresses[0][1]
         discovery = config.paths.discovery_file
         await asyncio.to_thread(write_discovery, discovery, config.port, app[appkeys.INSTALL_TOKEN].value, __version__)

@@ -78,6 +78,9 @@ SETTINGS = {
         Setting("default_region", "region for numbers written without a country code (GB, US…)", _region),
         Setting("search_deadline_ms", "how long each address book may take to answer a search", _whole(50, 30_000)),
         Setting("registration_wait_s", "how long Register waits for the user's approval", _whole(1, 600)),
+        Setting(
+            "port_span", "ports tried from the configured one on (many users on one host), e.g. 100", _whole(1, 1000)
+        ),
         Setting("dial_format", "e164, or national (0… at home, international access code abroad)", _dial_format),
         Setting("dial_outside_prefix", "digits the PBX needs for an outside line, e.g. 9", _prefix),
         Setting("dial_extension_lengths", "lengths of internal extensions, dialled as they are, e.g. 3,4", _lengths),
@@ -114,6 +117,8 @@ def apply_settings(config: DaemonConfig, doc: Mapping[str, Any]) -> None:
     settings = read_settings(doc)
     if "search_deadline_ms" in settings:
         config.search_deadline = settings["search_deadline_ms"] / 1000
+    if "port_span" in settings:
+        config.port_span = settings["port_span"]
     if "registration_wait_s" in settings:
         config.registration_wait = float(settings["registration_wait_s"])
     for key in (

@@ -162,6 +162,28 @@ def test_serve_on_a_taken_port_fails_naming_the_port(tmp_path: Path) -> None:
     assert not (home / "api.json").exists()
 
 
+def test_users_of_one_host_get_the_next_free_port_of_the_range(tmp_path: Path) -> None:
+    """Terminal servers: with a port range every user's daemon takes the next free port and says which."""
+    homes = [tmp_path / "user-a", tmp_path / "user-b"]
+    for home in homes:
+        assert run_cli(home, "settings", "set", "port_span=5").returncode == 0
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:  # another program holds the first port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        first = taken.getsockname()[1]
+        daemons = [Daemon(home, args=("--port", str(first), "--region", "GB")) for home in homes]
+        try:
+            for daemon in daemons:
+                daemon.start()
+            ports = [daemon.port for daemon in daemons]
+            assert len(set(ports)) == 2 and all(first < port < first + 5 for port in ports), ports
+            for daemon in daemons:
+                assert daemon.request("GET", "Version").status == 200
+        finally:
+            for daemon in daemons:
+                daemon.close()
+
+
 def test_two_homes_run_side_by_side_and_sigterm_stops_one(daemon: Daemon, app_id: str, tmp_path: Path) -> None:
     other = Daemon(tmp_path / "home-b")
     try:
