@@ -1,0 +1,68 @@
+"""The built wheel installs with pip into a fresh venv and the README's run command serves the sample contacts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str | Path, timeout: float = 600) -> str:
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, check=False)
+    assert result.returncode == 0, f"{args} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+    return result.stdout
+
+
+def post(port: int, route: str, fields: dict[str, str], headers: dict[str, str]) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/{route}",
+        data="&".join(f"{k}={v}" for k, v in fields.items()).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", **headers},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.read()
+
+
+def test_wheel_installs_in_a_fresh_venv_and_serves_the_sample_book(tmp_path: Path) -> None:
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp_path / "dist", ROOT)
+    (wheel,) = (tmp_path / "dist").glob("partnercrmd-*.whl")
+    venv = tmp_path / "venv"
+    run(sys.executable, "-m", "venv", venv)
+    run(venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check", wheel)
+    home = tmp_path / "home"
+    env = {**os.environ, "PARTNERCRMD_HOME": str(home), "PARTNERCRMD_KEYRING": "0"}
+    env.pop("PYTHONPATH", None)
+    daemon = subprocess.Popen(
+        [venv / "bin" / "partnercrmd", "serve", "--port", "0", "--region", "GB"],
+        env=env,
+        cwd=tmp_path,  # not the source tree: only the installed package may be used
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (home / "api.json").exists():
+            assert daemon.poll() is None, "the installed daemon exited"
+            assert time.monotonic() < deadline, "the installed daemon did not start"
+            time.sleep(0.1)
+        time.sleep(0.2)
+        info = json.loads((home / "api.json").read_text())
+        status, _ = post(
+            info["port"], "Register", {"Name": "wheel", "Id": "wheel-1"}, {"Authorization": f"Bearer {info['token']}"}
+        )
+        assert status == 204
+        status, body = post(info["port"], "Search", {"query": "02079460958"}, {"ApplicationId": "wheel-1"})
+        assert status == 200
+        assert [r["DisplayText"] for r in json.loads(body)[0]["Records"]] == ["Alice Hartley"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{info['port']}/static/style.css", timeout=10) as css:
+            assert css.status == 200  # static files ship in the wheel
+    finally:
+        daemon.terminate()
+        daemon.wait(10)
