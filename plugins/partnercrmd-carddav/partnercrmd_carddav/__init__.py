@@ -25,19 +25,7 @@ CARDDAV = Integration(
     name="CardDAV address book (Nextcloud, iCloud, Fastmail, Radicale…)",
     version=__version__,
     open=open_book,
-    capabilities=frozenset(
-        {
-            Capability.SEARCH_NUMBER,
-            Capability.SEARCH_NAME,
-            Capability.POP,
-            Capability.POP_EDIT,
-            Capability.LOG_ACTIVITY,
-            Capability.SHOW_ACTIVITIES,
-            Capability.CREATE_CONTACT,
-            Capability.UPDATE_CONTACT,
-            Capability.PICTURES,
-        }
-    ),
+    capabilities=frozenset(Capability),  # all of them; a book narrows them by its settings
     description="Contacts on a CardDAV server: callers found by any number format, calls noted on the contact.",
     config=CONFIG,
     guide_url="https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-carddav/README.md",

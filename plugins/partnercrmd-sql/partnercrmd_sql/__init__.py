@@ -45,19 +45,7 @@ SQL = Integration(
     name="SQL database (SQLite, PostgreSQL)",
     version=__version__,
     open=open_book,
-    capabilities=frozenset(
-        {
-            Capability.SEARCH_NUMBER,
-            Capability.SEARCH_NAME,
-            Capability.POP,
-            Capability.POP_EDIT,
-            Capability.LOG_ACTIVITY,
-            Capability.SHOW_ACTIVITIES,
-            Capability.CREATE_CONTACT,
-            Capability.UPDATE_CONTACT,
-            Capability.PICTURES,
-        }
-    ),
+    capabilities=frozenset(Capability),  # all of them; a book narrows them by its settings
     description="Contacts in your own SQLite or PostgreSQL table, or found by your own SQL queries.",
     config=CONFIG,
     guide_url="https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-sql/README.md",

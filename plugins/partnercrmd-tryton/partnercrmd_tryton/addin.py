@@ -264,19 +264,7 @@ TRYTON = Integration(
     name="Tryton ERP",
     version=__version__,
     open=open_book,
-    capabilities=frozenset(
-        {
-            Capability.SEARCH_NUMBER,
-            Capability.SEARCH_NAME,
-            Capability.POP,
-            Capability.POP_EDIT,
-            Capability.LOG_ACTIVITY,
-            Capability.SHOW_ACTIVITIES,
-            Capability.CREATE_CONTACT,
-            Capability.UPDATE_CONTACT,
-            Capability.PICTURES,
-        }
-    ),
+    capabilities=frozenset(Capability),  # all of them; a book narrows them by its settings
     description="Parties of a Tryton database: caller preview, opening in the web client, calls as notes.",
     config=CONFIG,
     guide_url="https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-tryton/README.md",
