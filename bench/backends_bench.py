@@ -48,7 +48,6 @@ import contextlib
 import dataclasses
 import http.client
 import json
-import math
 import os
 import platform
 import random
@@ -76,7 +75,7 @@ REPO = SCRIPT.parent.parent
 if str(REPO) not in sys.path:  # run as a script: the repository's `tests` package holds the server helpers
     sys.path.insert(0, str(REPO))
 
-from benchlib import DOC, write_section  # noqa: E402  (bench/ is the script's directory)
+from benchlib import DOC, BenchError, end_child, percentile, read_json_line, register, tail, write_section  # noqa: E402  (bench/ is the script's directory)
 
 import partnercrmd  # noqa: E402
 from partnercrmd import appkeys  # noqa: E402
@@ -634,10 +633,6 @@ async def serve() -> None:
         await runner.cleanup()
 
 
-class BenchError(Exception):
-    """The benchmark could not measure what it should."""
-
-
 class Daemon:
     """The parent's handle on a daemon child process, registered as an approved application."""
 
@@ -671,40 +666,24 @@ class Daemon:
                 limit=2**24,
             )
         try:
-            daemon = cls(label, process, log, await cls._read(process, within=60))
+            daemon = cls(label, process, log, await read_json_line(process, within=60))
             await daemon.register()
         except (TimeoutError, ValueError, KeyError, BenchError, aiohttp.ClientError) as exc:
-            await cls._end(process)
-            raise BenchError(f"the daemon did not start ({exc!r}); its log:\n{_tail(log)}") from None
+            await end_child(process, 20)
+            raise BenchError(f"the daemon did not start ({exc!r}); its log:\n{tail(log)}") from None
         return daemon
 
-    @staticmethod
-    async def _read(process: asyncio.subprocess.Process, within: float) -> dict[str, Any]:
-        assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), within)
-        if not line:
-            raise BenchError("the daemon closed its output")
-        message: dict[str, Any] = json.loads(line)
-        return message
-
     async def register(self) -> None:
-        async with aiohttp.ClientSession() as session:
-            response = await session.post(
-                f"{self.base}/Register",
-                data={"Name": "backends benchmark", "Id": self.app_id},
-                headers={"Authorization": f"Bearer {self.token}"},
-            )
-            if response.status != 204:
-                raise BenchError(f"Register answered {response.status}: {await response.text()}")
+        await register(self.base, self.app_id, self.token, "backends benchmark")
 
     async def _command(self, line: str, within: float) -> dict[str, Any]:
         assert self.process.stdin is not None
         self.process.stdin.write(line.encode() + b"\n")
         await self.process.stdin.drain()
         try:
-            return await self._read(self.process, within)
+            return await read_json_line(self.process, within)
         except (TimeoutError, BenchError) as exc:
-            raise BenchError(f"{self.label}: `{line[:40]}` failed ({exc!r}); its log:\n{_tail(self.log)}") from None
+            raise BenchError(f"{self.label}: `{line[:40]}` failed ({exc!r}); its log:\n{tail(self.log)}") from None
 
     async def configure(self, books: list[dict[str, Any]]) -> list[str]:
         self.books = list((await self._command(f"books {json.dumps(books)}", 120))["books"])
@@ -719,28 +698,7 @@ class Daemon:
         return [(str(b), str(q), float(t)) for b, q, t in (await self._command("times", 30))["times"]]
 
     async def stop(self) -> None:
-        await self._end(self.process)
-
-    @staticmethod
-    async def _end(process: asyncio.subprocess.Process) -> None:
-        if process.returncode is not None:
-            return
-        if process.stdin is not None:
-            with contextlib.suppress(OSError):
-                process.stdin.write(b"stop\n")
-                process.stdin.close()
-        try:
-            await asyncio.wait_for(process.wait(), 20)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+        await end_child(self.process, 20)
 
 
 def book_spec(backend: Backend) -> dict[str, Any]:
@@ -954,7 +912,7 @@ async def run(contacts: int, quick: bool) -> Results:
             chosen = list(GROUPS.get(config, (config,)))
             opened = await daemon.configure([book_spec(backends[k]) for k in chosen])
             if len(opened) != len(chosen):
-                raise BenchError(f"{config}: only {opened} of {chosen} opened; log:\n{_tail(daemon.log)}")
+                raise BenchError(f"{config}: only {opened} of {chosen} opened; log:\n{tail(daemon.log)}")
             warmed[config] = await daemon.warm()
             failed = {name: w["error"] for name, w in warmed[config].items() if "error" in w}
             if failed:
@@ -1003,12 +961,6 @@ def server_versions(backends: dict[str, Backend]) -> dict[str, str]:
 
 
 # --- report ---------------------------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(pct / 100 * len(ordered))) - 1]
 
 
 def ms(seconds: float) -> str:

@@ -1,8 +1,16 @@
-"""What every benchmark here shares: writing its own section of docs/performance.md."""
+"""What the benchmarks here share: their section of docs/performance.md, child daemons, percentiles."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import math
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import aiohttp
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 
@@ -22,3 +30,56 @@ def write_section(begin: str, end: str, section: str, *, heading: str = "") -> N
         lead = f"\n\n{heading}\n" if heading else "\n"
         text = text.rstrip("\n") + f"{lead}\n{block}\n"
     DOC.write_text(text, encoding="utf-8")
+
+
+class BenchError(Exception):
+    """The benchmark could not measure what it should (the daemon failed or answered wrongly)."""
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(pct / 100 * len(ordered))) - 1]
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    """The end of a log, for error messages."""
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+async def read_json_line(process: asyncio.subprocess.Process, within: float) -> dict[str, Any]:
+    """The next JSON line a child daemon writes, waiting at most `within` seconds."""
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), within)
+    if not line:
+        raise BenchError("the daemon closed its output")
+    message: dict[str, Any] = json.loads(line)
+    return message
+
+
+async def register(base: str, app_id: str, token: str, name: str) -> None:
+    """POST Register with the install token: approved at once."""
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(
+            f"{base}/Register", data={"Name": name, "Id": app_id}, headers={"Authorization": f"Bearer {token}"}
+        )
+        if response.status != 204:
+            raise BenchError(f"Register answered {response.status}: {await response.text()}")
+
+
+async def end_child(process: asyncio.subprocess.Process, within: float) -> None:
+    """Ask a child daemon to stop (`stop` on its stdin), kill it after `within` seconds."""
+    if process.returncode is not None:
+        return
+    if process.stdin is not None:
+        with contextlib.suppress(OSError):
+            process.stdin.write(b"stop\n")
+            process.stdin.close()
+    try:
+        await asyncio.wait_for(process.wait(), within)
+    except TimeoutError:
+        process.kill()
+        await process.wait()

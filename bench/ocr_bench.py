@@ -28,7 +28,6 @@ at the end.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
 import random
@@ -47,7 +46,7 @@ if str(REPO) not in sys.path:  # run as a script: the sample screen and the Xvfb
     sys.path.insert(0, str(REPO))
 
 import pytesseract  # type: ignore[import-untyped]  # noqa: E402  # pytesseract ships no type information
-from benchlib import write_section  # noqa: E402  (bench/ is the script's directory)
+from benchlib import percentile, write_section  # noqa: E402  (bench/ is the script's directory)
 from PIL import Image  # noqa: E402
 
 import partnercrmd  # noqa: E402
@@ -150,12 +149,6 @@ def tesseract_threads(limit: str | None) -> Iterator[None]:
             os.environ.pop(OMP, None)
         else:
             os.environ[OMP] = before
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(pct / 100 * len(ordered))) - 1]
 
 
 def measure(rounds: int) -> Results:

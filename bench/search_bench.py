@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import platform
 import random
@@ -50,7 +49,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from benchlib import DOC, write_section
+from benchlib import DOC, BenchError, end_child, percentile, read_json_line, register, tail, write_section
 
 import partnercrmd
 from partnercrmd import appkeys, phone
@@ -269,39 +268,21 @@ class Daemon:
                 env=env,
             )
         try:
-            daemon = cls(process, log, await cls._read(process, within=60))
+            daemon = cls(process, log, await read_json_line(process, within=60))
             await daemon.register()
         except (TimeoutError, ValueError, KeyError, BenchError, aiohttp.ClientError) as exc:
-            await cls._end(process)
-            raise BenchError(f"the daemon did not start ({exc!r}); its log:\n{_tail(log)}") from None
+            await end_child(process, 15)
+            raise BenchError(f"the daemon did not start ({exc!r}); its log:\n{tail(log)}") from None
         return daemon
 
-    @staticmethod
-    async def _read(process: asyncio.subprocess.Process, within: float) -> dict[str, Any]:
-        """The next JSON line of the child's output, waiting at most `within` seconds."""
-        assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), within)
-        if not line:
-            raise BenchError("the daemon closed its output")
-        message: dict[str, Any] = json.loads(line)
-        return message
-
     async def register(self) -> None:
-        """POST Register with the install token: approved at once."""
-        async with aiohttp.ClientSession() as session:
-            response = await session.post(
-                f"{self.base}/Register",
-                data={"Name": "search benchmark", "Id": self.app_id},
-                headers={"Authorization": f"Bearer {self.token}"},
-            )
-            if response.status != 204:
-                raise BenchError(f"Register answered {response.status}: {await response.text()}")
+        await register(self.base, self.app_id, self.token, "search benchmark")
 
     async def _command(self, line: str, within: float = 30) -> dict[str, Any]:
         assert self.process.stdin is not None
         self.process.stdin.write(line.encode() + b"\n")
         await self.process.stdin.drain()
-        return await self._read(self.process, within)
+        return await read_json_line(self.process, within)
 
     async def configure(self, spec: str) -> list[str]:
         """Replace the daemon's books (see `configure`); returns the open books' names."""
@@ -313,41 +294,10 @@ class Daemon:
         return {k: float(v) for k, v in (await self._command("stats", within=10)).items()}
 
     async def stop(self) -> None:
-        await self._end(self.process)
-
-    @staticmethod
-    async def _end(process: asyncio.subprocess.Process) -> None:
-        if process.returncode is not None:
-            return
-        if process.stdin is not None:
-            process.stdin.write(b"stop\n")
-            process.stdin.close()
-        try:
-            await asyncio.wait_for(process.wait(), 15)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
-class BenchError(Exception):
-    """The benchmark could not measure what it should (the daemon failed or answered wrongly)."""
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+        await end_child(self.process, 15)
 
 
 # --- statistics ---------------------------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 def ms(seconds: float) -> str:
