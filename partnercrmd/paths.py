@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,14 @@ import platformdirs
 
 HOME_ENV = "PARTNERCRMD_HOME"
 APP_NAME = "partnercrmd"
+
+
+def user_base_dirs(environ: Mapping[str, str] | None = None) -> tuple[Path, Path, Path]:
+    """(home, XDG data home, XDG config home) of the current user, as desktop files and services expect."""
+    environ = os.environ if environ is None else environ
+    home = Path(environ.get("HOME") or Path.home())
+    data = Path(environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    return home, data, Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .dialling.handlers import exec_argument
 from .errors import ConfigError
+from .paths import user_base_dirs
 
 UNIT_NAME = "partnercrmd.service"
 AUTOSTART_ID = "partnercrmd.desktop"
@@ -154,9 +155,8 @@ class UserDirs:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> UserDirs:
-        environ = os.environ if environ is None else environ
-        home = Path(environ.get("HOME") or Path.home())
-        return cls(home, Path(environ.get("XDG_CONFIG_HOME") or home / ".config"))
+        home, _, config = user_base_dirs(environ)
+        return cls(home, config)
 
     @property
     def unit_file(self) -> Path:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..paths import user_base_dirs
 
 SCHEMES = ("tel", "callto", "sip")
 DESKTOP_ID = "partnercrmd-url-handler.desktop"
@@ -41,11 +42,8 @@ class XdgDirs:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> XdgDirs:
-        environ = os.environ if environ is None else environ
-        home = Path(environ.get("HOME") or Path.home())
-        data = environ.get("XDG_DATA_HOME") or str(home / ".local" / "share")
-        config = environ.get("XDG_CONFIG_HOME") or str(home / ".config")
-        return cls(Path(data), Path(config))
+        _, data, config = user_base_dirs(environ)
+        return cls(data, config)
 
     @property
     def applications(self) -> Path:
