@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import sys
 import urllib.error
@@ -70,9 +71,11 @@ def _region(paths: Paths, doc: dict[str, Any]) -> str:
 
 
 def cmd_serve(args: argparse.Namespace, paths: Paths) -> int:
+    from .branding import load_branding
     from .daemon import serve
 
-    serve(DaemonConfig(paths=paths, port=args.port, region=args.region), verbose=args.verbose)
+    config = DaemonConfig(paths=paths, port=args.port, region=args.region, branding=load_branding(paths))
+    serve(config, verbose=args.verbose)
     return 0
 
 
@@ -342,6 +345,10 @@ def cmd_numbers(args: argparse.Namespace, paths: Paths) -> int:
     return 0
 
 
+COMMAND_MODULES: tuple[str, ...] = ()
+"""Command groups in partnercrmd/commands/, each adding itself with `add_parser(sub)`."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="partnercrmd", description="CRM integration daemon for softphones.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -425,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     vault_sub.add_parser("rotate-key")
     vault_sub.add_parser("info")
     vault.set_defaults(func=cmd_vault)
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(f"{__package__}.commands.{module}").add_parser(sub)
     return parser
 
 

@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .branding import Branding
 from .opener import Opener, open_in_browser
 from .paths import Paths
 
@@ -37,6 +38,8 @@ class DaemonConfig:
     clipboard_dialling: bool = False
     screen_read_dialling: bool = False
     selection_dialling: bool = False
+    branding: Branding = field(default_factory=Branding)
+    """The partner's branding (product name, shipped integrations, public key, licensing)."""
 
 
 def region_from_locale() -> str:

@@ -1,3 +1,6 @@
 """Shared test set-up: the `partnercrmd.testing` fixtures come from the installed pytest plugin."""
 
-pytest_plugins = ["tests.desktop_session"]  # the `desktop` fixture: a real Xvfb display
+pytest_plugins = [
+    "tests.desktop_session",  # the `desktop` fixture: a real Xvfb display
+    "tests.browser_session",  # `playwright`, `browser`: Debian's Chromium
+]

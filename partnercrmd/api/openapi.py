@@ -176,6 +176,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         IsResidential=BOOLEAN,
     ),
     "DialTarget": _obj(["Destination", "E164", "DisplayNumber"], Destination=STRING, E164=STRING, DisplayNumber=STRING),
+    "Integration": _obj(
+        ["Id", "Name", "Version", "Classification", "Capabilities", "GuideUrl", "ReleaseNotes"],
+        Id=STRING,
+        Name=STRING,
+        Version=STRING,
+        Classification={"type": "string", "enum": ["Standard", "Controlled"]},
+        Description=STRING,
+        Capabilities=_array(STRING),
+        GuideUrl=STRING,
+        RecordTypes=_array(STRING),
+        Addin={"type": ["object", "null"]},
+        ReleaseNotes=_array(_obj(["Version", "Date", "Text"], Version=STRING, Date=STRING, Text=STRING)),
+    ),
     "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
 }
 
@@ -205,7 +218,7 @@ def _operation(route: Route) -> dict[str, Any]:
     return operation
 
 
-def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
+def openapi_document(routes: Sequence[Route], product_name: str = PRODUCT_NAME) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for route in routes:
         paths.setdefault(f"/api/v1/{route.name}", {})[route.method.lower()] = _operation(route)
@@ -219,7 +232,7 @@ def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": f"{PRODUCT_NAME} localhost API", "version": __version__},
+        "info": {"title": f"{product_name} localhost API", "version": __version__},
         "servers": [{"url": "http://127.0.0.1:10088"}],
         "paths": paths,
         "components": {

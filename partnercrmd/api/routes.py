@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -10,8 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import PRODUCT_NAME, __version__, appkeys
+from .. import __version__, appkeys
 from ..books import OpenBook
+from ..catalogue import integration_json, visible_integrations
 from ..dialling.service import REQUEST_SOURCES, DialSource
 from ..errors import BadRequest, NotFound, Unsupported
 from ..integration import Capability
@@ -53,7 +55,7 @@ def json_response(data: Any) -> web.Response:
 async def version(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
     return json_response(
         {
-            "ProductName": PRODUCT_NAME,
+            "ProductName": request.app[appkeys.CONFIG].branding.product_name,
             "ProductVersion": __version__,
             "Licenses": [{"Key": "mode", "Name": "Licence", "Value": "Development (unlicensed)"}],
         }
@@ -319,10 +321,17 @@ async def screen_read(request: web.Request, fields: dict[str, Any]) -> web.Strea
     return json_response([target.event() for target in targets])
 
 
+async def integrations(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
+    host = request.app[appkeys.HOST]
+    doc = await asyncio.to_thread(request.app[appkeys.VAULT].read)
+    shown = visible_integrations(host, request.app[appkeys.CONFIG].branding, doc)
+    return json_response([integration_json(i, host) for i in shown])
+
+
 async def openapi_json(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
     from .openapi import openapi_document
 
-    return json_response(openapi_document(ROUTES))
+    return json_response(openapi_document(ROUTES, request.app[appkeys.CONFIG].branding.product_name))
 
 
 ROUTES: tuple[Route, ...] = (
@@ -408,6 +417,14 @@ ROUTES: tuple[Route, ...] = (
             Param("Y", "integer", minimum=-100_000, maximum=100_000, description="Default: the pointer's position."),
         ),
         response="DialTarget",
+        array=True,
+    ),
+    Route(
+        "GET",
+        "Integrations",
+        integrations,
+        "Installed integrations the user can configure (Standard, and Controlled ones unlocked), with release notes.",
+        response="Integration",
         array=True,
     ),
     Route("GET", "openapi.json", openapi_json, "This document.", response="OpenApi"),

@@ -1,0 +1,157 @@
+"""The partner's branding file: the product's name and look, what it ships, and the partner's public key.
+
+A partner that embeds partnercrmd in its softphone ships a ``branding.toml``
+(see ``packaging/branding.example.toml``). It is found, first match wins:
+
+1. the file named by ``PARTNERCRMD_BRANDING``;
+2. ``branding.toml`` in the user's configuration directory (beside the vault);
+3. ``branding.toml`` inside the installed ``partnercrmd`` package (a partner's build).
+
+Without one the product is unbranded ("partnercrmd"). Every name a user can
+see (pages, CLI, ``Version.ProductName``, the CRM viewer) comes from here.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from . import PRODUCT_NAME
+from .errors import BadRequest
+from .partner_keys import load_public_key
+from .paths import Paths
+
+BRANDING_ENV = "PARTNERCRMD_BRANDING"
+FILE_NAME = "branding.toml"
+DEFAULT_VENDOR = "the partnercrmd project"
+DEFAULT_GUIDE_URL = "https://github.com/partnercrmd/partnercrmd/tree/main/docs"
+DEFAULT_REQUEST_URL = "https://github.com/partnercrmd/partnercrmd/issues/new?labels=integration-request"
+LICENSING_PROVIDERS = ("development", "file", "http")
+
+
+class BrandingError(BadRequest):
+    code = "bad_branding"
+
+
+@dataclass(frozen=True)
+class Licensing:
+    """How users are licensed (the partner's choice)."""
+
+    provider: str = "development"
+    """development (visibly unlicensed, everything allowed), file (a signed licence file) or http (an endpoint)."""
+    licence_file: Path | None = None
+    """provider=file: the licence file; default ``licence.lic`` beside the vault."""
+    endpoint: str = ""
+    """provider=http: the partner's licensing URL, asked per user id."""
+    cache_minutes: int = 60
+    grace_hours: int = 72
+    """provider=http: how long the last good answer stands while the endpoint cannot be reached."""
+
+
+@dataclass(frozen=True)
+class Branding:
+    product_name: str = PRODUCT_NAME
+    vendor: str = DEFAULT_VENDOR
+    logo: Path | None = None
+    colours: dict[str, str] = field(default_factory=dict)
+    """CSS colours: primary, accent, background, text (any subset)."""
+    guide_url: str = DEFAULT_GUIDE_URL
+    request_integration_url: str = DEFAULT_REQUEST_URL
+    shipped_integrations: tuple[str, ...] = ()
+    """Integration ids the partner ships; empty: every installed one."""
+    public_key: Ed25519PublicKey | None = None
+    """Checks unlock codes of Controlled integrations and licence files."""
+    licensing: Licensing = field(default_factory=Licensing)
+    source: Path | None = None
+    """The file this came from; None when unbranded."""
+
+    @property
+    def branded(self) -> bool:
+        return self.source is not None
+
+    def ships(self, integration_id: str) -> bool:
+        return not self.shipped_integrations or integration_id in self.shipped_integrations
+
+
+def _text(table: dict[str, Any], key: str, default: str, where: Path) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str):
+        raise BrandingError(f"{where}: '{key}' must be text.")
+    return value
+
+
+def parse_branding(data: dict[str, Any], where: Path) -> Branding:
+    product = data.get("product", {})
+    licensing = data.get("licensing", {})
+    if not isinstance(product, dict) or not isinstance(licensing, dict):
+        raise BrandingError(f"{where}: [product] and [licensing] must be tables.")
+    name = _text(product, "name", "", where).strip()
+    if not name:
+        raise BrandingError(f"{where}: [product] name is required.")
+    logo_text = _text(product, "logo", "", where)
+    logo = (where.parent / logo_text).resolve() if logo_text else None
+    if logo is not None and not logo.is_file():
+        raise BrandingError(f"{where}: the logo file {logo} does not exist.")
+    colours = product.get("colours", {})
+    if not isinstance(colours, dict) or not all(isinstance(v, str) for v in colours.values()):
+        raise BrandingError(f"{where}: [product.colours] must map names to CSS colours.")
+    shipped = data.get("integrations", {}).get("shipped", [])
+    if not isinstance(shipped, list) or not all(isinstance(i, str) for i in shipped):
+        raise BrandingError(f"{where}: [integrations] shipped must be a list of integration ids.")
+    key_text = _text(data.get("keys", {}), "public_key", "", where)
+    provider = _text(licensing, "provider", "development", where)
+    if provider not in LICENSING_PROVIDERS:
+        raise BrandingError(f"{where}: [licensing] provider must be one of {', '.join(LICENSING_PROVIDERS)}.")
+    licence_file = _text(licensing, "licence_file", "", where)
+    endpoint = _text(licensing, "endpoint", "", where)
+    if provider == "http" and not endpoint.startswith(("http://", "https://")):
+        raise BrandingError(f"{where}: [licensing] provider 'http' needs an http(s) endpoint.")
+    return Branding(
+        product_name=name,
+        vendor=_text(product, "vendor", name, where),
+        logo=logo,
+        colours=dict(colours),
+        guide_url=_text(product, "guide_url", DEFAULT_GUIDE_URL, where),
+        request_integration_url=_text(product, "request_integration_url", DEFAULT_REQUEST_URL, where),
+        shipped_integrations=tuple(shipped),
+        public_key=load_public_key(key_text) if key_text else None,
+        licensing=Licensing(
+            provider=provider,
+            licence_file=(where.parent / licence_file).resolve() if licence_file else None,
+            endpoint=endpoint,
+            cache_minutes=int(licensing.get("cache_minutes", 60)),
+            grace_hours=int(licensing.get("grace_hours", 72)),
+        ),
+        source=where,
+    )
+
+
+def load_branding_file(path: Path) -> Branding:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BrandingError(f"Cannot read the branding file {path}: {exc.strerror}.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BrandingError(f"{path}: not valid TOML ({exc}).") from None
+    return parse_branding(data, path)
+
+
+def branding_path(paths: Paths) -> Path | None:
+    named = os.environ.get(BRANDING_ENV)
+    if named:
+        return Path(named).expanduser()
+    for candidate in (paths.config_dir / FILE_NAME, Path(__file__).with_name(FILE_NAME)):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_branding(paths: Paths) -> Branding:
+    """The branding in effect for this user (unbranded defaults when there is no file)."""
+    path = branding_path(paths)
+    return load_branding_file(path) if path is not None else Branding()

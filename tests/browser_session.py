@@ -1,0 +1,50 @@
+"""Debian's Chromium driven by Playwright, for the configuration UI and browser-extension tests.
+
+Playwright's own browser download cannot run here (no network for it): the
+tests use `/usr/bin/chromium` from Debian, which `scripts/test.sh` installs.
+The flags keep Chromium from reaching out to Google's hosts at start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """One headless Chromium for the session; give each test its own `browser.new_context()`."""
+    instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield instance
+    instance.close()
+
+
+def launch_with_extension(playwright: Playwright, extension_dir: Path, user_data_dir: Path) -> BrowserContext:
+    """A persistent Chromium context with an unpacked extension loaded (extensions need a persistent profile)."""
+    return playwright.chromium.launch_persistent_context(
+        str(user_data_dir),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[*CHROMIUM_ARGS, f"--disable-extensions-except={extension_dir}", f"--load-extension={extension_dir}"],
+    )
