@@ -11,6 +11,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -345,6 +346,8 @@ def cmd_numbers(args: argparse.Namespace, paths: Paths) -> int:
     return 0
 
 
+COMMANDS_ENTRY_POINT_GROUP = "partnercrmd.commands"
+"""Add-in distributions add CLI commands here: a module (or object) with `add_parser(sub)`, as below."""
 COMMAND_MODULES: tuple[str, ...] = ()
 """Command groups in partnercrmd/commands/, each adding itself with `add_parser(sub)`."""
 
@@ -435,6 +438,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in COMMAND_MODULES:
         importlib.import_module(f"{__package__}.commands.{module}").add_parser(sub)
+    for entry_point in entry_points(group=COMMANDS_ENTRY_POINT_GROUP):
+        try:
+            entry_point.load().add_parser(sub)
+        except Exception as exc:  # noqa: BLE001  (an add-in's broken command must not take the CLI down)
+            print(f"partnercrmd: the add-in command '{entry_point.name}' failed to load: {exc}", file=sys.stderr)
     return parser
 
 
