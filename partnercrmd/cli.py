@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import importlib
 import json
+import os
 import sys
 import urllib.error
 import urllib.parse
@@ -34,7 +35,7 @@ from .discovery import NotRunning, new_token, read_discovery
 from .errors import BadRequest, ConfigError, NotFound, PartnerError
 from .integration import BlockingConnector, BookContext
 from .model import CheckResult
-from .paths import Paths
+from .paths import HOME_ENV, Paths
 from .redact import redact
 from .settings import SETTINGS, change_settings, read_settings
 from .vault import Vault
@@ -72,11 +73,14 @@ def _region(paths: Paths, doc: dict[str, Any]) -> str:
 
 
 def cmd_serve(args: argparse.Namespace, paths: Paths) -> int:
-    from .branding import load_branding
+    from .branding import load_branding, load_branding_file
     from .daemon import serve
 
-    config = DaemonConfig(paths=paths, port=args.port, region=args.region, branding=load_branding(paths))
-    serve(config, verbose=args.verbose)
+    if args.home:
+        os.environ[HOME_ENV] = args.home  # add-ins and child processes see the same home
+        paths = Paths.under(Path(args.home))
+    branding = load_branding_file(Path(args.branding)) if args.branding else load_branding(paths)
+    serve(DaemonConfig(paths=paths, port=args.port, region=args.region, branding=branding), verbose=args.verbose)
     return 0
 
 
@@ -362,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--region", help="default region for numbers without a country code, e.g. GB")
     serve.add_argument("--verbose", action="store_true")
+    serve.add_argument("--home", help="keep everything under this directory (as PARTNERCRMD_HOME does)")
+    serve.add_argument("--branding", help="the partner's branding file (as PARTNERCRMD_BRANDING does)")
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("version", help="print the version").set_defaults(func=cmd_version)

@@ -33,13 +33,18 @@ class Paths:
     def from_env(cls) -> Paths:
         home = os.environ.get(HOME_ENV)
         if home:
-            root = Path(home).expanduser().resolve()
-            return cls(root, root / "data", root / "logs")
+            return cls.under(Path(home))
         return cls(
             Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
             Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
             Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
         )
+
+    @classmethod
+    def under(cls, home: Path) -> Paths:
+        """Everything under one directory (PARTNERCRMD_HOME, `serve --home`): config, data/, logs/."""
+        root = home.expanduser().resolve()
+        return cls(root, root / "data", root / "logs")
 
     @property
     def discovery_file(self) -> Path:

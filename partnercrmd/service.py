@@ -17,13 +17,14 @@ import plistlib
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .branding import BRANDING_ENV
 from .dialling.handlers import exec_argument
 from .errors import ConfigError
-from .paths import user_base_dirs
+from .paths import HOME_ENV, user_base_dirs
 
 UNIT_NAME = "partnercrmd.service"
 AUTOSTART_ID = "partnercrmd.desktop"
@@ -50,7 +51,22 @@ def _systemd_executable(value: str) -> str:
     return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def systemd_unit(command: Path) -> str:
+def serve_arguments(environ: Mapping[str, str] | None = None) -> list[str]:
+    """`serve` and the options that keep this user's setup: a PARTNERCRMD_HOME or partner branding file in effect.
+
+    A service starts with the login environment, not the shell's, so what the
+    environment chose at install time is written into the command line.
+    """
+    environ = os.environ if environ is None else environ
+    arguments = ["serve"]
+    if environ.get(HOME_ENV):
+        arguments += ["--home", str(Path(environ[HOME_ENV]).expanduser().resolve())]
+    if environ.get(BRANDING_ENV):
+        arguments += ["--branding", str(Path(environ[BRANDING_ENV]).expanduser().resolve())]
+    return arguments
+
+
+def systemd_unit(command: Path, arguments: Sequence[str] = ("serve",)) -> str:
     """The systemd user unit that runs `COMMAND serve` with the user's graphical session."""
     return "\n".join(
         [
@@ -62,7 +78,7 @@ def systemd_unit(command: Path) -> str:
             "",
             "[Service]",
             "Type=simple",
-            f"ExecStart={_systemd_executable(str(command))} serve",
+            "ExecStart=" + " ".join(_systemd_executable(a) for a in (str(command), *arguments)),
             "Restart=on-failure",
             "RestartSec=5",
             "",
@@ -73,7 +89,7 @@ def systemd_unit(command: Path) -> str:
     )
 
 
-def autostart_entry(command: Path) -> str:
+def autostart_entry(command: Path, arguments: Sequence[str] = ("serve",)) -> str:
     """The XDG autostart entry that runs `COMMAND serve` when the desktop session starts."""
     return "\n".join(
         [
@@ -82,7 +98,7 @@ def autostart_entry(command: Path) -> str:
             "Type=Application",
             "Name=partnercrmd",
             "Comment=CRM integration for your phone client",
-            f"Exec={exec_argument(str(command))} serve",
+            "Exec=" + " ".join(exec_argument(a) for a in (str(command), *arguments)),
             "Terminal=false",
             "NoDisplay=true",
             "X-GNOME-Autostart-enabled=true",
@@ -91,11 +107,11 @@ def autostart_entry(command: Path) -> str:
     )
 
 
-def launch_agent(command: Path | str) -> bytes:
+def launch_agent(command: Path | str, arguments: Sequence[str] = ("serve",)) -> bytes:
     """The macOS LaunchAgent (XML plist): `COMMAND serve` at login, restarted when it fails."""
     agent = {
         "Label": LAUNCH_AGENT_LABEL,
-        "ProgramArguments": [str(command), "serve"],
+        "ProgramArguments": [str(command), *arguments],
         "RunAtLoad": True,
         "KeepAlive": {"SuccessfulExit": False},
         "LimitLoadToSessionType": "Aqua",
@@ -104,9 +120,9 @@ def launch_agent(command: Path | str) -> bytes:
     return plistlib.dumps(agent, fmt=plistlib.FMT_XML, sort_keys=False)
 
 
-def run_key_value(command: str) -> str:
-    """The Run value's data: the quoted command and `serve`."""
-    return f'"{command}" serve'
+def run_key_value(command: str, arguments: Sequence[str] = ("serve",)) -> str:
+    """The Run value's data: the quoted command, `serve` and its options (quoted where they hold spaces)."""
+    return " ".join([f'"{command}"', *(f'"{a}"' if " " in a else a for a in arguments)])
 
 
 def _reg_string(value: str) -> str:
@@ -268,18 +284,20 @@ def _systemctl(systemctl: Systemctl, *args: str) -> None:
         )
 
 
-def install_linux(dirs: UserDirs, command: Path, systemctl: Systemctl | None) -> ServiceState:
+def install_linux(
+    dirs: UserDirs, command: Path, systemctl: Systemctl | None, arguments: Sequence[str] = ("serve",)
+) -> ServiceState:
     """With a systemd user session: the unit, enabled and started; without: the XDG autostart entry."""
     lines: list[str] = []
     if systemctl is not None:
-        changed = _write(dirs.unit_file, systemd_unit(command).encode())
+        changed = _write(dirs.unit_file, systemd_unit(command, arguments).encode())
         lines.append(_wrote(dirs.unit_file, changed))
         _systemctl(systemctl, "daemon-reload")
         _systemctl(systemctl, "enable", "--now", UNIT_NAME)
         lines.append(f"Enabled and started {UNIT_NAME} (systemctl --user enable --now).")
         _remove(dirs.autostart_file, lines)  # systemd starts it now: one way only
     else:
-        changed = _write(dirs.autostart_file, autostart_entry(command).encode())
+        changed = _write(dirs.autostart_file, autostart_entry(command, arguments).encode())
         lines.append(_wrote(dirs.autostart_file, changed))
         lines.append("No systemd user session: the desktop starts partnercrmd at your next login (XDG autostart).")
     return ServiceState(True, lines)
@@ -325,11 +343,13 @@ def _launchctl(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["launchctl", *args], capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False)
 
 
-def install_macos(dirs: UserDirs, command: Path | str, load: bool | None = None) -> ServiceState:
+def install_macos(
+    dirs: UserDirs, command: Path | str, load: bool | None = None, arguments: Sequence[str] = ("serve",)
+) -> ServiceState:
     """Write the LaunchAgent; on macOS (load) also (re)load it into the user's GUI session."""
     load = sys.platform == "darwin" if load is None else load
     path = dirs.launch_agent_file
-    changed = _write(path, launch_agent(command))
+    changed = _write(path, launch_agent(command, arguments))
     lines = [_wrote(path, changed)]
     if load:
         domain = f"gui/{os.getuid()}"
@@ -375,12 +395,12 @@ def status_macos(dirs: UserDirs) -> ServiceState:
 RUN_KEY_NAME = f"HKEY_CURRENT_USER\\{RUN_KEY}"
 
 
-def install_windows(command: Path) -> ServiceState:
+def install_windows(command: Path, arguments: Sequence[str] = ("serve",)) -> ServiceState:
     if sys.platform != "win32":
         raise ConfigError("The Run key exists on Windows only.")
     import winreg
 
-    value = run_key_value(str(command))
+    value = run_key_value(str(command), arguments)
     with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_READ | winreg.KEY_SET_VALUE) as key:
         try:
             current = winreg.QueryValueEx(key, RUN_VALUE)[0]
@@ -425,11 +445,12 @@ def install(dirs: UserDirs | None = None, command: Path | None = None) -> Servic
     """Start `partnercrmd serve` at login from now on (again: no change)."""
     dirs = dirs or UserDirs.from_env()
     command = command or service_command()
+    arguments = serve_arguments()
     if sys.platform == "win32":
-        return install_windows(command)
+        return install_windows(command, arguments)
     if sys.platform == "darwin":
-        return install_macos(dirs, command)
-    return install_linux(dirs, command, user_systemctl())
+        return install_macos(dirs, command, arguments=arguments)
+    return install_linux(dirs, command, user_systemctl(), arguments)
 
 
 def uninstall(dirs: UserDirs | None = None) -> ServiceState:

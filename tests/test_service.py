@@ -8,8 +8,12 @@ systemd user session reachable (XDG autostart); the systemd path is driven in-pr
 
 from __future__ import annotations
 
+import json
+import os
 import plistlib
+import shlex
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -18,7 +22,7 @@ import pytest
 from partnercrmd import service
 from partnercrmd.errors import ConfigError
 from partnercrmd.service import UserDirs
-from tests.daemon_process import describe, run_cli
+from tests.daemon_process import describe, http, run_cli, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGING = REPO / "packaging"
@@ -66,7 +70,7 @@ def user_env(tmp_path: Path) -> dict[str, str]:
 def verify_unit(unit_text: str, directory: Path) -> None:
     """`systemd-analyze --user verify` accepts the unit without a warning (or, without it, the keys parse)."""
     parsed = keys(unit_text)
-    assert parsed["Service.ExecStart"].endswith(" serve")
+    assert " serve" in parsed["Service.ExecStart"]
     if shutil.which("systemd-analyze") is None:
         return
     directory.mkdir(parents=True, exist_ok=True)
@@ -184,7 +188,9 @@ def test_cli_without_systemd_session_uses_xdg_autostart(tmp_path: Path, user_env
     assert "No systemd user session" in first.stdout
     written = dirs.autostart_file.read_bytes()
     exec_line = keys(written.decode())["Desktop Entry.Exec"]
-    assert exec_line.endswith(" serve") and Path(exec_line.removesuffix(" serve").strip('"')).is_absolute()
+    command, *arguments = shlex.split(exec_line)
+    assert Path(command).is_absolute()
+    assert arguments == ["serve", "--home", str(home.resolve())]  # the login session has no PARTNERCRMD_HOME
     validate_desktop(written.decode(), tmp_path / "check" / service.AUTOSTART_ID)
     assert not dirs.unit_file.exists()
 
@@ -285,3 +291,33 @@ def test_run_key_is_windows_only() -> None:
         service.install_windows(Path("C:/partnercrmd.exe"))
     with pytest.raises(ConfigError, match="Windows only"):
         service.status_windows()
+
+
+def test_the_installed_command_serves_the_home_and_branding_chosen_at_install(
+    tmp_path: Path, user_env: dict[str, str]
+) -> None:
+    """What the login session runs (no PARTNERCRMD_* in its environment) uses the home and branding of install time."""
+    dirs = UserDirs.from_env(user_env)
+    home = tmp_path / "partnercrmd-home"
+    branding = tmp_path / "acme.toml"
+    branding.write_text('[product]\nname = "Acme Connect"\n', encoding="utf-8")
+    installed = run_cli(home, "service", "install", extra_env={**user_env, "PARTNERCRMD_BRANDING": str(branding)})
+    assert installed.returncode == 0, describe(installed)
+    argv = shlex.split(keys(dirs.autostart_file.read_text(encoding="utf-8"))["Desktop Entry.Exec"])
+    assert argv[1:] == ["serve", "--home", str(home.resolve()), "--branding", str(branding.resolve())]
+
+    login_env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNERCRMD_")}
+    login_env.update(user_env, PARTNERCRMD_KEYRING="0")
+    log = tmp_path / "daemon.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen([*argv, "--port", "0"], env=login_env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        discovery = home / "api.json"
+        wait_until(lambda: discovery.is_file() and discovery.stat().st_size > 0, 20, what="the daemon's api.json")
+        port = json.loads(discovery.read_text(encoding="utf-8"))["port"]
+        reply = http("GET", f"http://127.0.0.1:{port}/api/v1/Version")
+        assert reply.status == 200, f"{reply}; log: {log.read_text(errors='replace')}"
+        assert reply.json()["ProductName"] == "Acme Connect"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
