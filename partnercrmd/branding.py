@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from . import PRODUCT_NAME
 from .errors import BadRequest
-from .partner_keys import load_public_key
+from .partner_keys import SignatureError, load_public_key
 from .paths import Paths
 
 BRANDING_ENV = "PARTNERCRMD_BRANDING"
@@ -104,6 +104,10 @@ def parse_branding(data: dict[str, Any], where: Path) -> Branding:
     if not isinstance(shipped, list) or not all(isinstance(i, str) for i in shipped):
         raise BrandingError(f"{where}: [integrations] shipped must be a list of integration ids.")
     key_text = _text(data.get("keys", {}), "public_key", "", where)
+    try:
+        public_key = load_public_key(key_text) if key_text else None
+    except SignatureError as exc:
+        raise BrandingError(f"{where}: [keys] public_key: {exc.message}") from None
     provider = _text(licensing, "provider", "development", where)
     if provider not in LICENSING_PROVIDERS:
         raise BrandingError(f"{where}: [licensing] provider must be one of {', '.join(LICENSING_PROVIDERS)}.")
@@ -119,7 +123,7 @@ def parse_branding(data: dict[str, Any], where: Path) -> Branding:
         guide_url=_text(product, "guide_url", DEFAULT_GUIDE_URL, where),
         request_integration_url=_text(product, "request_integration_url", DEFAULT_REQUEST_URL, where),
         shipped_integrations=tuple(shipped),
-        public_key=load_public_key(key_text) if key_text else None,
+        public_key=public_key,
         licensing=Licensing(
             provider=provider,
             licence_file=(where.parent / licence_file).resolve() if licence_file else None,
