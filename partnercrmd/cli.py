@@ -309,6 +309,11 @@ def cmd_handlers(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def cmd_ocr(args: argparse.Namespace, paths: Paths) -> int:
+    from .dialling.platform_support import ocr_modules_problem
+
+    problem = ocr_modules_problem()
+    if problem:
+        raise ConfigError(problem)
     from PIL import Image, UnidentifiedImageError
 
     from .dialling.screen import numbers_in_image, prefer_single_threaded_tesseract

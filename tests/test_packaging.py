@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -63,6 +64,22 @@ def test_wheel_installs_in_a_fresh_venv_and_serves_the_sample_book(tmp_path: Pat
         assert [r["DisplayText"] for r in json.loads(body)[0]["Records"]] == ["Alice Hartley"]
         with urllib.request.urlopen(f"http://127.0.0.1:{info['port']}/static/style.css", timeout=10) as css:
             assert css.status == 200  # static files ship in the wheel
+
+        # OCR is the `ocr` extra: the base install leaves it out and says what to install.
+        assert subprocess.run([venv / "bin" / "python", "-c", "import PIL"], capture_output=True).returncode != 0
+        try:
+            post(info["port"], "ScreenRead", {"X": "10", "Y": "10"}, {"ApplicationId": "wheel-1"})
+            raise AssertionError("ScreenRead answered without OCR installed")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 503
+            assert "partnercrmd[ocr]" in json.loads(exc.read())["Message"]
+            exc.close()
+        image = tmp_path / "numbers.png"
+        image.write_bytes(b"not read")
+        ocr = subprocess.run(
+            [venv / "bin" / "partnercrmd", "ocr", image], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert ocr.returncode != 0 and "partnercrmd[ocr]" in ocr.stderr
     finally:
         daemon.terminate()
         daemon.wait(10)

@@ -7,6 +7,7 @@ is missing and what to do: these techniques are never unavailable silently.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import shutil
 import sys
@@ -56,6 +57,20 @@ def display_problem(environ: Mapping[str, str] | None = None, platform: str = sy
     return None
 
 
+OCR_MODULES = ("mss", "pytesseract", "PIL")
+"""What the `ocr` extra installs (screen capture, the tesseract bridge, images)."""
+NO_OCR_EXTRA = (
+    "Reading numbers from the screen or an image needs the OCR extra: pip install 'partnercrmd[ocr]' "
+    "(and tesseract itself)."
+)
+
+
+def ocr_modules_problem() -> str | None:
+    """Why OCR cannot run with the Python packages installed (the `ocr` extra left out), or None."""
+    missing = [name for name in OCR_MODULES if importlib.util.find_spec(name) is None]
+    return NO_OCR_EXTRA if missing else None
+
+
 def tesseract_problem(command: str = TESSERACT, environ: Mapping[str, str] | None = None) -> str | None:
     env = os.environ if environ is None else environ
     return None if shutil.which(command, path=env.get("PATH", os.defpath)) else _NO_TESSERACT
@@ -78,7 +93,8 @@ def screen_read_problem(
 ) -> str | None:
     """Why the screen cannot be read here (no display, Wayland, no permission, no tesseract), or None."""
     return (
-        display_problem(environ, platform)
+        ocr_modules_problem()
+        or display_problem(environ, platform)
         or screen_recording_problem(platform)
         or tesseract_problem(tesseract, environ)
     )

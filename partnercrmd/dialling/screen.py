@@ -19,14 +19,17 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-
-import mss
-import pytesseract  # type: ignore[import-untyped]  # pytesseract ships no type information
-from PIL import Image, ImageOps, ImageStat
+from typing import TYPE_CHECKING
 
 from ..errors import PartnerError, TooManyRequests
 from .detect import FoundNumber, find_numbers
 from .platform_support import screen_read_problem, tesseract_problem
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# mss, pytesseract and Pillow are the `ocr` extra: imported where they are used, so a base install runs
+# without them and says what to install (platform_support.ocr_modules_problem).
 
 CAPTURE_WIDTH = 480
 CAPTURE_HEIGHT = 64
@@ -100,6 +103,8 @@ def prefer_single_threaded_tesseract() -> None:
 
 def preprocess(image: Image.Image, scale: float = SCALE) -> Image.Image:
     """Grayscale, inverted when mostly dark (dark themes), upscaled `scale` times, with a white border."""
+    from PIL import Image, ImageOps, ImageStat
+
     if "A" in image.getbands() or image.mode == "P":  # transparent pixels count as white, not black
         image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
     gray = image.convert("L")
@@ -118,6 +123,8 @@ def image_scale(image: Image.Image) -> float:
 
 def recognise(image: Image.Image, page_mode: int) -> list[OcrWord]:
     """tesseract's words with their boxes, in reading order."""
+    import pytesseract  # type: ignore[import-untyped]  # pytesseract ships no type information
+
     try:
         data = pytesseract.image_to_data(
             image, lang="eng", config=f"--psm {page_mode}", output_type=pytesseract.Output.DICT, timeout=OCR_TIMEOUT
@@ -217,6 +224,9 @@ def pointer_position() -> tuple[int, int]:
 
 def grab(box: Box) -> Image.Image:
     """The screen's pixels inside `box`."""
+    import mss
+    from PIL import Image
+
     with mss.MSS() as screen:
         shot = screen.grab(
             {"left": box.left, "top": box.top, "width": box.right - box.left, "height": box.bottom - box.top}
@@ -226,6 +236,8 @@ def grab(box: Box) -> Image.Image:
 
 def screen_bounds() -> Box:
     """The box of all monitors together."""
+    import mss
+
     with mss.MSS() as screen:
         whole = screen.monitors[0]
     return Box(whole["left"], whole["top"], whole["left"] + whole["width"], whole["top"] + whole["height"])
@@ -236,6 +248,8 @@ def read_screen(x: int | None, y: int | None, region: str | None) -> list[Screen
     problem = screen_read_problem()
     if problem:
         raise ScreenReadError(problem)
+    import mss
+
     try:
         if x is None or y is None:
             x, y = pointer_position()
