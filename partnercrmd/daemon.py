@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import logging.handlers
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
 from aiohttp import web
 
@@ -29,13 +30,35 @@ class StartError(PartnerError):
     code = "cannot_start"
 
 
+WINDOWS_LOCK_OFFSET = 1 << 20
+"""Windows locks byte ranges mandatorily: lock a byte far past the pid, so a second start can still read it."""
+
+
+def _try_lock(handle: TextIO) -> bool:
+    """Take the lock without waiting (flock on POSIX, a byte-range lock on Windows); False if it is held."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        handle.seek(WINDOWS_LOCK_OFFSET)
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 @contextmanager
 def instance_lock(paths: Paths) -> Iterator[None]:
     """Hold the per-user instance lock while the daemon runs; StartError if another instance holds it."""
     handle = open(paths.instance_lock, "a+", encoding="utf-8")  # noqa: SIM115  (held for the daemon's lifetime)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if not _try_lock(handle):
         handle.seek(0)
         other = handle.read().strip() or "?"
         handle.close()
