@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from .books import BookManager, OpenBook
@@ -73,6 +73,8 @@ class ActionService:
         self.opener = opener
         self.hub = hub
         self.page_url = page_url
+        self.log_call: Callable[[OpenBook, str, CallInfo], Awaitable[str]] | None = None
+        """Logs a call through the activity outbox (set by the call log at start-up); None: write directly."""
 
     def resolve(self, action_id: str) -> tuple[OpenBook, str, ActionKind]:
         payload = self.signer.verify("action", action_id, what="action id")
@@ -106,6 +108,9 @@ class ActionService:
         if kind is ActionKind.LOG_ACTIVITY:
             if call is None:
                 raise BadRequest("Logging a call needs the call: Direction, CallerNumber, CalledNumber…")
+            if self.log_call is not None:  # exactly once per call and book; the outbox announces it
+                await self.log_call(book, contact_id, call)
+                return
             activity_id = await book.connector.log_activity(contact_id, call_activity(call))
             self.changed(book.id)
             self.hub.publish("ActivityLogged", {"CallId": call.call_id, "AddinId": book.id, "ActivityId": activity_id})

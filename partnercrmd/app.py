@@ -20,6 +20,7 @@ from .actions import ActionService
 from .addin_host import create_host
 from .apps import AppRegistry
 from .books import BookManager, ensure_default_book
+from .call_log.calls import call_logging
 from .config import DaemonConfig, region_from_locale
 from .dialling.clipboard import clipboard_monitor
 from .dialling.hotkeys import desktop_dialling
@@ -27,6 +28,7 @@ from .dialling.rules import DialFormat, DiallingRules
 from .dialling.service import DialService
 from .discovery import InstallToken, new_token, refresh_token
 from .events import EventHub
+from .licensing.service import licensing
 from .pages import UiSessions, record_page_url
 from .search import SearchEngine
 from .settings import apply_settings, read_settings
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 def create_app(config: DaemonConfig) -> web.Application:
     from .api.middleware import error_middleware, security_middleware
     from .api.routes import add_api_routes
+    from .call_log.history_page import add_call_history_routes
     from .pages import add_page_routes
 
     app = web.Application(
@@ -56,8 +59,11 @@ def create_app(config: DaemonConfig) -> web.Application:
         autoescape=jinja2.select_autoescape(default=True),
     )
     add_api_routes(app)
+    add_call_history_routes(app)  # before add_page_routes: /ui/callhistory is its own page
     add_page_routes(app)
     app.cleanup_ctx.append(services)
+    app.cleanup_ctx.append(licensing)
+    app.cleanup_ctx.append(call_logging)
     app.cleanup_ctx.append(vault_watcher)
     app.cleanup_ctx.append(clipboard_monitor)
     app.cleanup_ctx.append(desktop_dialling)

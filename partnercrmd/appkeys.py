@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from .addin_host import AddinHost
     from .apps import AppRegistry
     from .books import BookManager
+    from .call_log.calls import CallService
+    from .call_log.outbox_worker import OutboxPolicy, OutboxWorker
     from .config import DaemonConfig
     from .dialling.clipboard import ClipboardMonitor
     from .dialling.hotkeys import DesktopHotkeys
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from .dialling.service import DialService
     from .discovery import InstallToken
     from .events import EventHub
+    from .licensing.service import LicenceService
     from .pages import UiSessions
     from .search import SearchEngine
     from .signing import Signer
@@ -41,3 +44,8 @@ DESKTOP_HOTKEYS: web.AppKey[DesktopHotkeys] = web.AppKey("desktop_hotkeys")
 INSTALL_TOKEN: web.AppKey[InstallToken] = web.AppKey("install_token")
 REGION: web.AppKey[str] = web.AppKey("region")
 WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse[bool]]] = web.AppKey("websockets")
+LICENCES: web.AppKey[LicenceService] = web.AppKey("licences")
+CALLS: web.AppKey[CallService] = web.AppKey("calls")
+OUTBOX: web.AppKey[OutboxWorker] = web.AppKey("outbox")
+OUTBOX_POLICY: web.AppKey[OutboxPolicy] = web.AppKey("outbox_policy")
+"""Set before the app starts (tests, benchmarks) to change retry delays and rate limits."""

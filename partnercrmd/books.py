@@ -60,6 +60,12 @@ class BookConfig:
     auto_pop: AutoPop = AutoPop.NEVER
     show_activity_on_call: bool = False
     create_activity_on_call_end: bool = False
+    auto_pop_match: str = "Single"
+    """Which match pops automatically: Single (only when the number matches exactly one record) or Best."""
+    activity_subject: str = ""
+    """Template of a logged call's subject ($kind, $caller, $called…; see call_log/activity_text.py); "": default."""
+    activity_body: str = ""
+    """Template of a logged call's body; "": default."""
     settings_version: int = 1
     """The version of the integration's settings format, for add-ins that migrate their settings."""
 
@@ -87,7 +93,11 @@ BOOK_OPTIONS: dict[str, FieldKind] = {
     "auto_pop": FieldKind.CHOICE,
     "show_activity_on_call": FieldKind.BOOL,
     "create_activity_on_call_end": FieldKind.BOOL,
+    "auto_pop_match": FieldKind.CHOICE,
+    "activity_subject": FieldKind.TEXT,
+    "activity_body": FieldKind.TEXT,
 }
+AUTO_POP_MATCHES = ("Single", "Best")
 
 
 def convert_value(key: str, kind: FieldKind, value: Any, choices: tuple[str, ...] = ()) -> Any:
@@ -142,7 +152,7 @@ def split_options(given: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, A
     settings: dict[str, Any] = {}
     for key, value in given.items():
         if key in BOOK_OPTIONS:
-            choices = tuple(AutoPop) if key == "auto_pop" else ()
+            choices = tuple(AutoPop) if key == "auto_pop" else AUTO_POP_MATCHES if key == "auto_pop_match" else ()
             options[key] = convert_value(key, BOOK_OPTIONS[key], value, tuple(str(c) for c in choices))
         else:
             settings[key] = value

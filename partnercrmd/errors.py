@@ -31,6 +31,13 @@ class Unauthorized(PartnerError):
     code = "unauthorized"
 
 
+class PaymentRequired(PartnerError):
+    """The user has no valid licence for this (Search, DoAction)."""
+
+    status = 402
+    code = "unlicensed"
+
+
 class Forbidden(PartnerError):
     status = 403
     code = "forbidden"

@@ -175,6 +175,21 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         Name=STRING,
         IsResidential=BOOLEAN,
     ),
+    "CallEventResult": _obj(
+        ["CallId", "State", "Matches", "Popped", "Logging"],
+        CallId=STRING,
+        State=STRING,
+        Matches=_array(
+            _obj(
+                ["AddinId", "AddinName", "Records"],
+                AddinId=STRING,
+                AddinName=STRING,
+                Records=_array(_ref("ContactRecord")),
+            )
+        ),
+        Popped=STRING,
+        Logging=_array(_obj(["AddinId", "Status", "Key"], AddinId=STRING, Status=STRING, Key=STRING)),
+    ),
     "DialTarget": _obj(["Destination", "E164", "DisplayNumber"], Destination=STRING, E164=STRING, DisplayNumber=STRING),
     "Integration": _obj(
         ["Id", "Name", "Version", "Classification", "Capabilities", "GuideUrl", "ReleaseNotes"],

@@ -13,10 +13,12 @@ from aiohttp import web
 
 from .. import __version__, appkeys
 from ..books import OpenBook
+from ..call_log.call_event_route import CALL_EVENT_PARAMS, call_event
 from ..catalogue import integration_json, visible_integrations
 from ..dialling.service import REQUEST_SOURCES, DialSource
 from ..errors import BadRequest, NotFound, Unsupported
 from ..integration import Capability
+from ..licensing.service import request_user_id, require_licence
 from ..model import CallDirection, CallInfo, Contact, ContactPatch, PhoneKind
 from ..pages import WINDOWS, window_login_url
 from ..records import contact_record
@@ -57,7 +59,7 @@ async def version(request: web.Request, _: dict[str, Any]) -> web.StreamResponse
         {
             "ProductName": request.app[appkeys.CONFIG].branding.product_name,
             "ProductVersion": __version__,
-            "Licenses": [{"Key": "mode", "Name": "Licence", "Value": "Development (unlicensed)"}],
+            "Licenses": await request.app[appkeys.LICENCES].licenses(request_user_id(request)),
         }
     )
 
@@ -87,6 +89,7 @@ async def search(request: web.Request, fields: dict[str, Any]) -> web.StreamResp
     text = fields["query"].strip()
     if not text:
         raise BadRequest("The field 'query' is empty.", code="missing_field")
+    await require_licence(request)
     config = request.app[appkeys.CONFIG]
     deadline = fields["timeoutMs"] / 1000 if fields["timeoutMs"] else config.search_deadline
     search_request = SearchRequest(
@@ -296,6 +299,7 @@ def call_info(fields: dict[str, Any]) -> CallInfo | None:
 
 
 async def do_action(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
+    await require_licence(request)
     await request.app[appkeys.ACTIONS].do(fields["actionId"], call_info(fields))
     return web.Response(status=204)
 
@@ -426,6 +430,14 @@ ROUTES: tuple[Route, ...] = (
         "Installed integrations the user can configure (Standard, and Controlled ones unlocked), with release notes.",
         response="Integration",
         array=True,
+    ),
+    Route(
+        "POST",
+        "CallEvent",
+        call_event,
+        "Report a call's progress: pops the matched record (AutoPopOption), logs the call at its end, once per book.",
+        CALL_EVENT_PARAMS,
+        response="CallEventResult",
     ),
     Route("GET", "openapi.json", openapi_json, "This document.", response="OpenApi"),
 )

@@ -1,0 +1,179 @@
+"""The licensing service of the daemon: which provider, whose licence a request uses, 402 when there is none.
+
+The partner chooses the provider in the branding file (``[licensing]``):
+development (visibly unlicensed, nothing refused), a signed licence file, or
+the partner's HTTP licensing service. Search and DoAction need a licensed
+user; `Version.Licenses` reports the state; `LicenceChanged` is published
+when a user's licence starts or stops holding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from .. import appkeys
+from ..branding import Branding
+from ..errors import PaymentRequired
+from ..events import EventHub
+from ..vault import Vault
+from .http_provider import HttpProvider
+from .licence_file import FileProvider, licence_path
+from .state import LicenceProvider, LicenceState, iso
+
+log = logging.getLogger(__name__)
+
+USER_HEADER = "UserId"
+MAX_USER_ID = 128
+MODE_NAMES = {"development": "Development (unlicensed)", "file": "Licence file", "http": "Licensing service"}
+
+
+class DevelopmentProvider:
+    """Everything allowed, and said plainly: nobody is licensed."""
+
+    mode = "development"
+
+    def describe(self) -> str:
+        return "Development mode: unlicensed, for evaluation only"
+
+    async def state(self, user_id: str) -> LicenceState:
+        return LicenceState(user_id, True, "Development mode: unlicensed, for evaluation only.", provisional=True)
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+
+def make_provider(branding: Branding, vault: Vault, config_dir: Path) -> LicenceProvider:
+    """The provider the partner's branding file names."""
+    licensing = branding.licensing
+    if licensing.provider == "file":
+        return FileProvider(licence_path(licensing.licence_file, config_dir), branding.public_key, vault)
+    if licensing.provider == "http":
+        return HttpProvider(
+            licensing.endpoint,
+            branding.product_name,
+            vault,
+            cache_minutes=licensing.cache_minutes,
+            grace_hours=licensing.grace_hours,
+        )
+    return DevelopmentProvider()
+
+
+class LicenceService:
+    def __init__(self, provider: LicenceProvider, hub: EventHub) -> None:
+        self.provider = provider
+        self.hub = hub
+        self.known: dict[str, LicenceState] = {}
+        """The last state of every user seen since the start (for LicenceChanged)."""
+        self._tasks: set[asyncio.Task[None]] = set()
+        if isinstance(provider, HttpProvider):
+            provider.on_change = self.recheck_later
+        elif isinstance(provider, FileProvider):
+            provider.on_reload = self.recheck_all_later
+
+    @property
+    def mode(self) -> str:
+        return self.provider.mode
+
+    async def state(self, user_id: str) -> LicenceState:
+        """The user's licence now; publishes LicenceChanged when it differs from what was last seen."""
+        state = await self.provider.state(user_id)
+        before = self.known.get(user_id)
+        self.known[user_id] = state
+        if before is not None and (before.licensed, before.reason) != (state.licensed, state.reason):
+            log.info("licence of user %s: %s", user_id, state.reason)
+            self.hub.publish("LicenceChanged", state.event(self.mode))
+        return state
+
+    async def require(self, user_id: str) -> LicenceState:
+        """The user's licence; PaymentRequired (402) with the reason when there is none."""
+        if self.mode == "development":
+            return await self.provider.state(user_id)
+        if not user_id:
+            raise PaymentRequired(
+                "This product is licensed per user: the phone client must send its user id "
+                "(UserId in Register, or the UserId header).",
+                code="no_user_id",
+            )
+        state = await self.state(user_id)
+        if not state.licensed:
+            raise PaymentRequired(state.reason)
+        return state
+
+    def recheck_later(self, user_id: str) -> None:
+        task = asyncio.create_task(self._recheck(user_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def recheck_all_later(self) -> None:
+        for user_id in list(self.known):
+            self.recheck_later(user_id)
+
+    async def _recheck(self, user_id: str) -> None:
+        try:
+            await self.state(user_id)
+        except Exception:
+            log.exception("could not re-check the licence of %s", user_id)
+
+    async def licenses(self, user_id: str) -> list[dict[str, str]]:
+        """`Version.Licenses`: the mode, its source, and the asking user's licence when known."""
+        entries = [
+            {"Key": "mode", "Name": "Licensing", "Value": MODE_NAMES[self.mode]},
+            {"Key": "source", "Name": "Licence source", "Value": self.provider.describe()},
+        ]
+        if user_id and self.mode != "development":
+            state = await self.state(user_id)
+            entry = {
+                "Key": "user",
+                "Name": f"User {user_id}",
+                "Value": ("Licensed" if state.licensed else "Unlicensed") + f": {state.reason}",
+            }
+            if state.expires_at is not None:
+                entry["ExpiresAt"] = iso(state.expires_at)
+            entries.append(entry)
+        return entries
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.provider.close()
+
+
+def request_user_id(request: web.Request) -> str:
+    """The user a request is for: its `UserId` header, else the user id its application registered with."""
+    header = request.headers.get(USER_HEADER, "").strip()[:MAX_USER_ID]
+    if header:
+        return header
+    app_id = request.headers.get("ApplicationId", "").strip()
+    if app_id and appkeys.APPS in request.app:
+        record = request.app[appkeys.APPS].apps.get(app_id)
+        if record is not None:
+            return record.user_id
+    return ""
+
+
+async def require_licence(request: web.Request) -> None:
+    """Refuse (402) a request whose user has no licence; used by Search and DoAction."""
+    await request.app[appkeys.LICENCES].require(request_user_id(request))
+
+
+async def licensing(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: start the partner's licensing provider after the vault is open; stop it at shutdown."""
+    config = app[appkeys.CONFIG]
+    provider = make_provider(config.branding, app[appkeys.VAULT], config.paths.config_dir)
+    await provider.start()
+    service = LicenceService(provider, app[appkeys.HUB])
+    app[appkeys.LICENCES] = service
+    log.info("licensing: %s", provider.describe())
+    yield
+    await service.close()
