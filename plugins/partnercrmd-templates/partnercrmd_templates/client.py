@@ -1,0 +1,291 @@
+"""Sending a template's requests: one aiohttp session per book, rate limits, deadlines and the trace.
+
+A 429 (or a 503 with Retry-After) waits as long as the server asks, when that is within the
+template's `rate_limit.max_wait_seconds` and the operation's deadline, and tries again up to
+`rate_limit.retries` times. A 401 asks the book's authentication to renew itself once (OAuth)
+and repeats the request. Answers are untrusted: bodies are size-limited and parsed as JSON only.
+Every request and answer can be recorded, secrets masked, for `partnercrmd template try`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import urlencode, urlsplit
+
+import aiohttp
+
+from partnercrmd.errors import AddinError
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+TRACE_BODY_CHARS = 2000
+MASK = "***"
+SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "token"}
+
+
+def display_address(url: str) -> str:
+    """Scheme, host and port only (never user info, a path or a query)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+def os_reason(error: OSError) -> str:
+    if isinstance(error, socket.gaierror) or not error.errno:
+        return error.strerror or type(error).__name__
+    return os.strerror(error.errno)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: a number of seconds or an HTTP date (RFC 9110 §10.2.3); None if absent or odd."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = datetime.fromtimestamp(now if now is not None else time.time(), UTC)
+    return max(0.0, (when - current).total_seconds())
+
+
+@dataclass
+class TraceEntry:
+    """One request and its answer, as `template try` prints them (secrets already masked)."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: str
+    status: int | None = None
+    answer: str = ""
+    note: str = ""
+
+
+@dataclass
+class Trace:
+    entries: list[TraceEntry] = field(default_factory=list)
+    mappings: list[str] = field(default_factory=list)
+
+
+class Masker(Protocol):
+    def __call__(self, text: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    query: Mapping[str, Any] | None = None
+    json_body: Any = None
+    form: Mapping[str, Any] | None = None
+    timeout: float = 10.0
+    send: bool = True
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    payload: Any
+    headers: Mapping[str, str]
+
+
+class Authenticator(Protocol):
+    async def headers(self, client: HttpClient) -> dict[str, str]: ...
+
+    async def renew(self, client: HttpClient) -> bool:
+        """After a 401: get new credentials; whether the request is worth repeating."""
+        ...
+
+    def secrets(self) -> list[str]: ...
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+class HttpClient:
+    """One book's HTTP: the session, retries, the trace; `name` and `url_setting` word the errors."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        url_setting: str,
+        retries: int,
+        max_wait: float,
+        mask: Callable[[str], str],
+        trace: Trace | None = None,
+    ) -> None:
+        self.name = name
+        self.url_setting = url_setting
+        self.retries = retries
+        self.max_wait = max_wait
+        self._mask_settings = mask
+        self.trace = trace
+        self.auth: Authenticator | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.sleep: Callable[[float], Any] = asyncio.sleep
+
+    def mask(self, text: str) -> str:
+        text = self._mask_settings(text)
+        for secret in sorted(self.auth.secrets() if self.auth else [], key=len, reverse=True):
+            if len(secret) >= 4:
+                text = text.replace(secret, MASK)
+        return text
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(self, request: Request, *, authenticate: bool = True) -> Answer:
+        """Send with authentication, waiting out rate limits and renewing credentials once after a 401."""
+        deadline = time.monotonic() + request.timeout
+        renewed = False
+        attempts = 0
+        while True:
+            headers = dict(request.headers)
+            if authenticate and self.auth is not None:
+                headers.update(await self.auth.headers(self))
+            answer = await self._send_once(request, headers, deadline)
+            if answer.status == 401 and authenticate and self.auth is not None and not renewed:
+                renewed = True
+                if await self.auth.renew(self):
+                    self._note("401: credentials renewed, the request is repeated")
+                    continue
+            if answer.status in (429, 503) and attempts < self.retries:
+                wait = retry_after_seconds(answer.headers.get("Retry-After"))
+                if answer.status == 503 and wait is None:
+                    return answer
+                wait = 1.0 if wait is None else wait
+                if wait <= self.max_wait and time.monotonic() + wait < deadline:
+                    attempts += 1
+                    self._note(f"{answer.status}: waiting {wait:g} s as the server asks (Retry-After)")
+                    await self.sleep(wait)
+                    continue
+            return answer
+
+    def _note(self, text: str) -> None:
+        if self.trace is not None and self.trace.entries:
+            self.trace.entries[-1].note = text
+
+    def _record(self, request: Request, headers: Mapping[str, str]) -> TraceEntry | None:
+        if self.trace is None:
+            return None
+        shown_headers = {k: (MASK if k.lower() in SECRET_HEADERS else self.mask(v)) for k, v in headers.items()}
+        url = request.url
+        if request.query:
+            url += ("&" if "?" in url else "?") + urlencode({k: _query_value(v) for k, v in request.query.items()})
+        if request.json_body is not None:
+            body = json.dumps(request.json_body, ensure_ascii=False, indent=1)
+        elif request.form is not None:
+            body = json.dumps({k: _query_value(v) for k, v in request.form.items()}, ensure_ascii=False)
+        else:
+            body = ""
+        entry = TraceEntry(request.method, self.mask(url), shown_headers, self.mask(body))
+        self.trace.entries.append(entry)
+        return entry
+
+    async def _send_once(self, request: Request, headers: dict[str, str], deadline: float) -> Answer:
+        entry = self._record(request, headers)
+        if not request.send:
+            if entry is not None:
+                entry.note = "not sent (a dry run of an operation that writes; give --send to send it)"
+            return Answer(0, None, {})
+        where = display_address(request.url)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AddinError(f"{self.name} at {where} did not answer within {request.timeout:g} s.", code="timeout")
+        timeout = aiohttp.ClientTimeout(total=left, connect=min(left, 5.0))
+        params = {k: _query_value(v) for k, v in (request.query or {}).items()}
+        data = {k: _query_value(v) for k, v in request.form.items()} if request.form is not None else None
+        try:
+            async with self._get_session().request(
+                request.method,
+                request.url,
+                params=params or None,
+                json=request.json_body,
+                data=data,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+            ) as response:
+                raw = await self._read(response, where)
+                payload = _parse(raw)
+                answer = Answer(response.status, payload, dict(response.headers))
+        except AddinError:
+            raise
+        except TimeoutError:
+            raise AddinError(
+                f"{self.name} at {where} did not answer within {request.timeout:g} s; "
+                "check that the server is running and not overloaded.",
+                code="timeout",
+            ) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise AddinError(
+                f"{self.name} at {where} cannot be reached ({os_reason(exc.os_error)}); "
+                f"check the setting '{self.url_setting}' and that the server is running.",
+                code="cannot_connect",
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise AddinError(
+                f"The connection to {self.name} at {where} failed ({type(exc).__name__}); "
+                f"check the setting '{self.url_setting}' and that the server is running.",
+                code="cannot_connect",
+            ) from None
+        if entry is not None:
+            entry.status = answer.status
+            shown = raw.decode("utf-8", "replace")
+            if isinstance(payload, (dict, list)):
+                shown = json.dumps(payload, ensure_ascii=False, indent=1)
+            shown = self.mask(shown)
+            entry.answer = shown if len(shown) <= TRACE_BODY_CHARS else shown[:TRACE_BODY_CHARS] + "\n…"
+        return answer
+
+    async def _read(self, response: aiohttp.ClientResponse, where: str) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise AddinError(
+                    f"{self.name} at {where} sent more than {MAX_BODY_BYTES // (1024 * 1024)} MB in one answer.",
+                    code="invalid_data",
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _parse(raw: bytes) -> Any:
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None

@@ -1,0 +1,705 @@
+"""Running a template's operations: the address book (`TemplateBook`) a template integration opens.
+
+Each operation renders its request from a context (settings, number, text, id, call, contact,
+page), sends it through the book's `HttpClient` and maps the answer with the template's JMESPath
+expressions onto partnercrmd's model (`Contact` fields by WellKnownName, `Activity`). The book
+watches its template file: an edited template is read again before the next operation, so
+changes apply without restarting the daemon; a template broken by an edit makes each operation
+fail with the template's problems, never the daemon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import phonenumbers
+
+from partnercrmd.errors import AddinError, ConfigError, Unsupported
+from partnercrmd.integration import BookContext, Capability, Connector
+from partnercrmd.model import Activity, CallDirection, CheckResult, Contact, Phone, PhoneKind, SearchQuery
+from partnercrmd.phone import phone_key
+
+from .auth import OAuthAuth, StaticAuth, make_auth
+from .client import Answer, HttpClient, Request, Trace, display_address
+from .expressions import Text, as_text, compile_path, compile_value, render_value, search
+from .loader import LoadedTemplate, TemplateError, load_file
+
+PHONE_FIELDS = {
+    "BusinessPhone": PhoneKind.BUSINESS,
+    "MobilePhone": PhoneKind.MOBILE,
+    "HomePhone": PhoneKind.HOME,
+    "Fax": PhoneKind.FAX,
+    "OtherPhone": PhoneKind.OTHER,
+}
+TEXT_FIELDS = {
+    "ContactName": "display_name",
+    "FirstName": "first_name",
+    "LastName": "last_name",
+    "CompanyName": "company",
+    "JobTitle": "job_title",
+    "Address": "address",
+    "Notes": "notes",
+    "Url": "url",
+    "RecordType": "record_type",
+}
+MAX_TEXT = 2000
+RELOAD_CHECK_SECONDS = 0.5
+
+
+def capabilities_of(data: Mapping[str, Any]) -> frozenset[Capability]:
+    """What a template can do, from the operations it defines."""
+    ops = data.get("operations", {})
+    found: set[Capability] = set()
+    if "lookup" in ops:
+        found.add(Capability.SEARCH_NUMBER)
+    if "search" in ops:
+        found.add(Capability.SEARCH_NAME)
+    if "pop" in ops:
+        found.add(Capability.POP)
+        if "edit" in ops["pop"]:
+            found.add(Capability.POP_EDIT)
+    if "log_call" in ops:
+        found.add(Capability.LOG_ACTIVITY)
+    if "activities" in ops:
+        found.add(Capability.SHOW_ACTIVITIES)
+    if "create_contact" in ops:
+        found.add(Capability.CREATE_CONTACT)
+    return frozenset(found)
+
+
+def fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def settings_with_defaults(data: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The book's settings, with each parameter's default where none is given, checked for required ones."""
+    settings = dict(given)
+    for parameter in data.get("parameters", []):
+        key = parameter["key"]
+        if settings.get(key) in (None, "") and "default" in parameter:
+            settings[key] = parameter["default"]
+    for parameter in data.get("parameters", []):
+        applies = True
+        if "when" in parameter:
+            applies = bool(search(compile_path(parameter["when"]), {"settings": settings}))
+        if applies and parameter.get("required") and settings.get(parameter["key"]) in (None, ""):
+            raise ConfigError(f"The setting '{parameter['key']}' ({parameter['label']}) is required.")
+    return settings
+
+
+def url_setting(data: Mapping[str, Any]) -> str:
+    """The setting the base address comes from, for "check the setting 'url'" in messages."""
+    found = re.findall(r"settings\.([a-z][a-z0-9_]*)", str(data.get("base_url", "")))
+    return found[0] if found else "url"
+
+
+# --- contexts -----------------------------------------------------------------------------------------
+
+
+def number_context(number: str, region: str | None, last_digits: int) -> dict[str, str]:
+    """The forms of a number a template can ask for."""
+    key = phone_key(number, region)
+    forms = {"e164": key.e164 or key.digits, "e164_digits": (key.e164 or key.digits).lstrip("+"), "digits": key.digits}
+    forms["international"] = forms["national"] = forms["national_digits"] = key.digits
+    if key.e164:
+        parsed = phonenumbers.parse(key.e164, None)
+        forms["international"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        forms["national"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+        forms["national_digits"] = phonenumbers.normalize_digits_only(forms["national"])
+    forms["last"] = forms["national_digits"][-last_digits:]
+    return forms
+
+
+PARTY = re.compile(r"^(Caller|Called): (.*?)(?: \[.*\])?$", re.MULTILINE)
+
+
+def call_context(activity: Activity, now: datetime) -> dict[str, Any]:
+    """A call as templates see it; a start in the future (a fast clock) is taken as now."""
+    start = activity.start_utc if activity.start_utc.tzinfo else activity.start_utc.replace(tzinfo=UTC)
+    start = min(start.astimezone(UTC), now).replace(microsecond=0)
+    duration = max(0, activity.duration_seconds)
+    end = start + timedelta(seconds=duration)
+    parties = {m.group(1): m.group(2).strip() for m in PARTY.finditer(activity.body)}
+    inbound = activity.direction is CallDirection.INBOUND
+    caller, called = parties.get("Caller", ""), parties.get("Called", "")
+    return {
+        "direction": str(activity.direction),
+        "inbound": inbound,
+        "outbound": not inbound,
+        "answered": duration > 0,
+        "subject": activity.subject,
+        "body": activity.body,
+        "duration_seconds": duration,
+        "duration_minutes": round(duration / 60, 2),
+        "start_iso": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end_iso": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "start_sql": start.strftime("%Y-%m-%d %H:%M:%S"),
+        "end_sql": end.strftime("%Y-%m-%d %H:%M:%S"),
+        "start_epoch": int(start.timestamp()),
+        "start_epoch_ms": int(start.timestamp()) * 1000,
+        "caller_number": caller,
+        "called_number": called,
+        "other_number": caller if inbound else called,
+    }
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    parts = name.strip().rsplit(" ", 1)
+    return (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0] if parts else "")
+
+
+def contact_context(contact: Contact, region: str | None) -> dict[str, Any]:
+    """A new contact as templates see it: names split from the display name when only that is given."""
+    first, last = contact.first_name.strip(), contact.last_name.strip()
+    if not first and not last and contact.display_name.strip():
+        first, last = _split_name(contact.display_name)
+    phone = contact.phones[0].number.strip() if contact.phones else ""
+    if phone.lower().startswith("tel:"):
+        phone = phone[4:].strip()
+    key = phone_key(phone, region) if phone else None
+    return {
+        "display_name": contact.name,
+        "first_name": first,
+        "last_name": last,
+        "company": contact.company.strip(),
+        "job_title": contact.job_title.strip(),
+        "email": contact.emails[0].strip() if contact.emails else "",
+        "phone": phone,
+        "phone_e164": (key.e164 or phone) if key else "",
+        "notes": contact.notes,
+    }
+
+
+# --- one loaded template --------------------------------------------------------------------------------
+
+
+@dataclass
+class Compiled:
+    """A template with its requests and mappings compiled, ready to run."""
+
+    template: LoadedTemplate
+
+    def __post_init__(self) -> None:
+        self.data = self.template.data
+        self.name = str(self.data["name"])
+        self.base_url = Text.compile(str(self.data["base_url"]))
+        self.timeout = float(self.data.get("timeout_seconds", 10))
+        self.ops: dict[str, Any] = self.data["operations"]
+        self.requests = {
+            name: compile_value(op["request"])
+            for name, op in self.ops.items()
+            if isinstance(op, dict) and "request" in op
+        }
+        self.error_message = compile_path(self.data["error_message"]) if "error_message" in self.data else None
+        self.errors = {k: Text.compile(v) for k, v in self.data.get("errors", {}).items()}
+
+    def op(self, name: str) -> dict[str, Any]:
+        op = self.ops.get(name)
+        if op is None:
+            raise Unsupported(f"The template '{self.template.id}' has no '{name}' operation.")
+        return dict(op)
+
+
+class TemplateSource:
+    """A template file and its last good compile; read again when the file changes."""
+
+    def __init__(self, path: Path, loaded: LoadedTemplate) -> None:
+        self.path = path
+        self.compiled = Compiled(loaded)
+        self.error: TemplateError | None = None
+        self._stamp = _stamp(path)
+        self._checked = time.monotonic()
+        self.generation = 0
+
+    async def current(self) -> Compiled:
+        """The template as the file now says; a broken edit raises its problems (the book says so)."""
+        if time.monotonic() - self._checked >= RELOAD_CHECK_SECONDS:
+            self._checked = time.monotonic()
+            stamp = await asyncio.to_thread(_stamp, self.path)
+            if stamp != self._stamp:
+                self._stamp = stamp
+                try:
+                    loaded = await asyncio.to_thread(load_file, self.path)
+                except TemplateError as exc:
+                    self.error = exc
+                else:
+                    self.error = None
+                    self.compiled = Compiled(loaded)
+                    self.generation += 1
+        if self.error is not None:
+            shown = "; ".join(self.error.problems[:3])
+            raise AddinError(f"The template was changed and is now broken: {shown}", code="invalid_config")
+        return self.compiled
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (0, 0)
+    return (info.st_mtime_ns, info.st_size)
+
+
+# --- the address book ------------------------------------------------------------------------------------
+
+
+class TemplateBook(Connector):
+    """One configured book of a template integration."""
+
+    def __init__(self, context: BookContext, source: TemplateSource, *, trace: Trace | None = None) -> None:
+        self.context = context
+        self.source = source
+        self.region = context.default_region
+        self.trace = trace
+        self.send_writes = True
+        compiled = source.compiled
+        self._given = dict(context.settings)
+        self.settings = settings_with_defaults(compiled.data, self._given)
+        self.client = HttpClient(
+            compiled.name,
+            url_setting=url_setting(compiled.data),
+            retries=int(compiled.data.get("rate_limit", {}).get("retries", 2)),
+            max_wait=float(compiled.data.get("rate_limit", {}).get("max_wait_seconds", 30)),
+            mask=self._mask,
+            trace=trace,
+        )
+        self._generation = -1
+        self._auth_for(compiled)
+
+    def _mask(self, text: str) -> str:
+        secret_keys = {p["key"] for p in self.source.compiled.data.get("parameters", []) if p.get("type") == "secret"}
+        for key in sorted(secret_keys, key=lambda k: -len(str(self.settings.get(k) or ""))):
+            value = str(self.settings.get(key) or "")
+            if len(value) >= 4:
+                text = text.replace(value, "***")
+        return text
+
+    def _auth_for(self, compiled: Compiled) -> StaticAuth | OAuthAuth:
+        if self._generation != self.source.generation or self.client.auth is None:
+            self.settings = settings_with_defaults(compiled.data, self._given)
+            self.client.name = compiled.name
+            self.client.auth = make_auth(
+                compiled.data["auth"], {"settings": self.settings}, self.context.data_dir, compiled.name
+            )
+            self._generation = self.source.generation
+        assert isinstance(self.client.auth, (StaticAuth, OAuthAuth))
+        return self.client.auth
+
+    async def _compiled(self) -> Compiled:
+        compiled = await self.source.current()
+        self._auth_for(compiled)
+        return compiled
+
+    # --- requests ------------------------------------------------------------------------------------
+
+    def _request(self, compiled: Compiled, name: str, context: Mapping[str, Any], url: str | None = None) -> Request:
+        op = compiled.ops[name]
+        spec = compiled.requests[name]
+        base = compiled.base_url.text(context).rstrip("/")
+        if url is None:
+            path = spec["url"].text(context, escape_values=True)
+            url = path if path.startswith(("http://", "https://")) else f"{base}/{path.lstrip('/')}"
+        elif not url.startswith(("http://", "https://")):
+            url = urljoin(base + "/", url)
+        headers = {"Accept": "application/json"}
+        headers.update({k: as_text(v.value(context)) for k, v in spec.get("headers", {}).items()})
+        timeout = float(op["request"].get("timeout_seconds", compiled.timeout))
+        writes = name in ("log_call", "create_contact")
+        return Request(
+            method=op["request"].get("method", "GET"),
+            url=url,
+            headers=headers,
+            query=render_value(spec["query"], context) if "query" in spec else None,
+            json_body=render_value(spec["json"], context) if "json" in spec else None,
+            form=render_value(spec["form"], context) if "form" in spec else None,
+            timeout=timeout,
+            send=self.send_writes or not writes,
+        )
+
+    def _context(self, **more: Any) -> dict[str, Any]:
+        return {"settings": self.settings, "now_iso": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), **more}
+
+    def _fail(self, compiled: Compiled, answer: Answer, doing: str, where: str) -> AddinError:
+        said = ""
+        if compiled.error_message is not None:
+            said = " ".join(as_text(search(compiled.error_message, answer.payload)).split())[:300]
+        status = answer.status
+        context = {"status": status, "said": said, "doing": doing, "where": where, "name": compiled.name}
+        detail = f": {said}" if said else ""
+        template = compiled.errors.get(str(status))
+        if template is None and status in (401, 403):
+            template = compiled.errors.get("auth")
+        template = template or compiled.errors.get("default")
+        if template is not None:
+            message = template.text(context)
+        elif status in (401, 403):
+            secrets = [p["key"] for p in compiled.data.get("parameters", []) if p.get("type") == "secret"]
+            check = (
+                f" Check the setting{'s' if len(secrets) > 1 else ''} {', '.join(repr(s) for s in secrets)}."
+                if secrets
+                else ""
+            )
+            message = f"{compiled.name} refused to {doing} ({status}{detail}).{check}"
+        elif status == 429:
+            message = f"{compiled.name} is limiting requests (429) and would not {doing}; try again shortly."
+        else:
+            message = f"{compiled.name} answered {status} when asked to {doing}{detail}."
+        code = {401: "invalid_auth", 403: "invalid_auth", 404: "not_found", 400: "invalid_data", 422: "invalid_data"}
+        return AddinError(self.client.mask(message), code=code.get(status))
+
+    def _doing(self, compiled: Compiled, name: str, default: str) -> str:
+        return str(compiled.ops[name].get("doing") or default)
+
+    async def _call(
+        self, compiled: Compiled, name: str, context: Mapping[str, Any], doing: str, *, ok404: bool = False
+    ) -> Answer | None:
+        self._preconditions(compiled, name, context)
+        request = self._request(compiled, name, context)
+        answer = await self.client.send(request)
+        if not request.send:
+            return None
+        if answer.status == 404 and ok404:
+            return None
+        if not 200 <= answer.status < 300:
+            raise self._fail(compiled, answer, doing, display_address(request.url))
+        return answer
+
+    def _preconditions(self, compiled: Compiled, name: str, context: Mapping[str, Any]) -> None:
+        for rule in compiled.ops[name].get("preconditions", []):
+            if not search(compile_path(rule["check"]), context):
+                raise AddinError(Text.compile(rule["message"]).text(context), code="invalid_data")
+
+    # --- mapping ---------------------------------------------------------------------------------------
+
+    def _note(self, text: str) -> None:
+        if self.trace is not None:
+            self.trace.mappings.append(text)
+
+    def contact_from(self, fields: Mapping[str, Any], record: Any) -> Contact:
+        """One record mapped by WellKnownName; values of the wrong kind are left out."""
+        values: dict[str, Any] = {}
+        contact = Contact()
+        raw_id = search(compile_path(fields["Id"]), record)
+        if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)) or raw_id == "":
+            raise AddinError(f"{self.source.compiled.name} sent a record without an id.", code="invalid_data")
+        contact.id = str(raw_id)
+        for well_known, attribute in TEXT_FIELDS.items():
+            if well_known in fields:
+                value = _one_text(search(compile_path(fields[well_known]), record))
+                if value:
+                    setattr(contact, attribute, value)
+                    values[well_known] = value
+        for well_known, kind in PHONE_FIELDS.items():
+            if well_known in fields:
+                for number in _texts(search(compile_path(fields[well_known]), record)):
+                    contact.phones.append(Phone(number, kind))
+                    values.setdefault(well_known, number)
+        paths = fields.get("Email", [])
+        for path in [paths] if isinstance(paths, str) else paths:
+            for address in _texts(search(compile_path(path), record)):
+                if address not in contact.emails:
+                    contact.emails.append(address)
+        for label, path in dict(fields.get("Custom", {})).items():
+            value = _one_text(search(compile_path(path), record))
+            if value:
+                contact.custom[label] = value
+        self._note(
+            f"record {contact.id} -> {contact.name!r} {values | {'Email': contact.emails}} custom={contact.custom}"
+        )
+        return contact
+
+    # --- search ---------------------------------------------------------------------------------------
+
+    async def search(self, query: SearchQuery) -> Sequence[Contact]:
+        compiled = await self._compiled()
+        if query.number:
+            if "lookup" not in compiled.ops:
+                raise Unsupported(f"{compiled.name} (this template) cannot search by number.")
+            return await self._lookup(compiled, query)
+        if "search" not in compiled.ops:
+            raise Unsupported(f"{compiled.name} (this template) cannot search by name.")
+        return await self._search_text(compiled, query)
+
+    async def _lookup(self, compiled: Compiled, query: SearchQuery) -> list[Contact]:
+        assert query.number is not None
+        op = compiled.op("lookup")
+        numbers = number_context(query.number, self.region, int(op.get("last_digits", 9)))
+        found: dict[str, Contact] = {}
+        for form in dict.fromkeys(op.get("forms", ["e164"])):
+            context = self._context(number=numbers[form], numbers=numbers, text=query.text, limit=query.limit)
+            for contact in await self._records(compiled, "lookup", context, query.limit, "search contacts by number"):
+                found.setdefault(contact.id, contact)
+        return list(found.values())
+
+    async def _search_text(self, compiled: Compiled, query: SearchQuery) -> list[Contact]:
+        op = compiled.op("search")
+        words = query.text.split()
+        if not words:
+            return []
+        context = self._context(text=query.text, words=words, longest_word=max(words, key=len), limit=query.limit)
+        contacts = await self._records(compiled, "search", context, query.limit, "search contacts by name")
+        if op.get("match_all_words"):
+            folded = [fold(w) for w in words]
+            contacts = [c for c in contacts if all(w in _searchable(c) for w in folded)]
+        return contacts
+
+    async def _records(
+        self, compiled: Compiled, name: str, context: dict[str, Any], limit: int, default_doing: str
+    ) -> list[Contact]:
+        op = compiled.ops[name]
+        response = op.get("response", {})
+        paging = op.get("pagination")
+        doing = self._doing(compiled, name, default_doing)
+        records_path = compile_path(response["records"]) if "records" in response else None
+        ids_path = compile_path(response["ids"]) if "ids" in response else None
+        size = int(paging.get("size", 50)) if paging else max(limit, 1)
+        page: dict[str, Any] = {
+            "size": size,
+            "offset": 0,
+            "number": int(paging.get("first", 1)) if paging else 1,
+            "cursor": None,
+        }
+        next_url: str | None = None
+        contacts: list[Contact] = []
+        for _ in range(int(paging.get("max_pages", 5)) if paging else 1):
+            page_context = {**context, "page": dict(page)}
+            self._preconditions(compiled, name, page_context)
+            request = self._request(compiled, name, page_context, url=next_url)
+            if next_url is not None:
+                request = Request("GET", request.url, request.headers, timeout=request.timeout)
+            answer = await self.client.send(request)
+            if not 200 <= answer.status < 300:
+                raise self._fail(compiled, answer, doing, display_address(request.url))
+            payload = answer.payload
+            if ids_path is not None:
+                ids = [
+                    str(i)
+                    for i in _list(search(ids_path, payload))
+                    if isinstance(i, (str, int)) and not isinstance(i, bool)
+                ]
+                self._note(f"{name}: ids {ids}")
+                for record_id in ids[: max(limit, 1)]:
+                    contact = await self._get(compiled, record_id)
+                    if contact is not None:
+                        contacts.append(contact)
+                items: list[Any] = ids
+            else:
+                items = _list(search(records_path, payload) if records_path is not None else payload)
+                self._note(f"{name}: {len(items)} record(s) in the answer")
+                contacts += [self.contact_from(response["fields"], item) for item in items if isinstance(item, dict)]
+            if not paging or len(contacts) >= limit:
+                break
+            more = bool(search(compile_path(paging["more"]), payload)) if "more" in paging else len(items) >= size
+            following = search(compile_path(paging["next"]), payload) if "next" in paging else None
+            if paging["type"] == "offset":
+                page["offset"] = int(page["offset"]) + size
+            elif paging["type"] == "page":
+                page["number"] = int(page["number"]) + 1
+            elif paging["type"] == "cursor":
+                page["cursor"] = following
+                more = more and following not in (None, "")
+            else:
+                next_url = str(following) if isinstance(following, str) and following else None
+                more = next_url is not None
+            if not more:
+                break
+        return contacts
+
+    # --- records ----------------------------------------------------------------------------------------
+
+    async def get(self, contact_id: str) -> Contact | None:
+        compiled = await self._compiled()
+        if "get" not in compiled.ops:
+            raise Unsupported(f"{compiled.name} (this template) cannot read single records.")
+        return await self._get(compiled, contact_id)
+
+    async def _get(self, compiled: Compiled, contact_id: str) -> Contact | None:
+        op = compiled.ops["get"]
+        answer = await self._call(
+            compiled, "get", self._context(id=contact_id), self._doing(compiled, "get", "read a contact"), ok404=True
+        )
+        if answer is None:
+            return None
+        response = op.get("response", {})
+        record = search(compile_path(response["record"]), answer.payload) if "record" in response else answer.payload
+        if not isinstance(record, dict):
+            return None
+        fields = response.get("fields") or compiled.ops.get("lookup", compiled.ops.get("search", {})).get(
+            "response", {}
+        ).get("fields")
+        if not fields:
+            raise AddinError(
+                f"The template '{compiled.template.id}' does not say how to map a record.", code="invalid_config"
+            )
+        return self.contact_from(fields, record)
+
+    async def record_url(self, contact_id: str, edit: bool) -> str | None:
+        compiled = await self._compiled()
+        pop = compiled.ops.get("pop")
+        if not pop:
+            return None
+        template = pop.get("edit") if edit else pop.get("view")
+        if not template:
+            return None
+        url = Text.compile(template).text(self._context(id=contact_id), escape_values=True)
+        return url if url.startswith(("https://", "http://")) else None
+
+    async def activities(self, contact_id: str, limit: int) -> Sequence[Activity]:
+        compiled = await self._compiled()
+        if "activities" not in compiled.ops:
+            raise Unsupported(f"{compiled.name} (this template) cannot read activities.")
+        op = compiled.ops["activities"]
+        context = self._context(id=contact_id, limit=limit)
+        answer = await self._call(
+            compiled, "activities", context, self._doing(compiled, "activities", "read activities")
+        )
+        assert answer is not None
+        response = op["response"]
+        rows = _list(search(compile_path(response["activities"]), answer.payload))
+        out = [a for a in (_activity(response["fields"], row) for row in rows) if a is not None]
+        return out[:limit]
+
+    async def log_activity(self, contact_id: str, activity: Activity) -> str:
+        compiled = await self._compiled()
+        if "log_call" not in compiled.ops:
+            raise Unsupported(f"{compiled.name} (this template) cannot log calls.")
+        context = self._context(id=contact_id, call=call_context(activity, datetime.now(UTC)))
+        answer = await self._call(compiled, "log_call", context, self._doing(compiled, "log_call", "log the call"))
+        if answer is None:
+            return ""
+        id_path = compiled.ops["log_call"].get("response", {}).get("id")
+        new_id = _one_text(search(compile_path(id_path), answer.payload)) if id_path else ""
+        self._note(f"log_call: new activity id {new_id!r}")
+        return new_id
+
+    async def create(self, contact: Contact) -> Contact:
+        compiled = await self._compiled()
+        if "create_contact" not in compiled.ops:
+            raise Unsupported(f"{compiled.name} (this template) cannot create contacts.")
+        op = compiled.ops["create_contact"]
+        context = self._context(contact=contact_context(contact, self.region))
+        answer = await self._call(
+            compiled, "create_contact", context, self._doing(compiled, "create_contact", "create the contact")
+        )
+        if answer is None:
+            return contact
+        response = op.get("response", {})
+        if "fields" in response:
+            record = (
+                search(compile_path(response["record"]), answer.payload) if "record" in response else answer.payload
+            )
+            return self.contact_from(response["fields"], record)
+        new_id = _one_text(search(compile_path(response.get("id", "id")), answer.payload))
+        if not new_id:
+            raise AddinError(
+                f"{compiled.name} created the contact but did not say under which id.", code="invalid_data"
+            )
+        stored = await self._get(compiled, new_id)
+        if stored is None:
+            raise AddinError(f"{compiled.name} created the contact but cannot read it back.", code="not_found")
+        return stored
+
+    # --- test connection ---------------------------------------------------------------------------------
+
+    async def test(self) -> Sequence[CheckResult]:
+        compiled = await self._compiled()
+        if "search" not in compiled.ops and "lookup" not in compiled.ops:
+            return [CheckResult("reach", True, "This template defines no search to test with.")]
+        try:
+            if "lookup" in compiled.ops:
+                await self.search(SearchQuery("+442079460000", 1, number="+442079460000"))
+            else:
+                await self.search(SearchQuery("partnercrmd", 1))
+        except AddinError as exc:
+            if exc.code in ("cannot_connect", "timeout"):
+                return [CheckResult("reach", False, exc.message, exc.code)]
+            return [
+                CheckResult("reach", True, f"{compiled.name} answered."),
+                CheckResult("authenticate", False, exc.message, exc.code),
+            ]
+        return [
+            CheckResult("reach", True, f"{compiled.name} answered."),
+            CheckResult("search", True, "A search worked."),
+        ]
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def _list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
+
+
+def _one_text(value: Any) -> str:
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, (str, int, float)) and not isinstance(v, bool)), None)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return ""
+    return (
+        " ".join(as_text(value).split())[:MAX_TEXT]
+        if isinstance(value, str) and "\n" not in value
+        else as_text(value)[:MAX_TEXT]
+    )
+
+
+def _texts(value: Any) -> list[str]:
+    out = []
+    for item in _list(value):
+        text = _one_text(item)
+        if text:
+            out.append(text)
+    return out
+
+
+def _searchable(contact: Contact) -> str:
+    return fold(
+        " ".join([contact.display_name, contact.first_name, contact.last_name, contact.company, *contact.emails])
+    )
+
+
+def _moment(value: Any) -> datetime | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = value / 1000 if value > 10**11 else value
+        return datetime.fromtimestamp(seconds, UTC)
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _activity(fields: Mapping[str, str], row: Any) -> Activity | None:
+    def get(key: str) -> Any:
+        return search(compile_path(fields[key]), row) if key in fields else None
+
+    start = _moment(get("StartTimeUtc"))
+    activity_id = _one_text(get("Id"))
+    if start is None or not activity_id:
+        return None
+    direction = _one_text(get("Direction")).lower()
+    duration = get("DurationSeconds")
+    return Activity(
+        subject=_one_text(get("Subject")) or "Call",
+        body=_one_text(get("Body")),
+        direction=CallDirection.OUTBOUND if direction.startswith("out") else CallDirection.INBOUND,
+        start_utc=start,
+        duration_seconds=int(duration) if isinstance(duration, (int, float)) and not isinstance(duration, bool) else 0,
+        id=activity_id,
+    )
+
+
+Opener = Callable[[BookContext], TemplateBook]

@@ -1,0 +1,282 @@
+"""Reading a template file: YAML with line numbers, the published JSON Schema, compiled expressions.
+
+Every problem becomes a `TemplateError` whose lines read `FILE:LINE: field.path: what is wrong`,
+so an author sees at once where to look. Nothing here does I/O except reading the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from .expressions import ExpressionError, Text, compile_path
+
+MAX_FILE_BYTES = 1024 * 1024
+FieldPath = tuple[str | int, ...]
+
+
+class TemplateError(ValueError):
+    """A template that cannot be used; `problems` are the lines of the message."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The published JSON Schema of the template format (partnercrmd_templates/schema/template.schema.json)."""
+    text = files("partnercrmd_templates").joinpath("schema/template.schema.json").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def dotted(path: FieldPath) -> str:
+    """`operations.lookup.request.query.q`, `parameters[2].key`."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+class _Located:
+    """The document and the line (1-based) of every field in it."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines: dict[FieldPath, int] = {}
+        self.key_lines: dict[FieldPath, int] = {}
+        self.problems: list[str] = []
+
+    def line(self, path: FieldPath) -> int:
+        while path not in self.lines and path:
+            path = path[:-1]
+        return self.key_lines.get(path) or self.lines.get(path, 1)
+
+    def problem(self, path: FieldPath, what: str, line: int | None = None) -> None:
+        self.problems.append(f"{self.source}:{line or self.line(path)}: {dotted(path)}: {what}")
+
+
+class _ScalarLoader(yaml.SafeLoader):
+    """SafeLoader's scalar resolution (ints, booleans, null…) for one node at a time."""
+
+    def construct_scalar_value(self, node: yaml.ScalarNode) -> Any:
+        return self.construct_object(node, deep=True)
+
+
+def _construct_scalar(node: yaml.ScalarNode) -> Any:
+    return _ScalarLoader("").construct_scalar_value(node)
+
+
+def parse_yaml(text: str, source: str) -> tuple[Any, _Located]:
+    located = _Located(source)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise TemplateError(source, [f"{source}:{line}: not valid YAML: {exc.problem or exc.context}"]) from None
+    except yaml.YAMLError as exc:
+        raise TemplateError(source, [f"{source}:1: not valid YAML: {exc}"]) from None
+    if node is None:
+        raise TemplateError(source, [f"{source}:1: the file is empty"])
+    data = _build(located, node, ())
+    return data, located
+
+
+def _build(located: _Located, node: yaml.Node, path: FieldPath) -> Any:
+    located.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                located.problem(path, "keys must be plain text", key_node.start_mark.line + 1)
+                continue
+            key = str(key_node.value)
+            if key in out:
+                located.problem((*path, key), "is given twice", key_node.start_mark.line + 1)
+            located.key_lines[(*path, key)] = key_node.start_mark.line + 1
+            out[key] = _build(located, value_node, (*path, key))
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(located, item, (*path, i)) for i, item in enumerate(node.value)]
+    assert isinstance(node, yaml.ScalarNode)
+    return _construct_scalar(node)
+
+
+def _schema_problem(located: _Located, error: ValidationError) -> None:
+    path: FieldPath = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = set(error.schema.get("properties", {}))
+        for extra in sorted(set(error.instance) - known):
+            located.problem((*path, extra), "is not a field of this part of a template (misspelt?)")
+        return
+    if error.validator == "required":
+        located.problem(path, error.message.replace("is a required property", "is missing (required)"))
+        return
+    message = error.message
+    if len(message) > 200:
+        message = message[:200] + "…"
+    located.problem(path, message)
+
+
+def _schema_errors(error: ValidationError) -> Iterator[ValidationError]:
+    """The leaf errors (an `if/then` failure reports the branch's own errors)."""
+    if error.context:
+        for sub in error.context:
+            yield from _schema_errors(sub)
+    else:
+        yield error
+
+
+def validate(data: Any, located: _Located) -> None:
+    """Schema problems, in the order of the file."""
+    validator = Draft202012Validator(schema())
+    for error in validator.iter_errors(data):
+        for leaf in _schema_errors(error):
+            _schema_problem(located, leaf)
+
+
+def _walk_texts(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _walk_texts(item, (*path, i))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk_texts(item, (*path, key))
+
+
+def _is_jmespath(path: FieldPath) -> bool:
+    """Whether a field holds a plain JMESPath expression rather than a template string."""
+    if path == ("error_message",):
+        return True
+    if len(path) == 3 and path[0] == "parameters" and path[2] == "when":
+        return True
+    if len(path) < 3 or path[0] != "operations":
+        return False
+    section = path[2]
+    if section == "response":
+        return len(path) >= 4 and (path[3] in ("records", "ids", "record", "id", "activities") or path[3] == "fields")
+    if section == "pagination":
+        return len(path) == 4 and path[3] in ("next", "more")
+    return section == "preconditions" and path[-1] == "check"
+
+
+TEXT_FREE = {"release_notes", "documentation", "description", "guide_url", "name", "id", "version", "classification"}
+
+
+def check_expressions(data: Mapping[str, Any], located: _Located) -> None:
+    """Compile every expression once, so a typo is reported on load, not on the first call."""
+    for path, text in _walk_texts(data, ()):
+        if path[0] in TEXT_FREE or (path[0] == "parameters" and path[-1] != "when"):
+            continue
+        if len(path) >= 3 and path[0] == "operations" and path[2] in ("doing", "forms"):
+            continue
+        if len(path) == 4 and path[2] == "pagination" and path[3] == "type":
+            continue
+        if len(path) >= 3 and path[2] == "request" and path[-1] == "method":
+            continue
+        if path[:2] == ("auth", "type") or path[:2] in (
+            ("auth", "client_auth"),
+            ("auth", "scheme"),
+            ("auth", "header"),
+        ):
+            continue
+        try:
+            if _is_jmespath(path):
+                compile_path(text)
+            else:
+                Text.compile(text)
+        except ExpressionError as exc:
+            located.problem(path, f"{exc}")
+
+
+@dataclass(frozen=True)
+class LoadedTemplate:
+    """A template that passed the schema and whose expressions compile."""
+
+    source: str
+    data: Mapping[str, Any]
+    lines: Mapping[FieldPath, int] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+
+def load_text(text: str, source: str) -> LoadedTemplate:
+    data, located = parse_yaml(text, source)
+    if not isinstance(data, dict):
+        raise TemplateError(source, [f"{source}:1: a template is a mapping of fields (id, name, operations…)"])
+    validate(data, located)
+    if not located.problems:
+        check_expressions(data, located)
+        _check_references(data, located)
+    if located.problems:
+        raise TemplateError(source, sorted(set(located.problems), key=_line_order))
+    return LoadedTemplate(source, data, dict(located.lines))
+
+
+def _line_order(problem: str) -> tuple[int, str]:
+    parts = problem.split(":", 2)
+    try:
+        return int(parts[1]), problem
+    except (IndexError, ValueError):
+        return 0, problem
+
+
+def _check_references(data: Mapping[str, Any], located: _Located) -> None:
+    """Cross-field rules the schema cannot say: settings used must be parameters, ids need `get`…"""
+    keys = {p["key"] for p in data.get("parameters", [])}
+    for path, text in _walk_texts(data, ()):
+        if path[:1] in (("parameters",), ("release_notes",), ("documentation",)):
+            continue
+        for name in _settings_used(text):
+            if name not in keys:
+                located.problem(path, f"uses settings.{name}, which is not among the parameters")
+    operations = data.get("operations", {})
+    for name in ("lookup", "search"):
+        response = operations.get(name, {}).get("response", {})
+        if "ids" in response and "get" not in operations:
+            located.problem(("operations", name, "response", "ids"), "needs a `get` operation to read each id")
+        if "ids" not in response and "fields" not in response and name in operations:
+            located.problem(("operations", name, "response"), "needs `fields` (or `ids` with a `get` operation)")
+    if "create_contact" in operations:
+        response = operations["create_contact"].get("response", {})
+        if "fields" not in response and "get" not in operations:
+            located.problem(("operations", "create_contact", "response"), "needs `fields` or a `get` operation")
+    for index, parameter in enumerate(data.get("parameters", [])):
+        if parameter.get("type") == "choice" and not parameter.get("choices"):
+            located.problem(("parameters", index, "choices"), "a choice parameter needs its choices")
+
+
+def _settings_used(text: str) -> set[str]:
+    return set(re.findall(r"settings\.([a-z][a-z0-9_]*)", text))
+
+
+def load_file(path: Path) -> LoadedTemplate:
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise TemplateError(source, [f"{source}: cannot be read ({exc.strerror or exc})"]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise TemplateError(source, [f"{source}: larger than {MAX_FILE_BYTES // 1024} KB; not a template"])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TemplateError(source, [f"{source}: not UTF-8 text"]) from None
+    return load_text(text, source)
