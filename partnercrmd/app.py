@@ -43,6 +43,7 @@ def create_app(config: DaemonConfig) -> web.Application:
     from .api.routes import add_api_routes
     from .call_log.history_page import add_call_history_routes
     from .pages import add_page_routes
+    from .ui import add_ui_routes
 
     app = web.Application(
         middlewares=[error_middleware, security_middleware],
@@ -60,6 +61,7 @@ def create_app(config: DaemonConfig) -> web.Application:
     )
     add_api_routes(app)
     add_call_history_routes(app)  # before add_page_routes: /ui/callhistory is its own page
+    add_ui_routes(app)  # before add_page_routes: these pages answer their own paths
     add_page_routes(app)
     app.cleanup_ctx.append(services)
     app.cleanup_ctx.append(licensing)

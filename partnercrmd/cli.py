@@ -16,7 +16,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import PRODUCT_NAME, __version__
 from .addin_host import AddinHost, create_host
 from .apps import AppStatus, read_apps, set_app_status
 from .books import (
@@ -85,7 +85,7 @@ def cmd_serve(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def cmd_version(args: argparse.Namespace, paths: Paths) -> int:
-    print(f"partnercrmd {__version__}")
+    print(f"{_product_name(paths)} {__version__}")
     return 0
 
 
@@ -357,7 +357,7 @@ def cmd_numbers(args: argparse.Namespace, paths: Paths) -> int:
 
 COMMANDS_ENTRY_POINT_GROUP = "partnercrmd.commands"
 """Add-in distributions add CLI commands here: a module (or object) with `add_parser(sub)`, as below."""
-COMMAND_MODULES: tuple[str, ...] = ("licence", "outbox")
+COMMAND_MODULES: tuple[str, ...] = ("partner", "viewer", "licence", "outbox")
 """Command groups in partnercrmd/commands/, each adding itself with `add_parser(sub)`."""
 
 
@@ -457,13 +457,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _product_name(paths: Paths) -> str:
+    """The product's name as the user knows it: the partner's branding, else partnercrmd."""
+    from .branding import load_branding
+
+    try:
+        return load_branding(paths).product_name
+    except PartnerError:
+        return PRODUCT_NAME  # a broken branding file is reported by `serve`; messages still need a name
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    paths = Paths.from_env()
     try:
-        return int(args.func(args, Paths.from_env()))
+        return int(args.func(args, paths))
     except PartnerError as exc:
         printable = "".join(c if c.isprintable() else "?" for c in exc.message)  # file text must not drive the terminal
-        print(f"partnercrmd: {printable}", file=sys.stderr)
+        print(f"{_product_name(paths)}: {printable}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -1,0 +1,340 @@
+"""The Integrations page: configured address books (add, configure, enable, reorder, test, remove),
+the integrations the user may add, and the unlock-code form for Controlled integrations."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from .. import appkeys
+from ..books import OpenBook, add_book, change_book, find_book, read_books, remove_book
+from ..catalogue import unlocked_ids, visible_integrations
+from ..errors import ConfigError, NotFound, PartnerError
+from ..integration import Capability, Integration
+from ..model import CheckResult
+from ..redact import redact
+from ..unlock import redeem_code
+from ..vault import Vault
+from .book_forms import form_fields, read_book_form
+from .common import branding_of, checked_form, guide_link, page, render, see_other
+
+TEST_TIMEOUT = 120.0
+FIXES = {
+    "cannot_connect": "Check the server address, and that the server is running and reachable from this computer.",
+    "invalid_auth": "Check the user name and password (or app password), then save and test again.",
+    "not_found": "Check the address or the address-book setting: the server has nothing there.",
+    "timeout": "The server took too long to answer: try again, or check the network and the server's load.",
+    "invalid_data": "The server's answer was not what this integration expects: check that the address "
+    "points at the right service.",
+    "not_installed": "Install the add-in for this integration again, or remove this address book.",
+    "unsupported": "This address book cannot do that with its current settings.",
+    "unknown": "Something unexpected happened: check the settings, and the log for details.",
+}
+"""Plain-words fixes by the stable error keys of `CheckResult.error_key`."""
+CAPABILITY_LABELS = {
+    Capability.SEARCH_NUMBER: "Caller lookup",
+    Capability.SEARCH_NAME: "Search by name",
+    Capability.POP: "Open record",
+    Capability.POP_EDIT: "Open in edit mode",
+    Capability.LOG_ACTIVITY: "Log calls",
+    Capability.SHOW_ACTIVITIES: "Show activities",
+    Capability.CREATE_CONTACT: "Create contacts",
+    Capability.UPDATE_CONTACT: "Update contacts",
+    Capability.PICTURES: "Pictures",
+}
+
+
+def capability_labels(integration: Integration) -> list[str]:
+    return [label for cap, label in CAPABILITY_LABELS.items() if cap in integration.capabilities]
+
+
+def fix_for(result: CheckResult) -> str:
+    if result.ok:
+        return ""
+    return FIXES.get(result.error_key or "unknown", FIXES["unknown"])
+
+
+async def _doc(request: web.Request) -> dict[str, Any]:
+    return await asyncio.to_thread(request.app[appkeys.VAULT].read)
+
+
+async def _apply(request: web.Request) -> None:
+    from ..app import reload_vault  # app.py imports this package to add the routes
+
+    await reload_vault(request.app)
+
+
+def _integration_row(request: web.Request, integration: Integration) -> dict[str, Any]:
+    host = request.app[appkeys.HOST]
+    provider = host.provider(integration.id)
+    return {
+        "integration": integration,
+        "capabilities": capability_labels(integration),
+        "guide": guide_link(branding_of(request.app), integration.guide_url),
+        "addin_version": provider.version if provider else "",
+    }
+
+
+async def _integrations_page(
+    request: web.Request, *, message: str = "", error: str = "", code_text: str = "", status: int = 200
+) -> web.StreamResponse:
+    app = request.app
+    doc = await _doc(request)
+    branding = branding_of(app)
+    visible = visible_integrations(app[appkeys.HOST], branding, doc)
+    unlocked = unlocked_ids(doc)
+    books = [
+        {
+            "book": b,
+            "integration_name": b.integration.name if b.integration else b.config.type,
+            "state": "Disabled" if not b.config.enabled else ("Ready" if b.connector else "Unavailable"),
+            "error": b.error if b.config.enabled else "",
+        }
+        for b in app[appkeys.BOOKS].books()
+    ]
+    context = {
+        "books": books,
+        "integrations": [_integration_row(request, i) for i in visible],
+        "unlocked": [i for i in visible if i.id in unlocked],
+        "message": message or _notice(request.query),
+        "error": error,
+        "code_text": code_text,
+        "has_partner_key": branding.public_key is not None,
+    }
+    return render(request, "ui_integrations.html", context, current="integrations", status=status)
+
+
+def _notice(query: Mapping[str, str]) -> str:
+    notices = {
+        "added": "The address book was added. Run Test to check its connection.",
+        "saved": "Saved.",
+        "removed": "The address book was removed.",
+        "moved": "The order was changed: results now come in this order.",
+        "unlocked": "Unlocked; the integrations are listed below and can be added now.",
+    }
+    return next((text for key, text in notices.items() if key in query), "")
+
+
+@page
+async def integrations_page(request: web.Request) -> web.StreamResponse:
+    return await _integrations_page(request)
+
+
+def _visible_integration(request: web.Request, doc: Mapping[str, Any], integration_id: str) -> Integration:
+    for integration in visible_integrations(request.app[appkeys.HOST], branding_of(request.app), doc):
+        if integration.id == integration_id:
+            return integration
+    raise NotFound(f"There is no integration '{integration_id[:40]}' to add.", code="unknown_integration")
+
+
+async def _add_form(
+    request: web.Request,
+    integration: Integration,
+    posted: Mapping[str, Any] | None = None,
+    error: str = "",
+    status: int = 200,
+) -> web.StreamResponse:
+    posted = posted or {}
+    context = {
+        "integration": _integration_row(request, integration),
+        "fields": form_fields(integration, {}, posted, editing=False),
+        "name": posted.get("name", ""),
+        "priority": posted.get("priority", ""),
+        "error": error,
+        "secret_retype": error and any(f.secret for f in integration.config),
+    }
+    return render(request, "ui_book_add.html", context, current="integrations", status=status)
+
+
+@page
+async def add_form(request: web.Request) -> web.StreamResponse:
+    doc = await _doc(request)
+    integration = _visible_integration(request, doc, request.match_info["integration"])
+    return await _add_form(request, integration)
+
+
+@page
+async def add_submit(request: web.Request) -> web.StreamResponse:
+    form = await checked_form(request)
+    doc = await _doc(request)
+    integration = _visible_integration(request, doc, request.match_info["integration"])
+    given, shown = read_book_form(integration, form, editing=False)
+    try:
+        book = await asyncio.to_thread(add_book, request.app[appkeys.VAULT], integration, given)
+    except ConfigError as exc:
+        return await _add_form(request, integration, shown, exc.message, status=400)
+    await _apply(request)
+    raise see_other(f"/ui/books/{book.id}?added=1")
+
+
+def _open_book(request: web.Request) -> OpenBook:
+    return request.app[appkeys.BOOKS].get(request.match_info["book"][:128])
+
+
+async def _book_page(
+    request: web.Request,
+    book: OpenBook,
+    *,
+    posted: Mapping[str, Any] | None = None,
+    error: str = "",
+    results: list[dict[str, Any]] | None = None,
+    status: int = 200,
+) -> web.StreamResponse:
+    integration = book.integration
+    posted = posted or {}
+    notice = "The address book was added. Run Test to check its connection." if "added" in request.query else ""
+    context = {
+        "book": book,
+        "integration": _integration_row(request, integration) if integration else None,
+        "fields": form_fields(integration, book.config.settings, posted, editing=True) if integration else [],
+        "name": posted.get("name", book.config.name),
+        "priority": posted.get("priority", book.config.priority),
+        "enabled": posted.get("enabled", book.config.enabled),
+        "error": error,
+        "message": "Saved." if "saved" in request.query else notice,
+        "results": results,
+        "passed": results is not None and all(r["ok"] for r in results),
+    }
+    return render(request, "ui_book.html", context, current="integrations", status=status)
+
+
+@page
+async def book_page(request: web.Request) -> web.StreamResponse:
+    return await _book_page(request, _open_book(request))
+
+
+@page
+async def book_save(request: web.Request) -> web.StreamResponse:
+    form = await checked_form(request)
+    book = _open_book(request)
+    if book.integration is None:
+        raise ConfigError(book.error or "The integration of this address book is not installed.")
+    given, shown = read_book_form(book.integration, form, editing=True)
+    app = request.app
+    try:
+        await asyncio.to_thread(change_book, app[appkeys.VAULT], app[appkeys.HOST], book.id, given)
+    except ConfigError as exc:
+        return await _book_page(request, book, posted=shown, error=exc.message, status=400)
+    await _apply(request)
+    raise see_other(f"/ui/books/{book.id}?saved=1")
+
+
+async def run_test(book: OpenBook) -> list[CheckResult]:
+    """The book's connection test: each step, whether it worked; never raises."""
+    if book.connector is None:
+        key = "not_installed" if book.integration is None else "cannot_connect"
+        return [CheckResult("open", False, book.error or "The address book could not be opened.", key)]
+    try:
+        return list(await asyncio.wait_for(book.connector.test(), TEST_TIMEOUT))
+    except TimeoutError:
+        return [CheckResult("test", False, f"The test did not finish within {TEST_TIMEOUT:g} s.", "timeout")]
+    except PartnerError as exc:
+        return [CheckResult("test", False, exc.message, exc.code)]
+    except Exception as exc:  # noqa: BLE001  (add-in code: say what happened)
+        return [CheckResult("test", False, f"{type(exc).__name__}: {exc}", "unknown")]
+
+
+@page
+async def book_test(request: web.Request) -> web.StreamResponse:
+    await checked_form(request)
+    book = _open_book(request)
+    results = await run_test(book)
+    shown = [
+        {
+            "check": r.check,
+            "ok": r.ok,
+            "message": redact(r.message, book.integration, book.config.settings)[:1000],
+            "fix": fix_for(r),
+        }
+        for r in results
+    ]
+    return await _book_page(request, book, results=shown)
+
+
+def move_book(vault: Vault, book_id: str, step: int) -> None:
+    """Swap a book with its neighbour in priority order (step -1: up, +1: down); blocks on the vault."""
+
+    def change(doc: dict[str, Any]) -> None:
+        books = read_books(doc)
+        ids = [b.id for b in books]
+        if book_id not in ids:
+            find_book(doc, book_id)  # raises NotFound with the names
+        i = ids.index(book_id)
+        j = i + step
+        if not 0 <= j < len(books):
+            return
+        priorities = [b.priority for b in books]
+        books[i], books[j] = books[j], books[i]
+        distinct = all(a < b for a, b in itertools.pairwise(priorities))
+        new = priorities if distinct else [10 * (n + 1) for n in range(len(books))]
+        for book, priority in zip(books, new, strict=True):
+            if doc["books"][book.id].get("priority") != priority:
+                doc["books"][book.id]["priority"] = priority
+
+    vault.update(change)
+
+
+@page
+async def book_move(request: web.Request) -> web.StreamResponse:
+    form = await checked_form(request)
+    step = {"up": -1, "down": 1}.get(str(form.get("direction", "")))
+    if step is None:
+        raise ConfigError("Choose up or down.")
+    await asyncio.to_thread(move_book, request.app[appkeys.VAULT], _open_book(request).id, step)
+    await _apply(request)
+    raise see_other("/ui/integrations?moved=1#books")
+
+
+@page
+async def book_enable(request: web.Request) -> web.StreamResponse:
+    form = await checked_form(request)
+    book = _open_book(request)
+    enabled = str(form.get("enabled", "")) == "1"
+    app = request.app
+    await asyncio.to_thread(change_book, app[appkeys.VAULT], app[appkeys.HOST], book.id, {"enabled": enabled})
+    await _apply(request)
+    raise see_other("/ui/integrations?saved=1#books")
+
+
+@page
+async def book_remove(request: web.Request) -> web.StreamResponse:
+    form = await checked_form(request)
+    book = _open_book(request)
+    if form.get("confirm") != "1":
+        return await _book_page(
+            request, book, error="Tick the box to confirm that the address book should be removed.", status=400
+        )
+    app = request.app
+    await asyncio.to_thread(remove_book, app[appkeys.VAULT], book.id, app[appkeys.CONFIG].paths)
+    await _apply(request)
+    raise see_other("/ui/integrations?removed=1")
+
+
+@page
+async def unlock_submit(request: web.Request) -> web.StreamResponse:
+    form = await checked_form(request)
+    text = str(form.get("code", ""))[:8192]
+    app = request.app
+    try:
+        await asyncio.to_thread(redeem_code, app[appkeys.VAULT], app[appkeys.HOST], branding_of(app), text)
+    except PartnerError as exc:
+        return await _integrations_page(request, error=exc.message, code_text=text.strip(), status=400)
+    raise see_other("/ui/integrations?unlocked=1#add")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/ui/configuration", integrations_page)
+    app.router.add_get("/ui/integrations", integrations_page)
+    app.router.add_get("/ui/integrations/{integration}/add", add_form)
+    app.router.add_post("/ui/integrations/{integration}/add", add_submit)
+    app.router.add_post("/ui/unlock", unlock_submit)
+    app.router.add_get("/ui/books/{book}", book_page)
+    app.router.add_post("/ui/books/{book}", book_save)
+    app.router.add_post("/ui/books/{book}/test", book_test)
+    app.router.add_post("/ui/books/{book}/move", book_move)
+    app.router.add_post("/ui/books/{book}/enabled", book_enable)
+    app.router.add_post("/ui/books/{book}/remove", book_remove)
