@@ -113,9 +113,7 @@ async def test_never_pops_without_the_option_or_a_single_match(
     assert answer["Popped"].startswith("local/") and len(partnercrmd_opener.urls) == 1
 
 
-async def test_show_activity_on_call_sends_recent_activities(
-    api: ApiSession, partnercrmd_app: web.Application
-) -> None:
+async def test_show_activity_on_call_sends_recent_activities(api: ApiSession, partnercrmd_app: web.Application) -> None:
     await set_local(partnercrmd_app, create_activity_on_call_end=True)
     await api.call("POST", "CallEvent", **event("hist-1", "Ended", DurationSeconds=30, Notes="First call"))
     await wait_for(lambda: activities_of(api, CHRIS))
