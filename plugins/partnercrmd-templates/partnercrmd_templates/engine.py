@@ -116,6 +116,7 @@ def number_context(number: str, region: str | None, last_digits: int) -> dict[st
         forms["international"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
         forms["national"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
         forms["national_digits"] = phonenumbers.normalize_digits_only(forms["national"])
+    forms["nsn"] = key.national or forms["national_digits"].lstrip("0")
     forms["last"] = forms["national_digits"][-last_digits:]
     return forms
 
@@ -141,6 +142,9 @@ def call_context(activity: Activity, now: datetime) -> dict[str, Any]:
         "body": activity.body,
         "duration_seconds": duration,
         "duration_minutes": round(duration / 60, 2),
+        "duration_whole_minutes": (duration + 59) // 60,
+        "duration_mmss": f"{duration // 60:02d}:{duration % 60:02d}",
+        "duration_ms": duration * 1000,
         "start_iso": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "end_iso": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "start_sql": start.strftime("%Y-%m-%d %H:%M:%S"),

@@ -1,0 +1,198 @@
+"""The cloud CRM catalogue, end to end through the daemon's HTTP API, against local reproductions.
+
+Each CRM cannot be reached from here, so `crm_<name>.py` reproduces it on 127.0.0.1 from its
+public REST documentation (its module docstring names the pages followed) with the shared
+framework in templates_fake_crm.py. The same behaviour tests run for every CRM: a caller found by
+number whatever its format, a name search, popping the record (view and edit), a logged call as
+that CRM models calls, a created contact, and authentication: OAuth access tokens renewed after a
+401 (a rotated refresh token kept), or wrong credentials reported without showing them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+import crm_hubspot
+import crm_salesforce
+import pytest
+from aiohttp import web
+from templates_fake_crm import FakeCrm
+
+from partnercrmd import appkeys
+from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, remove_default_book
+
+CRMS: dict[str, ModuleType] = {
+    "hubspot": crm_hubspot,
+    "salesforce": crm_salesforce,
+}
+
+
+@pytest.fixture(params=sorted(CRMS))
+def template_id(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def crm(template_id: str) -> AsyncIterator[FakeCrm]:
+    fake: FakeCrm = CRMS[template_id].build()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def book(api: ApiSession, partnercrmd_app: web.Application, template_id: str, crm: FakeCrm) -> str:
+    await remove_default_book(partnercrmd_app)
+    return await configure_book(partnercrmd_app, template_id, **CRMS[template_id].settings(crm))
+
+
+async def search(api: ApiSession, book: str, query: str) -> list[dict[str, Any]]:
+    [collection] = [c for c in await api.call("POST", "Search", query=query) if c["AddinId"] == book]
+    assert collection["ExceptionText"] == "", collection["ExceptionText"]
+    return list(collection["Records"])
+
+
+def fields(record: dict[str, Any]) -> dict[str, str]:
+    return {f["WellKnownName"]: f["Value"] for f in record["Fields"] if f["WellKnownName"] != "Custom"}
+
+
+def action(record: dict[str, Any], kind: str) -> str:
+    return str(next(a["ActionId"] for a in record["Actions"] if a["SpecialKind"] == kind))
+
+
+def record_id(api_record: dict[str, Any], crm: FakeCrm) -> str:
+    """The CRM's id of a record the daemon returned (its page shows it via the record token)."""
+    token = api_record["UniqueId"].split(".")[0]
+    padded = token + "=" * (-len(token) % 4)
+    return str(json.loads(base64.urlsafe_b64decode(padded))["c"])
+
+
+# --- the catalogue is installed ---------------------------------------------------------------------
+
+
+async def test_every_template_is_an_integration_with_its_documentation(
+    api: ApiSession, partnercrmd_app: web.Application, template_id: str
+) -> None:
+    integration = partnercrmd_app[appkeys.HOST].integration(template_id)
+    assert integration is not None, partnercrmd_app[appkeys.HOST].unavailable_reason(template_id)
+    assert {str(c) for c in integration.capabilities} >= {
+        "SearchByNumber",
+        "SearchByName",
+        "Pop",
+        "LogActivity",
+        "CreateContact",
+    }
+    assert integration.extra["documentation"] and all(
+        url.startswith("https://") for url in integration.extra["documentation"]
+    )
+    assert any(f.secret for f in integration.config)
+
+
+# --- search -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["+44 20 7946 0958", "020 7946 0958", "0044 20 7946 0958", "tel:+44-20-7946-0958"])
+async def test_a_caller_is_found_by_number_whatever_its_format(api: ApiSession, book: str, query: str) -> None:
+    [dana] = await search(api, book, query)
+    shown = fields(dana)
+    assert dana["DisplayText"] == "Dana Whitfield"
+    assert shown["BusinessPhone"] == "+44 (0)20 7946-0958"
+    assert shown["Email"] == "dana.whitfield@northwind.example"
+    assert shown["CompanyName"] == "Northwind Traders"
+
+
+async def test_numbers_of_other_countries_and_strangers(api: ApiSession, book: str) -> None:
+    assert [r["DisplayText"] for r in await search(api, book, "+1 (212) 736-5000")] == ["Eamon O'Neill"]
+    assert [r["DisplayText"] for r in await search(api, book, "+33 1 42 68 53 00")] == ["Zoë Lefèvre"]
+    assert await search(api, book, "+44 20 7946 0999") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "found"), [("Dana", ["Dana Whitfield"]), ("Whitfield", ["Dana Whitfield"]), ("Nobody", [])]
+)
+async def test_name_search(api: ApiSession, book: str, query: str, found: list[str]) -> None:
+    assert [r["DisplayText"] for r in await search(api, book, query)] == found
+
+
+# --- pop ----------------------------------------------------------------------------------------------
+
+
+async def test_the_record_pops_in_the_crm(
+    api: ApiSession, book: str, crm: FakeCrm, template_id: str, partnercrmd_opener: RecordingOpener
+) -> None:
+    [dana] = await search(api, book, "+44 20 7946 0958")
+    await api.call("POST", "DoAction", actionId=action(dana, "Open"))
+    await api.call("POST", "DoAction", actionId=action(dana, "OpenInEditMode"))
+    assert partnercrmd_opener.urls == CRMS[template_id].pop_urls(crm, record_id(dana, crm))
+
+
+# --- writing ------------------------------------------------------------------------------------------
+
+
+async def test_a_call_is_logged_as_the_crm_models_calls(
+    api: ApiSession, book: str, crm: FakeCrm, template_id: str
+) -> None:
+    [dana] = await search(api, book, "+44 20 7946 0958")
+    start = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+    await api.call(
+        "POST",
+        "DoAction",
+        actionId=action(dana, "LogActivity"),
+        Direction="Inbound",
+        CallerNumber="+44 20 7946 0958",
+        CalledNumber="+44 20 7946 0000",
+        StartTimeUtc=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        DurationSeconds=95,
+        Notes="Wants a quote for 40 chairs.",
+    )
+    CRMS[template_id].check_call(crm, record_id(dana, crm), start)
+
+
+async def test_a_created_contact_is_in_the_crm_and_found_by_number(
+    api: ApiSession, book: str, crm: FakeCrm, template_id: str
+) -> None:
+    created = await api.call(
+        "POST",
+        "CreateNewRecord",
+        RecordTypeId=f"{book}/Contact",
+        FirstName="Grace",
+        LastName="Hopper",
+        Phone="020 7183 8750",
+        Email="grace.hopper@example.com",
+    )
+    assert created["DisplayText"] == "Grace Hopper"
+    CRMS[template_id].check_created(crm)
+    assert [r["DisplayText"] for r in await search(api, book, "+44 20 7183 8750")] == ["Grace Hopper"]
+
+
+# --- authentication -----------------------------------------------------------------------------------
+
+
+async def test_credentials_are_renewed_after_a_401_or_wrong_ones_reported(
+    api: ApiSession, partnercrmd_app: web.Application, book: str, crm: FakeCrm, template_id: str
+) -> None:
+    module = CRMS[template_id]
+    assert [r["DisplayText"] for r in await search(api, book, "Dana")] == ["Dana Whitfield"]
+    if crm.oauth is None:
+        wrong = module.wrong_settings(crm)
+        other = await configure_book(partnercrmd_app, template_id, name="Wrong", **wrong)
+        [collection] = [c for c in await api.call("POST", "Search", query="Dana") if c["AddinId"] == other]
+        text = collection["ExceptionText"]
+        assert collection["Records"] == [] and "refused" in text and "Check the setting" in text
+        assert all(value not in text for key, value in wrong.items() if key in module.SECRETS)
+        return
+    grants_before = len(crm.token_grants)
+    crm.expire_access_tokens()  # the CRM now answers 401 to the token the book holds
+    assert [r["DisplayText"] for r in await search(api, book, "Whitfield")] == ["Dana Whitfield"]
+    assert len(crm.token_grants) == grants_before + 1
+    assert crm.requests.count(("POST", crm.oauth.token_path)) == len(crm.token_grants)
+    stored = json.loads((partnercrmd_app[appkeys.CONFIG].paths.book_dir(book) / "oauth-tokens.json").read_text())
+    assert stored["access_token"] in crm.access_tokens
+    if crm.oauth.rotate_refresh_tokens:
+        # The rotated refresh token replaced the spent one, on disk too: a restarted daemon can still sign in.
+        assert stored["refresh_token"] in crm.refresh_tokens and stored["refresh_token"] != crm.oauth.refresh_token
