@@ -6,22 +6,16 @@ windows of `pages.py`, so these pages answer their own paths.
 
 from __future__ import annotations
 
-import functools
-
 import aiohttp_jinja2
 from aiohttp import web
 
 from .. import appkeys
 from . import about, applications, dialling, integrations, viewer
-from .common import branded_text, branding_logo, branding_stylesheet, partner_link
+from .common import branding_logo, branding_stylesheet, install_branding
 
 
 def add_ui_routes(app: web.Application) -> None:
-    branding = app[appkeys.CONFIG].branding
-    env = aiohttp_jinja2.get_env(app)
-    env.globals["branding"] = branding
-    env.filters["branded"] = functools.partial(branded_text, branding)
-    env.filters["partner_link"] = functools.partial(partner_link, branding)
+    install_branding(aiohttp_jinja2.get_env(app), app[appkeys.CONFIG].branding)
     app.router.add_get("/branding/style.css", branding_stylesheet)
     app.router.add_get("/branding/logo", branding_logo)
     for module in (integrations, dialling, applications, about, viewer):

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp_jinja2
+import jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
@@ -63,6 +64,13 @@ def branded_text(branding: Branding, text: str) -> str:
     if not branding.branded:
         return text
     return re.sub(r"partnercrmd(?![-_.\w/])", branding.product_name, text, flags=re.IGNORECASE)
+
+
+def install_branding(env: jinja2.Environment, branding: Branding) -> None:
+    """Give templates the branding and the filters that keep the default name and the project's links out."""
+    env.globals["branding"] = branding
+    env.filters["branded"] = functools.partial(branded_text, branding)
+    env.filters["partner_link"] = functools.partial(partner_link, branding)
 
 
 def session_csrf(request: web.Request) -> str:

@@ -22,7 +22,7 @@ from ..addin_host import AddinHost
 from ..branding import Branding
 from ..catalogue import visible_integrations
 from ..integration import Classification, Integration
-from .common import branding_css, branding_of, guide_link, page, partner_link, render
+from .common import branding_css, branding_of, guide_link, install_branding, page, partner_link, render
 from .integrations import CAPABILITY_LABELS
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -77,6 +77,7 @@ def export_viewer(host: AddinHost, branding: Branding, target: Path) -> list[Pat
         loader=jinja2.PackageLoader("partnercrmd", "templates"),
         autoescape=jinja2.select_autoescape(default=True),
     )
+    install_branding(env, branding)
     integrations = exported_integrations(host, branding)
     target.mkdir(parents=True, exist_ok=True)
     logo_name = f"logo{branding.logo.suffix}" if branding.logo else ""

@@ -1,0 +1,290 @@
+"""Acceptance: Debian's Chromium (Playwright) drives the configuration UI of a real, branded `partnercrmd serve`.
+
+One daemon for the module, branded "Acme Connect" with the partner's public key,
+the test add-in with a Controlled integration installed through an entry point,
+and a real Radicale for the CardDAV book. `ShowWindow` opens the one-time login
+link with the "browser" named by BROWSER: a script that writes the link to a file,
+from which the test's Chromium takes it. The viewport is 1280x800 throughout.
+
+With PARTNERCRMD_SCREENSHOTS=<dir> the page tour saves a screenshot of each page there
+(that is how docs/screenshots/ is made).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, ViewportSize, expect
+
+from partnercrmd.partner_keys import generate_private_key, load_private_key
+from partnercrmd.unlock import issue_code
+from tests.backend_servers import PERSON, PERSON_NUMBER, Backend, start_carddav
+from tests.daemon_process import Daemon, in_background, wait_until
+
+TESTS = Path(__file__).resolve().parent
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+PRODUCT = "Acme Connect"
+LOCAL_PERSON = "Alice Hartley"
+"""A sample contact of the local book with PERSON_NUMBER, the number Radicale's Dana has too."""
+LOCAL_NAME = "My contacts"
+CARDDAV_NAME = "Team CardDAV"
+
+
+@pytest.fixture(scope="module")
+def partner_key() -> tuple[str, str]:
+    return generate_private_key()
+
+
+@pytest.fixture(scope="module")
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    backend = start_carddav(tmp_path_factory.mktemp("radicale"))
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+@pytest.fixture(scope="module")
+def ui_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("ui-browser")
+
+
+@pytest.fixture(scope="module")
+def login_links(ui_base: Path) -> Path:
+    """The file the daemon's "browser" appends every URL it is asked to open to."""
+    return ui_base / "opened-urls.txt"
+
+
+@pytest.fixture(scope="module")
+def daemon(ui_base: Path, login_links: Path, partner_key: tuple[str, str]) -> Iterator[Daemon]:
+    base = ui_base
+    site = base / "site"
+    dist_info = site / "controlledaddin-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: controlledaddin\nVersion: 1.0\n", "utf-8")
+    (dist_info / "entry_points.txt").write_text("[partnercrmd.addins]\ncontrolled = controlled_addin\n", "utf-8")
+    branding = base / "branding.toml"
+    branding.write_text(
+        f'[product]\nname = "{PRODUCT}"\nvendor = "Acme Telecom"\n'
+        'guide_url = "https://acme.example/guide"\nrequest_integration_url = "https://acme.example/request"\n'
+        '[product.colours]\nprimary = "#5b2a86"\naccent = "#f2e9fb"\n'
+        f'[keys]\npublic_key = "{partner_key[1]}"\n',
+        encoding="utf-8",
+    )
+    opened = login_links
+    recorder = base / "record-url"
+    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n', encoding="utf-8")
+    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
+    env = {
+        "PYTHONPATH": f"{site}:{TESTS}",
+        "PARTNERCRMD_BRANDING": str(branding),
+        "BROWSER": str(recorder),
+        "XDG_DATA_HOME": str(base / "xdg-data"),
+        "XDG_CONFIG_HOME": str(base / "xdg-config"),
+    }
+    instance = Daemon(base / "acme-home", extra_env=env)  # a partner's installer names the home after its product
+    try:
+        yield instance.start()
+    finally:
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def app_id(daemon: Daemon) -> str:
+    return daemon.register_trusted("Acceptance softphone")
+
+
+@pytest.fixture
+def open_window(daemon: Daemon, app_id: str, browser: Browser, login_links: Path) -> Callable[..., Page]:
+    """ShowWindow, then follow the one-time link the daemon gave the "browser", in a new 1280x800 context."""
+
+    def links() -> list[str]:
+        return login_links.read_text().splitlines() if login_links.exists() else []
+
+    def open_it(window: str = "integrations") -> Page:
+        before = len(links())
+        daemon.call("POST", "ShowWindow", app_id, window=window)
+        lines = wait_until(lambda: links()[before:], timeout=10, what="the login link reaching the browser")
+        page = browser.new_context(viewport=VIEWPORT).new_page()
+        page.goto(lines[-1])
+        expect(page).to_have_url(re.compile(rf"/ui/{window}$"))
+        return page
+
+    return open_it
+
+
+def book_names(daemon: Daemon, app_id: str, query: str) -> list[tuple[str, list[str]]]:
+    return [(c["AddinName"], [r["DisplayText"] for r in c["Records"]]) for c in daemon.search(app_id, query)]
+
+
+def test_configure_local_and_carddav_books_test_them_search_and_reorder(
+    daemon: Daemon, app_id: str, open_window: Callable[..., Page], radicale: Backend
+) -> None:
+    page = open_window()
+    # The local address book: configure it through its form, then Test.
+    page.get_by_role("link", name="Configure Local address book").click()
+    page.get_by_label("Name", exact=True).fill(LOCAL_NAME)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    page.get_by_role("button", name="Test", exact=True).click()
+    expect(page.locator("#test-summary")).to_have_text("Every check passed.")
+
+    # A CardDAV book on the real Radicale, with a wrong password first.
+    page.get_by_role("link", name="Integrations", exact=True).click()
+    page.get_by_role("link", name="Add CardDAV").click()
+    page.get_by_label("Name", exact=True).fill(CARDDAV_NAME)
+    page.get_by_label("Server address").fill(radicale.settings["url"])
+    page.get_by_label("User name").fill(radicale.settings["username"])
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_label("Address book", exact=True).fill(radicale.settings["addressbook"])
+    page.get_by_role("button", name="Add address book").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(CARDDAV_NAME)
+    page.get_by_role("button", name="Test", exact=True).click()
+    expect(page.locator("#test-summary")).to_have_text("A check failed: see what to do below.")
+    failed = page.locator("#test-results tr.failed").first
+    expect(failed).to_contain_text("Failed")
+    expect(failed).to_contain_text("Check the user name and password")
+    assert radicale.settings["password"] not in page.content()
+
+    # The right password: saved (the field is never filled in again), then every check passes.
+    expect(page.get_by_text("Set: leave blank to keep it.")).to_be_visible()
+    page.get_by_label("Password").fill(radicale.settings["password"])
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    assert page.get_by_label("Password").input_value() == ""
+    page.get_by_role("button", name="Test", exact=True).click()
+    expect(page.locator("#test-summary")).to_have_text("Every check passed.", timeout=90_000)
+    expect(page.locator("#test-results tr.passed")).not_to_have_count(0)
+    assert radicale.settings["password"] not in page.content()
+
+    # Search over the API finds the contacts of both books, in the order of the list.
+    def found() -> list[tuple[str, list[str]]] | None:
+        answer = book_names(daemon, app_id, PERSON_NUMBER)
+        return answer if all(records for _, records in answer) and len(answer) == 2 else None
+
+    assert wait_until(found, timeout=30, what="both books answering") == [
+        (LOCAL_NAME, [LOCAL_PERSON]),
+        (CARDDAV_NAME, [PERSON]),
+    ]
+    # Reorder: CardDAV up, and its results come first.
+    page.get_by_role("link", name="Integrations", exact=True).click()
+    page.get_by_role("button", name=f"Move {CARDDAV_NAME} up").click()
+    expect(page.get_by_role("status")).to_contain_text("The order was changed")
+    rows = page.locator("#books tbody tr")
+    expect(rows.nth(0)).to_contain_text(CARDDAV_NAME)
+    assert wait_until(found, timeout=30, what="both books answering again") == [
+        (CARDDAV_NAME, [PERSON]),
+        (LOCAL_NAME, [LOCAL_PERSON]),
+    ]
+    page.context.close()
+
+
+def test_a_controlled_integration_appears_only_after_a_valid_code(
+    open_window: Callable[..., Page], partner_key: tuple[str, str]
+) -> None:
+    page = open_window()
+    add_list = page.locator("#add")
+    expect(add_list).not_to_contain_text("VIP CRM")
+    page.get_by_role("link", name="CRM viewer").click()
+    expect(page.locator("#viewer-table")).not_to_contain_text("VIP CRM")
+
+    page.get_by_role("link", name="Integrations", exact=True).click()
+    other_partner = load_private_key(generate_private_key()[0])
+    page.get_by_label("Unlock code").fill(issue_code(other_partner, ["vipcrm"]))
+    page.get_by_role("button", name="Unlock").click()
+    expect(page.get_by_role("alert")).to_contain_text("was not issued for this product or has been altered")
+    expect(page.locator("#add")).not_to_contain_text("VIP CRM")
+
+    code = issue_code(load_private_key(partner_key[0]), ["vipcrm"])
+    page.get_by_label("Unlock code").fill(code)
+    page.get_by_role("button", name="Unlock").click()
+    expect(page.get_by_role("status")).to_contain_text("Unlocked")
+    expect(page.locator("#add")).to_contain_text("VIP CRM")
+    page.get_by_role("link", name="Add VIP CRM").click()
+    expect(page.get_by_label("API token")).to_have_attribute("type", "password")
+    page.get_by_role("link", name="CRM viewer").click()
+    expect(page.locator("#viewer-table")).to_contain_text("VIP CRM")
+    page.context.close()
+
+
+def test_approve_a_pending_register(daemon: Daemon, open_window: Callable[..., Page]) -> None:
+    waiting_id = str(uuid.uuid4())
+    fields = {"Name": "Desk phone 7", "Id": waiting_id}  # no install token: the user must approve it
+    registration = in_background(daemon.request, "POST", "Register", fields, timeout=90)
+    page = open_window("integrations")
+    page.get_by_role("link", name="Applications").click()
+
+    def listed() -> bool:
+        page.reload()
+        return page.locator(f'#pending tr[data-app="{waiting_id}"]').count() == 1
+
+    assert not registration.done(), registration.result()  # Register waits for the user's decision
+    wait_until(listed, timeout=20, interval=0.3, what="the registration in the pending list")
+    page.get_by_role("button", name="Approve Desk phone 7").click()
+    expect(page.get_by_role("status")).to_have_text("Approved.")
+    expect(page.locator(f'#approved tr[data-app="{waiting_id}"]')).to_be_visible()
+    assert registration.result(timeout=30).status == 204
+    assert daemon.address_books(waiting_id)  # the approved application may use the API now
+    page.context.close()
+
+
+def test_dialling_preview_updates_as_the_user_types(open_window: Callable[..., Page]) -> None:
+    page = open_window("dialling")
+    page.get_by_label("Type a number").press_sequentially("020 7946 0958")
+    expect(page.locator("#preview-destination")).to_have_text("+442079460958")
+    page.get_by_label("Outside-line prefix").fill("9")
+    page.get_by_label("Number format sent to the phone system").select_option("national")
+    page.get_by_role("button", name="Save dialling settings").click()
+    expect(page.locator("p.notice.ok")).to_have_text("Saved.")
+    page.get_by_label("Type a number").press_sequentially("020 7946 0958")
+    expect(page.locator("#preview-destination")).to_have_text("902079460958")
+    page.get_by_label("Type a number").fill("")
+    page.get_by_label("Type a number").press_sequentially("2001")
+    expect(page.locator("#preview-result")).to_contain_text("an internal extension")
+    page.context.close()
+
+
+def _pages_of_the_ui(page: Page) -> list[str]:
+    """Every page reachable from the navigation, and the book and add-integration pages they link to."""
+    paths = page.eval_on_selector_all("nav a", "els => els.map(a => a.getAttribute('href'))")
+    page.goto(page.url.split("/ui/")[0] + "/ui/integrations")
+    more = page.eval_on_selector_all(
+        "#books a[href^='/ui/books/'], #add a[href$='/add']", "els => els.map(a => a.getAttribute('href'))"
+    )
+    return list(dict.fromkeys([*paths, *more]))
+
+
+def test_a_branded_build_shows_no_default_name_and_every_page_is_usable(open_window: Callable[..., Page]) -> None:
+    page = open_window()
+    origin = page.url.split("/ui/")[0]
+    paths = _pages_of_the_ui(page)
+    assert {"/ui/integrations", "/ui/dialling", "/ui/applications", "/ui/viewer", "/ui/about"} <= set(paths)
+    shots = os.environ.get("PARTNERCRMD_SCREENSHOTS")
+    for path in paths:
+        page.goto(origin + path)
+        html = page.content()
+        text = page.inner_text("body")
+        assert PRODUCT in page.title() and PRODUCT in text, path
+        scanned = re.sub(r"PARTNERCRMD_[A-Z_]+", "", html).lower()  # env-var names typed by whoever ran it
+        assert "partnercrmd" not in scanned, f"{path}: {scanned[scanned.find('partnercrmd') - 100 :][:220]}"
+        unlabelled: list[Any] = page.eval_on_selector_all(
+            "input:not([type=hidden]), select, textarea",
+            "els => els.filter(e => e.labels.length === 0 && !e.getAttribute('aria-label')).map(e => e.name)",
+        )
+        assert unlabelled == [], f"{path}: inputs without a label: {unlabelled}"
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways at 1280x800 ({overflow}px)"
+        header = page.locator("header").evaluate("h => getComputedStyle(h).backgroundColor")
+        assert header == "rgb(91, 42, 134)", f"{path}: the partner's colour is not applied ({header})"
+        if shots:
+            name = path.strip("/").replace("/", "-").removeprefix("ui-") or "index"
+            Path(shots).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
+    page.context.close()
