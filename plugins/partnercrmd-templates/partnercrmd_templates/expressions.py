@@ -59,6 +59,11 @@ class Functions(jmespath.functions.Functions):
         special = set(characters) | {"\\"}
         return "".join("\\" + ch if ch in special else ch for ch in text or "")
 
+    @jmespath.functions.signature({"types": ["string", "null"]})
+    def _func_chars(self, text: str | None) -> list[str]:
+        """The characters of a text, e.g. to join digits with a wildcard between them."""
+        return list(text or "")
+
     @jmespath.functions.signature({"types": ["string", "number", "null"]})
     def _func_url_quote(self, text: str | float | None) -> str:
         """Percent-encoded for one part of a URL (a path segment or a query value)."""

@@ -15,6 +15,7 @@ from aiohttp import web
 from templates_fake_crm import PEOPLE, FakeCrm, OAuthSettings, nsn
 
 SECRETS = ("client_secret", "refresh_token")
+GRANT = "refresh_token"
 PROPERTIES = ("firstname", "lastname", "company", "jobtitle", "phone", "mobilephone", "email")
 
 

@@ -20,6 +20,7 @@ from templates_fake_crm import PEOPLE, FakeCrm, OAuthSettings, same_number
 
 API = "/services/data/v60.0"
 SECRETS = ("client_secret", "refresh_token")
+GRANT = "refresh_token"
 
 
 def _unescape(text: str) -> str:

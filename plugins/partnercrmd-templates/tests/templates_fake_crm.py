@@ -89,6 +89,8 @@ class OAuthSettings:
     token_path: str = "/oauth/token"
     authorize_path: str = "/oauth/authorize"
     client_auth: str = "body"
+    scheme: str = "Bearer"
+    """The Authorization scheme the API wants for access tokens (Zoho: Zoho-oauthtoken)."""
     token_extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -186,7 +188,7 @@ class FakeCrm:
         given = request.headers.get(self.credential_header, "")
         if self.oauth is not None:
             scheme, _, token = given.partition(" ")
-            return bool(scheme) and token in self.access_tokens
+            return scheme == self.oauth.scheme and token in self.access_tokens
         return given in self.static_credentials
 
     def _issue(self) -> dict[str, Any]:

@@ -17,8 +17,11 @@ from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
+import crm_dynamics
 import crm_hubspot
+import crm_pipedrive
 import crm_salesforce
+import crm_zoho
 import pytest
 from aiohttp import web
 from templates_fake_crm import FakeCrm
@@ -29,6 +32,9 @@ from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, rem
 CRMS: dict[str, ModuleType] = {
     "hubspot": crm_hubspot,
     "salesforce": crm_salesforce,
+    "zoho-crm": crm_zoho,
+    "dynamics365": crm_dynamics,
+    "pipedrive": crm_pipedrive,
 }
 
 
@@ -189,7 +195,7 @@ async def test_credentials_are_renewed_after_a_401_or_wrong_ones_reported(
     grants_before = len(crm.token_grants)
     crm.expire_access_tokens()  # the CRM now answers 401 to the token the book holds
     assert [r["DisplayText"] for r in await search(api, book, "Whitfield")] == ["Dana Whitfield"]
-    assert len(crm.token_grants) == grants_before + 1
+    assert len(crm.token_grants) == grants_before + 1 and crm.token_grants[-1] == module.GRANT
     assert crm.requests.count(("POST", crm.oauth.token_path)) == len(crm.token_grants)
     stored = json.loads((partnercrmd_app[appkeys.CONFIG].paths.book_dir(book) / "oauth-tokens.json").read_text())
     assert stored["access_token"] in crm.access_tokens
