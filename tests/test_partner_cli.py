@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from partnercrmd.catalogue import UNLOCKED_KEY
+from partnercrmd.partner_keys import generate_private_key
 from partnercrmd.vault import Vault
 from tests.daemon_process import describe, error_line, run_cli
 
@@ -124,3 +125,21 @@ def test_viewer_export_writes_the_partner_viewer_with_only_shipped_standard_inte
     unbranded = run_cli(tmp_path / "home2", "viewer", "export", str(tmp_path / "all"))
     all_rows = re.findall(r'data-integration="([a-z]+)"', (tmp_path / "all" / "index.html").read_text("utf-8"))
     assert {"local", "carddav", "ldap", "sql"} <= set(all_rows), describe(unbranded)
+
+
+def test_the_example_branding_file_documents_keys_the_parser_accepts(tmp_path: Path) -> None:
+    from partnercrmd.branding import load_branding_file
+
+    example = (TESTS.parent / "packaging" / "branding.example.toml").read_text(encoding="utf-8")
+    public = generate_private_key()[1]
+    text = example.replace("REPLACE-with-the-line-partner-keygen-prints", public)
+    (tmp_path / "acme-logo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    path = tmp_path / "branding.toml"
+    path.write_text(text, encoding="utf-8")
+    branding = load_branding_file(path)
+    assert branding.product_name == "Acme Connect" and branding.vendor == "Acme Telecom"
+    assert branding.logo == tmp_path / "acme-logo.png"
+    assert set(branding.colours) == {"primary", "accent", "background", "text"}
+    assert "vipcrm" in branding.shipped_integrations and branding.public_key is not None
+    assert branding.licensing.provider == "file" and branding.licensing.licence_file == tmp_path / "licence.lic"
+    assert branding.request_integration_url.startswith("https://acme.example/")
