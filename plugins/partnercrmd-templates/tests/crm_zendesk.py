@@ -1,0 +1,138 @@
+"""Zendesk Support reproduced from its API documentation.
+
+Follows https://developer.zendesk.com/api-reference/: Users (GET /api/v2/users/search?query= matching
+names, emails and phone numbers, answering {"users": [...], "next_page", "previous_page", "count"};
+GET /api/v2/users/{id} -> {"user"}; POST /api/v2/users -> 201 {"user"}), the Talk Partner Edition
+API (POST /api/v2/channels/voice/tickets with via_id 45/46 -> 201 {"ticket"}) and API-token
+authentication: Basic base64("{email}/token:{api_token}"); a wrong one gets 401
+{"error": "Couldn't authenticate you"}.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from templates_fake_crm import PEOPLE, FakeCrm, same_number
+
+EMAIL = "agent@northwind.example"
+TOKEN = "zd-token-6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv"
+SECRETS = ("api_token",)
+COMPANY = False
+"""A user's organisation is another resource (organization_id); the template shows no company."""
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def build() -> FakeCrm:
+    crm = FakeCrm(
+        "Zendesk",
+        unauthorized=lambda: web.json_response({"error": "Couldn't authenticate you"}, status=401),
+        static_credentials={basic(f"{EMAIL}/token", TOKEN)},
+    )
+
+    def new_user(name: str, email: str, phone: str) -> int:
+        user_id = 360000000000 + crm.new_id()
+        crm.records[str(user_id)] = {
+            "id": user_id,
+            "url": f"{crm.url if crm.server else ''}/api/v2/users/{user_id}.json",
+            "name": name,
+            "email": email or None,
+            "phone": phone or None,
+            "role": "end-user",
+            "verified": True,
+            "notes": "",
+            "organization_id": None,
+            "user_fields": {},
+        }
+        return user_id
+
+    for p in PEOPLE:
+        new_user(p.name, p.email, p.phone)
+
+    @crm.route("GET", "/api/v2/users/search")
+    async def search(request: web.Request) -> web.Response:
+        query = request.query["query"]
+        words = query.lower().split()
+        hits = [
+            r
+            for r in crm.records.values()
+            if same_number(query, r["phone"] or "")
+            or all(any(w in str(r[k] or "").lower() for k in ("name", "email")) for w in words)
+        ]
+        per_page = int(request.query.get("per_page", 100))
+        page = int(request.query.get("page", 1))
+        chunk = hits[(page - 1) * per_page : page * per_page]
+        following = None
+        if page * per_page < len(hits):
+            following = str(request.url.update_query({"page": str(page + 1)}))
+        return web.json_response({"users": chunk, "next_page": following, "previous_page": None, "count": len(hits)})
+
+    @crm.route("GET", "/api/v2/users/{id}")
+    async def get(request: web.Request) -> web.Response:
+        record = crm.records.get(request.match_info["id"])
+        if record is None:
+            return web.json_response({"error": "RecordNotFound", "description": "Not found"}, status=404)
+        return web.json_response({"user": record})
+
+    @crm.route("POST", "/api/v2/users")
+    async def create(request: web.Request) -> web.Response:
+        body = (await request.json())["user"]
+        crm.write("contacts", body)
+        user_id = new_user(body["name"], body.get("email", ""), body.get("phone", ""))
+        return web.json_response({"user": crm.records[str(user_id)]}, status=201)
+
+    @crm.route("POST", "/api/v2/channels/voice/tickets")
+    async def voice_ticket(request: web.Request) -> web.Response:
+        ticket = (await request.json())["ticket"]
+        if ticket.get("via_id") not in (44, 45, 46):
+            return web.json_response(
+                {"error": "InvalidValue", "description": "via_id must be 44, 45 or 46"}, status=422
+            )
+        if str(ticket.get("requester_id")) not in crm.records:
+            return web.json_response({"error": "RecordInvalid", "description": "Requester is invalid"}, status=422)
+        crm.write("calls", ticket)
+        return web.json_response({"ticket": {"id": crm.new_id(), **ticket}}, status=201)
+
+    return crm
+
+
+def settings(crm: FakeCrm) -> dict[str, Any]:
+    return {"subdomain": "northwind", "email": EMAIL, "api_token": TOKEN, "api_url": crm.url}
+
+
+def wrong_settings(crm: FakeCrm) -> dict[str, Any]:
+    return {
+        "subdomain": "northwind",
+        "email": EMAIL,
+        "api_token": "zd-token-revoked-0000000000000000",
+        "api_url": crm.url,
+    }
+
+
+def pop_urls(crm: FakeCrm, contact_id: str) -> list[str]:
+    return [f"https://northwind.zendesk.com/agent/users/{contact_id}"] * 2
+
+
+def check_call(crm: FakeCrm, contact_id: str, start: datetime) -> None:
+    [ticket] = crm.written["calls"]
+    assert (ticket["via_id"], ticket["requester_id"], ticket["status"]) == (45, int(contact_id), "solved")
+    assert ticket["subject"] == "Incoming call: +44 20 7946 0958 -> +44 20 7946 0000"
+    body = ticket["comment"]["body"]
+    assert ticket["comment"]["public"] is False and "Wants a quote for 40 chairs." in body
+    assert f"Start: {start:%Y-%m-%d %H:%M:%S} UTC" in body and "Duration: 1:35" in body
+
+
+def check_created(crm: FakeCrm) -> None:
+    [created] = crm.written["contacts"]
+    assert created == {
+        "name": "Grace Hopper",
+        "email": "grace.hopper@example.com",
+        "phone": "+442071838750",
+        "role": "end-user",
+        "verified": True,
+    }
