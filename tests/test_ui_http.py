@@ -429,3 +429,27 @@ def assert_no_default_name(where: str, text: str) -> None:
     vault-key line, set by whoever runs the daemon) are identifiers the user typed, not the product's name."""
     scanned = re.sub(r"PARTNERCRMD_[A-Z_]+", "", text).lower()
     assert "partnercrmd" not in scanned, f"{where}: …{scanned[max(0, scanned.find('partnercrmd') - 100) :][:220]}…"
+
+
+async def test_deny_a_pending_register(partnercrmd_client: Client) -> None:
+    partnercrmd_client.app[appkeys.CONFIG].registration_wait = 20.0
+    register = asyncio.create_task(
+        partnercrmd_client.post("/api/v1/Register", data={"Name": "Unknown tool", "Id": "unknown-tool"})
+    )
+    await log_in(partnercrmd_client)
+    for _ in range(100):
+        if "unknown-tool" in partnercrmd_client.app[appkeys.APPS].apps:
+            break
+        await asyncio.sleep(0.05)
+    response = await post_form(
+        partnercrmd_client, "/ui/applications", {"app_id": "unknown-tool", "decision": "deny"}, page="/ui/applications"
+    )
+    assert response.status == 303
+    answer = await register
+    assert answer.status == 403 and (await answer.json())["Code"] == "approval_denied"
+    page = await page_text(partnercrmd_client, "/ui/applications")
+    assert 'id="revoked"' in page and 'aria-label="Approve Unknown tool"' in page
+    unknown = await post_form(
+        partnercrmd_client, "/ui/applications", {"app_id": "nobody", "decision": "approve"}, page="/ui/applications"
+    )
+    assert unknown.status == 404 and "No application 'nobody'" in html_lib.unescape(await unknown.text())
