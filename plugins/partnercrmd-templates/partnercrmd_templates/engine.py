@@ -145,6 +145,7 @@ def call_context(activity: Activity, now: datetime) -> dict[str, Any]:
         "duration_whole_minutes": (duration + 59) // 60,
         "duration_mmss": f"{duration // 60:02d}:{duration % 60:02d}",
         "duration_ms": duration * 1000,
+        "duration_hms": f"{duration // 3600:02d}:{duration % 3600 // 60:02d}:{duration % 60:02d}",
         "start_iso": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "end_iso": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "start_sql": start.strftime("%Y-%m-%d %H:%M:%S"),
