@@ -453,3 +453,28 @@ async def test_deny_a_pending_register(partnercrmd_client: Client) -> None:
         partnercrmd_client, "/ui/applications", {"app_id": "nobody", "decision": "approve"}, page="/ui/applications"
     )
     assert unknown.status == 404 and "No application 'nobody'" in html_lib.unescape(await unknown.text())
+
+
+async def test_tel_links_are_taken_over_and_given_back_from_the_dialling_page(
+    partnercrmd_client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "user"
+    (home / ".config").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    for name in ("WAYLAND_DISPLAY", "XDG_CURRENT_DESKTOP", "DESKTOP_SESSION", "KDE_FULL_SESSION", "BROWSER"):
+        monkeypatch.setenv(name, "")  # xdg-utils treat empty as unset: the generic (freedesktop) code path
+    await log_in(partnercrmd_client, "dialling")
+    before = await page_text(partnercrmd_client, "/ui/dialling")
+    assert "tel: links open another program" in before and "Handle these links with Acme Connect" in before
+    enabled = await post_form(partnercrmd_client, "/ui/dialling/handlers", {"action": "enable"}, page="/ui/dialling")
+    assert enabled.status == 303
+    page = await page_text(partnercrmd_client, "/ui/dialling")
+    for scheme in ("tel", "callto", "sip"):
+        assert f"{scheme}: links open Acme Connect" in page
+    assert "Stop handling these links" in page
+    assert (home / ".local" / "share" / "applications" / "partnercrmd-url-handler.desktop").is_file()
+    disabled = await post_form(partnercrmd_client, "/ui/dialling/handlers", {"action": "disable"}, page="/ui/dialling")
+    assert disabled.status == 303
+    assert "tel: links open another program" in await page_text(partnercrmd_client, "/ui/dialling")
