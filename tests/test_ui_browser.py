@@ -211,6 +211,15 @@ def test_a_controlled_integration_appears_only_after_a_valid_code(
     expect(page.get_by_label("API token")).to_have_attribute("type", "password")
     page.get_by_role("link", name="CRM viewer").click()
     expect(page.locator("#viewer-table")).to_contain_text("VIP CRM")
+    # The viewer's search filters as the user types (the script), without a round trip.
+    page.get_by_label("Search integrations").press_sequentially("vip")
+    expect(page.locator("#viewer-table tbody tr:visible")).to_have_count(1)
+    expect(page.locator("#viewer-table tbody tr:visible")).to_contain_text("VIP CRM")
+    expect(page.locator("#viewer-count")).to_contain_text("1 of")
+    page.get_by_label("Search integrations").fill("")
+    page.get_by_label("Search integrations").press_sequentially("pictures")
+    visible = page.locator("#viewer-table tbody tr:visible th").all_inner_texts()
+    assert visible and not any("VIP CRM" in name for name in visible)  # VIP CRM has no pictures
     page.context.close()
 
 
