@@ -86,7 +86,10 @@ def parse_yaml(text: str, source: str) -> tuple[Any, _Located]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        raise TemplateError(source, [f"{source}:{line}: not valid YAML: {exc.problem or exc.context}"]) from None
+        what = exc.problem or exc.context
+        if exc.context and exc.context_mark is not None and exc.context_mark.line + 1 != line:
+            what = f"{what} ({exc.context} that starts on line {exc.context_mark.line + 1})"
+        raise TemplateError(source, [f"{source}:{line}: not valid YAML: {what}"]) from None
     except yaml.YAMLError as exc:
         raise TemplateError(source, [f"{source}:1: not valid YAML: {exc}"]) from None
     if node is None:
