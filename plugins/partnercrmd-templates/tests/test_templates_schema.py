@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
-
 from partnercrmd_templates.discovery import catalogue_dir
 from partnercrmd_templates.loader import TemplateError, load_file, load_text, schema
 
