@@ -167,6 +167,18 @@ class CallStore:
         with self._lock:
             self._db.close()
 
+    def _lazy(self, sql: str, params: Any) -> int:
+        """Run one statement without waiting for the disk (the caller holds the lock).
+
+        For writes whose loss in a power cut (not a process crash: WAL keeps those) is harmless: a lost
+        "done" leaves the entry claimed, and claimed entries are read back from the CRM before any rewrite.
+        """
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            return self._db.execute(sql, params).rowcount
+        finally:
+            self._db.execute("PRAGMA synchronous=FULL")
+
     # --- calls ---------------------------------------------------------------------------------
 
     def call(self, call_id: str) -> CallRecord | None:
@@ -183,7 +195,7 @@ class CallStore:
         columns = ", ".join(values)
         marks = ", ".join(f":{k}" for k in values)
         with self._lock:
-            self._db.execute(f"INSERT OR REPLACE INTO calls ({columns}) VALUES ({marks})", values)  # noqa: S608
+            self._lazy(f"INSERT OR REPLACE INTO calls ({columns}) VALUES ({marks})", values)  # noqa: S608
 
     def recent_calls(self, limit: int = 100) -> list[CallRecord]:
         with self._lock:
@@ -282,7 +294,7 @@ class CallStore:
         """Mark an entry done, skipped or failed."""
         now = time.time()
         with self._lock:
-            self._db.execute(
+            self._lazy(
                 "UPDATE outbox SET status = ?, activity_id = ?, last_error = ?, updated = ?, done_at = ?, "
                 "contact_id = CASE WHEN ? = '' THEN contact_id ELSE ? END WHERE key = ?",
                 (status, activity_id, error, now, now, contact_id, contact_id, key),
@@ -292,7 +304,7 @@ class CallStore:
         """Back to pending, to be tried again after `delay` seconds."""
         now = time.time()
         with self._lock:
-            self._db.execute(
+            self._lazy(
                 "UPDATE outbox SET status = ?, next_attempt = ?, last_error = ?, updated = ?, "
                 "contact_id = CASE WHEN ? = '' THEN contact_id ELSE ? END WHERE key = ?",
                 (PENDING, now + delay, error, now, contact_id, contact_id, key),
