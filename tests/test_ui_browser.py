@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from partnercrmd.partner_keys import generate_private_key, load_private_key
@@ -70,9 +71,10 @@ def daemon(ui_base: Path, login_links: Path, partner_key: tuple[str, str]) -> It
     dist_info.mkdir(parents=True)
     (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: controlledaddin\nVersion: 1.0\n", "utf-8")
     (dist_info / "entry_points.txt").write_text("[partnercrmd.addins]\ncontrolled = controlled_addin\n", "utf-8")
+    Image.new("RGB", (64, 32), (242, 160, 60)).save(base / "acme-logo.png")
     branding = base / "branding.toml"
     branding.write_text(
-        f'[product]\nname = "{PRODUCT}"\nvendor = "Acme Telecom"\n'
+        f'[product]\nname = "{PRODUCT}"\nvendor = "Acme Telecom"\nlogo = "acme-logo.png"\n'
         'guide_url = "https://acme.example/guide"\nrequest_integration_url = "https://acme.example/request"\n'
         '[product.colours]\nprimary = "#5b2a86"\naccent = "#f2e9fb"\n'
         f'[keys]\npublic_key = "{partner_key[1]}"\n',
@@ -120,6 +122,14 @@ def open_window(daemon: Daemon, app_id: str, browser: Browser, login_links: Path
     return open_it
 
 
+def screenshot(page: Page, name: str) -> None:
+    """With PARTNERCRMD_SCREENSHOTS=<dir>, save the page there as <name>.png (how docs/screenshots/ is made)."""
+    folder = os.environ.get("PARTNERCRMD_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
 def book_names(daemon: Daemon, app_id: str, query: str) -> list[tuple[str, list[str]]]:
     return [(c["AddinName"], [r["DisplayText"] for r in c["Records"]]) for c in daemon.search(app_id, query)]
 
@@ -152,6 +162,7 @@ def test_configure_local_and_carddav_books_test_them_search_and_reorder(
     expect(failed).to_contain_text("Failed")
     expect(failed).to_contain_text("Check the user name and password")
     assert radicale.settings["password"] not in page.content()
+    screenshot(page, "test-failed")
 
     # The right password: saved (the field is never filled in again), then every check passes.
     expect(page.get_by_text("Set: leave blank to keep it.")).to_be_visible()
@@ -162,6 +173,7 @@ def test_configure_local_and_carddav_books_test_them_search_and_reorder(
     page.get_by_role("button", name="Test", exact=True).click()
     expect(page.locator("#test-summary")).to_have_text("Every check passed.", timeout=90_000)
     expect(page.locator("#test-results tr.passed")).not_to_have_count(0)
+    screenshot(page, "test-passed")
     assert radicale.settings["password"] not in page.content()
 
     # Search over the API finds the contacts of both books, in the order of the list.
@@ -275,7 +287,6 @@ def test_a_branded_build_shows_no_default_name_and_every_page_is_usable(open_win
     origin = page.url.split("/ui/")[0]
     paths = _pages_of_the_ui(page)
     assert {"/ui/integrations", "/ui/dialling", "/ui/applications", "/ui/viewer", "/ui/about"} <= set(paths)
-    shots = os.environ.get("PARTNERCRMD_SCREENSHOTS")
     for path in paths:
         page.goto(origin + path)
         html = page.content()
@@ -290,10 +301,9 @@ def test_a_branded_build_shows_no_default_name_and_every_page_is_usable(open_win
         assert unlabelled == [], f"{path}: inputs without a label: {unlabelled}"
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} scrolls sideways at 1280x800 ({overflow}px)"
+        logo_width = page.locator("header img.logo").evaluate("img => img.complete ? img.naturalWidth : 0")
+        assert logo_width == 64, f"{path}: the partner's logo did not load"
         header = page.locator("header").evaluate("h => getComputedStyle(h).backgroundColor")
         assert header == "rgb(91, 42, 134)", f"{path}: the partner's colour is not applied ({header})"
-        if shots:
-            name = path.strip("/").replace("/", "-").removeprefix("ui-") or "index"
-            Path(shots).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
+        screenshot(page, path.strip("/").replace("/", "-").removeprefix("ui-"))
     page.context.close()
