@@ -63,7 +63,8 @@ def branded_text(branding: Branding, text: str) -> str:
     """Text written by other parts (platform checks, add-ins) with the product's own name when branded."""
     if not branding.branded:
         return text
-    return re.sub(r"partnercrmd(?![-_.\w/])", branding.product_name, text, flags=re.IGNORECASE)
+    # Not in `partnercrmd …` commands (the command keeps its name) nor in file and package names.
+    return re.sub(r"(?<![`\w/.-])partnercrmd(?![-_.\w/])", branding.product_name, text, flags=re.IGNORECASE)
 
 
 def install_branding(env: jinja2.Environment, branding: Branding) -> None:
