@@ -74,9 +74,13 @@ class AddinHost:
         self.addins[name] = AddinInfo(name, "(registered)", "", builtin=False)
 
     def collect_integrations(self) -> None:
-        """Ask every add-in for its integrations, one add-in at a time, keeping the good answers."""
-        self.integrations.clear()
-        self._provider.clear()
+        """Ask every add-in for its integrations, one add-in at a time, keeping the good answers.
+
+        May be called again while the daemon runs (an add-in's integrations can change, e.g. a template
+        file added): the new set replaces the old one at once, never seen half-built.
+        """
+        integrations: dict[str, Integration] = {}
+        providers: dict[str, str] = {}
         for impl in self._pm.hook.partnercrmd_integrations.get_hookimpls():
             name = impl.plugin_name
             try:
@@ -85,9 +89,9 @@ class AddinHost:
                 for integration in provided:
                     if not isinstance(integration, Integration):
                         raise TypeError(f"returned {type(integration).__name__}, not Integration")
-                    if integration.id in self.integrations:
+                    if integration.id in integrations:
                         raise ValueError(
-                            f"integration id {integration.id!r} is already provided by {self._provider[integration.id]}"
+                            f"integration id {integration.id!r} is already provided by {providers[integration.id]}"
                         )
             except Exception as exc:  # noqa: BLE001  (reported against the add-in)
                 message = f"{type(exc).__name__}: {exc}"
@@ -98,8 +102,9 @@ class AddinHost:
                 continue
             for integration in provided:
                 assert isinstance(integration, Integration)
-                self.integrations[integration.id] = integration
-                self._provider[integration.id] = name
+                integrations[integration.id] = integration
+                providers[integration.id] = name
+        self.integrations, self._provider = integrations, providers
 
     def integration(self, integration_id: str) -> Integration | None:
         return self.integrations.get(integration_id)

@@ -340,6 +340,10 @@ class BookManager:
     async def _open_book(self, config: BookConfig) -> OpenBook:
         integration = self.host.integration(config.type)
         if integration is None:
+            # Add-ins may provide integrations they did not have at start (a template file added since): ask again.
+            await asyncio.to_thread(self.host.collect_integrations)
+            integration = self.host.integration(config.type)
+        if integration is None:
             return OpenBook(config, None, None, self.host.unavailable_reason(config.type))
         if not config.enabled:
             return OpenBook(config, integration, None, "This address book is disabled.")

@@ -216,7 +216,7 @@ class HttpClient:
         entry = self._record(request, headers)
         if not request.send:
             if entry is not None:
-                entry.note = "not sent (a dry run of an operation that writes; give --send to send it)"
+                entry.note = "not sent: a dry run of an operation that writes; give --send to send it"
             return Answer(0, None, {})
         where = display_address(request.url)
         left = deadline - time.monotonic()

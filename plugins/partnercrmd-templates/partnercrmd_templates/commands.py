@@ -26,6 +26,14 @@ from .client import Trace
 from .engine import TemplateBook, TemplateSource
 from .loader import LoadedTemplate, TemplateError, load_file
 
+NEEDS = {
+    "lookup": ("number", "--number"),
+    "search": ("text", "--text"),
+    "get": ("id", "--id"),
+    "pop": ("id", "--id"),
+    "activities": ("id", "--id"),
+    "log_call": ("id", "--id"),
+}
 OPERATIONS = ("lookup", "search", "get", "pop", "activities", "log_call", "create_contact")
 
 
@@ -122,6 +130,9 @@ def cmd_try(args: argparse.Namespace, paths: Paths) -> int:
             print(_printable(problem), file=sys.stderr)
         return 1
     settings = _typed(loaded, _pairs(args.set))
+    needed = NEEDS.get(args.op)
+    if needed and not getattr(args, needed[0]):
+        raise ConfigError(f"--op {args.op} needs {needed[1]}.")
     trace = Trace()
     with tempfile.TemporaryDirectory(prefix="partnercrmd-template-try-") as data_dir:
         context = BookContext("try", "try", settings, Path(data_dir), args.region.upper())
