@@ -214,6 +214,29 @@ async def test_a_crm_down_at_call_end_gets_the_call_once_it_is_back(
     assert await until_counts(backends, partnercrmd_home.data_dir, tag, one_each) == one_each
 
 
+async def test_a_crm_down_for_the_whole_call_gets_it_against_the_record_found_when_back(
+    api: ApiSession,
+    books: dict[str, str],
+    backends: dict[str, Backend],
+    proxies: dict[str, FaultProxy],
+    partnercrmd_home: Paths,
+) -> None:
+    tag = f"unsearched-{uuid.uuid4().hex[:8]}"
+    for proxy in proxies.values():
+        proxy.down()
+    ringing = await api.call("POST", "CallEvent", **call_fields(tag, "Ringing", tag))
+    assert [m["AddinId"] for m in ringing["Matches"]] == ["local"]  # the CRMs could not be searched
+    ended = await api.call("POST", "CallEvent", **call_fields(tag, "Ended", tag))
+    assert {e["AddinId"] for e in ended["Logging"]} == set(books.values())  # queued to be looked up later
+    await asyncio.sleep(1.0)
+    for proxy in proxies.values():
+        proxy.up()
+    one_each = {"tryton": 1, "bottlecrm": 1, "local": 1}
+    assert await until_counts(backends, partnercrmd_home.data_dir, tag, one_each) == one_each
+    entries = await asyncio.to_thread(api.client.app[appkeys.CALLS].store.entries_of_call, tag)
+    assert all(e.contact_id for e in entries)  # the record each CRM has for the number
+
+
 async def test_a_lost_answer_after_the_crm_wrote_does_not_log_twice(
     api: ApiSession,
     books: dict[str, str],

@@ -32,7 +32,7 @@ from aiohttp import web
 from .. import appkeys
 from ..actions import ActionService
 from ..books import AutoPop, BookManager, OpenBook
-from ..errors import PartnerError
+from ..errors import AddinError, PartnerError
 from ..events import EventHub
 from ..integration import Capability
 from ..model import CallDirection, CallInfo
@@ -131,9 +131,8 @@ class CallService:
             record = CallRecord(call.call_id, state, str(call.direction))
         merge(record, call, state)
         full_call = call_of(record)
-        errors: set[str] = set()
-        if record.matches is None or (state in END_STATES and not record.matches):
-            record.matches, errors = await self._match(full_call)
+        if record.matches is None or (state in END_STATES and not any(m["ContactId"] for m in record.matches)):
+            record.matches = await self._match(full_call)
         answer: dict[str, Any] = {"CallId": call.call_id, "State": state, "Matches": [], "Popped": "", "Logging": []}
         if state in POP_TRIGGERS and not record.popped:
             record.popped = await self._pop(record, POP_TRIGGERS[state])
@@ -142,29 +141,34 @@ class CallService:
         if state in ("Ringing", "Answered"):
             answer["Matches"] = await self._show(record)
         if state in END_STATES:
-            answer["Logging"] = await self._log(record, full_call, errors)
+            answer["Logging"] = await self._log(record, full_call)
         return answer
 
-    async def _match(self, call: CallInfo) -> tuple[list[dict[str, Any]], set[str]]:
-        """The records of the other party in every enabled book, and the books that could not be searched."""
+    async def _match(self, call: CallInfo) -> list[dict[str, Any]]:
+        """The records of the other party in every enabled book; a book that could not be searched has an
+        entry with an empty ContactId and its Error (its call is looked up again when it is logged)."""
         number = other_party(call)
         if not number.strip():
-            return [], set()
+            return []
         request = SearchRequest(text=number, count=MATCHES_PER_BOOK, deadline=self.deadline())
         try:
             results = await self.engine.search(request)
         except PartnerError as exc:
             log.info("call %s: the number could not be searched: %s", call.call_id, exc.message)
-            return [], set()
-        matches = [
-            {"AddinId": r.book.id, "AddinName": r.book.name, "ContactId": c.id, "DisplayText": c.name}
-            for r in results
-            for c in r.contacts
-        ]
-        return matches, {r.book.id for r in results if r.error}
+            return []
+        matches: list[dict[str, Any]] = []
+        for result in results:
+            base = {"AddinId": result.book.id, "AddinName": result.book.name}
+            if result.error:
+                matches.append({**base, "ContactId": "", "DisplayText": "", "Error": result.error})
+            matches += [{**base, "ContactId": c.id, "DisplayText": c.name} for c in result.contacts]
+        return matches
 
     def _matches_of(self, record: CallRecord, book_id: str) -> list[dict[str, Any]]:
-        return [m for m in record.matches or [] if m["AddinId"] == book_id]
+        return [m for m in record.matches or [] if m["AddinId"] == book_id and m["ContactId"]]
+
+    def _unsearched(self, record: CallRecord) -> set[str]:
+        return {m["AddinId"] for m in record.matches or [] if not m["ContactId"]}
 
     def _chosen(self, record: CallRecord, book: OpenBook) -> dict[str, Any] | None:
         """The match of `book` to pop or log: its only one, or its best when the book says Best."""
@@ -241,9 +245,10 @@ class CallService:
             log.info("book %s: could not read activities: %s", book.id, type(exc).__name__)
             return []
 
-    async def _log(self, record: CallRecord, call: CallInfo, errors: set[str]) -> list[dict[str, str]]:
+    async def _log(self, record: CallRecord, call: CallInfo) -> list[dict[str, str]]:
         """One outbox entry per book that logs calls at their end and has (or may have) the record."""
         logging_: list[dict[str, str]] = []
+        errors = self._unsearched(record)
         for book in self.books.enabled():
             if not book.config.create_activity_on_call_end or Capability.LOG_ACTIVITY not in book.capabilities:
                 continue
@@ -288,7 +293,7 @@ class CallService:
         if outcome.status == DONE:
             return outcome.activity_id
         if outcome.status == "failed":
-            raise PartnerError(outcome.message or "The call could not be logged.", code="log_failed")
+            raise AddinError(outcome.message or "The call could not be logged.", code="log_failed")
         raise QueuedForRetry(
             f"The call could not be logged now ({outcome.message or outcome.status}); it is queued and will be "
             "logged when the address book answers again.",

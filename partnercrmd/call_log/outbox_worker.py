@@ -141,6 +141,8 @@ class OutboxWorker:
         stored, _ = await asyncio.to_thread(self.store.add, entry)
         if stored.status == DONE:
             return Outcome(DONE, "The call was logged already.", stored.activity_id)
+        if stored.status == FAILED:  # the user asks again: that is a retry
+            await asyncio.to_thread(self.store.retry, [stored.key])
         self._inline.add(stored.key)
         try:
             claimed = await asyncio.to_thread(self.store.claim, stored.key)
