@@ -357,7 +357,7 @@ def cmd_numbers(args: argparse.Namespace, paths: Paths) -> int:
 
 COMMANDS_ENTRY_POINT_GROUP = "partnercrmd.commands"
 """Add-in distributions add CLI commands here: a module (or object) with `add_parser(sub)`, as below."""
-COMMAND_MODULES: tuple[str, ...] = ("partner", "viewer", "licence", "outbox")
+COMMAND_MODULES: tuple[str, ...] = ("partner", "viewer", "extension", "licence", "outbox")
 """Command groups in partnercrmd/commands/, each adding itself with `add_parser(sub)`."""
 
 

@@ -22,6 +22,7 @@ from . import __version__, appkeys
 from .apps import AppStatus, set_app_status
 from .books import redacted_settings
 from .errors import BadRequest, Forbidden, NotFound
+from .extension_pages import add_extension_routes
 from .integration import Capability
 from .model import ContactPatch
 from .records import contact_fields
@@ -207,3 +208,4 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/ui/login/{token}", ui_login)
     app.router.add_get("/ui/{window}", ui_window)
     app.router.add_post("/ui/apps", ui_app_decision)
+    add_extension_routes(app)

@@ -13,6 +13,9 @@ for list in plugins/*/apt.txt; do
         APT_PACKAGES+=("${listed[@]}")
     fi
 done
+# Node.js and npm build the browser extension (extension/); some Node.js packages ship npm, Debian's does not.
+APT_PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -28,6 +31,11 @@ for plugin in plugins/*/; do
     plugin_args+=(-e "${plugin%/}[test]")
 done
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[test]" "${plugin_args[@]}"
+
+# The browser extension's npm packages (libphonenumber-js, esbuild) at the versions of its package-lock.json.
+if [ ! -f extension/node_modules/.package-lock.json ] || ! cmp -s extension/package-lock.json extension/node_modules/.lock-installed; then
+    (cd extension && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.lock-installed)
+fi
 
 # Plugins whose test servers need more than pip and apt (e.g. a venv of another Python) prepare them here.
 for setup in plugins/*/tests/prepare.sh; do

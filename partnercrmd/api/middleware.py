@@ -16,13 +16,14 @@ from aiohttp import web
 
 from .. import appkeys
 from ..errors import Forbidden, PartnerError, Unauthorized
+from ..extension_pairing import is_extension_origin
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 API_PREFIX = "/api/v1/"
-PUBLIC_ROUTES = {"Version", "Register", "openapi.json"}
+PUBLIC_ROUTES = {"Version", "Register", "openapi.json", "PairExtension"}
 """Routes a client may call before it is approved."""
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 CORS_HEADERS = "ApplicationId, UserId, Content-Type, Authorization"
@@ -86,7 +87,8 @@ def check_origin(request: web.Request, port: int) -> str | None:
     allowed = own_origins(port)
     if appkeys.APPS in request.app:
         allowed |= request.app[appkeys.APPS].origins()
-    if origin not in allowed:
+    if origin not in allowed and not (route_name(request) == "PairExtension" and is_extension_origin(origin)):
+        # a browser extension pairing for the first time: its origin is allow-listed once the code is good
         raise Forbidden("Requests from this web page's origin are not allowed.", code="forbidden_origin")
     return origin
 

@@ -191,6 +191,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         Logging=_array(_obj(["AddinId", "Status", "Key"], AddinId=STRING, Status=STRING, Key=STRING)),
     ),
     "DialTarget": _obj(["Destination", "E164", "DisplayNumber"], Destination=STRING, E164=STRING, DisplayNumber=STRING),
+    "ExtensionPairing": _obj(
+        ["ApplicationId", "Region", "ProductName"], ApplicationId=STRING, Region=STRING, ProductName=STRING
+    ),
     "Integration": _obj(
         ["Id", "Name", "Version", "Classification", "Capabilities", "GuideUrl", "ReleaseNotes"],
         Id=STRING,

@@ -17,6 +17,7 @@ from ..call_log.call_event_route import CALL_EVENT_PARAMS, call_event
 from ..catalogue import integration_json, visible_integrations
 from ..dialling.service import REQUEST_SOURCES, DialSource
 from ..errors import BadRequest, NotFound, Unsupported
+from ..extension_pairing import pair_extension
 from ..integration import Capability
 from ..licensing.service import request_user_id, require_licence
 from ..model import CallDirection, CallInfo, Contact, ContactPatch, PhoneKind
@@ -430,6 +431,14 @@ ROUTES: tuple[Route, ...] = (
         "Installed integrations the user can configure (Standard, and Controlled ones unlocked), with release notes.",
         response="Integration",
         array=True,
+    ),
+    Route(
+        "POST",
+        "PairExtension",
+        pair_extension,
+        "The browser extension trades a one-time pairing code for its own approved ApplicationId (extensions only).",
+        (Param("Code", required=True, max_length=32), Param("Name", max_length=128)),
+        response="ExtensionPairing",
     ),
     Route(
         "POST",

@@ -1,0 +1,70 @@
+// The options page: pairing with the daemon, on/off, region, and the per-site allow and deny lists.
+import { effectiveRegion, ext, parseHosts, readSettings, writeSettings } from "./settings.js";
+
+const $ = (id) => document.getElementById(id);
+
+const STATE_TEXT = {
+  paired: (s) => `Paired with ${s.productName} on port ${s.daemonPort}: clicking a number on a web page dials it.`,
+  unpaired: (s) => `Not paired: numbers on web pages cannot be dialled until you enter a pairing code from ${s.productName}.`,
+  revoked: (s) => `${s.productName} no longer accepts this browser (revoked or unpaired there). Enter a new pairing code to use it again.`,
+  unreachable: (s) => `${s.productName} does not answer on port ${s.daemonPort}: is it running?`,
+};
+
+function say(element, text, ok) {
+  element.textContent = text;
+  element.dataset.ok = String(ok);
+}
+
+async function showState() {
+  const settings = await readSettings();
+  const state = settings.applicationId ? settings.state : "unpaired";
+  const status = $("status");
+  status.dataset.state = state;
+  status.textContent = (STATE_TEXT[state] || STATE_TEXT.unpaired)(settings);
+  $("unpair").hidden = !settings.applicationId;
+}
+
+async function fill() {
+  const settings = await readSettings();
+  $("port").value = String(settings.daemonPort);
+  $("enabled").checked = settings.enabled;
+  $("region").value = settings.region;
+  $("region").placeholder = settings.daemonRegion;
+  $("region-hint").textContent = settings.daemonRegion
+    ? `Empty: ${settings.daemonRegion}, partnercrmd's default. Now used: ${effectiveRegion(settings) || "none"}.`
+    : "Empty: partnercrmd's default region (known once paired).";
+  $("allow").value = settings.allow.join("\n");
+  $("deny").value = settings.deny.join("\n");
+  await showState();
+}
+
+$("pair-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  say($("pair-message"), "Pairing…", true);
+  const answer = await ext.runtime.sendMessage({ type: "pair", port: $("port").value, code: $("code").value });
+  say($("pair-message"), answer.message, answer.ok);
+  if (answer.ok) $("code").value = "";
+  await fill();
+});
+
+$("unpair").addEventListener("click", async () => {
+  const answer = await ext.runtime.sendMessage({ type: "unpair" });
+  say($("pair-message"), answer.message, answer.ok);
+  await fill();
+});
+
+$("settings-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const region = $("region").value.trim().toUpperCase();
+  if (region && !/^[A-Z]{2}$/.test(region)) {
+    say($("save-message"), "The region is a two-letter country code such as GB, US or DE (or empty).", false);
+    return;
+  }
+  await writeSettings({ enabled: $("enabled").checked, region, allow: parseHosts($("allow").value), deny: parseHosts($("deny").value) });
+  say($("save-message"), "Saved. Pages opened from now on use these settings.", true);
+  await fill();
+});
+
+ext.storage.onChanged.addListener(() => showState());
+
+fill().then(() => ext.runtime.sendMessage({ type: "check" })).then(showState);

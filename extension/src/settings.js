@@ -1,0 +1,63 @@
+// The extension's settings and pairing state, kept in storage.local (shared by every part of the extension).
+
+export const DEFAULT_PORT = 10088;
+
+export const DEFAULTS = Object.freeze({
+  enabled: true,
+  region: "", // "" = the daemon's default region (learnt at pairing)
+  allow: [], // host names; when any are listed, only those sites get links
+  deny: [], // host names that never get links (wins over allow)
+  daemonPort: DEFAULT_PORT,
+  applicationId: "",
+  daemonRegion: "",
+  productName: "partnercrmd",
+  state: "unpaired", // unpaired | paired | revoked | unreachable
+  stateMessage: "",
+});
+
+/** The extension's API object: `browser` on Firefox, `chrome` on Chromium-based browsers. */
+export const ext = globalThis.browser ?? globalThis.chrome;
+
+export async function readSettings() {
+  const stored = await ext.storage.local.get(Object.keys(DEFAULTS));
+  return { ...DEFAULTS, ...stored };
+}
+
+export async function writeSettings(changes) {
+  await ext.storage.local.set(changes);
+}
+
+/** Host names from a textarea: one per line (or comma-separated), lower case, without scheme, path or "*.". */
+export function parseHosts(text) {
+  return [
+    ...new Set(
+      String(text)
+        .split(/[\s,]+/)
+        .map((h) => h.trim().toLowerCase().replace(/^[a-z]+:\/\//, "").replace(/[/:].*$/, "").replace(/^\*\./, ""))
+        .filter((h) => /^[a-z0-9.-]+$/.test(h)),
+    ),
+  ].sort();
+}
+
+function hostMatches(host, entry) {
+  return host === entry || host.endsWith(`.${entry}`);
+}
+
+/** Whether the page at `host` gets links: enabled, not denied, and allowed when an allow list is set. */
+export function siteAllowed(settings, host) {
+  if (!settings.enabled) return false;
+  const name = String(host).toLowerCase();
+  if (settings.deny.some((entry) => hostMatches(name, entry))) return false;
+  return settings.allow.length === 0 || settings.allow.some((entry) => hostMatches(name, entry));
+}
+
+/** The region of the browser's language ("en-GB" → "GB"), or "". */
+export function localeRegion(language = globalThis.navigator?.language || "") {
+  const match = /^[a-z]{2,3}[-_]([a-z]{2})\b/i.exec(language);
+  return match ? match[1].toUpperCase() : "";
+}
+
+/** The region numbers without a country code are read in: the user's choice, else the daemon's (else the browser's). */
+export function effectiveRegion(settings) {
+  return (settings.region || settings.daemonRegion || localeRegion()).toUpperCase();
+}

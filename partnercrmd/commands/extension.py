@@ -1,0 +1,56 @@
+"""`partnercrmd extension pair|list|packages`: pair the browser extension, see paired browsers, find the packages."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from ..apps import AppStatus, read_apps
+from ..books import ensure_default_book
+from ..extension_pages import PACKAGES, package_path
+from ..extension_pairing import CODE_TTL, create_pairing_code
+from ..paths import Paths
+from ..vault import Vault
+
+
+def _vault(paths: Paths) -> Vault:
+    paths.ensure()
+    vault = Vault.open(paths.config_dir)
+    ensure_default_book(vault)
+    return vault
+
+
+def cmd_extension(args: argparse.Namespace, paths: Paths) -> int:
+    command = args.extension_command
+    if command == "pair":
+        code = create_pairing_code(_vault(paths), float(args.ttl))
+        minutes = max(1, round((code.expires - time.time()) / 60))
+        print(code.text)
+        print(
+            f"Enter this code in the extension's options page within {minutes} minutes; it works once. "
+            "partnercrmd must be running when you do.",
+        )
+        return 0
+    if command == "list":
+        paired = [a for a in read_apps(_vault(paths).read()).values() if a.origin]
+        if not paired:
+            print("No browser extension is paired.")
+            return 0
+        for app in paired:
+            state = "paired" if app.status is AppStatus.APPROVED else str(app.status)
+            print(f"{app.id}  {state:8}  {app.origin}  {app.name}  (since {app.registered})")
+        return 0
+    for browser in PACKAGES:
+        print(f"{browser}: {package_path(browser)}")
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    extension = sub.add_parser("extension", help="the browser extension for dialling numbers on web pages")
+    extension_sub = extension.add_subparsers(dest="extension_command", required=True)
+    pair = extension_sub.add_parser("pair", help="print a one-time code to enter in the extension's options page")
+    pair.add_argument("--ttl", type=int, default=int(CODE_TTL), help=f"seconds the code is good (default {CODE_TTL:g})")
+    extension_sub.add_parser("list", help="paired browsers (revoke one with `partnercrmd apps revoke ID`)")
+    extension_sub.add_parser("packages", help="where the extension packages for each browser are")
+    extension.set_defaults(func=cmd_extension)
