@@ -26,15 +26,21 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
+    """Playwright's sync API, for one test module at a time.
+
+    While it is started it keeps an asyncio event loop running in the main thread, so no async
+    (pytest-asyncio) test can run: a session-wide driver broke every async test after the first
+    browser module. Stopping it at the end of each module gives the main thread back.
+    """
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    """One headless Chromium for the session; give each test its own `browser.new_context()`."""
+    """One headless Chromium for the module; give each test its own `browser.new_context()`."""
     instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
     yield instance
     instance.close()

@@ -101,6 +101,7 @@ def test_branding_helpers() -> None:
     assert branded_text(BRANDED, "Start partnercrmd from the desktop") == "Start Acme Connect from the desktop"
     assert branded_text(BRANDED, "pip install partnercrmd-carddav") == "pip install partnercrmd-carddav"
     assert branded_text(BRANDED, "run `partnercrmd apps approve x`") == "run `partnercrmd apps approve x`"
+    assert branded_text(BRANDED, "e.g. postgresql://partnercrmd@db/crm") == "e.g. postgresql://acme-connect@db/crm"
     assert branded_text(unbranded, "partnercrmd runs") == "partnercrmd runs"
     css = branding_css(Branding(colours={"primary": "#123456", "text": "red;} body{display:none", "other": "#fff"}))
     assert "--primary: #123456;" in css and "display" not in css and "other" not in css
