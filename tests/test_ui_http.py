@@ -261,6 +261,8 @@ async def test_disable_enable_and_remove_a_book(partnercrmd_client: Client, api:
     await log_in(partnercrmd_client)
     await post_form(partnercrmd_client, f"/ui/books/{book_id}/enabled", {"enabled": "0"})
     assert [c["AddinName"] for c in await api.call("POST", "Search", query="Huffman")] == ["Local address book"]
+    tested = html_lib.unescape(await (await post_form(partnercrmd_client, f"/ui/books/{book_id}/test", {})).text())
+    assert "This address book is disabled." in tested and "Enable the address book" in tested
     await post_form(partnercrmd_client, f"/ui/books/{book_id}/enabled", {"enabled": "1"})
     assert len(await api.call("POST", "Search", query="Huffman")) == 2
     unconfirmed = await post_form(partnercrmd_client, f"/ui/books/{book_id}/remove", {})

@@ -31,6 +31,7 @@ FIXES = {
     "invalid_data": "The server's answer was not what this integration expects: check that the address "
     "points at the right service.",
     "not_installed": "Install the add-in for this integration again, or remove this address book.",
+    "disabled": "Enable the address book (Integrations page or the Enabled box below), then test it.",
     "unsupported": "This address book cannot do that with its current settings.",
     "unknown": "Something unexpected happened: check the settings, and the log for details.",
 }
@@ -225,6 +226,8 @@ async def book_save(request: web.Request) -> web.StreamResponse:
 
 async def run_test(book: OpenBook) -> list[CheckResult]:
     """The book's connection test: each step, whether it worked; never raises."""
+    if not book.config.enabled:
+        return [CheckResult("open", False, "This address book is disabled.", "disabled")]
     if book.connector is None:
         key = "not_installed" if book.integration is None else "cannot_connect"
         return [CheckResult("open", False, book.error or "The address book could not be opened.", key)]
