@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import appkeys
+from ..apps import AppStatus
 from ..books import OpenBook, add_book, change_book, find_book, read_books, remove_book
 from ..catalogue import unlocked_ids, visible_integrations
 from ..errors import ConfigError, NotFound, PartnerError
@@ -105,6 +106,7 @@ async def _integrations_page(
         "error": error,
         "code_text": code_text,
         "has_partner_key": branding.public_key is not None,
+        "pending_apps": sum(1 for a in app[appkeys.APPS].apps.values() if a.status is AppStatus.PENDING),
     }
     return render(request, "ui_integrations.html", context, current="integrations", status=status)
 
