@@ -25,7 +25,16 @@ import phonenumbers
 
 from partnercrmd.errors import AddinError, ConfigError, Unsupported
 from partnercrmd.integration import BookContext, Capability, Connector
-from partnercrmd.model import Activity, CallDirection, CheckResult, Contact, Phone, PhoneKind, SearchQuery
+from partnercrmd.model import (
+    Activity,
+    CallDirection,
+    CheckResult,
+    Contact,
+    ContactPatch,
+    Phone,
+    PhoneKind,
+    SearchQuery,
+)
 from partnercrmd.phone import phone_key
 
 from .auth import OAuthAuth, StaticAuth, make_auth
@@ -73,6 +82,8 @@ def capabilities_of(data: Mapping[str, Any]) -> frozenset[Capability]:
         found.add(Capability.SHOW_ACTIVITIES)
     if "create_contact" in ops:
         found.add(Capability.CREATE_CONTACT)
+    if "update_contact" in ops:
+        found.add(Capability.UPDATE_CONTACT)
     return frozenset(found)
 
 
@@ -182,6 +193,25 @@ def contact_context(contact: Contact, region: str | None) -> dict[str, Any]:
         "phone": phone,
         "phone_e164": (key.e164 or phone) if key else "",
         "notes": contact.notes,
+    }
+
+
+def patch_context(patch: ContactPatch) -> dict[str, Any]:
+    """A contact's changes as templates see them: null for what does not change (so its key is left out)."""
+    first, last = patch.first_name, patch.last_name
+    if first is None and last is None and patch.display_name is not None and patch.display_name.strip():
+        first, last = _split_name(patch.display_name)
+    phone = patch.phone.strip() if patch.phone is not None else None
+    if phone and phone.lower().startswith("tel:"):
+        phone = phone[4:].strip()
+    return {
+        "display_name": patch.display_name,
+        "first_name": first,
+        "last_name": last,
+        "company": patch.company,
+        "email": patch.email,
+        "phone": phone,
+        "notes": patch.notes,
     }
 
 
@@ -612,6 +642,26 @@ class TemplateBook(Connector):
         stored = await self._get(compiled, new_id)
         if stored is None:
             raise AddinError(f"{compiled.name} created the contact but cannot read it back.", code="not_found")
+        return stored
+
+    async def update(self, contact_id: str, patch: ContactPatch) -> Contact:
+        compiled = await self._compiled()
+        if "update_contact" not in compiled.ops:
+            raise Unsupported(f"{compiled.name} (this template) cannot change contacts.")
+        if not patch.is_empty():
+            context = self._context(id=contact_id, patch=patch_context(patch))
+            answer = await self._call(
+                compiled, "update_contact", context, self._doing(compiled, "update_contact", "change the contact")
+            )
+            response = compiled.ops["update_contact"].get("response", {})
+            if answer is not None and "fields" in response:
+                record = (
+                    search(compile_path(response["record"]), answer.payload) if "record" in response else answer.payload
+                )
+                return self.contact_from(response["fields"], record)
+        stored = await self._get(compiled, contact_id) if "get" in compiled.ops else None
+        if stored is None:
+            raise AddinError(f"The contact is not in {compiled.name} (any more).", code="not_found")
         return stored
 
     # --- test connection ---------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ test_a_created_contact_is_in_bottlecrm_and_found_by_number = (
     hand_written.test_a_created_contact_is_in_bottlecrm_and_found_by_number
 )
 test_a_contact_needs_both_names = hand_written.test_a_contact_needs_both_names
+test_a_saved_record_changes_the_contact_in_bottlecrm = hand_written.test_a_saved_record_changes_the_contact_in_bottlecrm
 
 TEMPLATE_ID = "bottlecrm-template"
 
