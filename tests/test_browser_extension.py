@@ -428,6 +428,65 @@ def test_a_5_mb_page_is_linked_without_blocking_it_for_50_ms(context: BrowserCon
     page.close()
 
 
+def save_settings(
+    context: BrowserContext, *, enabled: bool = True, region: str = "", allow: str = "", deny: str = ""
+) -> str:
+    """Fill the options page's settings form and save; the message it shows."""
+    options = open_options(context)
+    try:
+        options.set_checked("#enabled", enabled)
+        options.fill("#region", region)
+        options.fill("#allow", allow)
+        options.fill("#deny", deny)
+        options.evaluate("document.getElementById('save-message').textContent = ''")
+        options.click("#save")
+        options.wait_for_function("() => document.getElementById('save-message').textContent !== ''")
+        return options.inner_text("#save-message")
+    finally:
+        options.close()
+
+
+@pytest.mark.parametrize(
+    ("settings", "linked"),
+    [
+        ({"enabled": False}, False),
+        ({"deny": "127.0.0.1"}, False),
+        ({"allow": "crm.example.com\nhttps://other.example/path"}, False),
+        ({"allow": "crm.example.com, 127.0.0.1", "deny": "evil.example"}, True),
+    ],
+    ids=["off", "denied", "not-allowed", "allowed"],
+)
+def test_the_extension_can_be_turned_off_or_limited_to_some_sites(
+    context: BrowserContext, site: str, paired: str, settings: dict[str, object], linked: bool
+) -> None:
+    try:
+        assert save_settings(context, **settings).startswith("Saved")  # type: ignore[arg-type]
+        page = context.new_page()
+        page.goto(f"{site}/numbers.html")
+        page.wait_for_function("() => document.documentElement.dataset.partnercrmdLinked !== undefined")
+        state = page.evaluate("document.documentElement.dataset.partnercrmdLinked")
+        assert (state != "off") is linked
+        assert bool(linked_numbers(page)) is linked
+        page.close()
+    finally:
+        save_settings(context)
+
+
+def test_the_region_setting_overrides_the_daemon_s(context: BrowserContext, site: str, paired: str) -> None:
+    try:
+        assert save_settings(context, region="xx").startswith("The region is a two-letter country code")
+        assert save_settings(context, region="us").startswith("Saved")
+        page = open_page(context, f"{site}/numbers.html")
+        assert linked_numbers(page, "#gb-national") == []  # a British national number means nothing in the US
+        assert linked_numbers(page, "#us") == ["+12125550198"]
+        page.close()
+        options = open_options(context)
+        assert options.input_value("#region") == "US"
+        options.close()
+    finally:
+        save_settings(context)
+
+
 # --- revoked ---------------------------------------------------------------------------------------------------
 
 

@@ -64,6 +64,10 @@ def test_wheel_installs_in_a_fresh_venv_and_serves_the_sample_book(tmp_path: Pat
         assert [r["DisplayText"] for r in json.loads(body)[0]["Records"]] == ["Alice Hartley"]
         with urllib.request.urlopen(f"http://127.0.0.1:{info['port']}/static/style.css", timeout=10) as css:
             assert css.status == 200  # static files ship in the wheel
+        extension = ROOT / "partnercrmd" / "static" / "extension" / "partnercrmd-firefox.zip"
+        url = f"http://127.0.0.1:{info['port']}/extension/partnercrmd-firefox.zip"
+        with urllib.request.urlopen(url, timeout=10) as package:
+            assert package.read() == extension.read_bytes()  # so do the browser extension's packages
 
         # OCR is the `ocr` extra: the base install leaves it out and says what to install.
         assert subprocess.run([venv / "bin" / "python", "-c", "import PIL"], capture_output=True).returncode != 0

@@ -1,4 +1,5 @@
 // The options page: pairing with the daemon, on/off, region, and the per-site allow and deny lists.
+import { isSupportedCountry } from "libphonenumber-js/min";
 import { effectiveRegion, ext, parseHosts, readSettings, writeSettings } from "./settings.js";
 
 const $ = (id) => document.getElementById(id);
@@ -56,7 +57,7 @@ $("unpair").addEventListener("click", async () => {
 $("settings-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const region = $("region").value.trim().toUpperCase();
-  if (region && !/^[A-Z]{2}$/.test(region)) {
+  if (region && !(/^[A-Z]{2}$/.test(region) && isSupportedCountry(region))) {
     say($("save-message"), "The region is a two-letter country code such as GB, US or DE (or empty).", false);
     return;
   }
