@@ -263,7 +263,7 @@ class HttpClient:
             entry.status = answer.status
             shown = raw.decode("utf-8", "replace")
             if isinstance(payload, (dict, list)):
-                shown = json.dumps(payload, ensure_ascii=False, indent=1)
+                shown = json.dumps(_scrub(payload), ensure_ascii=False, indent=1)
             shown = self.mask(shown)
             entry.answer = shown if len(shown) <= TRACE_BODY_CHARS else shown[:TRACE_BODY_CHARS] + "\n…"
         return answer
@@ -280,6 +280,21 @@ class HttpClient:
                 )
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+SECRET_KEY_WORDS = ("token", "secret", "password", "api_key", "apikey")
+
+
+def _scrub(value: Any) -> Any:
+    """An answer for the trace: values of keys that name credentials (access_token, client_secret…) masked."""
+    if isinstance(value, dict):
+        return {
+            k: MASK if any(w in str(k).lower() for w in SECRET_KEY_WORDS) and isinstance(v, str) and v else _scrub(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
 
 
 def _parse(raw: bytes) -> Any:

@@ -46,7 +46,7 @@ def add_parser(sub: Any) -> None:
     validate.set_defaults(func=cmd_validate)
 
     trial = template_sub.add_parser("try", help="run one operation of a template and trace each request (dry run)")
-    trial.add_argument("file", metavar="FILE")
+    trial.add_argument("file", metavar="FILE", help="a template file, or the id of an installed template")
     trial.add_argument("--op", required=True, choices=OPERATIONS)
     trial.add_argument("--number", help="lookup: the phone number")
     trial.add_argument("--text", help="search: the text")
@@ -121,8 +121,21 @@ def _typed(loaded: LoadedTemplate, given: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _template_path(name: str) -> Path:
+    """A template file, or the file of an installed template given by its id."""
+    path = Path(name)
+    if path.exists() or "/" in name or name.endswith((".yaml", ".yml")):
+        return path
+    from .discovery import discover
+
+    for integration in discover().integrations:
+        if integration.id == name and "template_file" in integration.extra:
+            return Path(integration.extra["template_file"])
+    raise ConfigError(f"There is no template file or installed template '{name}'.")
+
+
 def cmd_try(args: argparse.Namespace, paths: Paths) -> int:
-    path = Path(args.file)
+    path = _template_path(args.file)
     try:
         loaded = load_file(path)
     except TemplateError as exc:

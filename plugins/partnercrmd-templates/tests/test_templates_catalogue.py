@@ -106,20 +106,18 @@ async def test_every_template_is_an_integration_with_its_documentation(
 # --- search -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("query", ["+44 20 7946 0958", "020 7946 0958", "0044 20 7946 0958", "tel:+44-20-7946-0958"])
-async def test_a_caller_is_found_by_number_whatever_its_format(
-    api: ApiSession, book: str, template_id: str, query: str
-) -> None:
+async def test_a_caller_is_found_by_number_whatever_its_format(api: ApiSession, book: str, template_id: str) -> None:
     module = CRMS[template_id]
-    [dana] = await search(api, book, query)
-    shown = fields(dana)
-    assert dana["DisplayText"] == "Dana Whitfield"
-    assert shown["BusinessPhone"] == getattr(module, "STORED", {}).get("Dana", "+44 (0)20 7946-0958")
-    assert shown["Email"] == "dana.whitfield@northwind.example"
-    if getattr(module, "COMPANY", True):
-        assert shown["CompanyName"] == "Northwind Traders"
-    else:
-        assert "CompanyName" not in shown
+    for query in ("+44 20 7946 0958", "020 7946 0958", "0044 20 7946 0958", "tel:+44-20-7946-0958"):
+        [dana] = await search(api, book, query)
+        shown = fields(dana)
+        assert dana["DisplayText"] == "Dana Whitfield", query
+        assert shown["BusinessPhone"] == getattr(module, "STORED", {}).get("Dana", "+44 (0)20 7946-0958")
+        assert shown["Email"] == "dana.whitfield@northwind.example"
+        if getattr(module, "COMPANY", True):
+            assert shown["CompanyName"] == "Northwind Traders"
+        else:
+            assert "CompanyName" not in shown
 
 
 async def test_numbers_of_other_countries_and_strangers(api: ApiSession, book: str) -> None:
@@ -128,11 +126,9 @@ async def test_numbers_of_other_countries_and_strangers(api: ApiSession, book: s
     assert await search(api, book, "+44 20 7946 0999") == []
 
 
-@pytest.mark.parametrize(
-    ("query", "found"), [("Dana", ["Dana Whitfield"]), ("Whitfield", ["Dana Whitfield"]), ("Nobody", [])]
-)
-async def test_name_search(api: ApiSession, book: str, query: str, found: list[str]) -> None:
-    assert [r["DisplayText"] for r in await search(api, book, query)] == found
+async def test_name_search(api: ApiSession, book: str) -> None:
+    for query, found in [("Dana", ["Dana Whitfield"]), ("Whitfield", ["Dana Whitfield"]), ("Nobody", [])]:
+        assert [r["DisplayText"] for r in await search(api, book, query)] == found, query
 
 
 # --- pop ----------------------------------------------------------------------------------------------

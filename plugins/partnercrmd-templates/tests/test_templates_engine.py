@@ -374,3 +374,26 @@ async def test_template_try_reports_failures_and_bad_usage(tmp_path: Path, demo:
     settings = ["--set", f"url={demo.url}", "--set", f"token={TOKEN}"]
     code, _, err = await run_cli("template", "try", str(path), "--op", "lookup", *settings, home=tmp_path / "home")
     assert code == 2 and "--op lookup needs --number." in err
+
+
+async def test_the_trace_of_an_oauth_template_shows_no_token(tmp_path: Path) -> None:
+    """Dynamics 365 from the catalogue (by its id), signing in with client credentials: the token answer is masked."""
+    import crm_dynamics
+
+    crm = crm_dynamics.build()
+    await crm.start()
+    try:
+        sets = [f"--set={k}={v}" for k, v in crm_dynamics.settings(crm).items()]
+        code, out, err = await run_cli(
+            "template", "try", "dynamics365", "--op", "search", "--text", "Dana", *sets, home=tmp_path / "home"
+        )
+        assert code == 0, err
+        assert f"--> request 1: POST {crm.url}/{crm_dynamics.TENANT}/oauth2/v2.0/token" in out
+        assert '"access_token": "***"' in out and '"client_secret": "***"' in out
+        assert crm.access_tokens and not any(token in out for token in crm.access_tokens)
+        assert crm.oauth is not None and crm.oauth.client_secret not in out
+        assert "    Authorization: ***" in out and out.rstrip().endswith(
+            "Dana Whitfield | Northwind Traders | BusinessPhone=+44 (0)20 7946-0958 | dana.whitfield@northwind.example"
+        )
+    finally:
+        await crm.stop()
