@@ -397,3 +397,66 @@ async def test_the_trace_of_an_oauth_template_shows_no_token(tmp_path: Path) -> 
         )
     finally:
         await crm.stop()
+
+
+# --- pieces, without a daemon ----------------------------------------------------------------------------
+
+
+def test_number_forms_a_template_can_ask_for() -> None:
+    from partnercrmd_templates.engine import number_context
+
+    assert number_context("+442079460958", "GB", 7) == {
+        "e164": "+442079460958",
+        "e164_digits": "442079460958",
+        "digits": "442079460958",
+        "international": "+44 20 7946 0958",
+        "national": "020 7946 0958",
+        "national_digits": "02079460958",
+        "nsn": "2079460958",
+        "last": "9460958",
+    }
+    us = number_context("+12127365000", "GB", 4)
+    assert (us["national"], us["nsn"], us["last"]) == ("(212) 736-5000", "2127365000", "5000")
+
+
+def test_conditional_parameters_are_required_only_when_they_apply() -> None:
+    from partnercrmd_templates.engine import settings_with_defaults
+
+    from partnercrmd.errors import ConfigError
+
+    data = load_text(
+        DEMO.replace(
+            "  - {key: token, label: Token, type: secret, required: true}",
+            "  - {key: token, label: Token, type: secret, required: true}\n"
+            "  - {key: log_calls, label: Log calls, type: bool, default: false}\n"
+            "  - {key: subject, label: Call subject, required: true, when: settings.log_calls}",
+        ),
+        "demo.yaml",
+    ).data
+    assert settings_with_defaults(data, {"url": "http://x", "token": "t"})["log_calls"] is False
+    with pytest.raises(ConfigError, match=r"The setting 'subject' \(Call subject\) is required."):
+        settings_with_defaults(data, {"url": "http://x", "token": "t", "log_calls": True})
+    with pytest.raises(ConfigError, match=r"The setting 'token' \(Token\) is required."):
+        settings_with_defaults(data, {"url": "http://x"})
+
+
+async def test_test_connection_says_what_works_and_what_does_not(tmp_path: Path, demo: Demo) -> None:
+    path = tmp_path / "demo.yaml"
+    path.write_text(DEMO, encoding="utf-8")
+    for token, expected in [
+        (TOKEN, [("reach", True), ("search", True)]),
+        ("demo-wrong-token-987654", [("reach", True), ("authenticate", False)]),
+    ]:
+        connector = TemplateBook(
+            BookContext("b", "B", {"url": demo.url, "token": token}, tmp_path, "GB"),
+            TemplateSource(path, load_text(DEMO, str(path))),
+        )
+        try:
+            results = await connector.test()
+        finally:
+            await connector.close()
+        assert [(r.check, r.ok) for r in results] == expected
+    assert (
+        results[1].message
+        == "Demo CRM refused to search contacts by number (401: bad token). Check the setting 'token'."
+    )
