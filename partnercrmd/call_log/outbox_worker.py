@@ -138,6 +138,7 @@ class OutboxWorker:
 
     async def deliver_now(self, entry: OutboxEntry) -> Outcome:
         """Store the entry (once per key) and try it at once (DoAction); later retries run in the background."""
+        entry.next_attempt = time.time() + self.policy.timeout  # the background leaves it to this attempt
         stored, _ = await asyncio.to_thread(self.store.add, entry)
         if stored.status == DONE:
             return Outcome(DONE, "The call was logged already.", stored.activity_id)
@@ -286,7 +287,7 @@ class OutboxWorker:
             ) from None
         for activity in activities:
             if entry.marker in activity.body or entry.marker in activity.subject:
-                return activity.id or "(found)"
+                return activity.id
         return None
 
     async def _find_contact(self, book: OpenBook, entry: OutboxEntry) -> str:
