@@ -21,6 +21,7 @@ from .extension_harness import (
     EventListener,
     RendererTrace,
     badge_text,
+    big_page,
     linked_numbers,
     open_options,
     page_server,
@@ -85,48 +86,6 @@ EXPECTED = {
 
 FORGED_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Not the CRM</title></head>
 <body><p>Nothing to see.</p></body></html>
-"""
-
-
-def big_page(contained: bool = True) -> str:
-    """About 5 MB of text: 25,000 paragraphs with dates, prices and ids, and a phone number in every tenth.
-
-    Paragraphs come in sections of 100. A contained page marks them `content-visibility: auto`, as long pages
-    do so the browser lays out only what is on screen; on an uncontained one every DOM change (by anyone) costs
-    a layout of the whole 5 MB.
-    """
-    rows = []
-    for i in range(25_000):
-        number = f" Call 020 7946 {i % 1000:04d} for the team." if i % 10 == 0 else ""
-        rows.append(
-            f"<p>Paragraph {i}: the quarterly report of 2024-03-{1 + i % 28:02d} lists £{i},000.00 in orders "
-            f"for customer {100000 + i} and account {i * 7}; the lorem ipsum dolor sit amet, consectetur adipiscing "
-            f"elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua.{number}</p>"
-        )
-    body = "\n".join("<section>" + "\n".join(rows[i : i + 100]) + "</section>" for i in range(0, len(rows), 100))
-    style = "section { content-visibility: auto; contain-intrinsic-size: auto 3000px; }" if contained else ""
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Big</title>
-<style>{style}</style>
-<script>
-window.longTasks = [];
-window.maxLag = 0;
-window.lags = [];
-new PerformanceObserver((list) => {{
-  for (const entry of list.getEntries()) window.longTasks.push({{start: entry.startTime, duration: entry.duration}});
-}}).observe({{type: "longtask"}});
-addEventListener("load", () => {{
-  let last = performance.now();
-  window.lagSince = last;
-  setInterval(() => {{
-    const now = performance.now();
-    window.maxLag = Math.max(window.maxLag, now - last - 5);
-    if (now - last - 5 > 50) window.lags.push({{at: last, lag: now - last - 5}});
-    last = now;
-  }}, 5);
-}});
-</script></head><body>
-{body}
-</body></html>
 """
 
 
