@@ -111,6 +111,7 @@ class OutboxWorker:
     # --- life ----------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        await asyncio.to_thread(self.store.prune)
         recovered = await asyncio.to_thread(self.store.recover)
         if recovered:
             log.info("outbox: %d entries were being sent when the daemon stopped; checking them", recovered)

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 DATABASE_NAME = "calls.sqlite3"
+KEEP_DAYS = 90.0
+"""How long the call history and the outbox's finished entries are kept (the CRMs keep the activities)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -247,6 +249,14 @@ class CallStore:
             return self._db.execute(
                 "UPDATE outbox SET status = ?, next_attempt = ? WHERE status = ?", (PENDING, time.time(), SENDING)
             ).rowcount
+
+    def prune(self, keep_days: float = KEEP_DAYS) -> int:
+        """Forget calls, and entries that are done or skipped, older than `keep_days`; waiting ones always stay."""
+        cutoff = time.time() - keep_days * 86400
+        with self._lock:
+            calls = self._lazy("DELETE FROM calls WHERE updated < ?", (cutoff,))
+            entries = self._lazy("DELETE FROM outbox WHERE status IN (?, ?) AND updated < ?", (DONE, SKIPPED, cutoff))
+        return calls + entries
 
     def due_books(self, now: float) -> list[str]:
         with self._lock:
