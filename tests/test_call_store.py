@@ -81,3 +81,37 @@ def test_pruning_forgets_old_history_but_never_waiting_entries(tmp_path: Path) -
     assert [c.call_id for c in store.recent_calls()] == ["new-call"]
     assert {e.key for e in store.entries()} == {"0ld0fa1l", "0ld0wa1t", "new0d0ne"}
     store.close()
+
+
+def test_activity_text_keeps_the_reference_and_a_direction_line_whatever_the_template() -> None:
+    from datetime import UTC, datetime
+
+    from partnercrmd.call_log.activity_text import render_activity
+    from partnercrmd.model import CallDirection, CallInfo
+
+    call = CallInfo(
+        CallDirection.OUTBOUND,
+        caller_number="201",
+        called_number="+44 20 7946 0958",
+        called_name="Dana Whitfield",
+        start_utc=datetime(2026, 11, 25, 9, 30, tzinfo=UTC),
+        duration_seconds=3725,
+        notes="Sent the quote",
+    )
+    subject, body, _ = render_activity(call, "pcrmd-0123456789abcdef01234567")
+    assert subject == "Outgoing call: 201 -> +44 20 7946 0958 [Dana Whitfield]"
+    assert body.splitlines() == [
+        "Direction: Outbound",
+        "Caller: 201",
+        "Called: +44 20 7946 0958 [Dana Whitfield]",
+        "Start: 2026-11-25 09:30:00 UTC",
+        "Duration: 1:02:05",
+        "Call reference: pcrmd-0123456789abcdef01234567",
+        "",
+        "Sent the quote",
+    ]
+    subject, body, _ = render_activity(
+        call, "pcrmd-x", subject_template="Rang $called_name", body_template="$notes ($duration)"
+    )
+    assert subject == "Rang Dana Whitfield"
+    assert body == "Sent the quote (1:02:05)\nDirection: Outbound\nCall reference: pcrmd-x"

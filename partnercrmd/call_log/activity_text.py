@@ -6,11 +6,15 @@ $kind (Incoming/Outgoing), $direction (Inbound/Outbound), $caller, $called
 $start (``YYYY-MM-DD HH:MM:SS UTC``), $duration (m:ss or h:mm:ss), $notes.
 Unknown placeholders are left as they are. The body always gets one more line,
 ``Call reference: pcrmd-…``, before the notes: it lets partnercrmd recognise
-the activity in the CRM and never write it twice.
+the activity in the CRM and never write it twice. It also always keeps a
+``Direction: Inbound|Outbound`` line (added when a template has none): some
+add-ins (Tryton) tell call notes from other notes by it, and a note they do
+not list as a call could not be recognised.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from string import Template
 
@@ -21,6 +25,7 @@ DEFAULT_SUBJECT = "$kind call: $caller -> $called"
 DEFAULT_BODY = "Direction: $direction\nCaller: $caller\nCalled: $called\nStart: $start\nDuration: $duration"
 REFERENCE_LABEL = "Call reference"
 MAX_SUBJECT = 255
+DIRECTION_LINE = re.compile(r"^Direction:\s*(Inbound|Outbound)\s*$", re.MULTILINE)
 
 
 def template_values(call: CallInfo, start: datetime) -> dict[str, str]:
@@ -49,6 +54,8 @@ def render_activity(
     if not subject:
         subject = Template(DEFAULT_SUBJECT).safe_substitute(values)
     body = Template(body_template or DEFAULT_BODY).safe_substitute(values).rstrip()
+    if not DIRECTION_LINE.search(body):
+        body += f"\nDirection: {call.direction}"
     body += f"\n{REFERENCE_LABEL}: {reference}"
     if call.notes and "$notes" not in (body_template or DEFAULT_BODY):
         body += f"\n\n{call.notes}"
