@@ -116,7 +116,8 @@ def redeem_pairing_code(vault: Vault, typed: str, origin: str, name: str) -> App
     Any earlier registration of the same origin (the same extension paired again) is revoked.
     Blocks on the vault: run it off the event loop.
     """
-    wanted = _digest(normalise_code(typed)) if normalise_code(typed).isascii() else ""
+    code = normalise_code(typed)
+    wanted = _digest(code) if code.isascii() and len(code) == CODE_LENGTH else ""  # never matches otherwise
     now = time.time()
 
     def change(doc: dict[str, Any]) -> tuple[AppRecord | None, bool]:

@@ -271,6 +271,13 @@ def test_content_added_after_load_is_linked(context: BrowserContext, site: str, 
     page.wait_for_selector("#late-target a.partnercrmd-dial")
     assert linked_numbers(page, "#late") == ["+441614960000"]
     assert linked_numbers(page, "#late-target") == ["+441134960999"]
+    # Its own links are not scanned again: nothing doubled, nothing nested.
+    assert len(linked_numbers(page)) == sum(len(n) for n in EXPECTED.values()) + 2
+    assert page.locator("a.partnercrmd-dial a, a a.partnercrmd-dial").count() == 0
+    page.evaluate("document.querySelector('#late a.partnercrmd-dial').firstChild.data = '0161 496 0000'")
+    page.evaluate("document.getElementById('late').append(' or 0161 496 0999')")
+    page.wait_for_function("() => document.querySelectorAll('#late a.partnercrmd-dial').length === 2")
+    assert linked_numbers(page, "#late") == ["+441614960000", "+441614960999"]
     page.close()
 
 
