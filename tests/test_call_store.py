@@ -114,4 +114,6 @@ def test_activity_text_keeps_the_reference_and_a_direction_line_whatever_the_tem
         call, "pcrmd-x", subject_template="Rang $called_name", body_template="$notes ($duration)"
     )
     assert subject == "Rang Dana Whitfield"
-    assert body == "Sent the quote (1:02:05)\nDirection: Outbound\nCall reference: pcrmd-x"
+    assert body == "Direction: Outbound\nCall reference: pcrmd-x\nSent the quote (1:02:05)"  # the marks first
+    _, body, _ = render_activity(call, "pcrmd-y", body_template="Spoke $duration")
+    assert body == "Spoke 1:02:05\nDirection: Outbound\nCall reference: pcrmd-y\n\nSent the quote"

@@ -5,8 +5,9 @@ $kind (Incoming/Outgoing), $direction (Inbound/Outbound), $caller, $called
 (number [name]), $caller_number, $caller_name, $called_number, $called_name,
 $start (``YYYY-MM-DD HH:MM:SS UTC``), $duration (m:ss or h:mm:ss), $notes.
 Unknown placeholders are left as they are. The body always gets one more line,
-``Call reference: pcrmd-…``, before the notes: it lets partnercrmd recognise
-the activity in the CRM and never write it twice. It also always keeps a
+``Call reference: pcrmd-…``, before the notes (first, when the template places
+the notes itself, so a CRM's length limit never cuts it off): it lets
+partnercrmd recognise the activity in the CRM and never write it twice. It also always keeps a
 ``Direction: Inbound|Outbound`` line (added when a template has none): some
 add-ins (Tryton) tell call notes from other notes by it, and a note they do
 not list as a call could not be recognised.
@@ -53,10 +54,14 @@ def render_activity(
     subject = Template(subject_template or DEFAULT_SUBJECT).safe_substitute(values).strip()
     if not subject:
         subject = Template(DEFAULT_SUBJECT).safe_substitute(values)
-    body = Template(body_template or DEFAULT_BODY).safe_substitute(values).rstrip()
-    if not DIRECTION_LINE.search(body):
-        body += f"\nDirection: {call.direction}"
-    body += f"\n{REFERENCE_LABEL}: {reference}"
-    if call.notes and "$notes" not in (body_template or DEFAULT_BODY):
+    template = body_template or DEFAULT_BODY
+    body = Template(template).safe_substitute(values).rstrip()
+    marks = ([] if DIRECTION_LINE.search(body) else [f"Direction: {call.direction}"]) + [
+        f"{REFERENCE_LABEL}: {reference}"
+    ]
+    if "$notes" in template:  # long notes may be cut off by a CRM's length limit: the marks go first
+        return subject[:MAX_SUBJECT], "\n".join([*marks, body]), start
+    body = "\n".join([body, *marks])
+    if call.notes:
         body += f"\n\n{call.notes}"
     return subject[:MAX_SUBJECT], body, start
