@@ -470,8 +470,9 @@ class TemplateBook(Connector):
         op = compiled.op("lookup")
         numbers = number_context(query.number, self.region, int(op.get("last_digits", 9)))
         found: dict[str, Contact] = {}
-        for form in dict.fromkeys(op.get("forms", ["e164"])):
-            context = self._context(number=numbers[form], numbers=numbers, text=query.text, limit=query.limit)
+        # One request per distinct form (for a number that cannot be parsed several forms are the same digits).
+        for number in dict.fromkeys(numbers[form] for form in op.get("forms", ["e164"])):
+            context = self._context(number=number, numbers=numbers, text=query.text, limit=query.limit)
             for contact in await self._records(compiled, "lookup", context, query.limit, "search contacts by number"):
                 found.setdefault(contact.id, contact)
         return list(found.values())
