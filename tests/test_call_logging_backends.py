@@ -31,7 +31,7 @@ from partnercrmd.call_log.outbox_worker import OutboxPolicy
 from partnercrmd.config import DaemonConfig
 from partnercrmd.local_book.addin import DATABASE_NAME
 from partnercrmd.paths import Paths
-from partnercrmd.testing import ApiSession, configure_book
+from partnercrmd.testing import ApiSession, RecordingOpener, configure_book
 from tests.backend_servers import PERSON_NUMBER, Backend, close_all, run_parallel, start_backend
 from tests.daemon_process import Daemon, describe, run_cli, wait_until
 from tests.fault_proxy import FaultProxy
@@ -181,6 +181,35 @@ async def test_ended_call_is_logged_once_in_each_real_crm(
     (note,) = [b for b in tryton_bodies(backends["tryton"]) if f"[[{tag}]]" in b]
     assert note.startswith("Incoming call: +44 20 7946 0958 -> 201 [Reception]")
     assert "Duration: 0:42" in note and "Call reference: pcrmd-" in note
+
+
+async def test_ringing_pops_the_callers_party_in_tryton_with_its_call_history(
+    api: ApiSession,
+    partnercrmd_app: web.Application,
+    partnercrmd_opener: RecordingOpener,
+    books: dict[str, str],
+    backends: dict[str, Backend],
+    partnercrmd_home: Paths,
+) -> None:
+    tag = f"pop-{uuid.uuid4().hex[:8]}"
+    await api.call("POST", "CallEvent", **call_fields(tag, "Ended", tag))  # an earlier call, logged
+    one_each = {"tryton": 1, "bottlecrm": 1, "local": 1}
+    assert await until_counts(backends, partnercrmd_home.data_dir, tag, one_each) == one_each
+    options = {"auto_pop": "OnRinging", "show_activity_on_call": True, "web_url": "https://erp.example"}
+    vault, host = partnercrmd_app[appkeys.VAULT], partnercrmd_app[appkeys.HOST]
+    await asyncio.to_thread(change_book, vault, host, books["tryton"], options)
+    await reload_vault(partnercrmd_app)
+    ringing = await api.call("POST", "CallEvent", **call_fields(f"{tag}-next", "Ringing", f"{tag}-next"))
+    dana = backends["tryton"].extra["ids"]["dana"]
+    database = backends["tryton"].settings["database"]
+    assert partnercrmd_opener.urls == [f"https://erp.example/#{database}/model/party.party/{dana}"]
+    assert ringing["Popped"] == f"{books['tryton']}/{dana}"
+    (tryton,) = [m for m in ringing["Matches"] if m["AddinId"] == books["tryton"]]
+    (record,) = tryton["Records"]
+    assert record["DisplayText"] == "Dana Whitfield"
+    assert any(f"[[{tag}]]" in activity["Body"] for activity in record["Activities"])  # ShowActivityOnCall
+    others = [m for m in ringing["Matches"] if m["AddinId"] != books["tryton"]]
+    assert all("Activities" not in r for m in others for r in m["Records"])  # only where the book shows them
 
 
 async def test_a_crm_down_at_call_end_gets_the_call_once_it_is_back(
