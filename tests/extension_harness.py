@@ -217,7 +217,10 @@ def open_options(context: BrowserContext) -> Page:
 
 
 def pair(context: BrowserContext, port: int, code: str) -> tuple[bool, str]:
-    """Enter port and code in the options page and press Pair; (success, the message shown)."""
+    """Enter port and code in the options page and press Pair; (success, the message shown).
+
+    With an empty code a paired extension only moves to the port.
+    """
     options = open_options(context)
     try:
         options.fill("#port", str(port))
@@ -228,7 +231,7 @@ def pair(context: BrowserContext, port: int, code: str) -> tuple[bool, str]:
         options.click("#pair")
         options.wait_for_function(
             "() => ['true', 'false'].includes(document.getElementById('pair-message').dataset.ok)"
-            " && !['', 'Pairing…'].includes(document.getElementById('pair-message').textContent)"
+            " && !['', 'Pairing…', 'Checking…'].includes(document.getElementById('pair-message').textContent)"
         )
         ok = options.eval_on_selector("#pair-message", "el => el.dataset.ok") == "true"
         return ok, options.inner_text("#pair-message")

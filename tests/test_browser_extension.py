@@ -180,6 +180,9 @@ def test_unpaired_extension_says_so_on_its_badge_options_page_and_clicks(
 
 
 def test_pairing_with_a_wrong_code_fails_clearly(context: BrowserContext, daemon: Daemon) -> None:
+    ok, message = pair(context, daemon.port, "")
+    assert not ok
+    assert message == "Enter the pairing code partnercrmd showed you."
     ok, message = pair(context, daemon.port, "ZZZZ-ZZZZ")
     assert not ok
     assert "No pairing code is waiting" in message
@@ -391,6 +394,33 @@ def test_a_5_mb_page_is_linked_without_blocking_it_for_50_ms(context: BrowserCon
     assert [b for b in blocked if b[2] >= 50] == [], f"the page was blocked by work: {blocked}"
     longest = max(cpu for _, _, cpu in tasks)
     assert longest < 50, f"a task of the scan ran {longest:.0f} ms (page: {seen})"
+    page.close()
+
+
+def test_a_daemon_that_does_not_answer_is_shown_and_a_new_port_keeps_the_pairing(
+    context: BrowserContext, site: str, daemon: Daemon, paired: str, listener: EventListener
+) -> None:
+    ok, message = pair(context, 1, "")
+    assert not ok
+    assert "does not answer on port 1" in message
+    assert badge_text(context) == "?"
+    options = open_options(context)
+    assert options.get_attribute("#status", "data-state") == "unreachable"
+    assert "does not answer on port 1" in options.inner_text("#status")
+    options.close()
+    page = open_page(context, f"{site}/numbers.html")
+    ok, text = notice_after_click(page, "#nbsp a.partnercrmd-dial")
+    assert not ok
+    assert "does not answer on port 1" in text
+    page.close()
+    ok, message = pair(context, daemon.port, "")
+    assert ok, message
+    assert stored(context, "applicationId") == paired
+    assert badge_text(context) == ""
+    page = open_page(context, f"{site}/numbers.html")
+    ok, text = notice_after_click(page, "#nbsp a.partnercrmd-dial")
+    assert ok, text
+    assert listener.wait_for("MakeCallRequest")["E164"] == "+441134960000"
     page.close()
 
 

@@ -93,6 +93,19 @@ async function pair(port, code) {
   return { ok: true, message: `Paired with ${reply.body.ProductName || "partnercrmd"}.` };
 }
 
+/** Keep the pairing, talk to partnercrmd on another port (it moved: terminal servers give each user one). */
+async function setPort(port) {
+  const portNumber = Number(port);
+  if (!Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) {
+    return { ok: false, message: "The port must be a number from 1 to 65535 (partnercrmd's default is 10088)." };
+  }
+  await writeSettings({ daemonPort: portNumber });
+  const { state } = await check();
+  const settings = await readSettings();
+  if (state === "paired") return { ok: true, message: `partnercrmd answers on port ${portNumber}.` };
+  return { ok: false, message: settings.stateMessage || stateMessage(state, settings.productName) };
+}
+
 async function unpair() {
   await writeSettings({ applicationId: "" });
   const settings = await readSettings();
@@ -120,6 +133,7 @@ async function check() {
 const HANDLERS = {
   dial: (message) => dial(String(message.destination || "").slice(0, 256)),
   pair: (message) => pair(message.port, message.code),
+  "set-port": (message) => setPort(message.port),
   unpair: () => unpair(),
   check: () => check(),
 };

@@ -41,8 +41,16 @@ async function fill() {
 
 $("pair-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  say($("pair-message"), "Pairing…", true);
-  const answer = await ext.runtime.sendMessage({ type: "pair", port: $("port").value, code: $("code").value });
+  const code = $("code").value.trim();
+  const settings = await readSettings();
+  if (!code && !settings.applicationId) {
+    say($("pair-message"), "Enter the pairing code partnercrmd showed you.", false);
+    return;
+  }
+  say($("pair-message"), code ? "Pairing…" : "Checking…", true);
+  const answer = code
+    ? await ext.runtime.sendMessage({ type: "pair", port: $("port").value, code })
+    : await ext.runtime.sendMessage({ type: "set-port", port: $("port").value });
   say($("pair-message"), answer.message, answer.ok);
   if (answer.ok) $("code").value = "";
   await fill();
