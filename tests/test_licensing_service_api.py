@@ -125,3 +125,19 @@ async def test_development_mode_is_visibly_unlicensed_and_refuses_nothing(
     body = await (await client.get("/api/v1/Version")).json()
     assert body["Licenses"][0]["Value"] == "Development (unlicensed)"
     assert "evaluation" in body["Licenses"][1]["Value"]
+
+
+async def test_a_licence_revoked_by_the_service_is_announced_and_enforced(
+    api: ApiSession, platform: LicensingPlatform
+) -> None:
+    assert (await search(api, "alice")).status == 200
+    async with api.client.ws_connect(f"/api/v1/events/{api.app_id}") as ws:
+        assert (await ws.receive_json())["EventType"] == "Initial"
+        platform.licensed["alice"] = False  # the partner ends alice's subscription
+        assert (await search(api, "alice")).status == 200  # answered from the cache; the refresh runs behind it
+        while True:
+            message = await asyncio.wait_for(ws.receive_json(), 10)
+            if message["EventType"] == "LicenceChanged":
+                break
+    assert (message["UserId"], message["Licensed"]) == ("alice", False)
+    assert (await search(api, "alice")).status == 402
