@@ -208,3 +208,13 @@ async def test_credentials_are_renewed_after_a_401_or_wrong_ones_reported(
     if crm.oauth.rotate_refresh_tokens:
         # The rotated refresh token replaced the spent one, on disk too: a restarted daemon can still sign in.
         assert stored["refresh_token"] in crm.refresh_tokens and stored["refresh_token"] != crm.oauth.refresh_token
+
+
+async def test_a_rate_limited_crm_is_waited_out(api: ApiSession, book: str, crm: FakeCrm) -> None:
+    """Every one of these APIs answers 429 with Retry-After (seconds) when a client goes too fast."""
+    crm.limit(1, retry_after="1")
+    before = len(crm.requests)
+    assert [r["DisplayText"] for r in await search(api, book, "Whitfield")] == ["Dana Whitfield"]
+    token_path = crm.oauth.token_path if crm.oauth else None
+    sent = [path for _, path in crm.requests[before:] if path.split("?")[0] != token_path]
+    assert crm.limited == 0 and len(sent) >= 2 and sent[0] == sent[1]  # refused, then sent again after the wait
