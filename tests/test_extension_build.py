@@ -74,6 +74,14 @@ def test_packages_hold_sorted_files_with_fixed_dates_and_no_local_paths(engine: 
         assert local not in text
 
 
+def test_the_extension_builds_page_content_with_dom_apis_only() -> None:
+    sources = {path.name: path.read_text(encoding="utf-8") for path in (EXTENSION / "src").glob("*.js")}
+    assert "content.js" in sources
+    for name, text in sources.items():
+        for api in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+            assert api not in text, f"{name} uses {api}"
+
+
 def test_chromium_and_firefox_manifests() -> None:
     version = json.loads((EXTENSION / "package.json").read_text(encoding="utf-8"))["version"]
     chromium, firefox = manifest_of("chromium"), manifest_of("firefox")
