@@ -28,7 +28,9 @@ def partnercrmd_integrations() -> Sequence[Integration]:
     """Return the integrations this add-in provides.
 
     Called once, when the host loads add-ins at start-up (and by `partnercrmd
-    books` commands). Return an empty sequence to provide none. Do no I/O here:
+    books` commands), and again, in a worker thread, when a configured book names
+    an integration the host does not know yet (integrations defined by files may
+    have been added). Return an empty sequence to provide none. Do no I/O here:
     connections are made when a configured address book is opened
     (`Integration.open`). An exception here is reported against this add-in
     and its integrations are left out; other add-ins are unaffected.
