@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from partnercrmd.partner_keys import generate_private_key
 from tests.daemon_process import describe, error_line, run_cli
 
@@ -57,3 +59,32 @@ def test_licence_commands_refuse_bad_input(tmp_path: Path) -> None:
     assert refused.returncode == 2 and "not issued for this product or has been altered" in error_line(refused)
     both = run_cli(home, "licence", "issue", "--key", "k", "--licensee", "A", "--seats", "2", "--user", "x")
     assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
+def test_licence_show_lists_what_the_licensing_service_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from partnercrmd.licensing.http_provider import CACHE_KEY
+    from partnercrmd.paths import Paths
+    from partnercrmd.vault import Vault
+
+    branding = tmp_path / "branding.toml"
+    branding.write_text(
+        '[product]\nname = "Acme Phone"\n\n[licensing]\nprovider = "http"\n'
+        'endpoint = "https://licensing.example/check"\ngrace_hours = 24\n',
+        encoding="utf-8",
+    )
+    home = tmp_path / "home"
+    monkeypatch.setenv("PARTNERCRMD_KEYRING", "0")  # the vault key in a key file, as the command finds it
+    paths = Paths.under(home)
+    paths.ensure()
+    vault = Vault.open(paths.config_dir)
+    answers = {"alice": {"licensed": True, "checked": 1_790_000_000.0}, "bob": {"licensed": False, "checked": 1.0}}
+    vault.update(lambda doc: doc.__setitem__(CACHE_KEY, answers))
+    shown = run_cli(
+        home, "licence", "show", extra_env={"PARTNERCRMD_BRANDING": str(branding), "PARTNERCRMD_KEYRING": "0"}
+    )
+    assert shown.returncode == 0, describe(shown)
+    assert "Licensing: Licensing service" in shown.stdout
+    assert "https://licensing.example/check" in shown.stdout and "grace 24 h" in shown.stdout
+    assert "alice: licensed" in shown.stdout and "bob: not licensed" in shown.stdout
