@@ -347,9 +347,12 @@ class TemplateBook(Connector):
         elif not url.startswith(("http://", "https://")):
             url = urljoin(base + "/", url)
         headers = {"Accept": "application/json"}
-        headers.update({k: as_text(v.value(context)) for k, v in spec.get("headers", {}).items()})
+        for key, value in spec.get("headers", {}).items():
+            filled = value.value(context)
+            if filled is not None:  # a header whose value is null is left out, as keys of bodies are
+                headers[key] = as_text(filled)
         timeout = float(op["request"].get("timeout_seconds", compiled.timeout))
-        writes = name in ("log_call", "create_contact")
+        writes = name in ("log_call", "create_contact", "update_contact")
         return Request(
             method=op["request"].get("method", "GET"),
             url=url,
