@@ -61,7 +61,7 @@ class StaticAuth:
     async def headers(self, client: HttpClient) -> dict[str, str]:
         return dict(self._headers)
 
-    async def renew(self, client: HttpClient) -> bool:
+    async def renew(self, client: HttpClient, sent: Mapping[str, str]) -> bool:
         return False
 
     def secrets(self) -> list[str]:
@@ -153,9 +153,11 @@ class OAuthAuth:
             assert self.tokens is not None
             return {"Authorization": f"{self.scheme} {self.tokens.access_token}"}
 
-    async def renew(self, client: HttpClient) -> bool:
+    async def renew(self, client: HttpClient, sent: Mapping[str, str]) -> bool:
         async with self._lock:
             tokens = await self._load()
+            if sent.get("Authorization") != f"{self.scheme} {tokens.access_token}":
+                return True  # another request renewed the token while this one waited
             await self._fetch(client, Tokens(refresh_token=tokens.refresh_token, seed=tokens.seed))
             return True
 

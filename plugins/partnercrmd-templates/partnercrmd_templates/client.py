@@ -109,8 +109,9 @@ class Answer:
 class Authenticator(Protocol):
     async def headers(self, client: HttpClient) -> dict[str, str]: ...
 
-    async def renew(self, client: HttpClient) -> bool:
-        """After a 401: get new credentials; whether the request is worth repeating."""
+    async def renew(self, client: HttpClient, sent: Mapping[str, str]) -> bool:
+        """After a 401 to a request sent with the headers `sent`: get new credentials (unless another
+        request did meanwhile); whether the request is worth repeating."""
         ...
 
     def secrets(self) -> list[str]: ...
@@ -176,7 +177,7 @@ class HttpClient:
             answer = await self._send_once(request, headers, deadline)
             if answer.status == 401 and authenticate and self.auth is not None and not renewed:
                 renewed = True
-                if await self.auth.renew(self):
+                if await self.auth.renew(self, headers):
                     self._note("401: credentials renewed, the request is repeated")
                     continue
             if answer.status in (429, 503) and attempts < self.retries:

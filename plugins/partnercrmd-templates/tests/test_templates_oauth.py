@@ -141,3 +141,20 @@ async def test_a_rotated_refresh_token_outlives_the_daemon(tmp_path: Path) -> No
         assert fresh not in crm.refresh_tokens  # it was the one used (and rotated)
     finally:
         await crm.stop()
+
+
+async def test_requests_refused_at_once_renew_the_token_once(tmp_path: Path) -> None:
+    crm = crm_salesforce.build()  # rotation on: a second refresh with the spent token would fail
+    await crm.start()
+    integration = next(i for i in discover().integrations if i.id == "salesforce")
+    connector = integration.open(BookContext("crm", "CRM", crm_salesforce.settings(crm), tmp_path, "GB"))
+    assert isinstance(connector, TemplateBook)
+    try:
+        await connector.search(SearchQuery("Dana", 5))
+        crm.expire_access_tokens()
+        found = await asyncio.gather(*(connector.search(SearchQuery(name, 5)) for name in ("Dana", "Eamon", "Zoë")))
+        assert [[c.name for c in f] for f in found] == [["Dana Whitfield"], ["Eamon O'Neill"], ["Zoë Lefèvre"]]
+        assert crm.token_grants == ["refresh_token", "refresh_token"]
+    finally:
+        await connector.close()
+        await crm.stop()
