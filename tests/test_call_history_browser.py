@@ -3,10 +3,13 @@ and retries a failed activity with the page's own button (session cookie, anti-f
 
 `ShowWindow callhistory` opens the one-time login link with the "browser" named by
 BROWSER: a script that writes the link to a file, from which the test's Chromium takes it.
+With PARTNERCRMD_SCREENSHOTS=<dir> the window is saved there as callhistory.png
+(that is how docs/screenshots/callhistory.png is made).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
 from collections.abc import Iterator
@@ -95,6 +98,9 @@ def test_the_history_window_lists_calls_and_retries_a_failed_activity(
         waiting = page.locator("section", has_text="Waiting or failed").locator("tr", has_text="gone-1")
         expect(waiting).to_contain_text("failed")
         expect(waiting).to_contain_text("no longer exists")
+        page.set_viewport_size({"width": 1280, "height": 800})
+        if folder := os.environ.get("PARTNERCRMD_SCREENSHOTS"):
+            page.screenshot(path=str(Path(folder) / "callhistory.png"), full_page=True)
         waiting.get_by_role("button", name="Retry").click()
         expect(page.locator(".notice")).to_have_text("1 entry is being tried again.")
         expect(page).to_have_url(f"http://127.0.0.1:{daemon.port}/ui/callhistory?retried=1")

@@ -16,6 +16,7 @@ from .. import appkeys
 from ..actions import format_duration
 from ..errors import BadRequest, Forbidden
 from ..pages import SECURITY_HEADERS
+from ..ui.common import NAV
 from .store import FAILED, PENDING, SENDING, CallStore
 
 MAX_CALLS = 200
@@ -53,6 +54,7 @@ async def call_history_page(request: web.Request) -> web.StreamResponse:
         "product": app[appkeys.CONFIG].branding.product_name,
         "book_names": {b.id: b.name for b in app[appkeys.BOOKS].books()},
         "retried": int(retried) if retried and retried.isdigit() else None,
+        "nav": NAV,
     }
     response = aiohttp_jinja2.render_template("callhistory.html", request, context)
     response.headers.update(SECURITY_HEADERS)
