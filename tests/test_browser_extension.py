@@ -281,6 +281,21 @@ def test_content_added_after_load_is_linked(context: BrowserContext, site: str, 
     page.evaluate("document.getElementById('late').append(' or 0161 496 0999')")
     page.wait_for_function("() => document.querySelectorAll('#late a.partnercrmd-dial').length === 2")
     assert linked_numbers(page, "#late") == ["+441614960000", "+441614960999"]
+    # A single-page application adding many nodes at once.
+    page.evaluate(
+        """() => {
+        const list = document.createElement('ol');
+        list.id = 'many';
+        for (let i = 0; i < 1000; i++) {
+            const item = document.createElement('li');
+            item.textContent = `Agent ${i}: 020 7946 ${String(i).padStart(4, '0')}`;
+            list.appendChild(item);
+        }
+        document.body.appendChild(list);
+    }"""
+    )
+    page.wait_for_function("() => document.querySelectorAll('#many a.partnercrmd-dial').length === 1000")
+    assert linked_numbers(page, "#many")[999] == "+442079460999"
     page.close()
 
 

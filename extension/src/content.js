@@ -20,7 +20,8 @@ const DIGIT = /[\p{Nd}]/u;
 const root = document.documentElement;
 
 let region = "";
-let queue = []; // roots still to scan
+let queue = []; // roots still to scan, from queueHead on (a shift() per node would cost O(n) on busy pages)
+let queueHead = 0;
 let walker = null; // the TreeWalker over the root being scanned
 let current = null; // {node, original, prepared, pieces, index, numbers}: a text node part-way scanned
 let scheduled = false;
@@ -62,8 +63,12 @@ function nextTextNode() {
       if (node) return node;
       walker = null;
     }
-    const next = queue.shift();
-    if (!next) return null;
+    if (queueHead >= queue.length) {
+      queue = [];
+      queueHead = 0;
+      return null;
+    }
+    const next = queue[queueHead++];
     if (!next.isConnected || insideSkipped(next.nodeType === Node.TEXT_NODE ? next.parentNode : next)) continue;
     if (next.nodeType === Node.TEXT_NODE) {
       if (DIGIT.test(next.data)) return next;
@@ -123,7 +128,7 @@ function work(deadline) {
     }
   }
   if (found.length && !scanning) flush(stopAt);
-  if (current || walker || queue.length || found.length) schedule();
+  if (current || walker || queueHead < queue.length || found.length) schedule();
   else idle();
 }
 
@@ -160,7 +165,7 @@ function enqueueMutations(records) {
       if (added.nodeType === Node.ELEMENT_NODE || added.nodeType === Node.TEXT_NODE) queue.push(added);
     }
   }
-  if (queue.length) schedule();
+  if (queueHead < queue.length) schedule();
 }
 
 const observer = new MutationObserver(enqueueMutations);
