@@ -235,6 +235,11 @@ class Compiled:
             for name, op in self.ops.items()
             if isinstance(op, dict) and "request" in op
         }
+        self.steps = {
+            name: [compile_value(step["request"]) for step in op.get("then", [])]
+            for name, op in self.ops.items()
+            if isinstance(op, dict)
+        }
         self.error_message = compile_path(self.data["error_message"]) if "error_message" in self.data else None
         self.errors = {k: Text.compile(v) for k, v in self.data.get("errors", {}).items()}
 
@@ -337,9 +342,11 @@ class TemplateBook(Connector):
 
     # --- requests ------------------------------------------------------------------------------------
 
-    def _request(self, compiled: Compiled, name: str, context: Mapping[str, Any], url: str | None = None) -> Request:
-        op = compiled.ops[name]
-        spec = compiled.requests[name]
+    def _request(
+        self, compiled: Compiled, name: str, context: Mapping[str, Any], url: str | None = None, step: int = -1
+    ) -> Request:
+        op = compiled.ops[name] if step < 0 else compiled.ops[name]["then"][step]
+        spec = compiled.requests[name] if step < 0 else compiled.steps[name][step]
         base = compiled.base_url.text(context).rstrip("/")
         if url is None:
             path = spec["url"].text(context, escape_values=True)
@@ -410,6 +417,12 @@ class TemplateBook(Connector):
             return None
         if not 200 <= answer.status < 300:
             raise self._fail(compiled, answer, doing, display_address(request.url))
+        previous = answer
+        for index, step in enumerate(compiled.ops[name].get("then", [])):
+            step_request = self._request(compiled, name, {**context, "previous": previous.payload}, step=index)
+            previous = await self.client.send(step_request)
+            if not 200 <= previous.status < 300:
+                raise self._fail(compiled, previous, str(step.get("doing") or doing), display_address(step_request.url))
         return answer
 
     def _preconditions(self, compiled: Compiled, name: str, context: Mapping[str, Any]) -> None:

@@ -3,7 +3,7 @@
 Follows https://developers.freshdesk.com/api/: List all contacts filtered by `phone` (an exact match on
 the number as stored), Contact autocomplete (GET /api/v2/contacts/autocomplete?term= -> [{"id", "name"}]),
 View and Create a contact, Create a ticket (source 3 = Phone, status 5 = Closed; 201 with the ticket),
-authentication (Basic with the API key as user name and "X" as password; 401 {"code":
+Add a note to a ticket (POST /api/v2/tickets/[id]/notes, private), authentication (Basic with the API key as user name and "X" as password; 401 {"code":
 "invalid_credentials", "message": ...}) and rate limits: 429 with a Retry-After header in seconds.
 Freshdesk users here wrote their numbers in international form, which the exact filter needs.
 """
@@ -103,8 +103,20 @@ def build() -> FakeCrm:
                 }
             ]
             return web.json_response({"description": "Validation failed", "errors": errors}, status=400)
-        crm.write("calls", body)
-        return web.json_response({"id": crm.new_id(), **body}, status=201)
+        ticket_id = crm.new_id()
+        crm.write("calls", {"id": ticket_id, **body})
+        return web.json_response({"id": ticket_id, **body}, status=201)
+
+    @crm.route("POST", "/api/v2/tickets/{id}/notes")
+    async def notes(request: web.Request) -> web.Response:
+        ticket_id = int(request.match_info["id"])
+        if not any(t["id"] == ticket_id for t in crm.written.get("calls", [])):
+            return web.json_response({"code": "access_denied", "message": "Ticket not found"}, status=404)
+        body = await request.json()
+        crm.write("notes", {"ticket_id": ticket_id, **body})
+        return web.json_response(
+            {"id": crm.new_id(), "ticket_id": ticket_id, "private": body.get("private", True), **body}, status=201
+        )
 
     return crm
 
@@ -126,9 +138,12 @@ def check_call(crm: FakeCrm, contact_id: str, start: datetime) -> None:
     [ticket] = crm.written["calls"]
     assert (ticket["requester_id"], ticket["source"], ticket["status"]) == (int(contact_id), 3, 5)
     assert ticket["subject"] == "Incoming call: +44 20 7946 0958 -> +44 20 7946 0000"
-    assert ticket["description"].startswith("Direction: Inbound<br>Caller: +44 20 7946 0958<br>")
-    assert f"Start: {start:%Y-%m-%d %H:%M:%S} UTC" in ticket["description"]
-    assert ticket["description"].endswith("<br>Wants a quote for 40 chairs.")
+    assert ticket["description"] == "Inbound phone call of 00:01:35; the call is in the note."
+    [note] = crm.written["notes"]
+    assert (note["ticket_id"], note["private"]) == (ticket["id"], True)
+    assert note["body"].startswith("Direction: Inbound<br>Caller: +44 20 7946 0958<br>")
+    assert f"Start: {start:%Y-%m-%d %H:%M:%S} UTC" in note["body"]
+    assert note["body"].endswith("<br>Wants a quote for 40 chairs.")
 
 
 def check_created(crm: FakeCrm) -> None:
