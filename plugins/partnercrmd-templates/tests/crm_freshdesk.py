@@ -3,8 +3,9 @@
 Follows https://developers.freshdesk.com/api/: List all contacts filtered by `phone` (an exact match on
 the number as stored), Contact autocomplete (GET /api/v2/contacts/autocomplete?term= -> [{"id", "name"}]),
 View and Create a contact, Create a ticket (source 3 = Phone, status 5 = Closed; 201 with the ticket),
-Add a note to a ticket (POST /api/v2/tickets/[id]/notes, private), authentication (Basic with the API key as user name and "X" as password; 401 {"code":
-"invalid_credentials", "message": ...}) and rate limits: 429 with a Retry-After header in seconds.
+Add a note to a ticket (POST /api/v2/tickets/[id]/notes, private), authentication (Basic with the API
+key as user name and "X" as password; 401 {"code": "invalid_credentials", "message": ...}) and rate
+limits: 429 with a Retry-After header in seconds.
 Freshdesk users here wrote their numbers in international form, which the exact filter needs.
 """
 
