@@ -83,6 +83,15 @@ async def test_ringing_pops_the_matching_record(
     assert [r["DisplayText"] for r in matches["Records"]] == ["Chris Huffman"]
 
 
+async def test_an_answered_event_arriving_after_the_end_pops_nothing(
+    api: ApiSession, partnercrmd_app: web.Application, partnercrmd_opener: RecordingOpener
+) -> None:
+    await set_local(partnercrmd_app, auto_pop="OnAnswer")
+    await api.call("POST", "CallEvent", **event("late-1", "Ended", DurationSeconds=4))
+    late = await api.call("POST", "CallEvent", **event("late-1", "Answered"))
+    assert late["Popped"] == "" and partnercrmd_opener.urls == []
+
+
 async def test_outbound_calls_look_up_the_called_party(
     api: ApiSession, partnercrmd_app: web.Application, partnercrmd_opener: RecordingOpener
 ) -> None:

@@ -134,7 +134,7 @@ class CallService:
         if record.matches is None or (state in END_STATES and not any(m["ContactId"] for m in record.matches)):
             record.matches = await self._match(full_call)
         answer: dict[str, Any] = {"CallId": call.call_id, "State": state, "Matches": [], "Popped": "", "Logging": []}
-        if state in POP_TRIGGERS and not record.popped:
+        if state in POP_TRIGGERS and not record.popped and record.state not in END_STATES:  # late events pop nothing
             record.popped = await self._pop(record, POP_TRIGGERS[state])
         answer["Popped"] = record.popped
         await asyncio.to_thread(self.store.save_call, record)
