@@ -84,6 +84,17 @@ EXPECTED = {
     "nbsp": ["+441134960000"],
 }
 
+FRAME_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Frame</title></head>
+<body><p id="in-frame">Support desk: 0113 496 0321</p></body></html>
+"""
+
+FRAMED_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>CRM</title></head>
+<body><p>Account page</p>
+<iframe id="same-site" src="/frame.html"></iframe>
+<iframe id="other-site" src="{foreign}/frame.html"></iframe>
+</body></html>
+"""
+
 FORGED_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Not the CRM</title></head>
 <body><p>Nothing to see.</p></body></html>
 """
@@ -103,8 +114,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("pages")
     (directory / "numbers.html").write_text(NUMBERS_PAGE, encoding="utf-8")
     (directory / "forged.html").write_text(FORGED_PAGE, encoding="utf-8")
+    (directory / "frame.html").write_text(FRAME_PAGE, encoding="utf-8")
     (directory / "big.html").write_text(big_page(), encoding="utf-8")
     with page_server(directory) as base:
+        foreign = base.replace("127.0.0.1", "localhost")  # another site: its frame runs in another process
+        (directory / "framed.html").write_text(FRAMED_PAGE.format(foreign=foreign), encoding="utf-8")
         yield base
 
 
@@ -437,6 +451,39 @@ def test_a_daemon_that_does_not_answer_is_shown_and_a_new_port_keeps_the_pairing
     assert ok, text
     assert listener.wait_for("MakeCallRequest")["E164"] == "+441134960000"
     page.close()
+
+
+def frame_state(page: Page, base: str) -> tuple[str, list[str]]:
+    """(data-partnercrmd-linked, linked numbers) of the frame loaded from `base`, once its scan is idle."""
+    frame = next(f for f in page.frames if f.url == f"{base}/frame.html")
+    frame.wait_for_function("() => document.documentElement.dataset.partnercrmdLinked !== undefined")
+    state: str = frame.evaluate("document.documentElement.dataset.partnercrmdLinked")
+    numbers: list[str] = frame.eval_on_selector(
+        "body", "el => [...el.querySelectorAll('a.partnercrmd-dial')].map(a => a.dataset.partnercrmdNumber)"
+    )
+    return state, numbers
+
+
+def test_numbers_in_frames_are_linked_and_judged_by_the_site_around_them(
+    context: BrowserContext, site: str, paired: str, listener: EventListener
+) -> None:
+    foreign = site.replace("127.0.0.1", "localhost")
+    page = context.new_page()
+    page.goto(f"{site}/framed.html")
+    assert frame_state(page, site) == ("1", ["+441134960321"])
+    assert frame_state(page, foreign) == ("1", ["+441134960321"])
+    page.frame_locator("#other-site").locator("a.partnercrmd-dial").click()
+    event = listener.wait_for("MakeCallRequest")
+    assert (event["E164"], event["Source"]) == ("+441134960321", "WebPage")
+    page.close()
+    try:
+        assert save_settings(context, deny="127.0.0.1").startswith("Saved")
+        page = context.new_page()
+        page.goto(f"{site}/framed.html")
+        assert frame_state(page, foreign) == ("off", [])  # the frame's own site is not denied; the page's is
+        page.close()
+    finally:
+        save_settings(context)
 
 
 def save_settings(

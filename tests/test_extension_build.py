@@ -90,6 +90,7 @@ def test_chromium_and_firefox_manifests() -> None:
         assert manifest["version"] == version
         assert manifest["host_permissions"] == ["http://127.0.0.1/*"]
         assert manifest["content_scripts"][0]["js"] == ["content.js"]
+        assert manifest["content_scripts"][0]["all_frames"] is True
         assert manifest["options_ui"]["page"] == "options.html"
         assert "externally_connectable" not in manifest  # web pages cannot message the extension
     assert chromium["background"] == {"service_worker": "background.js"}

@@ -216,9 +216,27 @@ async function onClick(event) {
   showNotice(answer.message, answer.ok);
 }
 
+/** The host of the page the user sees: a frame is judged by the site around it (the site lists name sites). */
+function siteHost() {
+  if (window === window.top) return location.hostname;
+  const ancestors = location.ancestorOrigins; // Chromium; Firefox has none
+  if (ancestors && ancestors.length) {
+    try {
+      return new URL(ancestors[ancestors.length - 1]).hostname;
+    } catch {
+      // fall through
+    }
+  }
+  try {
+    return window.top.location.hostname; // a frame of the same origin
+  } catch {
+    return location.hostname; // a foreign frame in Firefox: its own host is all it can know
+  }
+}
+
 async function start() {
   const settings = await readSettings();
-  if (!siteAllowed(settings, location.hostname) || document.designMode === "on") {
+  if (!siteAllowed(settings, siteHost()) || document.designMode === "on") {
     root.dataset.partnercrmdLinked = "off";
     return;
   }
