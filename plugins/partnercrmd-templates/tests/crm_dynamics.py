@@ -1,7 +1,7 @@
 """Microsoft Dynamics 365 (Dataverse Web API v9.2) reproduced from its documentation.
 
-Follows learn.microsoft.com: query-data-web-api and filter-rows ($select, $expand, $filter with
-contains() and its % wildcard, '' inside string literals, Prefer odata.maxpagesize answered with
+Follows learn.microsoft.com: query-data-web-api, filter-rows and wildcard-characters ($select, $expand,
+$filter with contains() and its % wildcard, '' inside string literals, Prefer odata.maxpagesize answered with
 @odata.nextLink), retrieve-entity-using-web-api (GET /contacts(<guid>)), create-entity-web-api
 (Prefer return=representation: 201 with the record), the phonecall table (directioncode true when
 outgoing, actualdurationminutes, phonenumber, regardingobjectid_contact@odata.bind) and the
