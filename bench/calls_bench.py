@@ -420,8 +420,9 @@ def section(results: dict[str, Any], calls: int) -> str:
             + (
                 "a minute's worth of calls never built up a queue (p95 under a second)."
                 if paced_["p95"] < 1.0
-                else f"on this machine, during this run, the queue built up (p95 {paced_['p95']:.1f} s): "
-                "rerun on an idle machine before reading anything into it."
+                else f"on this machine, during this run, the queue built up for a while (p95 {paced_['p95']:.1f} s) "
+                f"and had caught up {paced_['drain'] * 1000:.0f} ms after the last call; rerun on an idle machine "
+                "before reading more into it."
             ),
             f"Load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.",
         ]
