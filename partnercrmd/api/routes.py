@@ -6,7 +6,6 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -20,10 +19,11 @@ from ..errors import BadRequest, NotFound, Unsupported
 from ..extension_pairing import pair_extension
 from ..integration import Capability
 from ..licensing.service import request_user_id, require_licence
-from ..model import CallDirection, CallInfo, Contact, ContactPatch, PhoneKind
+from ..model import CallInfo, Contact, ContactPatch, PhoneKind
 from ..pages import WINDOWS, window_login_url
 from ..records import contact_record
 from ..search import SearchRequest
+from .call_fields import CALL_DETAIL_PARAMS, DIRECTIONS, call_from_fields
 from .params import Param, parse_params, read_body
 from .websocket import events_handler
 
@@ -260,43 +260,14 @@ async def save_record(request: web.Request, fields: dict[str, Any]) -> web.Strea
     return json_response(contact_record(request.app[appkeys.SIGNER], book.id, saved, book.capabilities))
 
 
-CALL_PARAMS = (
-    Param("CallId", max_length=128),
-    Param("Direction", enum=("Inbound", "Outbound")),
-    Param("CallerNumber", max_length=64),
-    Param("CallerName"),
-    Param("CalledNumber", max_length=64),
-    Param("CalledName"),
-    Param("StartTimeUtc", max_length=40, description="ISO 8601, e.g. 2026-11-25T14:03:00Z"),
-    Param("DurationSeconds", "integer", minimum=0, maximum=7 * 24 * 3600, default=0),
-    Param("Notes", max_length=10_000),
-)
-
-
-def parse_time(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest("StartTimeUtc must be an ISO 8601 time such as 2026-11-25T14:03:00Z.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+CALL_PARAMS = (Param("CallId", max_length=128), Param("Direction", enum=DIRECTIONS), *CALL_DETAIL_PARAMS)
 
 
 def call_info(fields: dict[str, Any]) -> CallInfo | None:
     """The call described by the request, or None when it describes none."""
     if not (fields["Direction"] or fields["CallerNumber"] or fields["CalledNumber"]):
         return None
-    direction = CallDirection.OUTBOUND if (fields["Direction"] or "").lower() == "outbound" else CallDirection.INBOUND
-    return CallInfo(
-        direction=direction,
-        caller_number=fields["CallerNumber"] or "",
-        caller_name=fields["CallerName"] or "",
-        called_number=fields["CalledNumber"] or "",
-        called_name=fields["CalledName"] or "",
-        start_utc=parse_time(fields["StartTimeUtc"]) if fields["StartTimeUtc"] else None,
-        duration_seconds=fields["DurationSeconds"] or 0,
-        notes=fields["Notes"] or "",
-        call_id=fields["CallId"] or "",
-    )
+    return call_from_fields(fields, fields["CallId"] or "")
 
 
 async def do_action(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
