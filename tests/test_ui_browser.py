@@ -135,14 +135,16 @@ def book_names(daemon: Daemon, app_id: str, query: str) -> list[tuple[str, list[
 
 
 def test_configure_local_and_carddav_books_test_them_search_and_reorder(
-    daemon: Daemon, app_id: str, open_window: Callable[..., Page], radicale: Backend
+    daemon: Daemon, app_id: str, open_window: Callable[..., Page], radicale: Backend, login_links: Path
 ) -> None:
     page = open_window()
     # The local address book: configure it through its form, then Test.
     page.get_by_role("link", name="Configure Local address book").click()
     page.get_by_label("Name", exact=True).fill(LOCAL_NAME)
+    page.get_by_label("Open the caller's record").select_option(label="When the phone rings")  # the Calls fieldset
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
+    expect(page.get_by_label("Open the caller's record")).to_have_value("OnRinging")
     page.get_by_role("button", name="Test", exact=True).click()
     expect(page.locator("#test-summary")).to_have_text("Every check passed.")
 
@@ -185,6 +187,17 @@ def test_configure_local_and_carddav_books_test_them_search_and_reorder(
         (LOCAL_NAME, [LOCAL_PERSON]),
         (CARDDAV_NAME, [PERSON]),
     ]
+    # A call rings: the local book (OnRinging, set through its form) opens its caller's record in the "browser".
+    seen = len(login_links.read_text().splitlines())
+    ringing = daemon.call(
+        "POST", "CallEvent", app_id, CallId="ui-pop-1", State="Ringing", Direction="Inbound", CallerNumber=PERSON_NUMBER
+    )
+    assert ringing["Popped"].startswith("local/"), ringing
+    popped = wait_until(lambda: login_links.read_text().splitlines()[seen:], timeout=10, what="the record popping")
+    record = page.context.new_page()
+    record.goto(popped[-1])
+    expect(record.get_by_text(LOCAL_PERSON).first).to_be_visible()
+    record.close()
     # Reorder: CardDAV up, and its results come first.
     page.get_by_role("link", name="Integrations", exact=True).click()
     page.get_by_role("button", name=f"Move {CARDDAV_NAME} up").click()

@@ -21,6 +21,7 @@ from ..redact import redact
 from ..unlock import redeem_code
 from ..vault import Vault
 from .book_forms import form_fields, read_book_form
+from .call_options import book_capabilities, calls_form, check_call_options, read_call_options
 from .common import branding_of, checked_form, guide_link, page, render, see_other
 
 TEST_TIMEOUT = 120.0
@@ -197,6 +198,7 @@ async def _book_page(
         "name": posted.get("name", book.config.name),
         "priority": posted.get("priority", book.config.priority),
         "enabled": posted.get("enabled", book.config.enabled),
+        "calls": calls_form(book, posted),
         "error": error,
         "message": "Saved." if "saved" in request.query else notice,
         "results": results,
@@ -217,8 +219,12 @@ async def book_save(request: web.Request) -> web.StreamResponse:
     if book.integration is None:
         raise ConfigError(book.error or "The integration of this address book is not installed.")
     given, shown = read_book_form(book.integration, form, editing=True)
+    calls = read_call_options(form, book_capabilities(book))
+    given.update(calls)
+    shown.update(calls)
     app = request.app
     try:
+        check_call_options(calls)
         await asyncio.to_thread(change_book, app[appkeys.VAULT], app[appkeys.HOST], book.id, given)
     except ConfigError as exc:
         return await _book_page(request, book, posted=shown, error=exc.message, status=400)
