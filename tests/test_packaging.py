@@ -31,8 +31,11 @@ def post(port: int, route: str, fields: dict[str, str], headers: dict[str, str])
         return response.status, response.read()
 
 
-def test_wheel_installs_in_a_fresh_venv_and_serves_the_sample_book(tmp_path: Path) -> None:
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp_path / "dist", ROOT)
+def test_sdist_and_wheel_install_in_a_fresh_venv_and_serve_the_sample_book(tmp_path: Path) -> None:
+    """The sdist holds what the wheel needs: the wheel is built from the sdist, not from the source tree."""
+    run(sys.executable, "-m", "build", "--sdist", "--outdir", tmp_path / "sdist", ROOT)
+    (sdist,) = (tmp_path / "sdist").glob("partnercrmd-*.tar.gz")
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp_path / "dist", sdist)
     (wheel,) = (tmp_path / "dist").glob("partnercrmd-*.whl")
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv)
