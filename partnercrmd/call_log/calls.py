@@ -293,7 +293,7 @@ class CallService:
         if outcome.status == DONE:
             return outcome.activity_id
         if outcome.status == "failed":
-            raise AddinError(outcome.message or "The call could not be logged.", code="log_failed")
+            raise AddinError(outcome.message or "The call could not be logged.", code=outcome.code or "log_failed")
         raise QueuedForRetry(
             f"The call could not be logged now ({outcome.message or outcome.status}); it is queued and will be "
             "logged when the address book answers again.",

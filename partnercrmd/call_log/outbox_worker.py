@@ -76,10 +76,12 @@ class RateLimiter:
 class Outcome:
     """What became of one delivery attempt."""
 
-    def __init__(self, status: str, message: str = "", activity_id: str = "") -> None:
+    def __init__(self, status: str, message: str = "", activity_id: str = "", code: str = "") -> None:
         self.status = status
         self.message = message
         self.activity_id = activity_id
+        self.code = code
+        """The add-in's error key when the attempt failed (e.g. invalid_auth), for a caller waiting on it."""
 
     def __repr__(self) -> str:
         return f"Outcome({self.status!r}, {self.message!r})"
@@ -216,7 +218,7 @@ class OutboxWorker:
             message = self._describe(book, exc)
             code = exc.code if isinstance(exc, PartnerError) else ""
             if code in PERMANENT_CODES or attempt >= self.policy.max_attempts:
-                return await self._fail(entry, message, announce_failure)
+                return await self._fail(entry, message, announce_failure, code)
             await asyncio.to_thread(self.store.postpone, entry.key, self._backoff(attempt), message)
             if announce_failure:
                 self.hub.publish(
@@ -224,7 +226,7 @@ class OutboxWorker:
                     {"CallId": entry.call_id, "AddinId": entry.book_id, "Reason": message, "WillRetry": True},
                 )
             log.info("outbox: %s in %s failed (attempt %d), will retry: %s", entry.key, book.id, attempt, message)
-            return Outcome("pending", message)
+            return Outcome("pending", message, code=code)
         if outcome.status == DONE:
             await asyncio.to_thread(
                 self.store.finish, entry.key, DONE, activity_id=outcome.activity_id, contact_id=entry.contact_id
@@ -240,7 +242,7 @@ class OutboxWorker:
             return await self._fail(entry, outcome.message, announce_failure)
         return outcome
 
-    async def _fail(self, entry: OutboxEntry, message: str, announce: bool) -> Outcome:
+    async def _fail(self, entry: OutboxEntry, message: str, announce: bool, code: str = "") -> Outcome:
         await asyncio.to_thread(self.store.finish, entry.key, FAILED, error=message)
         if announce:
             self.hub.publish(
@@ -248,7 +250,7 @@ class OutboxWorker:
                 {"CallId": entry.call_id, "AddinId": entry.book_id, "Reason": message, "WillRetry": False},
             )
         log.warning("outbox: %s in %s failed: %s", entry.key, entry.book_id, message)
-        return Outcome(FAILED, message)
+        return Outcome(FAILED, message, code=code)
 
     async def _attempt(self, book: OpenBook, entry: OutboxEntry) -> Outcome:
         if book.connector is None:
