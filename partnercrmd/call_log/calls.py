@@ -32,7 +32,7 @@ from aiohttp import web
 from .. import appkeys
 from ..actions import ActionService
 from ..books import AutoPop, BookManager, OpenBook
-from ..errors import AddinError, PartnerError
+from ..errors import AddinError, PartnerError, Unsupported
 from ..events import EventHub
 from ..integration import Capability
 from ..model import CallDirection, CallInfo
@@ -293,7 +293,10 @@ class CallService:
         if outcome.status == DONE:
             return outcome.activity_id
         if outcome.status == "failed":
-            raise AddinError(outcome.message or "The call could not be logged.", code=outcome.code or "log_failed")
+            message = outcome.message or "The call could not be logged."
+            if outcome.code == Unsupported.code:  # the book cannot log calls with its settings: the client's 422
+                raise Unsupported(message)
+            raise AddinError(message, code=outcome.code or "log_failed")
         raise QueuedForRetry(
             f"The call could not be logged now ({outcome.message or outcome.status}); it is queued and will be "
             "logged when the address book answers again.",
