@@ -49,7 +49,8 @@ def _vault(paths: Paths) -> Vault:
     return vault
 
 
-def _pairs(items: Sequence[str]) -> dict[str, str]:
+def key_value_pairs(items: Sequence[str]) -> dict[str, str]:
+    """`KEY=VALUE` arguments (of `--set` and the like) as a dict; ConfigError names a malformed one."""
     pairs: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -201,7 +202,7 @@ def cmd_books(args: argparse.Namespace, paths: Paths) -> int:
         if integration is None:
             known = ", ".join(sorted(host.integrations)) or "none"
             raise ConfigError(f"{host.unavailable_reason(args.type)} Installed types: {known}.")
-        given: dict[str, Any] = _pairs(args.set or [])
+        given: dict[str, Any] = key_value_pairs(args.set or [])
         if args.name:
             given["name"] = args.name
         book = add_book(vault, integration, given)
@@ -210,7 +211,7 @@ def cmd_books(args: argparse.Namespace, paths: Paths) -> int:
     if command == "set":
         if not args.set:
             raise ConfigError("Nothing to change: give --set key=value.")
-        book = change_book(vault, _host(), args.book, _pairs(args.set))
+        book = change_book(vault, _host(), args.book, key_value_pairs(args.set))
         print(f"Changed '{book.name}'.")
         return 0
     if command == "remove":
@@ -247,7 +248,7 @@ def cmd_settings(args: argparse.Namespace, paths: Paths) -> int:
     if args.settings_command == "set":
         if not args.pairs:
             raise ConfigError("Nothing to change: give key=value.")
-        current = change_settings(vault, _pairs(args.pairs))
+        current = change_settings(vault, key_value_pairs(args.pairs))
         print("Saved. A running daemon applies the deadline and wait at once, the region at its next start.")
     else:
         current = read_settings(vault.read())

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from partnercrmd.cli import key_value_pairs
 from partnercrmd.errors import ConfigError, PartnerError
 from partnercrmd.integration import BookContext
 from partnercrmd.model import Activity, CallDirection, Contact, Phone, PhoneKind, SearchQuery
@@ -93,16 +94,6 @@ def cmd_validate(args: argparse.Namespace, paths: Paths) -> int:
     return 1 if failed else 0
 
 
-def _pairs(items: Sequence[str]) -> dict[str, Any]:
-    pairs: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"'{item}' is not key=value.")
-        pairs[key.strip()] = value
-    return pairs
-
-
 def _typed(loaded: LoadedTemplate, given: dict[str, Any]) -> dict[str, Any]:
     kinds = {p["key"]: p.get("type", "text") for p in loaded.data.get("parameters", [])}
     out: dict[str, Any] = {}
@@ -142,7 +133,7 @@ def cmd_try(args: argparse.Namespace, paths: Paths) -> int:
         for problem in exc.problems:
             print(_printable(problem), file=sys.stderr)
         return 1
-    settings = _typed(loaded, _pairs(args.set))
+    settings = _typed(loaded, key_value_pairs(args.set))
     needed = NEEDS.get(args.op)
     if needed and not getattr(args, needed[0]):
         raise ConfigError(f"--op {args.op} needs {needed[1]}.")
