@@ -14,6 +14,7 @@ see (pages, CLI, ``Version.ProductName``, the CRM viewer) comes from here.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,11 @@ class Branding:
     @property
     def branded(self) -> bool:
         return self.source is not None
+
+    @property
+    def slug(self) -> str:
+        """The product's name as a file or user name: "Acme Connect" -> "acme-connect"."""
+        return re.sub(r"[^a-z0-9]+", "-", self.product_name.lower()).strip("-") or "app"
 
     def ships(self, integration_id: str) -> bool:
         return not self.shipped_integrations or integration_id in self.shipped_integrations

@@ -2,8 +2,9 @@
 
 The configuration UI links here ("Dialling helpers → Browser extension →
 Download"): `/extension/` lists the browsers, `/extension/install/<browser>`
-explains the install, `/extension/<package>.zip` downloads the package built
-from extension/ (docs/browser-extension.md).
+explains the install, `/extension/download/<engine>` downloads the package built
+from extension/ under the product's name (`/extension/<package>.zip`, its file name
+in the Python package, stays for scripts) (docs/browser-extension.md).
 """
 
 from __future__ import annotations
@@ -66,13 +67,27 @@ async def _render(request: web.Request, browser: str | None) -> web.StreamRespon
 async def extension_package(request: web.Request) -> web.StreamResponse:
     name = request.match_info["package"]
     engine = next((e for e, file in PACKAGES.items() if file == name), None)
-    if engine is None or not package_path(engine).is_file():
+    if engine is None:
         raise NotFound(f"There is no extension package '{name[:60]}'.")
+    return _package_response(engine, name)
+
+
+async def extension_download(request: web.Request) -> web.StreamResponse:
+    """The package for an engine, saved under the product's own name (a branded build shows no other)."""
+    engine = request.match_info["engine"]
+    if engine not in PACKAGES:
+        raise NotFound(f"There are packages for {', '.join(PACKAGES)}; not for '{engine[:40]}'.")
+    return _package_response(engine, f"{request.app[appkeys.CONFIG].branding.slug}-{engine}.zip")
+
+
+def _package_response(engine: str, file_name: str) -> web.StreamResponse:
+    if not package_path(engine).is_file():
+        raise NotFound(f"The {engine} extension package is not installed.")
     return web.FileResponse(
         package_path(engine),
         headers={
             "Content-Type": "application/zip",
-            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Disposition": f'attachment; filename="{file_name}"',
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "no-store",
         },
@@ -82,4 +97,5 @@ async def extension_package(request: web.Request) -> web.StreamResponse:
 def add_extension_routes(app: web.Application) -> None:
     app.router.add_get("/extension/", extension_index)
     app.router.add_get("/extension/install/{browser}", extension_install)
+    app.router.add_get("/extension/download/{engine}", extension_download)
     app.router.add_get("/extension/{package:partnercrmd-[a-z]+\\.zip}", extension_package)

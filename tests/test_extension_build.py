@@ -15,6 +15,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from partnercrmd.branding import Branding
+from partnercrmd.config import DaemonConfig
 from partnercrmd.extension_pages import BROWSERS, PACKAGES, package_path
 from partnercrmd.paths import Paths
 
@@ -131,6 +133,25 @@ async def test_the_daemon_serves_the_packages(partnercrmd_client: Client, engine
     assert response.headers["Content-Type"] == "application/zip"
     assert PACKAGES[engine] in response.headers["Content-Disposition"]
     assert await response.read() == package_path(engine).read_bytes()
+    download = await partnercrmd_client.get(f"/extension/download/{engine}")  # what the install page links to
+    assert download.status == 200
+    assert download.headers["Content-Disposition"] == f'attachment; filename="partnercrmd-{engine}.zip"'
+    assert await download.read() == package_path(engine).read_bytes()
+
+
+class TestBranded:
+    @pytest.fixture
+    def partnercrmd_config(self, partnercrmd_config: DaemonConfig, tmp_path: Path) -> DaemonConfig:
+        partnercrmd_config.branding = Branding(product_name="Acme Connect", source=tmp_path / "branding.toml")
+        return partnercrmd_config
+
+    async def test_a_branded_build_downloads_and_explains_under_its_own_name(self, partnercrmd_client: Client) -> None:
+        download = await partnercrmd_client.get("/extension/download/chromium")
+        assert download.headers["Content-Disposition"] == 'attachment; filename="acme-connect-chromium.zip"'
+        for path in ("/extension/", *(f"/extension/install/{b}" for b in BROWSERS)):
+            page = await (await partnercrmd_client.get(path)).text()
+            assert "Acme Connect" in page
+            assert "partnercrmd" not in page.lower(), path
 
 
 @pytest.mark.parametrize("browser", sorted(BROWSERS))
@@ -140,7 +161,7 @@ async def test_each_browser_has_install_instructions(partnercrmd_client: Client,
     assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
     page = await response.text()
     _, engine, manage = BROWSERS[browser]
-    assert f'href="/extension/{PACKAGES[engine]}"' in page
+    assert f'href="/extension/download/{engine}"' in page
     assert manage in page
     assert "partnercrmd extension pair" in page
 

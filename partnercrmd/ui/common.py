@@ -64,8 +64,7 @@ def branded_text(branding: Branding, text: str) -> str:
     if not branding.branded:
         return text
     # A user name in an example address (postgresql://partnercrmd@db) becomes the product's, as a slug.
-    slug = re.sub(r"[^a-z0-9]+", "-", branding.product_name.lower()).strip("-") or "app"
-    text = re.sub(r"(?<=//)partnercrmd(?=@)", slug, text, flags=re.IGNORECASE)
+    text = re.sub(r"(?<=//)partnercrmd(?=@)", branding.slug, text, flags=re.IGNORECASE)
     # Not in `partnercrmd …` commands (the command keeps its name) nor in file and package names.
     return re.sub(r"(?<![`\w/.-])partnercrmd(?![-_.\w/])", branding.product_name, text, flags=re.IGNORECASE)
 
