@@ -8,15 +8,14 @@ shape is checked before anything reads them.
 from __future__ import annotations
 
 import json
-import os
-import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import aiohttp
 
+from partnercrmd.backend_words import display_address, os_reason
 from partnercrmd.errors import AddinError
 
 PAT_PREFIX = "bcrm_pat_"
@@ -25,16 +24,6 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_ERROR_TEXT = 300
 PAGE_SIZE = 500
 """Contacts per request when the whole list is read (the server's pagination allows any limit)."""
-
-
-def display_address(url: str) -> str:
-    """The server as messages name it: scheme, host and port only (never user info or a path)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}"
 
 
 def api_root(url: str) -> str:
@@ -49,13 +38,6 @@ def auth_headers(token: str) -> dict[str, str]:
     if token.startswith(PAT_PREFIX):
         return {"Authorization": f"Bearer {token}"}
     return {"Token": token}
-
-
-def os_reason(error: OSError) -> str:
-    """ "Connection refused", "Name or service not known"…: what went wrong, in the system's words."""
-    if isinstance(error, socket.gaierror) or not error.errno:
-        return error.strerror or type(error).__name__
-    return os.strerror(error.errno)
 
 
 def _server_words(payload: object) -> str:

@@ -12,39 +12,22 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
-import os
-import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import aiohttp
 
+from partnercrmd.backend_words import display_address, os_reason
 from partnercrmd.errors import AddinError
+from partnercrmd.redact import MASK
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 TRACE_BODY_CHARS = 2000
-MASK = "***"
 SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "token"}
-
-
-def display_address(url: str) -> str:
-    """Scheme, host and port only (never user info, a path or a query)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}"
-
-
-def os_reason(error: OSError) -> str:
-    if isinstance(error, socket.gaierror) or not error.errno:
-        return error.strerror or type(error).__name__
-    return os.strerror(error.errno)
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:

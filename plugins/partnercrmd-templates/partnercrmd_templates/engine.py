@@ -23,6 +23,7 @@ from urllib.parse import urljoin
 
 import phonenumbers
 
+from partnercrmd.backend_words import display_address
 from partnercrmd.errors import AddinError, ConfigError, Unsupported
 from partnercrmd.integration import BookContext, Capability, Connector
 from partnercrmd.model import (
@@ -38,7 +39,7 @@ from partnercrmd.model import (
 from partnercrmd.phone import phone_key
 
 from .auth import OAuthAuth, StaticAuth, make_auth
-from .client import Answer, HttpClient, Request, Trace, display_address
+from .client import Answer, HttpClient, Request, Trace
 from .expressions import Text, as_text, compile_path, compile_value, render_value, search
 from .loader import LoadedTemplate, TemplateError, load_file
 
