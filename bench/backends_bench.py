@@ -49,7 +49,6 @@ import dataclasses
 import http.client
 import json
 import os
-import platform
 import random
 import shutil
 import sqlite3
@@ -61,7 +60,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -75,9 +73,18 @@ REPO = SCRIPT.parent.parent
 if str(REPO) not in sys.path:  # run as a script: the repository's `tests` package holds the server helpers
     sys.path.insert(0, str(REPO))
 
-from benchlib import DOC, BenchError, end_child, percentile, read_json_line, register, tail, write_section  # noqa: E402  (bench/ is the script's directory)
+from benchlib import (  # noqa: E402  (bench/ is the script's directory)
+    DOC,
+    BenchError,
+    end_child,
+    percentile,
+    read_json_line,
+    register,
+    run_facts,
+    tail,
+    write_section,
+)
 
-import partnercrmd  # noqa: E402
 from partnercrmd import appkeys  # noqa: E402
 from partnercrmd.app import create_app, reload_vault  # noqa: E402
 from partnercrmd.books import add_book, remove_book  # noqa: E402
@@ -975,17 +982,7 @@ KIND_LABELS = {
 
 
 def machine() -> str:
-    model = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return (
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs ({model}); "
-        f"Python {platform.python_version()} on {platform.system()} {platform.release()}; "
-        f"aiohttp {aiohttp.__version__}; partnercrmd {partnercrmd.__version__}"
-    )
+    return run_facts(f"aiohttp {aiohttp.__version__}")
 
 
 def single_table(results: Results) -> list[str]:

@@ -6,11 +6,16 @@ import asyncio
 import contextlib
 import json
 import math
+import os
+import platform
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+import partnercrmd
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 
@@ -83,3 +88,27 @@ async def end_child(process: asyncio.subprocess.Process, within: float) -> None:
     except TimeoutError:
         process.kill()
         await process.wait()
+
+
+def cpu_model() -> str:
+    """The CPU's model name as /proc/cpuinfo gives it (else what the platform module knows)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def run_facts(*versions: str) -> str:
+    """A figures section's "Run:" line: when, the CPUs, Python and the OS, the `versions` given, partnercrmd's."""
+    return "; ".join(
+        [
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            f"{os.cpu_count()} CPUs ({cpu_model()})",
+            f"Python {platform.python_version()} on {platform.system()} {platform.release()}",
+            *versions,
+            f"partnercrmd {partnercrmd.__version__}",
+        ]
+    )

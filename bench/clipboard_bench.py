@@ -27,9 +27,7 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
-import re
 import shutil
 import signal
 import statistics
@@ -39,15 +37,13 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pyperclip
-from benchlib import DOC, write_section
+from benchlib import DOC, run_facts, write_section
 
-import partnercrmd
 from partnercrmd.dialling.clipboard import POLL_INTERVAL
 from partnercrmd.dialling.detect import find_numbers
 
@@ -280,18 +276,8 @@ def ms(seconds: float) -> str:
 
 
 def machine() -> str:
-    cpu = ""
-    try:
-        names = re.findall(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-        cpu = f" ({names[0].split()[0]} {names[0].split()[1]})" if names else ""
-    except OSError:
-        pass
     xclip = subprocess.run(["xclip", "-version"], capture_output=True, text=True).stderr.split("\n")[0]
-    return (
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs{cpu}; Python {platform.python_version()} "
-        f"on {platform.system()} {platform.release()}; {xclip.strip()}; pyperclip {pyperclip.__version__}; "
-        f"partnercrmd {partnercrmd.__version__}"
-    )
+    return run_facts(xclip.strip(), f"pyperclip {pyperclip.__version__}")
 
 
 def report(r: Results) -> str:

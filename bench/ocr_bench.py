@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import sys
@@ -38,7 +37,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,10 +44,9 @@ if str(REPO) not in sys.path:  # run as a script: the sample screen and the Xvfb
     sys.path.insert(0, str(REPO))
 
 import pytesseract  # type: ignore[import-untyped]  # noqa: E402  # pytesseract ships no type information
-from benchlib import percentile, write_section  # noqa: E402  (bench/ is the script's directory)
+from benchlib import percentile, run_facts, write_section  # noqa: E402  (bench/ is the script's directory)
 from PIL import Image  # noqa: E402
 
-import partnercrmd  # noqa: E402
 from partnercrmd.dialling.screen import (  # noqa: E402
     CAPTURE_HEIGHT,
     CAPTURE_PAGE_MODES,
@@ -201,19 +198,7 @@ def ms(seconds: float) -> str:
 
 
 def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs ({model}); "
-        f"tesseract {pytesseract.get_tesseract_version()}; Python {platform.python_version()} on "
-        f"{platform.system()} {platform.release()}; partnercrmd {partnercrmd.__version__}"
-    )
+    return run_facts(f"tesseract {pytesseract.get_tesseract_version()}")
 
 
 def report(results: Results) -> str:

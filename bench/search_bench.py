@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import resource
 import shutil
@@ -43,13 +42,12 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from benchlib import DOC, BenchError, end_child, percentile, read_json_line, register, tail, write_section
+from benchlib import DOC, BenchError, end_child, percentile, read_json_line, register, run_facts, tail, write_section
 
 import partnercrmd
 from partnercrmd import appkeys, phone
@@ -705,19 +703,7 @@ class Results:
 
 
 def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs ({model}); "
-        f"Python {platform.python_version()} on {platform.system()} {platform.release()}; "
-        f"aiohttp {aiohttp.__version__}; partnercrmd {partnercrmd.__version__}"
-    )
+    return run_facts(f"aiohttp {aiohttp.__version__}")
 
 
 def fan_out_table(rows: Sequence[FanOutRow]) -> list[str]:
