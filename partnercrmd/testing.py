@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -73,6 +74,19 @@ class ApiSession:
         text = await response.text()
         assert response.status < 300, f"{method} {route} -> {response.status}: {text}"
         return await response.json() if text else None
+
+
+async def next_event(
+    ws: aiohttp.ClientWebSocketResponse,
+    kind: str,
+    timeout: float = 10.0,  # noqa: ASYNC109  (tests pass a short wait for an event that must not come)
+) -> dict[str, Any]:
+    """The next event of `kind` on an events WebSocket, skipping others; TimeoutError after `timeout` seconds in all."""
+    async with asyncio.timeout(timeout):
+        while True:
+            event = await ws.receive_json()
+            if event["EventType"] == kind:
+                return dict(event)
 
 
 async def configure_book(app: web.Application, integration_id: str, **settings: Any) -> str:

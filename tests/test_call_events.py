@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 
 from partnercrmd import appkeys
 from partnercrmd.app import reload_vault
 from partnercrmd.books import change_book
-from partnercrmd.testing import ApiSession, RecordingOpener
+from partnercrmd.testing import ApiSession, RecordingOpener, next_event
 
 CHRIS = "571-441-5956"
 SEB = "858-283-4891"
@@ -56,13 +55,6 @@ async def wait_for(predicate: Any, within: float = 10.0) -> Any:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"not reached within {within} s: {value!r}")
         await asyncio.sleep(0.05)
-
-
-async def next_event(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
-    while True:
-        message = await asyncio.wait_for(ws.receive_json(), 5)
-        if message["EventType"] == kind:
-            return dict(message)
 
 
 async def test_ringing_pops_the_matching_record(

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 
@@ -29,7 +28,7 @@ from partnercrmd.dialling.clipboard import (
     clipboard_status,
     find_clipboard_helper,
 )
-from partnercrmd.testing import AiohttpClient, ApiSession
+from partnercrmd.testing import AiohttpClient, ApiSession, next_event
 from tests.desktop_session import Desktop, run_daemon_on
 
 WAIT = 5.0
@@ -62,13 +61,6 @@ async def copy_and_wait_until_seen(app: web.Application, desktop: Desktop, text:
     seen = clipboard_status(app).changes
     await copy(desktop, text)
     await status_until(app, lambda status: status.changes > seen)
-
-
-async def next_event(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
-    while True:
-        event = await asyncio.wait_for(ws.receive_json(), WAIT)
-        if event["EventType"] == kind:
-            return dict(event)
 
 
 async def set_setting(value: str) -> None:

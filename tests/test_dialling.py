@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-import aiohttp
 import pytest
 
 from partnercrmd import appkeys
@@ -14,7 +12,7 @@ from partnercrmd.dialling.rules import DialFormat, DiallingRules, international_
 from partnercrmd.dialling.service import RATE_LIMIT, DialService, DialSource
 from partnercrmd.errors import BadRequest, TooManyRequests
 from partnercrmd.events import EventHub
-from partnercrmd.testing import ApiSession
+from partnercrmd.testing import ApiSession, next_event
 
 
 def one(text: str, region: str = "GB") -> Any:
@@ -92,13 +90,6 @@ def test_offer_lists_the_numbers_found() -> None:
     assert [n["E164"] for n in offer["Numbers"]] == ["+442079460958", "+12127365000"]
     assert service.offer_text("no numbers here", DialSource.CLIPBOARD) == []
     assert events.queue.empty()
-
-
-async def next_event(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
-    while True:
-        event = await asyncio.wait_for(ws.receive_json(), 3)
-        if event["EventType"] == kind:
-            return dict(event)
 
 
 async def test_dial_route_sends_make_call_request(api: ApiSession) -> None:

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from partnercrmd.events import QUEUE_SIZE, EventHub
-from partnercrmd.testing import ApiSession, configure_book
-
-
-async def next_event(ws: aiohttp.ClientWebSocketResponse, event_type: str) -> dict[str, Any]:
-    while True:
-        message = await asyncio.wait_for(ws.receive_json(), 3)
-        if message["EventType"] == event_type:
-            return dict(message)
+from partnercrmd.testing import ApiSession, configure_book, next_event
 
 
 async def test_initial_event_on_connect(api: ApiSession) -> None:

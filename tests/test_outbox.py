@@ -12,7 +12,6 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-import aiohttp
 import pytest
 from aiohttp import web
 
@@ -24,7 +23,7 @@ from partnercrmd.config import DaemonConfig
 from partnercrmd.errors import AddinError
 from partnercrmd.integration import BookContext, Capability, Connector, Integration
 from partnercrmd.model import Activity, Contact, Phone, SearchQuery
-from partnercrmd.testing import ApiSession, configure_book, remove_default_book
+from partnercrmd.testing import ApiSession, configure_book, next_event, remove_default_book
 from tests.test_api import assert_matches, openapi
 
 NUMBER = "+44 20 7946 0321"
@@ -125,13 +124,6 @@ async def settled(app: web.Application, call_id: str, status: str) -> Any:
             return entry
         await asyncio.sleep(0.05)
     raise AssertionError(f"{call_id}: still {entry.status} ({entry.last_error})")
-
-
-async def next_event(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
-    while True:
-        message = await asyncio.wait_for(ws.receive_json(), 10)
-        if message["EventType"] == kind:
-            return dict(message)
 
 
 async def test_writes_keep_to_the_rate_limit_of_the_book(api: ApiSession, partnercrmd_app: web.Application) -> None:

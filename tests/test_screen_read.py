@@ -21,9 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import mss
 import phonenumbers
 import pytest
@@ -33,7 +31,7 @@ from partnercrmd import appkeys
 from partnercrmd.config import DaemonConfig
 from partnercrmd.dialling.platform_support import display_problem, hotkey_problem, screen_read_problem
 from partnercrmd.dialling.screen import MAX_QUEUED, Box, capture_box, numbers_in_image, preprocess
-from partnercrmd.testing import ApiSession
+from partnercrmd.testing import ApiSession, next_event
 from tests.desktop_session import Desktop, desktop_session
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation"))
@@ -177,14 +175,6 @@ def partnercrmd_config(
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
     return partnercrmd_config
-
-
-async def next_event(ws: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = WAIT) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        while True:
-            event = await ws.receive_json()
-            if event["EventType"] == kind:
-                return dict(event)
 
 
 async def wait_until(condition: Callable[[], bool]) -> None:

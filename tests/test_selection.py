@@ -13,9 +13,7 @@ import logging
 import subprocess
 import time
 from collections.abc import Callable
-from typing import Any
 
-import aiohttp
 import pytest
 
 from partnercrmd import appkeys
@@ -27,7 +25,7 @@ from partnercrmd.dialling.hotkeys import (
     read_primary_selection,
 )
 from partnercrmd.dialling.platform_support import selection_problem
-from partnercrmd.testing import ApiSession
+from partnercrmd.testing import ApiSession, next_event
 from tests.desktop_session import Desktop, run_daemon_on
 
 WAIT = 5.0
@@ -41,14 +39,6 @@ def partnercrmd_config(
     """The daemon runs in the Xvfb session, with selection dialling on."""
     run_daemon_on(desktop, partnercrmd_config, monkeypatch).selection_dialling = True
     return partnercrmd_config
-
-
-async def next_event(ws: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = WAIT) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        while True:
-            event = await ws.receive_json()
-            if event["EventType"] == kind:
-                return dict(event)
 
 
 async def wait_until(condition: Callable[[], bool]) -> None:

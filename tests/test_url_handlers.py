@@ -13,12 +13,12 @@ import subprocess
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
 from partnercrmd.dialling.handlers import DESKTOP_ID, SCHEMES, desktop_entry
+from partnercrmd.testing import next_event
 from tests.daemon_process import Daemon, describe, error_line, partnercrmd_env, run_cli, running_daemon
 from tests.desktop_session import Desktop
 
@@ -59,13 +59,6 @@ async def events(daemon: Daemon, app_id: str) -> AsyncIterator[aiohttp.ClientWeb
     async with aiohttp.ClientSession() as session, session.ws_connect(daemon.url(f"events/{app_id}")) as ws:
         await next_event(ws, "Initial")
         yield ws
-
-
-async def next_event(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
-    while True:
-        event = await asyncio.wait_for(ws.receive_json(), WAIT)
-        if event["EventType"] == kind:
-            return dict(event)
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
