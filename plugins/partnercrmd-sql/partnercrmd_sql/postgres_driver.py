@@ -120,6 +120,10 @@ class PostgresDriver(Driver):
             )
         except psycopg.Error as exc:
             raise self.connect_failure(exc) from None
+        # Never prepared statements: PostgreSQL plans a prepared search once for any pattern (a generic plan, after
+        # five runs), and `LIKE $1` then cannot use the trigram index the README recommends; every search would scan
+        # the table again (30 ms instead of 3 at 10,000 rows). Unprepared, each search is planned for its pattern.
+        connection.prepare_threshold = None
         try:
             connection.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS:d}")
         except psycopg.Error as exc:
