@@ -32,6 +32,10 @@ def _segment(name: str) -> str:
     return quote(name, safe="@:+,=~!$&'()*")
 
 
+CHANGE_TOKENS = (dav_xml.GETCTAG, dav_xml.SYNC_TOKEN)
+"""Collection properties that change with every card, in order of preference."""
+
+
 class AddressBook:
     """The address book at `url` (a collection URL ending in "/"), reached through `client`."""
 
@@ -40,6 +44,7 @@ class AddressBook:
         self.url = url if url.endswith("/") else url + "/"
         self.name = name or resource_name(self.url) or display_url(self.url)
         self._path = urlsplit(self.url).path
+        self._token_properties = CHANGE_TOKENS
 
     def href(self, name: str) -> str:
         """The path of a card in this collection, as multiget wants it."""
@@ -53,14 +58,28 @@ class AddressBook:
         return unquote(urlsplit(urljoin(self.url, href)).path).rstrip("/") == unquote(self._path).rstrip("/")
 
     async def collection_token(self) -> str:
-        """What changes whenever a card changes: getctag and sync-token together ("" when the server has neither)."""
-        body = dav_xml.propfind((dav_xml.GETCTAG, dav_xml.SYNC_TOKEN))
+        """What changes whenever a card changes: getctag, else sync-token ("" when the server has neither).
+
+        The first check asks for both; later ones ask only for the one the server gave. Some servers compute
+        each over every card (Radicale: over a second each for 10,000 cards), so asking for one halves the cost.
+        """
+        token = await self._ask_token(self._token_properties)
+        if not token and self._token_properties != CHANGE_TOKENS:
+            self._token_properties = CHANGE_TOKENS  # the server no longer gives that one: ask for both again
+            token = await self._ask_token(CHANGE_TOKENS)
+        return token
+
+    async def _ask_token(self, properties: tuple[str, ...]) -> str:
+        body = dav_xml.propfind(properties)
         reply = await self.client.request("PROPFIND", self.url, body=body, depth="0")
         status = multistatus(reply, "checking the address book for changes")
         for response in status.responses:
             if self._own(response.href):
-                ctag, token = response.text(dav_xml.GETCTAG), response.text(dav_xml.SYNC_TOKEN)
-                return f"{ctag}|{token}" if ctag or token else ""
+                for name in properties:
+                    value = response.text(name)
+                    if value:
+                        self._token_properties = (name,)
+                        return value
         return ""
 
     async def list_etags(self) -> dict[str, str]:
@@ -95,6 +114,13 @@ class AddressBook:
         body = dav_xml.addressbook_multiget(self.href(name) for name in names)
         reply = await self.client.request("REPORT", self.url, body=body, depth="1")
         return {card.name: card for card in self._cards(multistatus(reply, "reading contacts"))}
+
+    async def read(self, names: Sequence[str]) -> dict[str, StoredCard]:
+        """Like `multiget`, but one card is read with a plain GET, which servers answer with less work."""
+        if len(names) == 1:
+            card = await self.get(names[0])
+            return {card.name: card} if card is not None else {}
+        return await self.multiget(names)
 
     async def query(
         self, properties: Iterable[str], texts: Sequence[str], limit: int | None = None

@@ -125,7 +125,7 @@ class CardDavBook(Connector):
     async def _indexed(self, book: AddressBook, number: str) -> list[Contact]:
         """The contacts the phone index names for `number`, read from the server, that still have it."""
         names = await self.sync.lookup(number)
-        cards = await book.multiget(names)
+        cards = await book.read(names)
         wanted = phone_key(number, self.region)
         found = [
             cards[name]
@@ -139,7 +139,7 @@ class CardDavBook(Connector):
         """The contacts the name index finds, read from the server, that still match."""
         folded = [fold(word) for word in words]
         names = await self.sync.find_words(folded, max(limit, 1))
-        cards = await book.multiget(names)
+        cards = await book.read(names)
         found = _contacts([cards[name] for name in names if name in cards])
         return [c for c in found if all(word in search_words(c) for word in folded)]
 

@@ -13,6 +13,7 @@ from carddav_servers import RadicaleServer, RawDav, free_port
 from partnercrmd_carddav import CARDDAV
 from partnercrmd_carddav.addressbook import AddressBook
 from partnercrmd_carddav.cards import StoredCard
+from partnercrmd_carddav.client import DavClient
 from partnercrmd_carddav.connector import CardDavBook, open_book
 
 from partnercrmd import cli
@@ -257,6 +258,32 @@ async def test_a_refresh_fetches_only_what_changed(
     assert await book.sync.lookup("+44 161 496 0790") == ["eamon.vcf"]
     assert await book.sync.lookup("+44 161 496 0789") == []
     assert await book.sync.lookup("+33 1 42 68 53 00") == []
+
+
+async def test_checks_ask_for_one_change_token_and_a_found_caller_is_read_with_one_get(
+    book: CardDavBook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Radicale computes getctag and sync-token over every card: asking for both doubles each check's cost.
+    sent: list[tuple[str, bytes]] = []
+    original = DavClient.request
+
+    async def request(client: DavClient, method: str, url: str, **options: Any) -> Any:
+        sent.append((method, options.get("body") or b""))
+        return await original(client, method, url, **options)
+
+    monkeypatch.setattr(DavClient, "request", request)
+    assert await refresh(book) is True
+    first = [body for method, body in sent if method == "PROPFIND" and b"getctag" in body]
+    assert len(first) == 1 and b"sync-token" in first[0]  # the first check asks for both
+    sent.clear()
+    assert await refresh(book) is False
+    checks = [body for method, body in sent if method == "PROPFIND"]
+    assert len(checks) == 1 and b"getctag" in checks[0] and b"sync-token" not in checks[0]
+
+    sent.clear()
+    found = await book.search(number_query("+44 20 7946 0958"))
+    assert [c.name for c in found] == ["Dana Whitfield"]
+    assert [method for method, _ in sent if method != "PROPFIND"] == ["GET"]  # no addressbook-multiget REPORT
 
 
 async def test_the_index_is_kept_between_runs_and_dropped_for_another_book(
