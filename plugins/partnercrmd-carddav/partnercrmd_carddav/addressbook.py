@@ -44,7 +44,7 @@ class AddressBook:
         self.url = url if url.endswith("/") else url + "/"
         self.name = name or resource_name(self.url) or display_url(self.url)
         self._path = urlsplit(self.url).path
-        self._token_properties = CHANGE_TOKENS
+        self._token_properties: tuple[str, ...] = CHANGE_TOKENS
 
     def href(self, name: str) -> str:
         """The path of a card in this collection, as multiget wants it."""
