@@ -10,6 +10,7 @@ from urllib.parse import quote
 from partnercrmd.errors import AddinError, Unsupported
 from partnercrmd.integration import BookContext, Capability, Connector, Integration, ReleaseNote
 from partnercrmd.model import Activity, CheckResult, Contact, ContactPatch, Picture, SearchQuery
+from partnercrmd.phone import numbers_match, phone_key
 
 from . import checks
 from .client import Credentials, TrytonClient
@@ -83,17 +84,31 @@ class TrytonBook(Connector):
         return await self.index.lookup(number)
 
     async def search(self, query: SearchQuery) -> Sequence[Contact]:
-        """By number: E.164 on the server plus the local index; by text: every word in name, code or contact values."""
+        """By number: the local index, else E.164 on the server; by text: every word in name, code or contact values."""
         if query.number:
-            ids = await self._indexed(query.number)
-            forms = (query.number, *query.number_forms)
-            contacts = await self._contacts(number_domain(forms, ids), max(query.limit, MIN_NUMBER_RESULTS))
+            contacts = await self._by_number(query.number, query.number_forms, query.limit)
         else:
             domain = name_domain(query.text)
             contacts = await self._contacts(domain, max(query.limit, 1)) if domain else []
         if query.include_pictures and contacts:
             await self._add_pictures(contacts)
         return contacts
+
+    async def _by_number(self, number: str, forms: Sequence[str], limit: int) -> list[Contact]:
+        """The parties the index names, read by id, when one still has the number; otherwise Tryton's own search.
+
+        Reading by id spares Tryton the search through every contact mechanism (about 40 % of a lookup's
+        server time with 10,000 parties). A number the index does not know yet (added on the server since
+        its last refresh) is still found by the server's search.
+        """
+        limit = max(limit, MIN_NUMBER_RESULTS)
+        ids = await self._indexed(number)
+        if ids:
+            wanted = phone_key(number, self.region)
+            contacts = await self._contacts([("id", "in", sorted(set(ids)))], limit)
+            if any(numbers_match(wanted, phone_key(p.number, self.region)) for c in contacts for p in c.phones):
+                return contacts
+        return await self._contacts(number_domain((number, *forms), ids), limit)
 
     async def _add_pictures(self, contacts: list[Contact]) -> None:
         """Party avatars (`ir.avatar`, shown by Tryton's party_avatar module); a failure only costs the pictures."""

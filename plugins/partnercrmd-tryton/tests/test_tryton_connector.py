@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from partnercrmd_tryton import TRYTON, TrytonBook
-from partnercrmd_tryton.client import rpc_error
+from partnercrmd_tryton.client import TrytonClient, rpc_error
 from partnercrmd_tryton.mapping import note_to_activity, number_for_tryton
 from tryton_seed import CLERK, CLERK_PASSWORD, Tryton, start_seeded
 from tryton_testserver import DATABASE, free_port
@@ -20,7 +20,7 @@ from tryton_testserver import DATABASE, free_port
 from partnercrmd import cli
 from partnercrmd.errors import ConfigError
 from partnercrmd.integration import BookContext
-from partnercrmd.model import CallDirection, Contact, Phone
+from partnercrmd.model import CallDirection, Contact, Phone, SearchQuery
 from partnercrmd.paths import Paths
 from partnercrmd.testing import ApiSession, configure_book
 
@@ -188,6 +188,36 @@ async def test_the_index_is_kept_in_the_books_data_directory_and_updated_on_crea
         created = await book.create(Contact(display_name="Ida", phones=[Phone("01134960000")]))
         assert await book.index.lookup("+44 113 496 0000") == [int(created.id)]
     assert (tmp_path / "numbers.sqlite").exists()
+
+
+async def test_an_indexed_caller_is_read_by_id_and_a_number_added_since_is_found_by_the_server(
+    tmp_path: Path, tryton: Tryton, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    domains: list[Any] = []
+    original = TrytonClient.call
+
+    async def call(client: TrytonClient, method: str, *args: Any) -> Any:
+        if method == "model.party.party.search_read":
+            domains.append(args[0])
+        return await original(client, method, *args)
+
+    monkeypatch.setattr(TrytonClient, "call", call)
+    query = SearchQuery("+44 20 7946 0958", limit=5, number="+442079460958", number_forms=["02079460958"])
+    async with connector(tmp_path, tryton.settings()) as book:
+        assert book.index is not None
+        await book.index.refresh(book.client)
+        assert [c.name for c in await book.search(query)] == ["Dana Whitfield"]
+        assert domains == [[("id", "in", [tryton.ids["dana"]])]]  # no search through every contact mechanism
+
+        # Added on the server after the index was filled: the index does not know the number yet.
+        [new_id] = tryton.admin().call(
+            "model.party.party.create",
+            [{"name": "Nia Late", "contact_mechanisms": [["create", [{"type": "phone", "value": "+441134960777"}]]]}],
+        )
+        domains.clear()
+        late = SearchQuery("0113 496 0777", limit=5, number="+441134960777", number_forms=["01134960777"])
+        assert [(c.id, c.name) for c in await book.search(late)] == [(str(new_id), "Nia Late")]
+        assert len(domains) == 1 and "contact_mechanisms" in repr(domains[0])
 
 
 # --- settings and protocol details --------------------------------------------------------------------
