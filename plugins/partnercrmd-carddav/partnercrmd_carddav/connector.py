@@ -90,13 +90,15 @@ class CardDavBook(Connector):
 
     async def _by_number(self, number: str, forms: Sequence[str]) -> list[Contact]:
         """From the phone index (kept fresh in the background); the server's own TEL match until it is built."""
-        refresh = self.sync.start_if_due()
-        if not await self._first_fill(refresh):
+        if not await self._first_fill(self.sync.start_if_due() if not self.sync.filled else None):
             return _contacts(await (await self.addressbook()).query(("TEL",), forms or (number,)))
         book = await self.addressbook()
         found = await self._indexed(book, number)
+        refresh = self.sync.start_if_due()
         if found or refresh is None:
-            return found  # a check for changes, if one is running, goes on in the background
+            # A due check for changes starts only now, after the caller's card was read: on a server that computes
+            # its change tag over every card, it would otherwise slow that very read.
+            return found
         # No one (still) has the number: wait for the check for changes, so that a contact added or renumbered a
         # moment ago is found, and a server that has gone away says so rather than "no match".
         return await self._indexed(book, number) if await self.sync.wait(refresh, FRESHNESS_WAIT) else []
@@ -106,11 +108,11 @@ class CardDavBook(Connector):
         words = text.lower().split()
         if not words:
             return []
-        refresh = self.sync.start_if_due()
-        if not await self._first_fill(refresh):
+        if not await self._first_fill(self.sync.start_if_due() if not self.sync.filled else None):
             return await self._named_on_server(words, limit)
         book = await self.addressbook()
         found = await self._named(book, words, limit)
+        refresh = self.sync.start_if_due()
         if found or refresh is None:
             return found
         return await self._named(book, words, limit) if await self.sync.wait(refresh, FRESHNESS_WAIT) else []
