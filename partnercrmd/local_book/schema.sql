@@ -38,17 +38,3 @@ CREATE TABLE IF NOT EXISTS activities (
     created TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS activities_contact ON activities (contact_id, start_utc DESC);
--- Substring search on names, companies and emails without scanning the table (trigram full-text index).
-CREATE VIRTUAL TABLE IF NOT EXISTS contacts_fts USING fts5 (
-    search_text, content = 'contacts', content_rowid = 'rowid', tokenize = 'trigram'
-);
-CREATE TRIGGER IF NOT EXISTS contacts_fts_insert AFTER INSERT ON contacts BEGIN
-    INSERT INTO contacts_fts (rowid, search_text) VALUES (new.rowid, new.search_text);
-END;
-CREATE TRIGGER IF NOT EXISTS contacts_fts_delete AFTER DELETE ON contacts BEGIN
-    INSERT INTO contacts_fts (contacts_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text);
-END;
-CREATE TRIGGER IF NOT EXISTS contacts_fts_update AFTER UPDATE OF search_text ON contacts BEGIN
-    INSERT INTO contacts_fts (contacts_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text);
-    INSERT INTO contacts_fts (rowid, search_text) VALUES (new.rowid, new.search_text);
-END;

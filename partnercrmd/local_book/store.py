@@ -17,21 +17,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .. import phone
+from .. import phone, word_search
 from ..model import Activity, CallDirection, Contact, ContactPatch, Phone, PhoneKind, Picture
 
 SCHEMA_VERSION = "2"
 """2: trigram full-text index of search_text (built from the contacts when a version-1 book is opened)."""
-TRIGRAM = 3
 
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _like(word: str) -> str:
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def search_text(contact: Contact) -> str:
@@ -50,10 +44,10 @@ class LocalStore:
         self._db.execute("PRAGMA foreign_keys=ON")
         schema = resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
         with self._lock:
-            self._db.executescript(schema)
+            self._db.executescript(schema + word_search.fts_schema("contacts", "search_text"))
             row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             if row is not None and row[0] == "1":
-                self._db.execute("INSERT INTO contacts_fts (contacts_fts) VALUES ('rebuild')")
+                self._db.execute(word_search.rebuild_sql("contacts"))
             self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
 
     def close(self) -> None:
@@ -115,25 +109,11 @@ class LocalStore:
             return self._load(ids)
 
     def find_by_text(self, text: str, limit: int) -> list[Contact]:
-        """Contacts whose name, company or email contain every word of `text`.
-
-        Words of three characters or more go through the trigram index; shorter
-        ones (which a trigram cannot hold) filter the indexed matches with LIKE.
-        """
+        """Contacts whose name, company or email contain every word of `text` (through the trigram index)."""
         words = text.lower().split()[:8]
         if not words:
             return []
-        long_words = [w for w in words if len(w) >= TRIGRAM]
-        short_words = [w for w in words if len(w) < TRIGRAM]
-        conditions: list[str] = []
-        params: list[object] = []
-        if long_words:
-            conditions.append("rowid IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?)")
-            params.append(" AND ".join('"' + w.replace('"', '""') + '"' for w in long_words))
-        for word in short_words:
-            conditions.append("search_text LIKE ? ESCAPE '\\'")
-            params.append(_like(word))
-        where = " AND ".join(conditions)
+        where, params = word_search.words_where("contacts", "search_text", words)
         sql = f"SELECT id FROM contacts WHERE {where} ORDER BY display_name COLLATE NOCASE, id LIMIT ?"
         with self._lock:
             ids = [r[0] for r in self._db.execute(sql, [*params, limit])]

@@ -18,14 +18,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA_VERSION = "2"
+from partnercrmd import word_search
+
+SCHEMA_VERSION = "3"
+"""3: a trigram index of the words (name searches no longer read every row)."""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cards (
     name TEXT PRIMARY KEY, etag TEXT NOT NULL, uid TEXT NOT NULL, numbers TEXT NOT NULL,
     words TEXT NOT NULL, sort_key TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+""" + word_search.fts_schema("cards", "words")
 
 
 INSERT_CARD = "INSERT OR REPLACE INTO cards (name, etag, uid, numbers, words, sort_key) VALUES (?, ?, ?, ?, ?, ?)"
@@ -42,19 +45,18 @@ class CardRecord:
     sort_key: str
 
 
-def _like(word: str) -> str:
-    """A LIKE pattern finding `word` anywhere, with LIKE's own wildcards taken literally."""
-    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 class CardStore:
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
-        if self._meta("schema") != SCHEMA_VERSION:  # an older layout: start afresh, the server has everything
-            self._db.executescript("DROP TABLE cards; DROP TABLE meta;" + SCHEMA)
+        version = self._meta("schema")
+        if version == "2":  # the same cards, without the word index yet: index them
+            self._db.execute(word_search.rebuild_sql("cards"))
+            self._set_meta("schema", SCHEMA_VERSION)
+        elif version != SCHEMA_VERSION:  # an older layout: start afresh, the server has everything
+            self._db.executescript("DROP TABLE IF EXISTS cards_fts; DROP TABLE cards; DROP TABLE meta;" + SCHEMA)
             self._set_meta("schema", SCHEMA_VERSION)
 
     def close(self) -> None:
@@ -115,13 +117,13 @@ class CardStore:
         """Names of the cards holding every (folded) word, in name order; at most `limit`."""
         if not words:
             return []
-        longest = max(words, key=len)
+        where, params = word_search.words_where("cards", "words", words)
         with self._lock:
             rows = self._db.execute(
-                "SELECT name, words FROM cards WHERE words LIKE ? ESCAPE '\\' ORDER BY sort_key, name",
-                (_like(longest),),
+                f"SELECT name FROM cards WHERE {where} ORDER BY sort_key, name LIMIT ?",  # noqa: S608  (no input)
+                [*params, max(limit, 1)],
             ).fetchall()
-        return [str(name) for name, text in rows if all(word in text for word in words)][:limit]
+        return [str(name) for (name,) in rows]
 
     def apply(self, changed: Iterable[CardRecord], removed: Iterable[str], *, listing: bool = False) -> None:
         """Record changed and removed cards.
