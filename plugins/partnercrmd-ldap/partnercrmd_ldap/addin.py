@@ -7,7 +7,7 @@ the client gives each call a connection of its own.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from partnercrmd.errors import AddinError, Unsupported
 from partnercrmd.integration import BlockingConnector, BookContext, Capability
@@ -15,11 +15,12 @@ from partnercrmd.model import Activity, CheckResult, Contact, ContactPatch, Sear
 from partnercrmd.phone import numbers_match, phone_key
 
 from . import client as codes
-from .checks import run_checks
+from .checks import check_index, run_checks
 from .client import Entry, LdapClient, Result
 from .filters import contacts_filter, id_filter, name_filter, number_filter
 from .ldap3_api import escape_rdn, exceptions, ldap3, parse_dn
-from .mapping import activity_value, appended_text, new_entry, patch_changes, to_contact
+from .mapping import activity_value, appended_text, new_entry, patch_changes, phone_values, to_contact
+from .number_index import NumberIndex, index_path, remove_other_indexes
 from .settings import LdapSettings, parse_settings
 
 NUMBER_CANDIDATES = 200
@@ -60,10 +61,11 @@ def parent_of(dn: str) -> str:
 class LdapBook(BlockingConnector):
     """One configured directory (OpenLDAP, Active Directory or another LDAPv3 server)."""
 
-    def __init__(self, settings: LdapSettings, region: str | None) -> None:
+    def __init__(self, settings: LdapSettings, region: str | None, index: NumberIndex | None = None) -> None:
         self.settings = settings
         self.region = region
         self.client = LdapClient(settings.connection)
+        self.index = index
 
     def capabilities(self) -> frozenset[Capability] | None:
         """Logging, creating and changing contacts only where the settings allow them."""
@@ -87,24 +89,79 @@ class LdapBook(BlockingConnector):
         return self.client.search(self.settings.base_dn, self._filter(inner), attributes, size_limit=size_limit)
 
     def search(self, query: SearchQuery) -> Sequence[Contact]:
-        """By number: every phone attribute, verified here as the host will; by text: every word somewhere."""
+        """By number: the local index, else every phone attribute on the server, verified here as the host will;
+        by text: every word somewhere."""
         attributes = self.settings.attributes
         if query.number:
-            inner = number_filter(attributes.phone_attributes(), query.number, self.region)
-            if inner is None:
-                return []
-            entries = self.find(inner, query.include_pictures, NUMBER_CANDIDATES)
-            wanted = phone_key(query.number, self.region)
-            contacts = [to_contact(e, attributes, query.include_pictures) for e in entries]
-            contacts = [
-                c for c in contacts if any(numbers_match(wanted, phone_key(p.number, self.region)) for p in c.phones)
-            ]
-            return contacts[: query.limit]
+            return self._by_number(query.number, query.include_pictures)[: query.limit]
         inner = name_filter(attributes.name_attributes(), query.text)
         if inner is None:
             return []
         entries = self.find(inner, query.include_pictures, query.limit)
         return [to_contact(e, attributes, query.include_pictures) for e in entries]
+
+    def _by_number(self, number: str, include_picture: bool) -> list[Contact]:
+        """The entries the local index names, read by DN, when one still has the number; otherwise the server's
+        wildcard search (a number added or changed on the server since the last fill is found at once)."""
+        if self.index is not None:
+            self.index.ensure_fresh(self.index_fill)
+            contacts = self._matching(self._read_indexed(number, include_picture), number, include_picture)
+            if contacts:
+                return contacts
+        inner = number_filter(self.settings.attributes.phone_attributes(), number, self.region)
+        if inner is None:
+            return []
+        entries = self.find(inner, include_picture, NUMBER_CANDIDATES)
+        if self.index is not None:
+            for entry in entries:
+                self._remember(entry)
+        return self._matching(entries, number, include_picture)
+
+    def _matching(self, entries: Sequence[Entry], number: str, include_picture: bool) -> list[Contact]:
+        """Contacts of the entries that have a number that is the same line as `number`."""
+        attributes, region = self.settings.attributes, self.region
+        wanted = phone_key(number, region)
+        contacts = [to_contact(e, attributes, include_picture) for e in entries]
+        return [c for c in contacts if any(numbers_match(wanted, phone_key(p.number, region)) for p in c.phones)]
+
+    def _read_indexed(self, number: str, include_picture: bool) -> list[Entry]:
+        """The entries the index names for `number`, read by DN (base scope: no scan); gone ones are forgotten."""
+        assert self.index is not None
+        entries = []
+        for dn in self.index.lookup(number)[:NUMBER_CANDIDATES]:
+            entry = self.read_by_dn(dn, include_picture)
+            if entry is not None:
+                self._remember(entry)  # renumbered entries are corrected in the index
+                entries.append(entry)
+            else:
+                self.index.forget(dn)  # deleted, moved, or no longer a contact
+        return entries
+
+    def read_by_dn(self, dn: str, include_picture: bool) -> Entry | None:
+        """The entry at `dn` if it is still a contact: a base-scope read, a direct lookup in the server."""
+        attributes = self.settings.attributes.read_attributes(include_picture)
+        found = self.client.search(dn, self._filter(""), attributes, scope="BASE", missing_ok=True)
+        return found[0] if found else None
+
+    def _remember(self, entry: Entry) -> None:
+        if self.index is not None:
+            self.index.remember(entry.dn, [number for _, number, _ in phone_values(entry, self.settings.attributes)])
+
+    def index_fill(self, stop: Callable[[], bool]) -> dict[str, list[str]]:
+        """Every contact's phone values by DN: a paged search reading only the phone attributes."""
+        attributes = self.settings.attributes
+        numbers: dict[str, list[str]] = {}
+
+        def on_page(page: list[Entry]) -> None:
+            for entry in page:
+                values = [number for _, number, _ in phone_values(entry, attributes)]
+                if values:
+                    numbers[entry.dn] = values
+
+        phones = attributes.phone_attributes()
+        if phones:
+            self.client.search_pages(self.settings.base_dn, self._filter(""), phones, on_page, stop=stop)
+        return numbers
 
     def _entry(self, contact_id: str, attributes: Sequence[str]) -> Entry | None:
         """The contact's entry by its id (a UUID, or the DN of an entry without one), if it is still a contact."""
@@ -204,6 +261,7 @@ class LdapBook(BlockingConnector):
         )
         if not found:
             raise AddinError(f"The new contact {dn} was created but cannot be read back.", code="not_found")
+        self._remember(found[0])  # found by number at once, before the next fill
         return to_contact(found[0], attributes, include_picture=False)
 
     def update(self, contact_id: str, patch: ContactPatch) -> Contact:
@@ -226,6 +284,8 @@ class LdapBook(BlockingConnector):
                 if not result.ok:
                     raise self.client.result_error(result, "rename the contact")
                 dn = f"{new_rdn},{parent_of(dn)}"
+                if self.index is not None:
+                    self.index.forget(entry.dn)
         if changes:
             result = self.client.modify(dn, changes)
             if not result.ok:
@@ -235,18 +295,41 @@ class LdapBook(BlockingConnector):
         )
         if not found:
             raise AddinError("The contact was changed but cannot be read back.", code="not_found")
+        self._remember(found[0])  # new numbers are found, old ones no longer, at once
         return to_contact(found[0], attributes, include_picture=False)
 
     # --- test connection -----------------------------------------------------------------------------
 
     def test(self) -> Sequence[CheckResult]:
         """Reach, log in, base DN, a sample search, then write access for the features turned on."""
-        return run_checks(self.client, self.settings, self.find)
+        return run_checks(self.client, self.settings, self.find, self.check_index if self.index else None)
+
+    def check_index(self) -> CheckResult:
+        """Fill the number index now, and look a sample number up in it and read its entry by DN."""
+        return check_index(self)
 
     def close(self) -> None:
+        if self.index is not None:
+            self.index.close(self.settings.connection.timeout)
         self.client.close()
 
 
 def open_book(context: BookContext) -> LdapBook:
-    """Check the settings; the server is first contacted by the first search, so a server down now is no error."""
-    return LdapBook(parse_settings(context.settings), context.default_region)
+    """Check the settings and open the number index; the server is first contacted by the first search, so a
+    server down now is no error."""
+    settings = parse_settings(context.settings)
+    index = None
+    if settings.index_minutes > 0:
+        connection = settings.connection
+        path = index_path(
+            context.data_dir,
+            str(connection.address),
+            connection.bind_dn,
+            settings.base_dn,
+            settings.preset.object_filter,
+            settings.search_filter,
+            ",".join(settings.attributes.phone_attributes()),
+        )
+        remove_other_indexes(path)
+        index = NumberIndex(path, context.default_region, settings.index_minutes * 60.0)
+    return LdapBook(settings, context.default_region, index)

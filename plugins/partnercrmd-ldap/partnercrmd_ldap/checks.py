@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from partnercrmd.errors import AddinError
 from partnercrmd.model import CheckResult
@@ -19,6 +20,9 @@ from .client import Entry, LdapClient
 from .ldap3_api import ldap3
 from .mapping import to_contact
 from .settings import LdapSettings
+
+if TYPE_CHECKING:
+    from .addin import LdapBook
 
 Finder = Callable[[str, bool, int], list[Entry]]
 """LdapBook.find: (inner filter, include picture, size limit) → contact entries."""
@@ -65,8 +69,11 @@ def check_write(
     return failed(check, client.result_error(result, f"change '{attribute}'"))
 
 
-def run_checks(client: LdapClient, settings: LdapSettings, find: Finder) -> list[CheckResult]:
-    """Reach, log in and search stop the checks when they fail (the later ones need them); then each feature."""
+def run_checks(
+    client: LdapClient, settings: LdapSettings, find: Finder, index_check: Callable[[], CheckResult] | None = None
+) -> list[CheckResult]:
+    """Reach, log in and search stop the checks when they fail (the later ones need them); then the number index
+    (when the book keeps one) and each feature."""
     address = settings.connection.address
     try:
         client.reach()
@@ -102,6 +109,8 @@ def run_checks(client: LdapClient, settings: LdapSettings, find: Finder) -> list
             f"Contacts found, e.g. '{contact.name}' with {count_of(len(contact.phones), 'phone number')}.",
         )
     )
+    if index_check is not None:
+        results.append(index_check())
     if settings.activity_attribute:
         turn_off = "clear the setting 'activity_attribute'"
         results.append(check_write(client, sample[0], settings.activity_attribute, "log", "logging calls", turn_off))
@@ -127,3 +136,47 @@ def check_container(client: LdapClient, container: str) -> CheckResult:
         message = f"The container '{container}' does not exist or the account cannot see it; check 'create_container'."
         return CheckResult("create", False, message, "not_found")
     return CheckResult("create", True, f"New contacts go to '{container}'.")
+
+
+def check_index(book: LdapBook) -> CheckResult:
+    """Fill the local number index now; then a sample number must lead back to its entry, read by DN.
+
+    Fails with the fill's error key (e.g. `timeout` for a directory too large to list within the timeout),
+    `not_found` when no contact has a phone number in the phone attributes, `invalid_data` when the sample
+    number does not find its entry.
+    """
+    index, settings = book.index, book.settings
+    assert index is not None
+    try:
+        count = index.refresh(book.index_fill)
+    except AddinError as exc:
+        return CheckResult("index", False, f"The local number index could not be filled: {exc.message}", exc.code)
+    phones = ", ".join(settings.attributes.phone_attributes()) or "none"
+    if count == 0 or index.sample is None:
+        return CheckResult(
+            "index",
+            False,
+            f"No contact under '{settings.base_dn}' has a phone number in the phone attributes ({phones}); "
+            "check the attr_* phone settings.",
+            "not_found",
+        )
+    dn, number = index.sample
+    try:
+        entry = book.read_by_dn(dn, include_picture=False) if dn in index.lookup(number) else None
+    except AddinError as exc:
+        return failed("index", exc)
+    if entry is None:
+        return CheckResult(
+            "index",
+            False,
+            f"The local number index holds {count_of(count, 'phone number')}, but the sample number {number} does "
+            f"not lead back to its entry {dn}; report this with the directory's kind and version.",
+            "invalid_data",
+        )
+    name = to_contact(entry, settings.attributes, include_picture=False).name
+    return CheckResult(
+        "index",
+        True,
+        f"The local number index holds {count_of(count, 'phone number')}; a sample number, {number}, finds "
+        f"'{name}' without a search of the directory.",
+    )

@@ -58,6 +58,10 @@ PARTIAL_RESULTS = (SIZE_LIMIT_EXCEEDED, TIME_LIMIT_EXCEEDED, ADMIN_LIMIT_EXCEEDE
 """A search that stopped at a limit still returns the entries found so far."""
 DEFAULT_PORTS = {"ldap": 389, "ldaps": 636}
 MAX_IDLE_CONNECTIONS = 4
+PAGE_SIZE = 500
+"""Entries per page of a paged search (slapd's and AD's default size limits are 500 and 1000)."""
+PAGED_RESULTS_OID = "1.2.840.113556.1.4.319"
+"""The simple paged results control (RFC 2696)."""
 
 
 @dataclass(frozen=True)
@@ -378,6 +382,51 @@ class LdapClient:
             if code != SUCCESS and code not in PARTIAL_RESULTS:
                 raise self._result_error(code, message, "search")
             return entries_of(connection.response)
+
+        return self.run(operation)
+
+    def search_pages(
+        self,
+        base: str,
+        search_filter: str,
+        attributes: Sequence[str],
+        on_page: Callable[[list[Entry]], None],
+        page_size: int = PAGE_SIZE,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> int:
+        """Every entry under `base` matching `search_filter`, `page_size` at a time (RFC 2696 paged results).
+
+        Each page goes to `on_page` as soon as it arrives, so only one page is held in memory; all pages
+        come over one connection (the server ties the paging cookie to it). `stop()` is asked between
+        pages; when it says so, the search ends early. Returns how many entries were passed on.
+        """
+        time_limit = self.settings.timeout
+
+        def operation(connection: ldap3.Connection) -> int:
+            cookie: bytes | None = None
+            passed = 0
+            while True:
+                connection.search(
+                    base,
+                    search_filter,
+                    search_scope="SUBTREE",
+                    attributes=list(attributes) or ["1.1"],
+                    time_limit=time_limit,
+                    dereference_aliases="NEVER",
+                    paged_size=page_size,
+                    paged_cookie=cookie,
+                )
+                code, message = result_code(connection.result)
+                if code != SUCCESS:
+                    raise self._result_error(code, message, "list the contacts for the number index")
+                page = entries_of(connection.response)
+                on_page(page)
+                passed += len(page)
+                controls = connection.result.get("controls") or {}
+                paged = controls.get(PAGED_RESULTS_OID, {}).get("value", {})
+                cookie = paged.get("cookie") or None
+                if not cookie or stop():
+                    return passed
 
         return self.run(operation)
 

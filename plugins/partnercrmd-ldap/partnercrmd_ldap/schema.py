@@ -7,6 +7,8 @@ from partnercrmd.integration import ConfigField, FieldKind
 from .presets import OPENLDAP, PHONE_SETTING_KEYS, PRESET_NAMES
 
 DEFAULT_TIMEOUT = 5
+DEFAULT_INDEX_MINUTES = 15
+MAX_INDEX_MINUTES = 1440
 ATTRIBUTE_SETTINGS = {
     "attr_display_name": ("display_name", "Display name attribute", "cn / displayName"),
     "attr_first_name": ("first_name", "First name attribute", "givenName"),
@@ -127,6 +129,15 @@ CONFIG: tuple[ConfigField, ...] = (
         FieldKind.INT,
         default=DEFAULT_TIMEOUT,
         help="How long to wait for the server to connect or answer.",
+    ),
+    ConfigField(
+        "index_minutes",
+        "Number index refresh (minutes)",
+        FieldKind.INT,
+        default=DEFAULT_INDEX_MINUTES,
+        help="Caller numbers are looked up in a local index of the directory's phone numbers, read again in the "
+        "background when older than this; a number the index does not know yet is still asked of the server. "
+        f"0: no index, every lookup searches the server (it scans every entry). At most {MAX_INDEX_MINUTES}.",
     ),
     *(_attribute_field(key, label, choice, override) for key, (override, label, choice) in ATTRIBUTE_SETTINGS.items()),
 )

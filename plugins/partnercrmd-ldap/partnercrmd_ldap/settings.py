@@ -13,7 +13,7 @@ from .client import ConnectionSettings, parse_url
 from .filters import check_filter_syntax
 from .ldap3_api import exceptions, parse_dn
 from .presets import OPENLDAP, PRESET_NAMES, PRESETS, AttributeMap, Preset
-from .schema import ATTRIBUTE_SETTINGS, DEFAULT_TIMEOUT
+from .schema import ATTRIBUTE_SETTINGS, DEFAULT_INDEX_MINUTES, DEFAULT_TIMEOUT, MAX_INDEX_MINUTES
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class LdapSettings:
     allow_create: bool = False
     allow_update: bool = False
     create_container: str = ""
+    index_minutes: int = DEFAULT_INDEX_MINUTES
+    """How old the local number index may grow before it is filled again; 0: no index."""
 
 
 def _text(settings: Mapping[str, Any], key: str) -> str:
@@ -78,6 +80,17 @@ def parse_settings(settings: Mapping[str, Any]) -> LdapSettings:
     timeout = DEFAULT_TIMEOUT if timeout is None or timeout == "" else timeout
     if not isinstance(timeout, int) or isinstance(timeout, bool) or not 1 <= timeout <= 120:
         raise ConfigError("The setting 'timeout' must be a number of seconds between 1 and 120.")
+    index_minutes = settings.get("index_minutes")
+    index_minutes = DEFAULT_INDEX_MINUTES if index_minutes is None or index_minutes == "" else index_minutes
+    if (
+        not isinstance(index_minutes, int)
+        or isinstance(index_minutes, bool)
+        or not 0 <= index_minutes <= MAX_INDEX_MINUTES
+    ):
+        raise ConfigError(
+            f"The setting 'index_minutes' must be a number of minutes between 0 (no local index) and "
+            f"{MAX_INDEX_MINUTES}."
+        )
     ca_file = _text(settings, "ca_file")
     if ca_file and not Path(ca_file).expanduser().is_absolute():
         raise ConfigError("The setting 'ca_file' must be a full path, such as /etc/ssl/certs/company-ca.pem.")
@@ -99,4 +112,5 @@ def parse_settings(settings: Mapping[str, Any]) -> LdapSettings:
         allow_create=bool(settings.get("allow_create")),
         allow_update=bool(settings.get("allow_update")),
         create_container=_check_dn(_text(settings, "create_container"), "create_container") or base_dn,
+        index_minutes=index_minutes,
     )

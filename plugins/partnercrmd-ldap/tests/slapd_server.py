@@ -12,6 +12,7 @@ import base64
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,11 +132,18 @@ def free_port() -> int:
 
 @dataclass
 class Slapd:
-    """One slapd process serving dc=example,dc=com from `directory`."""
+    """One slapd process serving dc=example,dc=com from `directory`.
+
+    `indexes`: `index ...` lines for the database (e.g. "index cn,sn eq,sub"); none by default, so searches
+    scan every entry as in a directory nobody tuned. `limits`: `limits ...` lines (e.g.
+    'limits users size.unchecked=50': a search whose filter no index narrows to 50 candidates is refused).
+    """
 
     directory: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    indexes: Sequence[str] = ()
+    limits: Sequence[str] = ()
 
     @property
     def url(self) -> str:
@@ -151,7 +159,8 @@ class Slapd:
                 root_dn=ROOT_DN,
                 root_password=ROOT_PASSWORD,
                 service_dn=SERVICE_DN,
-            ),
+            )
+            + "".join(f"{line}\n" for line in [*self.indexes, *self.limits]),
             encoding="utf-8",
         )
         log = (self.directory / "slapd.log").open("wb")
@@ -197,6 +206,16 @@ class Slapd:
     def ldapadd(self, ldif: str, timeout: float = 10) -> None:
         subprocess.run(
             self._client_args("ldapadd"),
+            input=ldif.encode(),
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+
+    def ldapmodify(self, ldif: str, timeout: float = 10) -> None:
+        """Apply LDIF change records (changetype: modify / delete …) as the directory administrator."""
+        subprocess.run(
+            self._client_args("ldapmodify"),
             input=ldif.encode(),
             check=True,
             capture_output=True,

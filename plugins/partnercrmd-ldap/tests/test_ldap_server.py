@@ -450,12 +450,13 @@ def test_check_passes_every_step_of_a_good_setup(slapd: Slapd, tmp_path: Path) -
         ("reach", True),
         ("authenticate", True),
         ("search", True),
+        ("index", True),
         ("log", True),
         ("update", True),
         ("create", True),
     ]
     assert results[1].message == f"Logged in as '{SERVICE_DN}'."
-    assert results[3].message == "The account may change 'description' (logging calls)."
+    assert results[4].message == "The account may change 'description' (logging calls)."
     [dana] = slapd.ldapsearch(PEOPLE, "(cn=Dana Whitfield)", "description")
     assert "description" not in dana  # the write check changed nothing
 

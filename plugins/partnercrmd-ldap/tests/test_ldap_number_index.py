@@ -1,0 +1,423 @@
+"""The LDAP add-in's local number index, against a real OpenLDAP slapd (and through the daemon's HTTP API).
+
+What the add-in sends to slapd is recorded by wrapping its client's `search` and `search_pages`: a number
+lookup served by the index must be base-scope reads of the indexed DNs, never a subtree search.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from partnercrmd_ldap import LDAP
+from partnercrmd_ldap.addin import LdapBook
+from partnercrmd_ldap.filters import contacts_filter, name_filter
+from partnercrmd_ldap.ldap3_api import ldap3
+from partnercrmd_ldap.number_index import INDEX_FILE_PREFIX, RETRY_SECONDS, NumberIndex
+from partnercrmd_ldap.presets import OPENLDAP, PRESETS
+from slapd_server import CONTACTS, PEOPLE, SEED, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd, person
+
+from partnercrmd import appkeys
+from partnercrmd.integration import BookContext
+from partnercrmd.model import Contact, SearchQuery
+from partnercrmd.phone import number_forms, phone_key
+from partnercrmd.testing import ApiSession, configure_book
+
+DANA = f"cn=Dana Whitfield,{PEOPLE}"
+NAME_INDEXES = ["index objectClass eq", "index cn,sn,givenName,mail,o eq,sub"]
+"""The indexes the README recommends for name searches (slapd needs objectClass too: it adds a referral check
+to every filter, and without that index no other index can narrow the candidates)."""
+UNCHECKED_LIMIT = ["limits users size.unchecked=50"]
+"""slapd refuses (adminLimitExceeded) a search of the service account that no index narrows to 50 candidates."""
+
+
+@pytest.fixture(scope="module")
+def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
+    """One slapd for this file, seeded with slapd_server.SEED; tests that change entries use their own."""
+    server = Slapd(tmp_path_factory.mktemp("slapd-index"))
+    server.start()
+    try:
+        server.ldapadd(SEED)
+        yield server
+    finally:
+        server.stop()
+
+
+def settings(slapd: Slapd, **overrides: Any) -> dict[str, Any]:
+    return {
+        "url": slapd.url,
+        "bind_dn": SERVICE_DN,
+        "password": SERVICE_PASSWORD,
+        "base_dn": SUFFIX,
+        "preset": "openldap",
+        **overrides,
+    }
+
+
+@contextmanager
+def open_connector(slapd: Slapd, data_dir: Path, **overrides: Any) -> Iterator[LdapBook]:
+    """The connector as the daemon opens it, with its data directory `data_dir`."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    connector = LDAP.open(BookContext("directory", "Directory", settings(slapd, **overrides), data_dir, "GB"))
+    assert isinstance(connector, LdapBook)
+    try:
+        yield connector
+    finally:
+        connector.close()
+
+
+def number_query(text: str) -> SearchQuery:
+    """A number query as the host builds it (region GB, like the test daemon)."""
+    key = phone_key(text, "GB")
+    return SearchQuery(text, limit=5, number=key.e164 or key.digits, number_forms=number_forms(key, "GB"))
+
+
+def names(contacts: list[Contact] | Any) -> list[str]:
+    return sorted(c.name for c in contacts)
+
+
+class Sent:
+    """What a connector's client sends to slapd: (kind, base, filter, scope) of every search."""
+
+    def __init__(self, connector: LdapBook) -> None:
+        self.calls: list[tuple[str, str, str, str]] = []
+        client = connector.client
+        search, search_pages = client.search, client.search_pages
+
+        def spy_search(base: str, search_filter: str, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append(("search", base, search_filter, kwargs.get("scope", "SUBTREE")))
+            return search(base, search_filter, *args, **kwargs)
+
+        def spy_pages(base: str, search_filter: str, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append(("pages", base, search_filter, "SUBTREE"))
+            return search_pages(base, search_filter, *args, **kwargs)
+
+        client.search = spy_search  # type: ignore[method-assign]
+        client.search_pages = spy_pages  # type: ignore[method-assign]
+
+    def scopes(self) -> list[tuple[str, str]]:
+        """(base, scope) of every search, in order."""
+        return [(base, scope) for _, base, _, scope in self.calls]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+def filled(connector: LdapBook) -> int:
+    """Fill the connector's index now; how many numbers it holds."""
+    assert connector.index is not None
+    return connector.index.refresh(connector.index_fill)
+
+
+# --- the index serves known callers -------------------------------------------------------------------
+
+
+def test_a_known_caller_is_read_by_dn_without_a_subtree_search(slapd: Slapd, tmp_path: Path) -> None:
+    with open_connector(slapd, tmp_path) as connector:
+        sent = Sent(connector)
+        # The first search of an empty index waits for the fill (a paged subtree search of the phone attributes).
+        assert names(connector.search(number_query("02079460958"))) == ["Dana Whitfield"]
+        assert sent.calls[0][0] == "pages" and sent.calls[0][2] == "(objectClass=inetOrgPerson)"
+        sent.clear()
+        for query in ("+44 20 7946 0958", "0044 20 7946 0958", "(0)20-7946-0958", "+44 7700 900123"):
+            assert names(connector.search(number_query(query))) == ["Dana Whitfield"]
+        assert sent.scopes() == [(DANA, "BASE")] * 4
+        # The decoy "+49 89 4946 0958" holds the same digits in order; the index does not confuse them.
+        sent.clear()
+        assert names(connector.search(number_query("+49 89 4946 0958"))) == ["Max Decoy"]
+        assert sent.scopes() == [(f"cn=Max Decoy,{PEOPLE}", "BASE")]
+
+
+def test_an_unknown_number_asks_the_server_once(slapd: Slapd, tmp_path: Path) -> None:
+    with open_connector(slapd, tmp_path) as connector:
+        assert filled(connector) == 8  # the seeded people's phone values
+        sent = Sent(connector)
+        assert connector.search(number_query("+44 20 7946 0999")) == []
+        [(kind, base, search_filter, scope)] = sent.calls
+        assert (kind, base, scope) == ("search", SUFFIX, "SUBTREE") and "*9*4*6*0*9*9*9*" in search_filter
+
+
+def test_pictures_are_read_by_dn_when_asked_for(slapd: Slapd, tmp_path: Path) -> None:
+    with open_connector(slapd, tmp_path) as connector:
+        filled(connector)
+        query = number_query("+44 20 7946 0958")
+        [dana] = connector.search(SearchQuery(query.text, 5, number=query.number, include_pictures=True))
+        assert dana.picture is not None
+
+
+# --- the server's changes -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_slapd(tmp_path: Path) -> Iterator[Slapd]:
+    """A slapd of the test's own, for tests that change entries behind the add-in's back."""
+    server = Slapd(tmp_path / "slapd")
+    server.start()
+    try:
+        server.ldapadd(SEED)
+        yield server
+    finally:
+        server.stop()
+
+
+def test_an_entry_added_on_the_server_after_the_fill_is_found_at_once(own_slapd: Slapd, tmp_path: Path) -> None:
+    with open_connector(own_slapd, tmp_path / "data") as connector:
+        filled(connector)
+        own_slapd.ldapadd(person("Nell Newcomer", sn="Newcomer", telephoneNumber="020 7946 0321"))
+        sent = Sent(connector)
+        assert names(connector.search(number_query("+44 20 7946 0321"))) == ["Nell Newcomer"]
+        assert [scope for _, scope in sent.scopes()] == ["SUBTREE"]  # not indexed yet: the server search
+        sent.clear()
+        # Found by the server search, so now in the index: the next call reads the entry by its DN.
+        assert names(connector.search(number_query("02079460321"))) == ["Nell Newcomer"]
+        assert sent.scopes() == [(f"cn=Nell Newcomer,{PEOPLE}", "BASE")]
+
+
+def test_a_renumbered_entry_is_not_shown_under_its_old_number(own_slapd: Slapd, tmp_path: Path) -> None:
+    with open_connector(own_slapd, tmp_path / "data") as connector:
+        filled(connector)
+        own_slapd.ldapmodify(
+            f"dn: cn=Frank Ocampo,{PEOPLE}\nchangetype: modify\nreplace: telephoneNumber\n"
+            "telephoneNumber: (212) 736-5999\n"
+        )
+        sent = Sent(connector)
+        assert connector.search(number_query("+1 212 736 5000")) == []
+        # The index named Frank; his entry, read by DN, no longer has the number; the server search agrees.
+        assert [scope for _, scope in sent.scopes()] == ["BASE", "SUBTREE"]
+        assert names(connector.search(number_query("+1 212 736 5999"))) == ["Frank Ocampo"]
+        sent.clear()
+        assert connector.search(number_query("+1 212 736 5000")) == []  # the index learnt the new number
+        assert [scope for _, scope in sent.scopes()] == ["SUBTREE"]
+
+
+def test_a_deleted_entry_is_forgotten(own_slapd: Slapd, tmp_path: Path) -> None:
+    with open_connector(own_slapd, tmp_path / "data") as connector:
+        filled(connector)
+        own_slapd.ldapmodify(f"dn: cn=Frank Ocampo,{PEOPLE}\nchangetype: delete\n")
+        assert connector.index is not None and connector.index.lookup("+12127365000") == [f"cn=Frank Ocampo,{PEOPLE}"]
+        assert connector.search(number_query("+1 212 736 5000")) == []
+        assert connector.index.lookup("+12127365000") == []
+
+
+# --- writes through the add-in ------------------------------------------------------------------------
+
+
+async def test_a_contact_created_or_changed_through_the_api_is_found_from_the_index_at_once(
+    api: ApiSession, partnercrmd_app: web.Application, own_slapd: Slapd
+) -> None:
+    book_id = await configure_book(
+        partnercrmd_app, "ldap", **settings(own_slapd, allow_create=True, allow_update=True, create_container=CONTACTS)
+    )
+    connector = partnercrmd_app[appkeys.BOOKS].get(book_id).connector
+    book = getattr(connector, "blocking", None)
+    assert isinstance(book, LdapBook) and book.index is not None
+    await api.call("POST", "Search", query="+44 20 7946 0958")  # the first search fills the index
+    assert book.index.age() < 60
+    sent = Sent(book)
+    created = await api.call(
+        "POST", "CreateNewRecord", RecordTypeId=f"{book_id}/Contact", ContactName="Ada King", Phone="0161 496 0100"
+    )
+    sent.clear()
+
+    async def found(number: str) -> list[str]:
+        [collection] = [c for c in await api.call("POST", "Search", query=number) if c["AddinId"] == book_id]
+        assert collection["ExceptionText"] == ""
+        return [r["DisplayText"] for r in collection["Records"]]
+
+    assert await found("+44 161 496 0100") == ["Ada King"]
+    assert sent.scopes() == [(f"cn=Ada King,{CONTACTS}", "BASE")]  # from the index, without a subtree search
+    await api.call(
+        "POST", "SaveRecord", RecordId=created["UniqueId"], ContactName="Ada Lovelace", Phone="0161 496 0199"
+    )
+    sent.clear()
+    assert await found("+44 161 496 0199") == ["Ada Lovelace"]
+    assert sent.scopes() == [(f"cn=Ada Lovelace,{CONTACTS}", "BASE")]  # renamed: the new DN is indexed
+    assert book.index.lookup("+441614960100") == []  # the old number and the old DN are gone
+
+
+# --- lifetime and settings ----------------------------------------------------------------------------
+
+
+def test_the_index_survives_a_restart_of_the_connector(slapd: Slapd, tmp_path: Path) -> None:
+    with open_connector(slapd, tmp_path) as connector:
+        assert filled(connector) == 8
+    [index_file] = [p for p in tmp_path.iterdir() if p.name.endswith(".sqlite3")]
+    assert index_file.name.startswith(INDEX_FILE_PREFIX)
+    with open_connector(slapd, tmp_path) as again:
+        sent = Sent(again)
+        assert names(again.search(number_query("+44 20 7946 0958"))) == ["Dana Whitfield"]
+        assert sent.scopes() == [(DANA, "BASE")]  # no new fill, no server search
+
+
+def test_other_settings_get_a_new_index(slapd: Slapd, tmp_path: Path) -> None:
+    with open_connector(slapd, tmp_path) as connector:
+        filled(connector)
+    with open_connector(slapd, tmp_path, search_filter="(o=Northwind*)") as narrowed:
+        assert narrowed.index is not None and narrowed.index.age() == float("inf")
+        assert filled(narrowed) == 4  # Dana's two numbers, Eamon's two
+        assert narrowed.search(number_query("+33 1 42 68 53 00")) == []
+    assert len([p for p in tmp_path.iterdir() if p.name.endswith(".sqlite3")]) == 1  # the old one was removed
+
+
+def test_index_minutes_0_keeps_no_index_and_asks_the_server(slapd: Slapd, tmp_path: Path) -> None:
+    with open_connector(slapd, tmp_path, index_minutes=0) as connector:
+        assert connector.index is None
+        sent = Sent(connector)
+        assert names(connector.search(number_query("+44 20 7946 0958"))) == ["Dana Whitfield"]
+        assert names(connector.search(number_query("+44 7700 900123"))) == ["Dana Whitfield"]
+        assert [(kind, base, scope) for kind, base, _, scope in sent.calls] == [("search", SUFFIX, "SUBTREE")] * 2
+        assert [r.check for r in connector.test()] == ["reach", "authenticate", "search"]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", [-1, 1441, "often"])
+def test_index_minutes_out_of_range_is_a_clear_config_error(slapd: Slapd, tmp_path: Path, value: Any) -> None:
+    with pytest.raises(Exception, match=r"The setting 'index_minutes' must be a number of minutes between 0"):
+        LDAP.open(BookContext("d", "D", settings(slapd, index_minutes=value), tmp_path, "GB"))
+
+
+def test_index_minutes_is_in_the_schema() -> None:
+    field = LDAP.config_field("index_minutes")
+    assert field is not None and field.default == 15 and "0: no index" in field.help
+
+
+# --- filling ------------------------------------------------------------------------------------------
+
+
+def test_the_fill_reads_every_contact_page_by_page(slapd: Slapd, tmp_path: Path) -> None:
+    with open_connector(slapd, tmp_path) as connector:
+        pages: list[list[str]] = []
+        passed = connector.client.search_pages(
+            SUFFIX,
+            "(objectClass=inetOrgPerson)",
+            ["telephoneNumber"],
+            lambda page: pages.append([e.dn for e in page]),
+            page_size=2,
+        )
+        assert passed == 5 and [len(p) for p in pages] == [2, 2, 1]
+        assert len({dn for page in pages for dn in page}) == 5
+        stopped: list[list[str]] = []
+        connector.client.search_pages(
+            SUFFIX, "(objectClass=inetOrgPerson)", [], lambda page: stopped.append([]), page_size=2, stop=lambda: True
+        )
+        assert len(stopped) == 1  # asked to stop after its first page
+
+
+def test_a_failed_fill_is_logged_retried_later_and_the_old_index_keeps_answering(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    index = NumberIndex(tmp_path / "numbers.sqlite3", "GB", max_age=0.0)
+    calls: list[str] = []
+
+    def good(stop: Callable[[], bool]) -> dict[str, list[str]]:
+        calls.append("good")
+        return {DANA: ["+44 (0)20 7946-0958"]}
+
+    def broken(stop: Callable[[], bool]) -> dict[str, list[str]]:
+        calls.append("broken")
+        from partnercrmd.errors import AddinError
+
+        raise AddinError("The LDAP server at ldap://x:389 did not answer within 5 s.", code="timeout")
+
+    try:
+        assert index.refresh(good) == 1
+        with caplog.at_level(logging.WARNING, logger="partnercrmd_ldap.number_index"):
+            index.ensure_fresh(broken)  # stale (max_age 0): a fill starts in the background
+            assert index._thread is not None
+            index._thread.join(5)
+        assert "Filling the LDAP number index failed (retried later)" in caplog.text
+        assert index.last_error_code == "timeout"
+        assert index.lookup("+442079460958") == [DANA]  # the old index still answers
+        index.ensure_fresh(broken)
+        assert calls == ["good", "broken"]  # not again within RETRY_SECONDS
+        index._failed_at -= RETRY_SECONDS
+        index.ensure_fresh(good)
+        assert index._thread is not None
+        index._thread.join(5)
+        assert calls == ["good", "broken", "good"] and index.last_error == ""
+    finally:
+        index.close(1)
+
+
+# --- test connection ----------------------------------------------------------------------------------
+
+
+def test_check_reports_the_index_and_a_sample_number(slapd: Slapd, tmp_path: Path) -> None:
+    with open_connector(slapd, tmp_path) as connector:
+        results = {r.check: r for r in connector.test()}
+    assert [*results] == ["reach", "authenticate", "search", "index"]
+    index = results["index"]
+    assert index.ok and index.error_key is None
+    assert index.message.startswith("The local number index holds 8 phone numbers; a sample number, ")
+    assert index.message.endswith("' without a search of the directory.")
+
+
+def test_check_fails_with_a_stable_key_when_no_contact_has_a_number(slapd: Slapd, tmp_path: Path) -> None:
+    phones = {f"attr_{kind}": "pager" for kind in ("business_phone", "mobile_phone", "home_phone", "fax")}
+    with open_connector(slapd, tmp_path, **phones) as connector:
+        *_, index = connector.test()
+    assert (index.check, index.ok, index.error_key) == ("index", False, "not_found")
+    assert index.message == (
+        f"No contact under '{SUFFIX}' has a phone number in the phone attributes (pager); "
+        "check the attr_* phone settings."
+    )
+
+
+def test_check_reports_a_failed_fill_with_its_key(tmp_path: Path) -> None:
+    server = Slapd(tmp_path / "slapd")
+    server.start()
+    try:
+        server.ldapadd(SEED)
+        with open_connector(server, tmp_path / "data") as connector:
+            assert connector.search(number_query("+44 20 7946 0958"))
+            server.stop()
+            assert connector.index is not None
+            connector.index._failed_at = float("-inf")
+            from partnercrmd_ldap.checks import check_index
+
+            result = check_index(connector)
+    finally:
+        server.stop()
+    assert (result.check, result.ok, result.error_key) == ("index", False, "cannot_connect")
+    assert result.message.startswith("The local number index could not be filled: Cannot reach the LDAP server")
+
+
+# --- name searches and slapd's substring indexes ------------------------------------------------------
+
+
+def many_people(count: int) -> str:
+    return "\n".join(
+        person(f"Person {n:04}", sn=f"Surname{n:04}", o="Filler Ltd", telephoneNumber=f"+44 20 7000 {n:04}")
+        for n in range(count)
+    )
+
+
+@pytest.mark.parametrize("indexed", [True, False])
+def test_the_name_filter_is_served_by_the_recommended_substring_indexes(tmp_path: Path, indexed: bool) -> None:
+    # With `size.unchecked=50`, slapd refuses a search whose filter its indexes cannot narrow to 50 candidates.
+    server = Slapd(tmp_path / "slapd", indexes=NAME_INDEXES if indexed else (), limits=UNCHECKED_LIMIT)
+    server.start()
+    try:
+        server.ldapadd(SEED + "\n" + many_people(120))
+        attributes = PRESETS[OPENLDAP].attributes
+        inner = name_filter(attributes.name_attributes(), "dana northwind")
+        assert inner is not None
+        search_filter = contacts_filter(PRESETS[OPENLDAP].object_filter, "", inner)
+        connection = ldap3.Connection(server.url, SERVICE_DN, SERVICE_PASSWORD, auto_bind=True)
+        try:
+            connection.search(SUFFIX, search_filter, attributes=["cn"])
+            code = connection.result["result"]
+            found = [str(e.entry_dn) for e in connection.entries]
+        finally:
+            connection.unbind()
+    finally:
+        server.stop()
+    if indexed:
+        assert (code, found) == (0, [DANA])
+    else:
+        assert code == 11  # adminLimitExceeded: without the indexes slapd would scan every entry
