@@ -16,11 +16,11 @@ from partnercrmd.phone import numbers_match, phone_key
 
 from . import client as codes
 from .checks import check_index, run_checks
-from .client import Entry, LdapClient, Result
+from .client import Entry, LdapClient, ListingLimited, Result
 from .filters import contacts_filter, id_filter, name_filter, number_filter
 from .ldap3_api import escape_rdn, exceptions, ldap3, parse_dn
 from .mapping import activity_value, appended_text, new_entry, patch_changes, phone_values, to_contact
-from .number_index import NumberIndex, index_path, remove_other_indexes
+from .number_index import NumberIndex, PartialFill, index_path, remove_other_indexes
 from .settings import LdapSettings, parse_settings
 
 NUMBER_CANDIDATES = 200
@@ -160,7 +160,10 @@ class LdapBook(BlockingConnector):
 
         phones = attributes.phone_attributes()
         if phones:
-            self.client.search_pages(self.settings.base_dn, self._filter(""), phones, on_page, stop=stop)
+            try:
+                self.client.search_pages(self.settings.base_dn, self._filter(""), phones, on_page, stop=stop)
+            except ListingLimited as exc:
+                raise PartialFill(numbers, exc) from None
         return numbers
 
     def _entry(self, contact_id: str, attributes: Sequence[str]) -> Entry | None:

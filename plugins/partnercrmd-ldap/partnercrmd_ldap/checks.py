@@ -160,6 +160,14 @@ def check_index(book: LdapBook) -> CheckResult:
             "check the attr_* phone settings.",
             "not_found",
         )
+    if index.incomplete is not None:
+        return CheckResult(
+            "index",
+            False,
+            f"The local number index holds only {count_of(count, 'phone number')}: {index.incomplete.message}. "
+            "Numbers it lacks are still found by a search of the directory, which is slower.",
+            index.incomplete.code,
+        )
     dn, number = index.sample
     try:
         entry = book.read_by_dn(dn, include_picture=False) if dn in index.lookup(number) else None

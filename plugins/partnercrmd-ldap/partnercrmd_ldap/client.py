@@ -133,6 +133,22 @@ def entries_of(response: object) -> list[Entry]:
     return entries
 
 
+class ListingLimited(AddinError):
+    """A paged listing that the server stopped at one of its limits (the entries so far were passed on)."""
+
+    def __init__(self, passed: int, code: int) -> None:
+        limit = (
+            "size limit" if code == SIZE_LIMIT_EXCEEDED else "time limit" if code == TIME_LIMIT_EXCEEDED else "limit"
+        )
+        super().__init__(
+            f"the LDAP server stopped the listing after {passed} entries (its {limit} for this account, result "
+            f"{code}); ask the directory administrator to lift it for paged searches of this account (OpenLDAP: "
+            'limits dn.exact="<bind DN>" size.prtotal=unlimited)',
+            code="invalid_auth",
+        )
+        self.passed = passed
+
+
 @dataclass(frozen=True)
 class Result:
     """The outcome of a write: its LDAP result code and the server's message."""
@@ -417,11 +433,13 @@ class LdapClient:
                     paged_cookie=cookie,
                 )
                 code, message = result_code(connection.result)
-                if code != SUCCESS:
+                if code != SUCCESS and code not in PARTIAL_RESULTS:
                     raise self._result_error(code, message, "list the contacts for the number index")
                 page = entries_of(connection.response)
                 on_page(page)
                 passed += len(page)
+                if code != SUCCESS:
+                    raise ListingLimited(passed, code)
                 controls = connection.result.get("controls") or {}
                 paged = controls.get(PAGED_RESULTS_OID, {}).get("value", {})
                 cookie = paged.get("cookie") or None

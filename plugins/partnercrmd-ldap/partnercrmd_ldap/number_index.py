@@ -40,6 +40,15 @@ CLOSE_WAIT = 2.0
 """How long closing the book waits, beyond the connection timeout, for a running fill to stop."""
 
 
+class PartialFill(Exception):
+    """Raised by a fill that the server stopped early: `numbers` is what it read, `reason` says why."""
+
+    def __init__(self, numbers: dict[str, list[str]], reason: AddinError) -> None:
+        super().__init__(reason.message)
+        self.numbers = numbers
+        self.reason = reason
+
+
 def index_path(data_dir: Path, *identity: str) -> Path:
     """The index file of these settings (server, account, base DN, filters, phone attributes): other settings
     see other entries, so they get a file of their own."""
@@ -74,6 +83,8 @@ class NumberIndex:
         self.last_error = ""
         self.last_error_code = ""
         """The stable error key of the last failed fill ("" after a fill that worked)."""
+        self.incomplete: AddinError | None = None
+        """Why the last fill got only part of the directory (None when it got all of it)."""
         self.sample: tuple[str, str] | None = None
         """(DN, number) of one indexed number from the last fill, for "Test connection"."""
 
@@ -140,8 +151,14 @@ class NumberIndex:
         with self._lock:
             self._changed = {}
         started = time.monotonic()
+        incomplete = None
         try:
-            numbers = fill(self._stop.is_set)
+            try:
+                numbers = fill(self._stop.is_set)
+            except PartialFill as partial:
+                # What was read is right; numbers of the other entries are found by the server search.
+                numbers, incomplete = partial.numbers, partial.reason
+                log.warning("The LDAP number index holds only part of the directory: %s", incomplete.message)
             if self._stop.is_set():
                 return
             count = self._index.replace_all(numbers.items())
@@ -162,6 +179,7 @@ class NumberIndex:
                 self._changed = None
             self._finished.set()
         self.count = count
+        self.incomplete = incomplete
         self.last_error = self.last_error_code = ""
         self.sample = first_number(numbers.items())
         log.info("LDAP number index: %d numbers in %.2f s", count, time.monotonic() - started)

@@ -344,6 +344,40 @@ def test_a_failed_fill_is_logged_retried_later_and_the_old_index_keeps_answering
         index.close(1)
 
 
+def test_a_fill_cut_by_the_servers_size_limit_keeps_what_it_read_and_the_rest_is_still_found(tmp_path: Path) -> None:
+    # slapd's default limit (500 entries, here 3) also ends paged searches unless `size.prtotal` lifts it.
+    server = Slapd(tmp_path / "slapd", limits=["limits users size=3"])
+    server.start()
+    try:
+        server.ldapadd(SEED)
+        with open_connector(server, tmp_path / "data") as connector:
+            count = filled(connector)
+            assert connector.index is not None and connector.index.incomplete is not None
+            assert 0 < count < 8
+            # Every seeded caller is still found: from the index, or by the server search.
+            for query, who in [("+44 20 7946 0958", "Dana Whitfield"), ("+1 212 736 5000", "Frank Ocampo")]:
+                assert names(connector.search(number_query(query))) == [who]
+            *_, index = connector.test()
+    finally:
+        server.stop()
+    assert (index.check, index.ok, index.error_key) == ("index", False, "invalid_auth")
+    assert index.message.startswith("The local number index holds only ")
+    assert "stopped the listing after 3 entries (its size limit for this account, result 4)" in index.message
+    assert 'limits dn.exact="<bind DN>" size.prtotal=unlimited' in index.message
+
+
+def test_the_recommended_paged_search_limit_lets_the_fill_read_everything(tmp_path: Path) -> None:
+    server = Slapd(tmp_path / "slapd", limits=[f'limits dn.exact="{SERVICE_DN}" size=3 size.prtotal=unlimited'])
+    server.start()
+    try:
+        server.ldapadd(SEED)
+        with open_connector(server, tmp_path / "data") as connector:
+            assert filled(connector) == 8
+            assert connector.index is not None and connector.index.incomplete is None
+    finally:
+        server.stop()
+
+
 # --- test connection ----------------------------------------------------------------------------------
 
 
