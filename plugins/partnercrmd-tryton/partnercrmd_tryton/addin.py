@@ -14,7 +14,7 @@ from partnercrmd.phone import numbers_match, phone_key
 
 from . import checks
 from .client import Credentials, TrytonClient
-from .index import NumberIndex
+from .index import PartyIndex
 from .mapping import (
     ORDER,
     PARTY_FIELDS,
@@ -31,6 +31,7 @@ from .mapping import (
     patched_name,
     phone_numbers,
 )
+from .names import holds_every_word, query_words, record_text
 from .settings import CONFIG, TrytonSettings, parse_settings
 from .version import __version__
 
@@ -54,7 +55,7 @@ def picture_of(data: object) -> Picture | None:
 class TrytonBook(Connector):
     """One configured Tryton database, as one user; every method runs on the daemon's event loop."""
 
-    def __init__(self, settings: TrytonSettings, index: NumberIndex | None, region: str | None) -> None:
+    def __init__(self, settings: TrytonSettings, index: PartyIndex | None, region: str | None) -> None:
         self.settings = settings
         self.index = index
         self.region = region
@@ -75,21 +76,25 @@ class TrytonBook(Connector):
         contacts = [party_to_contact(row) for row in await self.read_parties(domain, limit)]
         return [c for c in contacts if c is not None]
 
-    async def _indexed(self, number: str) -> list[int]:
+    async def _fresh_index(self) -> PartyIndex | None:
+        """The local index, refreshed when due (the first fill waits a little), or None when it is off."""
         if self.index is None:
-            return []
+            return None
         # Signing in first keeps Tryton's deliberately slow password check out of the wait for the first fill.
         await self.client.ensure_signed_in()
         await self.index.ensure_fresh(self.client)
-        return await self.index.lookup(number)
+        return self.index
+
+    async def _indexed(self, number: str) -> list[int]:
+        index = await self._fresh_index()
+        return await index.lookup(number) if index is not None else []
 
     async def search(self, query: SearchQuery) -> Sequence[Contact]:
         """By number: the local index, else E.164 on the server; by text: every word in name, code or contact values."""
         if query.number:
             contacts = await self._by_number(query.number, query.number_forms, query.limit)
         else:
-            domain = name_domain(query.text)
-            contacts = await self._contacts(domain, max(query.limit, 1)) if domain else []
+            contacts = await self._by_name(query.text, max(query.limit, 1))
         if query.include_pictures and contacts:
             await self._add_pictures(contacts)
         return contacts
@@ -109,6 +114,28 @@ class TrytonBook(Connector):
             if any(numbers_match(wanted, phone_key(p.number, self.region)) for c in contacts for p in c.phones):
                 return contacts
         return await self._contacts(number_domain((number, *forms), ids), limit)
+
+    async def _by_name(self, text: str, limit: int) -> list[Contact]:
+        """The parties the name index finds, read by id, that still hold every word; otherwise Tryton's search.
+
+        Tryton's own name search looks through code, identifiers, name and every contact mechanism with
+        ILIKE subqueries per word (about 70 ms of its CPU with 10,000 parties); reading the found parties
+        by id costs a third of that. A party added or renamed on the server since the last refresh, or
+        found only by an identifier, is still found by the server's search.
+        """
+        domain = name_domain(text)
+        if not domain:
+            return []
+        words = query_words(text)
+        index = await self._fresh_index() if words else None
+        ids = await index.find_names(words, limit) if index is not None else []
+        if ids:
+            rows = await self.read_parties([("id", "in", sorted(ids))], len(ids))
+            current = [party_to_contact(row) for row in rows if holds_every_word(record_text(row), words)]
+            contacts = [c for c in current if c is not None]
+            if contacts:
+                return contacts
+        return await self._contacts(domain, limit)
 
     async def _add_pictures(self, contacts: list[Contact]) -> None:
         """Party avatars (`ir.avatar`, shown by Tryton's party_avatar module); a failure only costs the pictures."""
@@ -233,7 +260,10 @@ class TrytonBook(Connector):
         if contact is None:
             raise AddinError(f"Tryton did not give back party {pid} after saving it.", code="invalid_data")
         if self.index is not None:
-            await self.index.update(pid, phone_numbers(rows[0]))
+            name = rows[0].get("name")
+            await self.index.update(
+                pid, phone_numbers(rows[0]), name.strip() if isinstance(name, str) else "", record_text(rows[0])
+            )
         return contact
 
     # --- test connection and closing -------------------------------------------------------------------
@@ -266,11 +296,11 @@ def mechanism_change(mechanisms: list[dict[str, Any]], types: set[str], new_type
 
 
 def open_book(context: BookContext) -> TrytonBook:
-    """Check the settings and open the number index; the server is first asked on the first search."""
+    """Check the settings and open the party index; the server is first asked on the first search."""
     settings = parse_settings(context.settings)
     index = None
     if settings.index_minutes > 0:
-        index = NumberIndex(context.data_dir / INDEX_FILE, context.default_region, settings.index_minutes * 60.0)
+        index = PartyIndex(context.data_dir / INDEX_FILE, context.default_region, settings.index_minutes * 60.0)
     return TrytonBook(settings, index, context.default_region)
 
 

@@ -1,4 +1,4 @@
-""" "Test connection" for a Tryton book: reach, sign in, search a sample, write permission, number index.
+""" "Test connection" for a Tryton book: reach, sign in, search a sample, write permission, local index.
 
 Each check says in plain words what works or what to change, with a stable error key. Reaching the
 server and signing in come first: when either fails, the later checks are not run.
@@ -92,10 +92,14 @@ async def check_write(book: TrytonBook) -> CheckResult:
 async def check_index(book: TrytonBook) -> CheckResult:
     assert book.index is not None
     try:
-        count = await book.index.refresh(book.client)
+        counts = await book.index.refresh(book.client)
     except AddinError as exc:
         return failed("index", exc)
-    return CheckResult("index", True, f"The local number index holds {count} phone numbers.")
+    return CheckResult(
+        "index",
+        True,
+        f"The local number index holds {counts.numbers} phone numbers, and the name index {counts.parties} parties.",
+    )
 
 
 async def run_checks(book: TrytonBook) -> list[CheckResult]:

@@ -1,4 +1,6 @@
-"""The book's local index of phone numbers, for numbers Tryton cannot find by their E.164 form.
+"""The book's local index of phone numbers and party names, filled from Tryton by one refresh.
+
+Numbers: for numbers Tryton cannot find by their E.164 form.
 
 A Tryton server with the phonenumbers library stores every phone's E.164 form in `value_compact`, and a
 search on it finds any input format. Parties entered before phonenumbers was installed, imported with
@@ -7,7 +9,10 @@ comparison matches reliably. This index (partnercrmd's `PhoneIndex`, a SQLite fi
 directory) holds every phone, mobile and fax number of the database with its normalised key; a lookup
 gives the ids of the parties that really have the number, whatever its format.
 
-It is filled in full from the server when it is empty (the first search waits for that a short while),
+Names: each party's folded name, code and contact values (names.NameStore, in the same file), so a
+name search reads the parties it finds by id instead of running Tryton's costly rec_name search.
+
+Both are filled in full from the server when the index is empty (the first search waits for that a short while),
 refreshed in the background when older than its TTL, and updated when the add-in creates or changes a party.
 """
 
@@ -19,33 +24,61 @@ import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from partnercrmd.errors import AddinError
 from partnercrmd.phone_index import PhoneIndex
 
 from .client import TrytonClient
 from .mapping import PHONE_TYPES, party_id
+from .names import NameStore, party_text
 
 log = logging.getLogger(__name__)
 
 PAGE = 5000
-"""Contact mechanisms read per call during a full refresh."""
+"""Parties, and contact mechanisms, read per call during a full refresh."""
 FIRST_FILL_WAIT = 1.0
 """How long a search waits for the first fill of an empty index before it asks the server alone."""
 RETRY_SECONDS = 60.0
 """After a failed refresh, searches do not start another one for this long (the old index still answers)."""
 
 
-class NumberIndex:
-    """PhoneIndex of one book plus its refresh policy; all SQLite work runs in worker threads."""
+class IndexCounts(NamedTuple):
+    """What a full refresh stored: phone numbers, and parties in the name index."""
+
+    numbers: int
+    parties: int
+
+
+class ServerData(NamedTuple):
+    """Everything a refresh reads from Tryton: numbers by party, and (id, name, folded text) per party."""
+
+    numbers: dict[str, list[str]]
+    parties: list[tuple[int, str, str]]
+
+
+class PartyIndex:
+    """PhoneIndex and NameStore of one book plus their refresh policy; all SQLite work runs in worker threads.
+
+    Opening it is blocking (it opens the SQLite file), as `open_book` is. A file without a name index
+    of the current schema (one written by an older version, with numbers only) is rebuilt: its numbers
+    are forgotten too, so the next search fills both as for a new book.
+    """
 
     def __init__(self, path: Path, region: str | None, ttl_seconds: float) -> None:
         self.path = path
         self.region = region
         self.ttl_seconds = ttl_seconds
         self._index = PhoneIndex(path, region)
-        self._refresh: asyncio.Task[int] | None = None
+        self._names = NameStore(path)
+        try:
+            if self._names.prepare():
+                self._index.clear()
+        except BaseException:
+            self._names.close()
+            self._index.close()
+            raise
+        self._refresh: asyncio.Task[IndexCounts] | None = None
         self._retry_at = 0.0
 
     async def lookup(self, number: str) -> list[int]:
@@ -53,8 +86,17 @@ class NumberIndex:
         found = await asyncio.to_thread(self._index.lookup, number)
         return [int(i) for i in found if i.isdigit()]
 
-    async def update(self, pid: int, numbers: Iterable[str]) -> None:
+    async def find_names(self, words: list[str], limit: int) -> list[int]:
+        """Ids of parties whose folded name, code or contact values hold every folded word, in name order."""
+        return await asyncio.to_thread(self._names.find, words, limit)
+
+    async def update(self, pid: int, numbers: Iterable[str], name: str, text: str) -> None:
+        """Record a party the add-in created or changed: its numbers, its name and folded text."""
         await asyncio.to_thread(self._index.update, str(pid), list(numbers))
+        await asyncio.to_thread(self._names.update, pid, name, text)
+
+    async def party_count(self) -> int:
+        return await asyncio.to_thread(self._names.count)
 
     async def age(self) -> float:
         return await asyncio.to_thread(self._index.age)
@@ -69,27 +111,29 @@ class NumberIndex:
             # The refresh goes on in the background if the wait (or the search) ends first.
             await asyncio.wait({task}, timeout=FIRST_FILL_WAIT)
 
-    def _start_refresh(self, client: TrytonClient) -> asyncio.Task[int]:
+    def _start_refresh(self, client: TrytonClient) -> asyncio.Task[IndexCounts]:
         if self._refresh is None or self._refresh.done():
-            task = asyncio.create_task(self._guarded_refresh(client), name=f"tryton number index {self.path.name}")
+            task = asyncio.create_task(self._guarded_refresh(client), name=f"tryton party index {self.path.name}")
             task.add_done_callback(_retrieve)  # a failure in the background is logged and retried later
             self._refresh = task
         return self._refresh
 
-    async def refresh(self, client: TrytonClient) -> int:
-        """Read every phone number of the database and replace the index with them now; returns how many."""
+    async def refresh(self, client: TrytonClient) -> IndexCounts:
+        """Read every party and phone number of the database and replace the index with them now."""
         return await asyncio.shield(self._start_refresh(client))
 
-    async def _guarded_refresh(self, client: TrytonClient) -> int:
+    async def _guarded_refresh(self, client: TrytonClient) -> IndexCounts:
         try:
-            entries = await read_all_numbers(client)
-            count = await asyncio.to_thread(self._index.replace_all, entries.items())
+            data = await read_all(client)
+            # Names first: the numbers' replace_all records the refresh time, for both.
+            parties = await asyncio.to_thread(self._names.replace_all, data.parties)
+            numbers = await asyncio.to_thread(self._index.replace_all, data.numbers.items())
         except AddinError as exc:
             # Searches see the server's failure themselves; the old index answers meanwhile.
             self._retry_at = time.monotonic() + RETRY_SECONDS
-            log.info("refreshing the Tryton number index failed: %s", exc.message)
+            log.info("refreshing the Tryton party index failed: %s", exc.message)
             raise
-        return count
+        return IndexCounts(numbers, parties)
 
     async def close(self) -> None:
         task, self._refresh = self._refresh, None
@@ -97,30 +141,54 @@ class NumberIndex:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, AddinError):
                 await task
+        await asyncio.to_thread(self._names.close)
         await asyncio.to_thread(self._index.close)
 
 
-def _retrieve(task: asyncio.Task[int]) -> None:
+def _retrieve(task: asyncio.Task[IndexCounts]) -> None:
     if not task.cancelled():
         task.exception()
 
 
-async def read_all_numbers(client: TrytonClient) -> dict[str, list[str]]:
-    """Every phone, mobile and fax number of the database by party id, read page by page."""
-    numbers: dict[str, list[str]] = {}
+async def read_pages(client: TrytonClient, model: str, fields: list[str]) -> list[dict[str, Any]]:
+    """Every record of `model` Tryton lets the user search (active ones), read PAGE at a time in id order."""
+    records: list[dict[str, Any]] = []
     offset = 0
-    domain: list[Any] = [("type", "in", sorted(PHONE_TYPES))]
     while True:
-        rows = await client.call(
-            "model.party.contact_mechanism.search_read", domain, offset, PAGE, [("id", "ASC")], ["party", "value"]
-        )
+        rows = await client.call(f"model.{model}.search_read", [], offset, PAGE, [("id", "ASC")], fields)
         if not isinstance(rows, list):
-            raise AddinError("Tryton's list of contact mechanisms is not a list.", code="invalid_data")
-        for row in rows:
-            pid = party_id(row.get("party")) if isinstance(row, dict) else None
-            value = row.get("value") if isinstance(row, dict) else None
-            if pid is not None and isinstance(value, str) and value.strip():
-                numbers.setdefault(str(pid), []).append(value.strip())
+            raise AddinError(f"Tryton's list of {model} records is not a list.", code="invalid_data")
+        records += [row for row in rows if isinstance(row, dict)]
         if len(rows) < PAGE:
-            return numbers
+            return records
         offset += PAGE
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+async def read_all(client: TrytonClient) -> ServerData:
+    """Every party (id, name, code) and contact mechanism (party, type, value) of the database, by party.
+
+    Phone, mobile and fax values go to the number index; every value (e-mails, websites... too) goes into
+    its party's searchable text, as Tryton's own name search looks in them.
+    """
+    parties = await read_pages(client, "party.party", ["name", "code"])
+    mechanisms = await read_pages(client, "party.contact_mechanism", ["party", "type", "value"])
+    numbers: dict[str, list[str]] = {}
+    values: dict[int, list[str]] = {}
+    for row in mechanisms:
+        pid, value = party_id(row.get("party")), _text(row.get("value"))
+        if pid is None or not value:
+            continue
+        values.setdefault(pid, []).append(value)
+        if _text(row.get("type")) in PHONE_TYPES:
+            numbers.setdefault(str(pid), []).append(value)
+    texts = []
+    for row in parties:
+        pid = party_id(row.get("id"))
+        if pid is not None:
+            name = _text(row.get("name"))
+            texts.append((pid, name, party_text(name, _text(row.get("code")), values.get(pid, []))))
+    return ServerData(numbers, texts)
