@@ -31,7 +31,9 @@ from .settings import ID_PLACEHOLDER, BookSettings
 T = TypeVar("T")
 
 NAME_CANDIDATES = 50
-"""Contacts asked for per name search; the words are then checked here."""
+"""Contacts asked for per request of a name search; the words are then checked here."""
+MAX_NAME_CANDIDATES = 1000
+"""A name search reads at most this many contacts of the narrowest word's list."""
 
 
 def fold(text: str) -> str:
@@ -117,13 +119,32 @@ class BottleCrmBook(Connector):
         return contacts
 
     async def _search_text(self, text: str, limit: int) -> list[Contact]:
-        """BottleCRM searches first and last name, email and phone for one word; every word must match here."""
+        """BottleCRM searches first and last name, email and phone for one word; every word must match here.
+
+        The longest word is asked for first (one request, as a rule). When more contacts hold it than one answer
+        carries, the other words are asked for too, and the narrowest list (BottleCRM's `count` says which) is
+        read on until enough contacts hold every word (at most MAX_NAME_CANDIDATES read), so a person is found
+        even when thousands share a first name.
+        """
         words = [fold(word) for word in text.split()]
         if not words:
             return []
-        probe = max(text.split(), key=len)
-        page = await self.client.list_contacts(search=probe, limit=max(NAME_CANDIDATES, limit * 4))
-        contacts = [contact_from_record(record) for record in page.contacts]
+        size = max(NAME_CANDIDATES, limit * 4)
+        probes = sorted(set(text.split()), key=len, reverse=True)
+        probe, page = probes[0], await self.client.list_contacts(search=probes[0], limit=size)
+        if page.count > len(page.contacts) and len(probes) > 1:
+            others = await gather_all([self.client.list_contacts(search=other, limit=size) for other in probes[1:]])
+            probe, page = min(zip(probes, [page, *others], strict=True), key=lambda pair: pair[1].count)
+        found, read = self._holding(page.contacts, words), len(page.contacts)
+        while len(found) < max(limit, 1) and page.contacts and read < min(page.count, MAX_NAME_CANDIDATES):
+            page = await self.client.list_contacts(search=probe, limit=size, offset=read)
+            found, read = found + self._holding(page.contacts, words), read + len(page.contacts)
+        return found[: max(limit, 1)]
+
+    @staticmethod
+    def _holding(records: Sequence[dict[str, Any]], words: Sequence[str]) -> list[Contact]:
+        """The records as contacts, those whose names, company and emails hold every (folded) word."""
+        contacts = [contact_from_record(record) for record in records]
         return [c for c in contacts if all(word in searchable_text(c) for word in words)]
 
     async def refresh_index(self) -> int:

@@ -194,6 +194,27 @@ async def test_name_search(api: ApiSession, book: str, query: str, found: list[s
     assert names(result) == found
 
 
+async def test_a_name_is_found_when_more_contacts_share_its_longest_word_than_one_answer_holds(
+    api: ApiSession, partnercrmd_app: web.Application, prepared: Prepared, tmp_path: Path
+) -> None:
+    # Its own server: 60 contacts called Kristoffer, more than one answer of BottleCRM's list carries (50).
+    server = BottleCrmServer.start(prepared, tmp_path / "crowded")
+    try:
+        raw = server.api()
+        # The first and the last created: whatever order BottleCRM lists them in, one is beyond its first answer.
+        raw.create_contact(first_name="Kristoffer", last_name="Li03")
+        for n in range(60):
+            raw.create_contact(first_name="Kristoffer", last_name=f"Vik{n:02d}")
+        await remove_default_book(partnercrmd_app)
+        book_id = await configure_book(partnercrmd_app, "bottlecrm", **settings(server))
+        assert names((await search(api, "kristoffer li03"))[book_id]) == ["Kristoffer Li03"]
+        assert names((await search(api, "Vik59 Kristoffer"))[book_id]) == ["Kristoffer Vik59"]
+        crowd = (await search(api, "kristoffer", count=5))[book_id]
+        assert crowd["ExceptionText"] == "" and len(crowd["Records"]) == 5
+    finally:
+        server.stop()
+
+
 # --- popping -----------------------------------------------------------------------------------------
 
 
