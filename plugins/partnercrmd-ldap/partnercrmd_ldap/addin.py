@@ -17,9 +17,10 @@ from partnercrmd.phone import numbers_match, phone_key
 from . import client as codes
 from .checks import check_index, run_checks
 from .client import Entry, LdapClient, ListingLimited, Result
+from .dn_cache import DnCache
 from .filters import contacts_filter, id_filter, name_filter, number_filter
 from .ldap3_api import escape_rdn, exceptions, ldap3, parse_dn
-from .mapping import activity_value, appended_text, new_entry, patch_changes, phone_values, to_contact
+from .mapping import activity_value, appended_text, entry_id, new_entry, patch_changes, phone_values, to_contact
 from .number_index import NumberIndex, PartialFill, index_path, remove_other_indexes
 from .settings import LdapSettings, parse_settings
 
@@ -66,6 +67,7 @@ class LdapBook(BlockingConnector):
         self.region = region
         self.client = LdapClient(settings.connection)
         self.index = index
+        self.dns = DnCache()
 
     def capabilities(self) -> frozenset[Capability] | None:
         """Logging, creating and changing contacts only where the settings allow them."""
@@ -86,7 +88,14 @@ class LdapBook(BlockingConnector):
     def find(self, inner: str, include_picture: bool, size_limit: int) -> list[Entry]:
         """Contacts (entries of the preset's kind that pass the extra filter) that also match `inner`."""
         attributes = self.settings.attributes.read_attributes(include_picture)
-        return self.client.search(self.settings.base_dn, self._filter(inner), attributes, size_limit=size_limit)
+        entries = self.client.search(self.settings.base_dn, self._filter(inner), attributes, size_limit=size_limit)
+        self._seen(entries)
+        return entries
+
+    def _seen(self, entries: Sequence[Entry]) -> None:
+        """Remember the DNs of found contacts: opening one, or logging a call to it, then reads it by DN."""
+        for entry in entries:
+            self.dns.put(entry_id(entry, self.settings.attributes), entry.dn)
 
     def search(self, query: SearchQuery) -> Sequence[Contact]:
         """By number: the local index, else every phone attribute on the server, verified here as the host will;
@@ -141,6 +150,7 @@ class LdapBook(BlockingConnector):
         """The entry at `dn` if it is still a contact: a base-scope read, a direct lookup in the server."""
         attributes = self.settings.attributes.read_attributes(include_picture)
         found = self.client.search(dn, self._filter(""), attributes, scope="BASE", missing_ok=True)
+        self._seen(found)
         return found[0] if found else None
 
     def _remember(self, entry: Entry) -> None:
@@ -175,7 +185,15 @@ class LdapBook(BlockingConnector):
             by_uuid = False
         if by_uuid and self.settings.attributes.id:
             inner = id_filter(self.settings.attributes.id, contact_id)
+            known_dn = self.dns.get(contact_id)
+            if known_dn is not None:
+                # The DN a search showed it under: a base-scope read, if the entry with this id is still there.
+                found = self.client.search(known_dn, self._filter(inner), attributes, scope="BASE", missing_ok=True)
+                if len(found) == 1:
+                    return found[0]
+                self.dns.drop(contact_id)
             found = self.client.search(self.settings.base_dn, self._filter(inner), attributes, size_limit=2)
+            self._seen(found)
         elif is_under(contact_id, self.settings.base_dn):
             found = self.client.search(contact_id, self._filter(""), attributes, scope="BASE", missing_ok=True)
         else:
@@ -265,6 +283,7 @@ class LdapBook(BlockingConnector):
         if not found:
             raise AddinError(f"The new contact {dn} was created but cannot be read back.", code="not_found")
         self._remember(found[0])  # found by number at once, before the next fill
+        self._seen(found)
         return to_contact(found[0], attributes, include_picture=False)
 
     def update(self, contact_id: str, patch: ContactPatch) -> Contact:
@@ -299,6 +318,7 @@ class LdapBook(BlockingConnector):
         if not found:
             raise AddinError("The contact was changed but cannot be read back.", code="not_found")
         self._remember(found[0])  # new numbers are found, old ones no longer, at once
+        self._seen(found)
         return to_contact(found[0], attributes, include_picture=False)
 
     # --- test connection -----------------------------------------------------------------------------

@@ -204,6 +204,35 @@ def test_a_deleted_entry_is_forgotten(own_slapd: Slapd, tmp_path: Path) -> None:
         assert connector.index.lookup("+12127365000") == []
 
 
+# --- opening a found contact --------------------------------------------------------------------------
+
+
+def test_a_found_contact_is_read_again_by_its_dn_and_id(own_slapd: Slapd, tmp_path: Path) -> None:
+    with open_connector(own_slapd, tmp_path / "data") as connector:
+        [dana] = connector.search(number_query("+44 20 7946 0958"))
+        [eamon] = connector.search(SearchQuery("eamon", 5))  # name searches remember DNs too
+        sent = Sent(connector)
+        for contact in (dana, eamon):
+            found = connector.get(contact.id)
+            assert found is not None and found.name == contact.name
+        assert [(base, scope) for base, scope in sent.scopes()] == [
+            (DANA, "BASE"),
+            (f"cn=Eamon O'Neill,{PEOPLE}", "BASE"),
+        ]
+        assert all(
+            f"(entryUUID={contact.id})" in call[2] for contact, call in zip((dana, eamon), sent.calls, strict=True)
+        )
+        # Renamed on the server: not at its old DN any more, so it is searched by its id, and found.
+        own_slapd.ldapmodify(f"dn: {DANA}\nchangetype: modrdn\nnewrdn: cn=Dana Whitfield-Ross\ndeleteoldrdn: 1\n")
+        sent.clear()
+        renamed = connector.get(dana.id)
+        assert renamed is not None and renamed.name == "Dana Whitfield-Ross"
+        assert [scope for _, scope in sent.scopes()] == ["BASE", "SUBTREE"]
+        sent.clear()
+        assert connector.get(dana.id) is not None
+        assert sent.scopes() == [(f"cn=Dana Whitfield-Ross,{PEOPLE}", "BASE")]
+
+
 # --- writes through the add-in ------------------------------------------------------------------------
 
 
