@@ -353,6 +353,8 @@ def open_book(context: BookContext) -> LdapBook:
             settings.search_filter,
             ",".join(settings.attributes.phone_attributes()),
         )
-        remove_other_indexes(path)
+        remove_other_indexes(context.data_dir, keep=path)
         index = NumberIndex(path, context.default_region, settings.index_minutes * 60.0)
+    else:
+        remove_other_indexes(context.data_dir, keep=None)
     return LdapBook(settings, context.default_region, index)

@@ -56,10 +56,11 @@ def index_path(data_dir: Path, *identity: str) -> Path:
     return data_dir / f"{INDEX_FILE_PREFIX}{fingerprint}.sqlite3"
 
 
-def remove_other_indexes(keep: Path) -> None:
-    """Index files of earlier settings of this book are of no more use."""
-    for path in keep.parent.glob(f"{INDEX_FILE_PREFIX}*.sqlite3*"):
-        if not path.name.startswith(keep.name):
+def remove_other_indexes(data_dir: Path, keep: Path | None) -> None:
+    """Index files of earlier settings of this book (all of them when the index is turned off) are of no more
+    use."""
+    for path in data_dir.glob(f"{INDEX_FILE_PREFIX}*.sqlite3*"):
+        if keep is None or not path.name.startswith(keep.name):
             path.unlink(missing_ok=True)
 
 

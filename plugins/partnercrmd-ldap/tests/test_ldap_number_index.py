@@ -304,6 +304,15 @@ def test_index_minutes_0_keeps_no_index_and_asks_the_server(slapd: Slapd, tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
+def test_turning_the_index_off_removes_its_file(slapd: Slapd, tmp_path: Path) -> None:
+    with open_connector(slapd, tmp_path) as connector:
+        filled(connector)
+    assert any(p.name.startswith(INDEX_FILE_PREFIX) for p in tmp_path.iterdir())
+    with open_connector(slapd, tmp_path, index_minutes=0):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("value", [-1, 1441, "often"])
 def test_index_minutes_out_of_range_is_a_clear_config_error(slapd: Slapd, tmp_path: Path, value: Any) -> None:
     with pytest.raises(Exception, match=r"The setting 'index_minutes' must be a number of minutes between 0"):
