@@ -22,9 +22,10 @@ from partnercrmd_ldap.number_index import INDEX_FILE_PREFIX, RETRY_SECONDS, Numb
 from partnercrmd_ldap.presets import OPENLDAP, PRESETS
 from slapd_server import CONTACTS, PEOPLE, SEED, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd, person
 
-from partnercrmd import appkeys
+from partnercrmd import appkeys, cli
 from partnercrmd.integration import BookContext
 from partnercrmd.model import Contact, SearchQuery
+from partnercrmd.paths import Paths
 from partnercrmd.phone import number_forms, phone_key
 from partnercrmd.testing import ApiSession, configure_book
 
@@ -457,6 +458,22 @@ def test_check_reports_a_failed_fill_with_its_key(tmp_path: Path) -> None:
         server.stop()
     assert (result.check, result.ok, result.error_key) == ("index", False, "cannot_connect")
     assert result.message.startswith("The local number index could not be filled: Cannot reach the LDAP server")
+
+
+def test_books_test_command_shows_the_index_check(
+    partnercrmd_home: Paths, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sets = [arg for key, value in settings(slapd).items() for arg in ("--set", f"{key}={value}")]
+    assert cli.main(["books", "add", "ldap", "--name", "Directory", *sets]) == 0
+    capsys.readouterr()
+    assert cli.main(["books", "test", "Directory"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    [index] = [line for line in lines if " index:" in line]
+    assert index.startswith("ok   index: The local number index holds 8 phone numbers; a sample number, ")
+    assert cli.main(["books", "set", "Directory", "--set", "index_minutes=0"]) == 0
+    capsys.readouterr()
+    assert cli.main(["books", "test", "Directory"]) == 0
+    assert " index:" not in capsys.readouterr().out
 
 
 # --- name searches and slapd's substring indexes ------------------------------------------------------
