@@ -16,7 +16,7 @@ from partnercrmd.phone import numbers_match, phone_key
 
 from . import client as codes
 from .checks import check_index, run_checks
-from .client import Entry, LdapClient, ListingLimited, Result
+from .client import PAGE_SIZE, Entry, LdapClient, ListingLimited, Result
 from .dn_cache import DnCache
 from .filters import contacts_filter, id_filter, name_filter, number_filter
 from .ldap3_api import escape_rdn, exceptions, ldap3, parse_dn
@@ -61,6 +61,9 @@ def parent_of(dn: str) -> str:
 
 class LdapBook(BlockingConnector):
     """One configured directory (OpenLDAP, Active Directory or another LDAPv3 server)."""
+
+    fill_page_size = PAGE_SIZE
+    """Entries per page when the number index is filled."""
 
     def __init__(self, settings: LdapSettings, region: str | None, index: NumberIndex | None = None) -> None:
         self.settings = settings
@@ -171,7 +174,9 @@ class LdapBook(BlockingConnector):
         phones = attributes.phone_attributes()
         if phones:
             try:
-                self.client.search_pages(self.settings.base_dn, self._filter(""), phones, on_page, stop=stop)
+                self.client.search_pages(
+                    self.settings.base_dn, self._filter(""), phones, on_page, page_size=self.fill_page_size, stop=stop
+                )
             except ListingLimited as exc:
                 raise PartialFill(numbers, exc) from None
         return numbers

@@ -7,6 +7,8 @@ lookup served by the index must be base-scope reads of the indexed DNs, never a 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -345,6 +347,65 @@ def test_the_fill_reads_every_contact_page_by_page(slapd: Slapd, tmp_path: Path)
             SUFFIX, "(objectClass=inetOrgPerson)", [], lambda page: stopped.append([]), page_size=2, stop=lambda: True
         )
         assert len(stopped) == 1  # asked to stop after its first page
+
+
+def test_the_index_fill_pages_through_the_directory(slapd: Slapd, tmp_path: Path) -> None:
+    with open_connector(slapd, tmp_path) as connector:
+        connector.fill_page_size = 2
+        sent = Sent(connector)
+        assert filled(connector) == 8  # five people, three pages
+        [(kind, base, search_filter, _)] = sent.calls
+        assert (kind, base, search_filter) == ("pages", SUFFIX, "(objectClass=inetOrgPerson)")
+        assert names(connector.search(number_query("+33 1 42 68 53 01"))) == ["Zoë Lefèvre"]  # a fax, last page
+
+
+def test_what_the_add_in_writes_during_a_fill_is_kept(tmp_path: Path) -> None:
+    index = NumberIndex(tmp_path / "numbers.sqlite3", "GB", max_age=900.0)
+    listing = threading.Event()
+    written = threading.Event()
+
+    def slow_fill(stop: Callable[[], bool]) -> dict[str, list[str]]:
+        listing.set()
+        assert written.wait(5)
+        return {DANA: ["020 7946 0958"]}  # read before the change below
+
+    try:
+        index.ensure_fresh(slow_fill)  # empty: starts the fill and waits up to FIRST_FILL_WAIT
+        assert listing.wait(5)
+        index.remember(DANA, ["020 7946 0111"])  # e.g. SaveRecord while the directory is being listed
+        written.set()
+        assert index._thread is not None
+        index._thread.join(5)
+        assert index.lookup("+442079460111") == [DANA]
+        assert index.lookup("+442079460958") == []
+    finally:
+        index.close(1)
+
+
+def test_closing_the_book_stops_a_running_fill(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    index = NumberIndex(tmp_path / "numbers.sqlite3", "GB", max_age=900.0, close_wait=0.0)
+    listing = threading.Event()
+    pages_after_stop: list[int] = []
+
+    def endless_fill(stop: Callable[[], bool]) -> dict[str, list[str]]:
+        listing.set()
+        while not stop():
+            time.sleep(0.01)
+        pages_after_stop.append(1)
+        return {DANA: ["020 7946 0958"]}
+
+    with caplog.at_level(logging.WARNING, logger="partnercrmd_ldap.number_index"):
+        index.ensure_fresh(endless_fill)
+        assert listing.wait(5)
+        started = time.monotonic()
+        index.close(1)
+        assert time.monotonic() - started < 1
+    assert pages_after_stop == [1] and caplog.text == ""
+    again = NumberIndex(tmp_path / "numbers.sqlite3", "GB", max_age=900.0)
+    try:
+        assert again.age() == float("inf")  # the stopped fill stored nothing
+    finally:
+        again.close(1)
 
 
 def test_a_failed_fill_is_logged_retried_later_and_the_old_index_keeps_answering(
