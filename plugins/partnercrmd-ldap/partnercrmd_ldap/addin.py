@@ -117,24 +117,33 @@ class LdapBook(BlockingConnector):
         wildcard search (a number added or changed on the server since the last fill is found at once)."""
         if self.index is not None:
             self.index.ensure_fresh(self.index_fill)
-            contacts = self._matching(self._read_indexed(number, include_picture), number, include_picture)
+            contacts = []
+            for entry in self._read_indexed(number, include_picture):
+                contact = self._if_matching(entry, number, include_picture)
+                if contact is not None:
+                    contacts.append(contact)
+                else:
+                    self._remember(entry)  # renumbered since the fill: index the numbers it has now
             if contacts:
                 return contacts
         inner = number_filter(self.settings.attributes.phone_attributes(), number, self.region)
         if inner is None:
             return []
-        entries = self.find(inner, include_picture, NUMBER_CANDIDATES)
-        if self.index is not None:
-            for entry in entries:
-                self._remember(entry)
-        return self._matching(entries, number, include_picture)
+        contacts = []
+        for entry in self.find(inner, include_picture, NUMBER_CANDIDATES):
+            contact = self._if_matching(entry, number, include_picture)
+            if contact is not None:
+                contacts.append(contact)
+                self._remember(entry)  # not in the index yet (or under other numbers): found there next time
+        return contacts
 
-    def _matching(self, entries: Sequence[Entry], number: str, include_picture: bool) -> list[Contact]:
-        """Contacts of the entries that have a number that is the same line as `number`."""
-        attributes, region = self.settings.attributes, self.region
-        wanted = phone_key(number, region)
-        contacts = [to_contact(e, attributes, include_picture) for e in entries]
-        return [c for c in contacts if any(numbers_match(wanted, phone_key(p.number, region)) for p in c.phones)]
+    def _if_matching(self, entry: Entry, number: str, include_picture: bool) -> Contact | None:
+        """The entry's contact if one of its numbers is the same line as `number` (the host checks the same)."""
+        contact = to_contact(entry, self.settings.attributes, include_picture)
+        wanted = phone_key(number, self.region)
+        if any(numbers_match(wanted, phone_key(p.number, self.region)) for p in contact.phones):
+            return contact
+        return None
 
     def _read_indexed(self, number: str, include_picture: bool) -> list[Entry]:
         """The entries the index names for `number`, read by DN (base scope: no scan); gone ones are forgotten."""
@@ -143,7 +152,6 @@ class LdapBook(BlockingConnector):
         for dn in self.index.lookup(number)[:NUMBER_CANDIDATES]:
             entry = self.read_by_dn(dn, include_picture)
             if entry is not None:
-                self._remember(entry)  # renumbered entries are corrected in the index
                 entries.append(entry)
             else:
                 self.index.forget(dn)  # deleted, moved, or no longer a contact
