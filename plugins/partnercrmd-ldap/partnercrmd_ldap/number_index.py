@@ -136,7 +136,7 @@ class NumberIndex:
     def refresh(self, fill: Fill) -> int:
         """Fill now (joining a fill that is running); returns how many numbers the index holds.
 
-        Raises the fill's error (a PartnerError with a stable code) when it fails.
+        Raises the fill's error (an AddinError with its stable key) when it fails.
         """
         with self._lock:
             self._start(fill)
@@ -168,6 +168,8 @@ class NumberIndex:
             # What the add-in wrote while the directory was being read is newer than what was read.
             for dn, values in changed.items():
                 self._index.update(dn, values)
+            self.count, self.incomplete, self.sample = count, incomplete, first_number(numbers.items())
+            self.last_error = self.last_error_code = ""
         except Exception as exc:  # noqa: BLE001  (a fill thread must never die unseen: logged, retried later)
             self._failed_at = time.monotonic()
             self.last_error = exc.message if isinstance(exc, PartnerError) else f"{type(exc).__name__}: {exc}"
@@ -179,10 +181,6 @@ class NumberIndex:
             with self._lock:
                 self._changed = None
             self._finished.set()
-        self.count = count
-        self.incomplete = incomplete
-        self.last_error = self.last_error_code = ""
-        self.sample = first_number(numbers.items())
         log.info("LDAP number index: %d numbers in %.2f s", count, time.monotonic() - started)
 
     def close(self, timeout: float) -> None:
