@@ -49,6 +49,10 @@ class IndexCounts(NamedTuple):
     numbers: int
     parties: int
 
+    def __str__(self) -> str:
+        """As reports show it (bench/backends_bench.py prints a refresh's result)."""
+        return f"{self.numbers} numbers, {self.parties} parties"
+
 
 class ServerData(NamedTuple):
     """Everything a refresh reads from Tryton: numbers by party, and (id, name, folded text) per party."""

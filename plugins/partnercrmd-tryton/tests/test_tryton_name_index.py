@@ -79,6 +79,7 @@ async def test_a_name_search_served_from_the_index_reads_the_parties_by_id_only(
         assert book.index is not None
         counts = await book.index.refresh(book.client)
         assert counts.parties >= 3 and counts.numbers >= 3
+        assert str(counts) == f"{counts.numbers} numbers, {counts.parties} parties"
         party_searches.clear()
 
         assert await names_found(book, "whitfield") == ["Dana Whitfield"]
@@ -120,6 +121,8 @@ async def test_short_words_and_wildcards_are_matched_literally(tmp_path: Path, t
         await book.index.refresh(book.client)
         assert await book.index.find_names(["xq"], 5) == [pid]  # shorter than a trigram: a LIKE scan
         assert await book.index.find_names(["yu", "xq"], 5) == [pid]
+        assert await book.index.find_names(["yu", "wildcard_100%"], 5) == [pid]  # trigram match, then checked
+        assert await book.index.find_names(["yz", "wildcard_100%"], 5) == []
         assert await book.index.find_names(["wildcard_100%"], 5) == [pid]
         assert await book.index.find_names(["wildcardx100"], 5) == []  # `_` is not a wildcard
         assert await book.index.find_names(["100%xq"], 5) == []
@@ -183,6 +186,20 @@ async def test_a_party_renamed_on_the_server_is_found_by_its_new_name_and_not_by
         party_searches.clear()
         assert await names_found(book, "newsurname") == ["Rupert Newsurname"]
         assert server_search(party_searches)
+
+
+async def test_a_party_deleted_on_the_server_is_no_longer_found(
+    tmp_path: Path, tryton: Tryton, party_searches: list[Any]
+) -> None:
+    admin = tryton.admin()
+    [pid] = admin.call("model.party.party.create", [{"name": "Vesna Gonewell"}])
+    async with connector(tmp_path, tryton.settings()) as book:
+        assert book.index is not None
+        await book.index.refresh(book.client)
+        admin.call("model.party.party.delete", [pid])
+        party_searches.clear()
+        assert await names_found(book, "gonewell") == []
+        assert party_searches[0] == by_id(pid) and server_search(party_searches[1:])
 
 
 async def test_identifiers_are_still_found_through_the_server(
