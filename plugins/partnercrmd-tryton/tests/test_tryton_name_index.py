@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from partnercrmd_tryton import TRYTON, TrytonBook
+from partnercrmd_tryton import client as client_module
 from partnercrmd_tryton.client import TrytonClient
 from partnercrmd_tryton.names import NameStore, fold, party_text, query_words
 from tryton_seed import Tryton
@@ -316,6 +318,29 @@ async def test_an_index_file_of_the_numbers_only_format_is_rebuilt(
         assert book.index is not None
         assert await book.index.age() == float("inf")
         assert await book.index.party_count() == 0
+
+
+async def test_large_answers_are_decoded_off_the_event_loop(
+    tmp_path: Path, tryton: Tryton, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoded: list[tuple[int, bool]] = []  # (answer length, decoded on the event loop's thread)
+    original = TrytonClient._result
+
+    def result(client: TrytonClient, status: int, raw: bytes, method: str) -> Any:
+        decoded.append((len(raw), threading.current_thread() is threading.main_thread()))
+        return original(client, status, raw, method)
+
+    monkeypatch.setattr(TrytonClient, "_result", result)
+    monkeypatch.setattr(client_module, "THREAD_DECODE_BYTES", 100)  # the seeded database's pages are small
+    async with connector(tmp_path, tryton.settings()) as book:
+        assert book.index is not None
+        await book.client.ensure_signed_in()
+        decoded.clear()
+        counts = await book.index.refresh(book.client)
+        assert counts.parties >= 3
+        assert [length > 100 for length, _ in decoded] == [not on_loop for _, on_loop in decoded]
+        assert any(length > 100 for length, _ in decoded)
+        assert await names_found(book, "whitfield") == ["Dana Whitfield"]
 
 
 # --- units ----------------------------------------------------------------------------------------------
