@@ -9,6 +9,7 @@ its own, never the add-in.
 from __future__ import annotations
 
 import base64
+import re
 import socket
 import subprocess
 import time
@@ -130,6 +131,19 @@ def free_port() -> int:
         return port
 
 
+SEARCH_LOG_LINE = re.compile(r'SRCH base="(?P<base>[^"]*)" scope=(?P<scope>\d) deref=\d+ filter="(?P<filter>[^"]*)"')
+"""A search in slapd's stats log: scope 0 is base, 1 one level, 2 subtree."""
+
+
+@dataclass(frozen=True)
+class Search:
+    """One search as slapd logged it (filters as slapd normalised them, e.g. lower-case attribute names)."""
+
+    base: str
+    scope: int
+    filter: str
+
+
 @dataclass
 class Slapd:
     """One slapd process serving dc=example,dc=com from `directory`.
@@ -137,6 +151,7 @@ class Slapd:
     `indexes`: `index ...` lines for the database (e.g. "index cn,sn eq,sub"); none by default, so searches
     scan every entry as in a directory nobody tuned. `limits`: `limits ...` lines (e.g.
     'limits users size.unchecked=50': a search whose filter no index narrows to 50 candidates is refused).
+    `stats`: log every operation (slapd's "stats" level) to slapd.log, read back with `searches()`.
     """
 
     directory: Path
@@ -144,6 +159,7 @@ class Slapd:
     process: subprocess.Popen[bytes] | None = None
     indexes: Sequence[str] = ()
     limits: Sequence[str] = ()
+    stats: bool = False
 
     @property
     def url(self) -> str:
@@ -166,7 +182,15 @@ class Slapd:
         log = (self.directory / "slapd.log").open("wb")
         with log:
             self.process = subprocess.Popen(
-                ["slapd", "-f", str(conf), "-h", f"ldap://127.0.0.1:{self.port}/", "-d", "0"],
+                [
+                    "slapd",
+                    "-f",
+                    str(conf),
+                    "-h",
+                    f"ldap://127.0.0.1:{self.port}/",
+                    "-d",
+                    "stats" if self.stats else "0",
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -211,6 +235,11 @@ class Slapd:
             capture_output=True,
             timeout=timeout,
         )
+
+    def searches(self) -> list[Search]:
+        """Every search slapd has logged so far, in order (needs `stats=True`)."""
+        log = (self.directory / "slapd.log").read_text(errors="replace")
+        return [Search(m["base"], int(m["scope"]), m["filter"]) for m in SEARCH_LOG_LINE.finditer(log)]
 
     def ldapmodify(self, ldif: str, timeout: float = 10) -> None:
         """Apply LDIF change records (changetype: modify / delete …) as the directory administrator."""
