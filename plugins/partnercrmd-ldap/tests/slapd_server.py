@@ -131,6 +131,10 @@ def free_port() -> int:
         return port
 
 
+PAGED_SEARCH_LIMIT = f'limits dn.exact="{SERVICE_DN}" size.prtotal=unlimited'
+"""What the add-in's README asks of a slapd administrator: paged searches of partnercrmd's account are not cut
+at the size limit (500 by default), so its number index can list every contact."""
+
 SEARCH_LOG_LINE = re.compile(r'SRCH base="(?P<base>[^"]*)" scope=(?P<scope>\d) deref=\d+ filter="(?P<filter>[^"]*)"')
 """A search in slapd's stats log: scope 0 is base, 1 one level, 2 subtree."""
 
@@ -150,7 +154,8 @@ class Slapd:
 
     `indexes`: `index ...` lines for the database (e.g. "index cn,sn eq,sub"); none by default, so searches
     scan every entry as in a directory nobody tuned. `limits`: `limits ...` lines (e.g.
-    'limits users size.unchecked=50': a search whose filter no index narrows to 50 candidates is refused).
+    'limits users size.unchecked=50': a search whose filter no index narrows to 50 candidates is refused);
+    by default `PAGED_SEARCH_LIMIT`, the one line the add-in's README asks for.
     `stats`: log every operation (slapd's "stats" level) to slapd.log, read back with `searches()`.
     """
 
@@ -158,7 +163,7 @@ class Slapd:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     indexes: Sequence[str] = ()
-    limits: Sequence[str] = ()
+    limits: Sequence[str] = (PAGED_SEARCH_LIMIT,)
     stats: bool = False
 
     @property
