@@ -1,5 +1,8 @@
 """`partnercrmd books test` for an LDAP book: each step checked on its own, with what to fix in plain words.
 
+Reach, log in, search a sample; then the local number index (filled now: how many numbers it holds, and a
+sample number must lead back to its entry); then write access for the features turned on.
+
 Write access is checked without writing: deleting a value the entry cannot
 hold makes the server check the account's right to change the attribute and
 then answer "no such value" (allowed) or "insufficient access" (not allowed),

@@ -136,14 +136,14 @@ def entries_of(response: object) -> list[Entry]:
 class ListingLimited(AddinError):
     """A paged listing that the server stopped at one of its limits (the entries so far were passed on)."""
 
-    def __init__(self, passed: int, code: int) -> None:
+    def __init__(self, passed: int, code: int, bind_dn: str) -> None:
         limit = (
             "size limit" if code == SIZE_LIMIT_EXCEEDED else "time limit" if code == TIME_LIMIT_EXCEEDED else "limit"
         )
         super().__init__(
             f"the LDAP server stopped the listing after {passed} entries (its {limit} for this account, result "
             f"{code}); ask the directory administrator to lift it for paged searches of this account (OpenLDAP: "
-            'limits dn.exact="<bind DN>" size.prtotal=unlimited)',
+            f'limits dn.exact="{bind_dn or "<bind DN>"}" size.prtotal=unlimited)',
             code="invalid_auth",
         )
         self.passed = passed
@@ -439,7 +439,7 @@ class LdapClient:
                 on_page(page)
                 passed += len(page)
                 if code != SUCCESS:
-                    raise ListingLimited(passed, code)
+                    raise ListingLimited(passed, code, self.settings.bind_dn)
                 controls = connection.result.get("controls") or {}
                 paged = controls.get(PAGED_RESULTS_OID, {}).get("value", {})
                 cookie = paged.get("cookie") or None

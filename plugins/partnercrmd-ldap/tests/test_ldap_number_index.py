@@ -463,7 +463,7 @@ def test_a_fill_cut_by_the_servers_size_limit_keeps_what_it_read_and_the_rest_is
     assert (index.check, index.ok, index.error_key) == ("index", False, "invalid_auth")
     assert index.message.startswith("The local number index holds only ")
     assert "stopped the listing after 3 entries (its size limit for this account, result 4)" in index.message
-    assert 'limits dn.exact="<bind DN>" size.prtotal=unlimited' in index.message
+    assert f'limits dn.exact="{SERVICE_DN}" size.prtotal=unlimited' in index.message
 
 
 def test_the_recommended_paged_search_limit_lets_the_fill_read_everything(tmp_path: Path) -> None:
