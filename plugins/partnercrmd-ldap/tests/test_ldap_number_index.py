@@ -20,7 +20,7 @@ from partnercrmd_ldap import LDAP
 from partnercrmd_ldap.addin import LdapBook
 from partnercrmd_ldap.filters import contacts_filter, name_filter
 from partnercrmd_ldap.ldap3_api import ldap3
-from partnercrmd_ldap.number_index import INDEX_FILE_PREFIX, RETRY_SECONDS, NumberIndex
+from partnercrmd_ldap.number_index import FIRST_FILL_WAIT, INDEX_FILE_PREFIX, RETRY_SECONDS, NumberIndex
 from partnercrmd_ldap.presets import OPENLDAP, PRESETS
 from slapd_server import CONTACTS, PEOPLE, SEED, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd, person
 
@@ -379,6 +379,34 @@ def test_what_the_add_in_writes_during_a_fill_is_kept(tmp_path: Path) -> None:
         assert index.lookup("+442079460111") == [DANA]
         assert index.lookup("+442079460958") == []
     finally:
+        index.close(1)
+
+
+def test_the_first_search_waits_about_a_second_for_a_slow_first_fill(tmp_path: Path) -> None:
+    index = NumberIndex(tmp_path / "numbers.sqlite3", "GB", max_age=900.0)
+    release = threading.Event()
+
+    def slow_fill(stop: Callable[[], bool]) -> dict[str, list[str]]:
+        assert release.wait(10)
+        return {DANA: ["020 7946 0958"]}
+
+    try:
+        started = time.monotonic()
+        index.ensure_fresh(slow_fill)  # empty: waits FIRST_FILL_WAIT, then the search asks the server itself
+        waited = time.monotonic() - started
+        assert FIRST_FILL_WAIT * 0.9 <= waited < FIRST_FILL_WAIT + 1.5
+        assert index._thread is not None and index._thread.is_alive()  # the fill goes on in the background
+        started = time.monotonic()
+        index.ensure_fresh(slow_fill)  # still empty, the same fill running: no second fill, the same short wait
+        assert time.monotonic() - started < FIRST_FILL_WAIT + 1.5
+        release.set()
+        index._thread.join(5)
+        assert index.lookup("+442079460958") == [DANA]
+        started = time.monotonic()
+        index.ensure_fresh(slow_fill)  # filled and fresh: no wait at all
+        assert time.monotonic() - started < 0.5
+    finally:
+        release.set()
         index.close(1)
 
 
