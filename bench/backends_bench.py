@@ -166,6 +166,8 @@ NUMBER_BLOCKS = (
     "131496", "141496", "151496", "191498", "2896496", "2920180",
 )  # fmt: skip
 STYLE_NAMES = ("+44 113 496 0123", "0113 496 0123", "(0113) 496-0123", "+44 (0)113 496 0123", "01134960123")
+LDAP_INDEXES = ("index objectClass eq", "index cn,sn,givenName,mail,o eq,sub")
+"""The slapd.conf lines the LDAP add-in's README recommends for name searches."""
 SQL_TEXT_COLUMNS = ("first_name", "last_name", "company", "email")
 """The SQL book's name, company and email columns (those its name search reads)."""
 STYLE_OFFSETS = {"carddav": 0, "ldap": 1, "sql": 2, "bottlecrm": 4}
@@ -363,13 +365,16 @@ def _with_seeding(backend: Backend, seeding: Seeding) -> Backend:
 
 def seed_ldap(people: Sequence[Person], root: Path) -> Backend:
     slapd = plugin_helper("ldap", "slapd_server")
-    backend = start_ldap(root)
+    backend = start_ldap(root, indexes=LDAP_INDEXES)
     try:
         started = time.perf_counter()
         entries = [slapd.person(p.name, givenName=p.first, sn=p.last, telephoneNumber=p.stored("ldap")) for p in people]
         backend.server.ldapadd("\n".join(entries), timeout=600)
         seconds = time.perf_counter() - started
-        how = f"one `ldapadd` of {len(people):,} inetOrgPerson entries (telephoneNumber); no index directives"
+        how = (
+            f"one `ldapadd` of {len(people):,} inetOrgPerson entries (telephoneNumber), into a slapd with the "
+            "README's index lines for name searches"
+        )
         return _with_seeding(backend, Seeding(how, seconds))
     except BaseException:
         backend.close()
@@ -557,11 +562,16 @@ async def configure(app: web.Application, books: list[dict[str, Any]]) -> list[s
 async def warm_connector(connector: object) -> str:
     """Fill an add-in's local index now, the way it would in the background; what was done.
 
-    The add-ins keep such indexes where their server cannot match numbers whatever their format
-    (CardDAV: cards and names; Tryton and BottleCRM: numbers). Their methods are found by duck typing,
-    so a changed add-in makes this say "no index" rather than fail; LDAP and SQL ask their server each time.
+    The add-ins keep such indexes where their server cannot match numbers whatever their format or is slow
+    to search (CardDAV: cards and names; Tryton: numbers and names; LDAP and BottleCRM: numbers). Their
+    methods are found by duck typing, so a changed add-in makes this say "no index" rather than fail; SQL
+    asks its server each time.
     """
     inner = getattr(connector, "blocking", connector)  # a BlockingConnector runs inside a ThreadedConnector
+    index_fill, index = getattr(inner, "index_fill", None), getattr(inner, "index", None)
+    if callable(index_fill) and index is not None:  # LDAP (blocking: in a worker thread)
+        count = await asyncio.to_thread(index.refresh, index_fill)
+        return f"number index: every contact's phone attributes read by a paged search ({count} numbers)"
     refresh_index = getattr(inner, "refresh_index", None)
     if callable(refresh_index):  # BottleCRM
         return f"number index: every contact read through the REST API ({await refresh_index()} numbers)"
@@ -569,9 +579,10 @@ async def warm_connector(connector: object) -> str:
     if sync is not None and callable(getattr(sync, "start", None)):  # CardDAV
         await sync.start()
         return "card index: the address book listed (PROPFIND) and every card fetched (addressbook-multiget)"
-    index, client = getattr(inner, "index", None), getattr(inner, "client", None)
+    client = getattr(inner, "client", None)
     if index is not None and client is not None and callable(getattr(index, "refresh", None)):  # Tryton
-        return f"number index: every contact mechanism read by search_read ({await index.refresh(client)} entries)"
+        counts = await index.refresh(client)
+        return f"number and name index: every party and contact mechanism read by search_read ({counts})"
     return "no local index: every search asks the server"
 
 

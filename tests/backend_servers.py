@@ -141,10 +141,13 @@ def start_carddav(root: Path, *, seed: bool = True, addressbook: str = "/alice/c
     return Backend("carddav", int(server.port), settings, server, server.stop)
 
 
-def start_ldap(root: Path) -> Backend:
-    """slapd in `root` holding slapd_server.SEED (the base entries, service accounts and test people)."""
+def start_ldap(root: Path, indexes: Sequence[str] = ()) -> Backend:
+    """slapd in `root` holding slapd_server.SEED (the base entries, service accounts and test people).
+
+    `indexes`: slapd.conf `index` lines (none by default, so searches scan as on an unindexed directory).
+    """
     slapd = plugin_helper("ldap", "slapd_server")
-    server = slapd.Slapd(root)
+    server = slapd.Slapd(root, indexes=indexes)
     server.start()
     try:
         server.ldapadd(slapd.SEED)
