@@ -12,6 +12,7 @@ Blocking (SQLite): call it from a `BlockingConnector` or through `asyncio.to_thr
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 import time
@@ -19,6 +20,26 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from . import phone
+
+INDEX_FILE_PREFIX = "numbers-"
+
+
+def index_file(data_dir: Path, *identity: str) -> Path:
+    """The index file for the settings that decide which contacts a book sees (server, account, filters…).
+
+    Other settings see other contacts, so they get a file of their own; `remove_other_index_files` then
+    deletes the files of earlier settings.
+    """
+    fingerprint = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:16]
+    return data_dir / f"{INDEX_FILE_PREFIX}{fingerprint}.sqlite3"
+
+
+def remove_other_index_files(data_dir: Path, keep: Path | None) -> None:
+    """Delete the book's index files other than `keep` (all of them with None: the index is turned off)."""
+    for path in data_dir.glob(f"{INDEX_FILE_PREFIX}*.sqlite3*"):
+        if keep is None or not path.name.startswith(keep.name):
+            path.unlink(missing_ok=True)
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS numbers (contact_id TEXT NOT NULL, number TEXT NOT NULL, tail TEXT NOT NULL);

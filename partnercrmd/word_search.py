@@ -11,10 +11,22 @@ Used by the local address book and by add-ins that keep a local copy of their se
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 TRIGRAM = 3
 """Shortest word the trigram index can find."""
+
+
+def fold(text: str) -> str:
+    """Text as name searches compare it: case and accents ignored, so "societe" finds "Société"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def match_expression(words: Sequence[str]) -> str:
+    """The FTS5 MATCH text finding rows that hold every word (each a substring, with the trigram tokenizer)."""
+    return " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
 def _name(text: str) -> str:
@@ -73,7 +85,7 @@ def words_where(table: str, column: str, words: Sequence[str]) -> tuple[str, lis
     if long_words:
         fts = f"{table}_fts"
         conditions.append(f"{table}.rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)")  # noqa: S608
-        params.append(" AND ".join('"' + w.replace('"', '""') + '"' for w in long_words))
+        params.append(match_expression(long_words))
     for word in words:
         if len(word) < TRIGRAM:
             conditions.append(f"{table}.{column} LIKE ? ESCAPE '\\'")

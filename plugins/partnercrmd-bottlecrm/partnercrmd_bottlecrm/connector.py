@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import unicodedata
 from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -15,6 +14,8 @@ from partnercrmd.errors import AddinError, Unsupported
 from partnercrmd.integration import BookContext, Connector
 from partnercrmd.model import Activity, CheckResult, Contact, ContactPatch, SearchQuery
 from partnercrmd.phone import PhoneKey, numbers_match, phone_key
+from partnercrmd.phone_index import remove_other_index_files
+from partnercrmd.word_search import fold
 
 from .client import BottleCrmClient
 from .mapping import (
@@ -25,7 +26,7 @@ from .mapping import (
     patch_body,
     record_numbers,
 )
-from .number_index import Entries, NumberIndex, index_path, remove_other_indexes
+from .number_index import Entries, NumberIndex, index_path
 from .settings import ID_PLACEHOLDER, BookSettings
 
 T = TypeVar("T")
@@ -34,12 +35,6 @@ NAME_CANDIDATES = 50
 """Contacts asked for per request of a name search; the words are then checked here."""
 MAX_NAME_CANDIDATES = 1000
 """A name search reads at most this many contacts of the narrowest word's list."""
-
-
-def fold(text: str) -> str:
-    """Text as name searches compare it: case and accents ignored."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def searchable_text(contact: Contact) -> str:
@@ -78,7 +73,7 @@ class BottleCrmBook(Connector):
             self.settings.url, self.settings.token, timeout=float(self.settings.timeout_seconds)
         )
         path = index_path(context.data_dir, self.settings.url, self.settings.token)
-        remove_other_indexes(path)
+        remove_other_index_files(context.data_dir, keep=path)
         self.index = NumberIndex(path, self.region, self.settings.index_minutes * 60.0)
         self._sample_number = ""
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from partnercrmd.errors import PartnerError
-from partnercrmd.phone_index import PhoneIndex
+from partnercrmd.phone_index import PhoneIndex, index_file
 
 from .client import api_root
 
@@ -30,20 +29,11 @@ Fetch = Callable[[], Awaitable[Entries]]
 
 RETRY_AFTER = 30.0
 """Seconds to wait after a failed refresh before the next search tries again."""
-INDEX_FILE_PREFIX = "numbers-"
 
 
 def index_path(data_dir: Path, url: str, token: str) -> Path:
     """The number index of this server and token (another server or user has other contacts)."""
-    fingerprint = hashlib.sha256(f"{api_root(url)}\n{token}".encode()).hexdigest()[:16]
-    return data_dir / f"{INDEX_FILE_PREFIX}{fingerprint}.sqlite3"
-
-
-def remove_other_indexes(keep: Path) -> None:
-    """Index files of earlier settings of this book are of no more use."""
-    for path in keep.parent.glob(f"{INDEX_FILE_PREFIX}*.sqlite3*"):
-        if not path.name.startswith(keep.name):
-            path.unlink(missing_ok=True)
+    return index_file(data_dir, api_root(url), token)
 
 
 class NumberIndex:

@@ -8,12 +8,12 @@ properties other apps keep in the card (photos, addresses, X- fields) survive.
 from __future__ import annotations
 
 import base64
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from partnercrmd.importers.vcard import parse_vcards
 from partnercrmd.model import Activity, Contact, ContactPatch, Phone, PhoneKind
+from partnercrmd.word_search import fold
 
 from . import activities
 from .content_lines import Component, Property, escape_text, split_escaped, unescape_text
@@ -52,12 +52,6 @@ def read_contact(card: StoredCard) -> Contact | None:
     contact.id = card.name
     contact.notes = activities.split_notes(contact.notes)[0]
     return contact
-
-
-def fold(text: str) -> str:
-    """Text as name searches compare it: case and accents ignored, so "societe" finds "Société"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def search_words(contact: Contact) -> str:

@@ -13,6 +13,7 @@ from partnercrmd.integration import BookContext, Connector
 from partnercrmd.model import Activity, CheckResult, Contact, ContactPatch, SearchQuery
 from partnercrmd.phone import numbers_match, phone_key
 from partnercrmd.phone_index import PhoneIndex
+from partnercrmd.word_search import fold
 
 from . import activities
 from .addressbook import NAME_PROPERTIES, AddressBook, PreconditionFailed
@@ -24,7 +25,6 @@ from .cards import (
     call_activities,
     card_numbers,
     card_uid,
-    fold,
     new_card,
     read_contact,
     search_words,

@@ -19,10 +19,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from partnercrmd.phone_index import PhoneIndex
+from partnercrmd.word_search import fold
 
 from .addressbook import AddressBook
 from .card_store import CardRecord, CardStore
-from .cards import StoredCard, card_numbers, card_uid, fold, read_contact, search_words
+from .cards import StoredCard, card_numbers, card_uid, read_contact, search_words
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,6 @@ import dataclasses
 import json
 import stat
 import threading
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from partnercrmd.integration import (
 )
 from partnercrmd.model import CheckResult, Contact, Phone, PhoneKind, SearchQuery
 from partnercrmd.phone import PhoneKey, numbers_match, phone_key
+from partnercrmd.word_search import fold
 
 __version__ = "0.1.0"
 
@@ -134,12 +134,6 @@ def parse_list(raw: bytes, path: Path) -> list[object]:
     if not isinstance(data, list):
         raise _invalid(f"The directory file {path} must hold a JSON list of people, not {_json_type(data)}.")
     return data
-
-
-def fold(text: str) -> str:
-    """Text as name searches compare it: case and accents ignored, so "societe" finds "Société"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from partnercrmd.errors import AddinError, Unsupported
 from partnercrmd.integration import BlockingConnector, BookContext, Capability
 from partnercrmd.model import Activity, CheckResult, Contact, ContactPatch, SearchQuery
 from partnercrmd.phone import numbers_match, phone_key
+from partnercrmd.phone_index import index_file, remove_other_index_files
 
 from . import client as codes
 from .checks import check_index, run_checks
@@ -21,7 +22,7 @@ from .dn_cache import DnCache
 from .filters import contacts_filter, id_filter, name_filter, number_filter
 from .ldap3_api import escape_rdn, exceptions, ldap3, parse_dn
 from .mapping import activity_value, appended_text, entry_id, new_entry, patch_changes, phone_values, to_contact
-from .number_index import NumberIndex, PartialFill, index_path, remove_other_indexes
+from .number_index import NumberIndex, PartialFill
 from .settings import LdapSettings, parse_settings
 
 NUMBER_CANDIDATES = 200
@@ -357,7 +358,7 @@ def open_book(context: BookContext) -> LdapBook:
     index = None
     if settings.index_minutes > 0:
         connection = settings.connection
-        path = index_path(
+        path = index_file(
             context.data_dir,
             str(connection.address),
             connection.bind_dn,
@@ -366,8 +367,8 @@ def open_book(context: BookContext) -> LdapBook:
             settings.search_filter,
             ",".join(settings.attributes.phone_attributes()),
         )
-        remove_other_indexes(context.data_dir, keep=path)
+        remove_other_index_files(context.data_dir, keep=path)
         index = NumberIndex(path, context.default_region, settings.index_minutes * 60.0)
     else:
-        remove_other_indexes(context.data_dir, keep=None)
+        remove_other_index_files(context.data_dir, keep=None)
     return LdapBook(settings, context.default_region, index)

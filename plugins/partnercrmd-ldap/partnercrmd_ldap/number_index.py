@@ -16,7 +16,6 @@ search) is recorded at once, also while a fill is running.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -31,7 +30,6 @@ log = logging.getLogger(__name__)
 Fill = Callable[[Callable[[], bool]], dict[str, list[str]]]
 """Reads every contact's numbers from the server: (should it stop?) → {DN: phone values}."""
 
-INDEX_FILE_PREFIX = "numbers-"
 FIRST_FILL_WAIT = 1.0
 """How long a search waits for the first fill of an empty index before it asks the server itself."""
 RETRY_SECONDS = 60.0
@@ -47,21 +45,6 @@ class PartialFill(Exception):
         super().__init__(reason.message)
         self.numbers = numbers
         self.reason = reason
-
-
-def index_path(data_dir: Path, *identity: str) -> Path:
-    """The index file of these settings (server, account, base DN, filters, phone attributes): other settings
-    see other entries, so they get a file of their own."""
-    fingerprint = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:16]
-    return data_dir / f"{INDEX_FILE_PREFIX}{fingerprint}.sqlite3"
-
-
-def remove_other_indexes(data_dir: Path, keep: Path | None) -> None:
-    """Index files of earlier settings of this book (all of them when the index is turned off) are of no more
-    use."""
-    for path in data_dir.glob(f"{INDEX_FILE_PREFIX}*.sqlite3*"):
-        if keep is None or not path.name.startswith(keep.name):
-            path.unlink(missing_ok=True)
 
 
 class NumberIndex:

@@ -20,7 +20,7 @@ from partnercrmd_ldap import LDAP
 from partnercrmd_ldap.addin import LdapBook
 from partnercrmd_ldap.filters import contacts_filter, name_filter
 from partnercrmd_ldap.ldap3_api import ldap3
-from partnercrmd_ldap.number_index import FIRST_FILL_WAIT, INDEX_FILE_PREFIX, RETRY_SECONDS, NumberIndex
+from partnercrmd_ldap.number_index import FIRST_FILL_WAIT, RETRY_SECONDS, NumberIndex
 from partnercrmd_ldap.presets import OPENLDAP, PRESETS
 from slapd_server import CONTACTS, PEOPLE, SEED, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd, person
 
@@ -29,6 +29,7 @@ from partnercrmd.integration import BookContext
 from partnercrmd.model import Contact, SearchQuery
 from partnercrmd.paths import Paths
 from partnercrmd.phone import number_forms, phone_key
+from partnercrmd.phone_index import INDEX_FILE_PREFIX
 from partnercrmd.testing import ApiSession, configure_book
 
 DANA = f"cn=Dana Whitfield,{PEOPLE}"

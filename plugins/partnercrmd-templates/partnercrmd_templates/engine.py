@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +36,7 @@ from partnercrmd.model import (
     SearchQuery,
 )
 from partnercrmd.phone import phone_key
+from partnercrmd.word_search import fold
 
 from .auth import OAuthAuth, StaticAuth, make_auth
 from .client import Answer, HttpClient, Request, Trace
@@ -86,11 +86,6 @@ def capabilities_of(data: Mapping[str, Any]) -> frozenset[Capability]:
     if "update_contact" in ops:
         found.add(Capability.UPDATE_CONTACT)
     return frozenset(found)
-
-
-def fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def settings_with_defaults(data: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:

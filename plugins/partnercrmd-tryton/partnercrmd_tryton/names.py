@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from partnercrmd.word_search import TRIGRAM, fold, like_pattern, match_expression
 
 NAMES_SCHEMA = "1"
 """Stored in the file's meta table; a file without it (or with another) has its name index rebuilt."""
@@ -31,14 +32,6 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS party_words USING fts5(name UNINDEXED, words, tokenize='trigram');
 """
-TRIGRAM = 3
-"""Words at least this long are looked up through the trigram index; shorter ones by a LIKE scan."""
-
-
-def fold(text: str) -> str:
-    """Text as name searches compare it: case and accents ignored, so "zoe" finds "Zoë"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def query_words(text: str) -> list[str]:
@@ -65,16 +58,6 @@ def record_text(record: Mapping[str, Any]) -> str:
 
 def holds_every_word(text: str, words: Iterable[str]) -> bool:
     return all(word in text for word in words)
-
-
-def _phrase(word: str) -> str:
-    """One word as an FTS5 string (a substring, with the trigram tokenizer)."""
-    return '"' + word.replace('"', '""') + '"'
-
-
-def _like(word: str) -> str:
-    """A LIKE pattern finding `word` anywhere, with LIKE's own wildcards taken literally."""
-    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 class NameStore:
@@ -142,13 +125,13 @@ class NameStore:
         """Ids of the parties whose text holds every folded word, in Tryton's order (name, id); at most `limit`."""
         if not words or limit <= 0:
             return []
-        long_words = [w for w in words if len(w) >= TRIGRAM]
+        long_words = [w for w in words if len(w) >= TRIGRAM]  # the rest: a LIKE scan, then the check below
         if long_words:
             sql = "SELECT rowid, words FROM party_words WHERE party_words MATCH ? ORDER BY name, rowid"
-            parameter = " AND ".join(_phrase(w) for w in long_words)
+            parameter = match_expression(long_words)
         else:
             sql = "SELECT rowid, words FROM party_words WHERE words LIKE ? ESCAPE '\\' ORDER BY name, rowid"
-            parameter = _like(max(words, key=len))
+            parameter = like_pattern(max(words, key=len))
         with self._lock:
             rows = self._db.execute(sql, (parameter,)).fetchall()
         return [int(pid) for pid, text in rows if holds_every_word(text, words)][:limit]

@@ -20,13 +20,14 @@ from aiohttp import web
 from partnercrmd_tryton import TRYTON, TrytonBook
 from partnercrmd_tryton import client as client_module
 from partnercrmd_tryton.client import TrytonClient
-from partnercrmd_tryton.names import NameStore, fold, party_text, query_words
+from partnercrmd_tryton.names import NameStore, party_text, query_words
 from tryton_seed import Tryton
 
 from partnercrmd.integration import BookContext
 from partnercrmd.model import Contact, ContactPatch, Phone, SearchQuery
 from partnercrmd.phone_index import PhoneIndex
 from partnercrmd.testing import ApiSession, configure_book
+from partnercrmd.word_search import fold
 
 pytest_plugins = ["tryton_fixtures"]
 
