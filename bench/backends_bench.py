@@ -916,7 +916,7 @@ async def run(contacts: int, quick: bool) -> Results:
     os.environ["PARTNERCRMD_HOME"] = str(root / "unused-home")  # nothing may touch the user's own home
     os.environ["PARTNERCRMD_KEYRING"] = "0"
     data = make_people(contacts)
-    per_round = {"number": 6, "unknown": 2, "name": 4} if quick else {"number": 14, "unknown": 4, "name": 10}
+    per_round = {"number": 6, "unknown": 2, "name": 4} if quick else {"number": 14, "unknown": 10, "name": 10}
     rounds = make_queries(data, 2 if quick else 3, per_round)
     backends: dict[str, Backend] = {}
     daemons: dict[str, Daemon] = {}
