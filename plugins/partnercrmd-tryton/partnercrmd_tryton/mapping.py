@@ -9,7 +9,7 @@ Everything read from the server is untrusted: each value is type-checked here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,21 +100,14 @@ def escape_like(text: str) -> str:
     return text
 
 
-def number_domain(forms: Iterable[str], indexed_ids: Sequence[int]) -> list[Any]:
-    """Parties with a phone, mobile or fax stored in one of `forms`, or among `indexed_ids` (local index hits).
+def mechanism_domain(forms: Iterable[str]) -> list[Any]:
+    """Phone, mobile and fax contact mechanisms stored in one of `forms`.
 
-    `value_compact` holds E.164 on servers with phonenumbers, so the E.164 form finds every such party;
+    `value_compact` holds E.164 on servers with phonenumbers, so the E.164 form finds every such number;
     `value` catches numbers stored as typed elsewhere.
     """
     wanted = sorted(set(forms))
-    by_value: list[Any] = [
-        "contact_mechanisms",
-        "where",
-        [("type", "in", sorted(PHONE_TYPES)), ["OR", ("value_compact", "in", wanted), ("value", "in", wanted)]],
-    ]
-    if not indexed_ids:
-        return [by_value]
-    return [["OR", ("id", "in", sorted(set(indexed_ids))), by_value]]
+    return [("type", "in", sorted(PHONE_TYPES)), ["OR", ("value_compact", "in", wanted), ("value", "in", wanted)]]
 
 
 def name_domain(text: str) -> list[Any]:

@@ -197,11 +197,14 @@ async def test_an_indexed_caller_is_read_by_id_and_a_number_added_since_is_found
     tmp_path: Path, tryton: Tryton, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     domains: list[Any] = []
+    searches: list[str] = []
     original = TrytonClient.call
 
     async def call(client: TrytonClient, method: str, *args: Any) -> Any:
         if method == "model.party.party.search_read":
             domains.append(args[0])
+        if method.endswith(".search_read"):
+            searches.append(method)
         return await original(client, method, *args)
 
     monkeypatch.setattr(TrytonClient, "call", call)
@@ -219,9 +222,17 @@ async def test_an_indexed_caller_is_read_by_id_and_a_number_added_since_is_found
             [{"name": "Nia Late", "contact_mechanisms": [["create", [{"type": "phone", "value": "+441134960777"}]]]}],
         )
         domains.clear()
+        searches.clear()
         late = SearchQuery("0113 496 0777", limit=5, number="+441134960777", number_forms=("01134960777",))
         assert [(c.id, c.name) for c in await book.search(late)] == [(str(new_id), "Nia Late")]
-        assert len(domains) == 1 and "contact_mechanisms" in repr(domains[0])
+        # Tryton's own search, of the contact mechanisms, then the party read by id.
+        assert searches == ["model.party.contact_mechanism.search_read", "model.party.party.search_read"]
+        assert domains == [[("id", "in", [new_id])]]
+
+        searches.clear()
+        stranger = SearchQuery("0113 496 0999", limit=5, number="+441134960999", number_forms=("01134960999",))
+        assert await book.search(stranger) == []
+        assert searches == ["model.party.contact_mechanism.search_read"]  # nobody to read
 
 
 # --- settings and protocol details --------------------------------------------------------------------
