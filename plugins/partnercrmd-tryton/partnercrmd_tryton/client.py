@@ -39,9 +39,9 @@ from partnercrmd.errors import AddinError
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=10, sock_connect=3)
 LANGUAGE = "en"
+"""Language of the session: Tryton's error messages (shown to the user) come in this language."""
 THREAD_DECODE_BYTES = 64 * 1024
 """Answers longer than this (a page of an index refresh) are decoded in a worker thread, off the event loop."""
-"""Language of the session: Tryton's error messages (shown to the user) come in this language."""
 LOGIN_RETRY_SECONDS = 30.0
 """After refused credentials, calls fail at once for this long instead of signing in again.
 
