@@ -6,6 +6,8 @@ the client gives each call a connection of its own.
 
 from __future__ import annotations
 
+import math
+import time
 import uuid
 from collections.abc import Callable, Sequence
 
@@ -19,10 +21,11 @@ from . import client as codes
 from .checks import check_index, run_checks
 from .client import PAGE_SIZE, Entry, LdapClient, ListingLimited, Result
 from .dn_cache import DnCache
-from .filters import contacts_filter, id_filter, name_filter, number_filter
+from .filters import changed_since_filter, contacts_filter, id_filter, name_filter, number_filter
+from .generalized_time import SAFETY_MARGIN, LatestChange
 from .ldap3_api import escape_rdn, exceptions, ldap3, parse_dn
 from .mapping import activity_value, appended_text, entry_id, new_entry, patch_changes, phone_values, to_contact
-from .number_index import NumberIndex, PartialFill
+from .number_index import Bound, Filled, NumberIndex, PartialFill
 from .settings import LdapSettings, parse_settings
 
 NUMBER_CANDIDATES = 200
@@ -86,13 +89,16 @@ class LdapBook(BlockingConnector):
 
     # --- reading -------------------------------------------------------------------------------------
 
-    def _filter(self, inner: str) -> str:
-        return contacts_filter(self.settings.preset.object_filter, self.settings.search_filter, inner)
+    def _filter(self, inner: str, since: str | None = None) -> str:
+        bound = changed_since_filter(self.settings.modified_attribute, since) if since else ""
+        return contacts_filter(self.settings.preset.object_filter, self.settings.search_filter, inner, bound)
 
-    def find(self, inner: str, include_picture: bool, size_limit: int) -> list[Entry]:
-        """Contacts (entries of the preset's kind that pass the extra filter) that also match `inner`."""
+    def find(self, inner: str, include_picture: bool, size_limit: int, since: str | None = None) -> list[Entry]:
+        """Contacts (entries of the preset's kind that pass the extra filter) that also match `inner` (and, with
+        `since`, were changed at or after that GeneralizedTime)."""
         attributes = self.settings.attributes.read_attributes(include_picture)
-        entries = self.client.search(self.settings.base_dn, self._filter(inner), attributes, size_limit=size_limit)
+        search_filter = self._filter(inner, since)
+        entries = self.client.search(self.settings.base_dn, search_filter, attributes, size_limit=size_limit)
         self._seen(entries)
         return entries
 
@@ -115,7 +121,13 @@ class LdapBook(BlockingConnector):
 
     def _by_number(self, number: str, include_picture: bool) -> list[Contact]:
         """The entries the local index names, read by DN, when one still has the number; otherwise the server's
-        wildcard search (a number added or changed on the server since the last fill is found at once)."""
+        wildcard search (a number added or changed on the server since the last fill is found at once).
+
+        That search is bounded to entries changed since the last complete fill (`index_fill` says why that
+        is safe) when the index holds such a bound: the server answers it from an index on the change-time
+        attribute instead of comparing the pattern with every entry.
+        """
+        since = None
         if self.index is not None:
             self.index.ensure_fresh(self.index_fill)
             contacts = []
@@ -127,11 +139,12 @@ class LdapBook(BlockingConnector):
                     self._remember(entry)  # renumbered since the fill: index the numbers it has now
             if contacts:
                 return contacts
+            since = self.index.bound(self.settings.modified_attribute)
         inner = number_filter(self.settings.attributes.phone_attributes(), number, self.region)
         if inner is None:
             return []
         contacts = []
-        for entry in self.find(inner, include_picture, NUMBER_CANDIDATES):
+        for entry in self.find(inner, include_picture, NUMBER_CANDIDATES, since):
             contact = self._if_matching(entry, number, include_picture)
             if contact is not None:
                 contacts.append(contact)
@@ -169,26 +182,56 @@ class LdapBook(BlockingConnector):
         if self.index is not None:
             self.index.remember(entry.dn, [number for _, number, _ in phone_values(entry, self.settings.attributes)])
 
-    def index_fill(self, stop: Callable[[], bool]) -> dict[str, list[str]]:
-        """Every contact's phone values by DN: a paged search reading only the phone attributes."""
+    def index_fill(self, stop: Callable[[], bool]) -> Filled:
+        """Every contact's phone values by DN (a paged search reading only the phone attributes and the change
+        time), and the bound T for the server search of numbers the index does not know.
+
+        T = M - D - SAFETY_MARGIN, where M is the latest change time read (server clock) and D the fill's
+        duration (local clock, rounded up). Why every entry changed by others and not read with that change
+        has a change time >= T: let S be the server's time when the fill began. (1) Every value read was
+        written before it was read, so M <= S + D: hence T <= S - SAFETY_MARGIN < S. (2) An entry changed
+        before S was read with that change: the listing sees the directory as it is when each page is read,
+        and nothing the index holds for it is older than that change. (3) An entry changed at or after S
+        (during the fill or after it; added, renumbered, moved in by a rename) gets a change time >= S > T on
+        the server that made the change. The margin covers what breaks (3) on another server: a change
+        replicated from another server carries that server's clock (OpenLDAP's modifyTimestamp), so it may
+        arrive later with a time before S; and D measured here may be shorter than the server's. Entries the
+        add-in writes itself are recorded in the index at once. M is the server's own time, so the local
+        clock's error does not matter. No bound (None): the attribute is not set, an entry lacks it or holds
+        an unreadable value (the account may not read it), no contact was read, or the listing was cut
+        (`PartialFill`: the entries not read may have any change time).
+        """
         attributes = self.settings.attributes
+        modified = self.settings.modified_attribute
         numbers: dict[str, list[str]] = {}
+        latest = LatestChange()
 
         def on_page(page: list[Entry]) -> None:
             for entry in page:
                 values = [number for _, number, _ in phone_values(entry, attributes)]
                 if values:
                     numbers[entry.dn] = values
+                if modified:
+                    latest.add(entry.texts(modified))
 
         phones = attributes.phone_attributes()
-        if phones:
-            try:
-                self.client.search_pages(
-                    self.settings.base_dn, self._filter(""), phones, on_page, page_size=self.fill_page_size, stop=stop
-                )
-            except ListingLimited as exc:
-                raise PartialFill(numbers, exc) from None
-        return numbers
+        if not phones:
+            return Filled(numbers)
+        started = time.monotonic()
+        try:
+            self.client.search_pages(
+                self.settings.base_dn,
+                self._filter(""),
+                [*phones, modified] if modified else phones,
+                on_page,
+                page_size=self.fill_page_size,
+                stop=stop,
+            )
+        except ListingLimited as exc:
+            raise PartialFill(numbers, exc) from None
+        duration = math.ceil(time.monotonic() - started)
+        since = latest.minus(duration + SAFETY_MARGIN) if modified else None
+        return Filled(numbers, Bound(modified, since) if since else None)
 
     def _entry(self, contact_id: str, attributes: Sequence[str]) -> Entry | None:
         """The contact's entry by its id (a UUID, or the DN of an entry without one), if it is still a contact."""

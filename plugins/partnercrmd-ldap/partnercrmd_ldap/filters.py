@@ -79,9 +79,14 @@ def all_of(filters: Sequence[str]) -> str:
     return present[0] if len(present) == 1 else "(&" + "".join(present) + ")"
 
 
-def contacts_filter(object_filter: str, extra_filter: str, inner: str) -> str:
-    """The preset's "is a contact" filter AND the user's extra filter AND the lookup itself."""
-    return all_of([object_filter, extra_filter, inner])
+def contacts_filter(object_filter: str, extra_filter: str, inner: str, bound: str = "") -> str:
+    """The preset's "is a contact" filter AND the user's extra filter AND the lookup itself (AND a time bound)."""
+    return all_of([object_filter, extra_filter, inner, bound])
+
+
+def changed_since_filter(attribute: str, since: str) -> str:
+    """`(modifyTimestamp>=20261126024500Z)`: entries changed at or after `since` (GeneralizedTime text)."""
+    return f"({attribute}>={escape_filter_chars(since)})"
 
 
 def check_filter_syntax(text: str) -> str | None:

@@ -12,14 +12,22 @@ when it is empty (the first search waits a little for that) and when it is older
 `index_minutes`. A failed fill is logged and retried after `RETRY_SECONDS`; meanwhile the old index
 keeps answering. What the add-in itself writes (new and changed contacts, entries found by the server
 search) is recorded at once, also while a fill is running.
+
+A fill may also return a `since` bound (server time, GeneralizedTime text, see `LdapBook.index_fill`): every
+entry changed by others after the index was read has a change time at or after it. It is stored in the index
+file's meta table under the attribute it was read from, and survives restarts; a fill that read only part of
+the directory (`PartialFill`), or no bound, removes it. The number search for a number the index does not know
+then asks the server only about entries changed since then.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from partnercrmd.errors import AddinError, PartnerError
@@ -27,8 +35,27 @@ from partnercrmd.phone_index import PhoneIndex
 
 log = logging.getLogger(__name__)
 
-Fill = Callable[[Callable[[], bool]], dict[str, list[str]]]
-"""Reads every contact's numbers from the server: (should it stop?) → {DN: phone values}."""
+
+@dataclass(frozen=True)
+class Bound:
+    """Entries changed by others since the index was read have `attribute` >= `since` (GeneralizedTime)."""
+
+    attribute: str
+    since: str
+
+
+@dataclass(frozen=True)
+class Filled:
+    """What a fill read: every contact's phone values by DN, and the change-time bound (None: no bound)."""
+
+    numbers: dict[str, list[str]]
+    bound: Bound | None = None
+
+
+Fill = Callable[[Callable[[], bool]], "dict[str, list[str]] | Filled"]
+"""Reads every contact's numbers from the server: (should it stop?) → {DN: phone values} (or `Filled`)."""
+BOUND_KEY = "ldap_modified_since"
+"""The key of the change-time bound in the index file's meta table (value: "attribute since")."""
 
 FIRST_FILL_WAIT = 1.0
 """How long a search waits for the first fill of an empty index before it asks the server itself."""
@@ -71,6 +98,32 @@ class NumberIndex:
         """Why the last fill got only part of the directory (None when it got all of it)."""
         self.sample: tuple[str, str] | None = None
         """(DN, number) of one indexed number from the last fill, for "Test connection"."""
+        self._meta = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._meta_lock = threading.Lock()
+
+    # --- the change-time bound -----------------------------------------------------------------------
+
+    def bound(self, attribute: str) -> str | None:
+        """Since when (GeneralizedTime) entries changed after the last complete fill carry a later `attribute`
+        value; None when the last fill gave no bound, was partial, or read another attribute."""
+        if not attribute:
+            return None
+        with self._meta_lock:
+            row = self._meta.execute("SELECT value FROM meta WHERE key = ?", (BOUND_KEY,)).fetchone()
+        if row is None:
+            return None
+        stored_attribute, _, since = str(row[0]).partition(" ")
+        return since if stored_attribute.lower() == attribute.lower() and since else None
+
+    def _store_bound(self, bound: Bound | None) -> None:
+        with self._meta_lock:
+            if bound is None:
+                self._meta.execute("DELETE FROM meta WHERE key = ?", (BOUND_KEY,))
+            else:
+                self._meta.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    (BOUND_KEY, f"{bound.attribute} {bound.since}"),
+                )
 
     # --- reading and recording -----------------------------------------------------------------------
 
@@ -136,16 +189,24 @@ class NumberIndex:
             self._changed = {}
         started = time.monotonic()
         incomplete = None
+        bound: Bound | None = None
         try:
             try:
-                numbers = fill(self._stop.is_set)
+                result = fill(self._stop.is_set)
+                numbers, bound = (result.numbers, result.bound) if isinstance(result, Filled) else (result, None)
             except PartialFill as partial:
-                # What was read is right; numbers of the other entries are found by the server search.
+                # What was read is right; numbers of the other entries are found by the server search (unbounded:
+                # the entries not read may have any change time).
                 numbers, incomplete = partial.numbers, partial.reason
                 log.warning("The LDAP number index holds only part of the directory: %s", incomplete.message)
             if self._stop.is_set():
                 return
+            if bound is None:
+                self._store_bound(None)  # before the new numbers: never a bound that does not fit them
             count = self._index.replace_all(numbers.items())
+            if bound is not None:
+                # After the new numbers: until then the older (earlier, so looser) bound stays, which fits both.
+                self._store_bound(bound)
             with self._lock:
                 changed, self._changed = self._changed or {}, None
             # What the add-in wrote while the directory was being read is newer than what was read.
@@ -174,6 +235,8 @@ class NumberIndex:
         if thread is not None:
             thread.join(timeout + self.close_wait)
         self._index.close()
+        with self._meta_lock:
+            self._meta.close()
 
 
 def first_number(entries: Iterable[tuple[str, Sequence[str]]]) -> tuple[str, str] | None:

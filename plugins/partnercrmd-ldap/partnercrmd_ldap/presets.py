@@ -110,6 +110,8 @@ class Preset:
     create_classes: tuple[str, ...]
     """objectClass values of a contact partnercrmd creates."""
     rdn_attribute: str = "cn"
+    modified_attribute: str = ""
+    """The server-kept GeneralizedTime of an entry's last change, usable in a `>=` filter ("" when none)."""
 
 
 PRESETS: Mapping[str, Preset] = {
@@ -135,6 +137,7 @@ PRESETS: Mapping[str, Preset] = {
         ),
         object_filter="(objectClass=inetOrgPerson)",
         create_classes=("top", "person", "organizationalPerson", "inetOrgPerson"),
+        modified_attribute="modifyTimestamp",
     ),
     ACTIVE_DIRECTORY: Preset(
         name=ACTIVE_DIRECTORY,
@@ -159,5 +162,7 @@ PRESETS: Mapping[str, Preset] = {
         # Users and contacts; computers are users too, but not of category person.
         object_filter="(&(objectCategory=person)(|(objectClass=user)(objectClass=contact)))",
         create_classes=("top", "person", "organizationalPerson", "contact"),
+        # AD refuses filters on its constructed modifyTimestamp; whenChanged is the stored one (kept per DC).
+        modified_attribute="whenChanged",
     ),
 }

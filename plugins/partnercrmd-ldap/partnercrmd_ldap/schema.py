@@ -139,5 +139,14 @@ CONFIG: tuple[ConfigField, ...] = (
         "background when older than this; a number the index does not know yet is still asked of the server. "
         f"0: no index, every lookup searches the server (it scans every entry). At most {MAX_INDEX_MINUTES}.",
     ),
+    ConfigField(
+        "modified_attribute",
+        "Change time attribute",
+        FieldKind.TEXT,
+        help="The attribute holding each entry's last change time (GeneralizedTime). A number the local index "
+        "does not know is then searched only among entries changed since the index was read, which the server "
+        "answers from its index on this attribute instead of scanning every entry. Not set: the preset's "
+        "(modifyTimestamp / whenChanged); set empty: no such bound.",
+    ),
     *(_attribute_field(key, label, choice, override) for key, (override, label, choice) in ATTRIBUTE_SETTINGS.items()),
 )

@@ -31,6 +31,9 @@ class LdapSettings:
     create_container: str = ""
     index_minutes: int = DEFAULT_INDEX_MINUTES
     """How old the local number index may grow before it is filled again; 0: no index."""
+    modified_attribute: str = ""
+    """The entries' change time (GeneralizedTime) that bounds the server search for numbers the index does not
+    know; "" when the server search has no such bound."""
 
 
 def _text(settings: Mapping[str, Any], key: str) -> str:
@@ -113,4 +116,12 @@ def parse_settings(settings: Mapping[str, Any]) -> LdapSettings:
         allow_update=bool(settings.get("allow_update")),
         create_container=_check_dn(_text(settings, "create_container"), "create_container") or base_dn,
         index_minutes=index_minutes,
+        modified_attribute=_modified_attribute(settings, preset),
     )
+
+
+def _modified_attribute(settings: Mapping[str, Any], preset: Preset) -> str:
+    """The setting 'modified_attribute': the preset's choice when it is not set at all, none when set empty."""
+    if settings.get("modified_attribute") is None:
+        return preset.modified_attribute
+    return _check_attribute(_text(settings, "modified_attribute"), "modified_attribute")
