@@ -170,7 +170,7 @@ class Slapd:
     def url(self) -> str:
         return f"ldap://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def _write_config(self) -> Path:
         (self.directory / "db").mkdir(parents=True, exist_ok=True)
         conf = self.directory / "slapd.conf"
         conf.write_text(
@@ -184,6 +184,22 @@ class Slapd:
             + "".join(f"{line}\n" for line in [*self.indexes, *self.limits]),
             encoding="utf-8",
         )
+        return conf
+
+    def slapadd(self, ldif: str, timeout: float = 300) -> None:
+        """Load entries offline (slapd not running), keeping operational attributes the LDIF gives, such as an
+        old modifyTimestamp: a directory whose entries were last changed long ago, as most are."""
+        assert self.process is None, "slapadd needs slapd stopped"
+        subprocess.run(
+            ["slapadd", "-q", "-f", str(self._write_config())],
+            input=ldif.encode(),
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+
+    def start(self) -> None:
+        conf = self._write_config()
         log = (self.directory / "slapd.log").open("wb")
         with log:
             self.process = subprocess.Popen(
