@@ -80,8 +80,13 @@ def all_of(filters: Sequence[str]) -> str:
 
 
 def contacts_filter(object_filter: str, extra_filter: str, inner: str, bound: str = "") -> str:
-    """The preset's "is a contact" filter AND the user's extra filter AND the lookup itself (AND a time bound)."""
-    return all_of([object_filter, extra_filter, inner, bound])
+    """The preset's "is a contact" filter AND the user's extra filter (AND a time bound) AND the lookup itself.
+
+    The bound comes before the lookup: a server without an index on it still tests it first, and one cheap
+    comparison of a timestamp then spares it the number pattern on most entries (slapd evaluates an AND in
+    order; measured with scripts/measure_number_index.py).
+    """
+    return all_of([object_filter, extra_filter, bound, inner])
 
 
 def changed_since_filter(attribute: str, since: str) -> str:
