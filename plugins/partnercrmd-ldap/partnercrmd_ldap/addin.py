@@ -197,9 +197,11 @@ class LdapBook(BlockingConnector):
         replicated from another server carries that server's clock (OpenLDAP's modifyTimestamp), so it may
         arrive later with a time before S; and D measured here may be shorter than the server's. Entries the
         add-in writes itself are recorded in the index at once. M is the server's own time, so the local
-        clock's error does not matter. No bound (None): the attribute is not set, an entry lacks it or holds
-        an unreadable value (the account may not read it), no contact was read, or the listing was cut
-        (`PartialFill`: the entries not read may have any change time).
+        clock's error does not matter. Not covered (found by the next fill): an entry that becomes a contact
+        without a change of its own (a group membership that the extra filter tests, new access rights of the
+        account), and replication more than SAFETY_MARGIN late. No bound (None): the attribute is not set, an
+        entry lacks it or holds an unreadable value (the account may not read it), no contact was read, or the
+        listing was cut (`PartialFill`: the entries not read may have any change time).
         """
         attributes = self.settings.attributes
         modified = self.settings.modified_attribute
