@@ -7,6 +7,7 @@ the modifyTimestamp the LDIF gives), as most entries of a real directory were ch
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from partnercrmd_ldap import LDAP
 from partnercrmd_ldap.addin import LdapBook
 from partnercrmd_ldap.generalized_time import SAFETY_MARGIN, LatestChange, parse
@@ -24,10 +26,12 @@ from partnercrmd_ldap.presets import ACTIVE_DIRECTORY, OPENLDAP
 from partnercrmd_ldap.settings import parse_settings
 from slapd_server import PEOPLE, SEED, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Search, Slapd, person
 
+from partnercrmd import appkeys
 from partnercrmd.errors import AddinError
 from partnercrmd.integration import BookContext
 from partnercrmd.model import Contact, SearchQuery
 from partnercrmd.phone import number_forms, phone_key
+from partnercrmd.testing import ApiSession, configure_book
 
 INDEXES = ["index objectClass eq", "index modifyTimestamp eq"]
 """`index objectClass eq` (recommended for name searches) and the line the README recommends for the bound."""
@@ -180,6 +184,40 @@ def test_the_server_answers_the_bounded_search_from_its_index_without_a_scan(tmp
             assert search_results(server)[before:] == [11]
     finally:
         server.stop()
+
+
+async def test_through_the_api_an_unknown_caller_is_a_bounded_search_and_a_new_entry_is_found(
+    api: ApiSession, partnercrmd_app: web.Application, slapd: Slapd
+) -> None:
+    book_id = await configure_book(
+        partnercrmd_app,
+        "ldap",
+        url=slapd.url,
+        bind_dn=SERVICE_DN,
+        password=SERVICE_PASSWORD,
+        base_dn=SUFFIX,
+        preset="openldap",
+    )
+    book = getattr(partnercrmd_app[appkeys.BOOKS].get(book_id).connector, "blocking", None)
+    assert isinstance(book, LdapBook) and book.index is not None
+
+    async def found(number: str) -> list[str]:
+        [collection] = [c for c in await api.call("POST", "Search", query=number) if c["AddinId"] == book_id]
+        assert collection["ExceptionText"] == ""
+        return [r["DisplayText"] for r in collection["Records"]]
+
+    assert await found("+44 20 7946 0958") == ["Dana Whitfield"]  # the first search fills the index
+    await asyncio.to_thread(
+        book.index.refresh, book.index_fill
+    )  # make sure the fill is over (it may have outlasted the first wait)
+    since = book.index.bound("modifyTimestamp")
+    assert since is not None
+    before = len(slapd.searches())
+    assert await found(UNKNOWN) == []
+    slapd.ldapadd(person("Nell Newcomer", sn="Newcomer", telephoneNumber="020 7946 0321"))
+    assert await found("02079460321") == ["Nell Newcomer"]
+    searches = [s for s in slapd.searches()[before:] if s.scope == SUBTREE]
+    assert [bound_in(s) for s in searches] == [since, since]
 
 
 # --- entries changed on the server after the fill are still found -------------------------------------
