@@ -9,6 +9,9 @@ from .presets import OPENLDAP, PHONE_SETTING_KEYS, PRESET_NAMES
 DEFAULT_TIMEOUT = 5
 DEFAULT_INDEX_MINUTES = 15
 MAX_INDEX_MINUTES = 1440
+PRESET_CHOICE = "preset"
+"""The default of 'modified_attribute': the preset's attribute. A stored word, not an empty field, because the
+book form posts an untouched empty field as "" and empty means no bound."""
 ATTRIBUTE_SETTINGS = {
     "attr_display_name": ("display_name", "Display name attribute", "cn / displayName"),
     "attr_first_name": ("first_name", "First name attribute", "givenName"),
@@ -143,10 +146,11 @@ CONFIG: tuple[ConfigField, ...] = (
         "modified_attribute",
         "Change time attribute",
         FieldKind.TEXT,
+        default=PRESET_CHOICE,
         help="The attribute holding each entry's last change time (GeneralizedTime). A number the local index "
         "does not know is then searched only among entries changed since the index was read, which the server "
-        "answers from its index on this attribute instead of scanning every entry. Not set: the preset's "
-        "(modifyTimestamp / whenChanged); set empty: no such bound.",
+        f"answers from its index on this attribute instead of scanning every entry. {PRESET_CHOICE}: the "
+        "preset's (modifyTimestamp / whenChanged); empty: no such bound, every entry is searched.",
     ),
     *(_attribute_field(key, label, choice, override) for key, (override, label, choice) in ATTRIBUTE_SETTINGS.items()),
 )

@@ -13,7 +13,7 @@ from .client import ConnectionSettings, parse_url
 from .filters import check_filter_syntax
 from .ldap3_api import exceptions, parse_dn
 from .presets import OPENLDAP, PRESET_NAMES, PRESETS, AttributeMap, Preset
-from .schema import ATTRIBUTE_SETTINGS, DEFAULT_INDEX_MINUTES, DEFAULT_TIMEOUT, MAX_INDEX_MINUTES
+from .schema import ATTRIBUTE_SETTINGS, DEFAULT_INDEX_MINUTES, DEFAULT_TIMEOUT, MAX_INDEX_MINUTES, PRESET_CHOICE
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,9 @@ def parse_settings(settings: Mapping[str, Any]) -> LdapSettings:
 
 
 def _modified_attribute(settings: Mapping[str, Any], preset: Preset) -> str:
-    """The setting 'modified_attribute': the preset's choice when it is not set at all, none when set empty."""
-    if settings.get("modified_attribute") is None:
+    """The setting 'modified_attribute': the preset's choice for `preset` (the default) or when not stored at all
+    (books made before the setting existed); no bound when set empty."""
+    value = settings.get("modified_attribute")
+    if value is None or _text(settings, "modified_attribute").lower() == PRESET_CHOICE:
         return preset.modified_attribute
     return _check_attribute(_text(settings, "modified_attribute"), "modified_attribute")

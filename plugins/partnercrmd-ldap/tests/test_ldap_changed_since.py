@@ -333,11 +333,14 @@ def test_the_presets_choose_their_change_time_attribute_and_the_setting_override
     assert parse_settings({**base, "preset": OPENLDAP}).modified_attribute == "modifyTimestamp"
     assert parse_settings({**base, "preset": ACTIVE_DIRECTORY}).modified_attribute == "whenChanged"
     assert parse_settings({**base, "modified_attribute": "  "}).modified_attribute == ""
+    assert parse_settings({**base, "modified_attribute": "preset"}).modified_attribute == "modifyTimestamp"
+    active_directory = {**base, "preset": ACTIVE_DIRECTORY, "modified_attribute": "preset"}
+    assert parse_settings(active_directory).modified_attribute == "whenChanged"
     assert parse_settings({**base, "modified_attribute": "changeTime"}).modified_attribute == "changeTime"
     with pytest.raises(Exception, match=r"The setting 'modified_attribute' must be an attribute name"):
         parse_settings({**base, "modified_attribute": "(modifyTimestamp>=1)"})
     field = LDAP.config_field("modified_attribute")
-    assert field is not None and "set empty: no such bound" in field.help
+    assert field is not None and field.default == "preset" and "empty: no such bound" in field.help
 
 
 def test_change_times_keep_the_servers_style_and_a_missing_one_spoils_the_bound() -> None:
