@@ -189,5 +189,21 @@ def check_index(book: LdapBook) -> CheckResult:
         "index",
         True,
         f"The local number index holds {count_of(count, 'phone number')}; a sample number, {number}, finds "
-        f"'{name}' without a search of the directory.",
+        f"'{name}' without a search of the directory. {bound_note(book)}",
     )
+
+
+def bound_note(book: LdapBook) -> str:
+    """What the server search for numbers the index does not know is narrowed by, or why it is not."""
+    attribute = book.settings.modified_attribute
+    if not attribute:
+        return "Numbers it does not know are searched among all contacts (setting 'modified_attribute' is empty)."
+    assert book.index is not None
+    since = book.index.bound(attribute)
+    if since is None:
+        return (
+            f"Numbers it does not know are searched among all contacts: not every contact has a readable "
+            f"'{attribute}' in the form YYYYMMDDHHMMSSZ; let the account read it, or set 'modified_attribute' to "
+            "the directory's change time attribute (empty: stop asking for one)."
+        )
+    return f"Numbers it does not know are searched only among contacts whose '{attribute}' is {since} or later."

@@ -325,6 +325,22 @@ def test_index_minutes_0_searches_without_a_bound(slapd: Slapd, tmp_path: Path) 
         assert bound_in(search) is None
 
 
+@pytest.mark.parametrize(
+    ("modified_attribute", "note"),
+    [
+        ("preset", "Numbers it does not know are searched only among contacts whose 'modifyTimestamp' is 20"),
+        ("", "Numbers it does not know are searched among all contacts (setting 'modified_attribute' is empty)."),
+        ("employeeNumber", "searched among all contacts: not every contact has a readable 'employeeNumber'"),
+    ],
+)
+def test_test_connection_says_what_narrows_the_search_for_unknown_numbers(
+    slapd: Slapd, tmp_path: Path, modified_attribute: str, note: str
+) -> None:
+    with open_connector(slapd, tmp_path / "data", modified_attribute=modified_attribute) as connector:
+        *_, index = connector.test()
+    assert index.check == "index" and index.ok and note in index.message
+
+
 # --- settings and times -------------------------------------------------------------------------------
 
 
