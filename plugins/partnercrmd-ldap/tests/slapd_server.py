@@ -248,9 +248,11 @@ class Slapd:
         """An OpenLDAP client tool's command line, bound as the directory's root DN."""
         return [tool, "-x", *options, "-H", self.url, "-D", ROOT_DN, "-w", ROOT_PASSWORD]
 
-    def ldapadd(self, ldif: str, timeout: float = 10) -> None:
+    def ldapadd(self, ldif: str, timeout: float = 10, relax: bool = False) -> None:
+        """Add entries as the directory administrator; with `relax` (the Relax Rules control) slapd keeps the
+        operational attributes the LDIF gives, such as an old modifyTimestamp."""
         subprocess.run(
-            self._client_args("ldapadd"),
+            self._client_args("ldapadd", *(["-e", "relax"] if relax else [])),
             input=ldif.encode(),
             check=True,
             capture_output=True,

@@ -341,6 +341,19 @@ def test_test_connection_says_what_narrows_the_search_for_unknown_numbers(
     assert index.check == "index" and index.ok and note in index.message
 
 
+def test_ldapadd_with_relax_keeps_an_old_modify_timestamp(slapd: Slapd, tmp_path: Path) -> None:
+    # What a benchmark seeding a running slapd needs: entries that look changed long before the fill.
+    slapd.ldapadd(
+        person("Olga Older", sn="Older", telephoneNumber="+44 20 7000 9999", modifyTimestamp=LONG_AGO), relax=True
+    )
+    assert modify_timestamp(slapd, f"cn=Olga Older,{PEOPLE}") == parse(LONG_AGO)
+    with open_connector(slapd, tmp_path / "data") as connector:
+        filled(connector)
+        assert connector.index is not None
+        since = connector.index.bound("modifyTimestamp")
+        assert since is not None and since > LONG_AGO
+
+
 # --- settings and times -------------------------------------------------------------------------------
 
 
