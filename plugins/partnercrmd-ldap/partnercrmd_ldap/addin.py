@@ -6,10 +6,12 @@ the client gives each call a connection of its own.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from partnercrmd.errors import AddinError, Unsupported
 from partnercrmd.integration import BlockingConnector, BookContext, Capability
@@ -27,6 +29,8 @@ from .ldap3_api import escape_rdn, exceptions, ldap3, parse_dn
 from .mapping import activity_value, appended_text, entry_id, new_entry, patch_changes, phone_values, to_contact
 from .number_index import Bound, Filled, NumberIndex, PartialFill
 from .settings import LdapSettings, parse_settings
+
+log = logging.getLogger(__name__)
 
 NUMBER_CANDIDATES = 200
 """How many entries a number lookup reads at most: its digit pattern may also match a few other numbers."""
@@ -197,11 +201,13 @@ class LdapBook(BlockingConnector):
         replicated from another server carries that server's clock (OpenLDAP's modifyTimestamp), so it may
         arrive later with a time before S; and D measured here may be shorter than the server's. Entries the
         add-in writes itself are recorded in the index at once. M is the server's own time, so the local
-        clock's error does not matter. Not covered (found by the next fill): an entry that becomes a contact
-        without a change of its own (a group membership that the extra filter tests, new access rights of the
-        account), and replication more than SAFETY_MARGIN late. No bound (None): the attribute is not set, an
-        entry lacks it or holds an unreadable value (the account may not read it), no contact was read, or the
-        listing was cut (`PartialFill`: the entries not read may have any change time).
+        clock's error does not matter, except in one check: a change time later than our clock plus the margin
+        (a future-dated entry, which would break (1)) gives no bound. Not covered (found by the next fill): an
+        entry that becomes a contact without a change of its own (a group membership that the extra filter
+        tests, new access rights of the account), and replication more than SAFETY_MARGIN late. No bound
+        (None): the attribute is not set, an entry lacks it or holds an unreadable value (the account may not
+        read it), no contact was read, or the listing was cut (`PartialFill`: the entries not read may have
+        any change time).
         """
         attributes = self.settings.attributes
         modified = self.settings.modified_attribute
@@ -232,6 +238,15 @@ class LdapBook(BlockingConnector):
         except ListingLimited as exc:
             raise PartialFill(numbers, exc) from None
         duration = math.ceil(time.monotonic() - started)
+        if latest.after(datetime.now(UTC) + timedelta(seconds=SAFETY_MARGIN)):
+            # A change time in the future (an entry imported with a wrong time, a server clock once ahead, or
+            # this server's clock ahead of ours): M would not bound the server's time, so no bound at all.
+            log.warning(
+                "The latest '%s' in the directory lies in the future; numbers the index does not know are "
+                "searched among all contacts.",
+                modified,
+            )
+            return Filled(numbers)
         since = latest.minus(duration + SAFETY_MARGIN) if modified else None
         return Filled(numbers, Bound(modified, since) if since else None)
 

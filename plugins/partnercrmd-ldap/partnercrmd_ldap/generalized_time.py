@@ -47,6 +47,10 @@ class LatestChange:
             if self.latest is None or moment > self.latest:
                 self.latest, self.fraction = moment, match["fraction"] is not None
 
+    def after(self, moment: datetime) -> bool:
+        """Whether the latest change time is later than `moment`."""
+        return self.latest is not None and self.latest > moment
+
     def minus(self, seconds: int) -> str | None:
         """The latest change time less `seconds`, as GeneralizedTime in the server's style; None if unknown."""
         if self.spoilt or self.latest is None:
