@@ -16,9 +16,12 @@ ranges) written in one of five styles, in bulk, the fastest way the server allow
   documents that its files may be changed by scripts), then Radicale reads them once
   to build its item and sync-token caches. That first read takes about a minute for
   10,000 cards, so the folder is kept under ~/.cache/partnercrmd-bench and reused.
-- slapd: one `ldapadd` of an LDIF with every entry.
+- slapd: one `ldapadd` of an LDIF with every entry (last changed on 1 January: the
+  Relax Rules control keeps that modifyTimestamp), into a slapd with the index lines
+  the LDAP add-in's README recommends.
 - PostgreSQL: `COPY` into the contacts table of the SQL add-in's tests, then the
-  pg_trgm index on the digits of the phone columns that the add-in's README recommends.
+  pg_trgm indexes the add-in's README recommends (on the digits of the phone columns,
+  and on the name, company and email columns).
 - Tryton: `party.party.create` over JSON-RPC in batches of 500 (phonenumbers checks
   every number); the resulting database is cached like Radicale's folder.
 - BottleCRM: Django's `bulk_create` of `Contact` rows into a copy of the prepared
@@ -28,15 +31,16 @@ ranges) written in one of five styles, in bulk, the fastest way the server allow
 Seven daemons (the real `create_app`, each in a child process of its own, with a
 temporary PARTNERCRMD_HOME) are started: one per backend with only that book, one
 with all five books, and one with the four other than CardDAV (whose change checks
-keep Radicale busy; see docs/performance.md). Their add-ins' indexes are filled first (see `warm_connector`),
-then every daemon gets the same sequential `POST /api/v1/Search` requests over
-loopback HTTP in rounds (the daemons take turns, so drift affects all alike): known
-numbers in formats no server stores, unknown numbers, and names. Every answer is
-checked. The figures: each backend's lookup latency, and the five-book search
-compared with the slowest single book of the same run; each book's own time inside
-the searches (a wrapper around the search engine's `_search_book` in the benchmark's
-own daemons), hence what the daemon adds to its slowest book; and the CPU time of the
-daemon and of each server during each daemon's turns.
+cost Radicale a second or more of CPU each; see docs/performance.md). Their add-ins'
+indexes are filled first (see `warm_connector`), then every daemon gets the same
+sequential `POST /api/v1/Search` requests over loopback HTTP in rounds (the daemons
+take turns, so drift affects all alike): known numbers in formats no server stores,
+unknown numbers, and names. Every answer is checked. The figures: each backend's
+lookup latency, and the five-book search compared with the slowest single book of the
+same run; each book's own time inside the searches (a wrapper around the search
+engine's `_search_book` in the benchmark's own daemons), hence what the daemon adds to
+its slowest book; and the CPU time of the daemon and of each server during each
+daemon's turns.
 """
 
 from __future__ import annotations
