@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import phone
 from .books import BookManager, OpenBook
@@ -51,6 +51,13 @@ class SearchRequest:
     deadline: float = DEFAULT_DEADLINE
 
 
+def number_query(text: str, region: str | None, limit: int = 5) -> SearchQuery:
+    """The query the daemon sends the add-ins for a number typed as `text` (read in `region` when national)."""
+    key = phone.phone_key(text, region)
+    forms = phone.number_forms(key, region)
+    return SearchQuery(text=text, limit=limit, number=key.e164 or key.digits, number_forms=forms)
+
+
 class SearchEngine:
     def __init__(self, books: BookManager, region: str | None) -> None:
         self.books = books
@@ -63,22 +70,10 @@ class SearchEngine:
         text = request.text.strip()
         limit = request.offset + request.count
         if phone.looks_like_number(text):
-            key = phone.phone_key(text, self.region)
-            number = key.e164 or key.digits
-            return SearchQuery(
-                text=text,
-                limit=limit,
-                number=number,
-                number_forms=phone.number_forms(key, self.region),
-                include_pictures=request.include_pictures,
-                include_activities=request.include_activities,
-            )
-        return SearchQuery(
-            text=text,
-            limit=limit,
-            include_pictures=request.include_pictures,
-            include_activities=request.include_activities,
-        )
+            query = number_query(text, self.region, limit)
+        else:
+            query = SearchQuery(text=text, limit=limit)
+        return replace(query, include_pictures=request.include_pictures, include_activities=request.include_activities)
 
     async def search(self, request: SearchRequest, books: Sequence[OpenBook] | None = None) -> list[BookResult]:
         """Search every enabled book (or `books`); results in priority order, one per book."""

@@ -30,11 +30,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from . import appkeys
+from . import appkeys, search
 from .app import create_app, reload_vault
 from .books import add_book, remove_book
 from .config import DaemonConfig
 from .errors import ConfigError
+from .model import SearchQuery
 from .paths import Paths
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
@@ -87,6 +88,11 @@ async def next_event(
             event = await ws.receive_json()
             if event["EventType"] == kind:
                 return dict(event)
+
+
+def number_query(text: str, region: str | None = "GB", limit: int = 5) -> SearchQuery:
+    """A number search as the daemon sends it to add-ins (region GB, like the test daemon's)."""
+    return search.number_query(text, region, limit)
 
 
 async def configure_book(app: web.Application, integration_id: str, **settings: Any) -> str:

@@ -31,9 +31,9 @@ from partnercrmd_bottlecrm.mapping import (
 from partnercrmd import appkeys
 from partnercrmd.errors import AddinError, ConfigError
 from partnercrmd.integration import BookContext
-from partnercrmd.model import Activity, CallDirection, SearchQuery
-from partnercrmd.phone import number_forms, phone_key
-from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, remove_default_book
+from partnercrmd.model import Activity, CallDirection
+from partnercrmd.phone import phone_key
+from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, number_query, remove_default_book
 
 WEB = "https://crm.example.com/contacts/{id}"
 WEB_EDIT = "https://crm.example.com/contacts/{id}/edit"
@@ -446,11 +446,6 @@ async def test_a_server_stopped_mid_call_is_reported_within_the_deadline(
 
 
 # --- the connector itself ----------------------------------------------------------------------------
-
-
-def number_query(text: str) -> SearchQuery:
-    key = phone_key(text, "GB")
-    return SearchQuery(text, limit=5, number=key.e164 or key.digits, number_forms=number_forms(key, "GB"))
 
 
 async def test_the_index_outlives_the_connector_and_follows_deletions(

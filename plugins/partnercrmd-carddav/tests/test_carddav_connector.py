@@ -21,13 +21,7 @@ from partnercrmd.errors import AddinError, ConfigError
 from partnercrmd.integration import BookContext
 from partnercrmd.model import CheckResult, ContactPatch, SearchQuery
 from partnercrmd.paths import Paths
-from partnercrmd.phone import number_forms, phone_key
-
-
-def number_query(text: str) -> SearchQuery:
-    """A number query as the host builds it (region GB, like the test daemon)."""
-    key = phone_key(text, "GB")
-    return SearchQuery(text, limit=5, number=key.e164 or key.digits, number_forms=number_forms(key, "GB"))
+from partnercrmd.testing import number_query
 
 
 def opened(settings: dict[str, Any], data_dir: Path) -> CardDavBook:

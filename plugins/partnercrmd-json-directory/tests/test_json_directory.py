@@ -23,8 +23,7 @@ from partnercrmd.errors import ConfigError
 from partnercrmd.integration import BookContext
 from partnercrmd.model import SearchQuery
 from partnercrmd.paths import Paths
-from partnercrmd.phone import number_forms, phone_key
-from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, remove_default_book
+from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, number_query, remove_default_book
 
 DANA: dict[str, Any] = {
     "id": "p-100",
@@ -288,12 +287,6 @@ def open_connector(path: Path, **settings: str) -> Iterator[JsonDirectory]:
         yield connector
     finally:
         connector.close()
-
-
-def number_query(text: str) -> SearchQuery:
-    """A number query as the host builds it (region GB, like the test daemon)."""
-    key = phone_key(text, "GB")
-    return SearchQuery(text, limit=5, number=key.e164 or key.digits, number_forms=number_forms(key, "GB"))
 
 
 def test_the_add_in_itself_returns_only_real_matches(directory_file: Path) -> None:

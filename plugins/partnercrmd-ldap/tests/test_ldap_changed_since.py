@@ -12,13 +12,13 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
+from ldap_test_support import open_connector
 from partnercrmd_ldap import LDAP
 from partnercrmd_ldap.addin import LdapBook
 from partnercrmd_ldap.generalized_time import SAFETY_MARGIN, LatestChange, parse
@@ -29,10 +29,8 @@ from slapd_server import PEOPLE, SEED, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Sea
 
 from partnercrmd import appkeys
 from partnercrmd.errors import AddinError
-from partnercrmd.integration import BookContext
-from partnercrmd.model import Contact, SearchQuery
-from partnercrmd.phone import number_forms, phone_key
-from partnercrmd.testing import ApiSession, configure_book
+from partnercrmd.model import Contact
+from partnercrmd.testing import ApiSession, configure_book, number_query
 
 INDEXES = ["index objectClass eq", "index modifyTimestamp eq"]
 """`index objectClass eq` (recommended for name searches) and the line the README recommends for the bound."""
@@ -65,30 +63,6 @@ def slapd(tmp_path: Path) -> Iterator[Slapd]:
         yield server
     finally:
         server.stop()
-
-
-@contextmanager
-def open_connector(slapd: Slapd, data_dir: Path, **overrides: Any) -> Iterator[LdapBook]:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    settings = {
-        "url": slapd.url,
-        "bind_dn": SERVICE_DN,
-        "password": SERVICE_PASSWORD,
-        "base_dn": SUFFIX,
-        "preset": "openldap",
-        **overrides,
-    }
-    connector = LDAP.open(BookContext("directory", "Directory", settings, data_dir, "GB"))
-    assert isinstance(connector, LdapBook)
-    try:
-        yield connector
-    finally:
-        connector.close()
-
-
-def number_query(text: str) -> SearchQuery:
-    key = phone_key(text, "GB")
-    return SearchQuery(text, limit=5, number=key.e164 or key.digits, number_forms=number_forms(key, "GB"))
 
 
 def names(contacts: list[Contact] | Any) -> list[str]:

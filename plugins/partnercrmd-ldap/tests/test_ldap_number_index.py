@@ -10,12 +10,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
+from ldap_test_support import open_connector, settings
 from partnercrmd_ldap import LDAP
 from partnercrmd_ldap.addin import LdapBook
 from partnercrmd_ldap.filters import contacts_filter, name_filter
@@ -28,9 +28,8 @@ from partnercrmd import appkeys, cli
 from partnercrmd.integration import BookContext
 from partnercrmd.model import Contact, SearchQuery
 from partnercrmd.paths import Paths
-from partnercrmd.phone import number_forms, phone_key
 from partnercrmd.phone_index import INDEX_FILE_PREFIX
-from partnercrmd.testing import ApiSession, configure_book
+from partnercrmd.testing import ApiSession, configure_book, number_query
 
 DANA = f"cn=Dana Whitfield,{PEOPLE}"
 NAME_INDEXES = ["index objectClass eq", "index cn,sn,givenName,mail,o eq,sub"]
@@ -50,35 +49,6 @@ def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
         yield server
     finally:
         server.stop()
-
-
-def settings(slapd: Slapd, **overrides: Any) -> dict[str, Any]:
-    return {
-        "url": slapd.url,
-        "bind_dn": SERVICE_DN,
-        "password": SERVICE_PASSWORD,
-        "base_dn": SUFFIX,
-        "preset": "openldap",
-        **overrides,
-    }
-
-
-@contextmanager
-def open_connector(slapd: Slapd, data_dir: Path, **overrides: Any) -> Iterator[LdapBook]:
-    """The connector as the daemon opens it, with its data directory `data_dir`."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    connector = LDAP.open(BookContext("directory", "Directory", settings(slapd, **overrides), data_dir, "GB"))
-    assert isinstance(connector, LdapBook)
-    try:
-        yield connector
-    finally:
-        connector.close()
-
-
-def number_query(text: str) -> SearchQuery:
-    """A number query as the host builds it (region GB, like the test daemon)."""
-    key = phone_key(text, "GB")
-    return SearchQuery(text, limit=5, number=key.e164 or key.digits, number_forms=number_forms(key, "GB"))
 
 
 def names(contacts: list[Contact] | Any) -> list[str]:

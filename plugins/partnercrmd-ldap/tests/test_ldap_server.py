@@ -6,15 +6,14 @@ import base64
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
+from ldap_test_support import open_connector, settings
 from partnercrmd_ldap import LDAP
-from partnercrmd_ldap.addin import LdapBook
 from slapd_server import (
     CONTACTS,
     PEOPLE,
@@ -29,11 +28,8 @@ from slapd_server import (
 )
 
 from partnercrmd import appkeys, cli
-from partnercrmd.integration import BookContext
-from partnercrmd.model import SearchQuery
 from partnercrmd.paths import Paths
-from partnercrmd.phone import number_forms, phone_key
-from partnercrmd.testing import ApiSession, RecordingOpener, configure_book
+from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, number_query
 
 # --- the server and helpers ---------------------------------------------------------------------------
 
@@ -48,17 +44,6 @@ def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
         yield server
     finally:
         server.stop()
-
-
-def settings(slapd: Slapd, **overrides: Any) -> dict[str, Any]:
-    return {
-        "url": slapd.url,
-        "bind_dn": SERVICE_DN,
-        "password": SERVICE_PASSWORD,
-        "base_dn": SUFFIX,
-        "preset": "openldap",
-        **overrides,
-    }
 
 
 async def add_book(app: web.Application, slapd: Slapd, **overrides: Any) -> str:
@@ -87,24 +72,6 @@ async def only_record(api: ApiSession, book_id: str, query: str) -> dict[str, An
     records: list[dict[str, Any]] = (await search(api, query))[book_id]["Records"]
     assert len(records) == 1, records
     return records[0]
-
-
-@contextmanager
-def open_connector(slapd: Slapd, tmp_path: Path, **overrides: Any) -> Iterator[LdapBook]:
-    """The connector as `partnercrmd books test` opens it: straight from the integration."""
-    context = BookContext("directory", "Directory", settings(slapd, **overrides), tmp_path, "GB")
-    connector = LDAP.open(context)
-    assert isinstance(connector, LdapBook)
-    try:
-        yield connector
-    finally:
-        connector.close()
-
-
-def number_query(text: str) -> SearchQuery:
-    """A number query as the host builds it (region GB, like the test daemon)."""
-    key = phone_key(text, "GB")
-    return SearchQuery(text, limit=5, number=key.e164 or key.digits, number_forms=number_forms(key, "GB"))
 
 
 # --- installation -------------------------------------------------------------------------------------

@@ -36,8 +36,7 @@ from partnercrmd import appkeys, cli
 from partnercrmd.integration import BookContext
 from partnercrmd.model import SearchQuery
 from partnercrmd.paths import Paths
-from partnercrmd.phone import number_forms, phone_key
-from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, remove_default_book
+from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, number_query, remove_default_book
 
 FORMATS = ("+44 20 7946 0958", "02079460958", "0044 20 7946 0958", "(0)20-7946-0958")
 CRM_PAGE = "https://crm.example/contacts/{id}"
@@ -114,11 +113,6 @@ def connector(settings: dict[str, Any], tmp_path: Path) -> Iterator[SqlBook]:
         yield opened
     finally:
         opened.close()
-
-
-def number_query(text: str) -> SearchQuery:
-    key = phone_key(text, "GB")
-    return SearchQuery(text, limit=5, number=key.e164 or key.digits, number_forms=number_forms(key, "GB"))
 
 
 # --- installation -------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from partnercrmd.errors import AddinError
-from partnercrmd.model import CheckResult, SearchQuery
-from partnercrmd.phone import number_forms, phone_key
+from partnercrmd.model import CheckResult
+from partnercrmd.search import number_query
 
 from .mapping import PHONE_TYPES, party_to_contact
 
@@ -37,12 +37,6 @@ async def check_sign_in(book: TrytonBook) -> CheckResult:
     except AddinError as exc:
         return failed("authenticate", exc)
     return CheckResult("authenticate", True, f"Signed in to database '{settings.database}' as '{settings.username}'.")
-
-
-def number_query(number: str, region: str | None) -> SearchQuery:
-    """The query the daemon would send for a call from `number`."""
-    key = phone_key(number, region)
-    return SearchQuery(number, limit=5, number=key.e164 or key.digits, number_forms=number_forms(key, region))
 
 
 async def check_search(book: TrytonBook) -> CheckResult:
