@@ -1,4 +1,4 @@
-"""What the LDAP add-in's tests share: a book's settings for a test slapd, and the connector opened on them."""
+"""What the LDAP add-in's tests share: a seeded slapd, a book's settings for it, and the connector opened on them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from partnercrmd_ldap import LDAP
 from partnercrmd_ldap.addin import LdapBook
-from slapd_server import SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd
+from slapd_server import SEED, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd
 
 from partnercrmd.integration import BookContext
 
@@ -36,3 +36,15 @@ def open_connector(slapd: Slapd, data_dir: Path, **overrides: Any) -> Iterator[L
         yield connector
     finally:
         connector.close()
+
+
+@contextmanager
+def running_slapd(directory: Path, ldif: str = SEED, **options: Any) -> Iterator[Slapd]:
+    """slapd in `directory` (`options` as `Slapd` takes them) holding `ldif`, stopped by its PID at the end."""
+    server = Slapd(directory, **options)
+    server.start()
+    try:
+        server.ldapadd(ldif)
+        yield server
+    finally:
+        server.stop()

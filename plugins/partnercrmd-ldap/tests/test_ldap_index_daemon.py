@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from slapd_server import PEOPLE, SEED, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd
+from ldap_test_support import running_slapd
+from slapd_server import PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 if str(REPOSITORY) not in sys.path:  # the black-box helpers live in the repository's own tests
@@ -27,13 +28,8 @@ BASE, SUBTREE = 0, 2
 
 @pytest.fixture
 def logged_slapd(tmp_path: Path) -> Iterator[Slapd]:
-    server = Slapd(tmp_path / "slapd", stats=True)
-    server.start()
-    try:
-        server.ldapadd(SEED)
+    with running_slapd(tmp_path / "slapd", stats=True) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def searches_since(server: Slapd, seen: int) -> list[tuple[str, int]]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from ldap_test_support import open_connector, settings
+from ldap_test_support import open_connector, running_slapd, settings
 from partnercrmd_ldap import LDAP
 from partnercrmd_ldap.addin import LdapBook
 from partnercrmd_ldap.filters import contacts_filter, name_filter
@@ -42,13 +42,8 @@ UNCHECKED_LIMIT = ["limits users size.unchecked=50"]
 @pytest.fixture(scope="module")
 def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
     """One slapd for this file, seeded with slapd_server.SEED; tests that change entries use their own."""
-    server = Slapd(tmp_path_factory.mktemp("slapd-index"))
-    server.start()
-    try:
-        server.ldapadd(SEED)
+    with running_slapd(tmp_path_factory.mktemp("slapd-index")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def names(contacts: list[Contact] | Any) -> list[str]:
@@ -130,13 +125,8 @@ def test_pictures_are_read_by_dn_when_asked_for(slapd: Slapd, tmp_path: Path) ->
 @pytest.fixture
 def own_slapd(tmp_path: Path) -> Iterator[Slapd]:
     """A slapd of the test's own, for tests that change entries behind the add-in's back."""
-    server = Slapd(tmp_path / "slapd")
-    server.start()
-    try:
-        server.ldapadd(SEED)
+    with running_slapd(tmp_path / "slapd") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_an_entry_added_on_the_server_after_the_fill_is_found_at_once(own_slapd: Slapd, tmp_path: Path) -> None:
@@ -445,20 +435,17 @@ def test_a_failed_fill_is_logged_retried_later_and_the_old_index_keeps_answering
 
 def test_a_fill_cut_by_the_servers_size_limit_keeps_what_it_read_and_the_rest_is_still_found(tmp_path: Path) -> None:
     # slapd's default limit (500 entries, here 3) also ends paged searches unless `size.prtotal` lifts it.
-    server = Slapd(tmp_path / "slapd", limits=["limits users size=3"])
-    server.start()
-    try:
-        server.ldapadd(SEED)
-        with open_connector(server, tmp_path / "data") as connector:
-            count = filled(connector)
-            assert connector.index is not None and connector.index.incomplete is not None
-            assert 0 < count < 8
-            # Every seeded caller is still found: from the index, or by the server search.
-            for query, who in [("+44 20 7946 0958", "Dana Whitfield"), ("+1 212 736 5000", "Frank Ocampo")]:
-                assert names(connector.search(number_query(query))) == [who]
-            *_, index = connector.test()
-    finally:
-        server.stop()
+    with (
+        running_slapd(tmp_path / "slapd", limits=["limits users size=3"]) as server,
+        open_connector(server, tmp_path / "data") as connector,
+    ):
+        count = filled(connector)
+        assert connector.index is not None and connector.index.incomplete is not None
+        assert 0 < count < 8
+        # Every seeded caller is still found: from the index, or by the server search.
+        for query, who in [("+44 20 7946 0958", "Dana Whitfield"), ("+1 212 736 5000", "Frank Ocampo")]:
+            assert names(connector.search(number_query(query))) == [who]
+        *_, index = connector.test()
     assert (index.check, index.ok, index.error_key) == ("index", False, "invalid_auth")
     assert index.message.startswith("The local number index holds only ")
     assert "stopped the listing after 3 entries (its size limit for this account, result 4)" in index.message
@@ -466,15 +453,13 @@ def test_a_fill_cut_by_the_servers_size_limit_keeps_what_it_read_and_the_rest_is
 
 
 def test_the_recommended_paged_search_limit_lets_the_fill_read_everything(tmp_path: Path) -> None:
-    server = Slapd(tmp_path / "slapd", limits=[f'limits dn.exact="{SERVICE_DN}" size=3 size.prtotal=unlimited'])
-    server.start()
-    try:
-        server.ldapadd(SEED)
-        with open_connector(server, tmp_path / "data") as connector:
-            assert filled(connector) == 8
-            assert connector.index is not None and connector.index.incomplete is None
-    finally:
-        server.stop()
+    limit = f'limits dn.exact="{SERVICE_DN}" size=3 size.prtotal=unlimited'
+    with (
+        running_slapd(tmp_path / "slapd", limits=[limit]) as server,
+        open_connector(server, tmp_path / "data") as connector,
+    ):
+        assert filled(connector) == 8
+        assert connector.index is not None and connector.index.incomplete is None
 
 
 # --- test connection ----------------------------------------------------------------------------------
@@ -505,20 +490,14 @@ def test_check_fails_with_a_stable_key_when_no_contact_has_a_number(slapd: Slapd
 
 
 def test_check_reports_a_failed_fill_with_its_key(tmp_path: Path) -> None:
-    server = Slapd(tmp_path / "slapd")
-    server.start()
-    try:
-        server.ldapadd(SEED)
-        with open_connector(server, tmp_path / "data") as connector:
-            assert connector.search(number_query("+44 20 7946 0958"))
-            server.stop()
-            assert connector.index is not None
-            connector.index._failed_at = float("-inf")
-            from partnercrmd_ldap.checks import check_index
-
-            result = check_index(connector)
-    finally:
+    with running_slapd(tmp_path / "slapd") as server, open_connector(server, tmp_path / "data") as connector:
+        assert connector.search(number_query("+44 20 7946 0958"))
         server.stop()
+        assert connector.index is not None
+        connector.index._failed_at = float("-inf")
+        from partnercrmd_ldap.checks import check_index
+
+        result = check_index(connector)
     assert (result.check, result.ok, result.error_key) == ("index", False, "cannot_connect")
     assert result.message.startswith("The local number index could not be filled: Cannot reach the LDAP server")
 
@@ -552,10 +531,12 @@ def many_people(count: int) -> str:
 @pytest.mark.parametrize("indexed", [True, False])
 def test_the_name_filter_is_served_by_the_recommended_substring_indexes(tmp_path: Path, indexed: bool) -> None:
     # With `size.unchecked=50`, slapd refuses a search whose filter its indexes cannot narrow to 50 candidates.
-    server = Slapd(tmp_path / "slapd", indexes=NAME_INDEXES if indexed else (), limits=UNCHECKED_LIMIT)
-    server.start()
-    try:
-        server.ldapadd(SEED + "\n" + many_people(120))
+    with running_slapd(
+        tmp_path / "slapd",
+        SEED + "\n" + many_people(120),
+        indexes=NAME_INDEXES if indexed else (),
+        limits=UNCHECKED_LIMIT,
+    ) as server:
         attributes = PRESETS[OPENLDAP].attributes
         inner = name_filter(attributes.name_attributes(), "dana northwind")
         assert inner is not None
@@ -567,8 +548,6 @@ def test_the_name_filter_is_served_by_the_recommended_substring_indexes(tmp_path
             found = [str(e.entry_dn) for e in connection.entries]
         finally:
             connection.unbind()
-    finally:
-        server.stop()
     if indexed:
         assert (code, found) == (0, [DANA])
     else:

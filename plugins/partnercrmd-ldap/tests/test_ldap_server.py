@@ -12,14 +12,13 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from ldap_test_support import open_connector, settings
+from ldap_test_support import open_connector, running_slapd, settings
 from partnercrmd_ldap import LDAP
 from slapd_server import (
     CONTACTS,
     PEOPLE,
     READER_DN,
     READER_PASSWORD,
-    SEED,
     SERVICE_DN,
     SERVICE_PASSWORD,
     SUFFIX,
@@ -37,13 +36,8 @@ from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, num
 @pytest.fixture(scope="module")
 def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
     """One slapd for the whole file, seeded with the people of slapd_server.SEED."""
-    server = Slapd(tmp_path_factory.mktemp("slapd"))
-    server.start()
-    try:
-        server.ldapadd(SEED)
+    with running_slapd(tmp_path_factory.mktemp("slapd")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 async def add_book(app: web.Application, slapd: Slapd, **overrides: Any) -> str:
@@ -350,14 +344,9 @@ async def test_wrong_password_is_a_clear_exception_text_without_the_password(
 async def test_a_server_stopped_mid_test_is_reported_within_the_deadline_and_found_again_after_restart(
     api: ApiSession, partnercrmd_app: web.Application, tmp_path: Path
 ) -> None:
-    server = Slapd(tmp_path / "spare")
-    server.start()
-    try:
-        server.ldapadd(SEED)
+    with running_slapd(tmp_path / "spare") as server:
         book_id = await add_book(partnercrmd_app, server)
         assert names((await search(api, "+44 20 7946 0958", timeoutMs=1500))[book_id]) == ["Dana Whitfield"]
-    finally:
-        server.stop()
     started = time.monotonic()
     text = (await search(api, "+44 20 7946 0958", timeoutMs=1500))[book_id]["ExceptionText"]
     assert time.monotonic() - started < 3

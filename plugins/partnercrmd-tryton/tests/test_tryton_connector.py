@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from partnercrmd_tryton import TRYTON, TrytonBook
+from partnercrmd_tryton import TRYTON
 from partnercrmd_tryton.client import TrytonClient, rpc_error
 from partnercrmd_tryton.mapping import note_to_activity, number_for_tryton
-from tryton_seed import CLERK, CLERK_PASSWORD, Tryton, start_seeded
+from tryton_seed import CLERK, CLERK_PASSWORD, Tryton, connector, start_seeded
 from tryton_testserver import DATABASE, free_port
 
 from partnercrmd import cli
@@ -25,17 +24,6 @@ from partnercrmd.paths import Paths
 from partnercrmd.testing import ApiSession, configure_book
 
 pytest_plugins = ["tryton_fixtures"]
-
-
-@asynccontextmanager
-async def connector(tmp_path: Path, settings: dict[str, Any]) -> AsyncIterator[TrytonBook]:
-    """The connector as `partnercrmd books test` opens it: straight from the integration, outside the daemon."""
-    opened = TRYTON.open(BookContext("erp", "ERP", settings, tmp_path, "GB"))
-    assert isinstance(opened, TrytonBook)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 def summary(results: Any) -> list[tuple[str, bool, str | None]]:

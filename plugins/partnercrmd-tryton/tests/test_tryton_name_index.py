@@ -10,37 +10,24 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from partnercrmd_tryton import TRYTON, TrytonBook
+from partnercrmd_tryton import TrytonBook
 from partnercrmd_tryton import client as client_module
 from partnercrmd_tryton.client import TrytonClient
 from partnercrmd_tryton.names import NameStore, party_text, query_words
-from tryton_seed import Tryton
+from tryton_seed import Tryton, connector
 
-from partnercrmd.integration import BookContext
 from partnercrmd.model import Contact, ContactPatch, Phone, SearchQuery
 from partnercrmd.phone_index import PhoneIndex
 from partnercrmd.testing import ApiSession, configure_book
 from partnercrmd.word_search import fold
 
 pytest_plugins = ["tryton_fixtures"]
-
-
-@asynccontextmanager
-async def connector(directory: Path, settings: dict[str, Any]) -> AsyncIterator[TrytonBook]:
-    """The book as the daemon opens it, with its index file in `directory`."""
-    opened = TRYTON.open(BookContext("erp", "ERP", settings, directory, "GB"))
-    assert isinstance(opened, TrytonBook)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 @pytest.fixture

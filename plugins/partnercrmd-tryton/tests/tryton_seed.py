@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tryton_testserver
+from partnercrmd_tryton import TRYTON, TrytonBook
 from tryton_testserver import ADMIN, ADMIN_PASSWORD, DATABASE, RawTryton, TrytonServer
+
+from partnercrmd.integration import BookContext
 
 CLERK = "clerk"
 CLERK_PASSWORD = "clerk-pass-2026"
@@ -70,3 +75,14 @@ def start_seeded(directory: Path, *, phonenumbers: bool = True) -> Tryton:
     except BaseException:
         server.stop()
         raise
+
+
+@asynccontextmanager
+async def connector(directory: Path, settings: dict[str, Any]) -> AsyncIterator[TrytonBook]:
+    """The book as the daemon (or `partnercrmd books test`) opens it, with its index file in `directory`."""
+    opened = TRYTON.open(BookContext("erp", "ERP", settings, directory, "GB"))
+    assert isinstance(opened, TrytonBook)
+    try:
+        yield opened
+    finally:
+        await opened.close()
