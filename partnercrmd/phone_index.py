@@ -120,6 +120,20 @@ class PhoneIndex:
                 ids[contact_id] = None
         return list(ids)
 
+    def note(self, key: str) -> str | None:
+        """A value an add-in stored with the index (`set_note`), or None."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (f"note:{key}",)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_note(self, key: str, value: str | None) -> None:
+        """Store a value with the index, in the same file (None removes it); kept until the file is deleted."""
+        with self._lock:
+            if value is None:
+                self._db.execute("DELETE FROM meta WHERE key = ?", (f"note:{key}",))
+            else:
+                self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"note:{key}", value))
+
     def refreshed_at(self) -> float | None:
         """When `replace_all` last ran (epoch seconds), or None if never."""
         with self._lock:

@@ -39,3 +39,17 @@ def test_clear_forgets_numbers_and_the_refresh(tmp_path: Path) -> None:
     assert index.lookup("02079460958") == []
     assert index.refreshed_at() is None
     index.close()
+
+
+def test_notes_are_kept_in_the_index_file_until_removed(tmp_path: Path) -> None:
+    index = PhoneIndex(tmp_path / "numbers.sqlite3", "GB")
+    index.set_note("since", "modifyTimestamp 20260101000000Z")
+    index.replace_all([("a", ["020 7946 0958"])])  # a refresh keeps notes
+    index.close()
+    again = PhoneIndex(tmp_path / "numbers.sqlite3", "GB")
+    assert again.note("since") == "modifyTimestamp 20260101000000Z"
+    assert again.note("other") is None
+    again.set_note("since", None)
+    assert again.note("since") is None
+    assert again.refreshed_at() is not None  # notes never touch the refresh time
+    again.close()

@@ -23,7 +23,6 @@ then asks the server only about entries changed since then.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -98,8 +97,6 @@ class NumberIndex:
         """Why the last fill got only part of the directory (None when it got all of it)."""
         self.sample: tuple[str, str] | None = None
         """(DN, number) of one indexed number from the last fill, for "Test connection"."""
-        self._meta = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-        self._meta_lock = threading.Lock()
 
     # --- the change-time bound -----------------------------------------------------------------------
 
@@ -108,22 +105,14 @@ class NumberIndex:
         value; None when the last fill gave no bound, was partial, or read another attribute."""
         if not attribute:
             return None
-        with self._meta_lock:
-            row = self._meta.execute("SELECT value FROM meta WHERE key = ?", (BOUND_KEY,)).fetchone()
-        if row is None:
+        stored = self._index.note(BOUND_KEY)
+        if stored is None:
             return None
-        stored_attribute, _, since = str(row[0]).partition(" ")
+        stored_attribute, _, since = stored.partition(" ")
         return since if stored_attribute.lower() == attribute.lower() and since else None
 
     def _store_bound(self, bound: Bound | None) -> None:
-        with self._meta_lock:
-            if bound is None:
-                self._meta.execute("DELETE FROM meta WHERE key = ?", (BOUND_KEY,))
-            else:
-                self._meta.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                    (BOUND_KEY, f"{bound.attribute} {bound.since}"),
-                )
+        self._index.set_note(BOUND_KEY, None if bound is None else f"{bound.attribute} {bound.since}")
 
     # --- reading and recording -----------------------------------------------------------------------
 
@@ -235,8 +224,6 @@ class NumberIndex:
         if thread is not None:
             thread.join(timeout + self.close_wait)
         self._index.close()
-        with self._meta_lock:
-            self._meta.close()
 
 
 def first_number(entries: Iterable[tuple[str, Sequence[str]]]) -> tuple[str, str] | None:
