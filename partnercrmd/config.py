@@ -30,6 +30,8 @@ class DaemonConfig:
     vault_poll_interval: float = 0.5
     heartbeat: float = 20.0
     max_body_bytes: int = 64 * 1024
+    body_read_timeout: float = 10.0
+    """Seconds a client has to send a request's whole body once its headers are in (slow clients are cut off)."""
     port_span: int = 1
     """How many ports from `port` on may be tried (each user of a terminal server gets the next free one)."""
     dial_format: str = "e164"

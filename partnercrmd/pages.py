@@ -19,6 +19,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from . import __version__, appkeys
+from .api.body import read_form
 from .apps import AppStatus, set_app_status
 from .books import redacted_settings
 from .errors import BadRequest, Forbidden, NotFound
@@ -118,7 +119,7 @@ async def record_save(request: web.Request) -> web.StreamResponse:
     app = request.app
     token = request.match_info["token"]
     payload = app[appkeys.SIGNER].verify("page", token, what="link")
-    form = await request.post()
+    form = await read_form(request)
     if not payload.get("e") or not hmac.compare_digest(str(form.get("csrf", "")), _page_csrf(request)):
         raise Forbidden("This form has expired; reopen the contact.", code="bad_csrf")
     book = app[appkeys.BOOKS].get(str(payload["b"]))
@@ -188,7 +189,7 @@ async def ui_window(request: web.Request) -> web.StreamResponse:
 async def ui_app_decision(request: web.Request) -> web.StreamResponse:
     """Approve or revoke an application from the configuration window."""
     app = request.app
-    form = await request.post()
+    form = await read_form(request)
     if not hmac.compare_digest(str(form.get("csrf", "")), app[appkeys.UI].csrf(request)):
         raise Forbidden("This form has expired; reopen the window.", code="bad_csrf")
     decision = {"approve": AppStatus.APPROVED, "revoke": AppStatus.REVOKED}.get(str(form.get("decision")))

@@ -45,10 +45,12 @@ class Signer:
     def verify(self, purpose: str, token: str, *, what: str = "id") -> dict[str, Any]:
         """The payload of a token made by `sign` for `purpose`; BadRequest for anything else."""
         invalid = BadRequest(f"The {what} is not one this daemon issued (unknown or altered).", code="invalid_id")
-        if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
+        # Every token this daemon issues is ASCII; anything else is refused before the comparison, which takes
+        # ASCII text only (a non-ASCII id in a path or field would otherwise raise instead of being refused).
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1 or not token.isascii():
             raise invalid
         body, mac = token.split(".")
-        if not hmac.compare_digest(mac, self._mac(purpose, body)):
+        if not hmac.compare_digest(mac.encode("ascii"), self._mac(purpose, body).encode("ascii")):
             raise invalid
         try:
             payload = json.loads(_unb64(body))

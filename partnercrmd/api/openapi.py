@@ -236,7 +236,10 @@ def _operation(route: Route) -> dict[str, Any]:
     return operation
 
 
-def openapi_document(routes: Sequence[Route], product_name: str = PRODUCT_NAME) -> dict[str, Any]:
+def openapi_document(
+    routes: Sequence[Route], product_name: str = PRODUCT_NAME, server: str = "http://127.0.0.1:10088"
+) -> dict[str, Any]:
+    """The document; `server` is the address it was asked on, so a client or tool calls the port that answered."""
     paths: dict[str, Any] = {}
     for route in routes:
         paths.setdefault(f"/api/v1/{route.name}", {})[route.method.lower()] = _operation(route)
@@ -251,7 +254,7 @@ def openapi_document(routes: Sequence[Route], product_name: str = PRODUCT_NAME) 
     return {
         "openapi": "3.1.0",
         "info": {"title": f"{product_name} localhost API", "version": __version__},
-        "servers": [{"url": "http://127.0.0.1:10088"}],
+        "servers": [{"url": server}],
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,

@@ -5,7 +5,6 @@ The same `Param` specs document the routes in the OpenAPI document.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -13,6 +12,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from ..errors import BadRequest
+from .body import read_fields
 
 Kind = Literal["string", "integer", "boolean"]
 TRUE = {"true", "1", "yes", "on"}
@@ -49,24 +49,8 @@ class Param:
 
 
 async def read_body(request: web.Request) -> dict[str, Any]:
-    """The request's fields with lower-cased names; an empty body is no fields."""
-    if not request.can_read_body:
-        return {}
-    if request.content_type == "application/json":
-        try:
-            data = json.loads(await request.text())
-        except ValueError:
-            raise BadRequest("The body is not valid JSON.", code="invalid_json") from None
-        if not isinstance(data, dict):
-            raise BadRequest("The JSON body must be an object of fields.", code="invalid_json")
-        return {str(k).lower(): v for k, v in data.items()}
-    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.post()
-        return {k.lower(): v for k, v in form.items() if isinstance(v, str)}
-    raise BadRequest(
-        f"Send the fields as application/x-www-form-urlencoded or application/json, not {request.content_type}.",
-        code="unsupported_media_type",
-    )
+    """The request's fields with lower-cased names, through the one body parser (api/body.py)."""
+    return await read_fields(request)
 
 
 def _convert(param: Param, value: Any) -> Any:

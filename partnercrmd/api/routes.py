@@ -24,6 +24,7 @@ from ..pages import WINDOWS, window_login_url
 from ..records import contact_record
 from ..search import SearchRequest
 from .call_fields import CALL_DETAIL_PARAMS, DIRECTIONS, call_from_fields
+from .middleware import local_port
 from .params import Param, parse_params, read_body
 from .websocket import events_handler
 
@@ -80,7 +81,7 @@ async def register(request: web.Request, fields: dict[str, Any]) -> web.StreamRe
         raise BadRequest("Id must be 1-128 letters, digits, '-', '_', '.' or braces (a GUID).", code="invalid_field")
     token = bearer_token(request)
     trusted = request.app[appkeys.INSTALL_TOKEN].matches(token)
-    user_id = fields["UserId"] or request.headers.get("UserId", "")[:128]
+    user_id = fields["UserId"] or request_user_id(request, registered=False)
     wait = request.app[appkeys.CONFIG].registration_wait
     await request.app[appkeys.APPS].register(app_id, fields["Name"], user_id, trusted=trusted, wait=wait)
     return web.Response(status=204)
@@ -307,7 +308,8 @@ async def integrations(request: web.Request, _: dict[str, Any]) -> web.StreamRes
 async def openapi_json(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
     from .openapi import openapi_document
 
-    return json_response(openapi_document(ROUTES, request.app[appkeys.CONFIG].branding.product_name))
+    server = f"{request.scheme}://127.0.0.1:{local_port(request)}"
+    return json_response(openapi_document(ROUTES, request.app[appkeys.CONFIG].branding.product_name, server))
 
 
 ROUTES: tuple[Route, ...] = (

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from .. import appkeys
 from ..actions import format_duration
+from ..api.body import read_form
 from ..errors import BadRequest, Forbidden
 from ..pages import SECURITY_HEADERS
 from ..ui.common import NAV
@@ -64,7 +65,7 @@ async def call_history_page(request: web.Request) -> web.StreamResponse:
 async def call_history_retry(request: web.Request) -> web.StreamResponse:
     """Try a waiting or failed entry (or all of them) again now."""
     app = request.app
-    form = await request.post()
+    form = await read_form(request)
     if not hmac.compare_digest(str(form.get("csrf", "")), app[appkeys.UI].csrf(request)):
         raise Forbidden("This form has expired; reload the page and try again.", code="bad_csrf")
     key = str(form.get("key", ""))

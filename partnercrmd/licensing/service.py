@@ -21,6 +21,7 @@ from .. import appkeys
 from ..branding import Branding
 from ..errors import PaymentRequired
 from ..events import EventHub
+from ..input_text import clean_text
 from ..vault import Vault
 from .http_provider import HttpProvider
 from .licence_file import FileProvider, licence_path
@@ -149,10 +150,10 @@ class LicenceService:
         await self.provider.close()
 
 
-def request_user_id(request: web.Request) -> str:
-    """The user a request is for: its `UserId` header, else the user id its application registered with."""
-    header = request.headers.get(USER_HEADER, "").strip()[:MAX_USER_ID]
-    if header:
+def request_user_id(request: web.Request, *, registered: bool = True) -> str:
+    """The user a request is for: its `UserId` header, else (`registered`) the user its application registered with."""
+    header = clean_text(request.headers.get(USER_HEADER, "").strip()[:MAX_USER_ID], f"The {USER_HEADER} header")
+    if header or not registered:
         return header
     app_id = request.headers.get("ApplicationId", "").strip()
     if app_id and appkeys.APPS in request.app:

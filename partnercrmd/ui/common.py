@@ -20,6 +20,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from .. import __version__, appkeys
+from ..api.body import read_form
 from ..branding import Branding
 from ..errors import Forbidden, PartnerError
 from ..pages import SECURITY_HEADERS
@@ -81,10 +82,10 @@ def session_csrf(request: web.Request) -> str:
     return request.app[appkeys.UI].csrf(request)
 
 
-async def checked_form(request: web.Request) -> MultiDictProxy[str | bytes | Any]:
+async def checked_form(request: web.Request) -> MultiDictProxy[str]:
     """The posted form, once its anti-forgery token matches the session's; Forbidden otherwise."""
     expected = session_csrf(request)
-    form = await request.post()
+    form = await read_form(request)
     if not hmac.compare_digest(str(form.get("csrf", "")), expected):
         raise Forbidden("This form has expired; reload the page and try again.", code="bad_csrf")
     return form
