@@ -91,6 +91,8 @@ def cmd_version(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def cmd_import(args: argparse.Namespace, paths: Paths) -> int:
+    import sqlite3
+
     from .importers import read_contacts_file
     from .local_book.addin import DATABASE_NAME, INTEGRATION_ID
     from .local_book.store import LocalStore
@@ -114,12 +116,15 @@ def cmd_import(args: argparse.Namespace, paths: Paths) -> int:
     contacts = read_contacts_file(path)
     directory = paths.book_dir(book.id)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    store = LocalStore(directory / DATABASE_NAME, _region(paths, doc))
     try:
-        added = store.add_many(contacts)
-    finally:
-        store.close()
-    print(f"Imported {len(added)} contacts from {path.name} into '{book.name}'.")
+        store = LocalStore(directory / DATABASE_NAME, _region(paths, doc))
+        try:
+            report = store.import_contacts(contacts)  # one transaction: on any failure the book stays as it was
+        finally:
+            store.close()
+    except sqlite3.Error as exc:
+        raise PartnerError(f"Importing {path.name} into '{book.name}' failed and changed nothing: {exc}") from exc
+    print(f"Imported {len(contacts)} contacts from {path.name} into '{book.name}': {report}.")
     return 0
 
 

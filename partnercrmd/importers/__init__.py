@@ -1,4 +1,8 @@
-"""Import contacts from files: vCard (.vcf, any version) and Outlook / Google Contacts CSV exports."""
+"""Import contacts from files: vCard (.vcf, any version) and Outlook / Google Contacts CSV exports.
+
+Each contact read keeps, as its `id`, its identity in the file (the vCard UID, Apple's X-ABUID, a CSV
+id column) or "" when the file gives none: `LocalStore.import_contacts` matches it on a later import.
+"""
 
 from __future__ import annotations
 

@@ -60,6 +60,14 @@ _OUTLOOK_PHONES: tuple[tuple[str, PhoneKind], ...] = (
     ("home fax", PhoneKind.FAX),
     ("other fax", PhoneKind.FAX),
 )
+_ID_COLUMNS = ("uid", "id", "contact id")
+"""Columns that give a row its identity, which importing the file again matches (updating that contact).
+
+Neither Outlook's export (Title, First Name … Web Page; its "Government ID Number" and "Organizational ID
+Number" are a person's numbers, not the record's) nor Google Contacts' (old "Name, Given Name … Group
+Membership" or new "First Name … Labels") carries one: rows of those files are matched by content only.
+A file written by a script or another program may add a "UID", "ID" or "Contact ID" column.
+"""
 _EXPECTED = (
     "an Outlook export (First Name, Last Name, Company, Job Title, Business Phone, Mobile Phone, "
     "E-mail Address, Notes…) or a Google Contacts export (Name/Given Name/Family Name or First Name/"
@@ -201,6 +209,7 @@ def _layout(columns: set[str]) -> _Reader | None:
 def _outlook_contact(row: _Row) -> Contact:
     """An Outlook export row ("First Name","Last Name","Company","Business Phone","E-mail Address"…)."""
     contact = Contact(
+        id=row.get(*_ID_COLUMNS),
         display_name=row.get("display name", "full name", "name"),
         first_name=row.get("first name"),
         last_name=row.get("last name"),
@@ -252,6 +261,7 @@ def _outlook_date(value: str) -> str:
 def _google_contact(row: _Row) -> Contact:
     """A Google Contacts row: old layout (`Name,Given Name,…,Phone 1 - Type`) or new (`First Name,…`)."""
     contact = Contact(
+        id=row.get(*_ID_COLUMNS),
         display_name=row.get("name"),
         first_name=row.get("given name", "first name"),
         last_name=row.get("family name", "last name"),

@@ -49,6 +49,7 @@ _IMAGE_TYPES = {
     "tiff": "image/tiff",
     "webp": "image/webp",
 }
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
@@ -136,6 +137,16 @@ def vcards_from_bytes(data: bytes, source: str) -> tuple[list[Contact], list[str
 
 def decode_vcard_bytes(data: bytes) -> str:
     """Decode a vCard file: BOM, else UTF-8, else the CHARSET the file declares, else cp1252/latin-1."""
+    return _without_surrogates(_decode_file(data))
+
+
+def _without_surrogates(text: str) -> str:
+    """Text with any lone surrogate (which UTF-7 decodes to, and UTF-8 cannot store) as U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _decode_file(data: bytes) -> str:
+    """The text of a vCard file, as `decode_vcard_bytes` describes (lone surrogates still in)."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return data.decode(encoding, errors="replace")
@@ -319,7 +330,7 @@ def _parse_params(parts: list[str]) -> dict[str, list[str]]:
 
 def _decode_quoted_printable(value: str, charset: str) -> str:
     raw = quopri.decodestring(value.encode("utf-8"))
-    return _decode_charset(raw, charset).replace("\r\n", "\n").replace("\r", "\n")
+    return _without_surrogates(_decode_charset(raw, charset)).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _decode_charset(raw: bytes, charset: str) -> str:
@@ -355,7 +366,7 @@ class _CardBuilder:
         """Fill the contact from the card's properties."""
         contact = self.contact
         first = self._first
-        contact.id = unescape_text(first("UID")).strip()
+        contact.id = self._identity()
         contact.display_name = unescape_text(first("FN")).strip()
         contact.job_title = unescape_text(first("TITLE") or first("ROLE")).strip()
         contact.url = next((unescape_text(p.text()).strip() for p in self._by_pref("URL")), "")
@@ -368,6 +379,18 @@ class _CardBuilder:
         self._picture()
         self._custom()
         return contact
+
+    def _identity(self) -> str:
+        """The card's identity, which importing it again matches: its UID, else Apple's X-ABUID.
+
+        Mac Address Book writes X-ABUID (`<uuid>:ABPerson`) instead of a UID; Evolution, Lotus Notes and
+        CardDAV servers write UID. The Outlook, Gmail, Android and iPhone exports in shared/data carry neither.
+        """
+        for name in ("UID", "X-ABUID"):
+            identity = unescape_text(self._first(name)).strip()
+            if identity:
+                return identity
+        return ""
 
     def _all(self, name: str) -> list[_Property]:
         return [p for p in self.properties if p.name == name]

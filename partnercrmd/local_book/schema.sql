@@ -15,7 +15,12 @@ CREATE TABLE IF NOT EXISTS contacts (
     custom TEXT NOT NULL DEFAULT '{}',
     search_text TEXT NOT NULL DEFAULT '',
     created TEXT NOT NULL,
-    updated TEXT NOT NULL
+    updated TEXT NOT NULL,
+    -- Schema 3 (an older book gains these by ALTER TABLE, then their indexes: see store.py):
+    -- the identity the imported file gave the contact (vCard UID, CSV id column), NULL if none;
+    source_uid TEXT,
+    -- a digest of its normalised content, to skip exact duplicates on import.
+    content_key TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS contacts_sort ON contacts (display_name COLLATE NOCASE);
 CREATE TABLE IF NOT EXISTS phones (

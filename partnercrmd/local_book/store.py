@@ -7,21 +7,49 @@ the daemon reads.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import sqlite3
 import threading
+import unicodedata
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import phone, word_search
 from ..model import Activity, CallDirection, Contact, ContactPatch, Phone, PhoneKind, Picture
 
-SCHEMA_VERSION = "2"
-"""2: trigram full-text index of search_text (built from the contacts when a version-1 book is opened)."""
+SCHEMA_VERSION = 3
+"""The layout this code writes; an older book is brought up to it when opened (`LocalStore._migrate`).
+
+1: the first release's tables.
+2: trigram full-text index of search_text (built from the contacts when a version-1 book is opened).
+3: contacts.source_uid (the identity an import gave a contact: its vCard UID or CSV id column) and
+   contacts.content_key (`content_key`), so that importing a file again updates instead of doubling.
+"""
+
+_LATER_COLUMNS = (
+    ("source_uid", "TEXT"),
+    ("content_key", "TEXT NOT NULL DEFAULT ''"),
+)
+"""Columns added to `contacts` after version 2; an older book gains them by ALTER TABLE."""
+
+_LATER_INDEXES = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS contacts_source_uid ON contacts (source_uid) WHERE source_uid IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS contacts_content_key ON contacts (content_key)",
+)
+"""Indexes on `_LATER_COLUMNS`: created after the migration, not in schema.sql, because an older book
+has no such columns until the migration has added them."""
+
+T = TypeVar("T")
+
+_LOAD_BATCH = 500
+"""Contacts loaded per query when every contact is read (SQLite limits the parameters of one query)."""
 
 
 def _now() -> str:
@@ -31,6 +59,73 @@ def _now() -> str:
 def search_text(contact: Contact) -> str:
     parts = [contact.display_name, contact.first_name, contact.last_name, contact.company, *contact.emails]
     return " ".join(p for p in parts if p).lower()
+
+
+def _normal_text(text: str) -> str:
+    """Text as duplicates are compared: Unicode NFC, case folded, runs of blank space as one space."""
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def _normal_number(number: str) -> str:
+    """A number as duplicates are compared: its digits (and extension), however it was written."""
+    key = phone.phone_key(number, None)
+    if not key.digits:
+        return _normal_text(number)
+    return f"{key.digits}x{key.extension}" if key.extension else key.digits
+
+
+def content_key(contact: Contact) -> str:
+    """A digest of everything a contact holds, normalised: equal for exact duplicates, whatever their ids.
+
+    Names, company, job title, address, notes, web page and custom fields compare as `_normal_text`;
+    emails ignoring case and order; numbers on their digits, ignoring format, kind and order; the photo
+    on its bytes. Importing skips a contact without identity when one with the same key is stored.
+    """
+    fields = {
+        "name": _normal_text(contact.display_name or contact.name),
+        "first_name": _normal_text(contact.first_name),
+        "last_name": _normal_text(contact.last_name),
+        "company": _normal_text(contact.company),
+        "job_title": _normal_text(contact.job_title),
+        "address": _normal_text(contact.address),
+        "notes": _normal_text(contact.notes),
+        "url": _normal_text(contact.url),
+        "emails": sorted({_normal_text(email) for email in contact.emails if email.strip()}),
+        "numbers": sorted({_normal_number(p.number) for p in contact.phones if p.number.strip()}),
+        "custom": sorted([_normal_text(k), _normal_text(v)] for k, v in contact.custom.items()),
+        "picture": hashlib.sha256(contact.picture.data).hexdigest() if contact.picture else "",
+    }
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+@dataclass
+class ImportReport:
+    """What one import did to a book.
+
+    `added`: new contacts; `updated`: contacts found by their identity (or as an identical contact)
+    whose stored fields or numbers the file changed; `unchanged`: found, and already as the file has
+    them; `skipped_duplicates`: contacts without identity identical to a stored one, and earlier cards
+    of a file that repeats an identity (the last one wins).
+    """
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped_duplicates: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged"
+            f" ({self.skipped_duplicates} skipped as duplicates)"
+        )
+
+
+def _last_per_identity(contacts: Iterable[Contact]) -> tuple[list[Contact], int]:
+    """The contacts with each identity's last card only (a file may repeat one), and how many were dropped."""
+    contacts = list(contacts)
+    last = {c.id.strip(): i for i, c in enumerate(contacts) if c.id.strip()}
+    kept = [c for i, c in enumerate(contacts) if not c.id.strip() or last[c.id.strip()] == i]
+    return kept, len(contacts) - len(kept)
 
 
 class LocalStore:
@@ -44,11 +139,50 @@ class LocalStore:
         self._db.execute("PRAGMA foreign_keys=ON")
         schema = resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
         with self._lock:
+            # CREATE … IF NOT EXISTS: a new book gets every table; an older one keeps its own until _migrate.
             self._db.executescript(schema + word_search.fts_schema("contacts", "search_text"))
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if row is not None and row[0] == "1":
-                self._db.execute(word_search.rebuild_sql("contacts"))
-            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            self._in_transaction(self._migrate)
+
+    def _in_transaction(self, work: Callable[[], T]) -> T:
+        """Run `work()` in one write transaction: all of it is committed, or none of it (call with the lock held)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work()
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return result
+
+    def _migrate(self) -> None:
+        """Bring a book written by an earlier release up to SCHEMA_VERSION, keeping every contact.
+
+        Runs in the opening transaction, so two processes opening an old book at once migrate it once.
+        """
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        version = int(row[0]) if row is not None else None  # None: a new, empty book
+        if version is not None and version < 3:  # a book from before source_uid and content_key
+            have = {r["name"] for r in self._db.execute("PRAGMA table_info(contacts)")}
+            for column, declaration in _LATER_COLUMNS:
+                if column not in have:
+                    self._db.execute(f"ALTER TABLE contacts ADD COLUMN {column} {declaration}")
+        for statement in _LATER_INDEXES:
+            self._db.execute(statement)
+        if version == 1:
+            self._db.execute(word_search.rebuild_sql("contacts"))
+        if version is not None and version < 3:
+            self._fill_content_keys()
+        if version is None or version < SCHEMA_VERSION:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+
+    def _fill_content_keys(self) -> None:
+        """Compute `content_key` of every stored contact (books from before version 3 have none)."""
+        ids = [r[0] for r in self._db.execute("SELECT id FROM contacts")]
+        for start in range(0, len(ids), _LOAD_BATCH):
+            contacts = self._load(ids[start : start + _LOAD_BATCH])
+            self._db.executemany(
+                "UPDATE contacts SET content_key = ? WHERE id = ?", [(content_key(c), c.id) for c in contacts]
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -151,9 +285,13 @@ class LocalStore:
         )
 
     def _row(self, contact: Contact) -> dict[str, Any]:
+        """The `contacts` columns of a contact, as every write stores them (source_uid aside)."""
+        # Stored with its best name as display name, and indexed as it will be read back (so an unchanged
+        # contact gives the same row whether it comes from a file or from the book).
+        contact = dataclasses.replace(contact, display_name=contact.display_name or contact.name)
         return {
             "id": contact.id,
-            "display_name": contact.display_name or contact.name,
+            "display_name": contact.display_name,
             "first_name": contact.first_name,
             "last_name": contact.last_name,
             "company": contact.company,
@@ -166,36 +304,108 @@ class LocalStore:
             "picture": contact.picture.data if contact.picture else None,
             "custom": json.dumps(contact.custom),
             "search_text": search_text(contact),
+            "content_key": content_key(contact),
         }
+
+    def _stored_form(self, contact: Contact) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """What storing `contact` would write: its row and its numbers (to tell an unchanged contact)."""
+        numbers = [(str(p.kind), p.number) for p in contact.phones if p.number.strip()]
+        return self._row(contact), numbers
+
+    def _insert(self, contact: Contact, now: str, source_uid: str | None = None) -> None:
+        """Insert a contact whose id is set and free (call inside a transaction)."""
+        row = self._row(contact) | {"source_uid": source_uid, "created": now, "updated": now}
+        columns = ", ".join(row)
+        self._db.execute(f"INSERT INTO contacts ({columns}) VALUES ({', '.join(':' + c for c in row)})", row)
+        self._write_phones(contact)
+
+    def _replace(self, contact: Contact, now: str, extra: dict[str, Any] | None = None) -> None:
+        """Overwrite the stored fields and numbers of contact.id; its id and activities stay (inside a transaction)."""
+        row = self._row(contact) | {"updated": now} | (extra or {})
+        assignments = ", ".join(f"{c} = :{c}" for c in row if c != "id")
+        self._db.execute(f"UPDATE contacts SET {assignments} WHERE id = :id", row)
+        self._write_phones(contact)
 
     def add_many(self, contacts: Iterable[Contact]) -> list[Contact]:
         """Insert contacts (new ids for those without one or whose id is taken) in one transaction."""
-        added: list[Contact] = []
         now = _now()
+
+        def insert_all() -> list[Contact]:
+            added: list[Contact] = []
+            for contact in contacts:
+                taken = contact.id and self._db.execute("SELECT 1 FROM contacts WHERE id = ?", (contact.id,)).fetchone()
+                if not contact.id or taken:
+                    contact.id = uuid.uuid4().hex
+                self._insert(contact, now)
+                added.append(contact)
+            return added
+
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for contact in contacts:
-                    taken = (
-                        contact.id and self._db.execute("SELECT 1 FROM contacts WHERE id = ?", (contact.id,)).fetchone()
-                    )
-                    if not contact.id or taken:
-                        contact.id = uuid.uuid4().hex
-                    row = self._row(contact) | {"created": now, "updated": now}
-                    columns = ", ".join(row)
-                    self._db.execute(
-                        f"INSERT INTO contacts ({columns}) VALUES ({', '.join(':' + c for c in row)})", row
-                    )
-                    self._write_phones(contact)
-                    added.append(contact)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            added: list[Contact] = self._in_transaction(insert_all)
         return added
 
     def add(self, contact: Contact) -> Contact:
         return self.add_many([contact])[0]
+
+    def import_contacts(self, contacts: Iterable[Contact]) -> ImportReport:
+        """Merge the contacts read from a file into the book, in one transaction: all of it, or nothing.
+
+        A contact's `id` is its identity in the file (vCard UID, CSV id column) or empty. With an identity,
+        the stored contact that has it is updated in place (fields and numbers replaced, local id and call
+        history kept) or left alone when already the same; without a match it is added. A contact without
+        identity is skipped when an identical one (`content_key`) is stored, else added.
+        """
+        kept, repeated = _last_per_identity(contacts)
+        report = ImportReport(skipped_duplicates=repeated)
+        now = _now()
+
+        def merge_all() -> None:
+            for contact in kept:
+                identity = contact.id.strip()
+                contact = dataclasses.replace(contact, id="")
+                if identity:
+                    self._merge_identified(identity, contact, now, report)
+                elif self._db.execute(
+                    "SELECT 1 FROM contacts WHERE content_key = ? LIMIT 1", (content_key(contact),)
+                ).fetchone():
+                    report.skipped_duplicates += 1
+                else:
+                    contact.id = uuid.uuid4().hex
+                    self._insert(contact, now)
+                    report.added += 1
+
+        with self._lock:
+            self._in_transaction(merge_all)
+        return report
+
+    def _merge_identified(self, identity: str, contact: Contact, now: str, report: ImportReport) -> None:
+        """Update, leave or add the contact a file gives with `identity` (inside the import's transaction)."""
+        row = (
+            self._db.execute("SELECT id, source_uid FROM contacts WHERE source_uid = ?", (identity,)).fetchone()
+            # Books before schema 3 stored an imported UID as the contact's local id.
+            or self._db.execute(
+                "SELECT id, source_uid FROM contacts WHERE id = ? AND source_uid IS NULL", (identity,)
+            ).fetchone()
+            # The same contact imported earlier from a file without identities, or before they were kept.
+            or self._db.execute(
+                "SELECT id, source_uid FROM contacts WHERE content_key = ? AND source_uid IS NULL LIMIT 1",
+                (content_key(contact),),
+            ).fetchone()
+        )
+        if row is None:
+            contact.id = uuid.uuid4().hex
+            self._insert(contact, now, source_uid=identity)
+            report.added += 1
+            return
+        contact.id = row["id"]
+        (stored,) = self._load([contact.id])
+        if self._stored_form(stored) == self._stored_form(contact):
+            if row["source_uid"] is None:  # found by its old id or its content: it keeps the identity from now on
+                self._db.execute("UPDATE contacts SET source_uid = ? WHERE id = ?", (identity, contact.id))
+            report.unchanged += 1
+        else:
+            self._replace(contact, now, {"source_uid": identity})
+            report.updated += 1
 
     def update(self, contact_id: str, patch: ContactPatch) -> Contact | None:
         with self._lock:
@@ -205,16 +415,8 @@ class LocalStore:
             contact = patch.apply_to(found[0])
             if patch.display_name is None and (patch.first_name is not None or patch.last_name is not None):
                 contact.display_name = f"{contact.first_name} {contact.last_name}".strip() or contact.display_name
-            row = self._row(contact) | {"updated": _now()}
-            assignments = ", ".join(f"{c} = :{c}" for c in row if c != "id")
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(f"UPDATE contacts SET {assignments} WHERE id = :id", row)
-                self._write_phones(contact)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            now = _now()
+            self._in_transaction(lambda: self._replace(contact, now))
             return contact
 
     def add_activity(self, contact_id: str, activity: Activity) -> str | None:
