@@ -104,7 +104,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     region = config.region or read_settings(doc).get("default_region") or region_from_locale()
     host = await asyncio.to_thread(create_host, config.extra_plugins, use_entry_points=config.use_entry_points)
     signer = Signer(base64.b64decode(install["signing_key"]))
-    books = BookManager(vault, host, config.paths, region)
+    books = BookManager(vault, host, config.paths, region, config.branding)
     apps = AppRegistry(vault)
     app[appkeys.VAULT] = vault
     app[appkeys.HOST] = host

@@ -12,18 +12,21 @@ import contextlib
 import logging
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from .addin_host import AddinHost
+from .branding import Branding
+from .catalogue import LOCKED, Withheld, unlocked_ids, withheld
 from .errors import ConfigError, NotFound, PartnerError
 from .integration import (
     BlockingConnector,
     BookContext,
     Capability,
+    ConfigField,
     Connector,
     FieldKind,
     Integration,
@@ -31,6 +34,7 @@ from .integration import (
 )
 from .paths import Paths
 from .redact import redact
+from .url_credentials import find_credentials, mask_url_passwords
 from .vault import Vault
 
 log = logging.getLogger(__name__)
@@ -100,15 +104,37 @@ BOOK_OPTIONS: dict[str, FieldKind] = {
 AUTO_POP_MATCHES = ("Single", "Best")
 
 
-def convert_value(key: str, kind: FieldKind, value: Any, choices: tuple[str, ...] = ()) -> Any:
-    """Convert a setting given as text (CLI, form) or JSON to the kind its schema declares."""
+class SettingError(ConfigError):
+    """One setting's value is refused; `key` names it, so a form can show the message beside that field."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class IntegrationWithheld(ConfigError):
+    """The integration is locked or not shipped (see `catalogue.withheld`): no book of it is added or turned on."""
+
+    def __init__(self, message: str, reason: Withheld) -> None:
+        super().__init__(message, code="integration_locked" if reason.status == LOCKED else "integration_not_shipped")
+        self.reason = reason
+
+
+def convert_value(
+    key: str, kind: FieldKind, value: Any, choices: tuple[str, ...] = (), *, credentials_go: str = ""
+) -> Any:
+    """Convert a setting given as text (CLI, form) or JSON to the kind its schema declares.
+
+    Every save passes here, so this also refuses credentials inside addresses; `credentials_go` says where
+    they belong instead (" and put them in 'username' … and 'password' …", from `credentials_hint`).
+    """
     if kind is FieldKind.INT:
         if isinstance(value, bool):
-            raise ConfigError(f"Setting '{key}' must be a whole number.")
+            raise SettingError(key, f"Setting '{key}' must be a whole number.")
         try:
             return int(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"Setting '{key}' must be a whole number, not {str(value)[:40]!r}.") from None
+            raise SettingError(key, f"Setting '{key}' must be a whole number, not {str(value)[:40]!r}.") from None
     if kind is FieldKind.BOOL:
         if isinstance(value, bool):
             return value
@@ -117,32 +143,64 @@ def convert_value(key: str, kind: FieldKind, value: Any, choices: tuple[str, ...
             return True
         if text in {"0", "false", "no", "off", ""}:
             return False
-        raise ConfigError(f"Setting '{key}' must be true or false, not {str(value)[:40]!r}.")
+        raise SettingError(key, f"Setting '{key}' must be true or false, not {str(value)[:40]!r}.")
     text = "" if value is None else str(value)
     if kind is FieldKind.CHOICE and choices and text not in choices:
-        raise ConfigError(f"Setting '{key}' must be one of {', '.join(choices)}; got {text[:40]!r}.")
+        raise SettingError(key, f"Setting '{key}' must be one of {', '.join(choices)}; got {text[:40]!r}.")
     if kind is FieldKind.PATH and text:
         return str(Path(text).expanduser().resolve())
     if kind is FieldKind.URL and text and not re.match(r"^https?://", text):
-        raise ConfigError(f"Setting '{key}' must be an http:// or https:// address.")
+        raise SettingError(key, f"Setting '{key}' must be an http:// or https:// address.")
+    if kind is FieldKind.URL and find_credentials(text):
+        # A password here would be stored, listed and shown like any address, outside the secrets' protection.
+        raise SettingError(
+            key,
+            f"Setting '{key}' must not contain a user name or password (as in https://user:password@host/): "
+            f"give the address without them{credentials_go}.",
+        )
+    if kind is not FieldKind.SECRET and any(c.password is not None for c in find_credentials(text)):
+        # Any other setting (a connection string, an address template…): a user name may stay, a password not.
+        raise SettingError(
+            key,
+            f"Setting '{key}' must not contain a password inside an address (as in scheme://user:password@host): "
+            f"remove it{credentials_go}.",
+        )
     return text
+
+
+def credentials_hint(integration: Integration) -> str:
+    """Where `integration` takes a user name and password, for messages that refuse them inside an address."""
+
+    def names(fields: list[ConfigField]) -> str:
+        shown = [f"'{f.key}' ({f.label})" for f in fields]
+        return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+    users = [f for f in integration.config if f.kind is FieldKind.TEXT and re.search(r"user|login|bind_dn", f.key)]
+    passwords = [f for f in integration.config if f.secret and re.search(r"pass", f.key)]
+    if users or passwords:
+        return " and put them in " + names(users + passwords)
+    secrets = [f for f in integration.config if f.secret]
+    if secrets:
+        return f"; this integration signs in with {names(secrets)} instead"
+    return "; this integration does not sign in with a user name and password"
 
 
 def convert_settings(integration: Integration, given: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
     """Check settings against an integration's schema; with partial=False, fill defaults and require the required."""
     result: dict[str, Any] = {}
+    hint = credentials_hint(integration)
     for key, value in given.items():
         spec = integration.config_field(key)
         if spec is None:
             known = ", ".join(f.key for f in integration.config) or "none"
             raise ConfigError(f"'{integration.id}' has no setting '{key}' (settings: {known}).")
-        result[key] = convert_value(key, spec.kind, value, spec.choices)
+        result[key] = convert_value(key, spec.kind, value, spec.choices, credentials_go=hint)
     if not partial:
         for spec in integration.config:
             if spec.key not in result and spec.default is not None:
                 result[spec.key] = spec.default
             if spec.required and result.get(spec.key) in (None, ""):
-                raise ConfigError(f"'{integration.id}' needs the setting '{spec.key}' ({spec.label}).")
+                raise SettingError(spec.key, f"'{integration.id}' needs the setting '{spec.key}' ({spec.label}).")
     return result
 
 
@@ -170,13 +228,23 @@ def read_books(doc: Mapping[str, Any]) -> list[BookConfig]:
     return sorted(books, key=lambda b: (b.priority, b.name.lower(), b.id))
 
 
-def add_book(vault: Vault, integration: Integration, given: Mapping[str, Any]) -> BookConfig:
-    """Configure a new address book of `integration`; `given` mixes book options and settings."""
+def add_book(
+    vault: Vault, integration: Integration, given: Mapping[str, Any], *, branding: Branding | None = None
+) -> BookConfig:
+    """Configure a new address book of `integration`; `given` mixes book options and settings.
+
+    Refused (`IntegrationWithheld`) when `branding` (None: unbranded, which ships everything) does not ship the
+    integration or it is Controlled and not unlocked in this vault.
+    """
     options, settings = split_options(given)
-    settings = convert_settings(integration, settings, partial=False)
     name = str(options.pop("name", "") or integration.name)
 
     def change(doc: dict[str, Any]) -> BookConfig:
+        # Inside the vault update: an unlock code entered (or taken back) meanwhile is seen.
+        reason = withheld(integration, branding or Branding(), unlocked_ids(doc))
+        if reason is not None:
+            raise IntegrationWithheld(reason.message, reason)
+        book_settings = convert_settings(integration, settings, partial=False)
         books = doc.setdefault("books", {})
         if any(b.get("name", "").lower() == name.lower() for b in books.values()):
             raise ConfigError(f"An address book named '{name}' exists already; choose another name.")
@@ -187,7 +255,7 @@ def add_book(vault: Vault, integration: Integration, given: Mapping[str, Any]) -
             book_id = f"{base}-{counter}"
             counter += 1
         priority = options.pop("priority", (max((b.get("priority", 0) for b in books.values()), default=0) + 10))
-        config = BookConfig(id=book_id, type=integration.id, name=name, priority=priority, settings=settings)
+        config = BookConfig(id=book_id, type=integration.id, name=name, priority=priority, settings=book_settings)
         for key, value in options.items():
             setattr(config, key, value)
         config.auto_pop = AutoPop(config.auto_pop)
@@ -206,12 +274,22 @@ def find_book(doc: Mapping[str, Any], ref: str) -> BookConfig:
     raise NotFound(f"No address book '{ref}' (configured: {names}).", code="unknown_book")
 
 
-def change_book(vault: Vault, host: AddinHost, ref: str, given: Mapping[str, Any]) -> BookConfig:
-    """Change options and settings of a configured book."""
+def change_book(
+    vault: Vault, host: AddinHost, ref: str, given: Mapping[str, Any], *, branding: Branding | None = None
+) -> BookConfig:
+    """Change options and settings of a configured book.
+
+    A book whose integration is withheld (see `add_book`) may be renamed, reordered, disabled or removed,
+    but not enabled or reconfigured (`IntegrationWithheld`).
+    """
     options, settings = split_options(given)
 
     def change(doc: dict[str, Any]) -> BookConfig:
         config = find_book(doc, ref)
+        found = host.integration(config.type)
+        reason = withheld(found, branding or Branding(), unlocked_ids(doc)) if found is not None else None
+        if reason is not None and (settings or options.get("enabled") is True):
+            raise IntegrationWithheld(f"'{config.name}' cannot be enabled or reconfigured: {reason.message}", reason)
         if settings:
             integration = host.integration(config.type)
             if integration is None:
@@ -260,12 +338,15 @@ def ensure_default_book(vault: Vault) -> None:
 
 
 def redacted_settings(integration: Integration | None, settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Settings safe to show: secrets become whether they are set."""
+    """Settings safe to show: secrets become whether they are set; passwords inside addresses are masked."""
     shown: dict[str, Any] = {}
     for key, value in settings.items():
         spec = integration.config_field(key) if integration else None
         secret = spec.secret if spec else True  # unknown schema: assume the worst
-        shown[key] = ("(set)" if value else "(not set)") if secret else value
+        if secret:
+            shown[key] = "(set)" if value else "(not set)"
+        else:  # saved before passwords in addresses were refused, or edited into the vault by hand
+            shown[key] = mask_url_passwords(value) if isinstance(value, str) else value
     return shown
 
 
@@ -279,10 +360,24 @@ class OpenBook:
     error: str | None = None
     capabilities: frozenset[Capability] = frozenset()
     """What the book can do: its integration's capabilities, narrowed by the connector; none when unavailable."""
+    withheld: Withheld | None = None
+    """Why its integration may not be used here (locked, not shipped): then it stays closed, whatever `enabled`."""
 
     @property
     def id(self) -> str:
         return self.config.id
+
+    @property
+    def enabled(self) -> bool:
+        """Whether searches and calls use it: enabled by the user, and its integration not withheld."""
+        return self.config.enabled and self.withheld is None
+
+    @property
+    def status(self) -> str:
+        """A stable word for clients: Ready, Unavailable (error says why), or the `Withheld.status`."""
+        if self.withheld is not None:
+            return self.withheld.status
+        return "Ready" if self.connector is not None else "Unavailable"
 
     @property
     def name(self) -> str:
@@ -292,11 +387,13 @@ class OpenBook:
 class BookManager:
     """Keeps an open connector for every enabled, configured book, in step with the vault."""
 
-    def __init__(self, vault: Vault, host: AddinHost, paths: Paths, region: str | None) -> None:
+    def __init__(self, vault: Vault, host: AddinHost, paths: Paths, region: str | None, branding: Branding) -> None:
         self.vault = vault
         self.host = host
         self.paths = paths
         self.region = region
+        self.branding = branding
+        """Which integrations this product ships; with the vault's unlocked ids it decides which books may open."""
         self._open: dict[str, OpenBook] = {}
         self._lock = asyncio.Lock()
         self._starting: dict[str, asyncio.Task[None]] = {}
@@ -306,7 +403,8 @@ class BookManager:
         return sorted(self._open.values(), key=lambda b: (b.config.priority, b.name.lower(), b.id))
 
     def enabled(self) -> list[OpenBook]:
-        return [b for b in self.books() if b.config.enabled]
+        """The books searches and calls use (see `OpenBook.enabled`), in priority order."""
+        return [b for b in self.books() if b.enabled]
 
     def get(self, book_id: str) -> OpenBook:
         book = self._open.get(book_id)
@@ -323,21 +421,32 @@ class BookManager:
             if doc is None:
                 doc = await asyncio.to_thread(self.vault.read)
             wanted = {c.id: c for c in read_books(doc)}
+            unlocked = unlocked_ids(doc)
             changed = False
             for book_id in list(self._open):
                 old = self._open[book_id]
-                if book_id not in wanted or wanted[book_id] != old.config:
+                # An unlock code entered (or taken back) changes no BookConfig but opens (or closes) the book.
+                if (
+                    book_id not in wanted
+                    or wanted[book_id] != old.config
+                    or self._withheld(wanted[book_id], unlocked) != old.withheld
+                ):
                     await self._close(self._open.pop(book_id))
                     changed = True
             for book_id, config in wanted.items():
                 if book_id not in self._open:
-                    book = self._open[book_id] = await self._open_book(config)
+                    book = self._open[book_id] = await self._open_book(config, unlocked)
                     if book.connector is not None:
                         self._starting[book_id] = asyncio.create_task(self._start(book))
                     changed = True
             return changed
 
-    async def _open_book(self, config: BookConfig) -> OpenBook:
+    def _withheld(self, config: BookConfig, unlocked: Set[str]) -> Withheld | None:
+        """Why the book's integration may not be used here; None when it may (or is not installed at all)."""
+        integration = self.host.integration(config.type)
+        return withheld(integration, self.branding, unlocked) if integration is not None else None
+
+    async def _open_book(self, config: BookConfig, unlocked: Set[str]) -> OpenBook:
         integration = self.host.integration(config.type)
         if integration is None:
             # Add-ins may provide integrations they did not have at start (a template file added since): ask again.
@@ -345,6 +454,10 @@ class BookManager:
             integration = self.host.integration(config.type)
         if integration is None:
             return OpenBook(config, None, None, self.host.unavailable_reason(config.type))
+        reason = withheld(integration, self.branding, unlocked)
+        if reason is not None:  # found in the vault (edited by hand, or locked again): never opened, never searched
+            log.info("address book %s (%s) stays closed: %s", config.id, config.type, reason.message)
+            return OpenBook(config, integration, None, reason.message, withheld=reason)
         if not config.enabled:
             return OpenBook(config, integration, None, "This address book is disabled.")
         context = BookContext(
@@ -362,9 +475,9 @@ class BookManager:
                 raise TypeError(f"open() returned {type(opened).__name__}, not a Connector")
         except Exception as exc:  # noqa: BLE001  (add-in code: reported in the book's slot)
             text = exc.message if isinstance(exc, PartnerError) else f"{type(exc).__name__}: {exc}"
-            reason = redact(text, integration, config.settings)
-            log.error("address book %s (%s) failed to open: %s", config.id, config.type, reason)
-            return OpenBook(config, integration, None, f"The address book could not be opened: {reason}")
+            failure = mask_url_passwords(redact(text, integration, config.settings))
+            log.error("address book %s (%s) failed to open: %s", config.id, config.type, failure)
+            return OpenBook(config, integration, None, f"The address book could not be opened: {failure}")
         capabilities = integration.capabilities
         try:
             narrowed = connector.capabilities()

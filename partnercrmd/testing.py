@@ -100,7 +100,8 @@ async def configure_book(app: web.Application, integration_id: str, **settings: 
     integration = app[appkeys.HOST].integration(integration_id)
     if integration is None:
         raise ConfigError(app[appkeys.HOST].unavailable_reason(integration_id))
-    book = await asyncio.to_thread(add_book, app[appkeys.VAULT], integration, settings)
+    branding = app[appkeys.CONFIG].branding  # a locked or unshipped integration is refused, as in the daemon
+    book = await asyncio.to_thread(add_book, app[appkeys.VAULT], integration, settings, branding=branding)
     await reload_vault(app)
     return book.id
 

@@ -224,6 +224,8 @@ async def test_books_that_cannot_log_calls_show_auto_pop_only_and_keep_the_rest(
     partnercrmd_client: Client, api: ApiSession
 ) -> None:
     app = partnercrmd_client.app
+    unlock = {"vipcrm": {"code_id": "test", "at": "2026-01-01T00:00:00+00:00"}}  # as `partnercrmd unlock` records it
+    await asyncio.to_thread(app[appkeys.VAULT].update, lambda doc: doc.setdefault("unlocked", {}).update(unlock))
     book_id = await configure_book(app, "vipcrm", api_token="t0ken", name="VIP")  # searches only
     await log_in(partnercrmd_client)
     page = await page_text(partnercrmd_client, f"/ui/books/{book_id}")

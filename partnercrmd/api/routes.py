@@ -138,7 +138,7 @@ def address_book_json(book: OpenBook) -> dict[str, Any]:
         "CrmAddinTypeId": config.type,
         "AddinId": config.id,
         "Cached": config.cached,
-        "Enabled": config.enabled,
+        "Enabled": book.enabled,  # False for a locked or unshipped integration's book, whatever was saved
         "Name": config.name,
         "CacheFrequencyMinutes": config.cache_minutes,
         "IsPersistent": True,
@@ -160,7 +160,7 @@ def address_book_json(book: OpenBook) -> dict[str, Any]:
             "Capabilities": sorted(str(c) for c in caps),
             "GuideUrl": integration.guide_url if integration else "",
         },
-        "Status": "Ready" if book.connector else "Unavailable",
+        "Status": book.status,  # Ready, Unavailable, or why the integration is withheld: Locked, NotShipped
         "ExceptionText": "" if book.connector else (book.error or ""),
     }
 

@@ -3,7 +3,8 @@
 Settings are posted as ``s.<key>`` and book options as ``o.<option>``, so an
 integration setting can never be taken for a book option. Secret fields are
 never filled in: the form only says whether one is set, and leaving it blank
-keeps the stored value.
+keeps the stored value. A password inside an address (saved by an older
+release or edited into the vault by hand) is shown masked, never as typed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from multidict import MultiDictProxy
 
 from ..integration import ConfigField, FieldKind, Integration
+from ..url_credentials import mask_url_passwords
 
 MAX_VALUE_CHARS = 2000
 INPUT_TYPES = {
@@ -41,6 +43,8 @@ class FormField:
     value: str
     checked: bool
     secret_set: bool
+    error: str = ""
+    """Why the value just posted was refused, shown beside the input; "" when it was not."""
 
     @property
     def id(self) -> str:
@@ -56,9 +60,18 @@ def _shown(value: Any) -> str:
 
 
 def form_fields(
-    integration: Integration, stored: Mapping[str, Any], posted: Mapping[str, Any] | None = None, *, editing: bool
+    integration: Integration,
+    stored: Mapping[str, Any],
+    posted: Mapping[str, Any] | None = None,
+    *,
+    editing: bool,
+    errors: Mapping[str, str] | None = None,
 ) -> list[FormField]:
-    """The inputs of `integration`'s schema: stored values (edit), or what the user posted (re-shown after an error)."""
+    """The inputs of `integration`'s schema: stored values (edit), or what the user posted (re-shown after an error).
+
+    `errors` maps a setting's key to the message refusing it (see `books.SettingError`).
+    """
+    errors = errors or {}
     fields = []
     for spec in integration.config:
         source = posted if posted is not None and spec.key in posted else stored
@@ -75,9 +88,10 @@ def form_fields(
                 required=_required_in_form(spec, secret_set),
                 help=spec.help,
                 choices=spec.choices,
-                value="" if spec.secret else _shown(value),
+                value="" if spec.secret else mask_url_passwords(_shown(value)),
                 checked=value is True or _shown(value).lower() in {"true", "1", "on", "yes"},
                 secret_set=secret_set,
+                error=errors.get(spec.key, ""),
             )
         )
     return fields

@@ -12,13 +12,23 @@ from aiohttp import web
 
 from .. import appkeys
 from ..apps import AppStatus
-from ..books import OpenBook, add_book, change_book, find_book, read_books, remove_book
-from ..catalogue import unlocked_ids, visible_integrations
+from ..books import (
+    IntegrationWithheld,
+    OpenBook,
+    SettingError,
+    add_book,
+    change_book,
+    find_book,
+    read_books,
+    remove_book,
+)
+from ..catalogue import LOCKED, unlocked_ids, visible_integrations
 from ..errors import ConfigError, NotFound, PartnerError
 from ..integration import Capability, Integration
 from ..model import CheckResult
 from ..redact import redact
 from ..unlock import redeem_code
+from ..url_credentials import mask_url_passwords
 from ..vault import Vault
 from .book_forms import form_fields, read_book_form
 from .call_options import book_capabilities, calls_form, check_call_options, read_call_options
@@ -53,6 +63,22 @@ CAPABILITY_LABELS = {
 
 def capability_labels(integration: Integration) -> list[str]:
     return [label for cap, label in CAPABILITY_LABELS.items() if cap in integration.capabilities]
+
+
+def book_state(book: OpenBook) -> tuple[str, str]:
+    """(status word, why) of a book as the pages show it; why is "" when there is nothing to explain."""
+    if book.withheld is not None:  # whatever `enabled` says: it stays closed until unlocked (or shipped)
+        return ("Locked" if book.withheld.status == LOCKED else "Not part of this product"), book.error or ""
+    if not book.config.enabled:
+        return "Disabled", ""
+    if book.connector is None:
+        return "Unavailable", book.error or ""
+    return "Ready", ""
+
+
+def setting_errors(exc: ConfigError) -> dict[str, str]:
+    """The message to show beside the refused setting's input, when the error names one."""
+    return {exc.key: exc.message} if isinstance(exc, SettingError) else {}
 
 
 def fix_for(result: CheckResult) -> str:
@@ -94,8 +120,8 @@ async def _integrations_page(
         {
             "book": b,
             "integration_name": b.integration.name if b.integration else b.config.type,
-            "state": "Disabled" if not b.config.enabled else ("Ready" if b.connector else "Unavailable"),
-            "error": b.error if b.config.enabled else "",
+            "state": book_state(b)[0],
+            "error": book_state(b)[1],
         }
         for b in app[appkeys.BOOKS].books()
     ]
@@ -141,11 +167,12 @@ async def _add_form(
     posted: Mapping[str, Any] | None = None,
     error: str = "",
     status: int = 200,
+    errors: Mapping[str, str] | None = None,
 ) -> web.StreamResponse:
     posted = posted or {}
     context = {
         "integration": _integration_row(request, integration),
-        "fields": form_fields(integration, {}, posted, editing=False),
+        "fields": form_fields(integration, {}, posted, editing=False, errors=errors),
         "name": posted.get("name", ""),
         "priority": posted.get("priority", ""),
         "error": error,
@@ -164,13 +191,19 @@ async def add_form(request: web.Request) -> web.StreamResponse:
 @page
 async def add_submit(request: web.Request) -> web.StreamResponse:
     form = await checked_form(request)
-    doc = await _doc(request)
-    integration = _visible_integration(request, doc, request.match_info["integration"])
+    app = request.app
+    integration_id = request.match_info["integration"]
+    # Any installed integration: add_book itself refuses a locked or unshipped one (posted without its form).
+    integration = app[appkeys.HOST].integration(integration_id)
+    if integration is None:
+        raise NotFound(f"There is no integration '{integration_id[:40]}' to add.", code="unknown_integration")
     given, shown = read_book_form(integration, form, editing=False)
     try:
-        book = await asyncio.to_thread(add_book, request.app[appkeys.VAULT], integration, given)
+        book = await asyncio.to_thread(add_book, app[appkeys.VAULT], integration, given, branding=branding_of(app))
+    except IntegrationWithheld:
+        raise  # an error page saying why: a hidden integration's form is not shown
     except ConfigError as exc:
-        return await _add_form(request, integration, shown, exc.message, status=400)
+        return await _add_form(request, integration, shown, exc.message, status=400, errors=setting_errors(exc))
     await _apply(request)
     raise see_other(f"/ui/books/{book.id}?added=1")
 
@@ -187,14 +220,21 @@ async def _book_page(
     error: str = "",
     results: list[dict[str, Any]] | None = None,
     status: int = 200,
+    errors: Mapping[str, str] | None = None,
 ) -> web.StreamResponse:
-    integration = book.integration
+    # A withheld (locked, unshipped) integration's settings form is not offered: change_book refuses it anyway.
+    integration = book.integration if book.withheld is None else None
     posted = posted or {}
     notice = "The address book was added. Run Test to check its connection." if "added" in request.query else ""
+    state, why = book_state(book)
     context = {
         "book": book,
+        "state": state,
+        "state_error": why,
         "integration": _integration_row(request, integration) if integration else None,
-        "fields": form_fields(integration, book.config.settings, posted, editing=True) if integration else [],
+        "fields": form_fields(integration, book.config.settings, posted, editing=True, errors=errors)
+        if integration
+        else [],
         "name": posted.get("name", book.config.name),
         "priority": posted.get("priority", book.config.priority),
         "enabled": posted.get("enabled", book.config.enabled),
@@ -225,15 +265,19 @@ async def book_save(request: web.Request) -> web.StreamResponse:
     app = request.app
     try:
         check_call_options(calls)
-        await asyncio.to_thread(change_book, app[appkeys.VAULT], app[appkeys.HOST], book.id, given)
+        await asyncio.to_thread(
+            change_book, app[appkeys.VAULT], app[appkeys.HOST], book.id, given, branding=branding_of(app)
+        )
     except ConfigError as exc:
-        return await _book_page(request, book, posted=shown, error=exc.message, status=400)
+        return await _book_page(request, book, posted=shown, error=exc.message, status=400, errors=setting_errors(exc))
     await _apply(request)
     raise see_other(f"/ui/books/{book.id}?saved=1")
 
 
 async def run_test(book: OpenBook) -> list[CheckResult]:
     """The book's connection test: each step, whether it worked; never raises."""
+    if book.withheld is not None:
+        return [CheckResult("open", False, book.withheld.message, "unsupported")]
     if not book.config.enabled:
         return [CheckResult("open", False, "This address book is disabled.", "disabled")]
     if book.connector is None:
@@ -258,7 +302,7 @@ async def book_test(request: web.Request) -> web.StreamResponse:
         {
             "check": r.check,
             "ok": r.ok,
-            "message": redact(r.message, book.integration, book.config.settings)[:1000],
+            "message": mask_url_passwords(redact(r.message, book.integration, book.config.settings))[:1000],
             "fix": fix_for(r),
         }
         for r in results
@@ -306,7 +350,9 @@ async def book_enable(request: web.Request) -> web.StreamResponse:
     book = _open_book(request)
     enabled = str(form.get("enabled", "")) == "1"
     app = request.app
-    await asyncio.to_thread(change_book, app[appkeys.VAULT], app[appkeys.HOST], book.id, {"enabled": enabled})
+    await asyncio.to_thread(
+        change_book, app[appkeys.VAULT], app[appkeys.HOST], book.id, {"enabled": enabled}, branding=branding_of(app)
+    )
     await _apply(request)
     raise see_other("/ui/integrations?saved=1#books")
 
@@ -334,6 +380,7 @@ async def unlock_submit(request: web.Request) -> web.StreamResponse:
         await asyncio.to_thread(redeem_code, app[appkeys.VAULT], app[appkeys.HOST], branding_of(app), text)
     except PartnerError as exc:
         return await _integrations_page(request, error=exc.message, code_text=text.strip(), status=400)
+    await _apply(request)  # books of the integrations just unlocked open now, not at the next vault poll
     raise see_other("/ui/integrations?unlocked=1#add")
 
 
