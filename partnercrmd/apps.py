@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from .errors import Forbidden, NotFound
+from .errors import Conflict, Forbidden, NotFound, TooManyRequests
 from .vault import Vault
 
 
@@ -45,22 +47,86 @@ def read_apps(doc: Mapping[str, Any]) -> dict[str, AppRecord]:
     return {app_id: AppRecord.from_dict(data) for app_id, data in doc.get("apps", {}).items()}
 
 
-def register_app(vault: Vault, app_id: str, name: str, user_id: str, *, approved: bool) -> AppRecord:
-    """Record a registration request; keeps an earlier decision unless `approved` (token holders)."""
+@dataclass(frozen=True)
+class RegistrationPolicy:
+    """Who may register what (SECURITY.md rule 4), in one place.
+
+    - The install token's holder (the user's own programs) registers, renames and re-assigns at once.
+    - Without it, a new application waits as *pending* for the user's decision. A known application's name and
+      licensed user are the user's to change: a Register of a pending or approved id with other details is refused
+      (else any local program could take over an approved application and move its licence); after the user
+      revoked an application it may ask again, with any details, and waits again.
+    - Pending registrations are capped, new ones are rate-limited, and unanswered ones expire.
+    """
+
+    max_pending: int = 20
+    new_per_minute: int = 10
+    pending_expiry: timedelta = timedelta(days=1)
+
+
+def _details_differ(old: Mapping[str, Any], name: str, user_id: str) -> bool:
+    return str(old.get("name", "")) != name or bool(user_id and user_id != str(old.get("user_id", "")))
+
+
+def _expire_pending(apps: dict[str, Any], now: datetime, policy: RegistrationPolicy) -> None:
+    for app_id, data in list(apps.items()):
+        if data.get("status") != AppStatus.PENDING:
+            continue
+        try:
+            asked = datetime.fromisoformat(str(data.get("registered", "")))
+        except ValueError:
+            asked = now - policy.pending_expiry  # unreadable: treat as old
+        if now - asked >= policy.pending_expiry:
+            del apps[app_id]
+
+
+def register_app(
+    vault: Vault,
+    app_id: str,
+    name: str,
+    user_id: str,
+    *,
+    approved: bool,
+    policy: RegistrationPolicy = RegistrationPolicy(),
+    now: datetime | None = None,
+) -> AppRecord:
+    """Record a registration request under `policy`; `approved` means the install token was presented."""
+    when = now or datetime.now(UTC)
 
     def change(doc: dict[str, Any]) -> AppRecord:
         apps = doc.setdefault("apps", {})
-        old = apps.get(app_id, {})
-        status = AppStatus.APPROVED if approved else AppStatus(old.get("status", AppStatus.PENDING))
-        if status is AppStatus.REVOKED and not approved:
-            status = AppStatus.PENDING  # asking again after revocation needs a new approval
+        _expire_pending(apps, when, policy)
+        old = apps.get(app_id)
+        if old is None:
+            if not approved and sum(a.get("status") == AppStatus.PENDING for a in apps.values()) >= policy.max_pending:
+                raise TooManyRequests(
+                    f"{policy.max_pending} applications are already waiting for the user's approval; "
+                    "ask the user to approve or revoke them first (`partnercrmd apps list`).",
+                    code="too_many_pending",
+                )
+            old = {"registered": when.isoformat(timespec="seconds")}
+            status = AppStatus.APPROVED if approved else AppStatus.PENDING
+        else:
+            status = AppStatus(old.get("status", AppStatus.PENDING))
+            if approved:
+                status = AppStatus.APPROVED
+            elif status is AppStatus.REVOKED:
+                status = AppStatus.PENDING  # asking again after revocation needs a new approval
+                old = {**old, "registered": when.isoformat(timespec="seconds")}
+            elif _details_differ(old, name, user_id):
+                shown_user = f" for user '{old.get('user_id')}'" if old.get("user_id") else ""
+                raise Conflict(
+                    f"The application '{app_id}' is registered as '{old.get('name', '')}'{shown_user}. "
+                    "Its name and user change only with the install token, or by the user: revoke it "
+                    f"(`partnercrmd apps revoke {app_id}` or the Applications page) and register again.",
+                    code="app_details_locked",
+                )
         record = {
             **old,
             "id": app_id,
             "name": name,
             "status": str(status),
             "user_id": user_id or old.get("user_id", ""),
-            "registered": old.get("registered") or datetime.now(UTC).isoformat(timespec="seconds"),
         }
         apps[app_id] = record
         return AppRecord.from_dict(record)
@@ -88,10 +154,13 @@ def set_app_status(vault: Vault, app_id: str, status: AppStatus) -> AppRecord:
 class AppRegistry:
     """The daemon's view of the registered applications, refreshed whenever the vault changes."""
 
-    def __init__(self, vault: Vault) -> None:
+    def __init__(self, vault: Vault, policy: RegistrationPolicy | None = None) -> None:
         self.vault = vault
+        self.policy = policy or RegistrationPolicy()
         self.apps: dict[str, AppRecord] = {}
         self._changed = asyncio.Condition()
+        self._new_asked: deque[float] = deque()
+        """When (monotonic) each recent unauthenticated registration of an unknown id was accepted."""
 
     def is_approved(self, app_id: str) -> bool:
         app = self.apps.get(app_id)
@@ -99,6 +168,18 @@ class AppRegistry:
 
     def origins(self) -> set[str]:
         return {a.origin for a in self.apps.values() if a.status is AppStatus.APPROVED and a.origin}
+
+    def _count_new_registration(self) -> None:
+        """Rate-limit registrations of ids not seen before (TooManyRequests past the policy's rate)."""
+        now = time.monotonic()
+        while self._new_asked and now - self._new_asked[0] >= 60:
+            self._new_asked.popleft()
+        if len(self._new_asked) >= self.policy.new_per_minute:
+            raise TooManyRequests(
+                "Too many new applications asked to register in the last minute; try again in a minute.",
+                code="too_many_registrations",
+            )
+        self._new_asked.append(now)
 
     async def refresh(self, doc: Mapping[str, Any]) -> None:
         """Take the apps from a freshly read vault document and wake registrations waiting on a decision."""
@@ -108,7 +189,11 @@ class AppRegistry:
 
     async def register(self, app_id: str, name: str, user_id: str, *, trusted: bool, wait: float) -> AppRecord:
         """Register and wait up to `wait` seconds for the user's approval; Forbidden if not given."""
-        record = await asyncio.to_thread(register_app, self.vault, app_id, name, user_id, approved=trusted)
+        if not trusted and app_id not in self.apps:
+            self._count_new_registration()
+        record = await asyncio.to_thread(
+            register_app, self.vault, app_id, name, user_id, approved=trusted, policy=self.policy
+        )
         self.apps[app_id] = record
         if record.status is AppStatus.APPROVED:
             return record
