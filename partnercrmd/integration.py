@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from .errors import Unsupported
 from .model import Activity, CheckResult, Contact, ContactPatch, SearchQuery
+from .redact import LOG_REDACTOR, book_owner
 
 T = TypeVar("T")
 
@@ -92,6 +93,15 @@ class BookContext:
     """A directory of this book's own for databases and caches; it exists."""
     default_region: str | None
     """Region (ISO 3166 alpha-2) for numbers written without a country code."""
+
+    def add_secret(self, value: str) -> None:
+        """Keep `value` out of every log record, ExceptionText and page from now on, as the book's secret settings are.
+
+        For secrets the add-in obtains at run time (OAuth access and refresh tokens, session ids, signed URLs):
+        call it as soon as the value is known, before anything may log it. Any thread may call it; the daemon
+        forgets the book's secrets when it closes the book.
+        """
+        LOG_REDACTOR.add_secret(book_owner(self.book_id), value)
 
 
 class Connector:

@@ -1,60 +1,226 @@
-"""Keep secrets out of logs, errors and API output."""
+"""Keep secrets out of logs, errors, API answers and pages.
+
+One notion of a secret serves everything: `secret_values` names a book's secrets (its secret settings
+and the HTTP Basic credentials they make), `secret_forms` the ways a server, a library or a page may
+write one back (as is, percent-encoded, JSON-, HTML- or repr-escaped, inside base64).
+
+`LOG_REDACTOR` masks every secret registered with it in every log record, whatever add-in or library
+wrote it: `BookManager` registers each book's secrets when it opens the book and forgets them when it
+closes it, add-ins add the secrets they obtain at run time (`BookContext.add_secret`: OAuth tokens,
+sessions), and the daemon registers its install token and signing key. `redact` masks a book's secrets,
+and everything `LOG_REDACTOR` knows, in text the daemon shows: ExceptionText, Test results, pages.
+"""
 
 from __future__ import annotations
 
+import base64
+import functools
+import html
+import json
 import logging
+import re
+import threading
+from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-from .integration import Integration
+from typing import Any, Protocol
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
+MIN_SECRET_LENGTH = 4
+"""Shorter values are never masked: masking "abc" would garble every text while hiding next to nothing."""
+MIN_BASE64_BYTES = 8
+"""Secrets at least this long are also found inside any base64 text (HTTP Basic credentials whatever the user
+name, tokens wrapped in other tokens); shorter ones would make cores that match ordinary words."""
+MAX_ADDED_SECRETS = 64
+"""Secrets an owner adds at run time, kept at most; the oldest go first (OAuth renews access tokens hourly)."""
+MAX_USER_LENGTH = 256
+"""Longer text settings are not tried as the user name of HTTP Basic credentials."""
+
+_URLSAFE = str.maketrans("+/", "-_")
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+_TRACEBACKS = logging.Formatter()
 
 
-def secret_values(integration: Integration | None, settings: Mapping[str, Any]) -> list[str]:
-    """The secret setting values of a book (as its schema marks them; all text if unknown), longest first."""
-    if integration is None:
-        values = [v for v in settings.values() if isinstance(v, str)]
-    else:
-        values = [str(v) for k, v in settings.items() if (f := integration.config_field(k)) and f.secret]
-    return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+class _Field(Protocol):
+    @property
+    def secret(self) -> bool: ...
 
 
-def redact(text: str, integration: Integration | None, settings: Mapping[str, Any]) -> str:
-    """`text` with every secret of the book masked."""
-    for secret in secret_values(integration, settings):
-        text = text.replace(secret, MASK)
-    return text
+class Schema(Protocol):
+    """What `secret_values` needs of an integration: which of its settings hold secrets."""
+
+    def config_field(self, key: str) -> _Field | None: ...
+
+
+def book_owner(book_id: str) -> str:
+    """The name a book's secrets are registered under with `LOG_REDACTOR`."""
+    return f"book:{book_id}"
+
+
+def basic_credentials(user: str, password: str) -> str:
+    """What HTTP Basic sends for `user` and `password` (RFC 7617): base64 of "user:password"."""
+    return base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def secret_values(integration: Schema | None, settings: Mapping[str, Any]) -> list[str]:
+    """A book's secrets, longest first: the values of its secret settings (every text setting when its schema is
+    unknown), and the HTTP Basic credentials each makes with any of the book's other text settings (one of them
+    is the user name, whichever the integration calls it)."""
+    secrets: list[str] = []
+    users: list[str] = []
+    for key, value in settings.items():
+        spec = integration.config_field(key) if integration is not None else None
+        if isinstance(value, str) and (integration is None or (spec is not None and spec.secret)):
+            secrets.append(value)
+        if isinstance(value, str) and value and len(value) <= MAX_USER_LENGTH:
+            users.append(value)
+    secrets = [s for s in secrets if len(s) >= MIN_SECRET_LENGTH]
+    pairs = [basic_credentials(user, secret) for secret in secrets for user in users if user != secret]
+    return sorted(set(secrets + pairs), key=len, reverse=True)
+
+
+def _base64_cores(data: bytes) -> set[str]:
+    """What every base64 text that holds `data` contains, wherever `data` starts in it: for each of the three
+    alignments, the characters made of `data`'s bits alone, in the standard and the URL-safe alphabet."""
+    cores: set[str] = set()
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + data).decode("ascii").rstrip("=")
+        core = encoded[-(-8 * offset // 6) : 8 * (offset + len(data)) // 6]
+        cores |= {core, core.translate(_URLSAFE)}
+    return cores
+
+
+def secret_forms(secret: str) -> set[str]:
+    """The ways `secret` may come back in a text: as is, percent-encoded (path, query or form, either hex case),
+    JSON-, HTML- and repr-escaped, and (when long enough) inside base64."""
+    percent = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
+    percent |= {_PERCENT_ESCAPE.sub(lambda m: m.group().lower(), p) for p in percent}
+    forms = {
+        secret,
+        *percent,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        html.escape(secret),
+        html.escape(secret, quote=False),
+        repr(secret)[1:-1],
+    }
+    data = secret.encode()
+    if len(data) >= MIN_BASE64_BYTES:
+        forms |= _base64_cores(data)
+    return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
+
+
+class _Masker:
+    """Replaces every form of a set of secrets with MASK, in one pass (longest forms first)."""
+
+    def __init__(self, secrets: frozenset[str]) -> None:
+        forms = {form for secret in secrets if len(secret) >= MIN_SECRET_LENGTH for form in secret_forms(secret)}
+        ordered = sorted(forms, key=lambda f: (-len(f), f))
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+    def __call__(self, text: str) -> str:
+        return self._pattern.sub(MASK, text) if self._pattern is not None else text
+
+
+@functools.lru_cache(maxsize=128)
+def _masker(secrets: frozenset[str]) -> _Masker:
+    return _Masker(secrets)
 
 
 class RedactingFilter(logging.Filter):
     """Masks every registered secret in a log record (message, arguments and traceback) before any handler writes it.
 
     One instance, `LOG_REDACTOR`, is attached to every log handler the daemon sets up; address books register their
-    secrets with it when they open and forget them when they close, so no add-in can forget to redact.
+    secrets with it when they open and forget them when they close, so no add-in can forget to redact. Thread-safe:
+    add-ins log from worker threads and add secrets from them.
     """
 
     def __init__(self) -> None:
         super().__init__()
+        self._lock = threading.Lock()
         self._secrets: dict[str, tuple[str, ...]] = {}
+        self._added: dict[str, deque[str]] = {}
+        self._masker = _masker(frozenset())
 
     def set_secrets(self, owner: str, values: Iterable[str]) -> None:
-        """Remember `owner`'s secrets (replacing what it registered before)."""
-        self._secrets[owner] = tuple(v for v in values if len(v) >= 4)
+        """Remember `owner`'s secrets (replacing what it set before; what it added with `add_secret` stays)."""
+        with self._lock:
+            self._secrets[owner] = tuple(v for v in values if len(v) >= MIN_SECRET_LENGTH)
+            self._rebuild()
+
+    def add_secret(self, owner: str, value: str) -> None:
+        """Remember one more secret of `owner`, obtained at run time (the latest MAX_ADDED_SECRETS are kept)."""
+        if len(value) < MIN_SECRET_LENGTH:
+            return
+        with self._lock:
+            added = self._added.setdefault(owner, deque(maxlen=MAX_ADDED_SECRETS))
+            if value in added:
+                return
+            added.append(value)
+            self._rebuild()
 
     def forget(self, owner: str) -> None:
-        self._secrets.pop(owner, None)
+        """Drop everything `owner` registered (its book closed)."""
+        with self._lock:
+            if self._secrets.pop(owner, None) is not None or self._added.pop(owner, None) is not None:
+                self._rebuild()
+
+    def secrets(self) -> frozenset[str]:
+        """Every secret registered now, of every owner."""
+        with self._lock:
+            return self._all()
+
+    def _all(self) -> frozenset[str]:
+        return frozenset(s for values in (*self._secrets.values(), *self._added.values()) for s in values)
+
+    def _rebuild(self) -> None:
+        self._masker = _masker(self._all())
 
     def mask(self, text: str) -> str:
-        """`text` with every registered secret masked."""
-        for secret in sorted({s for values in self._secrets.values() for s in values}, key=len, reverse=True):
-            text = text.replace(secret, MASK)
-        return text
+        """`text` with every form of every registered secret masked."""
+        return self._masker(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        # (skeleton: the secrets helper completes this: message, args and exc_text)
+        """Mask the record in place and let it through; running it again (every handler does) changes nothing.
+
+        The message is formatted (msg % args) and masked as a whole, so a secret in the arguments or split
+        between format and arguments is found; the traceback is formatted into `exc_text`, which formatters
+        then use instead of formatting `exc_info` again.
+        """
+        mask = self._masker
+        if not mask:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001  (arguments that do not fit the message: keep them, masked, in the text)
+            message = f"{record.msg!s} (arguments that do not fit the message: {record.args!r})"
+            record.msg, record.args = mask(message), None
+        else:
+            masked = mask(message)
+            if masked != message:
+                record.msg, record.args = masked, None
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info)
         return True
 
 
 LOG_REDACTOR = RedactingFilter()
 """The one redacting filter every log handler carries (see `RedactingFilter`)."""
+
+
+def mask_values(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every form of `secrets` masked, and of every secret `LOG_REDACTOR` knows (every open book's,
+    tokens add-ins obtained at run time, the install token)."""
+    return _masker(frozenset(secrets) | LOG_REDACTOR.secrets())(text)
+
+
+def redact(text: str, integration: Schema | None, settings: Mapping[str, Any]) -> str:
+    """`text` with the book's secrets masked (see `mask_values`): for text the daemon shows or stores."""
+    return mask_values(text, secret_values(integration, settings))
