@@ -30,6 +30,7 @@ from .discovery import InstallToken, new_token, refresh_token
 from .events import EventHub
 from .licensing.service import licensing
 from .pages import UiSessions, record_page_url
+from .redact import LOG_REDACTOR
 from .search import SearchEngine
 from .settings import apply_settings, read_settings
 from .signing import Signer
@@ -99,6 +100,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     vault = await asyncio.to_thread(Vault.open, config.paths.config_dir)
     await asyncio.to_thread(ensure_default_book, vault)
     install = await asyncio.to_thread(vault.update, _install_secrets)
+    LOG_REDACTOR.set_secrets("install", (install["token"], install["signing_key"]))
     doc = await asyncio.to_thread(vault.read)
     apply_settings(config, doc)
     region = config.region or read_settings(doc).get("default_region") or region_from_locale()
@@ -163,6 +165,7 @@ async def reload_vault(app: web.Application) -> None:
     rotated = doc.get("install", {}).get("token")
     if rotated and rotated != token.value:
         token.value = rotated
+        LOG_REDACTOR.set_secrets("install", (rotated, doc["install"].get("signing_key", "")))
         await asyncio.to_thread(refresh_token, app[appkeys.CONFIG].paths.discovery_file, rotated)
         log.info("the install token was rotated")
     await app[appkeys.APPS].refresh(doc)

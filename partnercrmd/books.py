@@ -33,7 +33,7 @@ from .integration import (
     ThreadedConnector,
 )
 from .paths import Paths
-from .redact import redact
+from .redact import LOG_REDACTOR, book_owner, redact, secret_values
 from .url_credentials import find_credentials, mask_url_passwords
 from .vault import Vault
 
@@ -454,6 +454,8 @@ class BookManager:
             integration = self.host.integration(config.type)
         if integration is None:
             return OpenBook(config, None, None, self.host.unavailable_reason(config.type))
+        # Before the add-in runs: whatever it or its libraries log from now on is masked (`_close` forgets them).
+        LOG_REDACTOR.set_secrets(book_owner(config.id), secret_values(integration, config.settings))
         reason = withheld(integration, self.branding, unlocked)
         if reason is not None:  # found in the vault (edited by hand, or locked again): never opened, never searched
             log.info("address book %s (%s) stays closed: %s", config.id, config.type, reason.message)
@@ -505,11 +507,13 @@ class BookManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await starting
         if book.connector is None:
+            LOG_REDACTOR.forget(book_owner(book.id))
             return
         try:
             await asyncio.wait_for(book.connector.close(), timeout=5)
         except Exception as exc:  # noqa: BLE001  (closing must go on for the other books)
             log.warning("address book %s did not close cleanly: %s", book.id, exc)
+        LOG_REDACTOR.forget(book_owner(book.id))  # after close: what closing logs is still masked
 
     async def close(self) -> None:
         async with self._lock:
