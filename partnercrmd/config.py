@@ -42,6 +42,12 @@ class DaemonConfig:
     selection_dialling: bool = False
     branding: Branding = field(default_factory=Branding)
     """The partner's branding (product name, shipped integrations, public key, licensing)."""
+    request_head_timeout: float = 10.0
+    """Seconds a new connection has to send its first request line and headers; then it is closed (slowloris)."""
+    keepalive_timeout: float = 10.0
+    """Seconds an idle keep-alive connection stays open after a response (the next request head must be in by then)."""
+    max_connections: int = 256
+    """Client connections open at once; one more is closed as soon as it is accepted (file descriptors stay bounded)."""
 
 
 def region_from_locale() -> str:

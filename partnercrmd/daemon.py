@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import logging.handlers
 import os
+import platform
 import signal
 import sys
 from collections.abc import Iterator
@@ -15,10 +16,13 @@ from typing import TextIO
 from aiohttp import web
 
 from . import __version__, appkeys
+from .addin_host import AddinHost
 from .app import create_app
 from .config import DaemonConfig
+from .connection_limits import DaemonRunner
 from .discovery import remove_discovery, write_discovery
 from .errors import PartnerError
+from .logging_setup import REQUEST_LOG_LIMITER, flush_request_log_summaries, log_startup_record, setup_logging
 from .paths import Paths
 
 log = logging.getLogger(__name__)
@@ -75,19 +79,6 @@ def instance_lock(paths: Paths) -> Iterator[None]:
         handle.close()
 
 
-def setup_logging(paths: Paths, verbose: bool) -> None:
-    handler = logging.handlers.RotatingFileHandler(
-        paths.log_dir / "partnercrmd.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-    )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    console = logging.StreamHandler()
-    console.setFormatter(logging.Formatter("partnercrmd: %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler, console]
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-
-
 def candidate_ports(port: int, span: int) -> list[int]:
     """The ports to try in order: the configured one, then the next ones of its range (terminal servers)."""
     if port == 0:
@@ -114,21 +105,58 @@ async def bind(runner: web.AppRunner, config: DaemonConfig) -> None:
     )
 
 
-async def run_daemon(config: DaemonConfig, stop: asyncio.Event | None = None) -> None:
-    """Serve until SIGTERM/SIGINT (or `stop` is set)."""
-    stop = stop or asyncio.Event()
+def describe_addins(host: AddinHost) -> str:
+    """The add-ins line of the start-up record: each add-in's name, distribution and version, and whether it
+    failed to load or is disabled."""
+    described = []
+    for info in sorted(host.addins.values(), key=lambda addin: addin.name):
+        text = f"{info.name} ({info.distribution} {info.version})".replace(" )", ")")
+        if info.disabled:
+            text += " disabled"
+        elif info.error:
+            text += " failed to load"
+        described.append(text)
+    return "add-ins: " + (", ".join(described) or "none")
+
+
+def startup_record(app: web.Application, config: DaemonConfig) -> list[str]:
+    """What the log keeps at the top of every file: who is running, with which add-ins, listening where."""
+    return [
+        f"partnercrmd {__version__} started (pid {os.getpid()}, Python {platform.python_version()} on "
+        f"{platform.system()}, home {config.paths.config_dir})",
+        describe_addins(app[appkeys.HOST]),
+        f"listening on http://{BIND_ADDRESS}:{config.port}/api/v1/ (discovery file {config.paths.discovery_file})",
+    ]
+
+
+def _stop_on_signals(stop: asyncio.Event) -> list[signal.Signals]:
+    """Set `stop` on SIGTERM and SIGINT where the loop can watch signals (not on Windows: Ctrl+C still ends
+    asyncio.run there); the signals now watched."""
     loop = asyncio.get_running_loop()
+    watched = []
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        try:
+            loop.add_signal_handler(signum, stop.set)
+        except NotImplementedError:
+            continue
+        watched.append(signum)
+    return watched
+
+
+async def run_daemon(config: DaemonConfig, stop: asyncio.Event | None = None) -> None:
+    """Serve until SIGTERM/SIGINT (or `stop` is set); the start-up record is logged once the daemon listens."""
+    stop = stop or asyncio.Event()
+    watched = _stop_on_signals(stop)
     app = create_app(config)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = DaemonRunner(app, config)
     await runner.setup()
+    flusher = asyncio.create_task(flush_request_log_summaries())
     try:
         await bind(runner, config)
         config.port = runner.addresses[0][1]
+        log_startup_record(startup_record(app, config))  # before the discovery file: clients find it logged
         discovery = config.paths.discovery_file
         await asyncio.to_thread(write_discovery, discovery, config.port, app[appkeys.INSTALL_TOKEN].value, __version__)
-        log.info("listening on http://%s:%d/api/v1/ (discovery file %s)", BIND_ADDRESS, config.port, discovery)
         try:
             await stop.wait()
         finally:
@@ -136,6 +164,13 @@ async def run_daemon(config: DaemonConfig, stop: asyncio.Event | None = None) ->
     finally:
         log.info("shutting down")
         await runner.cleanup()
+        flusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flusher
+        REQUEST_LOG_LIMITER.flush(all_windows=True)
+        loop = asyncio.get_running_loop()
+        for signum in watched:
+            loop.remove_signal_handler(signum)
 
 
 def serve(config: DaemonConfig, verbose: bool = False) -> None:

@@ -17,6 +17,7 @@ from aiohttp import web
 from .. import appkeys
 from ..errors import Forbidden, PartnerError, Unauthorized
 from ..extension_pairing import is_extension_origin
+from ..logging_setup import UNEXPECTED_REQUEST_ERROR
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except asyncio.CancelledError:
         raise
     except Exception:
-        log.exception("unexpected error on %s %s", request.method, request.path)
+        # one line, and a traceback only for the first few (logging_setup): a client must not flood the log
+        log.exception("unexpected error on %s %s", request.method, request.path, extra=UNEXPECTED_REQUEST_ERROR)
         return json_error(500, "partnercrmd hit an unexpected error; see its log.", "internal_error")
 
 
