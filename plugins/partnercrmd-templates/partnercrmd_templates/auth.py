@@ -4,14 +4,16 @@ authorisation code (PKCE, refresh-token rotation).
 OAuth tokens live in the book's data directory (`oauth-tokens.json`, mode 0600, in a directory
 only the user may enter: partnercrmd creates book directories 0700). Plugins have no access to the
 daemon's encrypted vault, so this is the same protection the daemon gives every book's caches;
-docs/templates.md says so. A rotated refresh token is written before the new access token is
-used, so a crash never leaves only a spent refresh token on disk.
+docs/templates.md says so. A refresh token that came from the book's settings stays in the vault
+only: the file keeps its digest (`seed`) in its place. A rotated refresh token is written before
+the new access token is used, so a crash never leaves only a spent refresh token on disk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import json
 import os
@@ -28,8 +30,14 @@ from .client import HttpClient, Request
 from .expressions import Text
 
 TOKEN_FILE = "oauth-tokens.json"  # noqa: S105  (a file name)
+SecretSink = Callable[[str], None]
+"""Told every credential as soon as it is known (a daemon's book: `BookContext.add_secret`), so no log shows it."""
 EARLY_SECONDS = 60
 """An access token is renewed this long before it expires."""
+
+
+def _no_sink(value: str) -> None:
+    """Outside a daemon's book (`template try`, `template authorize`) no one else needs to know the secrets."""
 
 
 def _text(spec: Mapping[str, Any], key: str, context: Mapping[str, Any]) -> str:
@@ -40,7 +48,7 @@ def _text(spec: Mapping[str, Any], key: str, context: Mapping[str, Any]) -> str:
 class StaticAuth:
     """none, basic, api_key and bearer: headers made from the settings."""
 
-    def __init__(self, spec: Mapping[str, Any], context: Mapping[str, Any]) -> None:
+    def __init__(self, spec: Mapping[str, Any], context: Mapping[str, Any], on_secret: SecretSink = _no_sink) -> None:
         kind = spec["type"]
         self._headers: dict[str, str] = {}
         self._secrets: list[str] = []
@@ -57,6 +65,10 @@ class StaticAuth:
             token = _text(spec, "token", context)
             self._headers["Authorization"] = f"{spec.get('scheme', 'Bearer')} {token}"
             self._secrets.append(token)
+        # The header values are built from settings by the template (e.g. "{email}/token:{api_token}" in base64):
+        # not every one of them is a setting's value, so the host learns them as sent.
+        for secret in self.secrets():
+            on_secret(secret)
 
     async def headers(self, client: HttpClient) -> dict[str, str]:
         return dict(self._headers)
@@ -116,7 +128,14 @@ class TokenStore:
 class OAuthAuth:
     """Client credentials or authorisation code: a bearer token renewed at the token endpoint."""
 
-    def __init__(self, spec: Mapping[str, Any], context: Mapping[str, Any], data_dir: Path, name: str) -> None:
+    def __init__(
+        self,
+        spec: Mapping[str, Any],
+        context: Mapping[str, Any],
+        data_dir: Path,
+        name: str,
+        on_secret: SecretSink = _no_sink,
+    ) -> None:
         self.kind = str(spec["type"])
         self.name = name
         self.scheme = str(spec.get("scheme", "Bearer"))
@@ -130,6 +149,9 @@ class OAuthAuth:
         self.store = TokenStore(data_dir)
         self.tokens: Tokens | None = None
         self._lock = asyncio.Lock()
+        self.on_secret = on_secret
+        for secret in self.secrets():
+            on_secret(secret)
 
     def secrets(self) -> list[str]:
         found = [self.client_secret, self.seed_refresh]
@@ -142,6 +164,10 @@ class OAuthAuth:
             stored = await asyncio.to_thread(self.store.read)
             if self.kind == "oauth2_authorization_code" and stored.seed != _digest(self.seed_refresh):
                 stored = Tokens(refresh_token=self.seed_refresh, seed=_digest(self.seed_refresh))
+            elif self.kind == "oauth2_authorization_code" and not stored.refresh_token:
+                stored.refresh_token = self.seed_refresh  # not rotated yet: the settings' one (see `_stored`)
+            self.on_secret(stored.access_token)
+            self.on_secret(stored.refresh_token)
             self.tokens = stored
         return self.tokens
 
@@ -185,7 +211,13 @@ class OAuthAuth:
             seed=old.seed,
         )
         self.tokens = new
-        await asyncio.to_thread(self.store.write, new)
+        await asyncio.to_thread(self.store.write, self._stored(new))
+
+    def _stored(self, tokens: Tokens) -> Tokens:
+        """What goes into the token file: the settings' own refresh token stays in the (encrypted) vault only."""
+        if self.seed_refresh and tokens.refresh_token == self.seed_refresh:
+            return dataclasses.replace(tokens, refresh_token="")
+        return tokens
 
     async def token_request(self, client: HttpClient, form: dict[str, str]) -> dict[str, Any]:
         """POST to the token endpoint (RFC 6749 §4.1.3, §4.4.2, §6); the JSON answer with an access token."""
@@ -202,6 +234,9 @@ class OAuthAuth:
             Request("POST", self.token_url, headers, form=form, timeout=15.0), authenticate=False
         )
         payload = answer.payload if isinstance(answer.payload, dict) else {}
+        for issued in (payload.get("access_token"), payload.get("refresh_token")):
+            if isinstance(issued, str):
+                self.on_secret(issued)  # before anything can put it in a message or a log
         token = payload.get("access_token")
         if answer.status != 200 or not isinstance(token, str) or not token:
             error = payload.get("error_description") or payload.get("error") or f"status {answer.status}"
@@ -225,10 +260,13 @@ def _expires_in(payload: Mapping[str, Any]) -> float:
     return max(seconds, 0.0)
 
 
-def make_auth(spec: Mapping[str, Any], context: Mapping[str, Any], data_dir: Path, name: str) -> StaticAuth | OAuthAuth:
+def make_auth(
+    spec: Mapping[str, Any], context: Mapping[str, Any], data_dir: Path, name: str, on_secret: SecretSink = _no_sink
+) -> StaticAuth | OAuthAuth:
+    """The book's authentication; `on_secret` is told every credential it sends or obtains (see `SecretSink`)."""
     if spec["type"] in ("oauth2_client_credentials", "oauth2_authorization_code"):
-        return OAuthAuth(spec, context, data_dir, name)
-    return StaticAuth(spec, context)
+        return OAuthAuth(spec, context, data_dir, name, on_secret)
+    return StaticAuth(spec, context, on_secret)
 
 
 # --- authorisation code with PKCE (RFC 6749 §4.1, RFC 7636, loopback redirect RFC 8252 §7.3) -----------

@@ -325,7 +325,11 @@ class TemplateBook(Connector):
             self.settings = settings_with_defaults(compiled.data, self._given)
             self.client.name = compiled.name
             self.client.auth = make_auth(
-                compiled.data["auth"], {"settings": self.settings}, self.context.data_dir, compiled.name
+                compiled.data["auth"],
+                {"settings": self.settings},
+                self.context.data_dir,
+                compiled.name,
+                on_secret=self.context.add_secret,
             )
             self._generation = self.source.generation
         assert isinstance(self.client.auth, (StaticAuth, OAuthAuth))
