@@ -468,3 +468,36 @@ def listening_addresses(pid: int) -> set[tuple[str, int]]:
             hex_address, hex_port = local.split(":")
             listening.add((_proc_address(hex_address), int(hex_port, 16)))
     return listening
+
+
+# --- raw connections, open files and log files (slow clients, floods) ------------------------------------
+
+
+def open_file_descriptors(pid: int) -> int:
+    """How many file descriptors process `pid` has open, from /proc (Linux)."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def raw_exchange(port: int, data: bytes, timeout: float = HTTP_TIMEOUT) -> bytes:
+    """Send `data` as-is on a new connection to the daemon and read until the daemon closes it (send
+    `Connection: close` in a well-formed request); what came back (b"" if it reset the connection first)."""
+    received = bytearray()
+    with socket.create_connection((LOOPBACK, port), timeout=timeout) as sock:
+        try:
+            sock.sendall(data)
+            while chunk := sock.recv(65536):
+                received += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            pass  # the daemon answered (or not) and closed before reading everything: a malformed request's fate
+    return bytes(received)
+
+
+def status_of(response: bytes) -> int | None:
+    """The status code of a raw HTTP response, None if there is none."""
+    match = re.match(rb"HTTP/1\.[01] (\d{3}) ", response)
+    return int(match.group(1)) if match else None
+
+
+def log_files_size(daemon: Daemon) -> int:
+    """Bytes in all the daemon's log files (the current one and its rotated backups)."""
+    return sum(path.stat().st_size for path in daemon.log_file.parent.glob(f"{daemon.log_file.name}*"))
