@@ -54,33 +54,43 @@ async def read_body(request: web.Request) -> dict[str, Any]:
 
 
 def _convert(param: Param, value: Any) -> Any:
+    """`value` (text from a form; text, number or true/false from JSON) as `param` declares; else BadRequest."""
     if param.kind == "integer":
-        if isinstance(value, bool):
-            raise BadRequest(f"Field '{param.name}' must be a whole number.", code="invalid_field")
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise BadRequest(f"Field '{param.name}' must be a whole number.", code="invalid_field") from None
-        low = param.minimum if param.minimum is not None else -(2**31)
-        high = param.maximum if param.maximum is not None else 2**31
-        if not low <= number <= high:
-            raise BadRequest(f"Field '{param.name}' must be from {low} to {high}.", code="invalid_field")
-        return number
+        return _whole_number(param, value)
     if param.kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in TRUE | FALSE:
-            return text in TRUE
+        text = value.strip().lower() if isinstance(value, str) else None
+        if isinstance(value, bool) or text in TRUE | FALSE:
+            return value if isinstance(value, bool) else text in TRUE
         raise BadRequest(f"Field '{param.name}' must be true or false.", code="invalid_field")
-    if isinstance(value, (dict, list)):
+    if not isinstance(value, str):  # JSON numbers and true/false are not text: the document says so
         raise BadRequest(f"Field '{param.name}' must be text.", code="invalid_field")
-    text = "" if value is None else str(value)
-    if len(text) > param.max_length:
+    if len(value) > param.max_length:
         raise BadRequest(f"Field '{param.name}' is longer than {param.max_length} characters.", code="field_too_long")
-    if param.enum and text.lower() not in {e.lower() for e in param.enum}:
+    if param.enum and value.lower() not in {e.lower() for e in param.enum}:
         raise BadRequest(f"Field '{param.name}' must be one of: {', '.join(param.enum)}.", code="invalid_field")
-    return text
+    return value
+
+
+def _whole_number(param: Param, value: Any) -> int:
+    wrong = BadRequest(f"Field '{param.name}' must be a whole number.", code="invalid_field")
+    if isinstance(value, bool):
+        raise wrong
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise wrong
+        value = int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.lstrip("+-").isdigit() or len(text) > 12:
+            raise wrong
+        value = int(text)
+    if not isinstance(value, int):
+        raise wrong
+    low = param.minimum if param.minimum is not None else -(2**31)
+    high = param.maximum if param.maximum is not None else 2**31
+    if not low <= value <= high:
+        raise BadRequest(f"Field '{param.name}' must be from {low} to {high}.", code="invalid_field")
+    return value
 
 
 def parse_params(params: Sequence[Param], fields: Mapping[str, Any]) -> dict[str, Any]:
