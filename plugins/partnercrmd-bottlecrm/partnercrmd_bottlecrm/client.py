@@ -1,9 +1,8 @@
 """BottleCRM's REST API (the `django-crm` server), as far as partnercrmd uses it: contacts and interactions.
 
 Every failure becomes an `AddinError` with a stable code and a sentence that says what to check;
-the token never appears in one, not even when the server's words about a refusal quote it.
-Responses are untrusted: bodies are size-limited and their shape is checked before anything
-reads them.
+the token never appears in one. Responses are untrusted: bodies are size-limited and their
+shape is checked before anything reads them.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import aiohttp
 
 from partnercrmd.backend_words import display_address, os_reason
 from partnercrmd.errors import AddinError
-from partnercrmd.redact import mask_values
 
 PAT_PREFIX = "bcrm_pat_"
 """Personal access tokens start with this; anything else is taken for the organisation's API key."""
@@ -83,7 +81,6 @@ class BottleCrmClient:
         self.root = api_root(url)
         self.where = display_address(self.root)
         self._headers = {**auth_headers(token), "Accept": "application/json"}
-        self._token = token.strip()
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 5.0))
         self._session: aiohttp.ClientSession | None = None
 
@@ -164,13 +161,9 @@ class BottleCrmClient:
                 ) from None
             return None
 
-    def _said(self, payload: object) -> str:
-        """What the server said about a refusal, with the token masked (a server may quote the request)."""
-        return mask_values(_server_words(payload), [self._token])
-
     def fail(self, status: int, payload: object, doing: str) -> AddinError:
         """The error for an unexpected answer to a request that was `doing` something."""
-        said = self._said(payload)
+        said = _server_words(payload)
         detail = f": {said}" if said else ""
         if status in (401, 403):
             return AddinError(
@@ -309,5 +302,5 @@ class BottleCrmClient:
         if status == 404:
             return True, ""
         if status in (401, 403):
-            return False, self._said(payload) or f"refused ({status})"
+            return False, _server_words(payload) or f"refused ({status})"
         raise self.fail(status, payload, "check permission to log calls")
