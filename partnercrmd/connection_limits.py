@@ -1,10 +1,12 @@
 """Limits on client connections: how long a client may take to send a request, how many may be open at once.
 
 aiohttp closes a keep-alive connection that stays idle `keepalive_timeout` seconds after a response (a
-request line and headers must be complete by then; trickled bytes do not count), but before its 3.14
-releases nothing timed out a new connection's first request (slowloris), and nothing caps how many
-connections are open. `LimitedServer` adds both; `DaemonRunner` serves the app through it. The daemon's
-settings are DaemonConfig's `request_head_timeout`, `keepalive_timeout` and `max_connections`.
+request line and headers must be complete by then; trickled bytes do not count), but releases older than
+the one this was written against (3.14.5; 3.10, for one) time out nothing before a new connection's first
+request (slowloris), and none caps how many connections are open. `LimitedServer` adds both;
+`DaemonRunner` serves the app through it. The settings are DaemonConfig's `request_head_timeout`,
+`keepalive_timeout` and `max_connections` (lowered to half the process's limit on open files when that is
+lower, so the cap is reached first).
 """
 
 from __future__ import annotations
@@ -100,6 +102,19 @@ def _peer(transport: asyncio.BaseTransport) -> str:
     return str(peer[0]) if isinstance(peer, tuple) and peer else "?"
 
 
+def connection_cap(configured: int) -> int:
+    """`configured`, or half the process's file-descriptor limit when that is lower (macOS starts programs with
+    256): the other half stays for the daemon's own files, databases and add-ins' connections."""
+    try:
+        import resource
+    except ImportError:  # Windows has no such per-process limit on sockets
+        return configured
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return configured
+    return max(1, min(configured, soft // 2))
+
+
 class DaemonRunner(web.AppRunner):
     """The daemon's `web.AppRunner`: no access log, keep-alive closed after `keepalive_timeout`, and the app
     served by a `LimitedServer`."""
@@ -109,7 +124,13 @@ class DaemonRunner(web.AppRunner):
         """What every connection's RequestHandler is built with."""
         super().__init__(app, handle_signals=False, **self.handler_options)
         self.request_head_timeout = config.request_head_timeout
-        self.max_connections = config.max_connections
+        self.max_connections = connection_cap(config.max_connections)
+        if self.max_connections < config.max_connections:
+            log.info(
+                "at most %d connections at once (half the limit on open files), not %d",
+                self.max_connections,
+                config.max_connections,
+            )
 
     async def _make_server(self) -> web.Server:
         # AppRunner starts the app and builds aiohttp's own Server for it; the same handler and request factory

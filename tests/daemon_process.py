@@ -157,11 +157,18 @@ class Daemon:
     """A real `partnercrmd serve` process under a private home."""
 
     def __init__(
-        self, home: Path, *, extra_env: Mapping[str, str] | None = None, args: Sequence[str] = SERVE_ARGS
+        self,
+        home: Path,
+        *,
+        extra_env: Mapping[str, str] | None = None,
+        args: Sequence[str] = SERVE_ARGS,
+        launcher: Sequence[str] = (),
     ) -> None:
         self.home = home
         self.extra_env = dict(extra_env or {})
         self.args = tuple(args)
+        self.launcher = tuple(launcher)
+        """A command that runs `partnercrmd serve` for us, e.g. `prlimit --nofile=N:N` (none by default)."""
         self.output_file = home.with_name(f"{home.name}.serve-output.txt")
         """Where the current (or last) run writes its stdout and stderr; a new file for every start."""
         self.proc: subprocess.Popen[bytes] | None = None
@@ -232,7 +239,7 @@ class Daemon:
         self.output_file = output_file
         with open(self.output_file, "xb") as out:
             self.proc = subprocess.Popen(
-                [COMMAND, "serve", *self.args],
+                [*self.launcher, COMMAND, "serve", *self.args],
                 env=partnercrmd_env(self.home, self.extra_env),
                 stdin=subprocess.DEVNULL,
                 stdout=out,

@@ -57,6 +57,14 @@ def closed_by_peer(sock: socket.socket) -> bool:
         return True
 
 
+def serves(daemon: Daemon) -> bool:
+    """Whether the daemon answers Version (while it is at its cap it closes new connections at once)."""
+    try:
+        return daemon.request("GET", "Version", timeout=2).status == 200
+    except OSError:
+        return False
+
+
 def request_head(port: int) -> bytes:
     return f"GET /api/v1/Version HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode()
 
@@ -142,8 +150,32 @@ def test_connections_beyond_the_cap_are_closed_at_once(daemon: Daemon) -> None:
     finally:
         for sock in socks:
             sock.close()
-    wait_until(lambda: daemon.request("GET", "Version").status == 200, timeout=5, what="the daemon serving again")
+    wait_until(lambda: serves(daemon), timeout=5, what="the daemon serving again")
     assert "refused a connection from 127.0.0.1: 256 connections are open already" in daemon.log_text()
+
+
+def test_under_a_low_limit_on_open_files_the_cap_is_half_of_it(tmp_path: Path) -> None:
+    """macOS starts programs with 256 open files at most: the cap must come before the daemon runs out."""
+    open_files, cap = 160, 80
+    daemon = Daemon(tmp_path / "partnercrmd-home", launcher=("prlimit", f"--nofile={open_files}:{open_files}"))
+    try:
+        daemon.start()
+        fds_before = open_file_descriptors(daemon.pid)
+        beyond = 40
+        socks = [connect(daemon.port) for _ in range(cap + beyond)]
+        try:
+            deadline = time.monotonic() + SLACK
+            while (closed := sum(closed_by_peer(sock) for sock in socks)) < beyond and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert beyond <= closed <= beyond + FD_MARGIN, f"{closed} of {cap + beyond} closed; the cap is {cap}"
+            assert open_file_descriptors(daemon.pid) - fds_before <= cap + FD_MARGIN
+        finally:
+            for sock in socks:
+                sock.close()
+        wait_until(lambda: serves(daemon), timeout=5, what="the daemon serving again")
+        assert f"at most {cap} connections at once (half the limit on open files), not 256" in daemon.log_text()
+    finally:
+        daemon.close()
 
 
 async def test_a_new_connection_has_its_own_request_head_limit_apart_from_keep_alive(
