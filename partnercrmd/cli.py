@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import importlib
 import json
+import logging
 import os
 import sys
 import urllib.error
@@ -38,7 +39,7 @@ from .errors import BadRequest, ConfigError, NotFound, PartnerError
 from .integration import BlockingConnector, BookContext
 from .model import CheckResult
 from .paths import HOME_ENV, Paths
-from .redact import redact
+from .redact import LOG_REDACTOR, book_owner, redact, secret_values
 from .settings import SETTINGS, change_settings, read_settings
 from .url_credentials import mask_url_passwords
 from .vault import Vault
@@ -184,6 +185,11 @@ async def _test_book(book: BookConfig, host: AddinHost, paths: Paths, region: st
         return [CheckResult("integration", False, host.unavailable_reason(book.type), "not_installed")]
     if why_not:  # locked or not shipped: its add-in is not even opened
         return [CheckResult("integration", False, why_not, "unsupported")]
+    # This process sets up no log handlers: the add-in's records reach stderr through logging's last resort,
+    # which must mask the book's secrets as the daemon's handlers do.
+    LOG_REDACTOR.set_secrets(book_owner(book.id), secret_values(integration, book.settings))
+    if logging.lastResort is not None:
+        logging.lastResort.addFilter(LOG_REDACTOR)
     context = BookContext(book.id, book.name, dict(book.settings), paths.book_dir(book.id), region)
     context.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
