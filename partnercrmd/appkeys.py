@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .apps import AppRegistry
     from .books import BookManager
     from .call_log.calls import CallService
+    from .call_log.live_events import LiveEventPolicy
     from .call_log.outbox_worker import OutboxPolicy, OutboxWorker
     from .config import DaemonConfig
     from .dialling.clipboard import ClipboardMonitor
@@ -49,3 +50,5 @@ CALLS: web.AppKey[CallService] = web.AppKey("calls")
 OUTBOX: web.AppKey[OutboxWorker] = web.AppKey("outbox")
 OUTBOX_POLICY: web.AppKey[OutboxPolicy] = web.AppKey("outbox_policy")
 """Set before the app starts (tests, benchmarks) to change retry delays and rate limits."""
+LIVE_EVENT_POLICY: web.AppKey[LiveEventPolicy] = web.AppKey("live_event_policy")
+"""Set before the app starts (tests) to change the deadline and window of live call events."""

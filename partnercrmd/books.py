@@ -31,6 +31,7 @@ from .integration import (
     FieldKind,
     Integration,
     ThreadedConnector,
+    takes_call_events,
 )
 from .paths import Paths
 from .redact import LOG_REDACTOR, book_owner, redact, secret_values
@@ -70,6 +71,8 @@ class BookConfig:
     """Template of a logged call's subject ($kind, $caller, $called…; see call_log/activity_text.py); "": default."""
     activity_body: str = ""
     """Template of a logged call's body; "": default."""
+    call_events: bool = True
+    """Tell the CRM each state of a live call (where the integration can: `Capability.CALL_EVENTS`)."""
     settings_version: int = 1
     """The version of the integration's settings format, for add-ins that migrate their settings."""
 
@@ -100,6 +103,7 @@ BOOK_OPTIONS: dict[str, FieldKind] = {
     "auto_pop_match": FieldKind.CHOICE,
     "activity_subject": FieldKind.TEXT,
     "activity_body": FieldKind.TEXT,
+    "call_events": FieldKind.BOOL,
 }
 AUTO_POP_MATCHES = ("Single", "Best")
 
@@ -488,6 +492,8 @@ class BookManager:
             narrowed = None
         if narrowed is not None:
             capabilities &= frozenset(narrowed)
+        if not takes_call_events(connector):  # declared, but the hook is missing: no book waits on it
+            capabilities -= {Capability.CALL_EVENTS}
         return OpenBook(config, integration, connector, capabilities=capabilities)
 
     async def _start(self, book: OpenBook) -> None:

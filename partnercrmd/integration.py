@@ -18,12 +18,13 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import Unsupported
-from .model import Activity, CheckResult, Contact, ContactPatch, SearchQuery
+from .model import Activity, CallDirection, CheckResult, Contact, ContactPatch, SearchQuery
 from .redact import LOG_REDACTOR, book_owner
 
 T = TypeVar("T")
@@ -39,6 +40,8 @@ class Capability(StrEnum):
     CREATE_CONTACT = "CreateContact"
     UPDATE_CONTACT = "UpdateContact"
     PICTURES = "Pictures"
+    CALL_EVENTS = "LiveCallEvents"
+    """The book is told each state of a call as it happens (`Connector.call_event`)."""
 
 
 class Classification(StrEnum):
@@ -104,6 +107,52 @@ class BookContext:
         LOG_REDACTOR.add_secret(book_owner(self.book_id), value)
 
 
+class CallState(StrEnum):
+    """The states of a call the phone client reports with `POST CallEvent`, as `CallEvent.state` carries them."""
+
+    RINGING = "Ringing"
+    ANSWERED = "Answered"
+    HELD = "Held"
+    RESUMED = "Resumed"
+    ENDED = "Ended"
+    MISSED = "Missed"
+
+    @property
+    def final(self) -> bool:
+        """Whether the call is over (Ended or Missed): no state of it follows."""
+        return self in (CallState.ENDED, CallState.MISSED)
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """One state of a live call, as the host hands it to `Connector.call_event` of each book that takes them.
+
+    Numbers and names are as the phone client sent them (earlier events of the call fill what a later one
+    leaves out); `other_number` is the party the book looked up, `other_number_e164` the same in E.164
+    ("" when it cannot be read as a phone number). `contact_id` is the record this book matched for the
+    call ("" when none), the same record the end-of-call activity is logged against.
+    """
+
+    call_id: str
+    """The phone client's id of the call: the same in every event of one call."""
+    state: CallState
+    direction: CallDirection
+    time: datetime
+    """When the daemon received this state (UTC)."""
+    caller_number: str = ""
+    caller_name: str = ""
+    called_number: str = ""
+    called_name: str = ""
+    other_number: str = ""
+    other_number_e164: str = ""
+    contact_id: str = ""
+    contact_name: str = ""
+    started: datetime | None = None
+    """When the call started (UTC), when the phone client said so (StartTimeUtc of this or an earlier event)."""
+    duration_seconds: int = 0
+    """The talk time the phone client reported (on Ended); 0 before."""
+
+
 class Connector:
     """An open address book. Override what the integration can do; every method is awaited by the host."""
 
@@ -139,6 +188,17 @@ class Connector:
     async def update(self, contact_id: str, patch: ContactPatch) -> Contact:
         """Change a contact; return it as stored."""
         raise Unsupported("This address book cannot change contacts.")
+
+    async def call_event(self, event: CallEvent) -> None:
+        """Tell the CRM one state of a live call (Ringing, Answered, Held, Resumed, Ended, Missed).
+
+        Called for books whose integration declares `Capability.CALL_EVENTS` and whose `call_events` option
+        is on, off the phone client's request path, in order per call and book, each within its own
+        deadline. Raise (any exception) when the CRM did not take it: the host tries again for a short
+        window after the state happened, then drops it. Keep it idempotent per (call id, state). The
+        end-of-call activity is not this hook's job: it comes through `log_activity`, exactly once.
+        """
+        raise Unsupported("This address book does not take live call events.")
 
     async def test(self) -> Sequence[CheckResult]:
         """Check reach, authentication and each configured capability; say what to fix."""
@@ -184,6 +244,9 @@ class BlockingConnector:
 
     def update(self, contact_id: str, patch: ContactPatch) -> Contact:
         raise Unsupported("This address book cannot change contacts.")
+
+    def call_event(self, event: CallEvent) -> None:
+        raise Unsupported("This address book does not take live call events.")
 
     def test(self) -> Sequence[CheckResult]:
         return [CheckResult("reach", True, "No checks are defined for this address book.")]
@@ -233,6 +296,9 @@ class ThreadedConnector(Connector):
     async def update(self, contact_id: str, patch: ContactPatch) -> Contact:
         return await self._run(self.blocking.update, contact_id, patch)
 
+    async def call_event(self, event: CallEvent) -> None:
+        await self._run(self.blocking.call_event, event)
+
     async def test(self) -> Sequence[CheckResult]:
         return await self._run(self.blocking.test)
 
@@ -247,6 +313,13 @@ class ThreadedConnector(Connector):
             await self._run(self.blocking.close)
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def takes_call_events(connector: Connector) -> bool:
+    """Whether `connector` (or the blocking one it runs) implements `call_event`; one that does not is skipped."""
+    if isinstance(connector, ThreadedConnector):
+        return type(connector.blocking).call_event is not BlockingConnector.call_event
+    return type(connector).call_event is not Connector.call_event
 
 
 @dataclass(frozen=True)

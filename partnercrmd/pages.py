@@ -25,6 +25,7 @@ from .books import redacted_settings
 from .errors import BadRequest, Forbidden, NotFound
 from .extension_pages import add_extension_routes
 from .integration import Capability
+from .local_book.addin import live_call_of
 from .model import ContactPatch
 from .records import contact_fields
 
@@ -106,6 +107,7 @@ async def record_page(request: web.Request) -> web.StreamResponse:
         "edit": edit,
         "csrf": _page_csrf(request) if edit else "",
         "saved": request.query.get("saved") == "1",
+        "live_call": live_call_of(book.connector, contact.id),
     }
     return _secure(aiohttp_jinja2.render_template("record.html", request, context))
 

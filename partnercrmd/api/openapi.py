@@ -141,6 +141,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         ShowActivityOnCall=BOOLEAN,
         CreateActivityOnCallEnd=BOOLEAN,
         AutoPopOption={"type": "string", "enum": ["Never", "OnRinging", "OnAnswer"]},
+        LiveCallEvents=BOOLEAN,
         Type=_obj(["AddinTypeId", "TypeFullName"], AddinTypeId=STRING, TypeFullName=STRING),
         Status=STRING,
         ExceptionText=STRING,

@@ -152,6 +152,7 @@ def address_book_json(book: OpenBook) -> dict[str, Any]:
         "ShowActivityOnCall": config.show_activity_on_call,
         "CreateActivityOnCallEnd": config.create_activity_on_call_end,
         "AutoPopOption": str(config.auto_pop),
+        "LiveCallEvents": config.call_events and Capability.CALL_EVENTS in caps,  # told each state of a call
         "Type": {
             "AddinTypeId": config.type,
             "TypeFullName": integration.name if integration else config.type,

@@ -15,6 +15,9 @@ number on outbound ones) and remembers the matches for the rest of the call.
 - CreateActivityOnCallEnd: on Ended or Missed, one outbox entry per such book
   (exactly once per call and book, see outbox_worker.py). A book that could
   not be searched gets an entry that finds the record when the CRM is back.
+- Live call events: every state, as it arrives, is queued for the books that
+  take them (`Connector.call_event`, option `call_events`; see live_events.py),
+  never delaying this answer; a state arriving after the call's end is not told.
 """
 
 from __future__ import annotations
@@ -29,23 +32,24 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import appkeys
+from .. import appkeys, phone
 from ..actions import ActionService
 from ..books import AutoPop, BookManager, OpenBook
 from ..errors import AddinError, PartnerError, Unsupported
 from ..events import EventHub
-from ..integration import Capability
+from ..integration import CallEvent, CallState, Capability
 from ..model import CallDirection, CallInfo
 from ..records import ActionKind, action_id, contact_record
 from ..search import MAX_ACTIVITIES, SearchEngine, SearchRequest
 from ..signing import Signer
 from .activity_text import render_activity
+from .live_events import LiveEventPolicy, LiveEvents
 from .outbox_worker import OutboxPolicy, OutboxWorker, Outcome
 from .store import DATABASE_NAME, DONE, CallRecord, CallStore, OutboxEntry, idempotency_key, marker
 
 log = logging.getLogger(__name__)
 
-CALL_STATES = ("Ringing", "Answered", "Held", "Resumed", "Ended", "Missed")
+CALL_STATES = tuple(str(s) for s in CallState)
 END_STATES = ("Ended", "Missed")
 POP_TRIGGERS = {"Ringing": AutoPop.ON_RINGING, "Answered": AutoPop.ON_ANSWER}
 MATCHES_PER_BOOK = 5
@@ -102,6 +106,7 @@ class CallService:
         hub: EventHub,
         signer: Signer,
         deadline: Callable[[], float],
+        live: LiveEvents | None = None,
     ) -> None:
         self.store = store
         self.books = books
@@ -112,6 +117,7 @@ class CallService:
         self.signer = signer
         self.deadline = deadline
         """The search deadline per book, as the settings stand now."""
+        self.live = live or LiveEvents(books)
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def report(self, report: CallReport) -> dict[str, Any]:
@@ -129,6 +135,7 @@ class CallService:
         record = await asyncio.to_thread(self.store.call, call.call_id)
         if record is None:
             record = CallRecord(call.call_id, state, str(call.direction))
+        over = record.state in END_STATES and record.matches is not None  # stored, and already ended
         merge(record, call, state)
         full_call = call_of(record)
         if record.matches is None or (state in END_STATES and not any(m["ContactId"] for m in record.matches)):
@@ -138,11 +145,37 @@ class CallService:
             record.popped = await self._pop(record, POP_TRIGGERS[state])
         answer["Popped"] = record.popped
         await asyncio.to_thread(self.store.save_call, record)
+        if not over:  # a state that comes after the call's end is news to no CRM
+            self._tell_live(record, full_call, state)
         if state in ("Ringing", "Answered"):
             answer["Matches"] = await self._show(record)
         if state in END_STATES:
             answer["Logging"] = await self._log(record, full_call)
         return answer
+
+    def _tell_live(self, record: CallRecord, call: CallInfo, state: str) -> None:
+        """Queue this state for the books that take live call events, each with the record it matched."""
+        number = other_party(call)
+        key = phone.phone_key(number, self.engine.region) if number.strip() else None
+        contacts: dict[str, tuple[str, str]] = {}
+        for match in record.matches or []:
+            if match["ContactId"] and match["AddinId"] not in contacts:
+                contacts[match["AddinId"]] = (str(match["ContactId"]), str(match["DisplayText"]))
+        event = CallEvent(
+            call_id=call.call_id,
+            state=CallState(state),
+            direction=call.direction,
+            time=datetime.now(UTC),
+            caller_number=call.caller_number,
+            caller_name=call.caller_name,
+            called_number=call.called_number,
+            called_name=call.called_name,
+            other_number=number,
+            other_number_e164=(key.e164 or "") if key is not None else "",
+            started=call.start_utc.astimezone(UTC) if call.start_utc is not None else None,
+            duration_seconds=call.duration_seconds,
+        )
+        self.live.publish(event, contacts)
 
     async def _match(self, call: CallInfo) -> list[dict[str, Any]]:
         """The records of the other party in every enabled book; a book that could not be searched has an
@@ -320,6 +353,8 @@ async def call_logging(app: web.Application) -> AsyncIterator[None]:
     engine = app[appkeys.SEARCH]
     policy = app[appkeys.OUTBOX_POLICY] if appkeys.OUTBOX_POLICY in app else OutboxPolicy()
     worker = OutboxWorker(store, app[appkeys.BOOKS], engine, app[appkeys.HUB], policy, written=engine.cache.invalidate)
+    live_policy = app[appkeys.LIVE_EVENT_POLICY] if appkeys.LIVE_EVENT_POLICY in app else LiveEventPolicy()
+    live = LiveEvents(app[appkeys.BOOKS], live_policy)
     service = CallService(
         store,
         app[appkeys.BOOKS],
@@ -329,12 +364,14 @@ async def call_logging(app: web.Application) -> AsyncIterator[None]:
         app[appkeys.HUB],
         app[appkeys.SIGNER],
         lambda: config.search_deadline,
+        live,
     )
     app[appkeys.OUTBOX] = worker
     app[appkeys.CALLS] = service
     app[appkeys.ACTIONS].log_call = service.log_from_action
     await worker.start()
     yield
+    await live.close()
     await worker.close()
     with contextlib.suppress(Exception):
         await asyncio.to_thread(store.close)

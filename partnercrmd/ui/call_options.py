@@ -2,10 +2,10 @@
 
 The options are the book's own (`BookConfig.auto_pop`, `auto_pop_match`,
 `show_activity_on_call`, `create_activity_on_call_end`, `activity_subject`,
-`activity_body`), posted as ``o.<option>`` beside the book's other options and
+`activity_body`, `call_events`), posted as ``o.<option>`` beside the book's other options and
 saved with `books.change_book`, as `partnercrmd books set` saves them. Options
 a book cannot use are not shown (activities on a call need ShowActivities;
-logging and its templates need LogActivity) and, not being posted, keep their
+logging and its templates need LogActivity; live call events need LiveCallEvents) and, not being posted, keep their
 stored values. Values are checked here first, so that a refused form says
 what is wrong in the words of the form; `change_book` checks them again.
 """
@@ -39,7 +39,7 @@ PLACEHOLDERS = (
     "$kind, $direction, $caller, $called, $caller_number, $caller_name, "
     "$called_number, $called_name, $start, $duration, $notes"
 )
-BOOL_OPTIONS = ("show_activity_on_call", "create_activity_on_call_end")
+BOOL_OPTIONS = ("show_activity_on_call", "create_activity_on_call_end", "call_events")
 TEXT_OPTIONS = ("activity_subject", "activity_body")
 
 
@@ -55,6 +55,8 @@ class CallsForm:
     activity_body: str
     can_show_activities: bool
     can_log: bool
+    call_events: bool = False
+    can_call_events: bool = False
     auto_pop_choices: tuple[tuple[str, str], ...] = tuple((str(k), v) for k, v in AUTO_POP_LABELS.items())
     auto_pop_match_choices: tuple[tuple[str, str], ...] = tuple(AUTO_POP_MATCH_LABELS.items())
     default_subject: str = DEFAULT_SUBJECT
@@ -87,6 +89,8 @@ def calls_form(book: OpenBook, posted: Mapping[str, Any] | None = None) -> Calls
         activity_body=str(value("activity_body")),
         can_show_activities=Capability.SHOW_ACTIVITIES in capabilities,
         can_log=Capability.LOG_ACTIVITY in capabilities,
+        call_events=bool(value("call_events")),
+        can_call_events=Capability.CALL_EVENTS in capabilities,
     )
 
 
@@ -101,6 +105,7 @@ def read_call_options(form: MultiDictProxy[Any], capabilities: frozenset[Capabil
         "create_activity_on_call_end": Capability.LOG_ACTIVITY in capabilities,
         "activity_subject": Capability.LOG_ACTIVITY in capabilities,
         "activity_body": Capability.LOG_ACTIVITY in capabilities,
+        "call_events": Capability.CALL_EVENTS in capabilities,
     }
     for key in BOOL_OPTIONS:
         if allowed[key] and f"o.{key}" in form:

@@ -58,6 +58,7 @@ CAPABILITY_LABELS = {
     Capability.CREATE_CONTACT: "Create contacts",
     Capability.UPDATE_CONTACT: "Update contacts",
     Capability.PICTURES: "Pictures",
+    Capability.CALL_EVENTS: "Live call events",
 }
 
 
