@@ -22,6 +22,7 @@ from aiohttp.streams import StreamReader
 
 from .config import DaemonConfig
 from .logging_setup import CONNECTION_LIMITED
+from .platform.process import open_file_limit
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +106,8 @@ def _peer(transport: asyncio.BaseTransport) -> str:
 def connection_cap(configured: int) -> int:
     """`configured`, or half the process's file-descriptor limit when that is lower (macOS starts programs with
     256): the other half stays for the daemon's own files, databases and add-ins' connections."""
-    try:
-        import resource
-    except ImportError:  # Windows has no such per-process limit on sockets
-        return configured
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
+    soft = open_file_limit()  # None on Windows: no such per-process limit on sockets
+    if soft is None:
         return configured
     return max(1, min(configured, soft // 2))
 

@@ -7,11 +7,8 @@ import contextlib
 import logging
 import os
 import platform
-import signal
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
 
 from aiohttp import web
 
@@ -24,6 +21,7 @@ from .discovery import remove_discovery, write_discovery
 from .errors import PartnerError
 from .logging_setup import REQUEST_LOG_LIMITER, flush_request_log_summaries, log_startup_record, setup_logging
 from .paths import Paths
+from .platform import files, process
 
 log = logging.getLogger(__name__)
 
@@ -34,35 +32,11 @@ class StartError(PartnerError):
     code = "cannot_start"
 
 
-WINDOWS_LOCK_OFFSET = 1 << 20
-"""Windows locks byte ranges mandatorily: lock a byte far past the pid, so a second start can still read it."""
-
-
-def _try_lock(handle: TextIO) -> bool:
-    """Take the lock without waiting (flock on POSIX, a byte-range lock on Windows); False if it is held."""
-    if sys.platform == "win32":
-        import msvcrt
-
-        handle.seek(WINDOWS_LOCK_OFFSET)
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    import fcntl
-
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
 @contextmanager
 def instance_lock(paths: Paths) -> Iterator[None]:
     """Hold the per-user instance lock while the daemon runs; StartError if another instance holds it."""
     handle = open(paths.instance_lock, "a+", encoding="utf-8")  # noqa: SIM115  (held for the daemon's lifetime)
-    if not _try_lock(handle):
+    if not files.try_lock(handle.fileno()):
         handle.seek(0)
         other = handle.read().strip() or "?"
         handle.close()
@@ -90,7 +64,7 @@ async def bind(runner: web.AppRunner, config: DaemonConfig) -> None:
     """Listen on the first free port of the configured range; StartError naming the range if none is free."""
     reason = ""
     for port in candidate_ports(config.port, config.port_span):
-        site = web.TCPSite(runner, BIND_ADDRESS, port, reuse_address=True)
+        site = web.TCPSite(runner, BIND_ADDRESS, port, reuse_address=process.server_reuse_address())
         try:
             await site.start()
             return
@@ -129,24 +103,10 @@ def startup_record(app: web.Application, config: DaemonConfig) -> list[str]:
     ]
 
 
-def _stop_on_signals(stop: asyncio.Event) -> list[signal.Signals]:
-    """Set `stop` on SIGTERM and SIGINT where the loop can watch signals (not on Windows: Ctrl+C still ends
-    asyncio.run there); the signals now watched."""
-    loop = asyncio.get_running_loop()
-    watched = []
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(signum, stop.set)
-        except NotImplementedError:
-            continue
-        watched.append(signum)
-    return watched
-
-
 async def run_daemon(config: DaemonConfig, stop: asyncio.Event | None = None) -> None:
     """Serve until SIGTERM/SIGINT (or `stop` is set); the start-up record is logged once the daemon listens."""
     stop = stop or asyncio.Event()
-    watched = _stop_on_signals(stop)
+    stop_watching_signals = process.stop_on_signals(asyncio.get_running_loop(), stop.set)
     app = create_app(config)
     runner = DaemonRunner(app, config)
     await runner.setup()
@@ -168,13 +128,11 @@ async def run_daemon(config: DaemonConfig, stop: asyncio.Event | None = None) ->
         with contextlib.suppress(asyncio.CancelledError):
             await flusher
         REQUEST_LOG_LIMITER.flush(all_windows=True)
-        loop = asyncio.get_running_loop()
-        for signum in watched:
-            loop.remove_signal_handler(signum)
+        stop_watching_signals()
 
 
 def serve(config: DaemonConfig, verbose: bool = False) -> None:
     config.paths.ensure()
     setup_logging(config.paths, verbose)
-    with instance_lock(config.paths):
-        asyncio.run(run_daemon(config))
+    with instance_lock(config.paths), asyncio.Runner(loop_factory=process.new_event_loop) as runner:
+        runner.run(run_daemon(config))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PartnerError
+from .platform.process import process_alive
 
 
 class InstallToken:
@@ -32,7 +33,7 @@ class NotRunning(PartnerError):
 
 
 def write_discovery(path: Path, port: int, token: str, version: str) -> None:
-    """Write the file readable by the user alone (0600), atomically."""
+    """Write the file readable by the user alone (0600 on POSIX; on Windows the profile's ACL), atomically."""
     data = json.dumps({"port": port, "token": token, "pid": os.getpid(), "version": version})
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -50,12 +51,8 @@ def read_discovery(path: Path) -> dict[str, Any]:
         port, token, pid = int(data["port"]), str(data["token"]), int(data["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         raise NotRunning(f"partnercrmd is not running (no {path}). Start it with `partnercrmd serve`.") from None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        raise NotRunning(f"partnercrmd is not running (process {pid} has ended).") from None
-    except PermissionError:
-        pass
+    if not process_alive(pid):
+        raise NotRunning(f"partnercrmd is not running (process {pid} has ended).")
     return {"port": port, "token": token, "pid": pid, "version": data.get("version", "")}
 
 

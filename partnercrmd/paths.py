@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
+from .platform.files import ensure_private_dir
+
 HOME_ENV = "PARTNERCRMD_HOME"
 APP_NAME = "partnercrmd"
-
-
-def user_base_dirs(environ: Mapping[str, str] | None = None) -> tuple[Path, Path, Path]:
-    """(home, XDG data home, XDG config home) of the current user, as desktop files and services expect."""
-    environ = os.environ if environ is None else environ
-    home = Path(environ.get("HOME") or Path.home())
-    data = Path(environ.get("XDG_DATA_HOME") or home / ".local" / "share")
-    return home, data, Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
 
 
 @dataclass(frozen=True)
@@ -61,5 +54,4 @@ class Paths:
     def ensure(self) -> None:
         """Create the directories, private to the user."""
         for directory in (self.config_dir, self.data_dir, self.log_dir):
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.chmod(directory, 0o700)
+            ensure_private_dir(directory)

@@ -1,54 +1,80 @@
 """`partnercrmd service install|uninstall|status`: start `partnercrmd serve` when the current user logs in.
 
-Linux: a systemd user unit bound to the graphical session (`~/.config/systemd/user/partnercrmd.service`),
-enabled with `systemctl --user enable --now` when a systemd user session is reachable; otherwise an XDG
-autostart entry (`~/.config/autostart/partnercrmd.desktop`). macOS: a LaunchAgent
-(`~/Library/LaunchAgents/com.partnercrmd.daemon.plist`, loaded with `launchctl` on macOS only).
-Windows: a value under HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run (written with winreg).
-
-Each file's content is a pure function of the command's path (the templates in `packaging/` are the
-same functions' output); writing and removing are idempotent, and each step says what it did.
+Which command and options the login session runs is decided here; how each platform starts it
+(systemd user unit or XDG autostart, LaunchAgent, Run key) is `partnercrmd.platform.autostart`.
 """
 
 from __future__ import annotations
 
 import os
-import plistlib
 import shutil
-import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 
 from .branding import BRANDING_ENV
-from .dialling.handlers import exec_argument
 from .errors import ConfigError
-from .paths import HOME_ENV, user_base_dirs
+from .paths import HOME_ENV
+from .platform import WINDOWS, system
+from .platform.autostart import (
+    AUTOSTART_ID,
+    LAUNCH_AGENT_LABEL,
+    RUN_KEY,
+    RUN_KEY_NAME,
+    RUN_VALUE,
+    UNIT_NAME,
+    ServiceState,
+    UserDirs,
+    autostart_entry,
+    for_platform,
+    install_linux,
+    install_macos,
+    install_windows,
+    launch_agent,
+    run_key_reg,
+    run_key_remove_reg,
+    run_key_value,
+    status_linux,
+    status_macos,
+    status_windows,
+    systemd_unit,
+    uninstall_linux,
+    uninstall_macos,
+    uninstall_windows,
+    user_systemctl,
+)
 
-UNIT_NAME = "partnercrmd.service"
-AUTOSTART_ID = "partnercrmd.desktop"
-LAUNCH_AGENT_LABEL = "com.partnercrmd.daemon"
-RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
-RUN_VALUE = "partnercrmd"
-SESSION_TARGET = "graphical-session.target"
-DESCRIPTION = "partnercrmd CRM integration for your phone client"
-WRITTEN_BY = "Written by `partnercrmd service install`; `partnercrmd service uninstall` removes it."
-TOOL_TIMEOUT = 30.0
-
-Systemctl = Callable[..., subprocess.CompletedProcess[str]]
-"""Runs `systemctl --user ARGS…` (the arguments after --user); never raises on a non-zero exit."""
-
-
-# --- the files -----------------------------------------------------------------------------------------
-
-
-def _systemd_executable(value: str) -> str:
-    """The executable of a unit's ExecStart: specifiers (%) escaped, quoted if needed (no $ expansion there)."""
-    escaped = value.replace("%", "%%")
-    if escaped and not any(c in escaped for c in " \t\n\"'\\;"):
-        return escaped
-    return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+__all__ = [
+    "AUTOSTART_ID",
+    "LAUNCH_AGENT_LABEL",
+    "RUN_KEY",
+    "RUN_KEY_NAME",
+    "RUN_VALUE",
+    "UNIT_NAME",
+    "ServiceState",
+    "UserDirs",
+    "autostart_entry",
+    "install",
+    "install_linux",
+    "install_macos",
+    "install_windows",
+    "launch_agent",
+    "run_key_reg",
+    "run_key_remove_reg",
+    "run_key_value",
+    "serve_arguments",
+    "service_command",
+    "status",
+    "status_linux",
+    "status_macos",
+    "status_windows",
+    "systemd_unit",
+    "uninstall",
+    "uninstall_linux",
+    "uninstall_macos",
+    "uninstall_windows",
+    "user_systemctl",
+]
 
 
 def serve_arguments(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -66,138 +92,9 @@ def serve_arguments(environ: Mapping[str, str] | None = None) -> list[str]:
     return arguments
 
 
-def systemd_unit(command: Path, arguments: Sequence[str] = ("serve",)) -> str:
-    """The systemd user unit that runs `COMMAND serve` with the user's graphical session."""
-    return "\n".join(
-        [
-            f"# {WRITTEN_BY}",
-            "[Unit]",
-            f"Description={DESCRIPTION}",
-            f"PartOf={SESSION_TARGET}",
-            f"After={SESSION_TARGET}",
-            "",
-            "[Service]",
-            "Type=simple",
-            "ExecStart=" + " ".join(_systemd_executable(a) for a in (str(command), *arguments)),
-            "Restart=on-failure",
-            "RestartSec=5",
-            "",
-            "[Install]",
-            f"WantedBy={SESSION_TARGET}",
-            "",
-        ]
-    )
-
-
-def autostart_entry(command: Path, arguments: Sequence[str] = ("serve",)) -> str:
-    """The XDG autostart entry that runs `COMMAND serve` when the desktop session starts."""
-    return "\n".join(
-        [
-            f"# {WRITTEN_BY}",
-            "[Desktop Entry]",
-            "Type=Application",
-            "Name=partnercrmd",
-            "Comment=CRM integration for your phone client",
-            "Exec=" + " ".join(exec_argument(a) for a in (str(command), *arguments)),
-            "Terminal=false",
-            "NoDisplay=true",
-            "X-GNOME-Autostart-enabled=true",
-            "",
-        ]
-    )
-
-
-def launch_agent(command: Path | str, arguments: Sequence[str] = ("serve",)) -> bytes:
-    """The macOS LaunchAgent (XML plist): `COMMAND serve` at login, restarted when it fails."""
-    agent = {
-        "Label": LAUNCH_AGENT_LABEL,
-        "ProgramArguments": [str(command), *arguments],
-        "RunAtLoad": True,
-        "KeepAlive": {"SuccessfulExit": False},
-        "LimitLoadToSessionType": "Aqua",
-        "ProcessType": "Interactive",
-    }
-    return plistlib.dumps(agent, fmt=plistlib.FMT_XML, sort_keys=False)
-
-
-def run_key_value(command: str, arguments: Sequence[str] = ("serve",)) -> str:
-    """The Run value's data: the quoted command, `serve` and its options (quoted where they hold spaces)."""
-    return " ".join([f'"{command}"', *(f'"{a}"' if " " in a else a for a in arguments)])
-
-
-def _reg_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def run_key_reg(command: str) -> str:
-    """A .reg file (CRLF) adding the Run value for the current user."""
-    lines = [
-        "Windows Registry Editor Version 5.00",
-        "",
-        "; partnercrmd: run `partnercrmd serve` when the current user signs in (no administrator rights).",
-        "; `partnercrmd service install` writes the same value; by hand, replace @PARTNERCRMD@ with the full",
-        "; path of partnercrmd.exe, every backslash doubled, then: reg import partnercrmd-run-key.reg",
-        "",
-        f"[HKEY_CURRENT_USER\\{RUN_KEY}]",
-        f"{_reg_string(RUN_VALUE)}={_reg_string(run_key_value(command))}",
-        "",
-    ]
-    return "\r\n".join(lines)
-
-
-def run_key_remove_reg() -> str:
-    """A .reg file (CRLF) deleting the Run value again."""
-    lines = [
-        "Windows Registry Editor Version 5.00",
-        "",
-        "; Removes what partnercrmd-run-key.reg added: reg import partnercrmd-run-key-remove.reg",
-        "",
-        f"[HKEY_CURRENT_USER\\{RUN_KEY}]",
-        f"{_reg_string(RUN_VALUE)}=-",
-        "",
-    ]
-    return "\r\n".join(lines)
-
-
-# --- where they go -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UserDirs:
-    """The current user's home and XDG config directory."""
-
-    home: Path
-    config_home: Path
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> UserDirs:
-        home, _, config = user_base_dirs(environ)
-        return cls(home, config)
-
-    @property
-    def unit_file(self) -> Path:
-        return self.config_home / "systemd" / "user" / UNIT_NAME
-
-    @property
-    def autostart_file(self) -> Path:
-        return self.config_home / "autostart" / AUTOSTART_ID
-
-    @property
-    def launch_agent_file(self) -> Path:
-        return self.home / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT_LABEL}.plist"
-
-
-@dataclass
-class ServiceState:
-    """What `status` found, and what `install`/`uninstall` did (one line each)."""
-
-    installed: bool = False
-    lines: list[str] = field(default_factory=list)
-
-
 def service_command() -> Path:
     """The absolute path of the `partnercrmd` command that runs this code (what the service starts)."""
-    names = ["partnercrmd.exe", "partnercrmd"] if sys.platform == "win32" else ["partnercrmd"]
+    names = ["partnercrmd.exe", "partnercrmd"] if system() == WINDOWS else ["partnercrmd"]
     argv0 = Path(sys.argv[0])
     candidates = [argv0] if argv0.name in names else []
     bin_dir = Path(sys.executable).parent
@@ -211,266 +108,18 @@ def service_command() -> Path:
     raise ConfigError("The `partnercrmd` command was not found; install partnercrmd so that it is on your PATH.")
 
 
-def _write(path: Path, content: bytes) -> bool:
-    """Write the file (atomically) unless it already holds exactly this; True if it changed."""
-    try:
-        if path.read_bytes() == content:
-            return False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_bytes(content)
-    os.replace(temp, path)
-    return True
-
-
-def _wrote(path: Path, changed: bool) -> str:
-    return f"Wrote {path}." if changed else f"{path} is already up to date."
-
-
-def _remove(path: Path, lines: list[str]) -> None:
-    if path.exists():
-        path.unlink()
-        lines.append(f"Removed {path}.")
-
-
-def _read_value(path: Path, key: str) -> str:
-    """A key's value in a unit or desktop file ('' if absent)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
-        return ""
-    for line in text.splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name.strip() == key:
-            return value.strip()
-    return ""
-
-
-# --- Linux ---------------------------------------------------------------------------------------------
-
-
-def user_systemctl(environ: Mapping[str, str] | None = None) -> Systemctl | None:
-    """`systemctl --user` when a systemd user session answers, else None (then XDG autostart is used)."""
-    if shutil.which("systemctl") is None:
-        return None
-    env = dict(os.environ if environ is None else environ)
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["systemctl", "--user", *args],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=TOOL_TIMEOUT,
-            check=False,
-        )
-
-    try:
-        reachable = run("show-environment").returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return run if reachable else None
-
-
-def _systemctl(systemctl: Systemctl, *args: str) -> None:
-    result = systemctl(*args)
-    if result.returncode:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        raise ConfigError(
-            f"`systemctl --user {' '.join(args)}` failed: {detail[-1] if detail else f'exit {result.returncode}'}"
-        )
-
-
-def install_linux(
-    dirs: UserDirs, command: Path, systemctl: Systemctl | None, arguments: Sequence[str] = ("serve",)
-) -> ServiceState:
-    """With a systemd user session: the unit, enabled and started; without: the XDG autostart entry."""
-    lines: list[str] = []
-    if systemctl is not None:
-        changed = _write(dirs.unit_file, systemd_unit(command, arguments).encode())
-        lines.append(_wrote(dirs.unit_file, changed))
-        _systemctl(systemctl, "daemon-reload")
-        _systemctl(systemctl, "enable", "--now", UNIT_NAME)
-        lines.append(f"Enabled and started {UNIT_NAME} (systemctl --user enable --now).")
-        _remove(dirs.autostart_file, lines)  # systemd starts it now: one way only
-    else:
-        changed = _write(dirs.autostart_file, autostart_entry(command, arguments).encode())
-        lines.append(_wrote(dirs.autostart_file, changed))
-        lines.append("No systemd user session: the desktop starts partnercrmd at your next login (XDG autostart).")
-    return ServiceState(True, lines)
-
-
-def uninstall_linux(dirs: UserDirs, systemctl: Systemctl | None) -> ServiceState:
-    """Stop and disable the unit (if systemd answers) and remove it and the autostart entry."""
-    lines: list[str] = []
-    if dirs.unit_file.exists():
-        if systemctl is not None:
-            _systemctl(systemctl, "disable", "--now", UNIT_NAME)
-            lines.append(f"Stopped and disabled {UNIT_NAME}.")
-        _remove(dirs.unit_file, lines)
-        if systemctl is not None:
-            _systemctl(systemctl, "daemon-reload")
-    _remove(dirs.autostart_file, lines)
-    return ServiceState(False, lines)
-
-
-def status_linux(dirs: UserDirs, systemctl: Systemctl | None) -> ServiceState:
-    lines: list[str] = []
-    unit = dirs.unit_file.is_file()
-    lines.append(f"systemd user unit: {dirs.unit_file} ({'installed' if unit else 'not installed'})")
-    if unit:
-        lines.append(f"  runs: {_read_value(dirs.unit_file, 'ExecStart')}")
-        if systemctl is not None:
-            enabled = systemctl("is-enabled", UNIT_NAME).stdout.strip() or "unknown"
-            active = systemctl("is-active", UNIT_NAME).stdout.strip() or "unknown"
-            lines.append(f"  {enabled}, {active}")
-        else:
-            lines.append("  no systemd user session reachable: it is not started")
-    autostart = dirs.autostart_file.is_file()
-    lines.append(f"XDG autostart entry: {dirs.autostart_file} ({'installed' if autostart else 'not installed'})")
-    if autostart:
-        lines.append(f"  runs: {_read_value(dirs.autostart_file, 'Exec')}")
-    return ServiceState(unit or autostart, lines)
-
-
-# --- macOS ---------------------------------------------------------------------------------------------
-
-
-def _launchctl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["launchctl", *args], capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False)
-
-
-def install_macos(
-    dirs: UserDirs, command: Path | str, load: bool | None = None, arguments: Sequence[str] = ("serve",)
-) -> ServiceState:
-    """Write the LaunchAgent; on macOS (load) also (re)load it into the user's GUI session."""
-    load = sys.platform == "darwin" if load is None else load
-    path = dirs.launch_agent_file
-    changed = _write(path, launch_agent(command, arguments))
-    lines = [_wrote(path, changed)]
-    if load:
-        domain = f"gui/{os.getuid()}"
-        if changed:
-            _launchctl("bootout", domain, str(path))  # an older version: not loaded is fine
-        result = _launchctl("bootstrap", domain, str(path))
-        if result.returncode == 0:
-            lines.append(f"Loaded {LAUNCH_AGENT_LABEL} (launchctl bootstrap {domain}).")
-        elif not changed:
-            lines.append(f"{LAUNCH_AGENT_LABEL} was already loaded.")
-        else:
-            raise ConfigError(f"`launchctl bootstrap {domain} {path}` failed: {result.stderr.strip()}")
-    return ServiceState(True, lines)
-
-
-def uninstall_macos(dirs: UserDirs, load: bool | None = None) -> ServiceState:
-    load = sys.platform == "darwin" if load is None else load
-    lines: list[str] = []
-    path = dirs.launch_agent_file
-    if path.exists() and load:
-        domain = f"gui/{os.getuid()}"
-        if _launchctl("bootout", domain, str(path)).returncode == 0:
-            lines.append(f"Unloaded {LAUNCH_AGENT_LABEL}.")
-    _remove(path, lines)
-    return ServiceState(False, lines)
-
-
-def status_macos(dirs: UserDirs) -> ServiceState:
-    path = dirs.launch_agent_file
-    installed = path.is_file()
-    lines = [f"LaunchAgent: {path} ({'installed' if installed else 'not installed'})"]
-    if installed:
-        try:
-            arguments = plistlib.loads(path.read_bytes()).get("ProgramArguments", [])
-        except (plistlib.InvalidFileException, ValueError):
-            arguments = ["(unreadable)"]
-        lines.append(f"  runs: {' '.join(str(a) for a in arguments)}")
-    return ServiceState(installed, lines)
-
-
-# --- Windows -------------------------------------------------------------------------------------------
-
-RUN_KEY_NAME = f"HKEY_CURRENT_USER\\{RUN_KEY}"
-
-
-def install_windows(command: Path, arguments: Sequence[str] = ("serve",)) -> ServiceState:
-    if sys.platform != "win32":
-        raise ConfigError("The Run key exists on Windows only.")
-    import winreg
-
-    value = run_key_value(str(command), arguments)
-    with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_READ | winreg.KEY_SET_VALUE) as key:
-        try:
-            current = winreg.QueryValueEx(key, RUN_VALUE)[0]
-        except FileNotFoundError:
-            current = None
-        if current == value:
-            return ServiceState(True, [f"{RUN_KEY_NAME}\\{RUN_VALUE} is already up to date."])
-        winreg.SetValueEx(key, RUN_VALUE, 0, winreg.REG_SZ, value)
-    return ServiceState(True, [f"Set {RUN_KEY_NAME}\\{RUN_VALUE} to {value}."])
-
-
-def uninstall_windows() -> ServiceState:
-    if sys.platform != "win32":
-        raise ConfigError("The Run key exists on Windows only.")
-    import winreg
-
-    with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_SET_VALUE) as key:
-        try:
-            winreg.DeleteValue(key, RUN_VALUE)
-        except FileNotFoundError:
-            return ServiceState(False, [])
-    return ServiceState(False, [f"Removed {RUN_KEY_NAME}\\{RUN_VALUE}."])
-
-
-def status_windows() -> ServiceState:
-    if sys.platform != "win32":
-        raise ConfigError("The Run key exists on Windows only.")
-    import winreg
-
-    try:
-        with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
-            value = str(winreg.QueryValueEx(key, RUN_VALUE)[0])
-    except FileNotFoundError:
-        return ServiceState(False, [f"Run key: {RUN_KEY_NAME}\\{RUN_VALUE} (not installed)"])
-    return ServiceState(True, [f"Run key: {RUN_KEY_NAME}\\{RUN_VALUE} (installed)", f"  runs: {value}"])
-
-
-# --- the current platform ------------------------------------------------------------------------------
-
-
 def install(dirs: UserDirs | None = None, command: Path | None = None) -> ServiceState:
     """Start `partnercrmd serve` at login from now on (again: no change)."""
-    dirs = dirs or UserDirs.from_env()
-    command = command or service_command()
-    arguments = serve_arguments()
-    if sys.platform == "win32":
-        return install_windows(command, arguments)
-    if sys.platform == "darwin":
-        return install_macos(dirs, command, arguments=arguments)
-    return install_linux(dirs, command, user_systemctl(), arguments)
+    return for_platform(dirs=dirs).install(command or service_command(), serve_arguments())
 
 
 def uninstall(dirs: UserDirs | None = None) -> ServiceState:
     """Remove whatever `install` put in place (again: nothing to do)."""
-    dirs = dirs or UserDirs.from_env()
-    if sys.platform == "win32":
-        state = uninstall_windows()
-    elif sys.platform == "darwin":
-        state = uninstall_macos(dirs)
-    else:
-        state = uninstall_linux(dirs, user_systemctl())
+    state = for_platform(dirs=dirs).uninstall()
     if not state.lines:
         state.lines.append("partnercrmd was not installed as a service: nothing to remove.")
     return state
 
 
 def status(dirs: UserDirs | None = None) -> ServiceState:
-    dirs = dirs or UserDirs.from_env()
-    if sys.platform == "win32":
-        return status_windows()
-    if sys.platform == "darwin":
-        return status_macos(dirs)
-    return status_linux(dirs, user_systemctl())
+    return for_platform(dirs=dirs).status()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from keyring.backends import chainer, fail, null
 
 from partnercrmd.errors import ConfigError
 from partnercrmd.migrations import CURRENT_SCHEMA, migrate
+from partnercrmd.platform import files
 
 __all__ = ["KeyFileStore", "KeyStore", "KeyringStore", "Vault", "keyring_status"]
 
@@ -93,7 +93,7 @@ class KeyFileStore:
     def load(self) -> list[bytes] | None:
         try:
             with open(self.path, encoding="ascii", errors="replace") as f:
-                _tighten(f.fileno(), 0o600)
+                files.tighten(f.fileno(), 0o600)
                 text = f.read()
         except FileNotFoundError:
             return None
@@ -105,7 +105,7 @@ class KeyFileStore:
 
     def save(self, keys: list[bytes]) -> None:
         _check_keys(keys)
-        _ensure_private_dir(self.path.parent)
+        files.ensure_private_dir(self.path.parent)
         _atomic_write(self.path, b"".join(key + b"\n" for key in keys))
 
 
@@ -180,40 +180,6 @@ def _keyring_error(action: str, exc: Exception) -> ConfigError:
 # --- files -----------------------------------------------------------------------------------------------
 
 
-def _tighten(fd: int, mode: int) -> None:
-    """Remove permissions beyond `mode` from an open file or directory we own (POSIX only)."""
-    if sys.platform == "win32":
-        return
-    st = os.fstat(fd)
-    if st.st_mode & 0o777 & ~mode and st.st_uid == os.getuid():
-        os.fchmod(fd, mode)
-
-
-def _ensure_private_dir(directory: Path) -> None:
-    """Create `directory` (mode 0700) if needed and take group/other permissions away from it."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if sys.platform == "win32":
-        return
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        _tighten(fd, 0o700)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename in `directory` durable."""
-    if sys.platform == "win32":
-        return  # directories cannot be opened for fsync there; NTFS journals the rename
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems (e.g. certain network mounts) refuse fsync on a directory
-    finally:
-        os.close(fd)
-
-
 def _atomic_write(path: Path, data: bytes) -> None:
     """Replace `path` with `data` (mode 0600) so a crash leaves the old or the new file, never a torn one."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
@@ -227,7 +193,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    files.fsync_dir(path.parent)
 
 
 def _remove_stale_temps(path: Path) -> None:
@@ -240,31 +206,14 @@ def _remove_stale_temps(path: Path) -> None:
 @contextlib.contextmanager
 def _exclusive_lock(lock_path: Path) -> Iterator[None]:
     """Hold an exclusive inter-process lock on `lock_path` (blocks until it is free; not re-entrant)."""
-    _ensure_private_dir(lock_path.parent)
+    files.ensure_private_dir(lock_path.parent)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
-        if sys.platform == "win32":
-            import msvcrt
-
-            while True:
-                try:
-                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-                    break
-                except OSError:  # LK_LOCK gives up after ten seconds; keep waiting like flock does
-                    continue
-            try:
-                yield
-            finally:
-                os.lseek(fd, 0, os.SEEK_SET)
-                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+        files.lock(fd)
+        try:
+            yield
+        finally:
+            files.unlock(fd)
     finally:
         os.close(fd)
 
@@ -292,7 +241,7 @@ class Vault:
     def open(cls, directory: Path) -> Vault:
         """Open (or prepare) `directory/vault.bin`, keeping its key in the OS keyring when one works."""
         directory = Path(os.path.abspath(directory.expanduser()))
-        _ensure_private_dir(directory)
+        files.ensure_private_dir(directory)
         vault_path = directory / VAULT_FILE
         key_path = directory / KEY_FILE
         with _exclusive_lock(vault_path.with_suffix(".lock")):

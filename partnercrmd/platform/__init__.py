@@ -1,0 +1,63 @@
+"""Everything that differs between Linux, Windows and macOS, in one package: one module per job.
+
+| module | job |
+|---|---|
+| `files` | the instance and vault locks, files and directories private to the user, durable renames |
+| `process` | stopping on signals, the event loop, whether a process runs, the port-reuse option, file limits |
+| `registry` | the current user's registry (Windows, through `winreg`, under HKEY_CURRENT_USER only) |
+| `autostart` | starting `partnercrmd serve` at login (systemd/XDG autostart, LaunchAgent, Run key) |
+| `url_handlers` | making tel:, callto: and sip: links run `partnercrmd dial` |
+| `notifications` | a desktop notification |
+| `hotkeys` | the global keyboard listener and whether the system delivers its keys |
+| `screen` | whether the screen can be captured here |
+| `clipboard` | how the clipboard and the highlighted text are read |
+| `trust_store` | trusting the daemon's local HTTPS authority (issue #20 uses it) |
+| `tesseract` | where the tesseract command is |
+
+Each job module holds its Linux, Windows and macOS implementations and a function that picks one
+for `sys.platform` (`for_platform`). The implementations reach the system only through what they are
+given: a `Runner` for commands, a `registry.Registry` for the registry, a home directory for files;
+tests substitute those and check the exact commands, keys, values and files. No module outside this
+package calls `fcntl`, `msvcrt`, `winreg`, `os.getuid`, `os.fchmod` or a signal API directly.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+
+LINUX = "linux"
+WINDOWS = "win32"
+MACOS = "darwin"
+
+TOOL_TIMEOUT = 30.0
+
+Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
+"""Runs one command (argv) and returns what it did; never raises on a non-zero exit."""
+
+
+def system(platform: str | None = None) -> str:
+    """LINUX, WINDOWS or MACOS for `platform` (sys.platform by default); other Unixes count as Linux."""
+    platform = sys.platform if platform is None else platform
+    if platform in (WINDOWS, MACOS):
+        return platform
+    return LINUX
+
+
+def run_tool(args: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """The real Runner: run `args` without a shell, capture its output as text, give up after TOOL_TIMEOUT."""
+    try:
+        return subprocess.run(
+            list(args), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False
+        )
+    except FileNotFoundError:
+        return subprocess.CompletedProcess(list(args), 127, "", f"{args[0]}: command not found")
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(list(args), 124, "", f"{args[0]}: no answer within {TOOL_TIMEOUT:g} s")
+
+
+def failure(result: subprocess.CompletedProcess[str]) -> str:
+    """The last line a failed command printed (or its exit status), for a message."""
+    detail = (result.stderr or result.stdout or "").strip().splitlines()
+    return detail[-1] if detail else f"exit {result.returncode}"
