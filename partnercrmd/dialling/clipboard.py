@@ -18,8 +18,6 @@ import hashlib
 import logging
 import os
 import secrets
-import shutil
-import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -29,6 +27,7 @@ import pyperclip
 from aiohttp import web
 
 from .. import appkeys
+from ..platform.clipboard import ClipboardHelper, find_clipboard_helper
 from .detect import FoundNumber, find_numbers
 from .service import DialSource
 
@@ -78,49 +77,6 @@ class ClipboardStatus:
             "Helper": self.helper,
             "Changes": self.changes,
         }
-
-
-@dataclass(frozen=True)
-class ClipboardHelper:
-    """How the clipboard can be read in this session: a helper's name, or the problem."""
-
-    name: str
-    problem: str = ""
-
-
-def find_clipboard_helper(environ: Mapping[str, str], platform: str = sys.platform) -> ClipboardHelper:
-    """The helper pyperclip will use under `environ`, or why there is none (the order is pyperclip's)."""
-    if platform == "darwin":
-        return ClipboardHelper("pbpaste")
-    if platform == "win32":
-        return ClipboardHelper("windows")
-    path = environ.get("PATH", os.defpath)
-
-    def installed(*tools: str) -> bool:
-        return all(shutil.which(tool, path=path) for tool in tools)
-
-    wayland, x11 = environ.get("WAYLAND_DISPLAY"), environ.get("DISPLAY")
-    if wayland and installed("wl-copy", "wl-paste"):
-        return ClipboardHelper("wl-clipboard")
-    if x11:
-        for tool in ("xclip", "xsel"):
-            if installed(tool):
-                return ClipboardHelper(tool)
-    if wayland:
-        return ClipboardHelper(
-            "",
-            "Clipboard dialling needs wl-clipboard on Wayland: install it (Debian/Ubuntu: apt install wl-clipboard).",
-        )
-    if x11:
-        return ClipboardHelper(
-            "", "Clipboard dialling needs xclip or xsel on X11: install one (Debian/Ubuntu: apt install xclip)."
-        )
-    return ClipboardHelper(
-        "",
-        "The clipboard cannot be read: partnercrmd runs outside a graphical session (DISPLAY and "
-        "WAYLAND_DISPLAY are not set). Start it from the desktop session (its autostart entry or "
-        "systemd user unit).",
-    )
 
 
 def pyperclip_reader(helper: ClipboardHelper) -> Reader | None:

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Coroutine
@@ -32,8 +30,11 @@ from aiohttp import web
 from .. import appkeys
 from ..config import DaemonConfig
 from ..errors import BadRequest, PartnerError, TooManyRequests
+from ..platform import clipboard
+from ..platform.hotkeys import hotkey_problem, listener_class
+from ..platform.screen import display_problem
 from .detect import find_numbers
-from .platform_support import display_problem, hotkey_problem, selection_problem
+from .platform_support import selection_problem
 from .screen import ScreenReader
 from .service import DialService, DialSource
 
@@ -105,57 +106,9 @@ def key_name(key: Any) -> str:
     return f"vk{getattr(key, 'vk', '?')}"
 
 
-@functools.cache
-def _listener_class() -> type[Any]:
-    """pynput's keyboard listener, with a stop that works on X11 (imported late: the import needs a display)."""
-    from pynput import keyboard  # type: ignore[import-untyped]  # pynput ships no type information
-
-    class KeyboardListener(keyboard.Listener):  # type: ignore[misc]  # an untyped base class
-        def _stop_platform(self) -> None:
-            # pynput 1.8 disables the XRecord context on the recording connection without flushing it,
-            # so the listener only stops at the next key press (pynput PR #583). Disable it from a
-            # connection of our own: the listener's thread closes its two when the recording ends.
-            listening = getattr(self, "_display_stop", None)
-            context = getattr(self, "_context", None)
-            if listening is None or context is None:
-                super()._stop_platform()
-                return
-            import Xlib.display  # type: ignore[import-untyped]  # python-xlib (pynput's) ships no type information
-
-            display = Xlib.display.Display(listening.get_display_name())
-            try:
-                display.record_disable_context(context)
-                display.sync()
-            finally:
-                display.close()
-
-    return KeyboardListener
-
-
 def read_primary_selection(limit: int = MAX_SELECTION_BYTES, timeout: float = SELECTION_TIMEOUT) -> str | None:
-    """The highlighted text through `xclip -selection primary -o` (blocking); None when there is none or too much."""
-    with subprocess.Popen(
-        ["xclip", "-selection", "primary", "-o"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    ) as process:
-        assert process.stdout is not None
-        timer = threading.Timer(timeout, process.kill)  # a selection owner that never answers
-        timer.start()
-        try:
-            data = process.stdout.read(limit + 1)
-            if len(data) > limit:
-                process.kill()
-                log.info("the selection is over %d bytes: ignored", limit)
-                return None
-            status = process.wait()
-        finally:
-            timer.cancel()
-    if status != 0:
-        log.info("nothing is selected (or the selection is not text)")
-        return None
-    return data.decode("utf-8", "replace")
+    """The highlighted text (blocking); None when there is none or too much (platform.clipboard reads it)."""
+    return clipboard.read_primary_selection(limit, timeout)
 
 
 def dial_selection(text: str, dial: DialService) -> None:
@@ -238,7 +191,7 @@ class DesktopHotkeys:
         return hotkey_problem(bool(getattr(self._listener, "IS_TRUSTED", True)))
 
     def _start_listener(self) -> Any:
-        listener = _listener_class()(on_press=self._pressed, on_release=self._released)
+        listener = listener_class()(on_press=self._pressed, on_release=self._released)
         listener.start()
         ready = threading.Event()
 

@@ -19,9 +19,10 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PartnerError, TooManyRequests
+from ..platform.tesseract import find_tesseract
 from .detect import FoundNumber, find_numbers
 from .platform_support import screen_read_problem, tesseract_problem
 
@@ -101,6 +102,16 @@ def prefer_single_threaded_tesseract() -> None:
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 
+def use_tesseract(pytesseract: Any) -> None:
+    """Point pytesseract at the tesseract this platform has (bundled, on the PATH, or where installers put it)."""
+    found = find_tesseract()
+    if found is None:
+        raise ScreenReadError(tesseract_problem() or "tesseract is not installed.")
+    pytesseract.pytesseract.tesseract_cmd = found.command
+    if found.tessdata:  # a bundled tesseract's language data; a value the user set is left alone
+        os.environ.setdefault("TESSDATA_PREFIX", found.tessdata)
+
+
 def preprocess(image: Image.Image, scale: float = SCALE) -> Image.Image:
     """Grayscale, inverted when mostly dark (dark themes), upscaled `scale` times, with a white border."""
     from PIL import Image, ImageOps, ImageStat
@@ -125,6 +136,7 @@ def recognise(image: Image.Image, page_mode: int) -> list[OcrWord]:
     """tesseract's words with their boxes, in reading order."""
     import pytesseract  # type: ignore[import-untyped]  # pytesseract ships no type information
 
+    use_tesseract(pytesseract)
     try:
         data = pytesseract.image_to_data(
             image, lang="eng", config=f"--psm {page_mode}", output_type=pytesseract.Output.DICT, timeout=OCR_TIMEOUT
