@@ -47,14 +47,12 @@ def _core_graphics_preflight() -> bool:
     return bool(graphics.CGPreflightScreenCaptureAccess())
 
 
-def screen_recording_problem(
-    platform: str | None = None, preflight: Callable[[], bool] = _core_graphics_preflight
-) -> str | None:
+def screen_recording_problem(platform: str | None = None, preflight: Callable[[], bool] | None = None) -> str | None:
     """macOS: whether the Screen Recording permission is granted (without asking for it); elsewhere None."""
     if system(platform) != MACOS:
         return None
     try:
-        granted = preflight()
+        granted = (preflight or _core_graphics_preflight)()
     except (OSError, AttributeError):
         return None  # an older macOS without the permission, or no way to ask: capture will tell
     return None if granted else MACOS_SCREEN_RECORDING
