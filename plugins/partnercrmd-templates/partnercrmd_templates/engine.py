@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ import phonenumbers
 
 from partnercrmd.backend_words import display_address
 from partnercrmd.errors import AddinError, ConfigError, Unsupported
-from partnercrmd.integration import BookContext, Capability, Connector
+from partnercrmd.integration import BookContext, CallEvent, CallState, Capability, Connector
 from partnercrmd.model import (
     Activity,
     CallDirection,
@@ -63,6 +64,9 @@ TEXT_FIELDS = {
 }
 MAX_TEXT = 2000
 RELOAD_CHECK_SECONDS = 0.5
+MAX_CALLS_REMEMBERED = 200
+"""Calls whose `call_event` values (`remember`) a book keeps at once; the oldest is forgotten first."""
+ALL_STATES = "*"
 
 
 def capabilities_of(data: Mapping[str, Any]) -> frozenset[Capability]:
@@ -85,6 +89,8 @@ def capabilities_of(data: Mapping[str, Any]) -> frozenset[Capability]:
         found.add(Capability.CREATE_CONTACT)
     if "update_contact" in ops:
         found.add(Capability.UPDATE_CONTACT)
+    if "call_event" in ops:
+        found.add(Capability.CALL_EVENTS)
     return frozenset(found)
 
 
@@ -165,6 +171,84 @@ def call_context(activity: Activity, now: datetime) -> dict[str, Any]:
     }
 
 
+def _when(moment: datetime) -> dict[str, Any]:
+    moment = moment.astimezone(UTC).replace(microsecond=0)
+    return {
+        "iso": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "sql": moment.strftime("%Y-%m-%d %H:%M:%S"),
+        "epoch": int(moment.timestamp()),
+        "epoch_ms": int(moment.timestamp()) * 1000,
+    }
+
+
+def _e164(number: str, region: str | None) -> str:
+    """`number` in E.164 when it can be read as a phone number, else as given (an extension stays "201")."""
+    if not number.strip():
+        return ""
+    key = phone_key(number, region)
+    return key.e164 or number.strip()
+
+
+def event_context(event: CallEvent, memory: dict[str, Any], value: str, region: str | None) -> dict[str, Any]:
+    """A live call event as templates see it (`event.…`); `memory` is what this call's earlier states left.
+
+    Times are UTC; `start` is when the call started (the phone client's StartTimeUtc, else the first
+    state this book was told). `hold_seconds` is the time on hold so far (counted from Held to Resumed).
+    """
+    inbound = str(event.direction) == "Inbound"
+    start = event.started or datetime.fromtimestamp(memory["first_seen"], UTC)
+    since_start = max(0, int((event.time - start).total_seconds()))
+    other_name = event.caller_name if inbound else event.called_name
+    agent_number = event.called_number if inbound else event.caller_number
+    return {
+        "call_id": event.call_id,
+        "state": str(event.state),
+        "value": value,
+        "direction": str(event.direction),
+        "inbound": inbound,
+        "outbound": not inbound,
+        "final": event.state.final,
+        "missed": event.state is CallState.MISSED,
+        "caller_number": event.caller_number,
+        "caller_name": event.caller_name,
+        "called_number": event.called_number,
+        "called_name": event.called_name,
+        "caller_e164": _e164(event.caller_number, region),
+        "called_e164": _e164(event.called_number, region),
+        "other_number": event.other_number,
+        "other_e164": event.other_number_e164 or event.other_number,
+        "other_name": other_name,
+        "agent_number": agent_number,
+        "agent_e164": _e164(agent_number, region),
+        "contact_id": event.contact_id,
+        "contact_name": event.contact_name,
+        "matched": bool(event.contact_id),
+        "time": _when(event.time),
+        "start": _when(start),
+        "seconds_since_start": since_start,
+        "duration_seconds": max(0, event.duration_seconds),
+        "wait_seconds": int(memory.get("wait_seconds", since_start)),
+        "hold_seconds": int(memory.get("hold_seconds", 0)),
+        "remembered": {k: v for k, v in memory.items() if not k.startswith("_") and k not in _MEMORY_KEYS},
+    }
+
+
+_MEMORY_KEYS = {"first_seen", "wait_seconds", "hold_seconds", "held_since"}
+
+
+def _note_state(memory: dict[str, Any], event: CallEvent) -> None:
+    """Keep the call's clock: when this book first heard of it, the wait before answering, time on hold."""
+    now = event.time.timestamp()
+    memory.setdefault("first_seen", now)
+    start = event.started.timestamp() if event.started is not None else memory["first_seen"]
+    if event.state is CallState.ANSWERED and "wait_seconds" not in memory:
+        memory["wait_seconds"] = max(0, int(now - start))
+    if event.state is CallState.HELD:
+        memory.setdefault("held_since", now)
+    elif "held_since" in memory:
+        memory["hold_seconds"] = int(memory.get("hold_seconds", 0)) + max(0, int(now - memory.pop("held_since")))
+
+
 def _split_name(name: str) -> tuple[str, str]:
     parts = name.strip().rsplit(" ", 1)
     return (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0] if parts else "")
@@ -236,6 +320,13 @@ class Compiled:
             for name, op in self.ops.items()
             if isinstance(op, dict)
         }
+        self.call_event_steps: dict[str, list[tuple[dict[str, Any], Any]]] = {}
+        call_event = self.ops.get("call_event")
+        if isinstance(call_event, dict):
+            if "request" in call_event:
+                self.call_event_steps[ALL_STATES] = [(dict(call_event), compile_value(call_event["request"]))]
+            for state, steps in dict(call_event.get("states", {})).items():
+                self.call_event_steps[state] = [(dict(step), compile_value(step["request"])) for step in steps]
         self.error_message = compile_path(self.data["error_message"]) if "error_message" in self.data else None
         self.errors = {k: Text.compile(v) for k, v in self.data.get("errors", {}).items()}
 
@@ -310,6 +401,8 @@ class TemplateBook(Connector):
             trace=trace,
         )
         self._generation = -1
+        self._calls: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        """Per call: the clock of its states and the values its `call_event` requests remembered."""
         self._auth_for(compiled)
 
     def _mask(self, text: str) -> str:
@@ -347,6 +440,21 @@ class TemplateBook(Connector):
     ) -> Request:
         op = compiled.ops[name] if step < 0 else compiled.ops[name]["then"][step]
         spec = compiled.requests[name] if step < 0 else compiled.steps[name][step]
+        return self._build(
+            compiled, op, spec, context, url, writes=name in ("log_call", "create_contact", "update_contact")
+        )
+
+    def _build(
+        self,
+        compiled: Compiled,
+        op: Mapping[str, Any],
+        spec: Mapping[str, Any],
+        context: Mapping[str, Any],
+        url: str | None = None,
+        *,
+        writes: bool,
+    ) -> Request:
+        """The HTTP request of one compiled request `spec` (its raw form in `op["request"]`), filled from `context`."""
         base = compiled.base_url.text(context).rstrip("/")
         if url is None:
             path = spec["url"].text(context, escape_values=True)
@@ -359,7 +467,6 @@ class TemplateBook(Connector):
             if filled is not None:  # a header whose value is null is left out, as keys of bodies are
                 headers[key] = as_text(filled)
         timeout = float(op["request"].get("timeout_seconds", compiled.timeout))
-        writes = name in ("log_call", "create_contact", "update_contact")
         return Request(
             method=op["request"].get("method", "GET"),
             url=url,
@@ -680,6 +787,57 @@ class TemplateBook(Connector):
         if stored is None:
             raise AddinError(f"The contact is not in {compiled.name} (any more).", code="not_found")
         return stored
+
+    # --- live call events ---------------------------------------------------------------------------------
+
+    async def call_event(self, event: CallEvent) -> None:
+        """Send the template's `call_event` requests for this state, in order; skip those whose `when` is false.
+
+        A request that fails raises (the host tries the state again): the requests of the state that
+        went through already are not sent again, so a retry never registers a call twice.
+        """
+        compiled = await self._compiled()
+        op = compiled.ops.get("call_event")
+        if not isinstance(op, dict):
+            raise Unsupported(f"{compiled.name} (this template) does not take live call events.")
+        state = str(event.state)
+        if state in compiled.call_event_steps:
+            steps, value = compiled.call_event_steps[state], state
+        elif ALL_STATES in compiled.call_event_steps and state in op.get("values", {}):
+            steps, value = compiled.call_event_steps[ALL_STATES], str(op["values"][state])
+        else:
+            self._note(f"call_event: nothing to send for {state}")
+            return
+        memory = self._calls.get(event.call_id)
+        if memory is None:
+            memory = self._calls[event.call_id] = {}
+            while len(self._calls) > MAX_CALLS_REMEMBERED:
+                self._calls.popitem(last=False)
+        attempt = f"{state}@{event.time.isoformat()}"  # a retry of this very event, not the same state again
+        if memory.get("_event") != attempt:
+            memory["_event"], memory["_done"] = attempt, {}
+            _note_state(memory, event)
+        done: dict[int, bool] = memory["_done"]
+        doing = str(op.get("doing") or f"tell it the call is {state.lower()}")
+        for index, (step, spec) in enumerate(steps):
+            if done.get(index):
+                continue
+            context = self._context(event=event_context(event, memory, value, self.region))
+            if "when" in step and not search(compile_path(step["when"]), context):
+                done[index] = True
+                continue
+            request = self._build(compiled, step, spec, context, writes=True)
+            answer = await self.client.send(request)
+            if request.send and not 200 <= answer.status < 300:
+                raise self._fail(compiled, answer, str(step.get("doing") or doing), display_address(request.url))
+            for key, path in dict(step.get("remember", {})).items():
+                found = search(compile_path(path), answer.payload)
+                if isinstance(found, (str, int, float)) and not isinstance(found, bool):
+                    memory[key] = found
+            done[index] = True
+        self._note(f"call_event: {state} sent")
+        if event.state.final:
+            self._calls.pop(event.call_id, None)
 
     # --- test connection ---------------------------------------------------------------------------------
 

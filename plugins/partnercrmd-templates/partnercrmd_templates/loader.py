@@ -171,6 +171,9 @@ def _is_jmespath(path: FieldPath) -> bool:
     if len(path) < 3 or path[0] != "operations":
         return False
     section = path[2]
+    if path[1] == "call_event":  # operations.call_event[.states.STATE[i]].when / .remember.NAME
+        inner = path[5:] if section == "states" else path[2:]
+        return inner[:1] == ("when",) or (len(inner) == 2 and inner[0] == "remember")
     if section == "response":
         return len(path) >= 4 and (path[3] in ("records", "ids", "record", "id", "activities") or path[3] == "fields")
     if section == "pagination":
@@ -186,7 +189,9 @@ def check_expressions(data: Mapping[str, Any], located: _Located) -> None:
     for path, text in _walk_texts(data, ()):
         if path[0] in TEXT_FREE or (path[0] == "parameters" and path[-1] != "when"):
             continue
-        if len(path) >= 3 and path[0] == "operations" and path[2] in ("doing", "forms"):
+        if len(path) >= 3 and path[0] == "operations" and path[2] in ("doing", "forms", "values"):
+            continue
+        if path[:2] == ("operations", "call_event") and path[-1] == "doing":
             continue
         if len(path) == 4 and path[2] == "pagination" and path[3] == "type":
             continue
@@ -261,6 +266,14 @@ def _check_references(data: Mapping[str, Any], located: _Located) -> None:
         response = operations["create_contact"].get("response", {})
         if "fields" not in response and "get" not in operations:
             located.problem(("operations", "create_contact", "response"), "needs `fields` or a `get` operation")
+    call_event = operations.get("call_event")
+    if call_event is not None:
+        if ("states" in call_event) == ("request" in call_event):
+            located.problem(("operations", "call_event"), "needs either `states` or one `request` with `values`")
+        elif "request" in call_event and "values" not in call_event:
+            located.problem(("operations", "call_event"), "a single `request` needs `values` (which states to send)")
+        elif "states" in call_event and ("values" in call_event or "when" in call_event or "remember" in call_event):
+            located.problem(("operations", "call_event"), "with `states`, give `when` and `remember` per request")
     for index, parameter in enumerate(data.get("parameters", [])):
         if parameter.get("type") == "choice" and not parameter.get("choices"):
             located.problem(("parameters", index, "choices"), "a choice parameter needs its choices")

@@ -6,11 +6,21 @@ GET /api/v2/users/{id} -> {"user"}; POST /api/v2/users -> 201 {"user"}), the Tal
 API (POST /api/v2/channels/voice/tickets with via_id 45/46 -> 201 {"ticket"}) and API-token
 authentication: Basic base64("{email}/token:{api_token}"); a wrong one gets 401
 {"error": "Couldn't authenticate you"}.
+
+Live calls follow the Talk Partner Edition pages: POST /api/v2/calls (the call object's mandatory
+fields app_id, from_line, to_line, call_started_at, direction, as "Creating a call record in Zendesk"
+shows them, top level) -> 201 {"call": {...}}; PATCH /api/v2/calls/{id} with fields of the Calls
+reference (agent_id, wait_time, hold_time, talk_time, call_ended_at, completion_status), 404 for an
+unknown call; POST /api/v2/channels/voice/agents/{agent_id}/users/{user_id}/display -> 200 "" or 404
+for an unknown agent or user, as the Support OpenAPI description's OpenUsersProfileInAgentBrowser
+(test_templates_call_events.py checks the route against that file). Everything taken is in
+written["live"] as (what, call id or user id, body), in order.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +30,26 @@ from templates_fake_crm import PEOPLE, FakeCrm, same_number
 EMAIL = "agent@northwind.example"
 TOKEN = "zd-token-6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv"
 SECRETS = ("api_token",)
+APP_ID = 735264019863524
+AGENT_ID = 385473779372
+DISPLAY_USER = "/api/v2/channels/voice/agents/{agent_id}/users/{user_id}/display"
+CALL_FIELDS = {
+    "agent_id": int,
+    "app_id": int,
+    "call_ended_at": str,
+    "call_started_at": str,
+    "completion_status": str,
+    "customer_id": int,
+    "direction": str,
+    "from_line": str,
+    "hold_time": int,
+    "talk_time": int,
+    "to_line": str,
+    "wait_time": int,
+}
+COMPLETION = {"completed", "abandoned_in_queue", "abandoned_in_ivr", "abandoned_in_voicemail", "abandoned_on_hold"}
+ISO = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$")
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 COMPANY = False
 """A user's organisation is another resource (organization_id); the template shows no company."""
 
@@ -98,11 +128,69 @@ def build() -> FakeCrm:
         crm.write("calls", ticket)
         return web.json_response({"ticket": {"id": crm.new_id(), **ticket}}, status=201)
 
+    calls: dict[int, dict[str, Any]] = {}
+
+    def invalid(what: str) -> web.Response:
+        return web.json_response({"error": "RecordInvalid", "description": what}, status=422)
+
+    def check_fields(body: dict[str, Any]) -> str:
+        for key, value in body.items():
+            kind = CALL_FIELDS.get(key)
+            if kind is None or not isinstance(value, kind) or isinstance(value, bool):
+                return f"{key}: not a field of a call, or not a {kind.__name__ if kind else 'known'} value"
+        for key in ("call_started_at", "call_ended_at"):
+            if key in body and not ISO.match(body[key]):
+                return f"{key}: not ISO 8601"
+        if "completion_status" in body and body["completion_status"] not in COMPLETION:
+            return "completion_status"
+        return ""
+
+    @crm.route("POST", "/api/v2/calls")
+    async def create_call(request: web.Request) -> web.Response:
+        body = await request.json()
+        missing = [k for k in ("app_id", "from_line", "to_line", "call_started_at", "direction") if k not in body]
+        problem = f"missing {', '.join(missing)}" if missing else check_fields(body)
+        if not problem and (body["app_id"] != APP_ID or body["direction"] not in ("inbound", "outbound")):
+            problem = "app_id or direction"
+        if not problem and not all(E164.match(body[k]) for k in ("from_line", "to_line")):
+            problem = "from_line and to_line are E.164 numbers"
+        if problem:
+            return invalid(problem)
+        call_id = 9000000 + crm.new_id()
+        calls[call_id] = dict(body)
+        crm.write("live", {"what": "create", "id": call_id, "body": body})
+        return web.json_response({"call": {"id": call_id, **body}}, status=201)
+
+    @crm.route("PATCH", "/api/v2/calls/{id}")
+    async def update_call(request: web.Request) -> web.Response:
+        call_id = int(request.match_info["id"])
+        if call_id not in calls:
+            return web.json_response({"error": "RecordNotFound", "description": "Not found"}, status=404)
+        body = await request.json()
+        problem = check_fields(body) or ("app_id cannot change" if "app_id" in body else "")
+        if problem:
+            return invalid(problem)
+        calls[call_id].update(body)
+        crm.write("live", {"what": "update", "id": call_id, "body": body})
+        return web.json_response({"call": {"id": call_id, **calls[call_id]}})
+
+    @crm.route("POST", DISPLAY_USER)
+    async def display_user(request: web.Request) -> web.Response:
+        agent, user = request.match_info["agent_id"], request.match_info["user_id"]
+        if agent != str(AGENT_ID) or user not in crm.records:
+            return web.json_response("", status=404)
+        crm.write("live", {"what": "display", "id": int(user), "body": {}})
+        return web.json_response("")
+
     return crm
 
 
 def settings(crm: FakeCrm) -> dict[str, Any]:
     return {"subdomain": "northwind", "email": EMAIL, "api_token": TOKEN, "api_url": crm.url}
+
+
+def live_settings(crm: FakeCrm) -> dict[str, Any]:
+    return {**settings(crm), "app_id": str(APP_ID), "agent_id": str(AGENT_ID)}
 
 
 def wrong_settings(crm: FakeCrm) -> dict[str, Any]:

@@ -6,12 +6,21 @@ with `phone` or `word`; 204 No Content when nothing matches; `info.more_records`
 the Calls module fields (Call_Type, Call_Start_Time, Call_Duration "mm:ss", Who_Id) and refresh.html
 (POST accounts…/oauth/v2/token, grant_type=refresh_token; no new refresh token). Access tokens go in
 "Authorization: Zoho-oauthtoken …"; a 401 answers {"code": "INVALID_TOKEN", ...}.
+
+PhoneBridge v3 callnotify (POST /phonebridge/v3/callnotify, application/x-www-form-urlencoded) follows
+https://www.zoho.com/phonebridge/developer/v3/incoming-ringing.html, incoming-answered.html,
+incoming-missed.html and outgoing-unattended.html: type received|dialed, a state valid for that type,
+id, from and to in E.164 with the "+" percent-encoded in the body (the pages' note), start_time
+"yyyy-MM-dd HH:mm:ss" GMT where the page makes it mandatory; 400 REQUIRED_PARAM_MISSING otherwise;
+{"status": "success", "code": "SUCCESS"} when taken. Every notification taken is in written["callnotify"].
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from templates_fake_crm import PEOPLE, FakeCrm, OAuthSettings, same_number
@@ -19,6 +28,14 @@ from templates_fake_crm import PEOPLE, FakeCrm, OAuthSettings, same_number
 API = "/crm/v6"
 SECRETS = ("client_secret", "refresh_token")
 GRANT = "refresh_token"
+CALLNOTIFY = "/phonebridge/v3/callnotify"
+STATES = {
+    "received": {"ringing", "answered", "ended", "missed"},
+    "dialed": {"ringing", "answered", "ended", "busy", "invalid", "blocked", "notavailable", "noanswer", "rejected"},
+}
+NEEDS_START_TIME = {"missed", "busy", "invalid", "blocked", "notavailable", "noanswer", "rejected"}
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+GMT_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$")
 
 
 def _success(record_id: str) -> dict[str, Any]:
@@ -110,6 +127,29 @@ def build() -> FakeCrm:
         crm.write("calls", body)
         return web.json_response(_success(str(5725767000000200000 + crm.new_id())), status=201)
 
+    @crm.route("POST", CALLNOTIFY)
+    async def callnotify(request: web.Request) -> web.Response:
+        def missing(what: str) -> web.Response:
+            body = {"code": "REQUIRED_PARAM_MISSING", "message": what, "status": "error"}
+            return web.json_response(body, status=400)
+
+        if request.content_type != "application/x-www-form-urlencoded":
+            return missing(f"form parameters expected, not {request.content_type}")
+        raw = await request.text()
+        params = dict(parse_qsl(raw, keep_blank_values=True))
+        for name in ("type", "state", "id", "from", "to"):
+            if not params.get(name):
+                return missing(name)
+        if params["state"] not in STATES.get(params["type"], set()):
+            return missing(f"state {params['state']!r} for type {params['type']!r}")
+        for name in ("from", "to"):
+            if not E164.match(params[name]) or "+" in re.findall(rf"(?:^|&){name}=([^&]*)", raw)[0]:
+                return missing(f"{name} must be E.164 with its + encoded")
+        if params["state"] in NEEDS_START_TIME and not GMT_TIME.match(params.get("start_time", "")):
+            return missing("start_time")
+        crm.write("callnotify", params)
+        return web.json_response({"status": "success", "code": "SUCCESS"})
+
     return crm
 
 
@@ -123,6 +163,9 @@ def settings(crm: FakeCrm) -> dict[str, Any]:
         "api_url": crm.url,
         "accounts_url": crm.url,
     }
+
+
+live_settings = settings
 
 
 def pop_urls(crm: FakeCrm, contact_id: str) -> list[str]:

@@ -11,6 +11,7 @@ Each CRM's module then only adds its routes and record shape (see test_templates
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
@@ -116,6 +117,10 @@ class FakeCrm:
     server: TestServer | None = None
     routes: list[tuple[str, str, Handler]] = field(default_factory=list)
     next_id: int = 1000
+    outage: bool = False
+    """The CRM is down for a moment: every API request gets 503 (no Retry-After) until it is set back."""
+    hang: bool = False
+    """The CRM accepts requests and never answers them."""
 
     def __post_init__(self) -> None:
         if self.oauth is not None:
@@ -175,6 +180,10 @@ class FakeCrm:
         self.requests.append((request.method, request.path_qs))
         if self.oauth is not None and request.path in (self.oauth.token_path, self.oauth.authorize_path):
             return await handler(request)
+        while self.hang:  # until the test lets it go (a handler left sleeping would hold up the server's close)
+            await asyncio.sleep(0.05)
+        if self.outage:
+            return web.json_response({"message": "Service unavailable"}, status=503)
         if self.limited > 0:
             self.limited -= 1
             return web.json_response(
