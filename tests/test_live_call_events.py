@@ -23,6 +23,7 @@ from partnercrmd.call_log.live_events import LiveEventPolicy
 from partnercrmd.cli import main as cli_main
 from partnercrmd.testing import ApiSession, RecordingOpener, configure_book
 from tests import live_call_addins as feed
+from tests.ui_support import Client, log_in, page_text, post_form
 
 STATES = ["Ringing", "Answered", "Held", "Resumed", "Ended"]
 CHRIS = feed.CHRIS_NUMBER
@@ -236,3 +237,24 @@ async def test_the_local_book_shows_the_call_on_the_contacts_page_while_it_lasts
     await shows("On a call with Chris Huffman (571-441-5956): on hold")
     await api.call("POST", "CallEvent", **event("page-1", "Ended", DurationSeconds=5))
     await shows("")
+
+
+async def test_the_option_is_on_the_books_page_and_the_viewer_shows_the_capability(
+    partnercrmd_client: Client, api: ApiSession, partnercrmd_app: web.Application
+) -> None:
+    await log_in(partnercrmd_client)
+    page = await page_text(partnercrmd_client, "/ui/books/local")
+    assert re.search(r'<input type="checkbox" id="field-o-call_events" name="o.call_events" value="1" checked', page)
+    assert 'for="field-o-call_events"' in page
+    form = {"o.name": "Local address book", "o.priority": "10", "o.enabled": ["0", "1"], "s.seed_samples": "1"}
+    saved = await post_form(partnercrmd_client, "/ui/books/local", {**form, "o.call_events": "0"})
+    assert saved.status == 303, await saved.text()
+    [local] = [b for b in await api.call("GET", "AddressBooks") if b["AddinId"] == "local"]
+    assert local["LiveCallEvents"] is False and "LiveCallEvents" in local["Type"]["Capabilities"]
+    doc = await asyncio.to_thread(partnercrmd_app[appkeys.VAULT].read)
+    assert doc["books"]["local"]["call_events"] is False
+    page = await page_text(partnercrmd_client, "/ui/books/local?saved=1")
+    assert re.search(r'name="o.call_events" value="1" aria-describedby', page)  # shown, unticked
+    viewer = await page_text(partnercrmd_client, "/ui/viewer?q=live+call+events")
+    assert "Live call events" in viewer and "Local address book" in viewer and "Feed" in viewer
+    assert "No hook" in viewer  # the viewer lists what integrations declare; its books get no events (above)
