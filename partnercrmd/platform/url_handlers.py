@@ -26,7 +26,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Protocol
 
 from ..errors import ConfigError
@@ -336,7 +336,7 @@ def windows_dial_command(executable: str | None = None, frozen: bool | None = No
     frozen = bool(getattr(sys, "frozen", False)) if frozen is None else frozen
     if frozen:
         return [executable]
-    python = Path(executable)
+    python = PureWindowsPath(executable)
     pythonw = python.with_name("pythonw.exe")
     return [str(pythonw if python.name.lower() == "python.exe" else python), "-m", "partnercrmd"]
 
