@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +31,16 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from . import appkeys, search
+from .addin_host import DISABLE_ENV as DISABLE_ENV  # re-exported: add-in tests set it before the daemon starts
+from .addin_host import AddinHost
 from .app import create_app, reload_vault
 from .books import add_book, remove_book
+from .call_log.activity_text import render_activity as render_activity  # re-exported: the text of a logged call
 from .config import DaemonConfig
 from .errors import ConfigError
+from .integration import Connector
 from .model import SearchQuery
-from .paths import Paths
+from .paths import Paths as Paths  # re-exported: the type of the `partnercrmd_home` fixture
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 
@@ -110,6 +114,26 @@ async def remove_default_book(app: web.Application) -> None:
     """Drop the embedded local book, for tests that want their own books only."""
     await asyncio.to_thread(remove_book, app[appkeys.VAULT], "local")
     await reload_vault(app)
+
+
+def addin_host(app: web.Application) -> AddinHost:
+    """The running daemon's add-in host: `.addins` (what loaded, from where, errors) and `.integration(id)`."""
+    return app[appkeys.HOST]
+
+
+def book_connector(app: web.Application, book_id: str) -> Connector | None:
+    """The connector the running daemon opened for a book (None when it is unavailable).
+
+    A `BlockingConnector` comes wrapped for the host's worker threads: its `.blocking` is the add-in's own object.
+    """
+    return app[appkeys.BOOKS].get(book_id).connector
+
+
+def run_cli(arguments: Sequence[str]) -> int:
+    """Run `partnercrmd ARGUMENTS…` in this process (under the `partnercrmd_home` fixture's home); the exit code."""
+    from . import cli  # on first use: the command line is not needed by tests that only run the daemon
+
+    return cli.main(list(arguments))
 
 
 @pytest.fixture

@@ -1,0 +1,101 @@
+"""The add-in SDK: everything an add-in imports from partnercrmd (its tests also use `partnercrmd.testing`).
+
+This package is the published face of the add-in contract; the core keeps its own modules, and this
+package only re-exports from them, so an add-in written against `partnercrmd.sdk` keeps working while
+the core is reorganised. The names in `__all__` are the stable surface. `SDK_VERSION` says which
+surface an installed partnercrmd offers; docs/addins.md ("The SDK and its versions") has the rules:
+a minor version only adds, a name that goes is deprecated first and keeps working for two minor
+versions, and removing or changing a name bumps the major version.
+
+`partnercrmd.sdk.vcard` holds the vCard helpers (content lines, reading cards), for the add-ins that
+talk vCard.
+"""
+
+from __future__ import annotations
+
+from ..backend_words import display_address, os_reason
+from ..errors import AddinError, ConfigError, PartnerError, Unsupported
+from ..hookspecs import hookimpl
+from ..integration import (
+    BlockingConnector,
+    BookContext,
+    CallEvent,
+    CallState,
+    Capability,
+    Classification,
+    ConfigField,
+    Connector,
+    FieldKind,
+    Integration,
+    ReleaseNote,
+)
+from ..model import (
+    Activity,
+    CallDirection,
+    CallInfo,
+    CheckResult,
+    Contact,
+    ContactPatch,
+    Phone,
+    PhoneKind,
+    Picture,
+    SearchQuery,
+)
+from ..phone import PhoneKey, display_number, index_tail, looks_like_number, number_forms, numbers_match, phone_key
+from ..phone_index import INDEX_FILE_PREFIX, PhoneIndex, index_file, remove_other_index_files
+from ..redact import MASK
+from ..search import number_query
+from ..word_search import TRIGRAM, fold, like_pattern, match_expression
+
+SDK_VERSION = (1, 0)
+"""(major, minor) of this surface: minor grows when names are added or deprecated, major when one is removed
+or changes meaning. Compare with a tuple: `SDK_VERSION >= (1, 0)`."""
+
+__all__ = [
+    "INDEX_FILE_PREFIX",
+    "MASK",
+    "SDK_VERSION",
+    "TRIGRAM",
+    "Activity",
+    "AddinError",
+    "BlockingConnector",
+    "BookContext",
+    "CallDirection",
+    "CallEvent",
+    "CallInfo",
+    "CallState",
+    "Capability",
+    "CheckResult",
+    "Classification",
+    "ConfigError",
+    "ConfigField",
+    "Connector",
+    "Contact",
+    "ContactPatch",
+    "FieldKind",
+    "Integration",
+    "PartnerError",
+    "Phone",
+    "PhoneIndex",
+    "PhoneKey",
+    "PhoneKind",
+    "Picture",
+    "ReleaseNote",
+    "SearchQuery",
+    "Unsupported",
+    "display_address",
+    "display_number",
+    "fold",
+    "hookimpl",
+    "index_file",
+    "index_tail",
+    "like_pattern",
+    "looks_like_number",
+    "match_expression",
+    "number_forms",
+    "number_query",
+    "numbers_match",
+    "os_reason",
+    "phone_key",
+    "remove_other_index_files",
+]
