@@ -15,15 +15,21 @@ from typing import Any
 import partnercrmd_json_directory
 import pytest
 from aiohttp import web
-from partnercrmd_json_directory import JSON_DIRECTORY, JsonDirectory
+from partnercrmd_json_directory import JSON_DIRECTORY, client
+from partnercrmd_json_directory.connector import JsonDirectory
 
-from partnercrmd import appkeys, cli
-from partnercrmd.addin_host import DISABLE_ENV
-from partnercrmd.errors import ConfigError
-from partnercrmd.integration import BookContext
-from partnercrmd.model import SearchQuery
-from partnercrmd.paths import Paths
-from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, number_query, remove_default_book
+from partnercrmd.sdk import BookContext, ConfigError, SearchQuery
+from partnercrmd.testing import (
+    DISABLE_ENV,
+    ApiSession,
+    Paths,
+    RecordingOpener,
+    addin_host,
+    configure_book,
+    number_query,
+    remove_default_book,
+    run_cli,
+)
 
 DANA: dict[str, Any] = {
     "id": "p-100",
@@ -102,7 +108,7 @@ async def test_the_add_in_is_found_through_its_entry_point_in_its_own_distributi
     dist = found["json-directory"].dist
     assert dist is not None and dist.name == "partnercrmd-json-directory"
 
-    host = partnercrmd_app[appkeys.HOST]
+    host = addin_host(partnercrmd_app)
     info = host.addins["json-directory"]
     assert (info.distribution, info.version) == ("partnercrmd-json-directory", partnercrmd_json_directory.__version__)
     assert not info.builtin and info.error is None and not info.disabled
@@ -133,7 +139,7 @@ def json_directory_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_partnercrmd_disable_addins_leaves_it_out(
     api: ApiSession, partnercrmd_app: web.Application, directory_file: Path
 ) -> None:
-    host = partnercrmd_app[appkeys.HOST]
+    host = addin_host(partnercrmd_app)
     assert host.addins["json-directory"].disabled
     assert host.integration("json-directory") is None
     with pytest.raises(ConfigError, match="disabled"):
@@ -346,16 +352,16 @@ def test_check_of_a_bad_file_says_what_to_fix(
 def test_books_test_command_runs_the_check(
     partnercrmd_home: Paths, directory_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.main(["books", "add", "json-directory", "--name", "Staff", "--set", f"path={directory_file}"]) == 0
+    assert run_cli(["books", "add", "json-directory", "--name", "Staff", "--set", f"path={directory_file}"]) == 0
     capsys.readouterr()
-    assert cli.main(["books", "test", "Staff"]) == 0
+    assert run_cli(["books", "test", "Staff"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"ok   file: {directory_file} can be read ({directory_file.stat().st_size:,} bytes).",
         "ok   json: The file holds a JSON list.",
         "ok   entries: 3 entries with 5 phone numbers.",
     ]
     write_people(directory_file, "not json")
-    assert cli.main(["books", "test", "Staff"]) == 1
+    assert run_cli(["books", "test", "Staff"]) == 1
     assert capsys.readouterr().out.splitlines()[-1].startswith("FAIL json: The directory file")
 
 
@@ -363,14 +369,14 @@ async def test_concurrent_searches_share_one_read_of_the_file(
     api: ApiSession, partnercrmd_app: web.Application, directory_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reads: list[Path] = []
-    load = partnercrmd_json_directory.load_directory
+    load = client.load_directory
 
-    def counting_load(path: Path, id_field: str, region: str | None) -> partnercrmd_json_directory.Directory:
+    def counting_load(path: Path, id_field: str, region: str | None) -> client.Directory:
         reads.append(path)
         time.sleep(0.1)  # a slow disk: the other searches arrive while the file is being read
         return load(path, id_field, region)
 
-    monkeypatch.setattr(partnercrmd_json_directory, "load_directory", counting_load)
+    monkeypatch.setattr(client, "load_directory", counting_load)
     book_id = await configure_book(partnercrmd_app, "json-directory", path=str(directory_file))
     answers = await asyncio.gather(*(search(api, query) for query in ["northwind", "+44 20 7946 0456"] * 10))
     assert all(a[book_id]["ExceptionText"] == "" for a in answers)
