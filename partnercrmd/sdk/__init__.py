@@ -45,7 +45,7 @@ from ..phone import PhoneKey, display_number, index_tail, looks_like_number, num
 from ..phone_index import INDEX_FILE_PREFIX, PhoneIndex, index_file, remove_other_index_files
 from ..redact import MASK
 from ..search import number_query
-from ..word_search import TRIGRAM, fold, like_pattern, match_expression
+from ..word_search import TRIGRAM, fold, fts_schema, like_pattern, match_expression, rebuild_sql, words_where
 
 SDK_VERSION = (1, 0)
 """(major, minor) of this surface: minor grows when names are added or deprecated, major when one is removed
@@ -86,6 +86,7 @@ __all__ = [
     "display_address",
     "display_number",
     "fold",
+    "fts_schema",
     "hookimpl",
     "index_file",
     "index_tail",
@@ -97,5 +98,7 @@ __all__ = [
     "numbers_match",
     "os_reason",
     "phone_key",
+    "rebuild_sql",
     "remove_other_index_files",
+    "words_where",
 ]
