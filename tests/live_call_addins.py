@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from partnercrmd import hookimpl
-from partnercrmd.errors import AddinError
+from partnercrmd.errors import AddinError, Unsupported
 from partnercrmd.integration import (
     BookContext,
     CallEvent,
@@ -28,7 +28,7 @@ CHRIS_NUMBER = "571-441-5956"
 RECEIVED: dict[str, list[CallEvent]] = {}
 """Events each channel was told, in the order they arrived."""
 MODES: dict[str, str] = {}
-"""How each channel's CRM behaves now: up, down, hang, broken (call_event always raises)."""
+"""How each channel's CRM behaves now: up, down, hang, broken (call_event always raises), unsupported."""
 LOGGED: dict[str, list[Activity]] = {}
 """End-of-call activities each channel logged."""
 ATTEMPTS: dict[str, int] = {}
@@ -56,6 +56,8 @@ class FeedConnector(Connector):
             raise ConnectionRefusedError("the CRM is down")
         if mode == "broken":
             raise AddinError("the CRM refused the call event", code="invalid_data")
+        if mode == "unsupported":
+            raise Unsupported("this CRM has no live call events after all")
         RECEIVED.setdefault(self.channel, []).append(event)
 
 

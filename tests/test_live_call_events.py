@@ -258,3 +258,16 @@ async def test_the_option_is_on_the_books_page_and_the_viewer_shows_the_capabili
     viewer = await page_text(partnercrmd_client, "/ui/viewer?q=live+call+events")
     assert "Live call events" in viewer and "Local address book" in viewer and "Feed" in viewer
     assert "No hook" in viewer  # the viewer lists what integrations declare; its books get no events (above)
+
+
+async def test_a_book_that_answers_unsupported_is_not_asked_again(
+    api: ApiSession, partnercrmd_app: web.Application
+) -> None:
+    feed.MODES["never"] = "unsupported"
+    await configure_book(partnercrmd_app, "feed", channel="never", name="Never")
+    await configure_book(partnercrmd_app, "feed", channel="a", name="Feed A")
+    for call_id in ("u-1", "u-2"):
+        for state in STATES:
+            await api.call("POST", "CallEvent", **event(call_id, state))
+    await received("a", 10)
+    assert feed.ATTEMPTS["never"] == 1

@@ -16,12 +16,13 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ..books import BookManager, OpenBook
 from ..errors import Unsupported
-from ..integration import CallEvent, Capability
+from ..integration import CallEvent, Capability, Connector
 from ..redact import redact
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,8 @@ class LiveEvents:
         self.policy = policy or LiveEventPolicy()
         self.clock = clock
         self._lanes: dict[tuple[str, str], _Lane] = {}
-        self._unsupported: set[str] = set()
+        self._unsupported: weakref.WeakSet[Connector] = weakref.WeakSet()
+        """Connectors that said `Unsupported`: not asked again (a book reopened has a new connector)."""
         self._closed = False
 
     @staticmethod
@@ -89,7 +91,7 @@ class LiveEvents:
         if self._closed:
             return
         for book in self.books.enabled():
-            if not self.takes_events(book) or book.id in self._unsupported:
+            if not self.takes_events(book) or book.connector in self._unsupported:
                 continue
             key = (event.call_id, book.id)
             contact_id, contact_name = contacts.get(book.id, ("", ""))
@@ -166,7 +168,7 @@ class LiveEvents:
                         await book.connector.call_event(event)
                     return
                 except Unsupported:
-                    self._unsupported.add(lane.book_id)
+                    self._unsupported.add(book.connector)
                     log.info("address book %s does not take live call events; not asked again", lane.book_id)
                     return
                 except asyncio.CancelledError:

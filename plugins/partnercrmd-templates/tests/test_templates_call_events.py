@@ -27,6 +27,8 @@ import crm_zoho
 import pytest
 import yaml
 from aiohttp import web
+from partnercrmd_templates.engine import capabilities_of
+from partnercrmd_templates.loader import TemplateError, load_text
 from templates_fake_crm import FakeCrm
 
 from partnercrmd import appkeys
@@ -382,3 +384,27 @@ async def test_bitrix24_finds_callers_logs_calls_creates_contacts_and_pops_recor
     [collection] = [c for c in await api.call("POST", "Search", query="Whitfield") if c["AddinId"] == wrong]
     text = collection["ExceptionText"]
     assert "refused" in text and "webhook_code" in text and crm_bitrix24.WRONG_CODE not in text
+
+
+def test_a_call_event_operation_is_either_per_state_or_one_request_with_values() -> None:
+    head = (
+        "format: 1\nid: live-t\nname: T\nversion: '1'\nbase_url: https://crm.example\nauth: {type: none}\noperations:\n"
+    )
+    single = "  call_event:\n    request: {method: POST, url: /n, form: {s: '{{ event.value }}'}}\n"
+    per_state = (
+        "    states:\n      Ringing:\n        - request: {method: POST, url: /r}\n          when: 'event.matched &&'\n"
+    )
+    for body, problem in [
+        (single, "a single `request` needs `values`"),
+        (
+            single + "    values: {Ringing: ring}\n" + per_state.replace("          when: 'event.matched &&'\n", ""),
+            "either",
+        ),
+        ("  call_event:\n" + per_state, "call_event.states.Ringing[0].when"),
+        (single + "    values: {Ringing: ring, Dialling: dial}\n", "Dialling"),
+    ]:
+        with pytest.raises(TemplateError) as refused:
+            load_text(head + body, "t.yaml")
+        assert problem in str(refused.value), str(refused.value)
+    loaded = load_text(head + single + "    values: {Ringing: ring, Ended: end}\n", "t.yaml")
+    assert "LiveCallEvents" in {str(c) for c in capabilities_of(loaded.data)}
