@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from typing import TYPE_CHECKING, Any
 
 from . import PRODUCT_NAME
 from .errors import BadRequest
-from .partner_keys import SignatureError, load_public_key
 from .paths import Paths
+
+if TYPE_CHECKING:  # cryptography, partner_keys, tomllib: imported where used (`partnercrmd version` starts at once)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 BRANDING_ENV = "PARTNERCRMD_BRANDING"
 FILE_NAME = "branding.toml"
@@ -110,6 +109,8 @@ def parse_branding(data: dict[str, Any], where: Path) -> Branding:
     if not isinstance(shipped, list) or not all(isinstance(i, str) for i in shipped):
         raise BrandingError(f"{where}: [integrations] shipped must be a list of integration ids.")
     key_text = _text(data.get("keys", {}), "public_key", "", where)
+    from .partner_keys import SignatureError, load_public_key
+
     try:
         public_key = load_public_key(key_text) if key_text else None
     except SignatureError as exc:
@@ -142,6 +143,8 @@ def parse_branding(data: dict[str, Any], where: Path) -> Branding:
 
 
 def load_branding_file(path: Path) -> Branding:
+    import tomllib
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

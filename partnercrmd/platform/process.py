@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
 from collections.abc import Callable
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: `partnercrmd dial` reads process liveness and must start at once
+    import asyncio
 
 STOP_SIGNAL_NAMES = ("SIGTERM", "SIGINT", "SIGBREAK")
 """What stops the daemon, where the system has it: `kill`, Ctrl+C, and Ctrl+Break in a Windows console."""
@@ -60,6 +63,8 @@ def stop_on_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """The daemon's event loop: the Proactor loop on Windows (subprocesses and pipes work there), else the default."""
+    import asyncio
+
     if sys.platform == "win32":
         return asyncio.ProactorEventLoop()
     return asyncio.new_event_loop()

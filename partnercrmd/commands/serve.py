@@ -1,0 +1,35 @@
+"""`partnercrmd serve`: run the daemon in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from ..config import DEFAULT_PORT, DaemonConfig
+from ..paths import HOME_ENV, Paths
+
+
+def cmd_serve(args: argparse.Namespace, paths: Paths) -> int:
+    from ..branding import load_branding, load_branding_file
+    from ..daemon import serve
+
+    if args.home:
+        os.environ[HOME_ENV] = args.home  # add-ins and child processes see the same home
+        paths = Paths.under(Path(args.home))
+    branding = load_branding_file(Path(args.branding)) if args.branding else load_branding(paths)
+    serve(DaemonConfig(paths=paths, port=args.port, region=args.region, branding=branding), verbose=args.verbose)
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="run the daemon in the foreground")
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0: any)"
+    )
+    serve.add_argument("--region", help="default region for numbers without a country code, e.g. GB")
+    serve.add_argument("--verbose", action="store_true")
+    serve.add_argument("--home", help="keep everything under this directory (as PARTNERCRMD_HOME does)")
+    serve.add_argument("--branding", help="the partner's branding file (as PARTNERCRMD_BRANDING does)")
+    serve.set_defaults(func=cmd_serve)
