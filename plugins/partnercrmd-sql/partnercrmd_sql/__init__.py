@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from partnercrmd import hookimpl
-from partnercrmd.integration import BookContext, Capability, Integration, ReleaseNote
+from partnercrmd.sdk import BookContext, Capability, Integration, ReleaseNote, hookimpl
 
+from .client import Driver
 from .connector import SqlBook
-from .database import Driver
 from .settings import CONFIG, POSTGRESQL, SqlSettings, parse_settings
 from .sqlite_driver import RETURNING_SINCE, SqliteDriver, sqlite_version
 

@@ -7,15 +7,45 @@ left in the user's database.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from partnercrmd.errors import AddinError, PartnerError
-from partnercrmd.model import Activity, CallDirection, CheckResult, Contact, Phone, PhoneKind, SearchQuery
+from partnercrmd.sdk import (
+    Activity,
+    AddinError,
+    CallDirection,
+    CheckResult,
+    Contact,
+    PartnerError,
+    Phone,
+    PhoneKind,
+    SearchQuery,
+)
 
-if TYPE_CHECKING:
-    from .connector import SqlBook
+from .client import ConnectionPool, Driver, Params, ResultRow
+from .settings import SqlSettings
+from .sqltext import Statement
+from .statements import ActivityStatements, ContactStatements
+
+
+class CheckedBook(Protocol):
+    """What the checks use of a book: the connector passes itself (checks never import it: no import circle)."""
+
+    settings: SqlSettings
+    driver: Driver
+    pool: ConnectionPool
+    contacts: ContactStatements | None
+    calls: ActivityStatements | None
+
+    def fetch(self, statement: Statement, params: Params, limit: int) -> list[ResultRow]: ...
+    def search(self, query: SearchQuery) -> Sequence[Contact]: ...
+    def record_url(self, contact_id: str, edit: bool) -> str | None: ...
+    def activity_statement(self) -> Statement: ...
+    def activity_params(self, contact_id: str, activity: Activity) -> dict[str, object]: ...
+    def contact_params(self, contact: Contact) -> dict[str, object]: ...
+    def insert_statement(self, params: Params) -> Statement: ...
+
 
 SAMPLE_NUMBER = "+12127365000"
 SAMPLE_NAME = "a"
@@ -29,7 +59,7 @@ def _step(check: str, work: Callable[[], str]) -> CheckResult:
         return CheckResult(check, False, exc.message, exc.code)
 
 
-def _reach(book: SqlBook) -> list[CheckResult]:
+def _reach(book: CheckedBook) -> list[CheckResult]:
     where = book.driver.where()
     where = where[:1].upper() + where[1:]
     try:
@@ -48,14 +78,14 @@ def _reach(book: SqlBook) -> list[CheckResult]:
     return [CheckResult("reach", True, f"{where} can be reached."), CheckResult("authenticate", True, signed_in)]
 
 
-def _table(book: SqlBook) -> str:
+def _table(book: CheckedBook) -> str:
     assert book.contacts is not None
     book.fetch(book.contacts.probe(), {}, 1)
     columns = ", ".join(book.settings.columns.selected(True))
     return f"The table {book.settings.table} has every mapped column ({columns})."
 
 
-def _search(book: SqlBook) -> str:
+def _search(book: CheckedBook) -> str:
     done = []
     if "search_number_query" in book.settings.queries or book.settings.columns.phones:
         book.search(SearchQuery(SAMPLE_NUMBER, limit=1, number=SAMPLE_NUMBER))
@@ -68,7 +98,7 @@ def _search(book: SqlBook) -> str:
     return f"Searching works {' and '.join(done)}."
 
 
-def _sample_contact_id(book: SqlBook) -> str:
+def _sample_contact_id(book: CheckedBook) -> str:
     """An existing contact's id, so a call log with a foreign key accepts the test row."""
     if book.contacts is not None:
         rows = book.fetch(book.contacts.first_id(), {}, 1)
@@ -78,7 +108,7 @@ def _sample_contact_id(book: SqlBook) -> str:
     return found[0].id if found else "0"
 
 
-def _log_activity(book: SqlBook) -> str:
+def _log_activity(book: CheckedBook) -> str:
     statement = book.activity_statement()
     activity = Activity("partnercrmd connection test", "", CallDirection.INBOUND, datetime.now(UTC))
     params = book.activity_params(_sample_contact_id(book), activity)
@@ -87,7 +117,7 @@ def _log_activity(book: SqlBook) -> str:
     return f"Calls can be logged with {target} (checked with a test row that was rolled back)."
 
 
-def _create_contact(book: SqlBook) -> str:
+def _create_contact(book: CheckedBook) -> str:
     sample = Contact(
         first_name="partnercrmd",
         last_name="connection test",
@@ -101,7 +131,7 @@ def _create_contact(book: SqlBook) -> str:
     return "Contacts can be created (checked with a test row that was rolled back)."
 
 
-def run_checks(book: SqlBook) -> list[CheckResult]:
+def run_checks(book: CheckedBook) -> list[CheckResult]:
     """Every check that applies to this book's settings; after a failure to reach or sign in, nothing more."""
     results = _reach(book)
     if not all(result.ok for result in results):

@@ -17,13 +17,24 @@ import uuid
 from collections.abc import Sequence
 from urllib.parse import quote
 
-from partnercrmd.errors import AddinError, Unsupported
-from partnercrmd.integration import BlockingConnector, Capability
-from partnercrmd.model import Activity, CheckResult, Contact, ContactPatch, SearchQuery
-from partnercrmd.phone import PhoneKey, index_tail, numbers_match, phone_key
+from partnercrmd.sdk import (
+    Activity,
+    AddinError,
+    BlockingConnector,
+    Capability,
+    CheckResult,
+    Contact,
+    ContactPatch,
+    PhoneKey,
+    SearchQuery,
+    Unsupported,
+    index_tail,
+    numbers_match,
+    phone_key,
+)
 
 from .checks import run_checks
-from .database import ConnectionPool, Driver, Params, ResultRow
+from .client import ConnectionPool, Driver, Params, ResultRow
 from .mapping import contact_values, row_to_activity, row_to_contact
 from .settings import ID_PLACEHOLDER, NEW_ID_UUID, SqlSettings
 from .sqltext import Statement, like_escape

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from partnercrmd.model import Activity, CallDirection, Contact, Phone, PhoneKind, Picture
+from partnercrmd.sdk import Activity, CallDirection, Contact, Phone, PhoneKind, Picture
 
 Row = Mapping[str, object]
 

@@ -15,9 +15,9 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
-from partnercrmd.errors import AddinError, ConfigError
+from partnercrmd.sdk import AddinError, ConfigError
 
-from .database import Database, Driver, Params, ResultRow
+from .client import Database, Driver, Params, ResultRow
 from .sqltext import Statement, to_pyformat
 
 STATEMENT_TIMEOUT_MS = 10_000

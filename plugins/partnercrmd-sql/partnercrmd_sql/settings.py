@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from partnercrmd.errors import ConfigError
-from partnercrmd.integration import ConfigField, FieldKind
-from partnercrmd.model import PhoneKind
+from partnercrmd.sdk import ConfigError, ConfigField, FieldKind, PhoneKind
 
 from .mapping import PHONE_KINDS, ActivityColumns, ColumnMap, PhoneColumn, guess_kind
 from .sqltext import Statement, TableName, check_identifier, check_parameters

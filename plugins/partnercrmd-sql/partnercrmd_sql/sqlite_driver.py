@@ -19,9 +19,9 @@ from urllib.parse import quote as quote_url
 
 import phonenumbers
 
-from partnercrmd.errors import AddinError
+from partnercrmd.sdk import AddinError
 
-from .database import Database, Driver, Params, ResultRow
+from .client import Database, Driver, Params, ResultRow
 from .sqltext import Statement, quote_brackets
 
 RETURNING_SINCE = (3, 35, 0)

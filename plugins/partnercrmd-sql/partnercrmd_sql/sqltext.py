@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from partnercrmd.errors import ConfigError
+from partnercrmd.sdk import ConfigError
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 """A plain SQL name: letters, digits and underscores, not starting with a digit, 63 characters at most."""

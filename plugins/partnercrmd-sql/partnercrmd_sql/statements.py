@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .database import Driver
+from .client import Driver
 from .mapping import ActivityColumns, ColumnMap
 from .sqltext import Statement, TableName
 

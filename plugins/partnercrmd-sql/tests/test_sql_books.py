@@ -32,11 +32,17 @@ from sql_test_support import (
     SqliteBackend,
 )
 
-from partnercrmd import appkeys, cli
-from partnercrmd.integration import BookContext
-from partnercrmd.model import SearchQuery
-from partnercrmd.paths import Paths
-from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, number_query, remove_default_book
+from partnercrmd.sdk import BookContext, SearchQuery
+from partnercrmd.testing import (
+    ApiSession,
+    Paths,
+    RecordingOpener,
+    addin_host,
+    configure_book,
+    number_query,
+    remove_default_book,
+    run_cli,
+)
 
 FORMATS = ("+44 20 7946 0958", "02079460958", "0044 20 7946 0958", "(0)20-7946-0958")
 CRM_PAGE = "https://crm.example/contacts/{id}"
@@ -121,10 +127,10 @@ def connector(settings: dict[str, Any], tmp_path: Path) -> Iterator[SqlBook]:
 async def test_the_add_in_is_found_through_its_entry_point(api: ApiSession, partnercrmd_app: web.Application) -> None:
     found = {ep.name: ep for ep in entry_points(group="partnercrmd.addins")}
     assert found["sql"].value == "partnercrmd_sql"
-    info = partnercrmd_app[appkeys.HOST].addins["sql"]
+    info = addin_host(partnercrmd_app).addins["sql"]
     assert (info.distribution, info.version) == ("partnercrmd-sql", partnercrmd_sql.__version__)
     assert info.error is None and not info.builtin
-    assert partnercrmd_app[appkeys.HOST].integration("sql") is SQL
+    assert addin_host(partnercrmd_app).integration("sql") is SQL
     password = SQL.config_field("password")
     assert password is not None and password.secret
 
@@ -554,9 +560,9 @@ def test_books_test_command_checks_a_postgresql_book(
     partnercrmd_home: Paths, pg_book: PostgresBook, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sets = [arg for key, value in pg_book.settings.items() for arg in ("--set", f"{key}={value}")]
-    assert cli.main(["books", "add", "sql", "--name", "CRM", *sets]) == 0
+    assert run_cli(["books", "add", "sql", "--name", "CRM", *sets]) == 0
     capsys.readouterr()
-    assert cli.main(["books", "test", "CRM"]) == 0
+    assert run_cli(["books", "test", "CRM"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines] == [
         "ok   reach",
@@ -567,9 +573,9 @@ def test_books_test_command_checks_a_postgresql_book(
         "ok   create_contact",
     ]
     assert lines[1] == "ok   authenticate: Signed in as crm_app."
-    assert cli.main(["books", "set", "CRM", "--set", "password=wrong-password"]) == 0
+    assert run_cli(["books", "set", "CRM", "--set", "password=wrong-password"]) == 0
     capsys.readouterr()
-    assert cli.main(["books", "test", "CRM"]) == 1
+    assert run_cli(["books", "test", "CRM"]) == 1
     out = capsys.readouterr().out
     assert out.splitlines()[-1].startswith("FAIL authenticate: PostgreSQL at 127.0.0.1:")
     assert out.rstrip().endswith("[invalid_auth]") and "wrong-password" not in out

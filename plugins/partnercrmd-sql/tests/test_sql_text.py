@@ -7,8 +7,7 @@ from partnercrmd_sql.postgres_driver import parse_dsn
 from partnercrmd_sql.settings import parse_phone_columns, parse_settings
 from partnercrmd_sql.sqltext import Statement, TableName, check_identifier, like_escape, quote_brackets, to_pyformat
 
-from partnercrmd.errors import ConfigError
-from partnercrmd.model import PhoneKind
+from partnercrmd.sdk import ConfigError, PhoneKind
 
 
 @pytest.mark.parametrize("name", ["contacts", "Contacts", "_x1", "a" * 63])

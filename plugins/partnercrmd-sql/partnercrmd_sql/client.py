@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from partnercrmd.errors import AddinError
+from partnercrmd.sdk import AddinError
 
 from .sqltext import Statement, quote
 
