@@ -15,7 +15,7 @@ from pathlib import Path
 from .branding import BRANDING_ENV
 from .errors import ConfigError
 from .paths import HOME_ENV
-from .platform import WINDOWS, system
+from .platform import WINDOWS, frozen_executable, system
 from .platform.autostart import (
     AUTOSTART_ID,
     LAUNCH_AGENT_LABEL,
@@ -94,6 +94,9 @@ def serve_arguments(environ: Mapping[str, str] | None = None) -> list[str]:
 
 def service_command() -> Path:
     """The absolute path of the `partnercrmd` command that runs this code (what the service starts)."""
+    frozen = frozen_executable(windowed=True)
+    if frozen is not None:
+        return frozen
     names = ["partnercrmd.exe", "partnercrmd"] if system() == WINDOWS else ["partnercrmd"]
     argv0 = Path(sys.argv[0])
     candidates = [argv0] if argv0.name in names else []

@@ -265,9 +265,12 @@ def test_the_listening_socket_does_not_share_its_port_on_windows(windows: Preten
 
 def test_the_event_loop_on_windows_is_the_proactor(windows: PretendPlatform, monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[str] = []
-    monkeypatch.setattr(
-        asyncio, "ProactorEventLoop", lambda: made.append("proactor") or asyncio.SelectorEventLoop(), raising=False
-    )
+
+    def proactor() -> asyncio.AbstractEventLoop:
+        made.append("proactor")
+        return asyncio.SelectorEventLoop()
+
+    monkeypatch.setattr(asyncio, "ProactorEventLoop", proactor, raising=False)
     loop = process.new_event_loop()
     loop.close()
     assert made == ["proactor"]

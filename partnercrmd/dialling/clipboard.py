@@ -27,7 +27,8 @@ import pyperclip
 from aiohttp import web
 
 from .. import appkeys
-from ..platform.clipboard import ClipboardHelper, find_clipboard_helper
+from ..platform.clipboard import ClipboardHelper as ClipboardHelper  # re-exported: the dialling API
+from ..platform.clipboard import find_clipboard_helper as find_clipboard_helper
 from .detect import FoundNumber, find_numbers
 from .service import DialSource
 

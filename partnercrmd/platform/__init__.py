@@ -26,6 +26,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 LINUX = "linux"
 WINDOWS = "win32"
@@ -43,6 +44,22 @@ def system(platform: str | None = None) -> str:
     if platform in (WINDOWS, MACOS):
         return platform
     return LINUX
+
+
+def frozen_executable(windowed: bool = False) -> Path | None:
+    """The executable of a frozen build (PyInstaller), or None when running from an installed package.
+
+    `windowed`: on Windows the build also holds `NAMEw.exe`, the same program without a console window,
+    which is what Windows should start by itself (at sign-in, for a link); it is preferred when present.
+    """
+    if not getattr(sys, "frozen", False):
+        return None
+    executable = Path(sys.executable)
+    if windowed and system() == WINDOWS:
+        quiet = executable.with_name(f"{executable.stem}w{executable.suffix}")
+        if quiet.is_file():
+            return quiet
+    return executable
 
 
 def run_tool(args: Sequence[str]) -> subprocess.CompletedProcess[str]:

@@ -30,7 +30,7 @@ from pathlib import Path, PureWindowsPath
 from typing import Protocol
 
 from ..errors import ConfigError
-from . import MACOS, WINDOWS, Runner, failure, run_tool, system
+from . import MACOS, WINDOWS, Runner, failure, frozen_executable, run_tool, system
 from .registry import HIVE_NAME, CurrentUserRegistry, Registry
 from .xdg import exec_argument, user_base_dirs
 
@@ -331,9 +331,12 @@ def windows_quote(argument: str) -> str:
 
 
 def windows_dial_command(executable: str | None = None, frozen: bool | None = None) -> list[str]:
-    """What a link starts: the frozen `partnercrmd.exe`, else pythonw.exe (no console window) `-m partnercrmd`."""
+    """What a link starts: a frozen build's windowed executable, else pythonw.exe (no console) `-m partnercrmd`."""
+    if frozen is None and executable is None:
+        built = frozen_executable(windowed=True)
+        if built is not None:
+            return [str(built)]
     executable = sys.executable if executable is None else executable
-    frozen = bool(getattr(sys, "frozen", False)) if frozen is None else frozen
     if frozen:
         return [executable]
     python = PureWindowsPath(executable)
