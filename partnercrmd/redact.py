@@ -1,8 +1,8 @@
 """Keep secrets out of logs, errors, API answers and pages.
 
 One notion of a secret serves everything: `secret_values` names a book's secrets (its secret settings
-and the HTTP Basic credentials they make), `secret_forms` the ways a server, a library or a page may
-write one back (as is, percent-encoded, JSON-, HTML- or repr-escaped, inside base64).
+and the HTTP Basic credentials they make), `secret_pattern` every way a server, a library or a page
+may write one back (each character as is or percent-, JSON-, repr- or HTML-escaped, inside base64).
 
 `LOG_REDACTOR` masks every secret registered with it in every log record, whatever add-in or library
 wrote it: `BookManager` registers each book's secrets when it opens the book and forgets them when it
@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import base64
 import functools
-import html
-import json
 import logging
 import re
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
-from urllib.parse import quote, quote_plus
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4
@@ -37,7 +34,9 @@ MAX_USER_LENGTH = 256
 """Longer text settings are not tried as the user name of HTTP Basic credentials."""
 
 _URLSAFE = str.maketrans("+/", "-_")
-_PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._")
+"""Characters no encoder escapes: they stand for themselves in a secret's pattern."""
+_HTML_NAMES = {'"': ("quot",), "&": ("amp",), "<": ("lt",), ">": ("gt",), "'": ("apos",)}
 _TRACEBACKS = logging.Formatter()
 
 
@@ -90,33 +89,42 @@ def _base64_cores(data: bytes) -> set[str]:
     return cores
 
 
-def secret_forms(secret: str) -> set[str]:
-    """The ways `secret` may come back in a text: as is, percent-encoded (path, query or form, either hex case),
-    JSON-, HTML- and repr-escaped, and (when long enough) inside base64."""
-    percent = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
-    percent |= {_PERCENT_ESCAPE.sub(lambda m: m.group().lower(), p) for p in percent}
-    forms = {
-        secret,
-        *percent,
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        html.escape(secret),
-        html.escape(secret, quote=False),
-        repr(secret)[1:-1],
-    }
+def _char_pattern(char: str) -> str:
+    """Every way a text may write `char` of a secret: as is or behind backslashes (JSON, repr, JSON in JSON),
+    percent-encoded (either hex case), as a JSON or Python escape, as an HTML character reference, and a space
+    as '+'. Each encoder escapes its own set of characters (a URL path keeps '/', '+', '=' and '&' but not '"'),
+    so each character is matched in any of its spellings rather than the secret in a few whole encodings."""
+    if char in _PLAIN:
+        return re.escape(char)
+    code = ord(char)
+    ways = [r"\\*" + re.escape(char), "".join(f"%(?i:{byte:02x})" for byte in char.encode())]
+    ways.append(rf"\\+(?i:u{code:04x})" if code <= 0xFFFF else rf"\\+(?i:U{code:08x})")
+    if code <= 0xFF:
+        ways.append(rf"\\+(?i:x{code:02x})")
+    ways += [rf"&#0*{code};", rf"&#(?i:x0*{code:x});", *(f"&{name};" for name in _HTML_NAMES.get(char, ()))]
+    if char == " ":
+        ways.append(r"\+")
+    return "(?:" + "|".join(ways) + ")"
+
+
+def secret_pattern(secret: str) -> str:
+    """A regular expression for `secret` as it may come back in any text: each character in any of its spellings
+    (see `_char_pattern`: as is, percent-, JSON-, repr- or HTML-escaped, in any mixture), and, when the secret is
+    long enough, inside base64 (HTTP Basic credentials whatever the user name)."""
+    spelled = "".join(map(_char_pattern, secret))
     data = secret.encode()
-    if len(data) >= MIN_BASE64_BYTES:
-        forms |= _base64_cores(data)
-    return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
+    if len(data) < MIN_BASE64_BYTES:
+        return spelled
+    cores = sorted(_base64_cores(data), key=lambda c: (-len(c), c))
+    return "|".join([spelled, *map(re.escape, cores)])
 
 
 class _Masker:
-    """Replaces every form of a set of secrets with MASK, in one pass (longest forms first)."""
+    """Replaces every spelling of a set of secrets with MASK, in one pass (longer secrets first)."""
 
     def __init__(self, secrets: frozenset[str]) -> None:
-        forms = {form for secret in secrets if len(secret) >= MIN_SECRET_LENGTH for form in secret_forms(secret)}
-        ordered = sorted(forms, key=lambda f: (-len(f), f))
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        kept = sorted((s for s in secrets if len(s) >= MIN_SECRET_LENGTH), key=lambda s: (-len(s), s))
+        self._pattern = re.compile("|".join(f"(?:{secret_pattern(s)})" for s in kept)) if kept else None
 
     def __bool__(self) -> bool:
         return self._pattern is not None
