@@ -235,8 +235,10 @@ async def test_the_local_book_shows_the_call_on_the_contacts_page_while_it_lasts
     await shows("On a call with Chris Huffman (571-441-5956): talking")
     await api.call("POST", "CallEvent", **event("page-1", "Held"))
     await shows("On a call with Chris Huffman (571-441-5956): on hold")
+    assert '<meta http-equiv="refresh" content="5">' in await (await api.client.get(path)).text()
     await api.call("POST", "CallEvent", **event("page-1", "Ended", DurationSeconds=5))
     await shows("")
+    assert "http-equiv" not in await (await api.client.get(path)).text()  # the call is over: no more reloading
 
 
 async def test_the_option_is_on_the_books_page_and_the_viewer_shows_the_capability(
