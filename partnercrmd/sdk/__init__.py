@@ -41,7 +41,16 @@ from ..model import (
     Picture,
     SearchQuery,
 )
-from ..phone import PhoneKey, display_number, index_tail, looks_like_number, number_forms, numbers_match, phone_key
+from ..phone import (
+    SUFFIX_DIGITS,
+    PhoneKey,
+    display_number,
+    index_tail,
+    looks_like_number,
+    number_forms,
+    numbers_match,
+    phone_key,
+)
 from ..phone_index import INDEX_FILE_PREFIX, PhoneIndex, index_file, remove_other_index_files
 from ..redact import MASK
 from ..search import number_query
@@ -55,6 +64,7 @@ __all__ = [
     "INDEX_FILE_PREFIX",
     "MASK",
     "SDK_VERSION",
+    "SUFFIX_DIGITS",
     "TRIGRAM",
     "Activity",
     "AddinError",
