@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from partnercrmd import hookimpl
-from partnercrmd.integration import Capability, Integration, ReleaseNote
+from partnercrmd.sdk import Capability, Integration, ReleaseNote, hookimpl
 
 from .connector import CardDavBook, open_book
 from .settings import CONFIG

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from partnercrmd.model import Activity, CallDirection
+from partnercrmd.sdk import Activity, CallDirection
 
 from .content_lines import Component, escape_text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from partnercrmd.errors import AddinError
+from partnercrmd.sdk import AddinError
 
 from . import dav_xml
 from .cards import StoredCard

@@ -11,9 +11,8 @@ import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from partnercrmd.importers.vcard import parse_vcards
-from partnercrmd.model import Activity, Contact, ContactPatch, Phone, PhoneKind
-from partnercrmd.word_search import fold
+from partnercrmd.sdk import Activity, Contact, ContactPatch, Phone, PhoneKind, fold
+from partnercrmd.sdk.vcard import parse_vcards
 
 from . import activities
 from .content_lines import Component, Property, escape_text, split_escaped, unescape_text

@@ -7,18 +7,31 @@ depend on (no point searching a server that cannot be reached).
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from partnercrmd.errors import AddinError
-from partnercrmd.model import CheckResult
+from partnercrmd.sdk import AddinError, CheckResult
 
 from . import dav_xml
 from .addressbook import NAME_PROPERTIES, AddressBook
-from .client import display_url, failure, server_of
+from .client import DavClient, display_url, failure, server_of
 from .journal_calendar import JournalCalendar
+from .settings import CardDavSettings
+from .sync import IndexSync
 
-if TYPE_CHECKING:
-    from .connector import CardDavBook
+
+class CheckedBook(Protocol):
+    """What the checks use of a book: the connector passes itself (checks never import it: no import circle)."""
+
+    settings: CardDavSettings
+    client: DavClient
+    sync: IndexSync
+    calendar: JournalCalendar | None
+
+    @property
+    def journal(self) -> bool: ...
+
+    async def addressbook(self) -> AddressBook: ...
+
 
 INDEX_WAIT = 60.0
 
@@ -27,7 +40,7 @@ def _failed(check: str, exc: AddinError, fix: str = "") -> CheckResult:
     return CheckResult(check, False, f"{exc.message} {fix}".strip(), exc.code)
 
 
-async def _reach(book: CardDavBook) -> CheckResult:
+async def _reach(book: CheckedBook) -> CheckResult:
     url = book.settings.url
     try:
         reply = await book.client.request("OPTIONS", url)
@@ -38,7 +51,7 @@ async def _reach(book: CardDavBook) -> CheckResult:
     return CheckResult("reach", True, f"The server {server_of(url)} answers (HTTP {reply.status}).")
 
 
-async def _authenticate(book: CardDavBook) -> CheckResult:
+async def _authenticate(book: CheckedBook) -> CheckResult:
     url = book.settings.url
     try:
         body = dav_xml.propfind((dav_xml.CURRENT_USER_PRINCIPAL,))
@@ -54,7 +67,7 @@ async def _authenticate(book: CardDavBook) -> CheckResult:
     return CheckResult("authenticate", True, f"Signed in as {book.settings.username!r}.")
 
 
-async def _addressbook(book: CardDavBook) -> tuple[CheckResult, AddressBook | None]:
+async def _addressbook(book: CheckedBook) -> tuple[CheckResult, AddressBook | None]:
     try:
         found = await book.addressbook()
     except AddinError as exc:
@@ -63,7 +76,7 @@ async def _addressbook(book: CardDavBook) -> tuple[CheckResult, AddressBook | No
     return CheckResult("addressbook", True, message), found
 
 
-async def _search(book: CardDavBook, found: AddressBook) -> CheckResult:
+async def _search(book: CheckedBook, found: AddressBook) -> CheckResult:
     try:
         await book.sync.wait(book.sync.start(), INDEX_WAIT)
         await found.query(NAME_PROPERTIES, [uuid.uuid4().hex])  # a sample name search, matching no one
@@ -125,13 +138,13 @@ async def _write_journal(calendar: JournalCalendar) -> CheckResult:
     return CheckResult("write", True, f"Calls are logged as journal entries in {where}.")
 
 
-def _web_page(book: CardDavBook) -> CheckResult:
+def _web_page(book: CheckedBook) -> CheckResult:
     template = book.settings.web_url_template
     example = template.replace("{uid}", "0b5e7f3c-example").replace("{id}", "0b5e7f3c-example.vcf")
     return CheckResult("web_page", True, f"Open shows contacts at addresses such as {example}.")
 
 
-async def run_checks(book: CardDavBook) -> list[CheckResult]:
+async def run_checks(book: CheckedBook) -> list[CheckResult]:
     results = [await _reach(book)]
     if not results[-1].ok:
         return results

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 from multidict import CIMultiDictProxy
 
-from partnercrmd.errors import AddinError
+from partnercrmd.sdk import AddinError
 
 from . import dav_xml
 

@@ -8,16 +8,23 @@ import uuid
 from collections.abc import Callable, Sequence
 from urllib.parse import quote
 
-from partnercrmd.errors import AddinError
-from partnercrmd.integration import BookContext, Connector
-from partnercrmd.model import Activity, CheckResult, Contact, ContactPatch, SearchQuery
-from partnercrmd.phone import numbers_match, phone_key
-from partnercrmd.phone_index import PhoneIndex
-from partnercrmd.word_search import fold
+from partnercrmd.sdk import (
+    Activity,
+    AddinError,
+    BookContext,
+    CheckResult,
+    Connector,
+    Contact,
+    ContactPatch,
+    PhoneIndex,
+    SearchQuery,
+    fold,
+    numbers_match,
+    phone_key,
+)
 
 from . import activities
 from .addressbook import NAME_PROPERTIES, AddressBook, PreconditionFailed
-from .card_store import CardStore
 from .cards import (
     BadCard,
     CardEditor,
@@ -32,6 +39,7 @@ from .cards import (
 from .checks import run_checks
 from .client import DavClient
 from .discovery import find_addressbook
+from .index import CardStore
 from .journal_calendar import JournalCalendar
 from .settings import JOURNAL_MODE, CardDavSettings, parse_settings
 from .sync import IndexSync

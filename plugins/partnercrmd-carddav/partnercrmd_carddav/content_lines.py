@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from partnercrmd.vcard_syntax import (
+from partnercrmd.sdk.vcard import (
     escape_text,
     fold,
     split_escaped,

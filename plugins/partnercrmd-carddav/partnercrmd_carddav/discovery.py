@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from partnercrmd.errors import AddinError
+from partnercrmd.sdk import AddinError
 
 from . import dav_xml
 from .client import DavClient, display_url, multistatus

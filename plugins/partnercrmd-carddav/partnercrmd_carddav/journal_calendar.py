@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin
 
-from partnercrmd.errors import AddinError
-from partnercrmd.model import Activity
+from partnercrmd.sdk import Activity, AddinError
 
 from . import activities, dav_xml
 from .addressbook import PreconditionFailed

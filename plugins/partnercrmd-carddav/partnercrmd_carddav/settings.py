@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from partnercrmd.errors import ConfigError
-from partnercrmd.integration import ConfigField, FieldKind
+from partnercrmd.sdk import ConfigError, ConfigField, FieldKind
 
 from .cards import VERSIONS
 

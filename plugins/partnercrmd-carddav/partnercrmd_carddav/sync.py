@@ -18,12 +18,11 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from partnercrmd.phone_index import PhoneIndex
-from partnercrmd.word_search import fold
+from partnercrmd.sdk import PhoneIndex, fold
 
 from .addressbook import AddressBook
-from .card_store import CardRecord, CardStore
 from .cards import StoredCard, card_numbers, card_uid, read_contact, search_words
+from .index import CardRecord, CardStore
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,7 @@ from carddav_seed import seed_book
 from carddav_servers import RadicaleServer, RawDav
 from partnercrmd_carddav import CARDDAV
 
-from partnercrmd import appkeys
-from partnercrmd.testing import ApiSession, RecordingOpener, configure_book
+from partnercrmd.testing import ApiSession, RecordingOpener, addin_host, configure_book
 
 CALL = {
     "Direction": "Inbound",
@@ -67,7 +66,7 @@ async def only(api: ApiSession, book_id: str, query: str) -> dict[str, Any]:
 async def test_the_add_in_is_found_through_its_entry_point(api: ApiSession, partnercrmd_app: web.Application) -> None:
     found = {ep.name: ep for ep in entry_points(group="partnercrmd.addins")}
     assert found["carddav"].value == "partnercrmd_carddav"
-    host = partnercrmd_app[appkeys.HOST]
+    host = addin_host(partnercrmd_app)
     info = host.addins["carddav"]
     assert info.distribution == "partnercrmd-carddav" and not info.builtin and info.error is None
     assert host.integration("carddav") is CARDDAV

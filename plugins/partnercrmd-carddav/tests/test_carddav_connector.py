@@ -16,12 +16,8 @@ from partnercrmd_carddav.cards import StoredCard
 from partnercrmd_carddav.client import DavClient
 from partnercrmd_carddav.connector import CardDavBook, open_book
 
-from partnercrmd import cli
-from partnercrmd.errors import AddinError, ConfigError
-from partnercrmd.integration import BookContext
-from partnercrmd.model import CheckResult, ContactPatch, SearchQuery
-from partnercrmd.paths import Paths
-from partnercrmd.testing import number_query
+from partnercrmd.sdk import AddinError, BookContext, CheckResult, ConfigError, ContactPatch, SearchQuery
+from partnercrmd.testing import Paths, number_query, run_cli
 
 
 def opened(settings: dict[str, Any], data_dir: Path) -> CardDavBook:
@@ -130,9 +126,9 @@ def test_books_test_command_runs_the_checks(
     partnercrmd_home: Paths, settings: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     sets = [arg for key, value in settings.items() for arg in ("--set", f"{key}={value}")]
-    assert cli.main(["books", "add", "carddav", "--name", "Team", *sets]) == 0
+    assert run_cli(["books", "add", "carddav", "--name", "Team", *sets]) == 0
     capsys.readouterr()
-    assert cli.main(["books", "test", "Team"]) == 0
+    assert run_cli(["books", "test", "Team"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines[-5:]] == [
         "ok   reach",
@@ -349,7 +345,7 @@ async def test_changing_a_contact_that_is_gone_says_so(book: CardDavBook) -> Non
 async def test_a_created_contact_carries_a_uid_and_opens_by_it(
     settings: dict[str, Any], data_dir: Path, raw: RawDav, book_path: str
 ) -> None:
-    from partnercrmd.model import Contact, Phone, PhoneKind
+    from partnercrmd.sdk import Contact, Phone, PhoneKind
 
     template = "https://cards.example/contacts/{uid}?book={id}"
     connector = opened({**settings, "web_url_template": template, "vcard_version": "4.0"}, data_dir)

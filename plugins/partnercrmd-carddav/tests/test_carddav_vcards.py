@@ -10,8 +10,8 @@ from partnercrmd_carddav import activities, dav_xml
 from partnercrmd_carddav.cards import CardEditor, StoredCard, card_numbers, new_card, read_contact
 from partnercrmd_carddav.content_lines import Component, escape_text, fold, unescape_text, unfold
 
-from partnercrmd.importers.vcard import parse_vcards
-from partnercrmd.model import Activity, CallDirection, Contact, ContactPatch, Phone, PhoneKind, Picture
+from partnercrmd.sdk import Activity, CallDirection, Contact, ContactPatch, Phone, PhoneKind, Picture
+from partnercrmd.sdk.vcard import parse_vcards
 
 PRODID = "-//test//test//EN"
 CALL = Activity(

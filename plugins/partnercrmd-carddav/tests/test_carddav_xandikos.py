@@ -20,8 +20,7 @@ from carddav_seed import seed_book
 from carddav_servers import RawDav, XandikosServer
 from partnercrmd_carddav.connector import open_book
 
-from partnercrmd.integration import BookContext
-from partnercrmd.model import Activity, CallDirection, SearchQuery
+from partnercrmd.sdk import Activity, BookContext, CallDirection, SearchQuery
 from partnercrmd.testing import ApiSession, configure_book
 
 CALL = {

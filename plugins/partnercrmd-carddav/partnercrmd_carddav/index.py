@@ -1,4 +1,4 @@
-"""What the add-in remembers about the address book between runs: each card's ETag, UID, numbers and names.
+"""The local index: what the add-in remembers of the address book between runs (ETag, UID, numbers, names).
 
 Kept in SQLite in the book's data directory beside partnercrmd's `PhoneIndex`,
 so a restart answers searches at once and the next refresh fetches only the
@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from partnercrmd import word_search
+from partnercrmd.sdk import fts_schema, rebuild_sql, words_where
 
 SCHEMA_VERSION = "3"
 """3: a trigram index of the words (name searches no longer read every row)."""
@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS cards (
     words TEXT NOT NULL, sort_key TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-""" + word_search.fts_schema("cards", "words")
+""" + fts_schema("cards", "words")
 
 
 INSERT_CARD = "INSERT OR REPLACE INTO cards (name, etag, uid, numbers, words, sort_key) VALUES (?, ?, ?, ?, ?, ?)"
@@ -53,7 +53,7 @@ class CardStore:
         self._db.executescript(SCHEMA)
         version = self._meta("schema")
         if version == "2":  # the same cards, without the word index yet: index them
-            self._db.execute(word_search.rebuild_sql("cards"))
+            self._db.execute(rebuild_sql("cards"))
             self._set_meta("schema", SCHEMA_VERSION)
         elif version != SCHEMA_VERSION:  # an older layout: start afresh, the server has everything
             self._db.executescript("DROP TABLE IF EXISTS cards_fts; DROP TABLE cards; DROP TABLE meta;" + SCHEMA)
@@ -117,7 +117,7 @@ class CardStore:
         """Names of the cards holding every (folded) word, in name order; at most `limit`."""
         if not words:
             return []
-        where, params = word_search.words_where("cards", "words", words)
+        where, params = words_where("cards", "words", words)
         with self._lock:
             rows = self._db.execute(
                 f"SELECT name FROM cards WHERE {where} ORDER BY sort_key, name LIMIT ?",  # noqa: S608  (no input)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from partnercrmd_carddav.card_store import CardRecord, CardStore
+from partnercrmd_carddav.index import CardRecord, CardStore
 
 
 def record(name: str, words: str, sort_key: str) -> CardRecord:
