@@ -18,7 +18,7 @@ from typing import Any
 
 from partnercrmd.cli import key_value_pairs
 from partnercrmd.errors import ConfigError, PartnerError
-from partnercrmd.integration import BookContext
+from partnercrmd.integration import BookContext, CallEvent, CallState
 from partnercrmd.model import Activity, CallDirection, Contact, Phone, PhoneKind, SearchQuery
 from partnercrmd.paths import Paths
 from partnercrmd.phone import number_forms, phone_key
@@ -35,7 +35,9 @@ NEEDS = {
     "activities": ("id", "--id"),
     "log_call": ("id", "--id"),
 }
-OPERATIONS = ("lookup", "search", "get", "pop", "activities", "log_call", "create_contact")
+OPERATIONS = ("lookup", "search", "get", "pop", "activities", "log_call", "create_contact", "call_event")
+TRY_STATES = ("Ringing", "Answered", "Held", "Resumed", "Ended")
+"""The states `--op call_event` tells, as one inbound call from --phone (to --id, the matched record, if given)."""
 
 
 def add_parser(sub: Any) -> None:
@@ -51,14 +53,14 @@ def add_parser(sub: Any) -> None:
     trial.add_argument("--op", required=True, choices=OPERATIONS)
     trial.add_argument("--number", help="lookup: the phone number")
     trial.add_argument("--text", help="search: the text")
-    trial.add_argument("--id", help="get, pop, activities, log_call: the record id")
+    trial.add_argument("--id", help="get, pop, activities, log_call: the record id; call_event: the matched record")
     trial.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting of the template")
     trial.add_argument("--region", default="GB", help="region for numbers without a country code (default GB)")
     trial.add_argument("--first-name", default="Ada")
     trial.add_argument("--last-name", default="Lovelace")
     trial.add_argument("--phone", default="+44 20 7946 0000")
     trial.add_argument(
-        "--send", action="store_true", help="log_call, create_contact: really send (otherwise only shown)"
+        "--send", action="store_true", help="log_call, create_contact, call_event: really send (otherwise only shown)"
     )
     trial.set_defaults(func=cmd_try)
 
@@ -190,11 +192,38 @@ async def _operation(book: TemplateBook, args: argparse.Namespace) -> str:
         activity = Activity(f"Incoming call: {args.phone} -> +44 20 7946 0001", body, CallDirection.INBOUND, start, 65)
         new_id = await book.log_activity(_need(args.id, "--id", op), activity)
         return f"logged: {new_id}" if args.send else "(not sent: give --send to log the call)"
+    if op == "call_event":
+        return await _call_events(book, args)
     contact = Contact(
         first_name=args.first_name, last_name=args.last_name, phones=[Phone(args.phone, PhoneKind.BUSINESS)]
     )
     created = await book.create(contact)
     return _contacts([created]) if args.send else "(not sent: give --send to create the contact)"
+
+
+async def _call_events(book: TemplateBook, args: argparse.Namespace) -> str:
+    """One inbound call from --phone, Ringing to Ended, through `call_event` (a dry run without --send)."""
+    start = datetime.now(UTC).replace(microsecond=0)
+    key = phone_key(args.phone, book.region)
+    for state in TRY_STATES:
+        event = CallEvent(
+            call_id=f"try-{int(start.timestamp())}",
+            state=CallState(state),
+            direction=CallDirection.INBOUND,
+            time=datetime.now(UTC),
+            caller_number=args.phone,
+            caller_name=f"{args.first_name} {args.last_name}",
+            called_number="+44 20 7946 0001",
+            other_number=args.phone,
+            other_number_e164=key.e164 or "",
+            contact_id=args.id or "",
+            contact_name=f"{args.first_name} {args.last_name}" if args.id else "",
+            started=start,
+            duration_seconds=65 if state == "Ended" else 0,
+        )
+        await book.call_event(event)
+    told = ", ".join(TRY_STATES)
+    return f"told: {told}" if args.send else f"(not sent: give --send to tell the CRM {told})"
 
 
 def _contacts(contacts: Sequence[Contact]) -> str:

@@ -824,6 +824,7 @@ class TemplateBook(Connector):
                 continue
             context = self._context(event=event_context(event, memory, value, self.region))
             if "when" in step and not search(compile_path(step["when"]), context):
+                self._note(f"call_event: {state}: request {index + 1} left out (when: {step['when']})")
                 done[index] = True
                 continue
             request = self._build(compiled, step, spec, context, writes=True)
@@ -835,7 +836,7 @@ class TemplateBook(Connector):
                 if isinstance(found, (str, int, float)) and not isinstance(found, bool):
                     memory[key] = found
             done[index] = True
-        self._note(f"call_event: {state} sent")
+        self._note(f"call_event: {state} done")
         if event.state.final:
             self._calls.pop(event.call_id, None)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -408,3 +409,24 @@ def test_a_call_event_operation_is_either_per_state_or_one_request_with_values()
         assert problem in str(refused.value), str(refused.value)
     loaded = load_text(head + single + "    values: {Ringing: ring, Ended: end}\n", "t.yaml")
     assert "LiveCallEvents" in {str(c) for c in capabilities_of(loaded.data)}
+
+
+@pytest.mark.parametrize("template_id", ["bitrix24"])
+async def test_template_try_tells_a_whole_call_only_with_send(crm: FakeCrm, tmp_path: Path) -> None:
+    settings = [f"--set={key}={value}" for key, value in crm_bitrix24.settings(crm).items()]
+    command = [sys.executable, "-m", "partnercrmd", "template", "try", "bitrix24", "--op", "call_event", *settings]
+    for send in ([], ["--send"]):
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            *send,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "PARTNERCRMD_HOME": str(tmp_path / "home")},
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 0, err.decode()
+        assert crm_bitrix24.WEBHOOK_CODE not in out.decode()
+        if not send:
+            assert "(not sent: give --send" in out.decode() and bitrix_log(crm) == []
+    assert [what for what, _ in bitrix_log(crm)] == ["register", "show", "hide", "show", "finish"]
+    assert out.decode().rstrip().endswith("told: Ringing, Answered, Held, Resumed, Ended")
