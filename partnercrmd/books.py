@@ -459,7 +459,9 @@ class BookManager:
         if integration is None:
             return OpenBook(config, None, None, self.host.unavailable_reason(config.type))
         # Before the add-in runs: whatever it or its libraries log from now on is masked (`_close` forgets them).
-        LOG_REDACTOR.set_secrets(book_owner(config.id), secret_values(integration, config.settings))
+        # In a thread: the first registration of a secret compiles its patterns.
+        secrets = secret_values(integration, config.settings)
+        await asyncio.to_thread(LOG_REDACTOR.set_secrets, book_owner(config.id), secrets)
         reason = withheld(integration, self.branding, unlocked)
         if reason is not None:  # found in the vault (edited by hand, or locked again): never opened, never searched
             log.info("address book %s (%s) stays closed: %s", config.id, config.type, reason.message)

@@ -20,6 +20,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 MASK = "***"
@@ -28,10 +29,14 @@ MIN_SECRET_LENGTH = 4
 MIN_BASE64_BYTES = 8
 """Secrets at least this long are also found inside any base64 text (HTTP Basic credentials whatever the user
 name, tokens wrapped in other tokens); shorter ones would make cores that match ordinary words."""
+MIN_ANCHOR_LENGTH = 3
+"""A secret's longest run of plain characters is looked for before its pattern runs when at least this long."""
 MAX_ADDED_SECRETS = 64
 """Secrets an owner adds at run time, kept at most; the oldest go first (OAuth renews access tokens hourly)."""
 MAX_USER_LENGTH = 256
 """Longer text settings are not tried as the user name of HTTP Basic credentials."""
+USER_SETTING = re.compile(r"user|login|email|account|bind_dn|client_id", re.IGNORECASE)
+"""Settings (by key) that may hold the user name of HTTP Basic credentials."""
 
 _URLSAFE = str.maketrans("+/", "-_")
 _PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._")
@@ -63,15 +68,18 @@ def basic_credentials(user: str, password: str) -> str:
 
 def secret_values(integration: Schema | None, settings: Mapping[str, Any]) -> list[str]:
     """A book's secrets, longest first: the values of its secret settings (every text setting when its schema is
-    unknown), and the HTTP Basic credentials each makes with any of the book's other text settings (one of them
-    is the user name, whichever the integration calls it)."""
+    unknown), and the HTTP Basic credentials (base64 of "user:secret") each makes with the book's user name
+    settings. (Long secrets are found inside any base64 text anyway, see `secret_pattern`; the whole credentials
+    are masked so that not even the user name's part of them shows.)"""
     secrets: list[str] = []
     users: list[str] = []
     for key, value in settings.items():
+        if not isinstance(value, str):
+            continue
         spec = integration.config_field(key) if integration is not None else None
-        if isinstance(value, str) and (integration is None or (spec is not None and spec.secret)):
+        if integration is None or (spec is not None and spec.secret):
             secrets.append(value)
-        if isinstance(value, str) and value and len(value) <= MAX_USER_LENGTH:
+        if value and len(value) <= MAX_USER_LENGTH and USER_SETTING.search(key):
             users.append(value)
     secrets = [s for s in secrets if len(s) >= MIN_SECRET_LENGTH]
     pairs = [basic_credentials(user, secret) for secret in secrets for user in users if user != secret]
@@ -111,26 +119,57 @@ def secret_pattern(secret: str) -> str:
     """A regular expression for `secret` as it may come back in any text: each character in any of its spellings
     (see `_char_pattern`: as is, percent-, JSON-, repr- or HTML-escaped, in any mixture), and, when the secret is
     long enough, inside base64 (HTTP Basic credentials whatever the user name)."""
-    spelled = "".join(map(_char_pattern, secret))
+    return "|".join([_spelled(secret), *map(re.escape, _cores_of(secret))])
+
+
+def _spelled(secret: str) -> str:
+    return "".join(map(_char_pattern, secret))
+
+
+def _cores_of(secret: str) -> list[str]:
     data = secret.encode()
-    if len(data) < MIN_BASE64_BYTES:
-        return spelled
-    cores = sorted(_base64_cores(data), key=lambda c: (-len(c), c))
-    return "|".join([spelled, *map(re.escape, cores)])
+    return sorted(_base64_cores(data), key=lambda c: (-len(c), c)) if len(data) >= MIN_BASE64_BYTES else []
+
+
+@dataclass(frozen=True)
+class _SecretMatcher:
+    """One secret's pattern, and literal texts at least one of which every match contains: checking those first
+    (a substring search in C) keeps a log record that holds no secret from meeting any regular expression."""
+
+    anchors: tuple[str, ...]
+    """Empty when the secret has no run of plain characters to look for: its pattern always runs."""
+    pattern: re.Pattern[str]
+
+    def __call__(self, text: str) -> str:
+        if self.anchors and not any(anchor in text for anchor in self.anchors):
+            return text
+        return self.pattern.sub(MASK, text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _matcher(secret: str) -> _SecretMatcher:
+    """Compiled once per secret (a book re-opened, or another book registered, compiles nothing again)."""
+    plain_runs = re.findall(f"[{re.escape(''.join(sorted(_PLAIN)))}]+", secret)
+    longest = max(plain_runs, key=len, default="")
+    cores = _cores_of(secret)
+    anchors = (longest, *cores) if len(longest) >= MIN_ANCHOR_LENGTH else ()
+    return _SecretMatcher(anchors, re.compile(secret_pattern(secret)))
 
 
 class _Masker:
-    """Replaces every spelling of a set of secrets with MASK, in one pass (longer secrets first)."""
+    """Replaces every spelling of a set of secrets with MASK, longer secrets first."""
 
     def __init__(self, secrets: frozenset[str]) -> None:
         kept = sorted((s for s in secrets if len(s) >= MIN_SECRET_LENGTH), key=lambda s: (-len(s), s))
-        self._pattern = re.compile("|".join(f"(?:{secret_pattern(s)})" for s in kept)) if kept else None
+        self._matchers = [_matcher(secret) for secret in kept]
 
     def __bool__(self) -> bool:
-        return self._pattern is not None
+        return bool(self._matchers)
 
     def __call__(self, text: str) -> str:
-        return self._pattern.sub(MASK, text) if self._pattern is not None else text
+        for matcher in self._matchers:
+            text = matcher(text)
+        return text
 
 
 @functools.lru_cache(maxsize=128)
