@@ -167,10 +167,10 @@ def test_tesseract_is_looked_for_where_homebrew_and_macports_put_it(tmp_path: Pa
         Path("/usr/local/bin/tesseract"),
         Path("/opt/local/bin/tesseract"),
     ]
-    app = tmp_path / "partnercrmd.app" / "Contents" / "MacOS"
+    app = tmp_path / "partnercrmd.app" / "Contents" / "Frameworks"
     (app / "tesseract" / "tessdata").mkdir(parents=True)
     (app / "tesseract" / "tesseract").write_bytes(b"")
-    found = tesseract.find_tesseract({"PATH": str(tmp_path)}, "darwin", executable=str(app / "partnercrmd"))
+    found = tesseract.find_tesseract({"PATH": str(tmp_path)}, "darwin", build=app)
     assert found == tesseract.Tesseract(str(app / "tesseract" / "tesseract"), str(app / "tesseract" / "tessdata"))
     assert "brew install tesseract" in (screen_read_problem({"PATH": str(tmp_path)}, platform="darwin") or "")
 

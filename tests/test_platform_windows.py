@@ -151,6 +151,7 @@ def test_url_handler_registers_the_prog_id_and_capabilities_under_hkcu(windows: 
     lines = handlers.describe(registered)
     assert lines[0] == rf"Registry key: HKEY_CURRENT_USER\{PROG_ID_KEY} (installed)"
     assert "tel: links open PartnerCRMD.DialLink (partnercrmd)" in lines
+    assert lines[-1] == handlers.TAPI_NOTE_WINDOWS
 
     removed = links.uninstall()
     assert not removed.installed
@@ -310,20 +311,20 @@ def test_tesseract_is_found_where_the_installers_put_it(windows: PretendPlatform
     program_files = tmp_path / "Program Files"
     local = tmp_path / "Local"
     env = {"PATH": str(tmp_path / "empty"), "ProgramFiles": str(program_files), "LOCALAPPDATA": str(local)}
-    executable = str(tmp_path / "app" / "partnercrmd.exe")
-    assert tesseract.find_tesseract(env, executable=executable) is None
+    build = tmp_path / "app" / "_internal"
+    assert tesseract.find_tesseract(env, build=build) is None
     per_user = local / "Programs" / "Tesseract-OCR" / "tesseract.exe"
     per_user.parent.mkdir(parents=True)
     per_user.write_bytes(b"")
-    assert tesseract.find_tesseract(env, executable=executable) == tesseract.Tesseract(str(per_user))
+    assert tesseract.find_tesseract(env, build=build) == tesseract.Tesseract(str(per_user))
     machine = program_files / "Tesseract-OCR" / "tesseract.exe"
     machine.parent.mkdir(parents=True)
     machine.write_bytes(b"")
-    assert tesseract.find_tesseract(env, executable=executable) == tesseract.Tesseract(str(machine))
-    bundled = tmp_path / "app" / "tesseract" / "tesseract.exe"
+    assert tesseract.find_tesseract(env, build=build) == tesseract.Tesseract(str(machine))
+    bundled = build / "tesseract" / "tesseract.exe"
     (bundled.parent / "tessdata").mkdir(parents=True)
     bundled.write_bytes(b"")
-    assert tesseract.find_tesseract(env, executable=executable) == tesseract.Tesseract(
+    assert tesseract.find_tesseract(env, build=build) == tesseract.Tesseract(
         str(bundled), str(bundled.parent / "tessdata")
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..platform import WINDOWS, system
 from ..platform.url_handlers import (
     DESKTOP_ID,
     SCHEMES,
@@ -24,6 +25,7 @@ __all__ = [
     "DESKTOP_ID",
     "SCHEMES",
     "TAPI_NOTE",
+    "TAPI_NOTE_WINDOWS",
     "HandlerStatus",
     "XdgDirs",
     "describe",
@@ -37,6 +39,10 @@ __all__ = [
 ]
 
 TAPI_NOTE = "TAPI (the Windows telephony API) is Windows-only: it is not offered on this system."
+TAPI_NOTE_WINDOWS = (
+    "TAPI: partnercrmd has no TAPI component; Windows programs reach it through these links or the API "
+    "(docs/click-to-dial.md)."
+)
 
 
 def install(dirs: XdgDirs | None = None, command: Path | None = None) -> HandlerStatus:
@@ -63,5 +69,5 @@ def describe(state: HandlerStatus) -> list[str]:
         handler = state.defaults.get(scheme) or "(none)"
         lines.append(f"{scheme}: links open {handler}{' (partnercrmd)' if handler == state.ours else ''}")
     lines.extend(state.notes)
-    lines.append(TAPI_NOTE)
+    lines.append(TAPI_NOTE_WINDOWS if system() == WINDOWS else TAPI_NOTE)
     return lines

@@ -1,9 +1,9 @@
 """Where the tesseract command (and its language data) is, per platform.
 
-A tesseract bundled with a frozen build comes first (`tesseract/` beside the executable, with its
-`tessdata/`: the PyInstaller recipes in packaging/ put it there). Then the PATH. Then where each
-platform's usual installer puts it, because programs started at login do not get a shell's PATH:
-Windows, the UB Mannheim installer (`%ProgramFiles%\\Tesseract-OCR`, or per user under
+A tesseract bundled with a frozen build comes first (`tesseract/` in the build's own folder,
+`sys._MEIPASS`, with its `tessdata/`: the PyInstaller recipe in packaging/ puts it there). Then
+the PATH. Then where each platform's usual installer puts it, because programs started at login
+do not get a shell's PATH: Windows, the UB Mannheim installer (`%ProgramFiles%\\Tesseract-OCR`, or per user under
 `%LOCALAPPDATA%\\Programs`); macOS, Homebrew (`/opt/homebrew` on Apple silicon, `/usr/local` on Intel)
 and MacPorts (`/opt/local`).
 """
@@ -21,7 +21,7 @@ from . import MACOS, WINDOWS, system
 
 TESSERACT = "tesseract"
 BUNDLED_DIR = "tesseract"
-"""The folder beside a frozen build's executable that holds the bundled tesseract and its tessdata/."""
+"""The folder of a frozen build (sys._MEIPASS) that holds the bundled tesseract and its tessdata/."""
 MACOS_PLACES = ("/opt/homebrew/bin/tesseract", "/usr/local/bin/tesseract", "/opt/local/bin/tesseract")
 
 
@@ -53,22 +53,33 @@ def candidates(environ: Mapping[str, str], platform: str | None = None) -> list[
     return []
 
 
-def bundled(executable: str | None = None, platform: str | None = None) -> Tesseract | None:
-    """The tesseract a frozen build ships beside its executable, if there is one."""
-    folder = Path(sys.executable if executable is None else executable).parent / BUNDLED_DIR
-    program = folder / executable_name(platform)
+def build_folder() -> Path | None:
+    """The folder a frozen build unpacks its files to (PyInstaller's sys._MEIPASS), or None when not frozen."""
+    folder = getattr(sys, "_MEIPASS", None)
+    return Path(folder) if getattr(sys, "frozen", False) and isinstance(folder, str) else None
+
+
+def bundled(folder: Path | None = None, platform: str | None = None) -> Tesseract | None:
+    """The tesseract a frozen build ships in `folder` (its build folder by default), if there is one."""
+    folder = build_folder() if folder is None else folder
+    if folder is None:
+        return None
+    program = folder / BUNDLED_DIR / executable_name(platform)
     if not program.is_file():
         return None
-    tessdata = folder / "tessdata"
+    tessdata = program.parent / "tessdata"
     return Tesseract(str(program), str(tessdata) if tessdata.is_dir() else None)
 
 
 def find_tesseract(
-    environ: Mapping[str, str] | None = None, platform: str | None = None, executable: str | None = None
+    environ: Mapping[str, str] | None = None, platform: str | None = None, build: Path | None = None
 ) -> Tesseract | None:
-    """The tesseract to run, or None when there is none (bundled, on the PATH, or where installers put it)."""
+    """The tesseract to run, or None when there is none (bundled, on the PATH, or where installers put it).
+
+    `build`: the frozen build's folder (sys._MEIPASS by default).
+    """
     env = os.environ if environ is None else environ
-    found = bundled(executable, platform)
+    found = bundled(build, platform)
     if found is not None:
         return found
     on_path = shutil.which(executable_name(platform), path=env.get("PATH", os.defpath))
