@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from partnercrmd import hookimpl
-from partnercrmd.integration import BlockingConnector, BookContext, Capability, Integration, ReleaseNote
+from partnercrmd.sdk import BlockingConnector, BookContext, Capability, Integration, ReleaseNote, hookimpl
 
-from .schema import CONFIG
+from .settings import CONFIG
 
 __version__ = "0.1.0"
 __all__ = ["LDAP", "__version__"]
@@ -23,7 +22,7 @@ INTEGRATION_ID = "ldap"
 
 def open_book(context: BookContext) -> BlockingConnector:
     """Opens one configured book; ldap3 is imported only now, not at every start of the daemon."""
-    from .addin import open_book as open_ldap_book
+    from .connector import open_book as open_ldap_book
 
     return open_ldap_book(context)
 

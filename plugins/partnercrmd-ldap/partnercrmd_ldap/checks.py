@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from partnercrmd.errors import AddinError
-from partnercrmd.model import CheckResult
+from partnercrmd.sdk import AddinError, CheckResult
 
 from . import client as codes
 from .client import Entry, LdapClient
+from .index import Fill, NumberIndex
 from .ldap3_api import ldap3
 from .mapping import to_contact
 from .settings import LdapSettings
 
-if TYPE_CHECKING:
-    from .addin import LdapBook
-
 Finder = Callable[[str, bool, int], list[Entry]]
 """LdapBook.find: (inner filter, include picture, size limit) → contact entries."""
+ReadByDn = Callable[[str], Entry | None]
+"""LdapBook.read_by_dn without the picture: an entry by its DN, None when it is gone."""
 
 
 def probe_value() -> str:
@@ -141,17 +139,15 @@ def check_container(client: LdapClient, container: str) -> CheckResult:
     return CheckResult("create", True, f"New contacts go to '{container}'.")
 
 
-def check_index(book: LdapBook) -> CheckResult:
+def check_index(index: NumberIndex, settings: LdapSettings, fill: Fill, read_by_dn: ReadByDn) -> CheckResult:
     """Fill the local number index now; then a sample number must lead back to its entry, read by DN.
 
     Fails with the fill's error key (e.g. `timeout` for a directory too large to list within the timeout),
     `not_found` when no contact has a phone number in the phone attributes, `invalid_data` when the sample
     number does not find its entry.
     """
-    index, settings = book.index, book.settings
-    assert index is not None
     try:
-        count = index.refresh(book.index_fill)
+        count = index.refresh(fill)
     except AddinError as exc:
         return CheckResult("index", False, f"The local number index could not be filled: {exc.message}", exc.code)
     phones = ", ".join(settings.attributes.phone_attributes()) or "none"
@@ -173,7 +169,7 @@ def check_index(book: LdapBook) -> CheckResult:
         )
     dn, number = index.sample
     try:
-        entry = book.read_by_dn(dn, include_picture=False) if dn in index.lookup(number) else None
+        entry = read_by_dn(dn) if dn in index.lookup(number) else None
     except AddinError as exc:
         return failed("index", exc)
     if entry is None:
@@ -189,17 +185,16 @@ def check_index(book: LdapBook) -> CheckResult:
         "index",
         True,
         f"The local number index holds {count_of(count, 'phone number')}; a sample number, {number}, finds "
-        f"'{name}' without a search of the directory. {bound_note(book)}",
+        f"'{name}' without a search of the directory. {bound_note(index, settings)}",
     )
 
 
-def bound_note(book: LdapBook) -> str:
+def bound_note(index: NumberIndex, settings: LdapSettings) -> str:
     """What the server search for numbers the index does not know is narrowed by, or why it is not."""
-    attribute = book.settings.modified_attribute
+    attribute = settings.modified_attribute
     if not attribute:
         return "Numbers it does not know are searched among all contacts (setting 'modified_attribute' is empty)."
-    assert book.index is not None
-    since = book.index.bound(attribute)
+    since = index.bound(attribute)
     if since is None:
         return (
             f"Numbers it does not know are searched among all contacts: not every contact has a readable "

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from partnercrmd.errors import AddinError, ConfigError
+from partnercrmd.sdk import AddinError, ConfigError
 
 from .ldap3_api import exceptions, ldap3
 

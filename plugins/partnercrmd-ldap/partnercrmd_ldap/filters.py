@@ -16,11 +16,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from partnercrmd import phone
+from partnercrmd.sdk import SUFFIX_DIGITS, index_tail, phone_key
 
 from .ldap3_api import escape_bytes, escape_filter_chars
 
-SHORT_NUMBER_DIGITS = phone.SUFFIX_DIGITS
+SHORT_NUMBER_DIGITS = SUFFIX_DIGITS
 """Numbers with fewer digits (internal extensions) must match from their first to their last digit."""
 
 
@@ -31,12 +31,12 @@ def number_pattern(number: str, region: str | None) -> str | None:
     between them. Fewer (an extension such as "4711"): the value must start with the first digit and
     end with the last one, so "47-11" matches while "+49 30 1234 4711 0" does not.
     """
-    digits = phone.phone_key(number, region).digits
+    digits = phone_key(number, region).digits
     if not digits:
         return None
     if len(digits) < SHORT_NUMBER_DIGITS:
         return "*".join(escape_filter_chars(d) for d in digits)
-    tail = phone.index_tail(number, region)
+    tail = index_tail(number, region)
     return "*" + "*".join(escape_filter_chars(d) for d in tail) + "*"
 
 

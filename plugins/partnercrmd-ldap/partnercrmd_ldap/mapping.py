@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC
 
-from partnercrmd.model import Activity, Contact, ContactPatch, Phone, PhoneKind, Picture
+from partnercrmd.sdk import Activity, Contact, ContactPatch, Phone, PhoneKind, Picture
 
 from .client import Entry
 from .filters import is_guid_attribute

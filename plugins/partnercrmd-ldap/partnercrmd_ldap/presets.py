@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from partnercrmd.model import PhoneKind
+from partnercrmd.sdk import PhoneKind
 
 OPENLDAP = "openldap"
 ACTIVE_DIRECTORY = "active-directory"

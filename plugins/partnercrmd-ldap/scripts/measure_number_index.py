@@ -29,12 +29,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from partnercrmd_ldap import LDAP
-from partnercrmd_ldap.addin import LdapBook
+from partnercrmd_ldap.connector import LdapBook
 from slapd_server import PAGED_SEARCH_LIMIT, SEED, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd, person
 
-from partnercrmd.integration import BookContext
-from partnercrmd.model import SearchQuery
-from partnercrmd.phone import phone_key
+from partnercrmd.sdk import BookContext, SearchQuery, phone_key
 
 NAME_INDEXES = ("index objectClass eq", "index cn,sn,givenName,mail,o eq,sub")
 CHANGE_TIME_INDEX = "index modifyTimestamp eq"

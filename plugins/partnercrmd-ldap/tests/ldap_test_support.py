@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from partnercrmd_ldap import LDAP
-from partnercrmd_ldap.addin import LdapBook
+from partnercrmd_ldap.connector import LdapBook
 from slapd_server import SEED, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd
 
-from partnercrmd.integration import BookContext
+from partnercrmd.sdk import BookContext
 
 
 def settings(slapd: Slapd, **overrides: Any) -> dict[str, Any]:

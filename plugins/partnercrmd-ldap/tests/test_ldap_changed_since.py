@@ -20,17 +20,15 @@ import pytest
 from aiohttp import web
 from ldap_test_support import open_connector
 from partnercrmd_ldap import LDAP
-from partnercrmd_ldap.addin import LdapBook
+from partnercrmd_ldap.connector import LdapBook
 from partnercrmd_ldap.generalized_time import SAFETY_MARGIN, LatestChange, parse
-from partnercrmd_ldap.number_index import Bound, Filled, NumberIndex, PartialFill
+from partnercrmd_ldap.index import Bound, Filled, NumberIndex, PartialFill
 from partnercrmd_ldap.presets import ACTIVE_DIRECTORY, OPENLDAP
 from partnercrmd_ldap.settings import parse_settings
 from slapd_server import PEOPLE, SEED, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Search, Slapd, person
 
-from partnercrmd import appkeys
-from partnercrmd.errors import AddinError
-from partnercrmd.model import Contact
-from partnercrmd.testing import ApiSession, configure_book, number_query
+from partnercrmd.sdk import AddinError, Contact
+from partnercrmd.testing import ApiSession, book_connector, configure_book, number_query
 
 INDEXES = ["index objectClass eq", "index modifyTimestamp eq"]
 """`index objectClass eq` (recommended for name searches) and the line the README recommends for the bound."""
@@ -182,7 +180,7 @@ async def test_through_the_api_an_unknown_caller_is_a_bounded_search_and_a_new_e
         base_dn=SUFFIX,
         preset="openldap",
     )
-    book = getattr(partnercrmd_app[appkeys.BOOKS].get(book_id).connector, "blocking", None)
+    book = getattr(book_connector(partnercrmd_app, book_id), "blocking", None)
     assert isinstance(book, LdapBook) and book.index is not None
 
     async def found(number: str) -> list[str]:
@@ -291,7 +289,7 @@ def test_a_change_time_in_the_future_gives_no_bound(tmp_path: Path, caplog: pyte
     server.start()
     try:
         with open_connector(server, tmp_path / "data") as connector:
-            with caplog.at_level(logging.WARNING, logger="partnercrmd_ldap.addin"):
+            with caplog.at_level(logging.WARNING, logger="partnercrmd_ldap.connector"):
                 filled(connector)
             assert "The latest 'modifyTimestamp' in the directory lies in the future" in caplog.text
             assert connector.index is not None and connector.index.bound("modifyTimestamp") is None

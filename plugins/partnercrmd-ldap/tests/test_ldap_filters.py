@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from partnercrmd_ldap.addin import is_under, parent_of
 from partnercrmd_ldap.client import Entry, ServerAddress, parse_url
+from partnercrmd_ldap.connector import is_under, parent_of
 from partnercrmd_ldap.filters import (
     check_filter_syntax,
     contacts_filter,
@@ -36,8 +36,7 @@ from partnercrmd_ldap.presets import ACTIVE_DIRECTORY, OPENLDAP, PRESETS
 from partnercrmd_ldap.settings import parse_settings
 from slapd_server import TINY_JPEG
 
-from partnercrmd.errors import ConfigError
-from partnercrmd.model import Activity, CallDirection, Contact, ContactPatch, Phone, PhoneKind
+from partnercrmd.sdk import Activity, CallDirection, ConfigError, Contact, ContactPatch, Phone, PhoneKind
 
 OPENLDAP_PRESET = PRESETS[OPENLDAP]
 AD_PRESET = PRESETS[ACTIVE_DIRECTORY]

@@ -17,19 +17,15 @@ import pytest
 from aiohttp import web
 from ldap_test_support import open_connector, running_slapd, settings
 from partnercrmd_ldap import LDAP
-from partnercrmd_ldap.addin import LdapBook
+from partnercrmd_ldap.connector import LdapBook
 from partnercrmd_ldap.filters import contacts_filter, name_filter
+from partnercrmd_ldap.index import FIRST_FILL_WAIT, RETRY_SECONDS, NumberIndex
 from partnercrmd_ldap.ldap3_api import ldap3
-from partnercrmd_ldap.number_index import FIRST_FILL_WAIT, RETRY_SECONDS, NumberIndex
 from partnercrmd_ldap.presets import OPENLDAP, PRESETS
 from slapd_server import CONTACTS, PEOPLE, SEED, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd, person
 
-from partnercrmd import appkeys, cli
-from partnercrmd.integration import BookContext
-from partnercrmd.model import Contact, SearchQuery
-from partnercrmd.paths import Paths
-from partnercrmd.phone_index import INDEX_FILE_PREFIX
-from partnercrmd.testing import ApiSession, configure_book, number_query
+from partnercrmd.sdk import INDEX_FILE_PREFIX, BookContext, Contact, SearchQuery
+from partnercrmd.testing import ApiSession, Paths, book_connector, configure_book, number_query, run_cli
 
 DANA = f"cn=Dana Whitfield,{PEOPLE}"
 NAME_INDEXES = ["index objectClass eq", "index cn,sn,givenName,mail,o eq,sub"]
@@ -206,7 +202,7 @@ async def test_a_contact_created_or_changed_through_the_api_is_found_from_the_in
     book_id = await configure_book(
         partnercrmd_app, "ldap", **settings(own_slapd, allow_create=True, allow_update=True, create_container=CONTACTS)
     )
-    connector = partnercrmd_app[appkeys.BOOKS].get(book_id).connector
+    connector = book_connector(partnercrmd_app, book_id)
     book = getattr(connector, "blocking", None)
     assert isinstance(book, LdapBook) and book.index is not None
     await api.call("POST", "Search", query="+44 20 7946 0958")  # the first search fills the index
@@ -383,7 +379,7 @@ def test_closing_the_book_stops_a_running_fill(tmp_path: Path, caplog: pytest.Lo
         pages_after_stop.append(1)
         return {DANA: ["020 7946 0958"]}
 
-    with caplog.at_level(logging.WARNING, logger="partnercrmd_ldap.number_index"):
+    with caplog.at_level(logging.WARNING, logger="partnercrmd_ldap.index"):
         index.ensure_fresh(endless_fill)
         assert listing.wait(5)
         started = time.monotonic()
@@ -409,13 +405,13 @@ def test_a_failed_fill_is_logged_retried_later_and_the_old_index_keeps_answering
 
     def broken(stop: Callable[[], bool]) -> dict[str, list[str]]:
         calls.append("broken")
-        from partnercrmd.errors import AddinError
+        from partnercrmd.sdk import AddinError
 
         raise AddinError("The LDAP server at ldap://x:389 did not answer within 5 s.", code="timeout")
 
     try:
         assert index.refresh(good) == 1
-        with caplog.at_level(logging.WARNING, logger="partnercrmd_ldap.number_index"):
+        with caplog.at_level(logging.WARNING, logger="partnercrmd_ldap.index"):
             index.ensure_fresh(broken)  # stale (max_age 0): a fill starts in the background
             assert index._thread is not None
             index._thread.join(5)
@@ -495,9 +491,7 @@ def test_check_reports_a_failed_fill_with_its_key(tmp_path: Path) -> None:
         server.stop()
         assert connector.index is not None
         connector.index._failed_at = float("-inf")
-        from partnercrmd_ldap.checks import check_index
-
-        result = check_index(connector)
+        result = connector.check_index()
     assert (result.check, result.ok, result.error_key) == ("index", False, "cannot_connect")
     assert result.message.startswith("The local number index could not be filled: Cannot reach the LDAP server")
 
@@ -506,15 +500,15 @@ def test_books_test_command_shows_the_index_check(
     partnercrmd_home: Paths, slapd: Slapd, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sets = [arg for key, value in settings(slapd).items() for arg in ("--set", f"{key}={value}")]
-    assert cli.main(["books", "add", "ldap", "--name", "Directory", *sets]) == 0
+    assert run_cli(["books", "add", "ldap", "--name", "Directory", *sets]) == 0
     capsys.readouterr()
-    assert cli.main(["books", "test", "Directory"]) == 0
+    assert run_cli(["books", "test", "Directory"]) == 0
     lines = capsys.readouterr().out.splitlines()
     [index] = [line for line in lines if " index:" in line]
     assert index.startswith("ok   index: The local number index holds 8 phone numbers; a sample number, ")
-    assert cli.main(["books", "set", "Directory", "--set", "index_minutes=0"]) == 0
+    assert run_cli(["books", "set", "Directory", "--set", "index_minutes=0"]) == 0
     capsys.readouterr()
-    assert cli.main(["books", "test", "Directory"]) == 0
+    assert run_cli(["books", "test", "Directory"]) == 0
     assert " index:" not in capsys.readouterr().out
 
 

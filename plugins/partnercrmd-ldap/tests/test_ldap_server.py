@@ -26,9 +26,7 @@ from slapd_server import (
     Slapd,
 )
 
-from partnercrmd import appkeys, cli
-from partnercrmd.paths import Paths
-from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, number_query
+from partnercrmd.testing import ApiSession, Paths, RecordingOpener, addin_host, configure_book, number_query, run_cli
 
 # --- the server and helpers ---------------------------------------------------------------------------
 
@@ -74,9 +72,9 @@ async def only_record(api: ApiSession, book_id: str, query: str) -> dict[str, An
 async def test_the_add_in_is_found_through_its_entry_point(api: ApiSession, partnercrmd_app: web.Application) -> None:
     found = {ep.name: ep for ep in entry_points(group="partnercrmd.addins")}
     assert found["ldap"].value == "partnercrmd_ldap"
-    info = partnercrmd_app[appkeys.HOST].addins["ldap"]
+    info = addin_host(partnercrmd_app).addins["ldap"]
     assert info.distribution == "partnercrmd-ldap" and not info.builtin and info.error is None
-    assert partnercrmd_app[appkeys.HOST].integration("ldap") is LDAP
+    assert addin_host(partnercrmd_app).integration("ldap") is LDAP
     assert LDAP.config_field("password") is not None and LDAP.config_field("password").secret  # type: ignore[union-attr]
 
 
@@ -445,9 +443,9 @@ def test_books_test_command_runs_the_check(
     partnercrmd_home: Paths, slapd: Slapd, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sets = [arg for key, value in settings(slapd).items() for arg in ("--set", f"{key}={value}")]
-    assert cli.main(["books", "add", "ldap", "--name", "Directory", *sets]) == 0
+    assert run_cli(["books", "add", "ldap", "--name", "Directory", *sets]) == 0
     capsys.readouterr()
-    assert cli.main(["books", "test", "Directory"]) == 0
+    assert run_cli(["books", "test", "Directory"]) == 0
     output = capsys.readouterr().out
     assert output.splitlines()[0] == f"ok   reach: The LDAP server at {slapd.url} answers."
     assert SERVICE_PASSWORD not in output

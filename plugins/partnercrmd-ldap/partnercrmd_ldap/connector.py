@@ -13,11 +13,22 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from partnercrmd.errors import AddinError, Unsupported
-from partnercrmd.integration import BlockingConnector, BookContext, Capability
-from partnercrmd.model import Activity, CheckResult, Contact, ContactPatch, SearchQuery
-from partnercrmd.phone import numbers_match, phone_key
-from partnercrmd.phone_index import index_file, remove_other_index_files
+from partnercrmd.sdk import (
+    Activity,
+    AddinError,
+    BlockingConnector,
+    BookContext,
+    Capability,
+    CheckResult,
+    Contact,
+    ContactPatch,
+    SearchQuery,
+    Unsupported,
+    index_file,
+    numbers_match,
+    phone_key,
+    remove_other_index_files,
+)
 
 from . import client as codes
 from .checks import check_index, run_checks
@@ -25,9 +36,9 @@ from .client import PAGE_SIZE, Entry, LdapClient, ListingLimited, Result
 from .dn_cache import DnCache
 from .filters import changed_since_filter, contacts_filter, id_filter, name_filter, number_filter
 from .generalized_time import SAFETY_MARGIN, LatestChange
+from .index import Bound, Filled, NumberIndex, PartialFill
 from .ldap3_api import escape_rdn, exceptions, ldap3, parse_dn
 from .mapping import activity_value, appended_text, entry_id, new_entry, patch_changes, phone_values, to_contact
-from .number_index import Bound, Filled, NumberIndex, PartialFill
 from .settings import LdapSettings, parse_settings
 
 log = logging.getLogger(__name__)
@@ -403,7 +414,10 @@ class LdapBook(BlockingConnector):
 
     def check_index(self) -> CheckResult:
         """Fill the number index now, and look a sample number up in it and read its entry by DN."""
-        return check_index(self)
+        assert self.index is not None  # test() asks only when the book keeps an index
+        return check_index(
+            self.index, self.settings, self.index_fill, lambda dn: self.read_by_dn(dn, include_picture=False)
+        )
 
     def close(self) -> None:
         if self.index is not None:

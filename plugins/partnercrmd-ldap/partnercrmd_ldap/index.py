@@ -29,8 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from partnercrmd.errors import AddinError, PartnerError
-from partnercrmd.phone_index import PhoneIndex
+from partnercrmd.sdk import AddinError, PartnerError, PhoneIndex
 
 log = logging.getLogger(__name__)
 
