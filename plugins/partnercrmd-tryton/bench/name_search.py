@@ -29,8 +29,7 @@ from partnercrmd_tryton import TRYTON, TrytonBook  # noqa: E402
 from partnercrmd_tryton.index import PAGE  # noqa: E402
 from partnercrmd_tryton.mapping import PHONE_TYPES  # noqa: E402
 
-from partnercrmd.integration import BookContext  # noqa: E402
-from partnercrmd.model import SearchQuery  # noqa: E402
+from partnercrmd.sdk import BookContext, SearchQuery  # noqa: E402
 from tests.backend_servers import Backend  # noqa: E402  (importable once backends_bench is)
 
 ROUNDS = 3

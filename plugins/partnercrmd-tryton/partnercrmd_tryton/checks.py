@@ -6,23 +6,37 @@ server and signing in come first: when either fails, the later checks are not ru
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-from partnercrmd.errors import AddinError
-from partnercrmd.model import CheckResult
-from partnercrmd.search import number_query
+from partnercrmd.sdk import AddinError, CheckResult, Contact, SearchQuery, number_query
 
-from .mapping import PHONE_TYPES, party_to_contact
+from .client import TrytonClient
+from .index import PartyIndex
+from .mapping import PARTY_FIELDS, PHONE_TYPES, party_to_contact
+from .settings import TrytonSettings
 
-if TYPE_CHECKING:
-    from .addin import TrytonBook
+
+class CheckedBook(Protocol):
+    """What the checks use of a book: the connector passes itself (checks never import it: no import circle)."""
+
+    settings: TrytonSettings
+    client: TrytonClient
+    index: PartyIndex | None
+    region: str | None
+
+    async def read_parties(
+        self, domain: list[Any], limit: int, fields: Sequence[str] = PARTY_FIELDS
+    ) -> list[dict[str, Any]]: ...
+
+    async def search(self, query: SearchQuery) -> Sequence[Contact]: ...
 
 
 def failed(check: str, exc: AddinError) -> CheckResult:
     return CheckResult(check, False, exc.message, exc.code)
 
 
-async def check_reach(book: TrytonBook) -> CheckResult:
+async def check_reach(book: CheckedBook) -> CheckResult:
     try:
         version = await book.client.server_version()
     except AddinError as exc:
@@ -30,7 +44,7 @@ async def check_reach(book: TrytonBook) -> CheckResult:
     return CheckResult("reach", True, f"Tryton {version} answers at {book.client.shown_url}.")
 
 
-async def check_sign_in(book: TrytonBook) -> CheckResult:
+async def check_sign_in(book: CheckedBook) -> CheckResult:
     settings = book.settings
     try:
         await book.client.login()
@@ -39,7 +53,7 @@ async def check_sign_in(book: TrytonBook) -> CheckResult:
     return CheckResult("authenticate", True, f"Signed in to database '{settings.database}' as '{settings.username}'.")
 
 
-async def check_search(book: TrytonBook) -> CheckResult:
+async def check_search(book: CheckedBook) -> CheckResult:
     """Read a party with a phone number, then find it again by that number as a ringing call would."""
     try:
         rows = await book.read_parties([("contact_mechanisms.type", "in", sorted(PHONE_TYPES))], 1)
@@ -63,7 +77,7 @@ async def check_search(book: TrytonBook) -> CheckResult:
     )
 
 
-async def check_write(book: TrytonBook) -> CheckResult:
+async def check_write(book: CheckedBook) -> CheckResult:
     """Whether the user may add notes to parties (call logging), from Tryton's access rights, without writing."""
     user = book.settings.username
     try:
@@ -83,7 +97,7 @@ async def check_write(book: TrytonBook) -> CheckResult:
     )
 
 
-async def check_index(book: TrytonBook) -> CheckResult:
+async def check_index(book: CheckedBook) -> CheckResult:
     assert book.index is not None
     try:
         counts = await book.index.refresh(book.client)
@@ -96,7 +110,7 @@ async def check_index(book: TrytonBook) -> CheckResult:
     )
 
 
-async def run_checks(book: TrytonBook) -> list[CheckResult]:
+async def run_checks(book: CheckedBook) -> list[CheckResult]:
     results = [await check_reach(book)]
     if results[-1].ok:
         results.append(await check_sign_in(book))

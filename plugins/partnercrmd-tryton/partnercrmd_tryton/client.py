@@ -35,7 +35,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from partnercrmd.errors import AddinError
+from partnercrmd.sdk import AddinError
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=10, sock_connect=3)
 LANGUAGE = "en"

@@ -26,8 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from partnercrmd.errors import AddinError
-from partnercrmd.phone_index import PhoneIndex
+from partnercrmd.sdk import AddinError, PhoneIndex
 
 from .client import TrytonClient
 from .mapping import PHONE_TYPES, party_id

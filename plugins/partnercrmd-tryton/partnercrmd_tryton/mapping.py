@@ -13,8 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from partnercrmd.model import Activity, CallDirection, Contact, Phone, PhoneKind
-from partnercrmd.phone import phone_key
+from partnercrmd.sdk import Activity, CallDirection, Contact, Phone, PhoneKind, phone_key
 
 PARTY_MODEL = "party.party"
 PHONE_TYPES: Mapping[str, PhoneKind] = {"phone": PhoneKind.BUSINESS, "mobile": PhoneKind.MOBILE, "fax": PhoneKind.FAX}

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from partnercrmd.word_search import TRIGRAM, fold, like_pattern, match_expression
+from partnercrmd.sdk import TRIGRAM, fold, like_pattern, match_expression
 
 NAMES_SCHEMA = "1"
 """Stored in the file's meta table; a file without it (or with another) has its name index rebuilt."""

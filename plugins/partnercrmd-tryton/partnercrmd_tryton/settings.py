@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from partnercrmd.errors import ConfigError
-from partnercrmd.integration import ConfigField, FieldKind
+from partnercrmd.sdk import ConfigError, ConfigField, FieldKind
 
 DEFAULT_INDEX_MINUTES = 15
 

@@ -20,8 +20,7 @@ from partnercrmd_tryton import TRYTON
 from tryton_seed import CLERK, Tryton
 from tryton_testserver import ADMIN_PASSWORD, DATABASE
 
-from partnercrmd import appkeys
-from partnercrmd.testing import ApiSession, RecordingOpener, configure_book
+from partnercrmd.testing import ApiSession, RecordingOpener, addin_host, configure_book
 
 pytest_plugins = ["tryton_fixtures"]
 
@@ -66,10 +65,10 @@ async def test_the_add_in_is_found_through_its_entry_point_and_listed_with_its_c
 ) -> None:
     found = {ep.name: ep for ep in entry_points(group="partnercrmd.addins")}
     assert found["tryton"].value == "partnercrmd_tryton"
-    info = partnercrmd_app[appkeys.HOST].addins["tryton"]
+    info = addin_host(partnercrmd_app).addins["tryton"]
     assert (info.distribution, info.version) == ("partnercrmd-tryton", partnercrmd_tryton.__version__)
     assert not info.builtin and info.error is None
-    assert partnercrmd_app[appkeys.HOST].integration("tryton") is TRYTON
+    assert addin_host(partnercrmd_app).integration("tryton") is TRYTON
     assert TRYTON.config_field("password") is not None and TRYTON.config_field("password").secret  # type: ignore[union-attr]
 
     book_id = await book(partnercrmd_app, tryton, name="ERP")

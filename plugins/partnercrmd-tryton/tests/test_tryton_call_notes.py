@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 from partnercrmd_tryton.mapping import note_message, note_to_activity
 
-from partnercrmd.call_log.activity_text import render_activity
-from partnercrmd.model import Activity, CallDirection, CallInfo
+from partnercrmd.sdk import Activity, CallDirection, CallInfo
+from partnercrmd.testing import render_activity
 
 
 def test_a_custom_template_note_is_still_listed_as_a_call() -> None:

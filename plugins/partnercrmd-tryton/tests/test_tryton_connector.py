@@ -16,12 +16,8 @@ from partnercrmd_tryton.mapping import note_to_activity, number_for_tryton
 from tryton_seed import CLERK, CLERK_PASSWORD, Tryton, connector, start_seeded
 from tryton_testserver import DATABASE, free_port
 
-from partnercrmd import cli
-from partnercrmd.errors import ConfigError
-from partnercrmd.integration import BookContext
-from partnercrmd.model import CallDirection, Contact, Phone, SearchQuery
-from partnercrmd.paths import Paths
-from partnercrmd.testing import ApiSession, configure_book
+from partnercrmd.sdk import BookContext, CallDirection, ConfigError, Contact, Phone, SearchQuery
+from partnercrmd.testing import ApiSession, Paths, configure_book, run_cli
 
 pytest_plugins = ["tryton_fixtures"]
 
@@ -99,9 +95,9 @@ def test_books_test_command_runs_the_checks(
 ) -> None:
     settings = [f"{key}={value}" for key, value in tryton.settings(index_minutes=0).items()]
     args = ["books", "add", "tryton", "--name", "ERP"]
-    assert cli.main([*args, *(arg for setting in settings for arg in ("--set", setting))]) == 0
+    assert run_cli([*args, *(arg for setting in settings for arg in ("--set", setting))]) == 0
     capsys.readouterr()
-    assert cli.main(["books", "test", "ERP"]) == 0
+    assert run_cli(["books", "test", "ERP"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"ok   reach: Tryton 8.2 answers at {tryton.url}.",
         f"ok   authenticate: Signed in to database '{DATABASE}' as 'admin'.",

@@ -22,10 +22,8 @@ from partnercrmd_tryton.client import TrytonClient
 from partnercrmd_tryton.names import NameStore, party_text, query_words
 from tryton_seed import Tryton, connector
 
-from partnercrmd.model import Contact, ContactPatch, Phone, SearchQuery
-from partnercrmd.phone_index import PhoneIndex
+from partnercrmd.sdk import Contact, ContactPatch, Phone, PhoneIndex, SearchQuery, fold
 from partnercrmd.testing import ApiSession, configure_book
-from partnercrmd.word_search import fold
 
 pytest_plugins = ["tryton_fixtures"]
 

@@ -12,7 +12,7 @@ import tryton_testserver
 from partnercrmd_tryton import TRYTON, TrytonBook
 from tryton_testserver import ADMIN, ADMIN_PASSWORD, DATABASE, RawTryton, TrytonServer
 
-from partnercrmd.integration import BookContext
+from partnercrmd.sdk import BookContext
 
 CLERK = "clerk"
 CLERK_PASSWORD = "clerk-pass-2026"

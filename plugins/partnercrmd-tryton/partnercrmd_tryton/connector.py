@@ -1,4 +1,4 @@
-"""The Tryton integration: an address book of Tryton parties, served over JSON-RPC."""
+"""The connector: one configured Tryton database as an address book of parties, served over JSON-RPC."""
 
 from __future__ import annotations
 
@@ -7,10 +7,20 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from partnercrmd.errors import AddinError, Unsupported
-from partnercrmd.integration import BookContext, Capability, Connector, Integration, ReleaseNote
-from partnercrmd.model import Activity, CheckResult, Contact, ContactPatch, Picture, SearchQuery
-from partnercrmd.phone import numbers_match, phone_key
+from partnercrmd.sdk import (
+    Activity,
+    AddinError,
+    BookContext,
+    CheckResult,
+    Connector,
+    Contact,
+    ContactPatch,
+    Picture,
+    SearchQuery,
+    Unsupported,
+    numbers_match,
+    phone_key,
+)
 
 from . import checks
 from .client import Credentials, TrytonClient
@@ -33,12 +43,10 @@ from .mapping import (
     phone_numbers,
 )
 from .names import holds_every_word, query_words, record_text
-from .settings import CONFIG, TrytonSettings, parse_settings
-from .version import __version__
+from .settings import TrytonSettings, parse_settings
 
 log = logging.getLogger(__name__)
 
-INTEGRATION_ID = "tryton"
 INDEX_FILE = "numbers.sqlite"
 MIN_NUMBER_RESULTS = 20
 """A number search asks for at least this many parties: the host drops stale index hits afterwards."""
@@ -308,23 +316,3 @@ def open_book(context: BookContext) -> TrytonBook:
     if settings.index_minutes > 0:
         index = PartyIndex(context.data_dir / INDEX_FILE, context.default_region, settings.index_minutes * 60.0)
     return TrytonBook(settings, index, context.default_region)
-
-
-TRYTON = Integration(
-    id=INTEGRATION_ID,
-    name="Tryton ERP",
-    version=__version__,
-    open=open_book,
-    capabilities=frozenset(Capability) - {Capability.CALL_EVENTS},  # all of them; a book narrows them by its settings
-    description="Parties of a Tryton database: caller preview, opening in the web client, calls as notes.",
-    config=CONFIG,
-    guide_url="https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-tryton/README.md",
-    release_notes=(
-        ReleaseNote(
-            __version__,
-            "2026-11-25",
-            "First release: find parties by any number format or by name, open them in Tryton's web client, "
-            "log calls as notes on the party, create and change parties.",
-        ),
-    ),
-)
