@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PartnerError
+from .platform.files import replace
 from .platform.process import process_alive
 
 
@@ -41,7 +42,7 @@ def write_discovery(path: Path, port: int, token: str, version: str) -> None:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(temp, path)
+    replace(temp, path)
 
 
 def read_discovery(path: Path) -> dict[str, Any]:

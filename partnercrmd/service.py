@@ -64,6 +64,7 @@ __all__ = [
     "run_key_value",
     "serve_arguments",
     "service_command",
+    "service_command_line",
     "status",
     "status_linux",
     "status_macos",
@@ -111,9 +112,24 @@ def service_command() -> Path:
     raise ConfigError("The `partnercrmd` command was not found; install partnercrmd so that it is on your PATH.")
 
 
+def service_command_line() -> tuple[Path, list[str]]:
+    """The program the login session starts, and the arguments that come before `serve`.
+
+    On Windows that is a program without a console window (a console would stay open all session,
+    and closing it would end the daemon): a frozen build's windowed executable, or pythonw.exe
+    `-m partnercrmd` beside the Python that runs this code.
+    """
+    if frozen_executable() is None and system() == WINDOWS:
+        pythonw = Path(sys.executable).with_name("pythonw.exe")
+        if pythonw.is_file():
+            return pythonw, ["-m", "partnercrmd"]
+    return service_command(), []
+
+
 def install(dirs: UserDirs | None = None, command: Path | None = None) -> ServiceState:
     """Start `partnercrmd serve` at login from now on (again: no change)."""
-    return for_platform(dirs=dirs).install(command or service_command(), serve_arguments())
+    program, before = (command, []) if command is not None else service_command_line()
+    return for_platform(dirs=dirs).install(program, [*before, *serve_arguments()])
 
 
 def uninstall(dirs: UserDirs | None = None) -> ServiceState:

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -384,3 +385,41 @@ def test_unix_only_calls_are_refused_while_pretending(windows: PretendPlatform) 
     with pytest.raises(UnixOnlyCallReached):
         os.getuid()
     windows.unix_calls.clear()
+
+
+def test_sign_in_starts_pythonw_so_no_console_stays_open(
+    windows: PretendPlatform, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("PARTNERCRMD_HOME", "PARTNERCRMD_BRANDING"):
+        monkeypatch.delenv(name, raising=False)
+    python = tmp_path / "Python311" / "python.exe"
+    python.parent.mkdir()
+    python.write_bytes(b"MZ")
+    (python.parent / "pythonw.exe").write_bytes(b"MZ")
+    monkeypatch.setattr(sys, "executable", str(python))
+    service.install()
+    run_value = windows.winreg.values()[(r"Software\Microsoft\Windows\CurrentVersion\Run", "partnercrmd")]
+    assert run_value == f'"{python.parent / "pythonw.exe"}" -m partnercrmd serve'
+
+
+def test_a_rename_waits_for_a_reader_that_holds_the_file_on_windows(
+    windows: PretendPlatform, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    real_replace = os.replace
+    refusals = [PermissionError(13, "The process cannot access the file because it is being used")] * 2
+
+    def replace(source: str | Path, target: str | Path) -> None:
+        if refusals:
+            raise refusals.pop()
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    (tmp_path / "new").write_text("new", encoding="utf-8")
+    files.replace(tmp_path / "new", tmp_path / "vault.bin")
+    assert (tmp_path / "vault.bin").read_text(encoding="utf-8") == "new" and refusals == []
+
+    monkeypatch.setattr(sys, "platform", "linux")  # elsewhere a refusal is an error at once
+    refusals.append(PermissionError(13, "denied"))
+    (tmp_path / "new").write_text("newer", encoding="utf-8")
+    with pytest.raises(PermissionError):
+        files.replace(tmp_path / "new", tmp_path / "vault.bin")

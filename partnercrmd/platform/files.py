@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
+WINDOWS_REPLACE_TRIES = 20
+WINDOWS_REPLACE_PAUSE = 0.05
+"""Seconds between two tries of a rename that Windows refused because a reader has the target open."""
 WINDOWS_LOCK_RANGE = (1 << 20, 1)
 """Windows locks byte ranges mandatorily: lock one byte far past any content, so the file stays readable."""
 
@@ -104,3 +108,22 @@ def fsync_dir(directory: Path) -> None:
         pass  # some file systems (e.g. certain network mounts) refuse fsync on a directory
     finally:
         os.close(fd)
+
+
+def replace(source: Path | str, target: Path | str) -> None:
+    """os.replace, which on Windows waits out a reader that has `target` open (about a second at most).
+
+    Windows refuses to replace a file another process holds open without FILE_SHARE_DELETE, which is
+    how Python opens files: a CLI command reading the vault, or a client reading api.json, would make
+    the daemon's write fail. Readers hold such files for milliseconds, so the rename is tried again.
+    """
+    if sys.platform != "win32":
+        os.replace(source, target)
+        return
+    for _ in range(WINDOWS_REPLACE_TRIES - 1):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            time.sleep(WINDOWS_REPLACE_PAUSE)
+    os.replace(source, target)

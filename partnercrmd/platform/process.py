@@ -88,6 +88,7 @@ def process_alive(pid: int) -> bool:
         # Never os.kill(pid, 0) here: on Windows signal 0 is CTRL_C_EVENT, sent to the whole console group.
         import ctypes
 
+        # The default int results hold kernel handles: only their low 32 bits are significant, even on 64-bit Windows.
         kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
         handle = kernel32.OpenProcess(WINDOWS_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
         if not handle:
