@@ -7,7 +7,8 @@ of *address books* from it; for each, the host calls `Integration.open` with a
 
 Write a connector either as `Connector` (async methods, for aiohttp-based
 clients) or as `BlockingConnector` (plain methods, for synchronous client
-libraries: the host runs each call in a worker thread, never on the event loop).
+libraries: the host runs each call in a worker thread, never on the event loop,
+except the bounded reads it declares in `BlockingConnector.on_loop`).
 Methods an integration cannot do keep their default, which raises `Unsupported`.
 """
 
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,6 +31,8 @@ from .model import Activity, CallDirection, CheckResult, Contact, ContactPatch, 
 from .redact import LOG_REDACTOR, book_owner
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 class Capability(StrEnum):
@@ -222,7 +227,23 @@ class Connector:
 
 
 class BlockingConnector:
-    """Like `Connector`, with plain methods for synchronous libraries; the host calls them in a thread."""
+    """Like `Connector`, with plain methods for synchronous libraries; the host calls them in a thread.
+
+    Handing a call to a thread and back costs tens of microseconds and two GIL hand-offs: more than an
+    indexed read of a local file takes. A connector whose reads are that cheap says so in `on_loop`.
+    """
+
+    on_loop: frozenset[Capability] = frozenset()
+    """Reads the host may call on the event loop instead of in a thread, by the capability they serve:
+    `SEARCH_NUMBER` (`search` of a number), `SEARCH_NAME` (`search` of a name), `POP` (`get`, `record_url`),
+    `SHOW_ACTIVITIES` (`activities`).
+
+    Declare a read only if every call of it is bounded and takes microseconds: no network, no waiting for a
+    lock another thread may hold long, no scan that grows with the data (an indexed SQLite read of a few rows
+    of a local file is the example). Writes and `test`, `start`, `close`, `call_event` always run in a thread,
+    whatever is declared. A declared read that takes more than `ON_LOOP_BUDGET` of CPU `ON_LOOP_STRIKES` times is
+    moved back to the book's threads for good, with a warning in the log.
+    """
 
     def search(self, query: SearchQuery) -> Sequence[Contact]:
         raise Unsupported("This address book cannot search.")
@@ -261,31 +282,75 @@ class BlockingConnector:
         return None
 
 
+ON_LOOP_READS = frozenset(
+    {Capability.SEARCH_NUMBER, Capability.SEARCH_NAME, Capability.POP, Capability.SHOW_ACTIVITIES}
+)
+"""The capabilities whose calls a `BlockingConnector` may declare in `on_loop` (reads; writes never run on the loop)."""
+ON_LOOP_BUDGET = 0.005
+"""CPU seconds a read declared `on_loop` may take; one that takes longer counts as a strike. CPU time of the
+loop's thread, not wall time, so that other work on a busy machine does not count against the connector."""
+ON_LOOP_STRIKES = 3
+"""Strikes after which a declared read runs in the book's threads again."""
+
+
 class ThreadedConnector(Connector):
     """Runs a `BlockingConnector`'s methods in the book's own worker threads, never on the event loop.
 
     Each book has its own small pool, so calls stuck past their deadline in one
     book cannot starve the daemon's other blocking work (vault, other books).
+    The one exception: reads the connector declares in `on_loop` are called on the loop directly, where
+    they cost less than the hand-off would; one that proves slow is handed to the threads again.
     """
 
     def __init__(self, blocking: BlockingConnector, max_workers: int = 4) -> None:
         self.blocking = blocking
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="addin")
+        self._on_loop = set(frozenset(getattr(blocking, "on_loop", ())) & ON_LOOP_READS)
+        self._strikes: dict[Capability, int] = {}
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(fn, *args))
 
+    async def _read(self, capability: Capability, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` on the loop if `capability` is declared `on_loop` and has not proved slow; else in a thread."""
+        if capability not in self._on_loop:
+            return await self._run(fn, *args)
+        started = time.thread_time()
+        try:
+            return fn(*args)
+        finally:
+            took = time.thread_time() - started
+            if took > ON_LOOP_BUDGET:
+                self._strike(capability, took)
+
+    def _strike(self, capability: Capability, took: float) -> None:
+        strikes = self._strikes[capability] = self._strikes.get(capability, 0) + 1
+        if strikes >= ON_LOOP_STRIKES and capability in self._on_loop:
+            self._on_loop.discard(capability)
+            log.warning(
+                "%s: %s reads took %.1f ms of CPU on the event loop (budget %.1f ms); they run in threads from now on",
+                type(self.blocking).__name__,
+                capability,
+                took * 1000,
+                ON_LOOP_BUDGET * 1000,
+            )
+
+    def runs_on_loop(self, capability: Capability) -> bool:
+        """Whether calls serving `capability` run on the event loop now (declared, and not proved slow)."""
+        return capability in self._on_loop
+
     async def search(self, query: SearchQuery) -> Sequence[Contact]:
-        return await self._run(self.blocking.search, query)
+        needed = Capability.SEARCH_NUMBER if query.number else Capability.SEARCH_NAME
+        return await self._read(needed, self.blocking.search, query)
 
     async def get(self, contact_id: str) -> Contact | None:
-        return await self._run(self.blocking.get, contact_id)
+        return await self._read(Capability.POP, self.blocking.get, contact_id)
 
     async def record_url(self, contact_id: str, edit: bool) -> str | None:
-        return await self._run(self.blocking.record_url, contact_id, edit)
+        return await self._read(Capability.POP, self.blocking.record_url, contact_id, edit)
 
     async def activities(self, contact_id: str, limit: int) -> Sequence[Activity]:
-        return await self._run(self.blocking.activities, contact_id, limit)
+        return await self._read(Capability.SHOW_ACTIVITIES, self.blocking.activities, contact_id, limit)
 
     async def log_activity(self, contact_id: str, activity: Activity) -> str:
         return await self._run(self.blocking.log_activity, contact_id, activity)

@@ -55,7 +55,14 @@ class LiveCall:
 
 
 class LocalBook(BlockingConnector):
-    """Contacts in a SQLite file of this book's data directory; every call runs in a worker thread."""
+    """Contacts in a SQLite file of this book's data directory.
+
+    Number searches and single records are indexed reads of a few rows through the thread's own read-only
+    connection (no lock, no waiting for writers: see `LocalStore`), microseconds long, so they run on the
+    event loop; name searches, activities and every write run in the book's worker threads.
+    """
+
+    on_loop = frozenset({Capability.SEARCH_NUMBER, Capability.POP})
 
     def __init__(self, store: LocalStore) -> None:
         self.store = store

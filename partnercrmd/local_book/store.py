@@ -1,8 +1,10 @@
 """SQLite storage of the local address book, with phone numbers indexed by normalised tail digits.
 
-Blocking: the host calls it from worker threads (see `BlockingConnector`);
-one connection, serialised by a lock, in WAL mode so the CLI can import while
-the daemon reads.
+Writes go through one connection, serialised by a lock, in WAL mode so the CLI can import while the
+daemon reads. Reads (`find_by_number`, `find_by_text`, `get`, `activities`) use a read-only connection of
+the calling thread's own and never take that lock: in WAL mode a reader sees the last committed state
+and waits for no writer, so an indexed read stays a few microseconds long on whichever thread runs it,
+including the event loop's (see `LocalBook.on_loop`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,13 @@ T = TypeVar("T")
 
 _LOAD_BATCH = 500
 """Contacts loaded per query when every contact is read (SQLite limits the parameters of one query)."""
+
+READ_TIMEOUT = 0.2
+"""Seconds a read waits when SQLite is busy. In WAL mode readers do not wait for writers; this covers the
+rare moments a reader must (another process recovering the WAL), short because reads may run on the loop."""
+
+READER_CACHE_KIB = 1024
+"""Page cache of each thread's read connection (SQLite's default is 2 MiB per connection)."""
 
 
 def _now() -> str:
@@ -133,6 +142,10 @@ class LocalStore:
         self.path = path
         self.region = region
         self._lock = threading.Lock()
+        self._thread_reader = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()  # guards `_readers` and `_closed` only; never held during a read
+        self._closed = False
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=10, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -185,8 +198,39 @@ class LocalStore:
             )
 
     def close(self) -> None:
+        with self._readers_lock:
+            self._closed = True
+            readers, self._readers = self._readers, []
+        for reader in readers:
+            reader.close()
         with self._lock:
             self._db.close()
+
+    def _reader(self) -> sqlite3.Connection:
+        """The calling thread's read-only connection (opened on its first read)."""
+        reader: sqlite3.Connection | None = getattr(self._thread_reader, "db", None)
+        if reader is not None:
+            return reader
+        reader = sqlite3.connect(self.path, check_same_thread=False, timeout=READ_TIMEOUT, isolation_level=None)
+        reader.row_factory = sqlite3.Row
+        reader.execute("PRAGMA query_only=ON")
+        reader.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
+        with self._readers_lock:
+            if self._closed:
+                reader.close()
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            self._readers.append(reader)
+        self._thread_reader.db = reader
+        return reader
+
+    def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(reader)` in one read transaction of the thread's reader: one snapshot of the book."""
+        reader = self._reader()
+        reader.execute("BEGIN")
+        try:
+            return work(reader)
+        finally:
+            reader.execute("COMMIT")
 
     def count(self) -> int:
         with self._lock:
@@ -194,15 +238,16 @@ class LocalStore:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def _load(self, ids: Sequence[str]) -> list[Contact]:
-        """Contacts by id, in the order given (call with the lock held)."""
+    def _load(self, ids: Sequence[str], db: sqlite3.Connection | None = None) -> list[Contact]:
+        """Contacts by id, in the order given, read through `db` (default: the write connection, lock held)."""
         if not ids:
             return []
+        db = db or self._db
         marks = ",".join("?" * len(ids))
-        rows = {r["id"]: r for r in self._db.execute(f"SELECT * FROM contacts WHERE id IN ({marks})", ids)}
+        rows = {r["id"]: r for r in db.execute(f"SELECT * FROM contacts WHERE id IN ({marks})", ids)}
         phones: dict[str, list[Phone]] = {}
         query = f"SELECT contact_id, kind, number FROM phones WHERE contact_id IN ({marks}) ORDER BY position"
-        for row in self._db.execute(query, ids):
+        for row in db.execute(query, ids):
             phones.setdefault(row["contact_id"], []).append(Phone(row["number"], PhoneKind(row["kind"])))
         return [self._contact(rows[i], phones.get(i, [])) for i in ids if i in rows]
 
@@ -226,21 +271,18 @@ class LocalStore:
         )
 
     def get(self, contact_id: str) -> Contact | None:
-        with self._lock:
-            found = self._load([contact_id])
+        found = self._read(lambda db: self._load([contact_id], db))
         return found[0] if found else None
 
     def find_by_number(self, number: str, limit: int) -> list[Contact]:
-        """Candidates sharing the number's index tail; the caller verifies them."""
+        """Candidates sharing the number's index tail; the caller verifies them. Bounded: an indexed read."""
         tail = phone.index_tail(number, self.region)
-        with self._lock:
-            ids = [
-                r[0]
-                for r in self._db.execute(
-                    "SELECT DISTINCT contact_id FROM phones WHERE tail = ? LIMIT ?", (tail, max(limit, 1) * 4)
-                )
-            ]
-            return self._load(ids)
+
+        def read(db: sqlite3.Connection) -> list[Contact]:
+            sql = "SELECT DISTINCT contact_id FROM phones WHERE tail = ? LIMIT ?"
+            return self._load([r[0] for r in db.execute(sql, (tail, max(limit, 1) * 4))], db)
+
+        return self._read(read)
 
     def find_by_text(self, text: str, limit: int) -> list[Contact]:
         """Contacts whose name, company or email contain every word of `text` (through the trigram index)."""
@@ -249,16 +291,12 @@ class LocalStore:
             return []
         where, params = word_search.words_where("contacts", "search_text", words)
         sql = f"SELECT id FROM contacts WHERE {where} ORDER BY display_name COLLATE NOCASE, id LIMIT ?"
-        with self._lock:
-            ids = [r[0] for r in self._db.execute(sql, [*params, limit])]
-            return self._load(ids)
+        return self._read(lambda db: self._load([r[0] for r in db.execute(sql, [*params, limit])], db))
 
     def activities(self, contact_id: str, limit: int) -> list[Activity]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM activities WHERE contact_id = ? ORDER BY start_utc DESC, created DESC LIMIT ?",
-                (contact_id, limit),
-            ).fetchall()
+        """The contact's newest activities first (indexed on contact and start)."""
+        sql = "SELECT * FROM activities WHERE contact_id = ? ORDER BY start_utc DESC, created DESC LIMIT ?"
+        rows = self._read(lambda db: db.execute(sql, (contact_id, limit)).fetchall())
         return [
             Activity(
                 subject=r["subject"],
