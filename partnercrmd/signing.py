@@ -12,6 +12,8 @@ import hmac
 import json
 from typing import Any
 
+import orjson
+
 from .errors import BadRequest
 
 MAX_TOKEN_LENGTH = 2048
@@ -25,22 +27,35 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _payload_json(payload: dict[str, Any]) -> bytes:
+    """`payload` as compact JSON with sorted keys, byte for byte as `json.dumps(…, sort_keys=True)` writes it.
+
+    orjson is about 20 times as fast; it writes non-ASCII text as UTF-8 where `json` escapes it, so such
+    payloads go through `json` and every id stays the same as earlier releases issued.
+    """
+    encoded = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    if encoded.isascii():
+        return encoded
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+
+
 class Signer:
     """Signs small JSON payloads with an install-wide secret key (kept in the vault)."""
 
     def __init__(self, key: bytes) -> None:
         if len(key) < 32:
             raise ValueError("signing key too short")
-        self._key = key
+        # The HMAC with the key already absorbed: each token copies it instead of hashing the key again.
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
 
     def _mac(self, purpose: str, body: str) -> str:
-        digest = hmac.new(self._key, f"{purpose}\x00{body}".encode(), hashlib.sha256).digest()
-        return _b64(digest[:24])
+        mac = self._keyed.copy()
+        mac.update(f"{purpose}\x00{body}".encode())
+        return _b64(mac.digest()[:24])
 
     def sign(self, purpose: str, payload: dict[str, Any]) -> str:
         """A token for `payload`, valid only for `purpose` (e.g. "action", "record", "page")."""
-        body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
-        return f"{body}.{self._mac(purpose, body)}"
+        return f"{(body := _b64(_payload_json(payload)))}.{self._mac(purpose, body)}"
 
     def verify(self, purpose: str, token: str, *, what: str = "id") -> dict[str, Any]:
         """The payload of a token made by `sign` for `purpose`; BadRequest for anything else."""

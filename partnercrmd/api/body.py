@@ -43,6 +43,8 @@ class RequestTimeout(PartnerError):
 
 async def read_bytes(request: web.Request, seconds: float) -> bytes:
     """The whole body, within `seconds` (RequestTimeout) and the app's size limit (413)."""
+    if request.content.is_eof():  # the whole body came with the headers: nothing to wait for, no timer to arm
+        return await request.read()
     try:
         async with asyncio.timeout(seconds):
             return await request.read()

@@ -18,6 +18,7 @@ from .. import appkeys
 from ..errors import Forbidden, PartnerError, Unauthorized
 from ..extension_pairing import is_extension_origin
 from ..logging_setup import UNEXPECTED_REQUEST_ERROR
+from .json_responses import json_response
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ HTTP_MESSAGES = {
 
 
 def json_error(status: int, message: str, code: str) -> web.Response:
-    return web.json_response({"Message": message, "Code": code}, status=status)
+    return json_response({"Message": message, "Code": code}, status=status)
 
 
 @web.middleware

@@ -24,6 +24,7 @@ from ..pages import WINDOWS, window_login_url
 from ..records import contact_record
 from ..search import SearchRequest
 from .call_fields import CALL_DETAIL_PARAMS, DIRECTIONS, call_from_fields
+from .json_responses import json_response
 from .middleware import local_port
 from .params import Param, parse_params, read_body
 from .websocket import events_handler
@@ -47,10 +48,6 @@ class Route:
     response: str | None = None
     """Name of the response schema in the OpenAPI document (None: 204 No Content)."""
     array: bool = False
-
-
-def json_response(data: Any) -> web.Response:
-    return web.json_response(data)
 
 
 # --- handlers --------------------------------------------------------------------------------------
