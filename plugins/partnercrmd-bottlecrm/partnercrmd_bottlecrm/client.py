@@ -15,8 +15,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from partnercrmd.backend_words import display_address, os_reason
-from partnercrmd.errors import AddinError
+from partnercrmd.sdk import AddinError, display_address, os_reason
 
 PAT_PREFIX = "bcrm_pat_"
 """Personal access tokens start with this; anything else is taken for the organisation's API key."""

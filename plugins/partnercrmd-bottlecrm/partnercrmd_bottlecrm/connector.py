@@ -10,14 +10,26 @@ from urllib.parse import quote
 
 import phonenumbers
 
-from partnercrmd.errors import AddinError, Unsupported
-from partnercrmd.integration import BookContext, Connector
-from partnercrmd.model import Activity, CheckResult, Contact, ContactPatch, SearchQuery
-from partnercrmd.phone import PhoneKey, numbers_match, phone_key
-from partnercrmd.phone_index import remove_other_index_files
-from partnercrmd.word_search import fold
+from partnercrmd.sdk import (
+    Activity,
+    AddinError,
+    BookContext,
+    CheckResult,
+    Connector,
+    Contact,
+    ContactPatch,
+    PhoneKey,
+    SearchQuery,
+    Unsupported,
+    fold,
+    numbers_match,
+    phone_key,
+    remove_other_index_files,
+)
 
+from .checks import run_checks
 from .client import BottleCrmClient
+from .index import Entries, NumberIndex, index_path
 from .mapping import (
     activity_from_interaction,
     contact_from_record,
@@ -26,7 +38,6 @@ from .mapping import (
     patch_body,
     record_numbers,
 )
-from .number_index import Entries, NumberIndex, index_path
 from .settings import ID_PLACEHOLDER, BookSettings
 
 T = TypeVar("T")
@@ -208,68 +219,7 @@ class BottleCrmBook(Connector):
     # --- test connection ---------------------------------------------------------------------------
 
     async def test(self) -> Sequence[CheckResult]:
-        where = self.client.where
-        try:
-            page = await self.client.list_contacts(limit=1)
-        except AddinError as exc:
-            if exc.code in ("cannot_connect", "timeout"):
-                return [CheckResult("reach", False, exc.message, exc.code)]
-            return [
-                CheckResult("reach", True, f"BottleCRM at {where} answered."),
-                CheckResult("authenticate", False, exc.message, exc.code),
-            ]
-        results = [
-            CheckResult("reach", True, f"BottleCRM at {where} answered."),
-            CheckResult("authenticate", True, f"The token reads contacts ({page.count:,} visible to it)."),
-            await self._check_search(),
-        ]
-        if self.settings.log_calls:
-            results.append(await self._check_logging())
-        results.append(self._check_pop())
-        return results
-
-    async def _check_search(self) -> CheckResult:
-        try:
-            count = await self.refresh_index()
-            found = await self.index.lookup(self._sample_number) if self._sample_number else []
-        except AddinError as exc:
-            return CheckResult("search", False, exc.message, exc.code)
-        every = f"refreshed every {self.settings.index_minutes} min"
-        if not self._sample_number:
-            return CheckResult("search", True, f"No contact has a phone number yet; the number index is {every}.")
-        if not found:
-            return CheckResult(
-                "search",
-                False,
-                f"The number index holds {count:,} numbers but does not find {self._sample_number}; "
-                "delete the book's data folder and try again.",
-                "invalid_data",
-            )
-        numbers = "1 phone number" if count == 1 else f"{count:,} phone numbers"
-        return CheckResult("search", True, f"{numbers} indexed ({every}); {self._sample_number} finds its contact.")
-
-    async def _check_logging(self) -> CheckResult:
-        try:
-            allowed, said = await self.client.may_log_interactions()
-        except AddinError as exc:
-            return CheckResult("log_calls", False, exc.message, exc.code)
-        if allowed:
-            return CheckResult("log_calls", True, "The token may log calls on contacts.")
-        return CheckResult(
-            "log_calls",
-            False,
-            f"The token may not log calls ({said}). Use a personal access token with the scopes "
-            "interactions:write and contacts:write (the organisation key only reads), or turn off 'log_calls'.",
-            "invalid_auth",
-        )
-
-    def _check_pop(self) -> CheckResult:
-        if not self.settings.web_url_template:
-            return CheckResult(
-                "pop", True, "Records open on partnercrmd's own page; set 'web_url_template' to open BottleCRM's."
-            )
-        sample = self.settings.web_url_template.replace(ID_PLACEHOLDER, "<contact id>")
-        return CheckResult("pop", True, f"Records open at {sample}.")
+        return await run_checks(self.settings, self.client, self.index, self.refresh_index, lambda: self._sample_number)
 
     async def close(self) -> None:
         try:

@@ -11,9 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from partnercrmd.errors import AddinError
-from partnercrmd.model import Activity, CallDirection, Contact, ContactPatch, Phone, PhoneKind
-from partnercrmd.phone import phone_key
+from partnercrmd.sdk import Activity, AddinError, CallDirection, Contact, ContactPatch, Phone, PhoneKind, phone_key
 
 PHONE_FORMAT = re.compile(r"^[\d\s\-().+]{7,25}$")
 """What BottleCRM accepts in a contact's phone field (its `flexible_phone_validator`)."""

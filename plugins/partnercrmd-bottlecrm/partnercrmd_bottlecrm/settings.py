@@ -1,4 +1,4 @@
-"""A BottleCRM book's settings, as the integration's schema delivers them, checked further."""
+"""A BottleCRM book's settings: the schema the configuration UI shows, and the settings checked further."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from partnercrmd.errors import ConfigError
+from partnercrmd.sdk import ConfigError, ConfigField, FieldKind
 
 ID_PLACEHOLDER = "{id}"
 
@@ -60,3 +60,60 @@ class BookSettings:
 
 def _whole(value: object, default: int) -> int:
     return default if value is None or value == "" else int(str(value))
+
+
+CONFIG = (
+    ConfigField(
+        "url",
+        "BottleCRM API address",
+        FieldKind.URL,
+        required=True,
+        help="The address of BottleCRM's API server (the part before /api/), e.g. https://api.crm.example.com.",
+    ),
+    ConfigField(
+        "token",
+        "Personal access token",
+        FieldKind.SECRET,
+        required=True,
+        help="A personal access token (bcrm_pat_…) from BottleCRM's settings. Calls and new contacts are "
+        "written as its user. The organisation API key works too, for searching only.",
+    ),
+    ConfigField(
+        "web_url_template",
+        "Contact page address",
+        FieldKind.TEXT,
+        default="",
+        help="Where a contact opens in BottleCRM's web app, with {id} for the contact, e.g. "
+        "https://crm.example.com/contacts/{id}. Empty: partnercrmd's own record page.",
+    ),
+    ConfigField(
+        "web_edit_url_template",
+        "Contact edit page address",
+        FieldKind.TEXT,
+        default="",
+        help="Where a contact opens for editing, with {id}. Empty: partnercrmd's own edit page, which saves "
+        "into BottleCRM.",
+    ),
+    ConfigField(
+        "log_calls",
+        "Log calls in BottleCRM",
+        FieldKind.BOOL,
+        default=True,
+        help="Write calls as interactions (kind call) on the contact.",
+    ),
+    ConfigField(
+        "index_minutes",
+        "Refresh the number index every (minutes)",
+        FieldKind.INT,
+        default=15,
+        help="Number searches use a local index of the book's phone numbers, read again this often.",
+    ),
+    ConfigField(
+        "timeout_seconds",
+        "Request timeout (seconds)",
+        FieldKind.INT,
+        default=10,
+        help="How long one request to BottleCRM may take (searches also have the phone client's deadline).",
+    ),
+)
+"""The integration's settings schema (`Integration.config`)."""

@@ -28,12 +28,16 @@ from partnercrmd_bottlecrm.mapping import (
     phone_for_bottlecrm,
 )
 
-from partnercrmd import appkeys
-from partnercrmd.errors import AddinError, ConfigError
-from partnercrmd.integration import BookContext
-from partnercrmd.model import Activity, CallDirection
-from partnercrmd.phone import phone_key
-from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, number_query, remove_default_book
+from partnercrmd.sdk import Activity, AddinError, BookContext, CallDirection, ConfigError, phone_key
+from partnercrmd.testing import (
+    ApiSession,
+    RecordingOpener,
+    addin_host,
+    book_connector,
+    configure_book,
+    number_query,
+    remove_default_book,
+)
 
 WEB = "https://crm.example.com/contacts/{id}"
 WEB_EDIT = "https://crm.example.com/contacts/{id}/edit"
@@ -93,7 +97,7 @@ async def book(api: ApiSession, partnercrmd_app: web.Application, bottlecrm: Bot
 
 
 def connector_of(app: web.Application, book_id: str) -> BottleCrmBook:
-    connector = app[appkeys.BOOKS].get(book_id).connector
+    connector = book_connector(app, book_id)
     assert isinstance(connector, BottleCrmBook)
     return connector
 
@@ -127,9 +131,9 @@ async def only_record(api: ApiSession, book_id: str, query: str) -> dict[str, An
 async def test_the_add_in_is_found_through_its_entry_point(api: ApiSession, partnercrmd_app: web.Application) -> None:
     found = {ep.name: ep for ep in entry_points(group="partnercrmd.addins")}
     assert found["bottlecrm"].value == "partnercrmd_bottlecrm"
-    info = partnercrmd_app[appkeys.HOST].addins["bottlecrm"]
+    info = addin_host(partnercrmd_app).addins["bottlecrm"]
     assert info.distribution == "partnercrmd-bottlecrm" and info.error is None and not info.builtin
-    assert partnercrmd_app[appkeys.HOST].integration("bottlecrm") is BOTTLECRM
+    assert addin_host(partnercrmd_app).integration("bottlecrm") is BOTTLECRM
     assert [f.key for f in BOTTLECRM.config if f.secret] == ["token"]
 
 

@@ -17,8 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from partnercrmd.errors import PartnerError
-from partnercrmd.phone_index import PhoneIndex, index_file
+from partnercrmd.sdk import PartnerError, PhoneIndex, index_file
 
 from .client import api_root
 

@@ -1,0 +1,99 @@
+"""Test connection (`partnercrmd books test`, the Test button): reach, sign in, the number index, logging, popping.
+
+The connector passes in what the checks use (its settings, client, index and how to refresh it), so this module
+needs nothing from the connector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from partnercrmd.sdk import AddinError, CheckResult
+
+from .client import BottleCrmClient
+from .index import NumberIndex
+from .settings import ID_PLACEHOLDER, BookSettings
+
+
+async def run_checks(
+    settings: BookSettings,
+    client: BottleCrmClient,
+    index: NumberIndex,
+    refresh_index: Callable[[], Awaitable[int]],
+    sample_number: Callable[[], str],
+) -> list[CheckResult]:
+    """Reach and sign in (the later checks need them), then search through the number index, logging, popping.
+
+    `refresh_index` fills the index now and `sample_number` is then a number it holds ("" when none).
+    """
+    where = client.where
+    try:
+        page = await client.list_contacts(limit=1)
+    except AddinError as exc:
+        if exc.code in ("cannot_connect", "timeout"):
+            return [CheckResult("reach", False, exc.message, exc.code)]
+        return [
+            CheckResult("reach", True, f"BottleCRM at {where} answered."),
+            CheckResult("authenticate", False, exc.message, exc.code),
+        ]
+    results = [
+        CheckResult("reach", True, f"BottleCRM at {where} answered."),
+        CheckResult("authenticate", True, f"The token reads contacts ({page.count:,} visible to it)."),
+        await check_search(settings, index, refresh_index, sample_number),
+    ]
+    if settings.log_calls:
+        results.append(await check_logging(client))
+    results.append(check_pop(settings))
+    return results
+
+
+async def check_search(
+    settings: BookSettings,
+    index: NumberIndex,
+    refresh_index: Callable[[], Awaitable[int]],
+    sample_number: Callable[[], str],
+) -> CheckResult:
+    try:
+        count = await refresh_index()
+        sample = sample_number()
+        found = await index.lookup(sample) if sample else []
+    except AddinError as exc:
+        return CheckResult("search", False, exc.message, exc.code)
+    every = f"refreshed every {settings.index_minutes} min"
+    if not sample:
+        return CheckResult("search", True, f"No contact has a phone number yet; the number index is {every}.")
+    if not found:
+        return CheckResult(
+            "search",
+            False,
+            f"The number index holds {count:,} numbers but does not find {sample}; "
+            "delete the book's data folder and try again.",
+            "invalid_data",
+        )
+    numbers = "1 phone number" if count == 1 else f"{count:,} phone numbers"
+    return CheckResult("search", True, f"{numbers} indexed ({every}); {sample} finds its contact.")
+
+
+async def check_logging(client: BottleCrmClient) -> CheckResult:
+    try:
+        allowed, said = await client.may_log_interactions()
+    except AddinError as exc:
+        return CheckResult("log_calls", False, exc.message, exc.code)
+    if allowed:
+        return CheckResult("log_calls", True, "The token may log calls on contacts.")
+    return CheckResult(
+        "log_calls",
+        False,
+        f"The token may not log calls ({said}). Use a personal access token with the scopes "
+        "interactions:write and contacts:write (the organisation key only reads), or turn off 'log_calls'.",
+        "invalid_auth",
+    )
+
+
+def check_pop(settings: BookSettings) -> CheckResult:
+    if not settings.web_url_template:
+        return CheckResult(
+            "pop", True, "Records open on partnercrmd's own page; set 'web_url_template' to open BottleCRM's."
+        )
+    sample = settings.web_url_template.replace(ID_PLACEHOLDER, "<contact id>")
+    return CheckResult("pop", True, f"Records open at {sample}.")
