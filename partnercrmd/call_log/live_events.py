@@ -160,7 +160,9 @@ class LiveEvents:
                 book = self.books.get(lane.book_id)
             except Exception:  # noqa: BLE001  (the book was removed meanwhile: nobody to tell)
                 return
-            if book.connector is None or not book.enabled:
+            if not book.enabled or not book.config.call_events:
+                return  # turned off (or locked) since: the user no longer wants this book told
+            if book.connector is None:
                 reason = book.error or "the address book is not open"
             else:
                 try:
