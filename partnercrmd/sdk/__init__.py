@@ -8,7 +8,7 @@ a minor version only adds, a name that goes is deprecated first and keeps workin
 versions, and removing or changing a name bumps the major version.
 
 `partnercrmd.sdk.vcard` holds the vCard helpers (content lines, reading cards), for the add-ins that
-talk vCard.
+talk vCard; `partnercrmd.sdk.cli` what an add-in's command-line commands use.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from ..model import (
     Picture,
     SearchQuery,
 )
+from ..paths import Paths
 from ..phone import (
     SUFFIX_DIGITS,
     PhoneKey,
@@ -85,6 +86,7 @@ __all__ = [
     "FieldKind",
     "Integration",
     "PartnerError",
+    "Paths",
     "Phone",
     "PhoneIndex",
     "PhoneKey",
