@@ -23,6 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
+
 from .. import phone, word_search
 from ..model import Activity, CallDirection, Contact, ContactPatch, Phone, PhoneKind, Picture
 
@@ -56,6 +58,15 @@ _LOAD_BATCH = 500
 READ_TIMEOUT = 0.2
 """Seconds a read waits when SQLite is busy. In WAL mode readers do not wait for writers; this covers the
 rare moments a reader must (another process recovering the WAL), short because reads may run on the loop."""
+
+_BY_TAIL = (
+    "SELECT c.*, p.position AS phone_position, p.kind AS phone_kind, p.number AS phone_number FROM contacts c"
+    " LEFT JOIN phones p ON p.contact_id = c.id"
+    " WHERE c.id IN (SELECT contact_id FROM phones WHERE tail = ? LIMIT ?)"
+)
+"""The contacts with a number of one index tail, each with every number of theirs, in one statement (no DISTINCT
+and no ORDER BY: each would add a temporary B-tree, a third of the statement's time; `IN` keeps each contact
+once and the numbers are put in order in Python)."""
 
 READER_CACHE_KIB = 1024
 """Page cache of each thread's read connection (SQLite's default is 2 MiB per connection)."""
@@ -262,12 +273,12 @@ class LocalStore:
             company=row["company"],
             job_title=row["job_title"],
             phones=phones,
-            emails=json.loads(row["emails"]),
+            emails=orjson.loads(row["emails"]),  # written by json.dumps; orjson reads it in a tenth of the time
             address=row["address"],
             notes=row["notes"],
             url=row["url"],
             picture=picture,
-            custom=json.loads(row["custom"]),
+            custom=orjson.loads(row["custom"]),
         )
 
     def get(self, contact_id: str) -> Contact | None:
@@ -275,14 +286,21 @@ class LocalStore:
         return found[0] if found else None
 
     def find_by_number(self, number: str, limit: int) -> list[Contact]:
-        """Candidates sharing the number's index tail; the caller verifies them. Bounded: an indexed read."""
+        """Candidates sharing the number's index tail; the caller verifies them.
+
+        Bounded and quick enough for the event loop: one statement (itself a consistent snapshot) reading at
+        most `4 * limit` contacts and their numbers through the `phones_tail` and primary-key indexes.
+        """
         tail = phone.index_tail(number, self.region)
-
-        def read(db: sqlite3.Connection) -> list[Contact]:
-            sql = "SELECT DISTINCT contact_id FROM phones WHERE tail = ? LIMIT ?"
-            return self._load([r[0] for r in db.execute(sql, (tail, max(limit, 1) * 4))], db)
-
-        return self._read(read)
+        rows: dict[str, sqlite3.Row] = {}
+        numbers: dict[str, list[tuple[int, Phone]]] = {}
+        for row in self._reader().execute(_BY_TAIL, (tail, max(limit, 1) * 4)):
+            rows.setdefault(row["id"], row)
+            if row["phone_number"] is not None:
+                entry = (row["phone_position"], Phone(row["phone_number"], PhoneKind(row["phone_kind"])))
+                numbers.setdefault(row["id"], []).append(entry)
+        in_order = {i: [p for _, p in sorted(found, key=lambda e: e[0])] for i, found in numbers.items()}
+        return [self._contact(row, in_order.get(i, [])) for i, row in rows.items()]
 
     def find_by_text(self, text: str, limit: int) -> list[Contact]:
         """Contacts whose name, company or email contain every word of `text` (through the trigram index)."""
