@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -33,10 +34,10 @@ LINUX_ONLY_TOOLS = {"xclip", "xsel", "wl-paste", "xdg-mime", "xdg-open", "system
 def pretending(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[PretendPlatform]:
-    """sys.platform patched, its system calls substituted, and no partnercrmd module imported yet."""
+    """sys.platform patched, its system calls substituted, and no partnercrmd module (core or add-in) imported yet."""
     fakes = pretend_to_be(monkeypatch, request.param)
-    for name in [m for m in sys.modules if m == "partnercrmd" or m.startswith("partnercrmd.")]:
-        monkeypatch.delitem(sys.modules, name)  # restored afterwards: other tests keep their modules
+    for name in [m for m in sys.modules if m == "partnercrmd" or m.startswith(("partnercrmd.", "partnercrmd_"))]:
+        monkeypatch.delitem(sys.modules, name)  # the core and the add-ins; restored afterwards for other tests
     monkeypatch.setenv("PARTNERCRMD_HOME", str(tmp_path / "partnercrmd-home"))
     monkeypatch.setenv("PARTNERCRMD_KEYRING", "0")
     real_popen = subprocess.Popen
@@ -70,7 +71,11 @@ async def test_the_application_factory_serves_the_api(
     )
     app = daemon.create_app(config)
     client = await aiohttp_client(app)
-    token = app[fresh("partnercrmd.appkeys").INSTALL_TOKEN].value
+    config.port = client.port  # links the daemon builds point at this server
+    appkeys = fresh("partnercrmd.appkeys")
+    token = app[appkeys.INSTALL_TOKEN].value
+    addins = app[appkeys.HOST].addins.values()
+    assert len(addins) > 1 and [a.name for a in addins if a.error] == []  # every installed add-in loads here too
 
     version = await client.get("/api/v1/Version")
     assert version.status == 200, await version.text()
@@ -83,6 +88,26 @@ async def test_the_application_factory_serves_the_api(
     assert (paths.config_dir / "vault.bin").is_file()
     if pretending.platform == "win32":
         assert pretending.msvcrt.calls, "the vault lock went through msvcrt"
+
+    # the configuration page's link handlers, through the platform's own registration
+    login = fresh("partnercrmd.pages").window_login_url(app, "dialling").split(f":{client.port}", 1)[1]
+    assert (await client.get(login, allow_redirects=False)).status == 303
+    page = await (await client.get("/ui/dialling")).text()
+    assert "tel: links open another program" in page
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    enabled = await client.post(
+        "/ui/dialling/handlers", data={"csrf": csrf.group(1), "action": "enable"}, allow_redirects=False
+    )
+    if pretending.platform == "win32":
+        assert "has no TAPI component" in page
+        assert enabled.status == 303, await enabled.text()
+        command = pretending.winreg.values()[(r"Software\Classes\PartnerCRMD.DialLink\shell\open\command", "")]
+        assert command.endswith(' -m partnercrmd dial "%1"')
+        assert "Choose defaults by link type" in await (await client.get("/ui/dialling")).text()
+    else:
+        assert "TAPI is Windows-only" in page
+        assert enabled.status == 400 and "build the dialler bundle first" in await enabled.text()
 
 
 async def test_run_daemon_listens_writes_discovery_and_stops_on_ctrl_c(pretending: PretendPlatform) -> None:

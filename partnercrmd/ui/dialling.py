@@ -40,9 +40,7 @@ def preview(app: web.Application, number: str) -> dict[str, str]:
 
 
 def _handler_state() -> dict[str, Any]:
-    """Whether tel:, callto: and sip: links open this program (blocks: runs xdg-mime)."""
-    if not sys.platform.startswith("linux"):
-        return {"supported": False, "message": "Links are registered by the installer on this system."}
+    """Whether tel:, callto: and sip: links open this program (blocks: xdg-mime, the registry or LaunchServices)."""
     try:
         state = handlers.status(handlers.XdgDirs.from_env())
     except (ConfigError, OSError) as exc:
@@ -50,7 +48,8 @@ def _handler_state() -> dict[str, Any]:
     return {
         "supported": True,
         "registered": state.registered,
-        "schemes": [{"scheme": s, "ours": state.defaults.get(s) == handlers.DESKTOP_ID} for s in handlers.SCHEMES],
+        "notes": list(state.notes),
+        "schemes": [{"scheme": s, "ours": state.defaults.get(s) == state.ours} for s in handlers.SCHEMES],
     }
 
 
