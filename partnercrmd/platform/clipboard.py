@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from . import LINUX, MACOS, WINDOWS, system
 from .screen import display_problem
 
-log = logging.getLogger("partnercrmd.dialling.hotkeys")
+log = logging.getLogger("partnercrmd.dialling.hotkeys")  # selection dialling logs under one name, wherever it reads
 
 NO_PRIMARY = (
     "Selection dialling reads the PRIMARY selection (the highlighted text), which exists on X11 only; "
