@@ -10,6 +10,7 @@ import base64
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from .integration import Capability
@@ -189,11 +190,16 @@ def action_id(signer: Signer, book_id: str, contact_id: str, kind: ActionKind) -
     return signer.sign("action", {"b": book_id, "c": contact_id, "k": str(kind)})
 
 
+@lru_cache(maxsize=64)
+def _action_kinds(capabilities: frozenset[Capability]) -> tuple[ActionKind, ...]:
+    """The actions a record of a book with `capabilities` offers (a book's capabilities rarely change)."""
+    return tuple(k for k in ActionKind if k not in ACTION_CAPABILITY or ACTION_CAPABILITY[k] in capabilities)
+
+
 def record_actions(
     signer: Signer, book_id: str, contact_id: str, capabilities: Iterable[Capability]
 ) -> list[dict[str, Any]]:
-    caps = set(capabilities)
-    kinds = [k for k in ActionKind if k not in ACTION_CAPABILITY or ACTION_CAPABILITY[k] in caps]
+    kinds = _action_kinds(capabilities if isinstance(capabilities, frozenset) else frozenset(capabilities))
     actions = []
     for kind in kinds:
         token = action_id(signer, book_id, contact_id, kind)

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from . import phone
 from .books import BookManager, OpenBook
@@ -51,11 +51,20 @@ class SearchRequest:
     deadline: float = DEFAULT_DEADLINE
 
 
-def number_query(text: str, region: str | None, limit: int = 5) -> SearchQuery:
+def number_query(
+    text: str, region: str | None, limit: int = 5, *, include_pictures: bool = False, include_activities: bool = False
+) -> SearchQuery:
     """The query the daemon sends the add-ins for a number typed as `text` (read in `region` when national)."""
     key = phone.phone_key(text, region)
     forms = phone.number_forms(key, region)
-    return SearchQuery(text=text, limit=limit, number=key.e164 or key.digits, number_forms=forms)
+    return SearchQuery(
+        text=text,
+        limit=limit,
+        number=key.e164 or key.digits,
+        number_forms=forms,
+        include_pictures=include_pictures,
+        include_activities=include_activities,
+    )
 
 
 class SearchEngine:
@@ -69,11 +78,10 @@ class SearchEngine:
         """Classify the text (number or name) and describe it for the add-ins."""
         text = request.text.strip()
         limit = request.offset + request.count
+        pictures, activities = request.include_pictures, request.include_activities
         if phone.looks_like_number(text):
-            query = number_query(text, self.region, limit)
-        else:
-            query = SearchQuery(text=text, limit=limit)
-        return replace(query, include_pictures=request.include_pictures, include_activities=request.include_activities)
+            return number_query(text, self.region, limit, include_pictures=pictures, include_activities=activities)
+        return SearchQuery(text=text, limit=limit, include_pictures=pictures, include_activities=activities)
 
     async def search(self, request: SearchRequest, books: Sequence[OpenBook] | None = None) -> list[BookResult]:
         """Search every enabled book (or `books`); results in priority order, one per book."""
