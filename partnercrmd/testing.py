@@ -20,6 +20,7 @@ private PARTNERCRMD_HOME; opened URLs are recorded instead of opening a browser.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
@@ -34,11 +35,12 @@ from . import appkeys, search
 from .addin_host import DISABLE_ENV as DISABLE_ENV  # re-exported: add-in tests set it before the daemon starts
 from .addin_host import AddinHost
 from .app import create_app, reload_vault
-from .books import add_book, remove_book
+from .books import add_book, change_book, remove_book
 from .call_log.activity_text import render_activity as render_activity  # re-exported: the text of a logged call
+from .call_log.live_events import LiveEventPolicy
 from .config import DaemonConfig
 from .errors import ConfigError
-from .integration import Connector
+from .integration import Connector, Integration
 from .model import SearchQuery
 from .paths import Paths as Paths  # re-exported: the type of the `partnercrmd_home` fixture
 
@@ -99,11 +101,19 @@ def number_query(text: str, region: str | None = "GB", limit: int = 5) -> Search
     return search.number_query(text, region, limit)
 
 
-async def configure_book(app: web.Application, integration_id: str, **settings: Any) -> str:
-    """Configure an address book in the running app (as `partnercrmd books add` does); returns its id."""
-    integration = app[appkeys.HOST].integration(integration_id)
-    if integration is None:
-        raise ConfigError(app[appkeys.HOST].unavailable_reason(integration_id))
+async def configure_book(app: web.Application, integration_id: str | Integration, **settings: Any) -> str:
+    """Configure an address book in the running app (as `partnercrmd books add` does); returns its id.
+
+    Give the integration's id, or the `Integration` itself for one the running daemon does not know yet (as
+    `partnercrmd books add` in another process does, which may find integrations the daemon has not collected).
+    """
+    if isinstance(integration_id, Integration):
+        integration = integration_id
+    else:
+        known = app[appkeys.HOST].integration(integration_id)
+        if known is None:
+            raise ConfigError(app[appkeys.HOST].unavailable_reason(integration_id))
+        integration = known
     branding = app[appkeys.CONFIG].branding  # a locked or unshipped integration is refused, as in the daemon
     book = await asyncio.to_thread(add_book, app[appkeys.VAULT], integration, settings, branding=branding)
     await reload_vault(app)
@@ -114,6 +124,37 @@ async def remove_default_book(app: web.Application) -> None:
     """Drop the embedded local book, for tests that want their own books only."""
     await asyncio.to_thread(remove_book, app[appkeys.VAULT], "local")
     await reload_vault(app)
+
+
+async def reconfigure_book(app: web.Application, book_id: str, **settings: Any) -> None:
+    """Change a configured book's settings or options in the running app (as `partnercrmd books set` does)."""
+    branding = app[appkeys.CONFIG].branding
+    await asyncio.to_thread(change_book, app[appkeys.VAULT], app[appkeys.HOST], book_id, settings, branding=branding)
+    await reload_vault(app)
+
+
+def book_ids(app: web.Application) -> list[str]:
+    """The ids of the books the running daemon has configured (open or not), in priority order."""
+    return [book.id for book in app[appkeys.BOOKS].books()]
+
+
+def daemon_paths(app: web.Application) -> Paths:
+    """Where the daemon under test keeps its files (the `partnercrmd_home` fixture's home)."""
+    return app[appkeys.CONFIG].paths
+
+
+def set_live_event_policy(app: web.Application, **timings: float) -> None:
+    """Change deadlines of live call events (`attempt_seconds`, `window_seconds`, `first_retry_seconds`…).
+
+    Before the daemon starts (in a fixture that overrides `partnercrmd_app`) or while it runs; fields not
+    given keep their value.
+    """
+    if appkeys.CALLS in app:
+        live = app[appkeys.CALLS].live
+        live.policy = dataclasses.replace(live.policy, **timings)  # type: ignore[arg-type]  # the float fields
+    else:
+        current = app[appkeys.LIVE_EVENT_POLICY] if appkeys.LIVE_EVENT_POLICY in app else LiveEventPolicy()
+        app[appkeys.LIVE_EVENT_POLICY] = dataclasses.replace(current, **timings)  # type: ignore[arg-type]  # as above
 
 
 def addin_host(app: web.Application) -> AddinHost:
