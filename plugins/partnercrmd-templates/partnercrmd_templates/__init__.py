@@ -2,21 +2,99 @@
 
 A template (YAML, checked against the published JSON Schema in `schema/template.schema.json`)
 describes a CRM's REST API: settings, authentication, and the requests and response mappings of
-each operation. This add-in turns every template of its catalogue and of the user's folder into
-an integration (`discovery`), runs them (`engine`, `client`, `auth`), and adds the CLI commands
-`partnercrmd template try|validate|authorize|import-3cx` (`commands`, `threecx`).
+each operation. This module turns every template of the catalogue and of the user's folder
+(`discovery`, `loader`) into an integration whose schema comes from the template's parameters
+(`settings`); `connector` runs a template's operations (with `client`, `auth`, `expressions`),
+`checks` is Test connection, and `commands` (with `threecx`) adds the CLI commands
+`partnercrmd template try|validate|authorize|import-3cx`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
-from partnercrmd import hookimpl
-from partnercrmd.integration import Integration
+from partnercrmd.sdk import BookContext, Classification, ConfigError, Connector, Integration, ReleaseNote, hookimpl
 
-from .discovery import discover
+from .connector import TemplateBook, TemplateSource, capabilities_of
+from .discovery import declared_id, template_files
+from .loader import LoadedTemplate, TemplateError, load_file
+from .settings import config_fields
 
 __version__ = "0.1.0"
+
+log = logging.getLogger(__name__)
+
+
+def _opener(path: Path, loaded: LoadedTemplate) -> Callable[[BookContext], Connector]:
+    source = TemplateSource(path, loaded)
+
+    def open_book(context: BookContext) -> Connector:
+        return TemplateBook(context, source)
+
+    return open_book
+
+
+def integration_for(path: Path, loaded: LoadedTemplate) -> Integration:
+    data = loaded.data
+    notes = tuple(ReleaseNote(n["version"], n["date"], n["text"]) for n in data.get("release_notes", []))
+    return Integration(
+        id=loaded.id,
+        name=str(data["name"]),
+        version=str(data["version"]),
+        open=_opener(path, loaded),
+        capabilities=capabilities_of(data),
+        description=str(data.get("description", "")),
+        config=config_fields(loaded),
+        classification=Classification(data.get("classification", "Standard")),
+        guide_url=str(data.get("guide_url", "")),
+        release_notes=notes,
+        extra={"template_file": str(path), "documentation": list(data.get("documentation", []))},
+    )
+
+
+def broken_integration(path: Path, error: TemplateError) -> Integration:
+    """A template that does not load, listed with its problems; opening a book of it says them again."""
+    integration_id = declared_id(path)
+    reason = f"The template {path.name} cannot be used: " + "; ".join(error.problems[:5])
+
+    def refuse(context: BookContext) -> Connector:
+        raise ConfigError(reason, code="invalid_config")
+
+    return Integration(
+        id=integration_id,
+        name=f"{path.stem} (broken template)",
+        version="0",
+        open=refuse,
+        capabilities=frozenset(),
+        description=reason,
+        extra={"template_file": str(path), "unavailable_reason": reason},
+    )
+
+
+@dataclass(frozen=True)
+class Discovered:
+    integrations: list[Integration]
+    problems: list[str]
+
+
+def discover() -> Discovered:
+    """Every template as an integration (the user's replace the catalogue's of the same id)."""
+    by_id: dict[str, Integration] = {}
+    problems: list[str] = []
+    for path in template_files():
+        try:
+            loaded = load_file(path)
+        except TemplateError as exc:
+            log.error("template %s is broken: %s", path, "; ".join(exc.problems[:5]))
+            problems += exc.problems
+            integration = broken_integration(path, exc)
+        else:
+            integration = integration_for(path, loaded)
+        by_id[integration.id] = integration
+    return Discovered(list(by_id.values()), problems)
 
 
 @hookimpl

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from partnercrmd.errors import AddinError
+from partnercrmd.sdk import AddinError
 
 from .client import HttpClient, Request
 from .expressions import Text

@@ -21,9 +21,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from partnercrmd.backend_words import display_address, os_reason
-from partnercrmd.errors import AddinError
-from partnercrmd.redact import MASK
+from partnercrmd.sdk import MASK, AddinError, display_address, os_reason
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 TRACE_BODY_CHARS = 2000

@@ -16,15 +16,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from partnercrmd.cli import key_value_pairs
-from partnercrmd.errors import ConfigError, PartnerError
-from partnercrmd.integration import BookContext, CallEvent, CallState
-from partnercrmd.model import Activity, CallDirection, Contact, Phone, PhoneKind, SearchQuery
-from partnercrmd.paths import Paths
-from partnercrmd.phone import number_forms, phone_key
+from partnercrmd.sdk import (
+    Activity,
+    BookContext,
+    CallDirection,
+    CallEvent,
+    CallState,
+    ConfigError,
+    Contact,
+    PartnerError,
+    Paths,
+    Phone,
+    PhoneKind,
+    SearchQuery,
+    number_forms,
+    phone_key,
+)
+from partnercrmd.sdk.cli import find_configured_book, key_value_pairs
 
 from .client import Trace
-from .engine import TemplateBook, TemplateSource
+from .connector import TemplateBook, TemplateSource
 from .loader import LoadedTemplate, TemplateError, load_file
 
 NEEDS = {
@@ -119,7 +130,7 @@ def _template_path(name: str) -> Path:
     path = Path(name)
     if path.exists() or "/" in name or name.endswith((".yaml", ".yml")):
         return path
-    from .discovery import discover
+    from . import discover
 
     for integration in discover().integrations:
         if integration.id == name and "template_file" in integration.extra:
@@ -254,16 +265,12 @@ def _print_trace(trace: Trace) -> None:
 
 
 def cmd_authorize(args: argparse.Namespace, paths: Paths) -> int:
-    from partnercrmd.books import find_book
-    from partnercrmd.vault import Vault
-
+    from . import discover
     from .auth import authorize
     from .client import HttpClient
-    from .discovery import discover
-    from .engine import settings_with_defaults
+    from .settings import settings_with_defaults
 
-    paths.ensure()
-    book = find_book(Vault.open(paths.config_dir).read(), args.book)
+    book = find_configured_book(paths, args.book)
     integration = next((i for i in discover().integrations if i.id == book.type), None)
     if integration is None or "template_file" not in integration.extra:
         raise ConfigError(f"The book '{book.name}' is not a book of a template integration.")

@@ -23,7 +23,7 @@ from xml.etree.ElementTree import Element
 import yaml
 from defusedxml import ElementTree
 
-from partnercrmd.errors import ConfigError
+from partnercrmd.sdk import ConfigError
 
 from .loader import TemplateError, load_text
 

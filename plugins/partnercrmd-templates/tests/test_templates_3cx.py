@@ -24,7 +24,7 @@ from aiohttp import web
 from partnercrmd_templates.threecx import convert, convert_file
 from templates_fake_crm import FakeCrm
 
-from partnercrmd.errors import ConfigError
+from partnercrmd.sdk import ConfigError
 from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, remove_default_book
 
 XML = Path(__file__).parent / "data" / "freshdesk-3cx.xml"

@@ -16,8 +16,14 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from partnercrmd import appkeys
-from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, remove_default_book
+from partnercrmd.testing import (
+    ApiSession,
+    RecordingOpener,
+    addin_host,
+    book_connector,
+    configure_book,
+    remove_default_book,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "partnercrmd-bottlecrm" / "tests"))
 
@@ -62,10 +68,10 @@ async def book(api: ApiSession, partnercrmd_app: web.Application, bottlecrm: Bot
 
 
 async def test_the_book_is_served_by_the_template_engine(partnercrmd_app: web.Application, book: str) -> None:
-    from partnercrmd_templates.engine import TemplateBook
+    from partnercrmd_templates.connector import TemplateBook
 
-    assert isinstance(partnercrmd_app[appkeys.BOOKS].get(book).connector, TemplateBook)
-    provider = partnercrmd_app[appkeys.HOST].provider(TEMPLATE_ID)
+    assert isinstance(book_connector(partnercrmd_app, book), TemplateBook)
+    provider = addin_host(partnercrmd_app).provider(TEMPLATE_ID)
     assert provider is not None and provider.distribution == "partnercrmd-templates"
 
 

@@ -17,7 +17,6 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -29,13 +28,18 @@ import crm_zoho
 import pytest
 import yaml
 from aiohttp import web
-from partnercrmd_templates.engine import capabilities_of
+from partnercrmd_templates.connector import capabilities_of
 from partnercrmd_templates.loader import TemplateError, load_text
 from templates_fake_crm import FakeCrm
 
-from partnercrmd import appkeys
-from partnercrmd.call_log.live_events import LiveEventPolicy
-from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, remove_default_book
+from partnercrmd.testing import (
+    ApiSession,
+    RecordingOpener,
+    configure_book,
+    reconfigure_book,
+    remove_default_book,
+    set_live_event_policy,
+)
 
 DANA = "+44 20 7946 0958"
 AGENT_LINE = "+44 20 7946 0000"
@@ -89,8 +93,8 @@ def template_id(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def partnercrmd_app(partnercrmd_app: web.Application) -> web.Application:
-    partnercrmd_app[appkeys.LIVE_EVENT_POLICY] = LiveEventPolicy(
-        attempt_seconds=1.0, window_seconds=WINDOW, first_retry_seconds=0.1, max_retry_seconds=0.3
+    set_live_event_policy(
+        partnercrmd_app, attempt_seconds=1.0, window_seconds=WINDOW, first_retry_seconds=0.1, max_retry_seconds=0.3
     )
     return partnercrmd_app
 
@@ -265,8 +269,7 @@ async def test_the_phone_clients_answer_does_not_wait_for_a_crm_that_hangs(
     api: ApiSession, partnercrmd_app: web.Application, book: str, crm: FakeCrm, template_id: str, started: datetime
 ) -> None:
     # Each attempt may now take 5 s: an answer that waited for one would take that long.
-    live = partnercrmd_app[appkeys.CALLS].live
-    live.policy = replace(live.policy, attempt_seconds=5.0, window_seconds=10.0)
+    set_live_event_policy(partnercrmd_app, attempt_seconds=5.0, window_seconds=10.0)
     for state in STATES[:2]:  # the caller matched and the record shown while the CRM answers
         await api.call("POST", "CallEvent", **event("call-4", state, started))
     await received(crm, template_id, len(SENT_ON[template_id]["Ringing"] + SENT_ON[template_id]["Answered"]))
@@ -326,13 +329,7 @@ async def test_zoho_is_told_a_missed_outbound_call_as_noanswer_with_its_start_ti
 async def test_the_call_option_off_leaves_the_crm_untouched(
     api: ApiSession, partnercrmd_app: web.Application, book: str, crm: FakeCrm, started: datetime
 ) -> None:
-    from partnercrmd.app import reload_vault
-    from partnercrmd.books import change_book
-
-    await asyncio.to_thread(
-        change_book, partnercrmd_app[appkeys.VAULT], partnercrmd_app[appkeys.HOST], book, {"call_events": "off"}
-    )
-    await reload_vault(partnercrmd_app)
+    await reconfigure_book(partnercrmd_app, book, call_events="off")
     for state in STATES:
         await api.call("POST", "CallEvent", **event("off-1", state, started))
     await asyncio.sleep(0.5)

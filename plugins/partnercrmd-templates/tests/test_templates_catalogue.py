@@ -28,8 +28,14 @@ import pytest
 from aiohttp import web
 from templates_fake_crm import FakeCrm
 
-from partnercrmd import appkeys
-from partnercrmd.testing import ApiSession, RecordingOpener, configure_book, remove_default_book
+from partnercrmd.testing import (
+    ApiSession,
+    RecordingOpener,
+    addin_host,
+    configure_book,
+    daemon_paths,
+    remove_default_book,
+)
 
 CRMS: dict[str, ModuleType] = {
     "hubspot": crm_hubspot,
@@ -88,8 +94,8 @@ def record_id(api_record: dict[str, Any], crm: FakeCrm) -> str:
 async def test_every_template_is_an_integration_with_its_documentation(
     api: ApiSession, partnercrmd_app: web.Application, template_id: str
 ) -> None:
-    integration = partnercrmd_app[appkeys.HOST].integration(template_id)
-    assert integration is not None, partnercrmd_app[appkeys.HOST].unavailable_reason(template_id)
+    integration = addin_host(partnercrmd_app).integration(template_id)
+    assert integration is not None, addin_host(partnercrmd_app).unavailable_reason(template_id)
     assert {str(c) for c in integration.capabilities} >= {
         "SearchByNumber",
         "SearchByName",
@@ -203,7 +209,7 @@ async def test_credentials_are_renewed_after_a_401_or_wrong_ones_reported(
     assert [r["DisplayText"] for r in await search(api, book, "Whitfield")] == ["Dana Whitfield"]
     assert len(crm.token_grants) == grants_before + 1 and crm.token_grants[-1] == module.GRANT
     assert crm.requests.count(("POST", crm.oauth.token_path)) == len(crm.token_grants)
-    stored = json.loads((partnercrmd_app[appkeys.CONFIG].paths.book_dir(book) / "oauth-tokens.json").read_text())
+    stored = json.loads((daemon_paths(partnercrmd_app).book_dir(book) / "oauth-tokens.json").read_text())
     assert stored["access_token"] in crm.access_tokens
     if crm.oauth.rotate_refresh_tokens:
         # The rotated refresh token replaced the spent one, on disk too: a restarted daemon can still sign in.

@@ -16,16 +16,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from partnercrmd_templates.discovery import discover
-from partnercrmd_templates.engine import RELOAD_CHECK_SECONDS, TemplateBook, TemplateSource
+from partnercrmd_templates import discover
+from partnercrmd_templates.connector import RELOAD_CHECK_SECONDS, TemplateBook, TemplateSource
 from partnercrmd_templates.loader import load_text
 
-from partnercrmd import appkeys
-from partnercrmd.app import reload_vault
-from partnercrmd.books import add_book
-from partnercrmd.integration import BookContext
-from partnercrmd.model import SearchQuery
-from partnercrmd.testing import ApiSession, configure_book, remove_default_book
+from partnercrmd.sdk import BookContext, SearchQuery
+from partnercrmd.testing import ApiSession, addin_host, book_connector, configure_book, remove_default_book
 
 TOKEN = "demo-secret-token-123456"
 PEOPLE: list[dict[str, Any]] = [
@@ -181,10 +177,10 @@ async def test_an_edited_template_applies_without_restarting(
     templates_dir: Path, api: ApiSession, book: str, partnercrmd_app: web.Application
 ) -> None:
     assert await found(api, book, "+44 20 7946 0100") == (["Ada Lovelace"], "")
-    connector = partnercrmd_app[appkeys.BOOKS].get(book).connector
+    connector = book_connector(partnercrmd_app, book)
     await edit(templates_dir / "demo.yaml", DEMO.replace("ContactName: name", "ContactName: upper(name)"))
     assert await found(api, book, "+44 20 7946 0100") == (["ADA LOVELACE"], "")
-    assert partnercrmd_app[appkeys.BOOKS].get(book).connector is connector  # the same book, not reopened
+    assert book_connector(partnercrmd_app, book) is connector  # the same book, not reopened
 
     # An edit that breaks the template: the book says what is wrong, the daemon goes on.
     await edit(
@@ -207,11 +203,8 @@ async def test_a_template_added_while_the_daemon_runs_can_be_configured(
     (templates_dir / "later.yaml").write_text(DEMO.replace("id: demo", "id: later"), encoding="utf-8")
     # As `partnercrmd books add later` does, in another process that finds the new file.
     integration = next(i for i in discover().integrations if i.id == "later")
-    book = await asyncio.to_thread(
-        add_book, partnercrmd_app[appkeys.VAULT], integration, {"url": demo.url, "token": TOKEN}
-    )
-    await reload_vault(partnercrmd_app)
-    assert await found(api, book.id, "Alan") == (["Alan Turing"], "")
+    book_id = await configure_book(partnercrmd_app, integration, url=demo.url, token=TOKEN)
+    assert await found(api, book_id, "Alan") == (["Alan Turing"], "")
 
 
 async def test_a_broken_template_is_listed_with_its_problem_and_never_stops_the_others(
@@ -220,7 +213,7 @@ async def test_a_broken_template_is_listed_with_its_problem_and_never_stops_the_
     (templates_dir / "broken.yaml").write_text(
         DEMO.replace("id: demo", "id: broken").replace("type: bearer", "type: bearr")
     )
-    await asyncio.to_thread(partnercrmd_app[appkeys.HOST].collect_integrations)
+    await asyncio.to_thread(addin_host(partnercrmd_app).collect_integrations)
     listed = {i["Id"]: i for i in await api.call("GET", "Integrations")}
     assert {"demo", "hubspot", "salesforce", "bottlecrm-template"} <= set(listed)
     assert listed["broken"]["Name"] == "broken (broken template)" and listed["broken"]["Capabilities"] == []
@@ -403,7 +396,7 @@ async def test_the_trace_of_an_oauth_template_shows_no_token(tmp_path: Path) -> 
 
 
 def test_number_forms_a_template_can_ask_for() -> None:
-    from partnercrmd_templates.engine import number_context
+    from partnercrmd_templates.connector import number_context
 
     assert number_context("+442079460958", "GB", 7) == {
         "e164": "+442079460958",
@@ -420,9 +413,9 @@ def test_number_forms_a_template_can_ask_for() -> None:
 
 
 def test_conditional_parameters_are_required_only_when_they_apply() -> None:
-    from partnercrmd_templates.engine import settings_with_defaults
+    from partnercrmd_templates.settings import settings_with_defaults
 
-    from partnercrmd.errors import ConfigError
+    from partnercrmd.sdk import ConfigError
 
     data = load_text(
         DEMO.replace(

@@ -18,15 +18,12 @@ import crm_hubspot
 import crm_salesforce
 import pytest
 from aiohttp import web
-from partnercrmd_templates.discovery import discover
-from partnercrmd_templates.engine import TemplateBook
+from partnercrmd_templates import discover
+from partnercrmd_templates.connector import TemplateBook
 from templates_fake_crm import FakeCrm
 
-from partnercrmd import appkeys
-from partnercrmd.integration import BookContext
-from partnercrmd.model import SearchQuery
-from partnercrmd.paths import Paths
-from partnercrmd.testing import ApiSession
+from partnercrmd.sdk import BookContext, SearchQuery
+from partnercrmd.testing import ApiSession, Paths, book_ids
 
 
 @pytest.fixture
@@ -84,7 +81,7 @@ async def test_authorize_signs_a_book_in_through_the_browser_and_the_daemon_uses
 
     # The running daemon picks the book up from the vault and searches with the stored tokens.
     for _ in range(100):
-        if any(b.id == book_id for b in partnercrmd_app[appkeys.BOOKS].books()):
+        if book_id in book_ids(partnercrmd_app):
             break
         await asyncio.sleep(0.05)
     [collection] = [c for c in await api.call("POST", "Search", query="Whitfield") if c["AddinId"] == book_id]

@@ -23,26 +23,33 @@ from urllib.parse import urljoin
 
 import phonenumbers
 
-from partnercrmd.backend_words import display_address
-from partnercrmd.errors import AddinError, ConfigError, Unsupported
-from partnercrmd.integration import BookContext, CallEvent, CallState, Capability, Connector
-from partnercrmd.model import (
+from partnercrmd.sdk import (
     Activity,
+    AddinError,
+    BookContext,
     CallDirection,
+    CallEvent,
+    CallState,
+    Capability,
     CheckResult,
+    Connector,
     Contact,
     ContactPatch,
     Phone,
     PhoneKind,
     SearchQuery,
+    Unsupported,
+    display_address,
+    fold,
+    phone_key,
 )
-from partnercrmd.phone import phone_key
-from partnercrmd.word_search import fold
 
 from .auth import OAuthAuth, StaticAuth, make_auth
+from .checks import run_checks
 from .client import Answer, HttpClient, Request, Trace
 from .expressions import Text, as_text, compile_path, compile_value, render_value, search
 from .loader import LoadedTemplate, TemplateError, load_file
+from .settings import settings_with_defaults, url_setting
 
 PHONE_FIELDS = {
     "BusinessPhone": PhoneKind.BUSINESS,
@@ -92,28 +99,6 @@ def capabilities_of(data: Mapping[str, Any]) -> frozenset[Capability]:
     if "call_event" in ops:
         found.add(Capability.CALL_EVENTS)
     return frozenset(found)
-
-
-def settings_with_defaults(data: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
-    """The book's settings, with each parameter's default where none is given, checked for required ones."""
-    settings = dict(given)
-    for parameter in data.get("parameters", []):
-        key = parameter["key"]
-        if settings.get(key) in (None, "") and "default" in parameter:
-            settings[key] = parameter["default"]
-    for parameter in data.get("parameters", []):
-        applies = True
-        if "when" in parameter:
-            applies = bool(search(compile_path(parameter["when"]), {"settings": settings}))
-        if applies and parameter.get("required") and settings.get(parameter["key"]) in (None, ""):
-            raise ConfigError(f"The setting '{parameter['key']}' ({parameter['label']}) is required.")
-    return settings
-
-
-def url_setting(data: Mapping[str, Any]) -> str:
-    """The setting the base address comes from, for "check the setting 'url'" in messages."""
-    found = re.findall(r"settings\.([a-z][a-z0-9_]*)", str(data.get("base_url", "")))
-    return found[0] if found else "url"
 
 
 # --- contexts -----------------------------------------------------------------------------------------
@@ -844,24 +829,7 @@ class TemplateBook(Connector):
 
     async def test(self) -> Sequence[CheckResult]:
         compiled = await self._compiled()
-        if "search" not in compiled.ops and "lookup" not in compiled.ops:
-            return [CheckResult("reach", True, "This template defines no search to test with.")]
-        try:
-            if "lookup" in compiled.ops:
-                await self.search(SearchQuery("+442079460000", 1, number="+442079460000"))
-            else:
-                await self.search(SearchQuery("partnercrmd", 1))
-        except AddinError as exc:
-            if exc.code in ("cannot_connect", "timeout"):
-                return [CheckResult("reach", False, exc.message, exc.code)]
-            return [
-                CheckResult("reach", True, f"{compiled.name} answered."),
-                CheckResult("authenticate", False, exc.message, exc.code),
-            ]
-        return [
-            CheckResult("reach", True, f"{compiled.name} answered."),
-            CheckResult("search", True, "A search worked."),
-        ]
+        return await run_checks(compiled.name, compiled.ops, self.search)
 
     async def close(self) -> None:
         await self.client.close()
