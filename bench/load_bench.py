@@ -331,6 +331,7 @@ class Results:
     runs: dict[str, list[Run]]
     idle_rss_mib: float
     loaded_rss_mib: float
+    bare_rss_mib: float
     answer_bytes: int
     facts: str
 
@@ -351,7 +352,7 @@ def measure(root: Path, rounds: int, seconds: float) -> Results:
         known = next(q.text for q in queries if q.kind == "known")
         size = asyncio.run(answer_size(daemon.port, app_id, known))
         bare = start_bare(root, size)
-        idle_rss = daemon.rss_mib()
+        idle_rss, bare_rss = daemon.rss_mib(), bare.rss_mib()
         numbers = [q for q in queries if q.kind != "name"]
         scripts = {"numbers": root / "numbers.lua", "mixed": root / "mixed.lua", "bare": root / "bare.lua"}
         lua_script(scripts["numbers"], app_id, daemon.port, numbers)
@@ -377,7 +378,7 @@ def measure(root: Path, rounds: int, seconds: float) -> Results:
         f"{rounds} round{'s' if rounds > 1 else ''} of {seconds:g} s per load",
         f"load average {load_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end",
     )
-    return Results(runs, idle_rss, loaded_rss, size, facts + ".")
+    return Results(runs, idle_rss, loaded_rss, bare_rss, size, facts + ".")
 
 
 def progress(text: str) -> None:
@@ -422,7 +423,7 @@ def report(results: Results) -> str:
     lines += [
         "",
         f"Daemon RSS: {results.idle_rss_mib:.1f} MiB after start-up and the answer check, "
-        f"{results.loaded_rss_mib:.1f} MiB after the load.",
+        f"{results.loaded_rss_mib:.1f} MiB after the load; the bare aiohttp server: {results.bare_rss_mib:.1f} MiB.",
     ]
     return "\n".join(lines)
 
