@@ -17,6 +17,9 @@ from ..backend_words import display_address, os_reason
 from ..errors import AddinError, ConfigError, PartnerError, Unsupported
 from ..hookspecs import hookimpl
 from ..integration import (
+    ON_LOOP_BUDGET,
+    ON_LOOP_READS,
+    ON_LOOP_STRIKES,
     BlockingConnector,
     BookContext,
     CallEvent,
@@ -64,6 +67,9 @@ or changes meaning. Compare with a tuple: `SDK_VERSION >= (1, 0)`."""
 __all__ = [
     "INDEX_FILE_PREFIX",
     "MASK",
+    "ON_LOOP_BUDGET",
+    "ON_LOOP_READS",
+    "ON_LOOP_STRIKES",
     "SDK_VERSION",
     "SUFFIX_DIGITS",
     "TRIGRAM",
