@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from . import phone
 from .books import BookManager, OpenBook
 from .errors import AddinError, PartnerError, Unsupported
-from .integration import Capability
+from .integration import Capability, ThreadedConnector
 from .model import Activity, Contact, SearchQuery
 from .records import InvalidData, clean_activity, clean_contact
 from .redact import redact
@@ -84,14 +84,35 @@ class SearchEngine:
         return SearchQuery(text=text, limit=limit, include_pictures=pictures, include_activities=activities)
 
     async def search(self, request: SearchRequest, books: Sequence[OpenBook] | None = None) -> list[BookResult]:
-        """Search every enabled book (or `books`); results in priority order, one per book."""
+        """Search every enabled book (or `books`); results in priority order, one per book.
+
+        Each book is searched in a task of its own, within the deadline, so that books answer concurrently and
+        a slow one costs only its own slot; except books whose search runs on the loop without waiting
+        (`answers_at_once`), which are searched in place once the others' tasks have started: a task, the
+        wait and a turn of the loop would cost more than their search.
+        """
         query = self.make_query(request)
         targets = list(books) if books is not None else self.books.enabled()
-        tasks = [asyncio.create_task(self._search_book(book, query, request)) for book in targets]
+        needed = Capability.SEARCH_NUMBER if query.number else Capability.SEARCH_NAME
+        at_once = [not request.include_activities and answers_at_once(book, needed) for book in targets]
+        tasks = {
+            book.id: asyncio.create_task(self._search_book(book, query, request))
+            for book, now in zip(targets, at_once, strict=True)
+            if not now
+        }
+        answered = {
+            book.id: await self._search_book(book, query, request)
+            for book, now in zip(targets, at_once, strict=True)
+            if now
+        }
         if tasks:
-            await asyncio.wait(tasks, timeout=request.deadline)
+            await asyncio.wait(tasks.values(), timeout=request.deadline)
         results: list[BookResult] = []
-        for book, task in zip(targets, tasks, strict=True):
+        for book in targets:
+            if book.id in answered:
+                results.append(answered[book.id])
+                continue
+            task = tasks[book.id]
             if task.done():
                 results.append(task.result())  # _search_book never raises
                 continue
@@ -166,6 +187,13 @@ class SearchEngine:
 
     def _has_number(self, contact: Contact, wanted: phone.PhoneKey) -> bool:
         return any(phone.numbers_match(wanted, phone.phone_key(p.number, self.region)) for p in contact.phones)
+
+
+def answers_at_once(book: OpenBook, needed: Capability) -> bool:
+    """Whether the book's search for `needed` runs on the loop and never waits: a blocking connector's read
+    declared `on_loop` (see `BlockingConnector.on_loop`), so it is bounded and needs no deadline of its own."""
+    connector = book.connector
+    return isinstance(connector, ThreadedConnector) and connector.runs_on_loop(needed)
 
 
 class Unavailable(PartnerError):
