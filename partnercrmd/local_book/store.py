@@ -68,6 +68,9 @@ _BY_TAIL = (
 and no ORDER BY: each would add a temporary B-tree, a third of the statement's time; `IN` keeps each contact
 once and the numbers are put in order in Python)."""
 
+BULK_WRITE = 100
+"""Contacts written at once (an import, samples) after which the name index is merged into one segment."""
+
 READER_CACHE_KIB = 1024
 """Page cache of each thread's read connection (SQLite's default is 2 MiB per connection)."""
 
@@ -398,7 +401,18 @@ class LocalStore:
 
         with self._lock:
             added: list[Contact] = self._in_transaction(insert_all)
+            if len(added) >= BULK_WRITE:
+                self._merge_name_index()
         return added
+
+    def _merge_name_index(self) -> None:
+        """Merge the trigram name index into one segment (call with the lock held, after a bulk write).
+
+        A bulk write leaves the FTS5 index in several segments, each of which every name search reads:
+        merged, a name search of a 10,000-contact book takes about half the CPU (0.2 instead of 0.4 ms
+        for a last name). The merge takes about 40 ms per 10,000 contacts.
+        """
+        self._db.execute("INSERT INTO contacts_fts (contacts_fts) VALUES ('optimize')")
 
     def add(self, contact: Contact) -> Contact:
         return self.add_many([contact])[0]
@@ -432,6 +446,8 @@ class LocalStore:
 
         with self._lock:
             self._in_transaction(merge_all)
+            if report.added + report.updated >= BULK_WRITE:
+                self._merge_name_index()
         return report
 
     def _merge_identified(self, identity: str, contact: Contact, now: str, report: ImportReport) -> None:
