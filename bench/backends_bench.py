@@ -90,10 +90,11 @@ from benchlib import (  # noqa: E402  (bench/ is the script's directory)
 )
 
 from partnercrmd import appkeys  # noqa: E402
-from partnercrmd.app import create_app, reload_vault  # noqa: E402
+from partnercrmd.app import create_app  # noqa: E402
 from partnercrmd.books import add_book, remove_book  # noqa: E402
 from partnercrmd.config import DaemonConfig  # noqa: E402
 from partnercrmd.paths import Paths  # noqa: E402
+from partnercrmd.vault_sync import reload_vault  # noqa: E402
 from tests.backend_servers import (  # noqa: E402
     KINDS,
     Backend,

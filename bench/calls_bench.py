@@ -56,7 +56,7 @@ from aiohttp import web
 from benchlib import DOC, BenchError, percentile, write_section
 
 from partnercrmd import appkeys
-from partnercrmd.app import create_app, reload_vault
+from partnercrmd.app import create_app
 from partnercrmd.books import DEFAULT_BOOK_ID, remove_book
 from partnercrmd.call_log.outbox_worker import OutboxPolicy
 from partnercrmd.call_log.store import DONE
@@ -66,6 +66,7 @@ from partnercrmd.model import Activity, CallDirection, Contact, Phone, PhoneKind
 from partnercrmd.paths import Paths
 from partnercrmd.search import SearchRequest
 from partnercrmd.testing import configure_book
+from partnercrmd.vault_sync import reload_vault
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script: the repository's `tests` package holds the server helpers

@@ -51,7 +51,7 @@ from benchlib import DOC, BenchError, end_child, percentile, read_json_line, reg
 
 import partnercrmd
 from partnercrmd import appkeys, phone
-from partnercrmd.app import create_app, reload_vault
+from partnercrmd.app import create_app
 from partnercrmd.books import DEFAULT_BOOK_ID, add_book, remove_book
 from partnercrmd.config import DaemonConfig
 from partnercrmd.integration import (
@@ -68,6 +68,7 @@ from partnercrmd.local_book.addin import DATABASE_NAME
 from partnercrmd.local_book.store import LocalStore
 from partnercrmd.model import Contact, Phone, PhoneKind, SearchQuery
 from partnercrmd.paths import Paths
+from partnercrmd.vault_sync import reload_vault
 
 HOST = "127.0.0.1"
 REGION = "GB"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import logging
 import secrets
 import weakref
@@ -20,21 +19,22 @@ from .actions import ActionService
 from .addin_host import create_host
 from .apps import AppRegistry
 from .books import BookManager, ensure_default_book
-from .call_log.calls import call_logging
+from .call_log.lifecycle import call_logging
 from .config import DaemonConfig, region_from_locale
-from .dialling.clipboard import clipboard_monitor
-from .dialling.hotkeys import desktop_dialling
+from .dialling.lifecycle import clipboard_monitor, desktop_dialling
 from .dialling.rules import DialFormat, DiallingRules
 from .dialling.service import DialService
-from .discovery import InstallToken, new_token, refresh_token
+from .discovery import InstallToken, new_token
 from .events import EventHub
-from .licensing.service import licensing
-from .pages import UiSessions, record_page_url
+from .licensing.lifecycle import licensing
+from .pages import record_page_url
 from .redact import LOG_REDACTOR
 from .search import SearchEngine
 from .settings import apply_settings, read_settings
 from .signing import Signer
+from .ui_sessions import UiSessions
 from .vault import Vault
+from .vault_sync import vault_watcher
 
 log = logging.getLogger(__name__)
 
@@ -130,47 +130,6 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     log.info("vault key: %s; region %s; %d address books", vault.key_location, region, len(books.books()))
     yield
     await books.close()
-
-
-async def vault_watcher(app: web.Application) -> AsyncIterator[None]:
-    """Pick up changes other processes (`partnercrmd apps approve`, `books add`…) make to the vault."""
-    task = asyncio.create_task(_watch_vault(app))
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-async def _watch_vault(app: web.Application) -> None:
-    config = app[appkeys.CONFIG]
-    vault = app[appkeys.VAULT]
-    last = await asyncio.to_thread(vault.stamp)
-    while True:
-        await asyncio.sleep(config.vault_poll_interval)
-        try:
-            stamp = await asyncio.to_thread(vault.stamp)
-            if stamp == last:
-                continue
-            last = stamp
-            await reload_vault(app)
-        except Exception:
-            log.exception("could not reload the vault")
-
-
-async def reload_vault(app: web.Application) -> None:
-    """Re-read the vault: refresh applications, re-open changed books, tell clients."""
-    doc = await asyncio.to_thread(app[appkeys.VAULT].read)
-    apply_settings(app[appkeys.CONFIG], doc)
-    token = app[appkeys.INSTALL_TOKEN]
-    rotated = doc.get("install", {}).get("token")
-    if rotated and rotated != token.value:
-        token.value = rotated
-        LOG_REDACTOR.set_secrets("install", (rotated, doc["install"].get("signing_key", "")))
-        await asyncio.to_thread(refresh_token, app[appkeys.CONFIG].paths.discovery_file, rotated)
-        log.info("the install token was rotated")
-    await app[appkeys.APPS].refresh(doc)
-    if await app[appkeys.BOOKS].sync(doc):
-        app[appkeys.HUB].publish("AddressBooksChanged", {})
 
 
 async def close_websockets(app: web.Application) -> None:

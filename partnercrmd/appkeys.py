@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from .discovery import InstallToken
     from .events import EventHub
     from .licensing.service import LicenceService
-    from .pages import UiSessions
     from .search import SearchEngine
     from .signing import Signer
+    from .ui_sessions import UiSessions
     from .vault import Vault
 
 CONFIG: web.AppKey[DaemonConfig] = web.AppKey("config")

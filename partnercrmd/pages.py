@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import secrets
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,47 +25,16 @@ from .integration import Capability
 from .local_book.addin import live_call_of
 from .model import ContactPatch
 from .records import contact_fields
+from .ui_sessions import SESSION_COOKIE, SESSION_TTL
+from .vault_sync import reload_vault
 
 WINDOWS = ("configuration", "callhistory", "integrations", "dialling", "viewer", "about")
-LOGIN_TTL = 120.0
-SESSION_TTL = 12 * 3600.0
-SESSION_COOKIE = "partnercrmd_session"
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
     "Referrer-Policy": "same-origin",  # no-referrer would make browsers send `Origin: null` with our own forms
 }
-
-
-@dataclass
-class UiSessions:
-    """One-time login tokens and the sessions they start (in memory: a restart logs everyone out)."""
-
-    logins: dict[str, float] = field(default_factory=dict)
-    sessions: dict[str, tuple[float, str]] = field(default_factory=dict)
-    """session id → (expiry, anti-forgery token)."""
-
-    def new_login(self) -> str:
-        token = secrets.token_urlsafe(32)
-        now = time.monotonic()
-        self.logins = {t: exp for t, exp in self.logins.items() if exp > now}
-        self.logins[token] = now + LOGIN_TTL
-        return token
-
-    def redeem(self, token: str) -> str:
-        expiry = self.logins.pop(token, 0.0)
-        if expiry < time.monotonic():
-            raise Forbidden("This link has expired or was used already; open the window again from your phone client.")
-        session = secrets.token_urlsafe(32)
-        self.sessions[session] = (time.monotonic() + SESSION_TTL, secrets.token_urlsafe(24))
-        return session
-
-    def csrf(self, request: web.Request) -> str:
-        session = self.sessions.get(request.cookies.get(SESSION_COOKIE, ""))
-        if session is None or session[0] < time.monotonic():
-            raise Forbidden("Please open this window from your phone client.", code="no_session")
-        return session[1]
 
 
 def record_page_url(app: web.Application, book_id: str, contact_id: str, edit: bool) -> str:
@@ -198,7 +164,6 @@ async def ui_app_decision(request: web.Request) -> web.StreamResponse:
     if decision is None:
         raise BadRequest("Choose approve or revoke.")
     await asyncio.to_thread(set_app_status, app[appkeys.VAULT], str(form.get("app_id", ""))[:128], decision)
-    from .app import reload_vault  # imported here: app.py builds the routes of this module
 
     await reload_vault(app)
     raise web.HTTPSeeOther("/ui/configuration")

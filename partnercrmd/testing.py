@@ -34,7 +34,7 @@ from aiohttp.test_utils import TestClient
 from . import appkeys, search
 from .addin_host import DISABLE_ENV as DISABLE_ENV  # re-exported: add-in tests set it before the daemon starts
 from .addin_host import AddinHost
-from .app import create_app, reload_vault
+from .app import create_app
 from .books import add_book, change_book, remove_book
 from .call_log.activity_text import render_activity as render_activity  # re-exported: the text of a logged call
 from .call_log.live_events import LiveEventPolicy
@@ -43,6 +43,7 @@ from .errors import ConfigError
 from .integration import Connector, Integration
 from .model import SearchQuery
 from .paths import Paths as Paths  # re-exported: the type of the `partnercrmd_home` fixture
+from .vault_sync import reload_vault
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 

@@ -9,9 +9,9 @@ import pytest
 from aiohttp import web
 
 from partnercrmd import appkeys
-from partnercrmd.app import reload_vault
 from partnercrmd.books import change_book
 from partnercrmd.testing import ApiSession, RecordingOpener, next_event
+from partnercrmd.vault_sync import reload_vault
 
 CHRIS = "571-441-5956"
 SEB = "858-283-4891"

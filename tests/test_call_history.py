@@ -8,11 +8,11 @@ import re
 from aiohttp import web
 
 from partnercrmd import appkeys
-from partnercrmd.app import reload_vault
 from partnercrmd.books import change_book
 from partnercrmd.call_log.store import OutboxEntry
 from partnercrmd.paths import Paths
 from partnercrmd.testing import ApiSession, RecordingOpener
+from partnercrmd.vault_sync import reload_vault
 from tests.daemon_process import describe, error_line, run_cli
 
 CHRIS = "571-441-5956"

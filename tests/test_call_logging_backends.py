@@ -25,13 +25,14 @@ import pytest
 from aiohttp import web
 
 from partnercrmd import appkeys
-from partnercrmd.app import create_app, reload_vault
+from partnercrmd.app import create_app
 from partnercrmd.books import change_book
 from partnercrmd.call_log.outbox_worker import OutboxPolicy
 from partnercrmd.config import DaemonConfig
 from partnercrmd.local_book.addin import DATABASE_NAME
 from partnercrmd.paths import Paths
 from partnercrmd.testing import ApiSession, RecordingOpener, configure_book
+from partnercrmd.vault_sync import reload_vault
 from tests.backend_servers import PERSON_NUMBER, Backend, close_all, run_parallel, start_backend
 from tests.daemon_process import Daemon, describe, run_cli, wait_until
 from tests.fault_proxy import FaultProxy

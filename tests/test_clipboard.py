@@ -25,9 +25,9 @@ from partnercrmd.dialling.clipboard import (
     POLL_INTERVAL,
     ClipboardState,
     ClipboardStatus,
-    clipboard_status,
     find_clipboard_helper,
 )
+from partnercrmd.dialling.lifecycle import clipboard_status
 from partnercrmd.testing import AiohttpClient, ApiSession, next_event
 from tests.desktop_session import Desktop, run_daemon_on
 

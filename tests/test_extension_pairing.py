@@ -141,7 +141,7 @@ async def test_revoking_a_paired_extension_cuts_it_off(api: ApiSession) -> None:
     client = api.client
     app_id = (await (await pair(client, await code_for(client))).json())["ApplicationId"]
     await asyncio.to_thread(set_app_status, client.app[appkeys.VAULT], app_id, AppStatus.REVOKED)
-    from partnercrmd.app import reload_vault
+    from partnercrmd.vault_sync import reload_vault
 
     await reload_vault(client.app)
     assert CHROME not in client.app[appkeys.APPS].origins()

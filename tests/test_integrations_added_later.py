@@ -10,11 +10,11 @@ import pytest
 from aiohttp import web
 
 from partnercrmd import appkeys, hookimpl
-from partnercrmd.app import reload_vault
 from partnercrmd.books import add_book
 from partnercrmd.integration import Capability, Connector, Integration
 from partnercrmd.model import Contact, SearchQuery
 from partnercrmd.testing import ApiSession
+from partnercrmd.vault_sync import reload_vault
 
 
 class Late(Connector):

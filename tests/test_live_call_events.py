@@ -18,11 +18,11 @@ import pytest
 from aiohttp import web
 
 from partnercrmd import appkeys
-from partnercrmd.app import reload_vault
 from partnercrmd.books import change_book
 from partnercrmd.call_log.live_events import LiveEventPolicy
 from partnercrmd.cli import main as cli_main
 from partnercrmd.testing import ApiSession, RecordingOpener, configure_book
+from partnercrmd.vault_sync import reload_vault
 from tests import live_call_addins as feed
 from tests.ui_support import Client, log_in, page_text, post_form
 

@@ -29,10 +29,10 @@ import pytest
 from aiohttp import web
 
 from partnercrmd import appkeys
-from partnercrmd.app import reload_vault
 from partnercrmd.books import change_book
 from partnercrmd.redact import LOG_REDACTOR
 from partnercrmd.testing import ApiSession, configure_book, remove_default_book
+from partnercrmd.vault_sync import reload_vault
 from tests import leaky_addin
 from tests.daemon_process import describe, run_cli
 from tests.echo_server import EchoServer

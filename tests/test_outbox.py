@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 
 from partnercrmd import appkeys, hookimpl
-from partnercrmd.app import create_app, reload_vault
+from partnercrmd.app import create_app
 from partnercrmd.books import change_book
 from partnercrmd.call_log.outbox_worker import OutboxPolicy
 from partnercrmd.config import DaemonConfig
@@ -24,6 +24,7 @@ from partnercrmd.errors import AddinError
 from partnercrmd.integration import BookContext, Capability, Connector, Integration
 from partnercrmd.model import Activity, Contact, Phone, SearchQuery
 from partnercrmd.testing import ApiSession, configure_book, next_event, remove_default_book
+from partnercrmd.vault_sync import reload_vault
 from tests.test_api import assert_matches, openapi
 
 NUMBER = "+44 20 7946 0321"

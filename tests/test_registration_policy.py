@@ -15,9 +15,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from partnercrmd import appkeys
-from partnercrmd.app import reload_vault
 from partnercrmd.apps import AppStatus, RegistrationPolicy, read_apps, set_app_status
 from partnercrmd.testing import ApiSession
+from partnercrmd.vault_sync import reload_vault
 
 Client = TestClient[web.Request, web.Application]
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import PRODUCT_NAME, __version__
-
-if TYPE_CHECKING:
-    from .routes import Route
+from .params import Route
 
 
 def _obj(required: Sequence[str], **props: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ The same `Param` specs document the routes in the OpenAPI document.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -105,3 +105,21 @@ def parse_params(params: Sequence[Param], fields: Mapping[str, Any]) -> dict[str
             continue
         values[param.name] = _convert(param, raw)
     return values
+
+
+Handler = Callable[[web.Request, dict[str, Any]], Awaitable[web.StreamResponse]]
+"""A route's handler: the request and its fields, already checked against the route's `params`."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route of /api/v1: its fields drive the checks, and the OpenAPI document (api/openapi.py) is built from it."""
+
+    method: str
+    name: str
+    handler: Handler
+    summary: str
+    params: tuple[Param, ...] = ()
+    response: str | None = None
+    """Name of the response schema in the OpenAPI document (None: 204 No Content)."""
+    array: bool = False

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -18,7 +17,7 @@ from ..dialling.service import REQUEST_SOURCES, DialSource
 from ..errors import BadRequest, NotFound, Unsupported
 from ..extension_pairing import pair_extension
 from ..integration import Capability
-from ..licensing.service import request_user_id, require_licence
+from ..licensing.requests import request_user_id, require_licence
 from ..model import CallInfo, Contact, ContactPatch, PhoneKind
 from ..pages import WINDOWS, window_login_url
 from ..records import contact_record
@@ -26,28 +25,15 @@ from ..search import SearchRequest
 from .call_fields import CALL_DETAIL_PARAMS, DIRECTIONS, call_from_fields
 from .json_responses import json_response
 from .middleware import local_port
-from .params import Param, parse_params, read_body
+from .openapi import openapi_document
+from .params import Param, Route, parse_params, read_body
 from .websocket import events_handler
-
-Handler = Callable[[web.Request, dict[str, Any]], Awaitable[web.StreamResponse]]
 
 TELEPHONY_ROUTES = (
     "MakeCall", "Hangup", "Answer", "Hold", "Unhold", "Resume", "Transfer", "BlindTransfer",
     "ConsultTransfer", "Conference", "SendDtmf", "Calls", "GetCalls", "Lines", "Devices", "Presence", "SetPresence",
 )  # fmt: skip
 APP_ID_PATTERN = re.compile(r"^[A-Za-z0-9._{}-]{1,128}$")
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    name: str
-    handler: Handler
-    summary: str
-    params: tuple[Param, ...] = ()
-    response: str | None = None
-    """Name of the response schema in the OpenAPI document (None: 204 No Content)."""
-    array: bool = False
 
 
 # --- handlers --------------------------------------------------------------------------------------
@@ -304,8 +290,6 @@ async def integrations(request: web.Request, _: dict[str, Any]) -> web.StreamRes
 
 
 async def openapi_json(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
-    from .openapi import openapi_document
-
     server = f"{request.scheme}://127.0.0.1:{local_port(request)}"
     return json_response(openapi_document(ROUTES, request.app[appkeys.CONFIG].branding.product_name, server))
 

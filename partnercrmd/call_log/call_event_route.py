@@ -10,7 +10,7 @@ from .. import appkeys
 from ..api.call_fields import CALL_DETAIL_PARAMS, DIRECTIONS, call_from_fields
 from ..api.params import Param
 from ..errors import BadRequest
-from ..licensing.service import require_licence
+from ..licensing.requests import require_licence
 from .calls import CALL_STATES, CallReport
 
 CALL_EVENT_PARAMS = (

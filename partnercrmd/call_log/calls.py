@@ -23,16 +23,13 @@ number on outbound ones) and remembers the matches for the rest of the call.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import web
-
-from .. import appkeys, phone
+from .. import phone
 from ..actions import ActionService
 from ..books import AutoPop, BookManager, OpenBook
 from ..errors import AddinError, PartnerError, Unsupported
@@ -43,9 +40,9 @@ from ..records import ActionKind, action_id, contact_record
 from ..search import MAX_ACTIVITIES, SearchEngine, SearchRequest
 from ..signing import Signer
 from .activity_text import render_activity
-from .live_events import LiveEventPolicy, LiveEvents
-from .outbox_worker import OutboxPolicy, OutboxWorker, Outcome
-from .store import DATABASE_NAME, DONE, CallRecord, CallStore, OutboxEntry, idempotency_key, marker
+from .live_events import LiveEvents
+from .outbox_worker import OutboxWorker, Outcome
+from .store import DONE, CallRecord, CallStore, OutboxEntry, idempotency_key, marker
 
 log = logging.getLogger(__name__)
 
@@ -344,34 +341,3 @@ class QueuedForRetry(PartnerError):
 
 
 LogCall = Callable[[OpenBook, str, CallInfo], Awaitable[str]]
-
-
-async def call_logging(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: open the call log, start the outbox worker; route DoAction's log-call through it."""
-    config = app[appkeys.CONFIG]
-    store = await asyncio.to_thread(CallStore, config.paths.data_dir / DATABASE_NAME)
-    engine = app[appkeys.SEARCH]
-    policy = app[appkeys.OUTBOX_POLICY] if appkeys.OUTBOX_POLICY in app else OutboxPolicy()
-    worker = OutboxWorker(store, app[appkeys.BOOKS], engine, app[appkeys.HUB], policy, written=engine.cache.invalidate)
-    live_policy = app[appkeys.LIVE_EVENT_POLICY] if appkeys.LIVE_EVENT_POLICY in app else LiveEventPolicy()
-    live = LiveEvents(app[appkeys.BOOKS], live_policy)
-    service = CallService(
-        store,
-        app[appkeys.BOOKS],
-        engine,
-        app[appkeys.ACTIONS],
-        worker,
-        app[appkeys.HUB],
-        app[appkeys.SIGNER],
-        lambda: config.search_deadline,
-        live,
-    )
-    app[appkeys.OUTBOX] = worker
-    app[appkeys.CALLS] = service
-    app[appkeys.ACTIONS].log_call = service.log_from_action
-    await worker.start()
-    yield
-    await live.close()
-    await worker.close()
-    with contextlib.suppress(Exception):
-        await asyncio.to_thread(store.close)

@@ -12,25 +12,20 @@ clipboard, only later copies. A missing helper is found at start and shown in
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import logging
 import os
 import secrets
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import pyperclip
-from aiohttp import web
 
-from .. import appkeys
 from ..platform.clipboard import ClipboardHelper as ClipboardHelper  # re-exported: the dialling API
 from ..platform.clipboard import find_clipboard_helper as find_clipboard_helper
 from .detect import FoundNumber, find_numbers
-from .service import DialSource
 
 log = logging.getLogger(__name__)
 
@@ -208,38 +203,3 @@ class ClipboardMonitor:
 
 
 # --- the daemon's side ----------------------------------------------------------------------------------
-
-
-def clipboard_status(app: web.Application) -> ClipboardStatus:
-    """What the configuration window shows: off, watching, or why the clipboard cannot be read."""
-    monitor = app.get(appkeys.CLIPBOARD_MONITOR)
-    if monitor is None:
-        return ClipboardStatus(ClipboardState.OFF, "The daemon has not started the clipboard monitor.", "")
-    return monitor.status
-
-
-async def clipboard_monitor(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: run the clipboard monitor while the daemon runs (it idles while the setting is off)."""
-    config = app[appkeys.CONFIG]
-    dial = app[appkeys.DIAL]
-    loop = asyncio.get_running_loop()
-
-    def offer(numbers: list[FoundNumber]) -> None:
-        if not config.clipboard_dialling:  # switched off since the read
-            return
-        try:
-            dial.offer(numbers, DialSource.CLIPBOARD)
-        except Exception as exc:  # noqa: BLE001  (one bad copy must not stop clipboard dialling)
-            log.warning("could not offer the numbers of a clipboard change (%s)", type(exc).__name__)
-
-    def deliver(numbers: list[FoundNumber]) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop is closing: the change is dropped
-            loop.call_soon_threadsafe(offer, numbers)
-
-    monitor = ClipboardMonitor(lambda: config.clipboard_dialling, lambda: dial.rules().region, deliver)
-    app[appkeys.CLIPBOARD_MONITOR] = monitor
-    await asyncio.to_thread(monitor.start)
-    try:
-        yield
-    finally:
-        await asyncio.to_thread(monitor.stop)

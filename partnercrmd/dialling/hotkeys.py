@@ -21,13 +21,10 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from enum import StrEnum
 from typing import Any
 
-from aiohttp import web
-
-from .. import appkeys
 from ..config import DaemonConfig
 from ..errors import BadRequest, PartnerError, TooManyRequests
 from ..platform import clipboard
@@ -302,25 +299,3 @@ class DesktopHotkeys:
             log.info("the selection holds no phone number")
         except TooManyRequests as exc:
             log.warning("selection dialling: %s", exc.message)
-
-
-async def desktop_dialling(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: the screen reader (POST ScreenRead, the Ctrl+Shift hold) and the desktop hotkeys."""
-    config = app[appkeys.CONFIG]
-    dial = app[appkeys.DIAL]
-    reader = ScreenReader(lambda: dial.rules().region)
-    hotkeys = DesktopHotkeys(config, dial, reader)
-    app[appkeys.SCREEN_READER] = reader
-    app[appkeys.DESKTOP_HOTKEYS] = hotkeys
-    problem = display_problem()
-    if problem and not hotkeys.wanted:
-        log.info("the desktop hotkeys and screen reads are unavailable here: %s", problem)
-    task = asyncio.create_task(hotkeys.run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await hotkeys.stop()
-        await reader.close()

@@ -1,4 +1,4 @@
-"""The licensing service of the daemon: which provider, whose licence a request uses, 402 when there is none.
+"""The licensing service of the daemon: which provider, and 402 when a user has no licence.
 
 The partner chooses the provider in the branding file (``[licensing]``):
 development (visibly unlicensed, nothing refused), a signed licence file, or
@@ -12,16 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-from aiohttp import web
-
-from .. import appkeys
 from ..branding import Branding
 from ..errors import PaymentRequired
 from ..events import EventHub
-from ..input_text import clean_text
 from ..vault import Vault
 from .http_provider import HttpProvider
 from .licence_file import FileProvider, licence_path
@@ -29,8 +24,6 @@ from .state import LicenceProvider, LicenceState, iso
 
 log = logging.getLogger(__name__)
 
-USER_HEADER = "UserId"
-MAX_USER_ID = 128
 MODE_NAMES = {"development": "Development (unlicensed)", "file": "Licence file", "http": "Licensing service"}
 
 
@@ -148,33 +141,3 @@ class LicenceService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.provider.close()
-
-
-def request_user_id(request: web.Request, *, registered: bool = True) -> str:
-    """The user a request is for: its `UserId` header, else (`registered`) the user its application registered with."""
-    header = clean_text(request.headers.get(USER_HEADER, "").strip()[:MAX_USER_ID], f"The {USER_HEADER} header")
-    if header or not registered:
-        return header
-    app_id = request.headers.get("ApplicationId", "").strip()
-    if app_id and appkeys.APPS in request.app:
-        record = request.app[appkeys.APPS].apps.get(app_id)
-        if record is not None:
-            return record.user_id
-    return ""
-
-
-async def require_licence(request: web.Request) -> None:
-    """Refuse (402) a request whose user has no licence; used by Search and DoAction."""
-    await request.app[appkeys.LICENCES].require(request_user_id(request))
-
-
-async def licensing(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: start the partner's licensing provider after the vault is open; stop it at shutdown."""
-    config = app[appkeys.CONFIG]
-    provider = make_provider(config.branding, app[appkeys.VAULT], config.paths.config_dir)
-    await provider.start()
-    service = LicenceService(provider, app[appkeys.HUB])
-    app[appkeys.LICENCES] = service
-    log.info("licensing: %s", provider.describe())
-    yield
-    await service.close()

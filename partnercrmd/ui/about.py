@@ -4,28 +4,20 @@ where the vault key is kept, and where to ask for a new integration."""
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from aiohttp import web
 
 from .. import appkeys
 from ..catalogue import visible_integrations
+from ..licensing.requests import request_user_id
 from .common import branding_of, page, render
 
 
 async def licences(request: web.Request) -> list[dict[str, str]]:
-    """What `GET Version` reports as `Licenses`, so the page and the API never disagree."""
-    from ..api.routes import version  # the API module imports pages; imported here to keep the UI light
-
-    response = await version(request, {})
-    raw = response.body if isinstance(response, web.Response) else None
-    body: Any = json.loads(bytes(raw)) if isinstance(raw, bytes | bytearray) and raw else {}
-    return [
-        {"Name": str(item.get("Name", "")), "Value": str(item.get("Value", ""))}
-        for item in body.get("Licenses", [])
-        if isinstance(item, dict)
-    ]
+    """The licence entries `GET Version` reports, asked of the same licence service, so the two never disagree."""
+    entries = await request.app[appkeys.LICENCES].licenses(request_user_id(request))
+    return [{"Name": str(entry.get("Name", "")), "Value": str(entry.get("Value", ""))} for entry in entries]
 
 
 @page

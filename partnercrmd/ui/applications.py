@@ -9,6 +9,7 @@ from aiohttp import web
 from .. import appkeys
 from ..apps import AppStatus, set_app_status
 from ..errors import ConfigError
+from ..vault_sync import reload_vault
 from .common import checked_form, page, render, see_other
 
 DECISIONS = {"approve": AppStatus.APPROVED, "deny": AppStatus.REVOKED, "revoke": AppStatus.REVOKED}
@@ -37,7 +38,6 @@ async def decide(request: web.Request) -> web.StreamResponse:
         raise ConfigError("Choose approve, deny or revoke.")
     app_id = str(form.get("app_id", ""))[:128]
     await asyncio.to_thread(set_app_status, request.app[appkeys.VAULT], app_id, status)
-    from ..app import reload_vault  # app.py imports this package to add the routes
 
     await reload_vault(request.app)
     raise see_other(f"/ui/applications?done={decision}")

@@ -1,7 +1,7 @@
 """What every configuration-UI page shares: the session check, anti-forgery tokens, branding, the page frame.
 
 Pages are reached through the one-time login link `ShowWindow` opens; the
-session cookie then carries them (pages.py: `UiSessions`). Every form posts the
+session cookie then carries them (ui_sessions.py: `UiSessions`). Every form posts the
 session's anti-forgery token (`checked_form`). Errors a page hits are shown as
 a page of their own with the right status (`page`), never as a stack trace.
 """

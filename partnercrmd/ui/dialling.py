@@ -15,6 +15,7 @@ from ..dialling import handlers
 from ..dialling.platform_support import screen_read_problem, selection_problem
 from ..errors import ConfigError, PartnerError
 from ..settings import change_settings, read_settings
+from ..vault_sync import reload_vault
 from .common import checked_form, page, render, secure, see_other
 
 SWITCHES = (
@@ -124,7 +125,6 @@ async def settings_submit(request: web.Request) -> web.StreamResponse:
         await asyncio.to_thread(change_settings, request.app[appkeys.VAULT], given)
     except ConfigError as exc:
         return await _dialling_page(request, error=exc.message, posted=given, status=400)
-    from ..app import reload_vault  # app.py imports this package to add the routes
 
     await reload_vault(request.app)
     raise see_other("/ui/dialling?saved=1")

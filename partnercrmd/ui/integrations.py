@@ -30,6 +30,7 @@ from ..redact import redact
 from ..unlock import redeem_code
 from ..url_credentials import mask_url_passwords
 from ..vault import Vault
+from ..vault_sync import reload_vault
 from .book_forms import form_fields, read_book_form
 from .call_options import book_capabilities, calls_form, check_call_options, read_call_options
 from .common import branding_of, checked_form, guide_link, page, render, see_other
@@ -93,7 +94,6 @@ async def _doc(request: web.Request) -> dict[str, Any]:
 
 
 async def _apply(request: web.Request) -> None:
-    from ..app import reload_vault  # app.py imports this package to add the routes
 
     await reload_vault(request.app)
 
