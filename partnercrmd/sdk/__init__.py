@@ -57,10 +57,11 @@ from ..phone import (
 )
 from ..phone_index import INDEX_FILE_PREFIX, PhoneIndex, index_file, remove_other_index_files
 from ..redact import MASK
+from ..refresh_coordinator import RefreshCoordinator, RefreshStatus, ThreadRefreshCoordinator
 from ..search import number_query
 from ..word_search import TRIGRAM, fold, fts_schema, like_pattern, match_expression, rebuild_sql, words_where
 
-SDK_VERSION = (1, 0)
+SDK_VERSION = (1, 1)
 """(major, minor) of this surface: minor grows when names are added or deprecated, major when one is removed
 or changes meaning. Compare with a tuple: `SDK_VERSION >= (1, 0)`."""
 
@@ -98,8 +99,11 @@ __all__ = [
     "PhoneKey",
     "PhoneKind",
     "Picture",
+    "RefreshCoordinator",
+    "RefreshStatus",
     "ReleaseNote",
     "SearchQuery",
+    "ThreadRefreshCoordinator",
     "Unsupported",
     "display_address",
     "display_number",
