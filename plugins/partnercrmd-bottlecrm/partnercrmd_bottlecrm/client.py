@@ -7,20 +7,20 @@ shape is checked before anything reads them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
-
-from partnercrmd.sdk import AddinError, display_address, os_reason
+from partnercrmd.sdk import AddinError, display_address
+from partnercrmd.sdk.http import BookHttp, HttpAnswer, summarise_error_body
 
 PAT_PREFIX = "bcrm_pat_"
 """Personal access tokens start with this; anything else is taken for the organisation's API key."""
 MAX_BODY_BYTES = 16 * 1024 * 1024
-MAX_ERROR_TEXT = 300
+CREDENTIALS_HINT = (
+    "Check the setting 'token': a personal access token (bcrm_pat_…) of an active user, with the scopes this needs."
+)
 PAGE_SIZE = 500
 """Contacts per request when the whole list is read (the server's pagination allows any limit)."""
 
@@ -39,32 +39,16 @@ def auth_headers(token: str) -> dict[str, str]:
     return {"Token": token}
 
 
-def _server_words(payload: object) -> str:
-    """What the server said about a refusal (`detail`, or field errors), short and on one line."""
-    if isinstance(payload, Mapping):
-        if isinstance(payload.get("detail"), str):
-            text = payload["detail"]
-        elif isinstance(payload.get("errors"), Mapping | str | list):
-            text = _field_errors(payload["errors"])
-        else:
-            text = _field_errors(payload)
-    else:
-        text = ""
-    return " ".join(text.split())[:MAX_ERROR_TEXT]
+@dataclass(frozen=True)
+class Reply:
+    """An answer and its JSON (None when the body is empty, or a refusal's body is not JSON)."""
 
+    answer: HttpAnswer
+    payload: object
 
-def _field_errors(errors: object) -> str:
-    if isinstance(errors, str):
-        return errors
-    if isinstance(errors, list):
-        return "; ".join(_field_errors(e) for e in errors)
-    if isinstance(errors, Mapping):
-        parts = []
-        for key, value in errors.items():
-            words = _field_errors(value)
-            parts.append(words if key in ("non_field_errors", "detail") else f"{key}: {words}")
-        return "; ".join(parts)
-    return ""
+    @property
+    def status(self) -> int:
+        return self.answer.status
 
 
 @dataclass(frozen=True)
@@ -74,24 +58,22 @@ class ContactPage:
 
 
 class BottleCrmClient:
-    """One BottleCRM server and token; the aiohttp session is made on first use (on the event loop)."""
+    """One BottleCRM server and token, over the SDK's `BookHttp` (its session made on first use, on the event loop)."""
 
     def __init__(self, url: str, token: str, *, timeout: float) -> None:
         self.root = api_root(url)
         self.where = display_address(self.root)
-        self._headers = {**auth_headers(token), "Accept": "application/json"}
-        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 5.0))
-        self._session: aiohttp.ClientSession | None = None
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
-        return self._session
+        self.http = BookHttp(
+            "BottleCRM",
+            timeout=timeout,
+            max_body_bytes=MAX_BODY_BYTES,
+            headers={**auth_headers(token), "Accept": "application/json"},
+            credentials_hint=CREDENTIALS_HINT,
+            secrets=lambda: [token.strip()],
+        )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.http.close()
 
     # --- the protocol ------------------------------------------------------------------------------
 
@@ -102,81 +84,19 @@ class BottleCrmClient:
         *,
         params: Mapping[str, str | int] | None = None,
         body: Mapping[str, Any] | None = None,
-    ) -> tuple[int, object]:
-        """Send one request; return (status, parsed JSON or None). Network trouble raises `AddinError`."""
-        url = f"{self.root}{path}"
-        try:
-            async with self._get_session().request(
-                method, url, params=params, json=body, allow_redirects=False
-            ) as response:
-                raw = await self._read(response)
-                return response.status, self._parse(raw, response.status)
+    ) -> Reply:
+        """Send one request; its answer and JSON. A network failure, or a 2xx answer not JSON, raises `AddinError`."""
+        answer = await self.http.request(method, f"{self.root}{path}", params=params, json_body=body)
+        if answer.status < 300:
+            return Reply(answer, self.http.json(answer))
+        try:  # a refusal's body is read only for what the server says about it
+            return Reply(answer, self.http.json(answer))
         except AddinError:
-            raise
-        except TimeoutError:
-            raise AddinError(
-                f"BottleCRM at {self.where} did not answer within {self._timeout.total:g} s; "
-                "check that the server is running and not overloaded.",
-                code="timeout",
-            ) from None
-        except aiohttp.ClientConnectorError as exc:
-            reason = os_reason(exc.os_error)
-            raise AddinError(
-                f"BottleCRM at {self.where} cannot be reached ({reason}); "
-                "check the setting 'url' and that the server is running.",
-                code="cannot_connect",
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise AddinError(
-                f"The connection to BottleCRM at {self.where} failed ({type(exc).__name__}); "
-                "check the setting 'url' and that the server is running.",
-                code="cannot_connect",
-            ) from None
+            return Reply(answer, None)
 
-    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_chunked(65536):
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise AddinError(
-                    f"BottleCRM at {self.where} sent more than {MAX_BODY_BYTES // (1024 * 1024)} MB in one answer.",
-                    code="invalid_data",
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def _parse(self, raw: bytes, status: int) -> object:
-        if not raw.strip():
-            return None
-        try:
-            return json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            if status < 300:
-                raise AddinError(
-                    f"{self.where} did not answer like BottleCRM's API (no JSON); "
-                    "check the setting 'url': it is the address of BottleCRM's API server, without /api.",
-                    code="invalid_data",
-                ) from None
-            return None
-
-    def fail(self, status: int, payload: object, doing: str) -> AddinError:
+    def fail(self, reply: Reply, doing: str) -> AddinError:
         """The error for an unexpected answer to a request that was `doing` something."""
-        said = _server_words(payload)
-        detail = f": {said}" if said else ""
-        if status in (401, 403):
-            return AddinError(
-                f"BottleCRM refused to {doing} ({status}{detail}). Check the setting 'token': a personal access "
-                "token (bcrm_pat_…) of an active user, with the scopes this needs.",
-                code="invalid_auth",
-            )
-        if status == 404:
-            return AddinError(f"BottleCRM could not {doing}: not found{detail}.", code="not_found")
-        if status == 400:
-            return AddinError(f"BottleCRM did not accept the data to {doing}{detail}.", code="invalid_data")
-        if status == 429:
-            return AddinError(f"BottleCRM is limiting requests (429) and would not {doing}; try again shortly.")
-        return AddinError(f"BottleCRM answered {status} when asked to {doing}{detail}.")
+        return self.http.failure(reply.answer, doing)
 
     async def _json(
         self,
@@ -188,9 +108,10 @@ class BottleCrmClient:
         body: Mapping[str, Any] | None = None,
         ok: Sequence[int] = (200,),
     ) -> dict[str, Any]:
-        status, payload = await self.request(method, path, params=params, body=body)
-        if status not in ok:
-            raise self.fail(status, payload, doing)
+        reply = await self.request(method, path, params=params, body=body)
+        payload = reply.payload
+        if reply.status not in ok:
+            raise self.fail(reply, doing)
         if not isinstance(payload, dict):
             raise AddinError(
                 f"BottleCRM at {self.where} answered an unexpected shape when asked to {doing}.", code="invalid_data"
@@ -202,17 +123,17 @@ class BottleCrmClient:
     async def list_contacts(self, *, limit: int, offset: int = 0, **filters: str) -> ContactPage:
         """`GET /api/contacts/`: filters `name`, `phone`, `search` match text as typed (case-insensitive substrings)."""
         params: dict[str, str | int] = {**filters, "limit": limit, "offset": offset}
-        status, payload = await self.request("GET", "/api/contacts/", params=params)
-        if status == 404:
+        reply = await self.request("GET", "/api/contacts/", params=params)
+        if reply.status == 404:
             raise AddinError(
                 f"{self.where} has no BottleCRM contact list (404 for /api/contacts/); check the setting 'url': "
                 "it is the address of BottleCRM's API server, without /api.",
                 code="not_found",
             )
-        if status != 200:
-            raise self.fail(status, payload, "list contacts")
-        results = payload.get("results") if isinstance(payload, dict) else None
-        count = payload.get("count") if isinstance(payload, dict) else None
+        if reply.status != 200:
+            raise self.fail(reply, "list contacts")
+        results = reply.payload.get("results") if isinstance(reply.payload, dict) else None
+        count = reply.payload.get("count") if isinstance(reply.payload, dict) else None
         if not isinstance(results, list) or not isinstance(count, int):
             raise AddinError(
                 f"{self.where} did not answer like BottleCRM's contact list; check the setting 'url'.",
@@ -233,12 +154,12 @@ class BottleCrmClient:
 
     async def get_contact(self, contact_id: str) -> dict[str, Any] | None:
         """`GET /api/contacts/<id>/`: the contact, or None when it does not exist (or the token may not see it)."""
-        status, payload = await self.request("GET", f"/api/contacts/{quote(contact_id, safe='')}/")
-        if status == 404:
+        reply = await self.request("GET", f"/api/contacts/{quote(contact_id, safe='')}/")
+        if reply.status == 404:
             return None
-        if status != 200:
-            raise self.fail(status, payload, "read a contact")
-        record = payload.get("contact_obj") if isinstance(payload, dict) else None
+        if reply.status != 200:
+            raise self.fail(reply, "read a contact")
+        record = reply.payload.get("contact_obj") if isinstance(reply.payload, dict) else None
         if not isinstance(record, dict):
             raise AddinError(f"BottleCRM at {self.where} sent a contact of an unexpected shape.", code="invalid_data")
         return record
@@ -261,12 +182,12 @@ class BottleCrmClient:
         A POST that writes nothing (a read for token scopes). It is rate-limited (120 a minute per
         user): a 429 answers no ids rather than failing the search.
         """
-        status, payload = await self.request("POST", "/api/contacts/duplicates/", body={"phone": number})
-        if status == 429:
+        reply = await self.request("POST", "/api/contacts/duplicates/", body={"phone": number})
+        if reply.status == 429:
             return []
-        if status != 200:
-            raise self.fail(status, payload, "search contacts by number")
-        found = payload.get("duplicates") if isinstance(payload, dict) else None
+        if reply.status != 200:
+            raise self.fail(reply, "search contacts by number")
+        found = reply.payload.get("duplicates") if isinstance(reply.payload, dict) else None
         if not isinstance(found, list):
             raise AddinError(f"BottleCRM at {self.where} answered a number search oddly.", code="invalid_data")
         return [hit["id"] for hit in found if isinstance(hit, dict) and isinstance(hit.get("id"), str)]
@@ -297,9 +218,9 @@ class BottleCrmClient:
         404 ("No such record"), one without them 403 with the scope it lacks.
         """
         body = {"kind": "call", "contact": "00000000-0000-0000-0000-000000000000"}
-        status, payload = await self.request("POST", "/api/interactions/", body=body)
-        if status == 404:
+        reply = await self.request("POST", "/api/interactions/", body=body)
+        if reply.status == 404:
             return True, ""
-        if status in (401, 403):
-            return False, _server_words(payload) or f"refused ({status})"
-        raise self.fail(status, payload, "check permission to log calls")
+        if reply.status in (401, 403):
+            return False, summarise_error_body(reply.answer) or f"refused ({reply.status})"
+        raise self.fail(reply, "check permission to log calls")
