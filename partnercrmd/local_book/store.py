@@ -71,8 +71,9 @@ once and the numbers are put in order in Python)."""
 BULK_WRITE = 100
 """Contacts written at once (an import, samples) after which the name index is merged into one segment."""
 
-READER_CACHE_KIB = 1024
-"""Page cache of each thread's read connection (SQLite's default is 2 MiB per connection)."""
+READER_CACHE_KIB = 256
+"""Page cache of each thread's read connection (SQLite's default is 2 MiB per connection; a book has up to five
+readers, and pages missing from it come from the operating system's file cache)."""
 
 
 def _now() -> str:
