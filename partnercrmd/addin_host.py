@@ -106,6 +106,25 @@ class AddinHost:
                 providers[integration.id] = name
         self.integrations, self._provider = integrations, providers
 
+    def add_cli_commands(self, subcommands: hookspecs.Subcommands) -> dict[str, str]:
+        """Ask every add-in for its CLI commands (`partnercrmd_cli_commands`), one add-in at a time.
+
+        Returns the add-ins whose call failed, with the error; what a failed add-in added before it failed
+        is taken out again, so a half-built command never shows in the help or parses.
+        """
+        failed: dict[str, str] = {}
+        for impl in self._pm.hook.partnercrmd_cli_commands.get_hookimpls():
+            names_before, listed_before = set(subcommands.choices), len(subcommands._choices_actions)
+            try:
+                impl.function(subcommands=subcommands)
+            except Exception as exc:  # noqa: BLE001  (an add-in's broken command must not take the CLI down)
+                for name in set(subcommands.choices) - names_before:
+                    del subcommands.choices[name]
+                # argparse has no API to remove a subcommand: its help lines live in this private list
+                del subcommands._choices_actions[listed_before:]
+                failed[impl.plugin_name] = f"{type(exc).__name__}: {exc}"
+        return failed
+
     def integration(self, integration_id: str) -> Integration | None:
         return self.integrations.get(integration_id)
 
@@ -129,11 +148,16 @@ def disabled_from_env() -> set[str]:
     return {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",") if name.strip()}
 
 
+def installed_addins() -> AddinHost:
+    """A host with the installed add-ins (entry points) loaded, except those disabled; nothing asked of them yet."""
+    host = AddinHost()
+    host.load_entry_points(entry_points(group=ENTRY_POINT_GROUP), disabled_from_env())
+    return host
+
+
 def create_host(extra_plugins: Iterable[tuple[str, object]] = (), *, use_entry_points: bool = True) -> AddinHost:
     """Build a host: installed add-ins (entry points) unless disabled, then any extra plugin objects."""
-    host = AddinHost()
-    if use_entry_points:
-        host.load_entry_points(entry_points(group=ENTRY_POINT_GROUP), disabled_from_env())
+    host = installed_addins() if use_entry_points else AddinHost()
     for name, plugin in extra_plugins:
         host.register(plugin, name)
     host.collect_integrations()

@@ -2,7 +2,9 @@
 
 Each command group lives in its own module under partnercrmd/commands/ and is imported only when
 its command runs, so that light commands (`dial`, `version`, `numbers`) start at once: importing
-this module loads neither the daemon, aiohttp's server, pluggy nor the add-ins.
+this module loads neither the daemon, aiohttp's server, pluggy nor the add-ins. Add-ins add commands
+through the add-in host (the `partnercrmd_cli_commands` hook), loaded only when the command given is not
+a built-in one (or none is given, or the help is asked for).
 """
 
 from __future__ import annotations
@@ -16,10 +18,7 @@ from .commands.common import key_value_pairs, product_name
 from .errors import PartnerError
 from .paths import Paths
 
-__all__ = ["COMMANDS", "COMMANDS_ENTRY_POINT_GROUP", "build_parser", "key_value_pairs", "main"]
-
-COMMANDS_ENTRY_POINT_GROUP = "partnercrmd.commands"
-"""Add-in distributions add CLI commands here: a module (or object) with `add_parser(sub)`, as below."""
+__all__ = ["COMMANDS", "build_parser", "key_value_pairs", "main"]
 
 COMMANDS: dict[str, str] = {
     "serve": "serve",
@@ -50,14 +49,15 @@ def _add_command_module(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _add_addin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Commands of add-in distributions (entry point group `partnercrmd.commands`); a broken one is reported."""
-    from importlib.metadata import entry_points
+    """Commands of the installed add-ins, through the add-in host (`partnercrmd_cli_commands`).
 
-    for entry_point in entry_points(group=COMMANDS_ENTRY_POINT_GROUP):
-        try:
-            entry_point.load().add_parser(sub)
-        except Exception as exc:  # noqa: BLE001  (an add-in's broken command must not take the CLI down)
-            print(f"partnercrmd: the add-in command '{entry_point.name}' failed to load: {exc}", file=sys.stderr)
+    The host honours PARTNERCRMD_DISABLE_ADDINS and reports an add-in that fails to load; an add-in whose
+    hook fails is named here and its commands left out, and every other command still works.
+    """
+    from .addin_host import installed_addins  # pluggy and the add-ins: only when a command may be theirs
+
+    for addin, error in installed_addins().add_cli_commands(sub).items():
+        print(f"partnercrmd: the add-in '{addin}' failed to add its commands: {error}", file=sys.stderr)
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

@@ -21,7 +21,6 @@ from importlib.metadata import Distribution, distributions
 from pathlib import Path
 
 ADDIN_GROUP = "partnercrmd.addins"
-COMMAND_GROUP = "partnercrmd.commands"
 SKIPPED_DIRS = {"__pycache__", "tests"}
 SKIPPED_SUFFIXES = {".pyc", ".pyo"}
 PLATFORM_IMPORTS = {
@@ -65,9 +64,7 @@ def addin_distributions() -> list[Distribution]:
 
 def top_level_packages(dist: Distribution) -> list[str]:
     """The import packages a distribution provides, from its entry points (works for editable installs too)."""
-    roots = {
-        ep.value.split(":")[0].split(".")[0] for ep in dist.entry_points if ep.group in (ADDIN_GROUP, COMMAND_GROUP)
-    }
+    roots = {ep.value.split(":")[0].split(".")[0] for ep in dist.entry_points if ep.group == ADDIN_GROUP}
     if dist.metadata["Name"] == "partnercrmd":
         roots.add("partnercrmd")
     return sorted(roots)

@@ -1,7 +1,8 @@
 """What an add-in's command-line commands use: part of the SDK's stable surface.
 
-Commands of add-ins are registered through the `partnercrmd.commands` entry-point group for now; each
-command function receives the parsed arguments and the daemon's `Paths`. Re-exported from the core
+An add-in adds commands by implementing the `partnercrmd_cli_commands(subcommands)` hook: `subcommands`
+(a `Subcommands`) is the `partnercrmd` parser's subcommand set, and each command's function receives the
+parsed arguments and the daemon's `Paths`. Re-exported from the core
 (and one small helper); the rules of `partnercrmd.sdk` (SDK_VERSION, deprecation) apply.
 """
 
@@ -10,12 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..commands.common import key_value_pairs
+from ..hookspecs import Subcommands
 
 if TYPE_CHECKING:
     from ..books import BookConfig
     from ..paths import Paths
 
-__all__ = ["BookConfig", "find_configured_book", "key_value_pairs"]
+__all__ = ["BookConfig", "Subcommands", "find_configured_book", "key_value_pairs"]
 
 
 def find_configured_book(paths: Paths, ref: str) -> BookConfig:

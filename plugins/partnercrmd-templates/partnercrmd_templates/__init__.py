@@ -5,8 +5,8 @@ describes a CRM's REST API: settings, authentication, and the requests and respo
 each operation. This module turns every template of the catalogue and of the user's folder
 (`discovery`, `loader`) into an integration whose schema comes from the template's parameters
 (`settings`); `connector` runs a template's operations (with `client`, `auth`, `expressions`),
-`checks` is Test connection, and `commands` (with `threecx`) adds the CLI commands
-`partnercrmd template try|validate|authorize|import-3cx`.
+`checks` is Test connection, and `commands` (with `threecx`) holds the CLI commands
+`partnercrmd template try|validate|authorize|import-3cx`, added through `partnercrmd_cli_commands`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from partnercrmd.sdk import BookContext, Classification, ConfigError, Connector, Integration, ReleaseNote, hookimpl
+from partnercrmd.sdk.cli import Subcommands
 
 from .connector import TemplateBook, TemplateSource, capabilities_of
 from .discovery import declared_id, template_files
@@ -101,3 +102,11 @@ def discover() -> Discovered:
 def partnercrmd_integrations() -> Sequence[Integration]:
     """One integration per template found (catalogue and user folder); broken ones say what is wrong."""
     return discover().integrations
+
+
+@hookimpl
+def partnercrmd_cli_commands(subcommands: Subcommands) -> None:
+    """`partnercrmd template validate|try|authorize|import-3cx`."""
+    from .commands import add_parser  # the commands' own imports (webbrowser, 3CX import) only for the CLI
+
+    add_parser(subcommands)

@@ -1,6 +1,6 @@
 """`partnercrmd template …`: validate, try (a dry-run trace), authorize (OAuth), import-3cx.
 
-Registered through the `partnercrmd.commands` entry point; each subcommand returns the exit code
+Added by the `partnercrmd_cli_commands` hook in `__init__`; each subcommand returns the exit code
 (0 good, 1 the template or the call failed, 2 bad usage via the CLI's PartnerError handling).
 """
 
@@ -32,7 +32,7 @@ from partnercrmd.sdk import (
     number_forms,
     phone_key,
 )
-from partnercrmd.sdk.cli import find_configured_book, key_value_pairs
+from partnercrmd.sdk.cli import Subcommands, find_configured_book, key_value_pairs
 
 from .client import Trace
 from .connector import TemplateBook, TemplateSource
@@ -51,7 +51,7 @@ TRY_STATES = ("Ringing", "Answered", "Held", "Resumed", "Ended")
 """The states `--op call_event` tells, as one inbound call from --phone (to --id, the matched record, if given)."""
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Subcommands) -> None:
     template = sub.add_parser("template", help="declarative REST integrations: validate, try, authorize, import-3cx")
     template_sub = template.add_subparsers(dest="template_command", required=True)
 
