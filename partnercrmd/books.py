@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import re
 import shutil
-from collections.abc import Mapping, Set
+from collections.abc import Awaitable, Mapping, Set
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -30,6 +31,7 @@ from .integration import (
     Connector,
     FieldKind,
     Integration,
+    SettingsCheck,
     ThreadedConnector,
     takes_call_events,
 )
@@ -172,6 +174,81 @@ def convert_value(
     return text
 
 
+class SettingsRefused(ConfigError):
+    """The integration's `check_settings` refused settings about to be saved; nothing was saved.
+
+    `errors` maps setting keys to the message for that field; the exception's message says it all in one text
+    (for the CLI and the form's top), and its code is the check's error key (`invalid_settings` by default).
+    """
+
+    def __init__(self, message: str, errors: Mapping[str, str], code: str = "invalid_settings") -> None:
+        super().__init__(message, code=code)
+        self.errors = dict(errors)
+
+
+class SettingsCheckLevel(StrEnum):
+    """How far `add_book` and `change_book` check settings before saving them (`Integration.check_settings`)."""
+
+    NONE = "none"
+    """Only the schema (kinds, required): what provisioning code and the test fixtures save."""
+    RULES = "rules"
+    """And the integration's cross-field rules, without a connection: `books add --no-check`, "Save anyway"."""
+    CONNECT = "connect"
+    """And a quick connection where the integration offers one: `books add|set` and the forms by default."""
+
+
+SETTINGS_CHECK_TIMEOUT = 30.0
+"""Seconds an async `check_settings` may take; a blocking one is bounded by its own client's timeouts."""
+
+
+def check_book_settings(integration: Integration, settings: Mapping[str, Any], *, connect: bool) -> None:
+    """Run `integration.check_settings` on whole, converted settings; raise `SettingsRefused` when it finds a problem.
+
+    Blocks (a quick connection may take seconds): call it in a thread, never on the event loop. The one place
+    an add-in's answer becomes field errors: a message naming one of the integration's settings as 'key' is
+    shown beside it; the book's secrets are masked in every message.
+    """
+    if integration.check_settings is None:
+        return
+    code = "invalid_settings"
+    try:
+        answer = integration.check_settings(settings, connect)
+        if inspect.isawaitable(answer):
+            answer = asyncio.run(_bounded(answer))
+        found = answer if isinstance(answer, SettingsCheck) else SettingsCheck()
+    except TimeoutError:
+        found = SettingsCheck(message=f"The check did not finish within {SETTINGS_CHECK_TIMEOUT:g} s.")
+        code = "timeout"
+    except ConfigError as exc:  # a rule of the add-in's settings parser: no connection would change it
+        found = SettingsCheck(message=exc.message)
+    except PartnerError as exc:  # the quick connection (AddinError's keys: cannot_connect, invalid_auth…)
+        found = SettingsCheck(message=exc.message, error_key=exc.code)
+    except Exception as exc:  # noqa: BLE001  (add-in code: say what happened)
+        found = SettingsCheck(message=f"{type(exc).__name__}: {exc}", error_key="unknown")
+    if found.ok:
+        return
+
+    def shown(text: str) -> str:
+        return mask_url_passwords(redact(text, integration, settings))[:1000]
+
+    errors = {key: shown(text) for key, text in found.errors.items()}
+    if found.message:
+        named = next((key for key in _named_settings(found.message) if integration.config_field(key)), None)
+        if named is not None and named not in errors:
+            errors[named] = shown(found.message)
+    message = shown(found.message) if found.message else " ".join(errors.values())
+    raise SettingsRefused(message, errors, found.error_key or code)
+
+
+async def _bounded(answer: Awaitable[SettingsCheck | None]) -> SettingsCheck | None:
+    return await asyncio.wait_for(answer, SETTINGS_CHECK_TIMEOUT)
+
+
+def _named_settings(message: str) -> list[str]:
+    """The 'quoted' words of a message, in order: add-ins name the setting at fault as 'key'."""
+    return re.findall(r"'([A-Za-z0-9_]+)'", message)
+
+
 def credentials_hint(integration: Integration) -> str:
     """Where `integration` takes a user name and password, for messages that refuse them inside an address."""
 
@@ -233,15 +310,28 @@ def read_books(doc: Mapping[str, Any]) -> list[BookConfig]:
 
 
 def add_book(
-    vault: Vault, integration: Integration, given: Mapping[str, Any], *, branding: Branding | None = None
+    vault: Vault,
+    integration: Integration,
+    given: Mapping[str, Any],
+    *,
+    branding: Branding | None = None,
+    check: SettingsCheckLevel = SettingsCheckLevel.NONE,
 ) -> BookConfig:
-    """Configure a new address book of `integration`; `given` mixes book options and settings.
+    """Configure a new address book of `integration`; `given` mixes book options and settings. Blocks.
 
     Refused (`IntegrationWithheld`) when `branding` (None: unbranded, which ships everything) does not ship the
-    integration or it is Controlled and not unlocked in this vault.
+    integration or it is Controlled and not unlocked in this vault; with `check` above NONE, refused
+    (`SettingsRefused`) when the integration's `check_settings` finds a problem, before the vault is touched.
     """
     options, settings = split_options(given)
     name = str(options.pop("name", "") or integration.name)
+    if check is not SettingsCheckLevel.NONE:
+        # A withheld integration is refused before any connection is tried for it (and again inside the update).
+        reason = withheld(integration, branding or Branding(), unlocked_ids(vault.read()))
+        if reason is not None:
+            raise IntegrationWithheld(reason.message, reason)
+        whole = convert_settings(integration, settings, partial=False)
+        check_book_settings(integration, whole, connect=check is SettingsCheckLevel.CONNECT)
 
     def change(doc: dict[str, Any]) -> BookConfig:
         # Inside the vault update: an unlock code entered (or taken back) meanwhile is seen.
@@ -279,14 +369,27 @@ def find_book(doc: Mapping[str, Any], ref: str) -> BookConfig:
 
 
 def change_book(
-    vault: Vault, host: AddinHost, ref: str, given: Mapping[str, Any], *, branding: Branding | None = None
+    vault: Vault,
+    host: AddinHost,
+    ref: str,
+    given: Mapping[str, Any],
+    *,
+    branding: Branding | None = None,
+    check: SettingsCheckLevel = SettingsCheckLevel.NONE,
 ) -> BookConfig:
-    """Change options and settings of a configured book.
+    """Change options and settings of a configured book. Blocks.
 
     A book whose integration is withheld (see `add_book`) may be renamed, reordered, disabled or removed,
-    but not enabled or reconfigured (`IntegrationWithheld`).
+    but not enabled or reconfigured (`IntegrationWithheld`). With `check` above NONE, changed settings are
+    checked whole (the stored ones with the changes) by the integration's `check_settings` first.
     """
     options, settings = split_options(given)
+    if settings and check is not SettingsCheckLevel.NONE:
+        stored = find_book(vault.read(), ref)
+        integration = host.integration(stored.type)
+        if integration is not None:
+            whole = {**stored.settings, **convert_settings(integration, settings, partial=True)}
+            check_book_settings(integration, whole, connect=check is SettingsCheckLevel.CONNECT)
 
     def change(doc: dict[str, Any]) -> BookConfig:
         config = find_book(doc, ref)
@@ -522,6 +625,19 @@ class BookManager:
         except Exception as exc:  # noqa: BLE001  (closing must go on for the other books)
             log.warning("address book %s did not close cleanly: %s", book.id, exc)
         LOG_REDACTOR.forget(book_owner(book.id))  # after close: what closing logs is still masked
+
+    async def open_detached(self, config: BookConfig) -> OpenBook:
+        """Open one book as the daemon would, outside the books this manager serves, without its start-up work.
+
+        For one-off commands that need the book itself with the daemon stopped (`books diagnose`); close it
+        with `close_detached`.
+        """
+        doc = await asyncio.to_thread(self.vault.read)
+        return await self._open_book(config, unlocked_ids(doc))
+
+    async def close_detached(self, book: OpenBook) -> None:
+        """Close a book `open_detached` opened."""
+        await self._close(book)
 
     async def close(self) -> None:
         async with self._lock:

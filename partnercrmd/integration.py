@@ -18,7 +18,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -110,6 +110,25 @@ class BookContext:
         forgets the book's secrets when it closes the book.
         """
         LOG_REDACTOR.add_secret(book_owner(self.book_id), value)
+
+
+@dataclass(frozen=True)
+class SettingsCheck:
+    """What `Integration.check_settings` found wrong with settings about to be saved; nothing wrong when empty.
+
+    `errors` maps a setting's key to the message shown beside that field; `message` is about the settings as a
+    whole (a server that cannot be reached, a combination no single field explains); `error_key` is a stable
+    word for it, as `CheckResult.error_key` (cannot_connect, invalid_auth…).
+    """
+
+    errors: Mapping[str, str] = field(default_factory=dict)
+    message: str = ""
+    error_key: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the settings may be saved."""
+        return not self.errors and not self.message
 
 
 class CallState(StrEnum):
@@ -225,6 +244,16 @@ class Connector:
         """
         return None
 
+    async def diagnostics(self) -> Mapping[str, Any]:
+        """What support needs to know about this open book, as JSON-able values: the server's version where the
+        client knows it, the state of the book's index (entries, age, last refresh and its error)…
+
+        Called for `partnercrmd books diagnose` and the book page's "Download diagnostics"; quick, no writes.
+        The host adds the book's options, settings (secrets left out), versions and status, and masks the
+        book's secrets in the whole, so return what the connector knows without redacting it yourself.
+        """
+        return {}
+
 
 class BlockingConnector:
     """Like `Connector`, with plain methods for synchronous libraries; the host calls them in a thread.
@@ -280,6 +309,9 @@ class BlockingConnector:
 
     def capabilities(self) -> frozenset[Capability] | None:
         return None
+
+    def diagnostics(self) -> Mapping[str, Any]:
+        return {}
 
 
 ON_LOOP_READS = frozenset(
@@ -370,6 +402,9 @@ class ThreadedConnector(Connector):
     def capabilities(self) -> frozenset[Capability] | None:
         return self.blocking.capabilities()
 
+    async def diagnostics(self) -> Mapping[str, Any]:
+        return await self._run(self.blocking.diagnostics)
+
     async def start(self) -> None:
         await self._run(self.blocking.start)
 
@@ -405,6 +440,19 @@ class Integration:
     release_notes: tuple[ReleaseNote, ...] = ()
     record_types: tuple[str, ...] = ("Contact",)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    check_settings: (
+        Callable[[Mapping[str, Any], bool], SettingsCheck | Awaitable[SettingsCheck | None] | None] | None
+    ) = None
+    """Optional: `check_settings(settings, connect)` checks a book's settings before they are saved.
+
+    Called by `books add|set` and the configuration UI's add and edit forms (never when a book opens) with the
+    whole settings, converted to their kinds and defaults filled in. Check what the schema cannot say
+    (cross-field rules: call your own settings parser, so there is one source of truth) and, when `connect`
+    is true, try a quick connection (reach and sign in; a few seconds at most, no writes). Report problems by
+    returning a `SettingsCheck`, or by raising `ConfigError` / `PartnerError`: a message that names a setting
+    as 'key' is shown beside that field. May be a plain function (the host calls it in a thread) or
+    `async def`; None or an empty `SettingsCheck` means the settings may be saved.
+    """
 
     def config_field(self, key: str) -> ConfigField | None:
         return next((f for f in self.config if f.key == key), None)

@@ -1,15 +1,27 @@
-"""`partnercrmd books types|list|add|set|remove|test`: configured address books, for provisioning by script."""
+"""`partnercrmd books types|list|add|set|remove|test|diagnose`: configured address books, for provisioning by script."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from ..addin_host import AddinHost, create_host
-from ..books import BookConfig, add_book, change_book, find_book, read_books, redacted_settings, remove_book
+from ..books import (
+    BookConfig,
+    BookManager,
+    SettingsCheckLevel,
+    SettingsRefused,
+    add_book,
+    change_book,
+    find_book,
+    read_books,
+    redacted_settings,
+    remove_book,
+)
 from ..branding import Branding, load_branding, load_branding_file
 from ..catalogue import LOCKED, unlocked_ids, visible_integrations, withheld
 from ..errors import ConfigError, PartnerError
@@ -74,6 +86,35 @@ async def _test_book(book: BookConfig, host: AddinHost, paths: Paths, region: st
         await connector.close()
 
 
+def _check_level(args: argparse.Namespace) -> SettingsCheckLevel:
+    """`books add|set` check the integration's rules always, and try a connection unless --no-check."""
+    return SettingsCheckLevel.RULES if args.no_check else SettingsCheckLevel.CONNECT
+
+
+def _refused(exc: SettingsRefused) -> ConfigError:
+    """The refusal as one line for the terminal: each field's message, and how to save without the connection."""
+    parts = [exc.message] + [f"{key}: {text}" for key, text in exc.errors.items() if text not in exc.message]
+    hint = "" if exc.code == "invalid_settings" else " (--no-check saves them without trying the connection)"
+    return ConfigError(f"Nothing was saved: {'; '.join(parts)}{hint}", code=exc.code)
+
+
+async def _diagnose_book(
+    book: BookConfig, host: AddinHost, paths: Paths, doc: dict[str, Any], branding: Branding
+) -> dict[str, Any]:
+    """The book's diagnostics with the book opened here, as the daemon would open it (the daemon may be stopped)."""
+    from ..diagnostics import book_diagnostics
+
+    manager = BookManager(open_vault(paths), host, paths, default_region(doc), branding)
+    # This process sets up no log handlers: what the add-in logs reaches stderr through logging's last resort.
+    if logging.lastResort is not None:
+        logging.lastResort.addFilter(LOG_REDACTOR)
+    opened = await manager.open_detached(book)
+    try:
+        return await book_diagnostics(opened, host)
+    finally:
+        await manager.close_detached(opened)
+
+
 def cmd_books(args: argparse.Namespace, paths: Paths) -> int:
     vault = open_vault(paths)
     command = args.books_command
@@ -109,14 +150,27 @@ def cmd_books(args: argparse.Namespace, paths: Paths) -> int:
         given: dict[str, Any] = key_value_pairs(args.set or [])
         if args.name:
             given["name"] = args.name
-        book = add_book(vault, integration, given, branding=branding)
+        try:
+            book = add_book(vault, integration, given, branding=branding, check=_check_level(args))
+        except SettingsRefused as exc:
+            raise _refused(exc) from None
         print(f"Added '{book.name}' (id {book.id}, {book.type}).")
         return 0
     if command == "set":
         if not args.set:
             raise ConfigError("Nothing to change: give --set key=value.")
-        book = change_book(vault, host, args.book, key_value_pairs(args.set), branding=branding)
+        try:
+            book = change_book(
+                vault, host, args.book, key_value_pairs(args.set), branding=branding, check=_check_level(args)
+            )
+        except SettingsRefused as exc:
+            raise _refused(exc) from None
         print(f"Changed '{book.name}'.")
+        return 0
+    if command == "diagnose":
+        doc = vault.read()
+        found = asyncio.run(_diagnose_book(find_book(doc, args.book), host, paths, doc, branding))
+        print(json.dumps(found, indent=2, ensure_ascii=False))
         return 0
     # test
     doc = vault.read()
@@ -147,6 +201,15 @@ def add_parser(sub: Any) -> None:
     change = books_sub.add_parser("set", parents=[branded])
     change.add_argument("book", help="book id or name")
     change.add_argument("--set", action="append", metavar="KEY=VALUE")
+    for parser in (add, change):
+        parser.add_argument(
+            "--no-check",
+            action="store_true",
+            help="save without trying a connection (the integration's rules are still checked)",
+        )
     books_sub.add_parser("test", parents=[branded]).add_argument("book", help="book id or name")
+    books_sub.add_parser(
+        "diagnose", parents=[branded], help="the book's diagnostics as JSON, secrets masked (for support)"
+    ).add_argument("book", help="book id or name")
     books_sub.add_parser("remove").add_argument("book", help="book id or name")
     books.set_defaults(func=cmd_books)

@@ -31,6 +31,7 @@ from ..integration import (
     FieldKind,
     Integration,
     ReleaseNote,
+    SettingsCheck,
 )
 from ..model import (
     Activity,
@@ -103,6 +104,7 @@ __all__ = [
     "RefreshStatus",
     "ReleaseNote",
     "SearchQuery",
+    "SettingsCheck",
     "ThreadRefreshCoordinator",
     "Unsupported",
     "display_address",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,8 @@ from ..books import (
     IntegrationWithheld,
     OpenBook,
     SettingError,
+    SettingsCheckLevel,
+    SettingsRefused,
     add_book,
     change_book,
     find_book,
@@ -23,6 +26,7 @@ from ..books import (
     remove_book,
 )
 from ..catalogue import LOCKED, unlocked_ids, visible_integrations
+from ..diagnostics import book_diagnostics
 from ..errors import ConfigError, NotFound, PartnerError
 from ..integration import Capability, Integration
 from ..model import CheckResult
@@ -33,7 +37,7 @@ from ..vault import Vault
 from ..vault_sync import reload_vault
 from .book_forms import form_fields, read_book_form
 from .call_options import book_capabilities, calls_form, check_call_options, read_call_options
-from .common import branding_of, checked_form, guide_link, page, render, see_other
+from .common import branding_of, checked_form, guide_link, page, render, secure, see_other, session_csrf
 
 TEST_TIMEOUT = 120.0
 FIXES = {
@@ -79,8 +83,24 @@ def book_state(book: OpenBook) -> tuple[str, str]:
 
 
 def setting_errors(exc: ConfigError) -> dict[str, str]:
-    """The message to show beside the refused setting's input, when the error names one."""
+    """The messages to show beside the refused settings' inputs, when the error names them."""
+    if isinstance(exc, SettingsRefused):
+        return exc.errors
     return {exc.key: exc.message} if isinstance(exc, SettingError) else {}
+
+
+SAVE_ANYWAY = "save_anyway"
+"""The button a form shows after a failed quick connection: save with the integration's rules checked only."""
+
+
+def check_level(form: Mapping[str, Any]) -> SettingsCheckLevel:
+    """How far a posted add or edit form's settings are checked: no connection once the user chose Save anyway."""
+    return SettingsCheckLevel.RULES if str(form.get(SAVE_ANYWAY, "")) == "1" else SettingsCheckLevel.CONNECT
+
+
+def offers_save_anyway(exc: ConfigError) -> bool:
+    """Whether the refusal came from the quick connection (Save anyway helps), not from the rules (it would not)."""
+    return isinstance(exc, SettingsRefused) and exc.code != "invalid_settings"
 
 
 def fix_for(result: CheckResult) -> str:
@@ -169,6 +189,7 @@ async def _add_form(
     error: str = "",
     status: int = 200,
     errors: Mapping[str, str] | None = None,
+    save_anyway: bool = False,
 ) -> web.StreamResponse:
     posted = posted or {}
     context = {
@@ -178,6 +199,7 @@ async def _add_form(
         "priority": posted.get("priority", ""),
         "error": error,
         "secret_retype": error and any(f.secret for f in integration.config),
+        "save_anyway": save_anyway,
     }
     return render(request, "ui_book_add.html", context, current="integrations", status=status)
 
@@ -200,11 +222,16 @@ async def add_submit(request: web.Request) -> web.StreamResponse:
         raise NotFound(f"There is no integration '{integration_id[:40]}' to add.", code="unknown_integration")
     given, shown = read_book_form(integration, form, editing=False)
     try:
-        book = await asyncio.to_thread(add_book, app[appkeys.VAULT], integration, given, branding=branding_of(app))
+        book = await asyncio.to_thread(
+            add_book, app[appkeys.VAULT], integration, given, branding=branding_of(app), check=check_level(form)
+        )
     except IntegrationWithheld:
         raise  # an error page saying why: a hidden integration's form is not shown
     except ConfigError as exc:
-        return await _add_form(request, integration, shown, exc.message, status=400, errors=setting_errors(exc))
+        errors = setting_errors(exc)
+        return await _add_form(
+            request, integration, shown, exc.message, 400, errors, save_anyway=offers_save_anyway(exc)
+        )
     await _apply(request)
     raise see_other(f"/ui/books/{book.id}?added=1")
 
@@ -222,6 +249,7 @@ async def _book_page(
     results: list[dict[str, Any]] | None = None,
     status: int = 200,
     errors: Mapping[str, str] | None = None,
+    save_anyway: bool = False,
 ) -> web.StreamResponse:
     # A withheld (locked, unshipped) integration's settings form is not offered: change_book refuses it anyway.
     integration = book.integration if book.withheld is None else None
@@ -244,6 +272,7 @@ async def _book_page(
         "message": "Saved." if "saved" in request.query else notice,
         "results": results,
         "passed": results is not None and all(r["ok"] for r in results),
+        "save_anyway": save_anyway,
     }
     return render(request, "ui_book.html", context, current="integrations", status=status)
 
@@ -267,10 +296,24 @@ async def book_save(request: web.Request) -> web.StreamResponse:
     try:
         check_call_options(calls)
         await asyncio.to_thread(
-            change_book, app[appkeys.VAULT], app[appkeys.HOST], book.id, given, branding=branding_of(app)
+            change_book,
+            app[appkeys.VAULT],
+            app[appkeys.HOST],
+            book.id,
+            given,
+            branding=branding_of(app),
+            check=check_level(form),
         )
     except ConfigError as exc:
-        return await _book_page(request, book, posted=shown, error=exc.message, status=400, errors=setting_errors(exc))
+        return await _book_page(
+            request,
+            book,
+            posted=shown,
+            error=exc.message,
+            status=400,
+            errors=setting_errors(exc),
+            save_anyway=offers_save_anyway(exc),
+        )
     await _apply(request)
     raise see_other(f"/ui/books/{book.id}?saved=1")
 
@@ -309,6 +352,22 @@ async def book_test(request: web.Request) -> web.StreamResponse:
         for r in results
     ]
     return await _book_page(request, book, results=shown)
+
+
+@page
+async def book_diagnostics_download(request: web.Request) -> web.StreamResponse:
+    """The book's diagnostics (see `partnercrmd.diagnostics`) as a JSON file to save and send to support."""
+    session_csrf(request)  # Forbidden without the page session: a GET carries no form token to check
+    book = _open_book(request)
+    found = await book_diagnostics(book, request.app[appkeys.HOST])
+    response = web.Response(
+        text=json.dumps(found, indent=2, ensure_ascii=False),
+        content_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="partnercrmd-diagnostics-{book.id}.json"'},
+    )
+    secure(response)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def move_book(vault: Vault, book_id: str, step: int) -> None:
@@ -394,6 +453,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/ui/books/{book}", book_page)
     app.router.add_post("/ui/books/{book}", book_save)
     app.router.add_post("/ui/books/{book}/test", book_test)
+    app.router.add_get("/ui/books/{book}/diagnostics", book_diagnostics_download)
     app.router.add_post("/ui/books/{book}/move", book_move)
     app.router.add_post("/ui/books/{book}/enabled", book_enable)
     app.router.add_post("/ui/books/{book}/remove", book_remove)

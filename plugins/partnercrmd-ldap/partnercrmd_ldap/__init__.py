@@ -8,9 +8,18 @@ connector is a `BlockingConnector` run in the host's worker threads.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from partnercrmd.sdk import BlockingConnector, BookContext, Capability, Integration, ReleaseNote, hookimpl
+from partnercrmd.sdk import (
+    BlockingConnector,
+    BookContext,
+    Capability,
+    Integration,
+    ReleaseNote,
+    SettingsCheck,
+    hookimpl,
+)
 
 from .settings import CONFIG
 
@@ -25,6 +34,13 @@ def open_book(context: BookContext) -> BlockingConnector:
     from .connector import open_book as open_ldap_book
 
     return open_ldap_book(context)
+
+
+def check_settings(settings: Mapping[str, Any], connect: bool) -> SettingsCheck:
+    """The settings' rules and, with `connect`, a login (see checks.check_settings); ldap3 is imported only now."""
+    from .checks import check_settings as check_ldap_settings
+
+    return check_ldap_settings(settings, connect)
 
 
 LDAP = Integration(
@@ -47,6 +63,7 @@ LDAP = Integration(
     description="People and contacts in an LDAP directory (OpenLDAP inetOrgPerson, Active Directory), "
     "found by any of their phone numbers or by name.",
     config=CONFIG,
+    check_settings=check_settings,
     guide_url="https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-ldap/README.md",
     release_notes=(
         ReleaseNote(

@@ -12,16 +12,17 @@ leaving the entry as it was.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from partnercrmd.sdk import AddinError, CheckResult
+from partnercrmd.sdk import AddinError, CheckResult, SettingsCheck
 
 from . import client as codes
 from .client import Entry, LdapClient
 from .index import Fill, NumberIndex
 from .ldap3_api import ldap3
 from .mapping import to_contact
-from .settings import LdapSettings
+from .settings import LdapSettings, parse_settings
 
 Finder = Callable[[str, bool, int], list[Entry]]
 """LdapBook.find: (inner filter, include picture, size limit) → contact entries."""
@@ -202,3 +203,21 @@ def bound_note(index: NumberIndex, settings: LdapSettings) -> str:
             "the directory's change time attribute (empty: stop asking for one)."
         )
     return f"Numbers it does not know are searched only among contacts whose '{attribute}' is {since} or later."
+
+
+def check_settings(settings: Mapping[str, Any], connect: bool) -> SettingsCheck:
+    """Before a book's settings are saved: every rule `parse_settings` applies (ConfigError names the setting),
+    and with `connect` the server reached, the account logged in and the base DN found (AddinError otherwise)."""
+    parsed = parse_settings(settings)
+    if not connect:
+        return SettingsCheck()
+    client = LdapClient(parsed.connection)
+    try:
+        client.run(lambda connection: None)  # reach and log in
+        base = client.search(parsed.base_dn, "(objectClass=*)", [], scope="BASE", missing_ok=True)
+    finally:
+        client.close()
+    if not base:
+        message = f"The base DN '{parsed.base_dn}' does not exist or the account cannot see it."
+        return SettingsCheck(errors={"base_dn": message}, error_key="not_found")
+    return SettingsCheck()

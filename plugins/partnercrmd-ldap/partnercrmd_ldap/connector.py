@@ -10,8 +10,9 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from partnercrmd.sdk import (
     Activity,
@@ -76,6 +77,10 @@ def parent_of(dn: str) -> str:
         elif char in ",;":
             return dn[position + 1 :].strip()
     return ""
+
+
+ROOT_DSE_ATTRIBUTES = ["vendorName", "vendorVersion", "supportedLDAPVersion"]
+"""What the diagnostics read of the server's root DSE (servers that do not publish one answer without it)."""
 
 
 class LdapBook(BlockingConnector):
@@ -411,6 +416,35 @@ class LdapBook(BlockingConnector):
     def test(self) -> Sequence[CheckResult]:
         """Reach, log in, base DN, a sample search, then write access for the features turned on."""
         return run_checks(self.client, self.settings, self.find, self.check_index if self.index else None)
+
+    def diagnostics(self) -> Mapping[str, Any]:
+        """The server (address, what its root DSE says of its vendor and version) and the number index's state."""
+        found: dict[str, Any] = {
+            "server": str(self.settings.connection.address),
+            "account": self.settings.connection.bind_dn or "anonymous",
+            "base_dn": self.settings.base_dn,
+        }
+        try:
+            root = self.client.search("", "(objectClass=*)", ROOT_DSE_ATTRIBUTES, scope="BASE", missing_ok=True)
+            found["server_info"] = {name: root[0].texts(name) for name in ROOT_DSE_ATTRIBUTES} if root else {}
+        except AddinError as exc:
+            found["server_error"] = exc.message
+        index = self.index
+        if index is None:
+            found["index"] = {"kind": "none", "why": "the setting 'index_minutes' is 0: every search asks the server"}
+        else:
+            age = index.age()
+            found["index"] = {
+                "kind": "numbers",
+                "file": index.path.name,
+                "numbers_last_fill": index.count,
+                "age_seconds": None if math.isinf(age) else round(age, 1),
+                "max_age_seconds": index.max_age,
+                "last_error": index.last_error,
+                "last_error_code": index.last_error_code,
+                "incomplete": index.incomplete.message if index.incomplete else "",
+            }
+        return found
 
     def check_index(self) -> CheckResult:
         """Fill the number index now, and look a sample number up in it and read its entry by DN."""

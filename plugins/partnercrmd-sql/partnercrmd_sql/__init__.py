@@ -6,10 +6,12 @@ SQLite files and PostgreSQL servers. The user either maps a table and its column
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from partnercrmd.sdk import BookContext, Capability, Integration, ReleaseNote, hookimpl
 
+from .checks import check_settings
 from .client import Driver
 from .connector import SqlBook
 from .settings import CONFIG, POSTGRESQL, SqlSettings, parse_settings
@@ -47,6 +49,7 @@ SQL = Integration(
     capabilities=frozenset(Capability) - {Capability.CALL_EVENTS},  # all of them; a book narrows them by its settings
     description="Contacts in your own SQLite or PostgreSQL table, or found by your own SQL queries.",
     config=CONFIG,
+    check_settings=functools.partial(check_settings, make_driver=make_driver),
     guide_url="https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-sql/README.md",
     release_notes=(
         ReleaseNote(

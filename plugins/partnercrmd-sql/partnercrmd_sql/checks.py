@@ -7,9 +7,9 @@ left in the user's database.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from partnercrmd.sdk import (
     Activity,
@@ -21,10 +21,11 @@ from partnercrmd.sdk import (
     Phone,
     PhoneKind,
     SearchQuery,
+    SettingsCheck,
 )
 
 from .client import ConnectionPool, Driver, Params, ResultRow
-from .settings import SqlSettings
+from .settings import SqlSettings, parse_settings
 from .sqltext import Statement
 from .statements import ActivityStatements, ContactStatements
 
@@ -147,3 +148,18 @@ def run_checks(book: CheckedBook) -> list[CheckResult]:
         example = book.record_url("42", edit=False)
         results.append(CheckResult("url_template", True, f"Contacts open at addresses such as {example}."))
     return results
+
+
+def check_settings(
+    settings: Mapping[str, Any], connect: bool, *, make_driver: Callable[[SqlSettings], Driver]
+) -> SettingsCheck:
+    """Before a book's settings are saved: every rule `parse_settings` applies (ConfigError names the setting),
+    and with `connect` a connection made and signed in (the database answers a ping); AddinError when it fails."""
+    parsed = parse_settings(settings)
+    if connect:
+        pool = ConnectionPool(make_driver(parsed), size=1)
+        try:
+            pool.run(lambda database: database.ping())
+        finally:
+            pool.close()
+    return SettingsCheck()

@@ -14,7 +14,8 @@ again). No local copy of the numbers is kept: the database answers itself, alway
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from partnercrmd.sdk import (
@@ -36,7 +37,7 @@ from partnercrmd.sdk import (
 from .checks import run_checks
 from .client import ConnectionPool, Driver, Params, ResultRow
 from .mapping import contact_values, row_to_activity, row_to_contact
-from .settings import ID_PLACEHOLDER, NEW_ID_UUID, SqlSettings
+from .settings import ID_PLACEHOLDER, NEW_ID_UUID, POSTGRESQL, SqlSettings
 from .sqltext import Statement, like_escape
 from .statements import MAX_WORDS, ActivityStatements, ContactStatements
 
@@ -270,6 +271,25 @@ class SqlBook(BlockingConnector):
 
     def test(self) -> Sequence[CheckResult]:
         return run_checks(self)
+
+    def diagnostics(self) -> Mapping[str, Any]:
+        """The database (where, server version) and the book's shape; no index: the database answers each search."""
+        found: dict[str, Any] = {
+            "driver": self.settings.driver,
+            "database": self.driver.where(),
+            "mapped_table": str(self.settings.table) if self.settings.table else None,
+            "call_log_table": str(self.settings.activity_table) if self.settings.activity_table else None,
+            "own_queries": sorted(self.settings.queries),
+            "index": {"kind": "none", "why": "the database is searched directly; no local copy is kept"},
+        }
+        asked = "SHOW server_version" if self.settings.driver == POSTGRESQL else "SELECT sqlite_version()"
+        try:
+            rows = self.fetch(Statement(asked, "the diagnostics"), {}, 1)
+            found["server_version"] = str(next(iter(rows[0].values()))) if rows else None
+        except AddinError as exc:
+            found["server_version"] = None
+            found["server_error"] = exc.message
+        return found
 
     def close(self) -> None:
         self.pool.close()
