@@ -53,11 +53,6 @@ class Conflict(PartnerError):
     code = "conflict"
 
 
-class PayloadTooLarge(PartnerError):
-    status = 413
-    code = "payload_too_large"
-
-
 class Unsupported(PartnerError):
     """The address book cannot do this (no such capability)."""
 

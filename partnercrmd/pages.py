@@ -1,24 +1,21 @@
-"""Pages the daemon serves to the user's browser: record pages, and the windows `ShowWindow` opens.
+"""Pages the daemon serves to the user's browser: record pages, and the login to the windows `ShowWindow` opens.
 
 Record pages are reached through signed links (opened by `DoAction`). Windows
-are reached through a one-time login link; then an HttpOnly, SameSite=Strict
+(each served by its own module: partnercrmd/ui/, the call history page) are
+reached through a one-time login link; then an HttpOnly, SameSite=Strict
 session cookie. Every form carries an anti-forgery token.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 from pathlib import Path
-from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from . import __version__, appkeys
+from . import appkeys
 from .api.body import read_form
-from .apps import AppStatus, set_app_status
-from .books import redacted_settings
 from .errors import BadRequest, Forbidden, NotFound
 from .extension_pages import add_extension_routes
 from .integration import Capability
@@ -26,7 +23,6 @@ from .local_book.addin import live_call_of
 from .model import ContactPatch
 from .records import contact_fields
 from .ui_sessions import SESSION_COOKIE, SESSION_TTL
-from .vault_sync import reload_vault
 
 WINDOWS = ("configuration", "callhistory", "integrations", "dialling", "viewer", "about")
 SECURITY_HEADERS = {
@@ -124,56 +120,9 @@ async def ui_login(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-async def ui_window(request: web.Request) -> web.StreamResponse:
-    window = request.match_info["window"]
-    if window not in WINDOWS:
-        raise NotFound(f"There is no window '{window[:40]}'.")
-    app = request.app
-    csrf = app[appkeys.UI].csrf(request)
-    host = app[appkeys.HOST]
-    books = [
-        {
-            "book": b,
-            "integration": b.integration,
-            "settings": redacted_settings(b.integration, b.config.settings),
-        }
-        for b in app[appkeys.BOOKS].books()
-    ]
-    context: dict[str, Any] = {
-        "window": window,
-        "windows": WINDOWS,
-        "csrf": csrf,
-        "version": __version__,
-        "books": books,
-        "apps": sorted(app[appkeys.APPS].apps.values(), key=lambda a: a.name.lower()),
-        "integrations": sorted(host.integrations.values(), key=lambda i: i.name.lower()),
-        "addins": sorted(host.addins.values(), key=lambda a: a.name),
-        "key_location": app[appkeys.VAULT].key_location,
-        "region": app[appkeys.REGION],
-    }
-    return _secure(aiohttp_jinja2.render_template("window.html", request, context))
-
-
-async def ui_app_decision(request: web.Request) -> web.StreamResponse:
-    """Approve or revoke an application from the configuration window."""
-    app = request.app
-    form = await read_form(request)
-    if not hmac.compare_digest(str(form.get("csrf", "")), app[appkeys.UI].csrf(request)):
-        raise Forbidden("This form has expired; reopen the window.", code="bad_csrf")
-    decision = {"approve": AppStatus.APPROVED, "revoke": AppStatus.REVOKED}.get(str(form.get("decision")))
-    if decision is None:
-        raise BadRequest("Choose approve or revoke.")
-    await asyncio.to_thread(set_app_status, app[appkeys.VAULT], str(form.get("app_id", ""))[:128], decision)
-
-    await reload_vault(app)
-    raise web.HTTPSeeOther("/ui/configuration")
-
-
 def add_page_routes(app: web.Application) -> None:
     app.router.add_static("/static", Path(__file__).parent / "static")
     app.router.add_get("/records/{token}", record_page)
     app.router.add_post("/records/{token}", record_save)
     app.router.add_get("/ui/login/{token}", ui_login)
-    app.router.add_get("/ui/{window}", ui_window)
-    app.router.add_post("/ui/apps", ui_app_decision)
     add_extension_routes(app)

@@ -17,10 +17,6 @@ from partnercrmd.importers import (
     parse_vcards_with_warnings,
     read_contacts_file,
     read_contacts_file_with_warnings,
-    read_csv_file,
-    read_csv_file_with_warnings,
-    read_vcard_file,
-    read_vcard_file_with_warnings,
 )
 from partnercrmd.model import Contact, Phone, PhoneKind
 
@@ -79,7 +75,6 @@ def test_every_shared_vcard_yields_named_contacts(path: Path | None) -> None:
     contacts = read_contacts_file(path)
     assert contacts
     assert all(contact.name for contact in contacts)
-    assert read_vcard_file(path) == contacts
 
 
 def test_android_quoted_printable_soft_line_breaks() -> None:
@@ -225,7 +220,7 @@ def test_outlook_2007() -> None:
 
 
 def test_rfc_examples() -> None:
-    frank, tim = read_vcard_file(_shared("rfc2426-example.vcf"))
+    frank, tim = read_contacts_file(_shared("rfc2426-example.vcf"))
     assert frank.name == "Frank Dawson" and tim.name == "Tim Howes"
     assert frank.phones == [Phone("+1-919-676-9515", BUS), Phone("+1-919-676-9564", FAX)]
     assert frank.emails == ["Frank_Dawson@Lotus.com", "fdawson@earthlink.net"]
@@ -235,7 +230,7 @@ def test_rfc_examples() -> None:
 
 
 def test_other_exports() -> None:
-    assert [c.name for c in read_vcard_file(_shared("gmail-list.vcf"))] == [
+    assert [c.name for c in read_contacts_file(_shared("gmail-list.vcf"))] == [
         "Arnold Smith",
         "Chris Beatle",
         "Doug White",
@@ -442,10 +437,10 @@ def test_company_only_card_and_uid() -> None:
 def test_vcard_file_encodings(tmp_path: Path) -> None:
     cp1252 = tmp_path / "cp1252.vcf"
     cp1252.write_bytes(_card("FN:Jürgen Müller \u2013 Büro", version="2.1").encode("cp1252"))
-    assert read_vcard_file(cp1252)[0].display_name == "Jürgen Müller \u2013 Büro"
+    assert read_contacts_file(cp1252)[0].display_name == "Jürgen Müller \u2013 Büro"
     latin1 = tmp_path / "latin1.vcf"
     latin1.write_bytes(_card("FN;CHARSET=ISO-8859-1:Françoise", version="2.1").encode("latin-1"))
-    assert read_vcard_file(latin1)[0].display_name == "Françoise"
+    assert read_contacts_file(latin1)[0].display_name == "Françoise"
     bom = tmp_path / "bom.vcf"
     bom.write_bytes(b"\xef\xbb\xbf" + _card("FN:Zoë").encode("utf-8"))
     assert read_contacts_file(bom)[0].display_name == "Zoë"
@@ -458,8 +453,8 @@ def test_vcard_file_without_contacts_is_a_bad_request(tmp_path: Path) -> None:
     path = tmp_path / "broken.vcf"
     path.write_text("BEGIN:VCARD\nFN:Truncated\n", encoding="utf-8")
     with pytest.raises(BadRequest, match=r"broken\.vcf.*line 1: vCard skipped: the file ends before END:VCARD"):
-        read_vcard_file(path)
-    contacts, warnings = read_vcard_file_with_warnings(_write(tmp_path, "warn.vcf", _card("FN:A") + "BEGIN:VCARD\n"))
+        read_contacts_file(path)
+    contacts, warnings = read_contacts_file_with_warnings(_write(tmp_path, "warn.vcf", _card("FN:A") + "BEGIN:VCARD\n"))
     assert [c.name for c in contacts] == ["A"] and warnings[0].startswith(f"{tmp_path / 'warn.vcf'}: line 5:")
     with pytest.raises(BadRequest, match="cannot read"):
         read_contacts_file(tmp_path / "missing.vcf")
@@ -520,7 +515,7 @@ OUTLOOK_JOHN = {
 def test_outlook_csv(tmp_path: Path) -> None:
     text = _csv(OUTLOOK_COLUMNS, OUTLOOK_JOHN, {}, {"Notes": "just a note"})
     text += '"","Jane","","Roe","","","","","","","","","","","9 Home Rd","Shelbyville"\r\n'  # a short record
-    contacts, warnings = read_csv_file_with_warnings(_write(tmp_path, "outlook.csv", text))
+    contacts, warnings = read_contacts_file_with_warnings(_write(tmp_path, "outlook.csv", text))
     john, jane = contacts
     assert (john.first_name, john.last_name, john.name) == ("John", "Doe", "John Doe")
     assert (john.company, john.job_title, john.custom) == ("Acme, Inc.", "Buyer", {"department": "Sales"})
@@ -593,7 +588,7 @@ def test_google_csv_old_layout(tmp_path: Path) -> None:
         "Website 1 - Value": "https://ann.example",
     }
     text = _csv(GOOGLE_OLD_COLUMNS, ann, {}, eol="\n")
-    (contact,) = read_csv_file(_write(tmp_path, "google.csv", text, encoding="utf-16"))
+    (contact,) = read_contacts_file(_write(tmp_path, "google.csv", text, encoding="utf-16"))
     assert (contact.display_name, contact.first_name, contact.last_name) == ("Ann Example", "Ann", "Example")
     assert contact.emails == ["ann@work.example", "ann@other.example", "ann@home.example"]
     assert contact.phones == [
@@ -638,7 +633,7 @@ def test_google_csv_new_layout(tmp_path: Path) -> None:
         "Address 1 - Country": "UK",
     }
     text = "\ufeff" + _csv(GOOGLE_NEW_COLUMNS, bob, {"Organization Name": "Nameless Org"})
-    first, second = read_csv_file(_write(tmp_path, "contacts.csv", text))
+    first, second = read_contacts_file(_write(tmp_path, "contacts.csv", text))
     assert (first.first_name, first.last_name, first.display_name) == ("Bob", "Builder", "")
     assert (first.name, first.company, first.job_title) == ("Bob Builder", "Builder Ltd", "Owner")
     assert first.emails == ["bob@builder.example"]

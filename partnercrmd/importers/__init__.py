@@ -11,19 +11,8 @@ import logging
 from pathlib import Path
 
 from partnercrmd.errors import BadRequest
-from partnercrmd.importers.csv_contacts import (
-    csv_from_bytes,
-    parse_csv_with_warnings,
-    read_csv_file,
-    read_csv_file_with_warnings,
-)
-from partnercrmd.importers.vcard import (
-    parse_vcards,
-    parse_vcards_with_warnings,
-    read_vcard_file,
-    read_vcard_file_with_warnings,
-    vcards_from_bytes,
-)
+from partnercrmd.importers.csv_contacts import csv_from_bytes, parse_csv_with_warnings
+from partnercrmd.importers.vcard import parse_vcards, parse_vcards_with_warnings, vcards_from_bytes
 from partnercrmd.model import Contact
 
 __all__ = [
@@ -33,10 +22,6 @@ __all__ = [
     "parse_vcards_with_warnings",
     "read_contacts_file",
     "read_contacts_file_with_warnings",
-    "read_csv_file",
-    "read_csv_file_with_warnings",
-    "read_vcard_file",
-    "read_vcard_file_with_warnings",
 ]
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,6 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 
 from partnercrmd.errors import BadRequest
 from partnercrmd.importers.vcard import phone_kind
@@ -17,8 +16,6 @@ __all__ = [
     "csv_from_bytes",
     "decode_csv_bytes",
     "parse_csv_with_warnings",
-    "read_csv_file",
-    "read_csv_file_with_warnings",
 ]
 
 _GOOGLE_VALUE_COLUMN = re.compile(r"(email|phone) \d+ - value")
@@ -91,20 +88,6 @@ class _Row:
 
 
 _Reader = Callable[[_Row], Contact]
-
-
-def read_csv_file(path: Path) -> list[Contact]:
-    """Read every contact of an Outlook or Google Contacts CSV export."""
-    return read_csv_file_with_warnings(path)[0]
-
-
-def read_csv_file_with_warnings(path: Path) -> tuple[list[Contact], list[str]]:
-    """Read a CSV export: its contacts, and a warning (naming file and line) per skipped row."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadRequest(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return csv_from_bytes(data, str(path))
 
 
 def csv_from_bytes(data: bytes, source: str) -> tuple[list[Contact], list[str]]:

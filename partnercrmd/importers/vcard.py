@@ -16,7 +16,6 @@ import quopri
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from partnercrmd.errors import BadRequest
 from partnercrmd.model import Contact, Phone, PhoneKind, Picture
@@ -27,8 +26,6 @@ __all__ = [
     "parse_vcards",
     "parse_vcards_with_warnings",
     "phone_kind",
-    "read_vcard_file",
-    "read_vcard_file_with_warnings",
     "vcards_from_bytes",
 ]
 
@@ -111,20 +108,6 @@ class _Block:
 
 
 # --------------------------------------------------------------------------- files and bytes
-
-
-def read_vcard_file(path: Path) -> list[Contact]:
-    """Read every contact of a .vcf file; raise BadRequest if it holds none."""
-    return read_vcard_file_with_warnings(path)[0]
-
-
-def read_vcard_file_with_warnings(path: Path) -> tuple[list[Contact], list[str]]:
-    """Read a .vcf file: its contacts, and a warning (naming file and line) per skipped card."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadRequest(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return vcards_from_bytes(data, str(path))
 
 
 def vcards_from_bytes(data: bytes, source: str) -> tuple[list[Contact], list[str]]:
