@@ -128,6 +128,7 @@ class RefreshPolicy:
         self._failed_at = -math.inf
         self.last_error = ""
         self.last_error_code = ""
+        self.logged_error = ""
         self.entries: int | None = None
         self._pending: dict[Hashable, Callable[[], Any]] | None = None
         self._forced = False
@@ -210,6 +211,8 @@ class RefreshPolicy:
             self.failures += 1
             self._failed_at = self.clock()
             self.last_error, self.last_error_code = error_text(exc)
+            # An add-in's message holds no secrets; another exception's text might (a URL with a password).
+            self.logged_error = exc.message if isinstance(exc, PartnerError) else type(exc).__name__
 
     def ended(self) -> None:
         """A fill stopped without a result (cancelled, the book closing): nothing changes but that none runs."""
@@ -235,12 +238,17 @@ class RefreshPolicy:
             )
 
 
-def _log_failure(name: str, policy: RefreshPolicy) -> None:
-    # Once per run of failures: a server that is down for an hour is not worth a warning a minute.
+def _log_failure(name: str, policy: RefreshPolicy, logger: logging.Logger) -> None:
+    # A warning once per run of failures: a server that is down for an hour is not worth a warning a minute.
     if policy.failures == 1:
-        log.warning("refreshing %s failed (retried later): %s", name, policy.last_error)
+        logger.warning("%s failed (retried later): %s", name, policy.logged_error)
     else:
-        log.info("refreshing %s failed again (%d in a row): %s", name, policy.failures, policy.last_error)
+        logger.info("%s failed again (%d in a row): %s", name, policy.failures, policy.logged_error)
+
+
+def _log_success(name: str, policy: RefreshPolicy, started: float, logger: logging.Logger) -> None:
+    entries = "" if policy.entries is None else f"{policy.entries} entries "
+    logger.info("%s: %sin %.2f s", name, entries, time.monotonic() - started)
 
 
 class RefreshCoordinator(Generic[T]):
@@ -264,8 +272,13 @@ class RefreshCoordinator(Generic[T]):
         entries: Callable[[T], int | None] | None = None,
         due_also: Callable[[], bool] | None = None,
         clock: Clock = time.time,
+        logger: logging.Logger | None = None,
     ) -> None:
+        """`name` starts the log lines ("Refreshing the X number index" failed…), `logger` (default: this
+        module's) writes them; `first_fill_wait` is how long `ensure_fresh` waits on an empty index; the rest
+        is `RefreshPolicy`'s."""
         self.name = name
+        self._log = logger or log
         self.first_fill_wait = first_fill_wait
         self.policy = RefreshPolicy(
             interval,
@@ -343,6 +356,7 @@ class RefreshCoordinator(Generic[T]):
         await apply()
 
     async def _run(self) -> T:
+        started = time.monotonic()
         try:
             result = await self._fill()
             # What the add-in wrote while the backend was being read is newer than what was read.
@@ -353,9 +367,10 @@ class RefreshCoordinator(Generic[T]):
             raise
         except BaseException as exc:
             self.policy.failed(exc)
-            _log_failure(self.name, self.policy)
+            _log_failure(self.name, self.policy, self._log)
             raise
         self.policy.succeeded(self._entries(result) if self._entries is not None else None)
+        _log_success(self.name, self.policy, started, self._log)
         return result
 
     def retry_now(self) -> None:
@@ -397,8 +412,13 @@ class ThreadRefreshCoordinator(Generic[T]):
         entries: Callable[[T], int | None] | None = None,
         due_also: Callable[[], bool] | None = None,
         clock: Clock = time.time,
+        logger: logging.Logger | None = None,
     ) -> None:
+        """`name` starts the log lines ("Refreshing the X number index" failed…), `logger` (default: this
+        module's) writes them; `first_fill_wait` is how long `ensure_fresh` waits on an empty index; the rest
+        is `RefreshPolicy`'s."""
         self.name = name
+        self._log = logger or log
         self.first_fill_wait = first_fill_wait
         self.policy = RefreshPolicy(
             interval,
@@ -494,6 +514,7 @@ class ThreadRefreshCoordinator(Generic[T]):
     def _run(self) -> None:
         """The fill thread: never raises (a failure is logged and kept in the status)."""
         outcome: tuple[T] | BaseException | None = None
+        started = time.monotonic()
         try:
             result = self._fill(self._stop.is_set)
             if self._stop.is_set():
@@ -502,13 +523,14 @@ class ThreadRefreshCoordinator(Generic[T]):
             while (apply := self.policy.next_write()) is not None:
                 apply()
             self.policy.succeeded(self._entries(result) if self._entries is not None else None)
+            _log_success(self.name, self.policy, started, self._log)
             outcome = (result,)
         except Exception as exc:  # noqa: BLE001  (a fill thread must never die unseen: logged, retried later)
             if self._stop.is_set():
                 self.policy.ended()
                 return
             self.policy.failed(exc)
-            _log_failure(self.name, self.policy)
+            _log_failure(self.name, self.policy, self._log)
             outcome = exc
         finally:
             with self._lock:

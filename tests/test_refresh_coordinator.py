@@ -333,3 +333,23 @@ def test_the_thread_driver_waits_first_fill_wait_and_stops_its_fill_on_close() -
     assert not coordinator.is_running()
     assert coordinator.status.state == "empty"  # a stopped fill is neither a success nor a failure
     assert coordinator.start_if_due() is False  # closed: no new fill
+
+
+async def test_a_failure_is_logged_once_per_run_and_a_foreign_exception_by_its_type_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+
+    async def fill() -> int:
+        raise OSError("connect to https://alice:s3cret@dav.example failed")
+
+    coordinator = RefreshCoordinator(fill, name="Refreshing the test index", interval=60.0, clock=clock)
+    with caplog.at_level("INFO", logger="partnercrmd.refresh_coordinator"):
+        for _ in range(2):
+            with pytest.raises(OSError):
+                await coordinator.refresh()
+            clock.now += 3600.0
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["Refreshing the test index failed (retried later): OSError"]
+    assert "s3cret" not in caplog.text
+    assert coordinator.status.last_error_code == "unknown" and coordinator.status.failures == 2

@@ -98,6 +98,11 @@ class CardStore:
         with self._lock:
             return float(self._meta("listed") or 0)
 
+    def count(self) -> int:
+        """How many cards the store holds."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM cards").fetchone()[0])
+
     def etags(self) -> dict[str, str]:
         with self._lock:
             return dict(self._db.execute("SELECT name, etag FROM cards").fetchall())

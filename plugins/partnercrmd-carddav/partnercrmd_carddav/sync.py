@@ -4,21 +4,19 @@ CardDAV servers compare TEL as literal text, so numbers are looked up in
 partnercrmd's `PhoneIndex` instead. A refresh first asks for the collection's
 getctag / sync-token (one small PROPFIND); only when it changed does it list
 every card's ETag and fetch (addressbook-multiget) just the cards whose ETag
-differs from the one stored. Refreshes run as one background task at a time,
-at most every `check_interval` seconds, and survive the cancellation of the
-search that started them.
+differs from the one stored. Refreshes run as one background task at a time
+(the SDK's `RefreshCoordinator`), at most every `check_interval` seconds, and
+survive the cancellation of the search that started them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from partnercrmd.sdk import PhoneIndex, fold
+from partnercrmd.sdk import PhoneIndex, RefreshCoordinator, RefreshStatus, fold
 
 from .addressbook import AddressBook
 from .cards import StoredCard, card_numbers, card_uid, read_contact, search_words
@@ -53,7 +51,11 @@ change tag over every card: 1.2 s of its CPU at 10,000 cards, so such a book is 
 
 
 class IndexSync:
-    """The phone index of one address book and the task that refreshes it."""
+    """The phone index of one address book and its refresh (the fill: `_refresh`).
+
+    When to check, replaying the add-in's writes made during a check, back-off and status are the SDK's
+    `RefreshCoordinator`'s (`coordinator`); this class keeps the check itself and the interval it asks for.
+    """
 
     def __init__(
         self,
@@ -69,10 +71,24 @@ class IndexSync:
         self.check_interval = check_interval
         self._healthy = healthy
         self.filled = store.filled
-        self._task: asyncio.Task[bool] | None = None
-        self._last_check = -math.inf
         self._last_cost = 0.0
-        self._failing = False
+        self._cards: int | None = None
+        self.coordinator = RefreshCoordinator(
+            self._refresh,
+            name="Checking a CardDAV address book for changes",
+            interval=self.interval,
+            retry_after=check_interval,
+            last_success=store.listed_at() if self.filled else None,
+            entries=lambda _: self._cards,
+            # A server that failed any request since (a search's read, too) is checked at the next search.
+            due_also=lambda: not self._healthy(),
+        )
+        self.coordinator.retry_now()  # a book just opened checks for changes on its first search
+
+    @property
+    def status(self) -> RefreshStatus:
+        """Where the index stands (state, last success, last error, next due, cards held)."""
+        return self.coordinator.status
 
     # --- scheduling
 
@@ -86,20 +102,14 @@ class IndexSync:
 
     def due(self) -> bool:
         """Time to check for changes: the interval has passed, or the server failed the last time it was asked."""
-        return time.monotonic() - self._last_check >= self.interval() or not self._healthy()
+        return self.coordinator.due()
 
     def start(self) -> asyncio.Task[bool]:
         """The running refresh, or a new one."""
-        if self._task is None or self._task.done():
-            self._last_check = time.monotonic()
-            self._task = asyncio.create_task(self._refresh(), name="carddav-index-refresh")
-            self._task.add_done_callback(self._ended)
-        return self._task
+        return self.coordinator.start()
 
     def start_if_due(self) -> asyncio.Task[bool] | None:
-        if self._task is not None and not self._task.done():
-            return self._task
-        return self.start() if self.due() else None
+        return self.coordinator.start_if_due()
 
     @staticmethod
     async def wait(task: asyncio.Task[bool], seconds: float) -> bool | None:
@@ -107,26 +117,10 @@ class IndexSync:
 
         The task goes on when this returns early or the caller is cancelled; its failure is raised here.
         """
-        done, _ = await asyncio.wait({task}, timeout=seconds)
-        return task.result() if done else None
-
-    def _ended(self, task: asyncio.Task[bool]) -> None:
-        """Retrieve a refresh's failure (so asyncio does not complain) and log it once per run of failures."""
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is None and task.result() is False:  # a check that found nothing new: the recurring cost
-            self._last_cost = time.monotonic() - self._last_check
-        if exc is not None and not self._failing:
-            # AddinError messages hold no secrets; anything else is named by its type only.
-            log.warning("refreshing a CardDAV index failed: %s", getattr(exc, "message", type(exc).__name__))
-        self._failing = exc is not None
+        return await RefreshCoordinator.wait(task, seconds)
 
     async def close(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await self.coordinator.close()
         await asyncio.to_thread(self._close_files)
 
     def _close_files(self) -> None:
@@ -152,8 +146,8 @@ class IndexSync:
         return len(numbers), sum(len(found) for _, found in numbers)
 
     async def record(self, card: StoredCard) -> None:
-        """Take note of a card this add-in just wrote."""
-        await asyncio.to_thread(self._record, card)
+        """Take note of a card this add-in just wrote (again after a running check, whose listing may be older)."""
+        await self.coordinator.write(card.name, lambda: asyncio.to_thread(self._record, card))
 
     def _record(self, card: StoredCard) -> None:
         record = record_of(card)
@@ -165,6 +159,13 @@ class IndexSync:
 
     async def _refresh(self) -> bool:
         """Bring the index up to date; True when something changed."""
+        started = time.monotonic()
+        changed = await self._check()
+        if not changed:  # a check that found nothing new: the recurring cost
+            self._last_cost = time.monotonic() - started
+        return changed
+
+    async def _check(self) -> bool:
         book = await self._book()
         token = await book.collection_token()
         stored, listed_at = await asyncio.to_thread(lambda: (self.store.token(), self.store.listed_at()))
@@ -199,4 +200,5 @@ class IndexSync:
             for name in removed:
                 self.phones.remove(name)
         self.store.finish(token)
+        self._cards = self.store.count()
         self.filled = True

@@ -7,11 +7,12 @@ DN on every call (25-35 ms of slapd's CPU per lookup with 10,000 entries). This 
 with its normalised key, under the entry's DN; a lookup names the entries that really have the number,
 which the add-in then reads by DN with a base-scope search (a direct read, no scan).
 
-It is filled by a paged search of every contact (only the phone attributes) in a background thread:
-when it is empty (the first search waits a little for that) and when it is older than the book's
-`index_minutes`. A failed fill is logged and retried after `RETRY_SECONDS`; meanwhile the old index
-keeps answering. What the add-in itself writes (new and changed contacts, entries found by the server
-search) is recorded at once, also while a fill is running.
+It is filled by a paged search of every contact (only the phone attributes) in a background thread
+(the SDK's `ThreadRefreshCoordinator`): when it is empty (the first search waits a little for that) and
+when it is older than the book's `index_minutes`. A failed fill is logged and retried after `RETRY_SECONDS`
+(doubling while it keeps failing); meanwhile the old index keeps answering. What the add-in itself writes
+(new and changed contacts, entries found by the server search) is recorded at once, and again after a fill
+that was running meanwhile.
 
 A fill may also return a `since` bound (server time, GeneralizedTime text, see `LdapBook.index_fill`): every
 entry changed by others after the index was read has a change time at or after it. It is stored in the index
@@ -23,13 +24,11 @@ then asks the server only about entries changed since then.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from partnercrmd.sdk import AddinError, PartnerError, PhoneIndex
+from partnercrmd.sdk import AddinError, PhoneIndex, RefreshStatus, ThreadRefreshCoordinator
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,12 @@ class PartialFill(Exception):
 
 
 class NumberIndex:
-    """The `PhoneIndex` of one book (contact id column = entry DN) plus its refresh policy; thread-safe."""
+    """The `PhoneIndex` of one book (contact id column = entry DN) and its fill; thread-safe.
+
+    When to fill, replaying the add-in's writes made during a fill, back-off and status are the SDK's
+    `ThreadRefreshCoordinator`'s (`coordinator`); this class keeps the fill (`_fill`: the numbers and the
+    change-time bound) and what the add-in writes (`remember`).
+    """
 
     def __init__(self, path: Path, region: str | None, max_age: float, close_wait: float = CLOSE_WAIT) -> None:
         """Opens (or creates) the index file; blocking (the host opens books in a worker thread)."""
@@ -81,21 +85,41 @@ class NumberIndex:
         self.max_age = max_age
         self.close_wait = close_wait
         self._index = PhoneIndex(path, region)
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._finished = threading.Event()
-        self._stop = threading.Event()
-        self._failed_at = float("-inf")
-        self._changed: dict[str, list[str]] | None = None
-        self.count: int | None = None
-        """How many numbers the last fill stored (None until a fill in this process finished)."""
-        self.last_error = ""
-        self.last_error_code = ""
-        """The stable error key of the last failed fill ("" after a fill that worked)."""
+        self._source: Fill | None = None
+        self.coordinator = ThreadRefreshCoordinator(
+            self._fill,
+            name="Filling the LDAP number index",
+            interval=max_age,
+            retry_after=RETRY_SECONDS,
+            first_fill_wait=FIRST_FILL_WAIT,
+            last_success=self._index.refreshed_at(),
+            entries=lambda count: count,
+            logger=log,
+        )
         self.incomplete: AddinError | None = None
         """Why the last fill got only part of the directory (None when it got all of it)."""
         self.sample: tuple[str, str] | None = None
         """(DN, number) of one indexed number from the last fill, for "Test connection"."""
+
+    @property
+    def status(self) -> RefreshStatus:
+        """Where the index stands (state, last success, last error, next due, numbers held)."""
+        return self.coordinator.status
+
+    @property
+    def count(self) -> int | None:
+        """How many numbers the last fill stored (None until a fill in this process finished)."""
+        return self.coordinator.status.entries
+
+    @property
+    def last_error(self) -> str:
+        """Why the last fill failed ("" after a fill that worked)."""
+        return self.coordinator.status.last_error
+
+    @property
+    def last_error_code(self) -> str:
+        """The stable error key of the last failed fill ("" after a fill that worked)."""
+        return self.coordinator.status.last_error_code
 
     # --- the change-time bound -----------------------------------------------------------------------
 
@@ -120,11 +144,9 @@ class NumberIndex:
         return self._index.lookup(number)
 
     def remember(self, dn: str, numbers: Sequence[str]) -> None:
-        """Record an entry's current phone values (none: it has none, or it is gone)."""
-        with self._lock:
-            if self._changed is not None:
-                self._changed[dn] = list(numbers)
-        self._index.update(dn, numbers)
+        """Record an entry's current phone values (none: it has none, or it is gone); again after a running fill."""
+        values = list(numbers)
+        self.coordinator.write(dn, lambda: self._index.update(dn, values))
 
     def forget(self, dn: str) -> None:
         self.remember(dn, [])
@@ -137,91 +159,49 @@ class NumberIndex:
 
     def ensure_fresh(self, fill: Fill) -> None:
         """Start a fill in the background when the index is stale; when it was never filled, wait a little."""
-        age = self.age()
-        if age < self.max_age:
-            return
-        with self._lock:
-            if time.monotonic() - self._failed_at < RETRY_SECONDS:
-                return
-            self._start(fill)
-        if age == float("inf"):
-            self._finished.wait(FIRST_FILL_WAIT)
-
-    def _start(self, fill: Fill) -> None:
-        """Start a fill unless one runs (call with the lock held)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._finished.clear()
-        self._thread = threading.Thread(
-            target=self._run, args=(fill,), name=f"ldap number index {self.path.name}", daemon=True
-        )
-        self._thread.start()
+        self._source = fill
+        self.coordinator.ensure_fresh()
 
     def refresh(self, fill: Fill) -> int:
         """Fill now (joining a fill that is running); returns how many numbers the index holds.
 
         Raises the fill's error (an AddinError with its stable key) when it fails.
         """
-        with self._lock:
-            self._start(fill)
-            thread = self._thread
-        assert thread is not None
-        thread.join()
-        if self.count is None or self.last_error:
-            raise AddinError(self.last_error or "The number index could not be filled.", code=self.last_error_code)
-        return self.count
+        self._source = fill
+        try:
+            return self.coordinator.refresh()
+        except AddinError:
+            raise
+        except Exception:  # noqa: BLE001  (its text is in last_error; the check shows it with the key "unknown")
+            raise AddinError(self.last_error or "The number index could not be filled.", code="unknown") from None
 
-    def _run(self, fill: Fill) -> None:
-        """The fill thread: never raises (a failure is logged and kept in `last_error`)."""
-        with self._lock:
-            self._changed = {}
-        started = time.monotonic()
+    def _fill(self, stopping: Callable[[], bool]) -> int:
+        """Read every contact's numbers with the add-in's fill and store them, with the change-time bound."""
+        assert self._source is not None  # ensure_fresh and refresh set it before they start a fill
         incomplete = None
         bound: Bound | None = None
         try:
-            try:
-                result = fill(self._stop.is_set)
-                numbers, bound = (result.numbers, result.bound) if isinstance(result, Filled) else (result, None)
-            except PartialFill as partial:
-                # What was read is right; numbers of the other entries are found by the server search (unbounded:
-                # the entries not read may have any change time).
-                numbers, incomplete = partial.numbers, partial.reason
-                log.warning("The LDAP number index holds only part of the directory: %s", incomplete.message)
-            if self._stop.is_set():
-                return
-            if bound is None:
-                self._store_bound(None)  # before the new numbers: never a bound that does not fit them
-            count = self._index.replace_all(numbers.items())
-            if bound is not None:
-                # After the new numbers: until then the older (earlier, so looser) bound stays, which fits both.
-                self._store_bound(bound)
-            with self._lock:
-                changed, self._changed = self._changed or {}, None
-            # What the add-in wrote while the directory was being read is newer than what was read.
-            for dn, values in changed.items():
-                self._index.update(dn, values)
-            self.count, self.incomplete, self.sample = count, incomplete, first_number(numbers.items())
-            self.last_error = self.last_error_code = ""
-        except Exception as exc:  # noqa: BLE001  (a fill thread must never die unseen: logged, retried later)
-            self._failed_at = time.monotonic()
-            self.last_error = exc.message if isinstance(exc, PartnerError) else f"{type(exc).__name__}: {exc}"
-            self.last_error_code = exc.code if isinstance(exc, AddinError) else "unknown"
-            if not self._stop.is_set():
-                log.warning("Filling the LDAP number index failed (retried later): %s", self.last_error)
-            return
-        finally:
-            with self._lock:
-                self._changed = None
-            self._finished.set()
-        log.info("LDAP number index: %d numbers in %.2f s", count, time.monotonic() - started)
+            result = self._source(stopping)
+            numbers, bound = (result.numbers, result.bound) if isinstance(result, Filled) else (result, None)
+        except PartialFill as partial:
+            # What was read is right; numbers of the other entries are found by the server search (unbounded:
+            # the entries not read may have any change time).
+            numbers, incomplete = partial.numbers, partial.reason
+            log.warning("The LDAP number index holds only part of the directory: %s", incomplete.message)
+        if stopping():
+            return 0  # the book is closing: store nothing (the coordinator ignores this result)
+        if bound is None:
+            self._store_bound(None)  # before the new numbers: never a bound that does not fit them
+        count = self._index.replace_all(numbers.items())
+        if bound is not None:
+            # After the new numbers: until then the older (earlier, so looser) bound stays, which fits both.
+            self._store_bound(bound)
+        self.incomplete, self.sample = incomplete, first_number(numbers.items())
+        return count
 
     def close(self, timeout: float) -> None:
         """Stop a running fill (it ends after its current page) and close the file."""
-        self._stop.set()
-        with self._lock:
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout + self.close_wait)
+        self.coordinator.close(timeout + self.close_wait)
         self._index.close()
 
 

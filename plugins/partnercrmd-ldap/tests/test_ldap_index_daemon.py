@@ -32,14 +32,25 @@ def logged_slapd(tmp_path: Path) -> Iterator[Slapd]:
         yield server
 
 
+MARKER = "searches-since-marker"
+"""The filter value of the test's own search that closes each window of searches_since."""
+
+
 def searches_since(server: Slapd, seen: int) -> list[tuple[str, int]]:
-    """(base, scope) of the searches slapd logged after the first `seen`: waits for the first one to reach the
-    log, then a moment longer for any that follow."""
-    deadline = time.monotonic() + 5
-    while len(server.searches()) <= seen and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    return [(s.base.lower(), s.scope) for s in server.searches()[seen:]]
+    """(base, scope) of the searches slapd logged after the first `seen`, up to now.
+
+    The daemon's searches ended before its answer came, so slapd logged them before a search the test sends
+    afterwards: the window is closed by that marker search, waited for (polling, at most 10 s) in the log.
+    """
+    server.ldapsearch(SUFFIX, f"(cn={MARKER})", "cn")
+    deadline = time.monotonic() + 10
+    while True:
+        logged = server.searches()[seen:]
+        end = next((i for i, s in enumerate(logged) if MARKER in s.filter.lower()), None)
+        if end is not None:
+            return [(s.base.lower(), s.scope) for s in logged[:end]]
+        assert time.monotonic() < deadline, "slapd did not log the marker search within 10 s"
+        time.sleep(0.02)
 
 
 def test_a_known_caller_costs_slapd_one_base_read_also_after_a_daemon_restart(

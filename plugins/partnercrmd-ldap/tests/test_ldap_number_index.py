@@ -19,7 +19,7 @@ from ldap_test_support import open_connector, running_slapd, settings
 from partnercrmd_ldap import LDAP
 from partnercrmd_ldap.connector import LdapBook
 from partnercrmd_ldap.filters import contacts_filter, name_filter
-from partnercrmd_ldap.index import FIRST_FILL_WAIT, RETRY_SECONDS, NumberIndex
+from partnercrmd_ldap.index import FIRST_FILL_WAIT, NumberIndex
 from partnercrmd_ldap.ldap3_api import ldap3
 from partnercrmd_ldap.presets import OPENLDAP, PRESETS
 from slapd_server import CONTACTS, PEOPLE, SEED, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd, person
@@ -331,8 +331,7 @@ def test_what_the_add_in_writes_during_a_fill_is_kept(tmp_path: Path) -> None:
         assert listing.wait(5)
         index.remember(DANA, ["020 7946 0111"])  # e.g. SaveRecord while the directory is being listed
         written.set()
-        assert index._thread is not None
-        index._thread.join(5)
+        assert index.coordinator.wait(5)
         assert index.lookup("+442079460111") == [DANA]
         assert index.lookup("+442079460958") == []
     finally:
@@ -352,12 +351,12 @@ def test_the_first_search_waits_about_a_second_for_a_slow_first_fill(tmp_path: P
         index.ensure_fresh(slow_fill)  # empty: waits FIRST_FILL_WAIT, then the search asks the server itself
         waited = time.monotonic() - started
         assert FIRST_FILL_WAIT * 0.9 <= waited < FIRST_FILL_WAIT + 1.5
-        assert index._thread is not None and index._thread.is_alive()  # the fill goes on in the background
+        assert index.coordinator.is_running()  # the fill goes on in the background
         started = time.monotonic()
         index.ensure_fresh(slow_fill)  # still empty, the same fill running: no second fill, the same short wait
         assert time.monotonic() - started < FIRST_FILL_WAIT + 1.5
         release.set()
-        index._thread.join(5)
+        assert index.coordinator.wait(5)
         assert index.lookup("+442079460958") == [DANA]
         started = time.monotonic()
         index.ensure_fresh(slow_fill)  # filled and fresh: no wait at all
@@ -413,17 +412,15 @@ def test_a_failed_fill_is_logged_retried_later_and_the_old_index_keeps_answering
         assert index.refresh(good) == 1
         with caplog.at_level(logging.WARNING, logger="partnercrmd_ldap.index"):
             index.ensure_fresh(broken)  # stale (max_age 0): a fill starts in the background
-            assert index._thread is not None
-            index._thread.join(5)
+            assert index.coordinator.wait(5)
         assert "Filling the LDAP number index failed (retried later)" in caplog.text
         assert index.last_error_code == "timeout"
         assert index.lookup("+442079460958") == [DANA]  # the old index still answers
         index.ensure_fresh(broken)
         assert calls == ["good", "broken"]  # not again within RETRY_SECONDS
-        index._failed_at -= RETRY_SECONDS
+        index.coordinator.retry_now()  # RETRY_SECONDS later
         index.ensure_fresh(good)
-        assert index._thread is not None
-        index._thread.join(5)
+        assert index.coordinator.wait(5)
         assert calls == ["good", "broken", "good"] and index.last_error == ""
     finally:
         index.close(1)
@@ -490,7 +487,7 @@ def test_check_reports_a_failed_fill_with_its_key(tmp_path: Path) -> None:
         assert connector.search(number_query("+44 20 7946 0958"))
         server.stop()
         assert connector.index is not None
-        connector.index._failed_at = float("-inf")
+        connector.index.coordinator.retry_now()
         result = connector.check_index()
     assert (result.check, result.ok, result.error_key) == ("index", False, "cannot_connect")
     assert result.message.startswith("The local number index could not be filled: Cannot reach the LDAP server")

@@ -13,33 +13,30 @@ Names: each party's folded name, code and contact values (names.NameStore, in th
 name search reads the parties it finds by id instead of running Tryton's costly rec_name search.
 
 Both are filled in full from the server when the index is empty (the first search waits for that a short while),
-refreshed in the background when older than its TTL, and updated when the add-in creates or changes a party.
+refreshed in the background when older than its TTL, and updated when the add-in creates or changes a party (also
+while a refresh is reading the server: the SDK's `RefreshCoordinator` applies such a change again after it).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from partnercrmd.sdk import AddinError, PhoneIndex
+from partnercrmd.sdk import AddinError, PhoneIndex, RefreshCoordinator, RefreshStatus
 
 from .client import TrytonClient
 from .mapping import PHONE_TYPES, party_id
 from .names import NameStore, party_text
-
-log = logging.getLogger(__name__)
 
 PAGE = 5000
 """Parties, and contact mechanisms, read per call during a full refresh."""
 FIRST_FILL_WAIT = 1.0
 """How long a search waits for the first fill of an empty index before it asks the server alone."""
 RETRY_SECONDS = 60.0
-"""After a failed refresh, searches do not start another one for this long (the old index still answers)."""
+"""After a failed refresh, searches do not start another one for this long (doubling while it keeps failing; the
+old index still answers)."""
 
 
 class IndexCounts(NamedTuple):
@@ -61,7 +58,10 @@ class ServerData(NamedTuple):
 
 
 class PartyIndex:
-    """PhoneIndex and NameStore of one book plus their refresh policy; all SQLite work runs in worker threads.
+    """PhoneIndex and NameStore of one book, filled from Tryton; all SQLite work runs in worker threads.
+
+    When to refresh, writes made during a refresh, back-off and status are the SDK's `RefreshCoordinator`'s;
+    this class keeps the fill (`_fill`) and what the add-in writes (`update`).
 
     Opening it is blocking (it opens the SQLite file), as `open_book` is. A file without a name index
     of the current schema (one written by an older version, with numbers only) is rebuilt: its numbers
@@ -81,8 +81,21 @@ class PartyIndex:
             self._names.close()
             self._index.close()
             raise
-        self._refresh: asyncio.Task[IndexCounts] | None = None
-        self._retry_at = 0.0
+        self._client: TrytonClient | None = None
+        self.coordinator = RefreshCoordinator(
+            self._fill,
+            name=f"Refreshing the Tryton party index {path.name}",
+            interval=ttl_seconds,
+            retry_after=RETRY_SECONDS,
+            first_fill_wait=FIRST_FILL_WAIT,
+            last_success=self._index.refreshed_at(),
+            entries=lambda counts: counts.numbers,
+        )
+
+    @property
+    def status(self) -> RefreshStatus:
+        """Where the index stands (state, last success, last error, next due, numbers held)."""
+        return self.coordinator.status
 
     async def lookup(self, number: str) -> list[int]:
         """Ids of parties with a number that matches `number` (by the host's matching rules)."""
@@ -94,9 +107,15 @@ class PartyIndex:
         return await asyncio.to_thread(self._names.find, words, limit)
 
     async def update(self, pid: int, numbers: Iterable[str], name: str, text: str) -> None:
-        """Record a party the add-in created or changed: its numbers, its name and folded text."""
-        await asyncio.to_thread(self._index.update, str(pid), list(numbers))
-        await asyncio.to_thread(self._names.update, pid, name, text)
+        """Record a party the add-in created or changed: its numbers, its name and folded text (again after a
+        refresh that is reading the server now, whose listing may hold the party as it was)."""
+        values = list(numbers)
+
+        async def store() -> None:
+            await asyncio.to_thread(self._index.update, str(pid), values)
+            await asyncio.to_thread(self._names.update, pid, name, text)
+
+        await self.coordinator.write(pid, store)
 
     async def party_count(self) -> int:
         return await asyncio.to_thread(self._names.count)
@@ -106,51 +125,27 @@ class PartyIndex:
 
     async def ensure_fresh(self, client: TrytonClient) -> None:
         """Start a refresh when the index is stale; when it was never filled, wait a little for the first fill."""
-        age = await self.age()
-        if age < self.ttl_seconds or time.monotonic() < self._retry_at:
-            return
-        task = self._start_refresh(client)
-        if age == float("inf"):
-            # The refresh goes on in the background if the wait (or the search) ends first.
-            await asyncio.wait({task}, timeout=FIRST_FILL_WAIT)
-
-    def _start_refresh(self, client: TrytonClient) -> asyncio.Task[IndexCounts]:
-        if self._refresh is None or self._refresh.done():
-            task = asyncio.create_task(self._guarded_refresh(client), name=f"tryton party index {self.path.name}")
-            task.add_done_callback(_retrieve)  # a failure in the background is logged and retried later
-            self._refresh = task
-        return self._refresh
+        self._client = client
+        await self.coordinator.ensure_fresh()
 
     async def refresh(self, client: TrytonClient) -> IndexCounts:
         """Read every party and phone number of the database and replace the index with them now."""
-        return await asyncio.shield(self._start_refresh(client))
+        self._client = client
+        return await self.coordinator.refresh()
 
-    async def _guarded_refresh(self, client: TrytonClient) -> IndexCounts:
-        try:
-            data = await read_all(client)
-            # Names first: the numbers' replace_all records the refresh time, for both.
-            parties = await asyncio.to_thread(self._names.replace_all, data.parties)
-            numbers = await asyncio.to_thread(self._index.replace_all, data.numbers.items())
-        except AddinError as exc:
-            # Searches see the server's failure themselves; the old index answers meanwhile.
-            self._retry_at = time.monotonic() + RETRY_SECONDS
-            log.info("refreshing the Tryton party index failed: %s", exc.message)
-            raise
+    async def _fill(self) -> IndexCounts:
+        """The refresh: read every party and contact mechanism, then replace both indexes."""
+        assert self._client is not None  # ensure_fresh and refresh set it before they start a refresh
+        data = await read_all(self._client)
+        # Names first: the numbers' replace_all records the refresh time, for both.
+        parties = await asyncio.to_thread(self._names.replace_all, data.parties)
+        numbers = await asyncio.to_thread(self._index.replace_all, data.numbers.items())
         return IndexCounts(numbers, parties)
 
     async def close(self) -> None:
-        task, self._refresh = self._refresh, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, AddinError):
-                await task
+        await self.coordinator.close()
         await asyncio.to_thread(self._names.close)
         await asyncio.to_thread(self._index.close)
-
-
-def _retrieve(task: asyncio.Task[IndexCounts]) -> None:
-    if not task.cancelled():
-        task.exception()
 
 
 async def read_pages(client: TrytonClient, model: str, fields: list[str]) -> list[dict[str, Any]]:
