@@ -17,9 +17,9 @@ from aiohttp import WSCloseCode, web
 from . import appkeys
 from .actions import ActionService
 from .addin_host import create_host
-from .apps import AppRegistry
 from .books import BookManager, ensure_default_book
 from .call_log.lifecycle import call_logging
+from .client_apps import AppRegistry
 from .config import DaemonConfig, region_from_locale
 from .dialling.lifecycle import clipboard_monitor, desktop_dialling
 from .dialling.rules import DialFormat, DiallingRules

@@ -10,11 +10,11 @@ from aiohttp import web
 if TYPE_CHECKING:
     from .actions import ActionService
     from .addin_host import AddinHost
-    from .apps import AppRegistry
     from .books import BookManager
     from .call_log.calls import CallService
     from .call_log.live_events import LiveEventPolicy
     from .call_log.outbox_worker import OutboxPolicy, OutboxWorker
+    from .client_apps import AppRegistry
     from .config import DaemonConfig
     from .dialling.clipboard import ClipboardMonitor
     from .dialling.hotkeys import DesktopHotkeys

@@ -36,7 +36,7 @@ from typing import Any
 from aiohttp import web
 
 from . import appkeys
-from .apps import AppRecord, AppStatus
+from .client_apps import AppRecord, AppStatus
 from .errors import BadRequest, Forbidden
 from .vault import Vault
 

@@ -9,7 +9,7 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
 from partnercrmd import appkeys
-from partnercrmd.apps import AppStatus, set_app_status
+from partnercrmd.client_apps import AppStatus, set_app_status
 from partnercrmd.extension_pairing import (
     ALPHABET,
     MAX_ATTEMPTS,

@@ -4,7 +4,7 @@ old catch-all `GET /ui/{window}` and its form `POST /ui/apps` no longer answer, 
 from __future__ import annotations
 
 from partnercrmd import appkeys
-from partnercrmd.apps import AppStatus
+from partnercrmd.client_apps import AppStatus
 from partnercrmd.pages import WINDOWS
 from partnercrmd.testing import ApiSession
 from tests.ui_support import Client, csrf_of, log_in, page_text

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from partnercrmd import service
 from partnercrmd.dialling import handlers
 from partnercrmd.dialling.clipboard import find_clipboard_helper
 from partnercrmd.dialling.platform_support import screen_read_problem
@@ -30,7 +29,7 @@ LSREGISTER = "/System/Library/Frameworks/CoreServices.framework/Frameworks/Launc
 
 
 def test_launch_agent_is_written_and_bootstrapped_into_the_gui_domain(tmp_path: Path) -> None:
-    dirs = service.UserDirs(tmp_path, tmp_path / ".config")
+    dirs = autostart.UserDirs(tmp_path, tmp_path / ".config")
     runner = RecordingRunner()
     agent = autostart.MacAutostart(dirs, runner)
     arguments = ["serve", "--home", "/Users/a b/partnercrmd"]
@@ -66,7 +65,7 @@ def test_launch_agent_is_written_and_bootstrapped_into_the_gui_domain(tmp_path: 
 
 
 def test_a_failed_bootstrap_of_a_new_agent_is_an_error(tmp_path: Path) -> None:
-    dirs = service.UserDirs(tmp_path, tmp_path / ".config")
+    dirs = autostart.UserDirs(tmp_path, tmp_path / ".config")
     runner = RecordingRunner({"launchctl": reply(returncode=5)})
     with pytest.raises(ConfigError, match="launchctl bootstrap gui/501"):
         autostart.install_macos(dirs, "/usr/local/bin/partnercrmd", True, ["serve"], runner, uid=501)
@@ -74,7 +73,7 @@ def test_a_failed_bootstrap_of_a_new_agent_is_an_error(tmp_path: Path) -> None:
 
 def test_service_commands_pick_the_launch_agent_on_macos(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr("sys.platform", "darwin")
-    dirs = service.UserDirs(tmp_path, tmp_path / ".config")
+    dirs = autostart.UserDirs(tmp_path, tmp_path / ".config")
     picked = autostart.for_platform(dirs=dirs)
     assert isinstance(picked, autostart.MacAutostart) and picked.load
 

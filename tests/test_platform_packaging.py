@@ -15,7 +15,7 @@ from types import ModuleType
 
 import pytest
 
-from partnercrmd import service
+from partnercrmd import autostart
 from partnercrmd.platform import frozen_executable, url_handlers
 from tests.platform_fakes import pretend_to_be
 
@@ -120,5 +120,5 @@ def test_a_frozen_windows_build_starts_its_windowed_executable_at_sign_in_and_fo
     windowed.write_bytes(b"MZ")
     assert frozen_executable(windowed=True) == windowed
     assert frozen_executable() == console
-    assert service.service_command() == windowed
+    assert autostart.service_command() == windowed
     assert url_handlers.windows_dial_command() == [str(windowed)]

@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from partnercrmd import daemon, discovery, service
+from partnercrmd import autostart as start_at_login
+from partnercrmd import daemon, discovery
 from partnercrmd.dialling import handlers
 from partnercrmd.dialling.clipboard import find_clipboard_helper
 from partnercrmd.errors import ConfigError
@@ -80,34 +81,34 @@ def test_registry_is_windows_only_elsewhere() -> None:
 
 def test_run_key_value_is_written_read_and_removed(windows: PretendPlatform) -> None:
     arguments = ["serve", "--home", r"C:\Users\A B\partnercrmd"]
-    first = service.install_windows(Path(EXE), arguments)
+    first = autostart.install_windows(Path(EXE), arguments)
     value = rf'"{EXE}" serve --home "C:\Users\A B\partnercrmd"'
     assert windows.winreg.values() == {(r"Software\Microsoft\Windows\CurrentVersion\Run", "partnercrmd"): value}
     assert first.lines == [
         rf"Set HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Run\partnercrmd to {value}."
     ]
-    assert service.install_windows(Path(EXE), arguments).lines[0].endswith("is already up to date.")
-    state = service.status_windows()
+    assert autostart.install_windows(Path(EXE), arguments).lines[0].endswith("is already up to date.")
+    state = autostart.status_windows()
     assert state.installed and state.lines[1] == f"  runs: {value}"
-    assert service.uninstall_windows().lines == [
+    assert autostart.uninstall_windows().lines == [
         r"Removed HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Run\partnercrmd."
     ]
-    assert service.uninstall_windows().lines == []
-    assert not service.status_windows().installed
+    assert autostart.uninstall_windows().lines == []
+    assert not autostart.status_windows().installed
     assert windows.winreg.values() == {}
 
 
 def test_service_commands_pick_the_run_key_on_windows(windows: PretendPlatform, tmp_path: Path) -> None:
-    installed = service.install(command=Path(EXE))
+    installed = start_at_login.install(command=Path(EXE))
     assert installed.lines[0].startswith(r"Set HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Run")
-    assert service.status().installed
-    assert service.uninstall().lines[0].startswith("Removed HKEY_CURRENT_USER")
-    assert "nothing to remove" in service.uninstall().lines[0]
+    assert start_at_login.status().installed
+    assert start_at_login.uninstall().lines[0].startswith("Removed HKEY_CURRENT_USER")
+    assert "nothing to remove" in start_at_login.uninstall().lines[0]
     assert isinstance(autostart.for_platform(), autostart.WindowsAutostart)
 
 
 def test_the_packaged_run_key_is_what_install_writes(windows: PretendPlatform) -> None:
-    service.install_windows(Path("@PARTNERCRMD@"))
+    autostart.install_windows(Path("@PARTNERCRMD@"))
     packaged = parse_reg((REPO / "packaging" / "windows" / "partnercrmd-run-key.reg").read_text(encoding="utf-8"))
     assert packaged == windows.winreg.values()
 
@@ -397,7 +398,7 @@ def test_sign_in_starts_pythonw_so_no_console_stays_open(
     python.write_bytes(b"MZ")
     (python.parent / "pythonw.exe").write_bytes(b"MZ")
     monkeypatch.setattr(sys, "executable", str(python))
-    service.install()
+    start_at_login.install()
     run_value = windows.winreg.values()[(r"Software\Microsoft\Windows\CurrentVersion\Run", "partnercrmd")]
     assert run_value == f'"{python.parent / "pythonw.exe"}" -m partnercrmd serve'
 

@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from partnercrmd import appkeys
-from partnercrmd.apps import AppStatus, RegistrationPolicy, read_apps, set_app_status
+from partnercrmd.client_apps import AppStatus, RegistrationPolicy, read_apps, set_app_status
 from partnercrmd.testing import ApiSession
 from partnercrmd.vault_sync import reload_vault
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from partnercrmd import appkeys
-from partnercrmd.apps import AppStatus, set_app_status
+from partnercrmd.client_apps import AppStatus, set_app_status
 from partnercrmd.testing import ApiSession
 
 Client = TestClient[web.Request, web.Application]

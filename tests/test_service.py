@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from partnercrmd import service
 from partnercrmd.errors import ConfigError
-from partnercrmd.service import UserDirs
+from partnercrmd.platform import autostart as platform_autostart
+from partnercrmd.platform.autostart import UserDirs
 from tests.daemon_process import describe, http, run_cli, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,7 +74,7 @@ def verify_unit(unit_text: str, directory: Path) -> None:
     if shutil.which("systemd-analyze") is None:
         return
     directory.mkdir(parents=True, exist_ok=True)
-    unit = directory / service.UNIT_NAME
+    unit = directory / platform_autostart.UNIT_NAME
     unit.write_text(unit_text, encoding="utf-8")
     runtime = directory / "runtime"
     runtime.mkdir(mode=0o700, exist_ok=True)
@@ -103,7 +103,7 @@ def validate_desktop(text: str, path: Path) -> None:
 
 def test_systemd_unit_is_bound_to_the_graphical_session_and_verifies(tmp_path: Path) -> None:
     command = partnercrmd_path()
-    text = service.systemd_unit(command)
+    text = platform_autostart.systemd_unit(command)
     parsed = keys(text)
     assert parsed["Service.ExecStart"] == f"{command} serve"
     for key in ("Unit.PartOf", "Unit.After", "Install.WantedBy"):
@@ -117,22 +117,22 @@ def test_systemd_unit_quotes_an_awkward_path(tmp_path: Path) -> None:
     awkward.parent.mkdir(parents=True)
     awkward.write_text("#!/bin/sh\n", encoding="utf-8")
     awkward.chmod(0o755)
-    text = service.systemd_unit(awkward)
+    text = platform_autostart.systemd_unit(awkward)
     assert keys(text)["Service.ExecStart"] == f'"{tmp_path}/with space/50%%$x/partnercrmd" serve'
     verify_unit(text, tmp_path / "awkward")
 
 
 def test_autostart_entry_validates(tmp_path: Path) -> None:
     command = tmp_path / "a dir" / "partnercrmd"
-    text = service.autostart_entry(command)
+    text = platform_autostart.autostart_entry(command)
     parsed = keys(text)
     assert parsed["Desktop Entry.Exec"] == f'"{command}" serve'
     assert parsed["Desktop Entry.Type"] == "Application"
-    validate_desktop(text, tmp_path / service.AUTOSTART_ID)
+    validate_desktop(text, tmp_path / platform_autostart.AUTOSTART_ID)
 
 
 def test_launch_agent_plist() -> None:
-    agent = plistlib.loads(service.launch_agent("/Users/a b/bin/partnercrmd"))
+    agent = plistlib.loads(platform_autostart.launch_agent("/Users/a b/bin/partnercrmd"))
     assert agent["Label"] == "com.partnercrmd.daemon"
     assert agent["ProgramArguments"] == ["/Users/a b/bin/partnercrmd", "serve"]
     assert agent["RunAtLoad"] is True
@@ -140,32 +140,34 @@ def test_launch_agent_plist() -> None:
 
 
 def test_run_key_reg() -> None:
-    text = service.run_key_reg("C:\\Users\\A B\\Scripts\\partnercrmd.exe")
+    text = platform_autostart.run_key_reg("C:\\Users\\A B\\Scripts\\partnercrmd.exe")
     lines = text.split("\r\n")
     assert "\n" not in text.replace("\r\n", "")
     assert lines[0] == "Windows Registry Editor Version 5.00"
     assert "[HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Run]" in lines
     assert '"partnercrmd"="\\"C:\\\\Users\\\\A B\\\\Scripts\\\\partnercrmd.exe\\" serve"' in lines
-    assert service.run_key_value("C:\\p\\partnercrmd.exe") == '"C:\\p\\partnercrmd.exe" serve'
-    remove = service.run_key_remove_reg().split("\r\n")
+    assert platform_autostart.run_key_value("C:\\p\\partnercrmd.exe") == '"C:\\p\\partnercrmd.exe" serve'
+    remove = platform_autostart.run_key_remove_reg().split("\r\n")
     assert remove[0] == "Windows Registry Editor Version 5.00"
     assert '"partnercrmd"=-' in remove
 
 
 def test_packaging_templates_are_the_generated_files(tmp_path: Path) -> None:
     plist = PACKAGING / "macos" / "com.partnercrmd.daemon.plist"
-    assert plist.read_bytes() == service.launch_agent("/usr/local/bin/partnercrmd")
+    assert plist.read_bytes() == platform_autostart.launch_agent("/usr/local/bin/partnercrmd")
     windows = PACKAGING / "windows"
-    assert (windows / "partnercrmd-run-key.reg").read_bytes() == service.run_key_reg("@PARTNERCRMD@").encode()
-    assert (windows / "partnercrmd-run-key-remove.reg").read_bytes() == service.run_key_remove_reg().encode()
+    assert (windows / "partnercrmd-run-key.reg").read_bytes() == platform_autostart.run_key_reg(
+        "@PARTNERCRMD@"
+    ).encode()
+    assert (windows / "partnercrmd-run-key-remove.reg").read_bytes() == platform_autostart.run_key_remove_reg().encode()
     linux = PACKAGING / "linux"
     unit = keys((linux / "partnercrmd.service").read_text(encoding="utf-8"))
-    generated = keys(service.systemd_unit(Path("/usr/bin/partnercrmd")))
+    generated = keys(platform_autostart.systemd_unit(Path("/usr/bin/partnercrmd")))
     assert {k: v for k, v in unit.items() if k != "Service.ExecStart"} == {
         k: v for k, v in generated.items() if k != "Service.ExecStart"
     }
     desktop = keys((linux / "partnercrmd-autostart.desktop").read_text(encoding="utf-8"))
-    generated = keys(service.autostart_entry(Path("/usr/bin/partnercrmd")))
+    generated = keys(platform_autostart.autostart_entry(Path("/usr/bin/partnercrmd")))
     assert {k: v for k, v in desktop.items() if not k.endswith(".Exec")} == {
         k: v for k, v in generated.items() if not k.endswith(".Exec")
     }
@@ -191,7 +193,7 @@ def test_cli_without_systemd_session_uses_xdg_autostart(tmp_path: Path, user_env
     command, *arguments = shlex.split(exec_line)
     assert Path(command).is_absolute()
     assert arguments == ["serve", "--home", str(home.resolve())]  # the login session has no PARTNERCRMD_HOME
-    validate_desktop(written.decode(), tmp_path / "check" / service.AUTOSTART_ID)
+    validate_desktop(written.decode(), tmp_path / "check" / platform_autostart.AUTOSTART_ID)
     assert not dirs.unit_file.exists()
 
     second = run_cli(home, "service", "install", extra_env=user_env)
@@ -233,64 +235,64 @@ def test_systemd_session_gets_the_unit_enabled(tmp_path: Path, user_env: dict[st
     command = partnercrmd_path()
     systemctl = RecordingSystemctl()
     dirs.autostart_file.parent.mkdir(parents=True)
-    dirs.autostart_file.write_text(service.autostart_entry(command), encoding="utf-8")  # an earlier fallback
+    dirs.autostart_file.write_text(platform_autostart.autostart_entry(command), encoding="utf-8")  # an earlier fallback
 
-    first = service.install_linux(dirs, command, systemctl)
+    first = platform_autostart.install_linux(dirs, command, systemctl)
     assert first.lines[0] == f"Wrote {dirs.unit_file}."
     assert f"Removed {dirs.autostart_file}." in first.lines
-    assert systemctl.calls == [("daemon-reload",), ("enable", "--now", service.UNIT_NAME)]
+    assert systemctl.calls == [("daemon-reload",), ("enable", "--now", platform_autostart.UNIT_NAME)]
     written = dirs.unit_file.read_bytes()
-    assert written == service.systemd_unit(command).encode()
+    assert written == platform_autostart.systemd_unit(command).encode()
     verify_unit(written.decode(), tmp_path / "verify")
 
-    second = service.install_linux(dirs, command, systemctl)
+    second = platform_autostart.install_linux(dirs, command, systemctl)
     assert second.lines[0] == f"{dirs.unit_file} is already up to date."
     assert dirs.unit_file.read_bytes() == written
 
-    state = service.status_linux(dirs, systemctl)
+    state = platform_autostart.status_linux(dirs, systemctl)
     assert state.installed
     assert "  enabled, active" in state.lines
 
     systemctl.calls.clear()
-    removed = service.uninstall_linux(dirs, systemctl)
-    assert removed.lines == [f"Stopped and disabled {service.UNIT_NAME}.", f"Removed {dirs.unit_file}."]
-    assert systemctl.calls == [("disable", "--now", service.UNIT_NAME), ("daemon-reload",)]
-    assert service.uninstall_linux(dirs, systemctl).lines == []
-    assert not service.status_linux(dirs, systemctl).installed
+    removed = platform_autostart.uninstall_linux(dirs, systemctl)
+    assert removed.lines == [f"Stopped and disabled {platform_autostart.UNIT_NAME}.", f"Removed {dirs.unit_file}."]
+    assert systemctl.calls == [("disable", "--now", platform_autostart.UNIT_NAME), ("daemon-reload",)]
+    assert platform_autostart.uninstall_linux(dirs, systemctl).lines == []
+    assert not platform_autostart.status_linux(dirs, systemctl).installed
 
 
 def test_unit_left_without_a_session_is_removed(user_env: dict[str, str]) -> None:
     dirs = UserDirs.from_env(user_env)
-    service.install_linux(dirs, partnercrmd_path(), RecordingSystemctl())
-    state = service.status_linux(dirs, None)
+    platform_autostart.install_linux(dirs, partnercrmd_path(), RecordingSystemctl())
+    state = platform_autostart.status_linux(dirs, None)
     assert state.installed and "  no systemd user session reachable: it is not started" in state.lines
-    assert service.uninstall_linux(dirs, None).lines == [f"Removed {dirs.unit_file}."]
+    assert platform_autostart.uninstall_linux(dirs, None).lines == [f"Removed {dirs.unit_file}."]
     assert not dirs.unit_file.exists()
 
 
 def test_launch_agent_install_is_idempotent(user_env: dict[str, str]) -> None:
     dirs = UserDirs.from_env(user_env)
-    assert not service.status_macos(dirs).installed
-    first = service.install_macos(dirs, "/usr/local/bin/partnercrmd", load=False)
+    assert not platform_autostart.status_macos(dirs).installed
+    first = platform_autostart.install_macos(dirs, "/usr/local/bin/partnercrmd", load=False)
     assert first.lines == [f"Wrote {dirs.launch_agent_file}."]
     assert dirs.launch_agent_file == Path(user_env["HOME"]) / "Library/LaunchAgents/com.partnercrmd.daemon.plist"
     written = dirs.launch_agent_file.read_bytes()
     assert plistlib.loads(written)["ProgramArguments"] == ["/usr/local/bin/partnercrmd", "serve"]
-    second = service.install_macos(dirs, "/usr/local/bin/partnercrmd", load=False)
+    second = platform_autostart.install_macos(dirs, "/usr/local/bin/partnercrmd", load=False)
     assert second.lines == [f"{dirs.launch_agent_file} is already up to date."]
     assert dirs.launch_agent_file.read_bytes() == written
-    state = service.status_macos(dirs)
+    state = platform_autostart.status_macos(dirs)
     assert state.installed and "  runs: /usr/local/bin/partnercrmd serve" in state.lines
-    assert service.uninstall_macos(dirs, load=False).lines == [f"Removed {dirs.launch_agent_file}."]
-    assert service.uninstall_macos(dirs, load=False).lines == []
-    assert not service.status_macos(dirs).installed
+    assert platform_autostart.uninstall_macos(dirs, load=False).lines == [f"Removed {dirs.launch_agent_file}."]
+    assert platform_autostart.uninstall_macos(dirs, load=False).lines == []
+    assert not platform_autostart.status_macos(dirs).installed
 
 
 def test_run_key_is_windows_only() -> None:
     with pytest.raises(ConfigError, match="Windows only"):
-        service.install_windows(Path("C:/partnercrmd.exe"))
+        platform_autostart.install_windows(Path("C:/partnercrmd.exe"))
     with pytest.raises(ConfigError, match="Windows only"):
-        service.status_windows()
+        platform_autostart.status_windows()
 
 
 def test_the_installed_command_serves_the_home_and_branding_chosen_at_install(

@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 
 from partnercrmd import appkeys
-from partnercrmd.apps import AppStatus
 from partnercrmd.books import read_books
+from partnercrmd.client_apps import AppStatus
 from partnercrmd.partner_keys import generate_private_key, load_private_key
 from partnercrmd.paths import Paths
 from partnercrmd.testing import ApiSession, configure_book

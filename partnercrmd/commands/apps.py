@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..apps import AppStatus, read_apps, set_app_status
+from ..client_apps import AppStatus, read_apps, set_app_status
 from ..discovery import new_token
 from ..paths import Paths
 from .common import open_vault, print_table

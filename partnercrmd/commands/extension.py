@@ -6,8 +6,8 @@ import argparse
 import time
 from typing import Any
 
-from ..apps import AppStatus, read_apps
 from ..books import ensure_default_book
+from ..client_apps import AppStatus, read_apps
 from ..extension_pages import PACKAGES, package_path
 from ..extension_pairing import CODE_TTL, create_pairing_code
 from ..paths import Paths

@@ -9,14 +9,14 @@ from ..paths import Paths
 
 
 def cmd_service(args: argparse.Namespace, paths: Paths) -> int:
-    from .. import service
+    from .. import autostart
 
     if args.service_command == "install":
-        state = service.install()
+        state = autostart.install()
     elif args.service_command == "uninstall":
-        state = service.uninstall()
+        state = autostart.uninstall()
     else:
-        state = service.status()
+        state = autostart.status()
     print("\n".join(state.lines))
     return 1 if args.service_command == "status" and not state.installed else 0
 

@@ -7,7 +7,7 @@ import asyncio
 from aiohttp import web
 
 from .. import appkeys
-from ..apps import AppStatus, set_app_status
+from ..client_apps import AppStatus, set_app_status
 from ..errors import ConfigError
 from ..vault_sync import reload_vault
 from .common import checked_form, page, render, see_other

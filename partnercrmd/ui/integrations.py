@@ -12,7 +12,6 @@ from typing import Any
 from aiohttp import web
 
 from .. import appkeys
-from ..apps import AppStatus
 from ..books import (
     IntegrationWithheld,
     OpenBook,
@@ -26,6 +25,7 @@ from ..books import (
     remove_book,
 )
 from ..catalogue import LOCKED, unlocked_ids, visible_integrations
+from ..client_apps import AppStatus
 from ..diagnostics import book_diagnostics
 from ..errors import ConfigError, NotFound, PartnerError
 from ..integration import Capability, Integration

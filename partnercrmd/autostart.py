@@ -1,7 +1,8 @@
-"""`partnercrmd service install|uninstall|status`: start `partnercrmd serve` when the current user logs in.
+"""Start `partnercrmd serve` when the current user logs in (`partnercrmd service install|uninstall|status`).
 
 Which command and options the login session runs is decided here; how each platform starts it
-(systemd user unit or XDG autostart, LaunchAgent, Run key) is `partnercrmd.platform.autostart`.
+(systemd user unit or XDG autostart, LaunchAgent, Run key) is `partnercrmd.platform.autostart`, whose
+functions and file formats are used from there (this module does not re-export them).
 """
 
 from __future__ import annotations
@@ -16,66 +17,9 @@ from .branding import BRANDING_ENV
 from .errors import ConfigError
 from .paths import HOME_ENV
 from .platform import WINDOWS, frozen_executable, system
-from .platform.autostart import (
-    AUTOSTART_ID,
-    LAUNCH_AGENT_LABEL,
-    RUN_KEY,
-    RUN_KEY_NAME,
-    RUN_VALUE,
-    UNIT_NAME,
-    ServiceState,
-    UserDirs,
-    autostart_entry,
-    for_platform,
-    install_linux,
-    install_macos,
-    install_windows,
-    launch_agent,
-    run_key_reg,
-    run_key_remove_reg,
-    run_key_value,
-    status_linux,
-    status_macos,
-    status_windows,
-    systemd_unit,
-    uninstall_linux,
-    uninstall_macos,
-    uninstall_windows,
-    user_systemctl,
-)
+from .platform.autostart import ServiceState, UserDirs, for_platform
 
-__all__ = [
-    "AUTOSTART_ID",
-    "LAUNCH_AGENT_LABEL",
-    "RUN_KEY",
-    "RUN_KEY_NAME",
-    "RUN_VALUE",
-    "UNIT_NAME",
-    "ServiceState",
-    "UserDirs",
-    "autostart_entry",
-    "install",
-    "install_linux",
-    "install_macos",
-    "install_windows",
-    "launch_agent",
-    "run_key_reg",
-    "run_key_remove_reg",
-    "run_key_value",
-    "serve_arguments",
-    "service_command",
-    "service_command_line",
-    "status",
-    "status_linux",
-    "status_macos",
-    "status_windows",
-    "systemd_unit",
-    "uninstall",
-    "uninstall_linux",
-    "uninstall_macos",
-    "uninstall_windows",
-    "user_systemctl",
-]
+__all__ = ["install", "serve_arguments", "service_command", "service_command_line", "status", "uninstall"]
 
 
 def serve_arguments(environ: Mapping[str, str] | None = None) -> list[str]:
