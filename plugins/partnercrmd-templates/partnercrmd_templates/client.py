@@ -1,9 +1,10 @@
-"""Sending a template's requests: one aiohttp session per book, rate limits, deadlines and the trace.
+"""Sending a template's requests: rate limits, deadlines, renewed credentials and the trace, over the SDK's `BookHttp`.
 
 A 429 (or a 503 with Retry-After) waits as long as the server asks, when that is within the
 template's `rate_limit.max_wait_seconds` and the operation's deadline, and tries again up to
 `rate_limit.retries` times. A 401 asks the book's authentication to renew itself once (OAuth)
-and repeats the request. Answers are untrusted: bodies are size-limited and parsed as JSON only.
+and repeats the request. `BookHttp` (one per book) owns the session, the size-capped reads and the
+wording of network failures; answers are untrusted and parsed as JSON only.
 Every request and answer can be recorded, secrets masked, for `partnercrmd template try`.
 """
 
@@ -19,9 +20,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 
-from partnercrmd.sdk import MASK, AddinError, display_address, os_reason
+from partnercrmd.sdk import MASK
+from partnercrmd.sdk.http import BookHttp, HttpAnswer
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 TRACE_BODY_CHARS = 2000
@@ -64,10 +66,6 @@ class Trace:
     mappings: list[str] = field(default_factory=list)
 
 
-class Masker(Protocol):
-    def __call__(self, text: str) -> str: ...
-
-
 @dataclass(frozen=True)
 class Request:
     method: str
@@ -85,6 +83,8 @@ class Answer:
     status: int
     payload: Any
     headers: Mapping[str, str]
+    raw: HttpAnswer
+    """The answer as read (for `BookHttp.failure`); status 0 and no body for a request not sent."""
 
 
 class Authenticator(Protocol):
@@ -119,15 +119,22 @@ class HttpClient:
         mask: Callable[[str], str],
         trace: Trace | None = None,
     ) -> None:
-        self.name = name
-        self.url_setting = url_setting
+        self.http = BookHttp(name, url_setting=url_setting, max_body_bytes=MAX_BODY_BYTES)
         self.retries = retries
         self.max_wait = max_wait
         self._mask_settings = mask
         self.trace = trace
         self.auth: Authenticator | None = None
-        self._session: aiohttp.ClientSession | None = None
         self.sleep: Callable[[float], Any] = asyncio.sleep
+
+    @property
+    def name(self) -> str:
+        """The CRM as messages name it (the template's `name`; it changes when the template is edited)."""
+        return self.http.service
+
+    @name.setter
+    def name(self, name: str) -> None:
+        self.http.service = name
 
     def mask(self, text: str) -> str:
         text = self._mask_settings(text)
@@ -136,15 +143,8 @@ class HttpClient:
                 text = text.replace(secret, MASK)
         return text
 
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession()
-        return self._session
-
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.http.close()
 
     async def send(self, request: Request, *, authenticate: bool = True) -> Answer:
         """Send with authentication, waiting out rate limits and renewing credentials once after a 401."""
@@ -199,69 +199,29 @@ class HttpClient:
         if not request.send:
             if entry is not None:
                 entry.note = "not sent: a dry run of an operation that writes; give --send to send it"
-            return Answer(0, None, {})
-        where = display_address(request.url)
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AddinError(f"{self.name} at {where} did not answer within {request.timeout:g} s.", code="timeout")
-        timeout = aiohttp.ClientTimeout(total=left, connect=min(left, 5.0))
+            return Answer(0, None, {}, HttpAnswer(request.method, request.url, 0, CIMultiDictProxy(CIMultiDict()), b""))
         params = {k: _query_value(v) for k, v in (request.query or {}).items()}
         data = {k: _query_value(v) for k, v in request.form.items()} if request.form is not None else None
-        try:
-            async with self._get_session().request(
-                request.method,
-                request.url,
-                params=params or None,
-                json=request.json_body,
-                data=data,
-                headers=headers,
-                timeout=timeout,
-                allow_redirects=False,
-            ) as response:
-                raw = await self._read(response, where)
-                payload = _parse(raw)
-                answer = Answer(response.status, payload, dict(response.headers))
-        except AddinError:
-            raise
-        except TimeoutError:
-            raise AddinError(
-                f"{self.name} at {where} did not answer within {request.timeout:g} s; "
-                "check that the server is running and not overloaded.",
-                code="timeout",
-            ) from None
-        except aiohttp.ClientConnectorError as exc:
-            raise AddinError(
-                f"{self.name} at {where} cannot be reached ({os_reason(exc.os_error)}); "
-                f"check the setting '{self.url_setting}' and that the server is running.",
-                code="cannot_connect",
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise AddinError(
-                f"The connection to {self.name} at {where} failed ({type(exc).__name__}); "
-                f"check the setting '{self.url_setting}' and that the server is running.",
-                code="cannot_connect",
-            ) from None
+        raw = await self.http.request(
+            request.method,
+            request.url,
+            params=params or None,
+            json_body=request.json_body,
+            data=data,
+            headers=headers,
+            time_limit=request.timeout,
+            deadline=deadline,
+        )
+        payload = _parse(raw.body)
+        answer = Answer(raw.status, payload, dict(raw.headers), raw)
         if entry is not None:
             entry.status = answer.status
-            shown = raw.decode("utf-8", "replace")
+            shown = raw.text()
             if isinstance(payload, (dict, list)):
                 shown = json.dumps(_scrub(payload), ensure_ascii=False, indent=1)
             shown = self.mask(shown)
             entry.answer = shown if len(shown) <= TRACE_BODY_CHARS else shown[:TRACE_BODY_CHARS] + "\n…"
         return answer
-
-    async def _read(self, response: aiohttp.ClientResponse, where: str) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_chunked(65536):
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise AddinError(
-                    f"{self.name} at {where} sent more than {MAX_BODY_BYTES // (1024 * 1024)} MB in one answer.",
-                    code="invalid_data",
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
 
 
 SECRET_KEY_WORDS = ("token", "secret", "password", "api_key", "apikey")

@@ -472,27 +472,19 @@ class TemplateBook(Connector):
             said = " ".join(as_text(search(compiled.error_message, answer.payload)).split())[:300]
         status = answer.status
         context = {"status": status, "said": said, "doing": doing, "where": where, "name": compiled.name}
-        detail = f": {said}" if said else ""
         template = compiled.errors.get(str(status))
         if template is None and status in (401, 403):
             template = compiled.errors.get("auth")
         template = template or compiled.errors.get("default")
-        if template is not None:
-            message = template.text(context)
-        elif status in (401, 403):
-            secrets = [p["key"] for p in compiled.data.get("parameters", []) if p.get("type") == "secret"]
-            check = (
-                f" Check the setting{'s' if len(secrets) > 1 else ''} {', '.join(repr(s) for s in secrets)}."
-                if secrets
-                else ""
-            )
-            message = f"{compiled.name} refused to {doing} ({status}{detail}).{check}"
-        elif status == 429:
-            message = f"{compiled.name} is limiting requests (429) and would not {doing}; try again shortly."
-        else:
-            message = f"{compiled.name} answered {status} when asked to {doing}{detail}."
-        code = {401: "invalid_auth", 403: "invalid_auth", 404: "not_found", 400: "invalid_data", 422: "invalid_data"}
-        return AddinError(self.client.mask(message), code=code.get(status))
+        secrets = [p["key"] for p in compiled.data.get("parameters", []) if p.get("type") == "secret"]
+        check = (
+            f"Check the setting{'s' if len(secrets) > 1 else ''} {', '.join(repr(s) for s in secrets)}."
+            if secrets
+            else ""
+        )
+        failed = self.client.http.failure(answer.raw, doing, said=said, credentials_hint=check)
+        message = template.text(context) if template is not None else failed.message
+        return AddinError(self.client.mask(message), code=failed.code)
 
     def _doing(self, compiled: Compiled, name: str, default: str) -> str:
         return str(compiled.ops[name].get("doing") or default)

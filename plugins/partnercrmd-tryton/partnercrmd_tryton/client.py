@@ -12,7 +12,8 @@ Tryton 8 serves JSON-RPC at `POST <url>/<database>/rpc/` (the path its web clien
   session, 403 a forbidden method, 404 an unknown database, 429 too many failed sign-ins.
 
 Every failure leaves this module as an `AddinError` with a sentence for the user and a stable key;
-the password never appears in one.
+the password never appears in one. The SDK's `BookHttp` carries the requests (session, time limits,
+size cap, the wording of network failures); this module knows the protocol.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ import base64
 import binascii
 import contextlib
 import json
-import os
-import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,11 +32,12 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
-
 from partnercrmd.sdk import AddinError
+from partnercrmd.sdk.http import BookHttp, HttpAnswer
 
-DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=10, sock_connect=3)
+DEFAULT_TIMEOUT = 10.0
+"""Seconds a call may take; the daemon's search deadline usually cuts a search earlier."""
+CONNECT_TIMEOUT = 3.0
 LANGUAGE = "en"
 """Language of the session: Tryton's error messages (shown to the user) come in this language."""
 THREAD_DECODE_BYTES = 64 * 1024
@@ -118,11 +118,17 @@ def rpc_error(error: object, method: str) -> AddinError:
 class TrytonClient:
     """One signed-in user of one Tryton database; safe for concurrent use from one event loop."""
 
-    def __init__(self, credentials: Credentials, timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, credentials: Credentials, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.credentials = credentials
-        self.timeout = timeout
         self.shown_url = credentials.url
-        self._http: aiohttp.ClientSession | None = None
+        self.http = BookHttp(
+            "the Tryton server",
+            timeout=timeout,
+            connect_timeout=CONNECT_TIMEOUT,
+            max_body_bytes=MAX_RESPONSE_BYTES,
+            credentials_hint="Check the settings 'username' and 'password'.",
+            secrets=lambda: [credentials.password],
+        )
         self._login_task: asyncio.Task[None] | None = None
         self._auth: str | None = None
         self._context: dict[str, Any] = {}
@@ -140,40 +146,17 @@ class TrytonClient:
 
     # --- transport -----------------------------------------------------------------------------------
 
-    def _session(self) -> aiohttp.ClientSession:
-        if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession(timeout=self.timeout, raise_for_status=False)
-        return self._http
-
-    async def _exchange(self, url: str, method: str, params: list[Any], auth: str | None) -> tuple[int, bytes]:
-        """POST one JSON-RPC request; (HTTP status, body). Network failures become AddinError."""
+    async def _exchange(self, url: str, method: str, params: list[Any], auth: str | None) -> HttpAnswer:
+        """POST one JSON-RPC request and read the answer. Network failures become AddinError."""
         body = json.dumps({"id": 1, "method": method, "params": params}, default=_encode)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if auth:
             headers["Authorization"] = auth
-        try:
-            async with self._session().post(url, data=body.encode(), headers=headers) as response:
-                return response.status, await _read_limited(response)
-        except TimeoutError:
-            seconds = self.timeout.total or 0
-            raise AddinError(
-                f"The Tryton server at {self.shown_url} did not answer within {seconds:g} s.", code="timeout"
-            ) from None
-        except aiohttp.ClientConnectorError as exc:
-            raise AddinError(
-                f"Cannot reach the Tryton server at {self.shown_url} ({_os_reason(exc.os_error)}); "
-                "check the setting 'url' and that the server is running.",
-                code="cannot_connect",
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise AddinError(
-                f"The connection to the Tryton server at {self.shown_url} failed ({type(exc).__name__}); "
-                "check the setting 'url' and that the server is running.",
-                code="cannot_connect",
-            ) from None
+        return await self.http.request("POST", url, data=body.encode(), headers=headers)
 
-    def _result(self, status: int, raw: bytes, method: str) -> Any:
+    def _result(self, answer: HttpAnswer, method: str) -> Any:
         """The `result` of a 200 answer; AddinError for any other status or an `error` member."""
+        status = answer.status
         if status == HTTPStatus.NOT_FOUND:
             raise AddinError(
                 f"The Tryton server at {self.shown_url} has no database '{self.credentials.database}' "
@@ -183,14 +166,8 @@ class TrytonClient:
         if status == HTTPStatus.GATEWAY_TIMEOUT:
             raise AddinError(f"The Tryton server gave up on {method} (its request time limit).", code="timeout")
         if status != HTTPStatus.OK:
-            raise AddinError(f"The Tryton server answered HTTP {status} to {method}.", code="unknown")
-        try:
-            payload = json.loads(raw, object_hook=decode_object)
-        except (ValueError, RecursionError):
-            raise AddinError(
-                f"The answer of {self.shown_url} to {method} is not Tryton's JSON-RPC; is 'url' a Tryton server?",
-                code="invalid_data",
-            ) from None
+            raise self.http.failure(answer, f"run {method}")
+        payload = self.http.json(answer, object_hook=decode_object)
         if not isinstance(payload, dict):
             raise AddinError(f"The answer of the Tryton server to {method} is not a JSON object.", code="invalid_data")
         if payload.get("error") is not None:
@@ -211,7 +188,8 @@ class TrytonClient:
             raise AddinError(self._refusal.message, code=self._refusal.code)
         user, database = self.credentials.username, self.credentials.database
         params: list[Any] = [user, {"password": self.credentials.password}, LANGUAGE]
-        status, raw = await self._exchange(self.rpc_url, "common.db.login", params, None)
+        answer = await self._exchange(self.rpc_url, "common.db.login", params, None)
+        status = answer.status
         if status in {HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN}:
             raise self._refused(
                 f"Tryton refused the user name or password of '{user}' on database '{database}'; "
@@ -222,14 +200,14 @@ class TrytonClient:
                 f"Tryton refuses sign-ins of '{user}' for now, after too many failed attempts; "
                 "check the setting 'password' and try again in a few minutes."
             )
-        result = self._result(status, raw, "common.db.login")
+        result = self._result(answer, "common.db.login")
         if not (isinstance(result, list) and len(result) >= 2 and isinstance(result[0], int)):
             raise AddinError("Tryton's answer to the sign-in is not [user id, session, …].", code="invalid_data")
         token = base64.b64encode(f"{user}:{result[0]}:{result[1]}".encode()).decode("ascii")
         auth = f"Session {token}"
         # get_preferences(context_only=True, context={}) gives the context the web client passes with every call.
-        status, raw = await self._exchange(self.rpc_url, "model.res.user.get_preferences", [True, {}], auth)
-        preferences = self._result(status, raw, "model.res.user.get_preferences")
+        answer = await self._exchange(self.rpc_url, "model.res.user.get_preferences", [True, {}], auth)
+        preferences = self._result(answer, "model.res.user.get_preferences")
         self._context = dict(preferences) if isinstance(preferences, dict) else {}
         self._auth = auth
         self._refusal = None
@@ -270,13 +248,13 @@ class TrytonClient:
 
     async def server_version(self) -> str:
         """The server's series, e.g. "8.2" (needs no database and no sign-in)."""
-        status, raw = await self._exchange(f"{self.credentials.url}/rpc/", "common.server.version", [], None)
-        if status == HTTPStatus.NOT_FOUND:
+        answer = await self._exchange(f"{self.credentials.url}/rpc/", "common.server.version", [], None)
+        if answer.status == HTTPStatus.NOT_FOUND:
             raise AddinError(
                 f"{self.shown_url} answers, but not as a Tryton server (no /rpc/); check the setting 'url'.",
                 code="not_found",
             )
-        version = self._result(status, raw, "common.server.version")
+        version = self._result(answer, "common.server.version")
         return str(version)[:20]
 
     async def call(self, method: str, *args: Any) -> Any:
@@ -285,18 +263,18 @@ class TrytonClient:
         An expired session (401/403) is replaced once; a second refusal is an `invalid_auth` error.
         """
         auth = self._auth or await self._signed_in()
-        status, raw = await self._exchange(self.rpc_url, method, [*args, self._context], auth)
-        if status in {HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN}:
+        answer = await self._exchange(self.rpc_url, method, [*args, self._context], auth)
+        if answer.status in {HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN}:
             auth = await self._signed_in(stale=auth)
-            status, raw = await self._exchange(self.rpc_url, method, [*args, self._context], auth)
-            if status in {HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN}:
+            answer = await self._exchange(self.rpc_url, method, [*args, self._context], auth)
+            if answer.status in {HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN}:
                 raise AddinError(
-                    f"Tryton does not let '{self.credentials.username}' call {method} (HTTP {status}).",
+                    f"Tryton does not let '{self.credentials.username}' call {method} (HTTP {answer.status}).",
                     code="invalid_auth",
                 )
-        if len(raw) > THREAD_DECODE_BYTES:
-            return await asyncio.to_thread(self._result, status, raw, method)
-        return self._result(status, raw, method)
+        if len(answer.body) > THREAD_DECODE_BYTES:
+            return await asyncio.to_thread(self._result, answer, method)
+        return self._result(answer, method)
 
     async def close(self) -> None:
         task, self._login_task = self._login_task, None
@@ -304,9 +282,7 @@ class TrytonClient:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, AddinError):
                 await task
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        await self.http.close()
         self._auth = None
 
 
@@ -326,24 +302,3 @@ def _encode(value: object) -> Any:
             **{k: getattr(value, k) for k in ("year", "month", "day", "hour", "minute", "second", "microsecond")},
         }
     raise TypeError(f"cannot send {type(value).__name__} to Tryton")
-
-
-def _os_reason(error: OSError) -> str:
-    """ "connection refused", "name or service not known"… for a failed connect."""
-    if isinstance(error, socket.gaierror) or not error.errno:
-        text = error.strerror or type(error).__name__
-    else:
-        text = os.strerror(error.errno)
-    return text[:100].lower()
-
-
-async def _read_limited(response: aiohttp.ClientResponse) -> bytes:
-    body = bytearray()
-    async for chunk in response.content.iter_chunked(65536):
-        body += chunk
-        if len(body) > MAX_RESPONSE_BYTES:
-            raise AddinError(
-                f"The Tryton server's answer is larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MB.",
-                code="invalid_data",
-            )
-    return bytes(body)

@@ -372,7 +372,7 @@ async def test_a_server_stopped_mid_test_is_reported_within_the_deadline(
     assert time.monotonic() - started < 3
     assert erp["Records"] == []
     assert re.fullmatch(
-        rf"Cannot reach the Tryton server at {re.escape(disposable_tryton.url)} \(connection refused\); "
+        rf"The Tryton server at {re.escape(disposable_tryton.url)} cannot be reached \(Connection refused\); "
         r"check the setting 'url' and that the server is running\.",
         erp["ExceptionText"],
     ), erp["ExceptionText"]

@@ -85,7 +85,7 @@ async def test_an_unreachable_server_stops_the_checks(tmp_path: Path) -> None:
         results = await book.test()
     assert summary(results) == [("reach", False, "cannot_connect")]
     assert results[0].message == (
-        f"Cannot reach the Tryton server at {url} (connection refused); "
+        f"The Tryton server at {url} cannot be reached (Connection refused); "
         "check the setting 'url' and that the server is running."
     )
 

@@ -23,6 +23,7 @@ from partnercrmd_tryton.names import NameStore, party_text, query_words
 from tryton_seed import Tryton, connector
 
 from partnercrmd.sdk import Contact, ContactPatch, Phone, PhoneIndex, SearchQuery, fold
+from partnercrmd.sdk.http import HttpAnswer
 from partnercrmd.testing import ApiSession, configure_book
 
 pytest_plugins = ["tryton_fixtures"]
@@ -312,9 +313,9 @@ async def test_large_answers_are_decoded_off_the_event_loop(
     decoded: list[tuple[int, bool]] = []  # (answer length, decoded on the event loop's thread)
     original = TrytonClient._result
 
-    def result(client: TrytonClient, status: int, raw: bytes, method: str) -> Any:
-        decoded.append((len(raw), threading.current_thread() is threading.main_thread()))
-        return original(client, status, raw, method)
+    def result(client: TrytonClient, answer: HttpAnswer, method: str) -> Any:
+        decoded.append((len(answer.body), threading.current_thread() is threading.main_thread()))
+        return original(client, answer, method)
 
     monkeypatch.setattr(TrytonClient, "_result", result)
     monkeypatch.setattr(client_module, "THREAD_DECODE_BYTES", 100)  # the seeded database's pages are small
