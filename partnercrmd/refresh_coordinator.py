@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
+F = TypeVar("F")
 
 Clock = Callable[[], float]
 """Seconds since the epoch (`time.time`); tests pass their own."""
@@ -251,17 +252,12 @@ def _log_success(name: str, policy: RefreshPolicy, started: float, logger: loggi
     logger.info("%s: %sin %.2f s", name, entries, time.monotonic() - started)
 
 
-class RefreshCoordinator(Generic[T]):
-    """The asyncio driver: the fill is a coroutine run as one task at a time on the event loop.
-
-    `fill` reads the backend and stores what it read, replacing the index; it returns what it stored (`entries`
-    turns that into the status's count). A refresh outlives the search that started it (it is cancelled by
-    `close` only).
-    """
+class _Coordinator(Generic[T, F]):
+    """What both drivers share: the policy, the fill, the status, the log lines."""
 
     def __init__(
         self,
-        fill: Callable[[], Awaitable[T]],
+        fill: F,
         *,
         name: str,
         interval: float | Callable[[], float],
@@ -290,7 +286,10 @@ class RefreshCoordinator(Generic[T]):
         )
         self._fill = fill
         self._entries = entries
-        self._task: asyncio.Task[T] | None = None
+        self._init_driver()
+
+    def _init_driver(self) -> None:
+        """Set up the driver's own state (called at the end of `__init__`)."""
 
     @property
     def status(self) -> RefreshStatus:
@@ -302,6 +301,31 @@ class RefreshCoordinator(Generic[T]):
 
     def due(self) -> bool:
         return self.policy.due()
+
+    def retry_now(self) -> None:
+        """Make a refresh due now, whatever the back-off (Test connection fills at once)."""
+        self.policy.retry_now()
+
+    def _result(self, result: T, started: float) -> None:
+        """Record a fill that worked and log it."""
+        self.policy.succeeded(self._entries(result) if self._entries is not None else None)
+        _log_success(self.name, self.policy, started, self._log)
+
+    def _failure(self, exc: BaseException) -> None:
+        self.policy.failed(exc)
+        _log_failure(self.name, self.policy, self._log)
+
+
+class RefreshCoordinator(_Coordinator[T, Callable[[], Awaitable[T]]]):
+    """The asyncio driver: the fill is a coroutine run as one task at a time on the event loop.
+
+    `fill` reads the backend and stores what it read, replacing the index; it returns what it stored (`entries`
+    turns that into the status's count). A refresh outlives the search that started it (it is cancelled by
+    `close` only).
+    """
+
+    def _init_driver(self) -> None:
+        self._task: asyncio.Task[T] | None = None
 
     def running(self) -> asyncio.Task[T] | None:
         """The refresh running now, if any."""
@@ -366,15 +390,10 @@ class RefreshCoordinator(Generic[T]):
             self.policy.ended()
             raise
         except BaseException as exc:
-            self.policy.failed(exc)
-            _log_failure(self.name, self.policy, self._log)
+            self._failure(exc)
             raise
-        self.policy.succeeded(self._entries(result) if self._entries is not None else None)
-        _log_success(self.name, self.policy, started, self._log)
+        self._result(result, started)
         return result
-
-    def retry_now(self) -> None:
-        self.policy.retry_now()
 
     async def close(self) -> None:
         """Cancel a running refresh and wait for it to end."""
@@ -390,7 +409,7 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
         task.exception()
 
 
-class ThreadRefreshCoordinator(Generic[T]):
+class ThreadRefreshCoordinator(_Coordinator[T, Callable[[Callable[[], bool]], T]]):
     """The thread driver: the fill is a blocking function run in one worker thread at a time.
 
     `fill(stopping)` reads the backend and stores what it read; it should look at `stopping()` between pages and
@@ -399,51 +418,13 @@ class ThreadRefreshCoordinator(Generic[T]):
     `BlockingConnector`'s methods run in worker threads).
     """
 
-    def __init__(
-        self,
-        fill: Callable[[Callable[[], bool]], T],
-        *,
-        name: str,
-        interval: float | Callable[[], float],
-        retry_after: float = 60.0,
-        max_retry_after: float | None = None,
-        first_fill_wait: float = 1.0,
-        last_success: float | None = None,
-        entries: Callable[[T], int | None] | None = None,
-        due_also: Callable[[], bool] | None = None,
-        clock: Clock = time.time,
-        logger: logging.Logger | None = None,
-    ) -> None:
-        """`name` starts the log lines ("Refreshing the X number index" failed…), `logger` (default: this
-        module's) writes them; `first_fill_wait` is how long `ensure_fresh` waits on an empty index; the rest
-        is `RefreshPolicy`'s."""
-        self.name = name
-        self._log = logger or log
-        self.first_fill_wait = first_fill_wait
-        self.policy = RefreshPolicy(
-            interval,
-            retry_after=retry_after,
-            max_retry_after=max_retry_after,
-            last_success=last_success,
-            due_also=due_also,
-            clock=clock,
-        )
-        self._fill = fill
-        self._entries = entries
+    def _init_driver(self) -> None:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._finished = threading.Event()
         self._finished.set()
         self._stop = threading.Event()
         self._outcome: tuple[T] | BaseException | None = None
-
-    @property
-    def status(self) -> RefreshStatus:
-        return self.policy.status()
-
-    @property
-    def filled(self) -> bool:
-        return self.policy.filled
 
     def stopping(self) -> bool:
         """Whether the coordinator is closing (a fill should stop after its current page)."""
@@ -522,23 +503,18 @@ class ThreadRefreshCoordinator(Generic[T]):
                 return
             while (apply := self.policy.next_write()) is not None:
                 apply()
-            self.policy.succeeded(self._entries(result) if self._entries is not None else None)
-            _log_success(self.name, self.policy, started, self._log)
+            self._result(result, started)
             outcome = (result,)
         except Exception as exc:  # noqa: BLE001  (a fill thread must never die unseen: logged, retried later)
             if self._stop.is_set():
                 self.policy.ended()
                 return
-            self.policy.failed(exc)
-            _log_failure(self.name, self.policy, self._log)
+            self._failure(exc)
             outcome = exc
         finally:
             with self._lock:
                 self._outcome = outcome
             self._finished.set()
-
-    def retry_now(self) -> None:
-        self.policy.retry_now()
 
     def close(self, timeout: float) -> None:
         """Ask a running fill to stop and wait up to `timeout` seconds for it (blocking)."""

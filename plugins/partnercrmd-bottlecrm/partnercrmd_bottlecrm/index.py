@@ -55,23 +55,13 @@ class NumberIndex:
         return self.coordinator.status
 
     @property
-    def refreshed_at(self) -> float | None:
-        """When the last full refresh ended (epoch seconds), None if never."""
-        return self.coordinator.status.last_success
-
-    @property
-    def last_error(self) -> str:
-        """Why the last refresh failed ("" after one that worked)."""
-        return self.coordinator.status.last_error
-
-    @property
     def built(self) -> bool:
         """Whether a full refresh has ever completed."""
         return self.coordinator.filled
 
     def stale(self) -> bool:
         """Whether the index was never filled or is older than its refresh interval."""
-        refreshed = self.refreshed_at
+        refreshed = self.coordinator.status.last_success
         return refreshed is None or self.coordinator.policy.clock() - refreshed > self.max_age
 
     async def lookup(self, number: str) -> list[str]:
