@@ -274,8 +274,8 @@ def close_all(backends: Iterable[Backend]) -> None:
 def stopped_message_ok(text: str, backend: Backend) -> bool:
     """Whether an ExceptionText says clearly that `backend` cannot be reached: its address, and what to check.
 
-    Each add-in words it its own way ("The CardDAV server http://127.0.0.1:… cannot be reached (…): check the
-    server address and that the server is running.", "Cannot reach PostgreSQL at 127.0.0.1:… (database crm)
+    Each add-in words it its own way ("The CardDAV server at http://127.0.0.1:… cannot be reached (…); check the
+    setting 'url' and that the server is running.", "Cannot reach PostgreSQL at 127.0.0.1:… (database crm)
     (connection refused): is the server running and listening there?", …); all name the address, say that it
     cannot be reached and that the server should be running.
     """

@@ -9,7 +9,7 @@ from partnercrmd.sdk import AddinError
 
 from . import dav_xml
 from .cards import StoredCard
-from .client import DavClient, DavReply, display_url, failure, multistatus
+from .client import DavClient, DavReply, display_url, entity_tag, failure, multistatus
 
 VCARD = "text/vcard; charset=utf-8"
 NAME_PROPERTIES = ("FN", "N", "ORG", "EMAIL", "NICKNAME")
@@ -139,7 +139,7 @@ class AddressBook:
             return None
         if not reply.ok:
             raise failure(reply, "reading a contact")
-        return StoredCard(name, reply.etag, reply.text())
+        return StoredCard(name, entity_tag(reply), reply.text())
 
     async def put(self, name: str, text: str, *, etag: str | None) -> str:
         """Store a card: new (`etag` None: If-None-Match *) or over the version read (If-Match); its new ETag."""
@@ -151,7 +151,7 @@ class AddressBook:
             raise PreconditionFailed(name)
         if not reply.ok:
             raise failure(reply, "saving a contact" if etag is None else "changing a contact")
-        return reply.etag
+        return entity_tag(reply)
 
     async def privileges(self) -> set[str] | None:
         """The current user's privileges on the collection, or None when the server does not tell."""

@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
-from partnercrmd.sdk import AddinError, CheckResult
+from partnercrmd.sdk import AddinError, CheckResult, display_address
 
 from . import dav_xml
 from .addressbook import NAME_PROPERTIES, AddressBook
-from .client import DavClient, display_url, failure, server_of
+from .client import DavClient, display_url, failure
 from .journal_calendar import JournalCalendar
 from .settings import CardDavSettings
 from .sync import IndexSync
@@ -46,9 +46,9 @@ async def _reach(book: CheckedBook) -> CheckResult:
         reply = await book.client.request("OPTIONS", url)
     except AddinError as exc:
         if exc.code == "invalid_auth":
-            return CheckResult("reach", True, f"The server {server_of(url)} answers.")
+            return CheckResult("reach", True, f"The server {display_address(url)} answers.")
         return _failed("reach", exc)
-    return CheckResult("reach", True, f"The server {server_of(url)} answers (HTTP {reply.status}).")
+    return CheckResult("reach", True, f"The server {display_address(url)} answers (HTTP {reply.status}).")
 
 
 async def _authenticate(book: CheckedBook) -> CheckResult:

@@ -1,4 +1,4 @@
-"""HTTP for WebDAV: one aiohttp session per address book, and every transport failure as a sentence for the user.
+"""HTTP for WebDAV: one `BookHttp` per address book (the SDK's session, limits and wording), and DAV's statuses.
 
 Nothing here puts the password into a message: errors name the server by its
 address without user information, and the user name at most.
@@ -6,17 +6,13 @@ address without user information, and the user name at most.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-import aiohttp
-from multidict import CIMultiDictProxy
-
-from partnercrmd.sdk import AddinError
+from partnercrmd.sdk import AddinError, display_address
+from partnercrmd.sdk.http import BookHttp, HttpAnswer
 
 from . import dav_xml
 
@@ -29,6 +25,10 @@ READ_TIMEOUT = 60.0
 """Generous: a big address book's first listing can keep a server busy for long (Radicale parses every card once).
 Searches and actions are cut much earlier by the daemon's own deadlines."""
 TOTAL_TIMEOUT = 180.0
+CONNECTIONS = 8
+
+DavReply = HttpAnswer
+"""A server's answer, read in full (the SDK's `HttpAnswer`)."""
 
 
 def display_url(url: str) -> str:
@@ -41,31 +41,9 @@ def display_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def server_of(url: str) -> str:
-    parts = urlsplit(display_url(url))
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-@dataclass(frozen=True)
-class DavReply:
-    """A server's answer, read in full."""
-
-    method: str
-    url: str
-    status: int
-    headers: CIMultiDictProxy[str]
-    body: bytes
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    @property
-    def etag(self) -> str:
-        return self.headers.get("ETag", "")
-
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
+def entity_tag(reply: DavReply) -> str:
+    """The answer's entity tag ("" when the server sent none)."""
+    return reply.headers.get("ETag", "")
 
 
 class DavClient:
@@ -74,28 +52,28 @@ class DavClient:
     def __init__(self, username: str, password: str, ssl_context: ssl.SSLContext | None, user_agent: str) -> None:
         self.username = username
         credentials = f"{username}:{password}".encode()
-        self._authorization = "Basic " + base64.b64encode(credentials).decode("ascii") if username or password else ""
-        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
-        self._user_agent = user_agent
-        self._session: aiohttp.ClientSession | None = None
-        self.healthy = True
-        """False after a request found no server (unreachable, no answer in time), until one gets an answer."""
+        authorization = {"Authorization": "Basic " + base64.b64encode(credentials).decode("ascii")}
+        self.http = BookHttp(
+            "the CardDAV server",
+            timeout=TOTAL_TIMEOUT,
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=READ_TIMEOUT,
+            max_body_bytes=MAX_BODY,
+            headers=authorization if username or password else None,
+            session_headers={"User-Agent": user_agent},
+            ssl_context=ssl_context,
+            ca_setting="ca_file",
+            secrets=lambda: [password],
+            connection_limit=CONNECTIONS,
+        )
 
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(
-                    total=TOTAL_TIMEOUT, connect=CONNECT_TIMEOUT, sock_connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT
-                ),
-                headers={"User-Agent": self._user_agent},
-                connector=aiohttp.TCPConnector(ssl=self._ssl, limit=8),
-            )
-        return self._session
+    @property
+    def healthy(self) -> bool:
+        """False after a request found no server (unreachable, no answer in time), until one gets an answer."""
+        return self.http.reachable
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.http.close()
 
     async def request(
         self,
@@ -107,7 +85,7 @@ class DavClient:
         content_type: str = XML,
         headers: Mapping[str, str] | None = None,
     ) -> DavReply:
-        """Send one request and read the whole answer.
+        """Send one request and read the whole answer, following redirects.
 
         Raises AddinError for what no caller can handle: the server cannot be
         reached (`cannot_connect`), does not answer in time (`timeout`),
@@ -115,83 +93,19 @@ class DavClient:
         Every other status is returned for the caller to judge.
         """
         sent: dict[str, str] = dict(headers or {})
-        if self._authorization:
-            sent["Authorization"] = self._authorization  # aiohttp drops it on a redirect to another server
         if body is not None:
             sent["Content-Type"] = content_type
         if depth is not None:
             sent["Depth"] = depth
-        try:
-            async with self._get_session().request(method, url, data=body, headers=sent) as response:
-                self.healthy = True
-                data = await _read_limited(response, url)
-                reply = DavReply(method, str(response.url), response.status, response.headers, data)
-        except AddinError:
-            raise
-        except aiohttp.ClientConnectorCertificateError:
-            raise AddinError(
-                f"The certificate of {server_of(url)} is not trusted. If the server uses its own certificate, "
-                "give it (or its CA) in the setting 'ca_file'.",
-                code="cannot_connect",
-            ) from None
-        except aiohttp.ClientSSLError as exc:
-            raise AddinError(
-                f"A secure connection to {server_of(url)} failed ({_reason(exc)}); check the server address.",
-                code="cannot_connect",
-            ) from None
-        except (aiohttp.ClientConnectionError, OSError) as exc:
-            self.healthy = False
-            if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
-                raise _timed_out(url) from None
-            raise AddinError(
-                f"The CardDAV server {server_of(url)} cannot be reached ({_reason(exc)}): "
-                "check the server address and that the server is running.",
-                code="cannot_connect",
-            ) from None
-        except aiohttp.TooManyRedirects:
-            raise AddinError(f"{display_url(url)} redirects in a loop; check the server address.") from None
-        except aiohttp.ClientError as exc:
-            raise AddinError(f"The request to {display_url(url)} failed ({_reason(exc)}).") from None
+        reply = await self.http.request(method, url, data=body, headers=sent, allow_redirects=True)
         if reply.status == 401:
             raise AddinError(
-                f"The server {server_of(url)} refused the user name {self.username!r} or its password (HTTP 401): "
-                "check both settings (iCloud, Fastmail and Nextcloud with two-factor sign-in need an app password).",
+                f"The server {display_address(url)} refused the user name {self.username!r} or its password "
+                "(HTTP 401): check both settings (iCloud, Fastmail and Nextcloud with two-factor sign-in need an "
+                "app password).",
                 code="invalid_auth",
             )
         return reply
-
-
-async def _read_limited(response: aiohttp.ClientResponse, url: str) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(256 * 1024):
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise AddinError(
-                f"{display_url(url)} sent more than {MAX_BODY // (1024 * 1024)} MB; is it the right address?",
-                code="invalid_data",
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _reason(exc: BaseException) -> str:
-    """A short cause for messages: the OS error text when there is one, else the exception's name."""
-    os_error = getattr(exc, "os_error", None)
-    if isinstance(os_error, OSError) and os_error.strerror:
-        return os_error.strerror
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "the server closed the connection"
-    return type(exc).__name__
-
-
-def _timed_out(url: str) -> AddinError:
-    return AddinError(
-        f"The CardDAV server {server_of(url)} did not answer in time; it may be overloaded or unreachable.",
-        code="timeout",
-    )
 
 
 def failure(reply: DavReply, doing: str) -> AddinError:

@@ -375,8 +375,8 @@ async def test_a_server_stopped_mid_test_is_reported_within_the_deadline(
         assert time.monotonic() - started < 3
         assert found["Records"] == []
         text = found["ExceptionText"]
-        assert text.startswith(f"The CardDAV server {server.url} cannot be reached ("), text
-        assert text.endswith("): check the server address and that the server is running."), text
+        assert text.startswith(f"The CardDAV server at {server.url} cannot be reached ("), text
+        assert text.endswith("); check the setting 'url' and that the server is running."), text
 
 
 async def test_journal_mode_without_a_calendar_leaves_the_book_unavailable(

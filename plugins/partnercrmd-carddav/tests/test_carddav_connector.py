@@ -77,7 +77,7 @@ async def test_check_of_a_server_that_is_not_there(data_dir: Path) -> None:
     finally:
         await connector.close()
     assert summary(results) == [("reach", False, "cannot_connect")]
-    assert results[0].message.startswith(f"The CardDAV server http://127.0.0.1:{port} cannot be reached (")
+    assert results[0].message.startswith(f"The CardDAV server at http://127.0.0.1:{port} cannot be reached (")
 
 
 async def test_check_of_another_users_address_book(
