@@ -260,6 +260,12 @@ class BookHttp:
                 f"{self._subject(url)} redirects in a loop; check the setting '{self.url_setting}'.",
                 code="cannot_connect",
             ) from None
+        except ValueError as exc:  # aiohttp refuses some addresses and header mixes before sending anything
+            raise AddinError(
+                f"The address of {self.service} ({display_address(url)}) cannot be used ({type(exc).__name__}); "
+                f"check the setting '{self.url_setting}'.",
+                code="cannot_connect",
+            ) from None
         except (aiohttp.ClientError, OSError) as exc:
             raise AddinError(
                 f"The connection to {self.service} at {display_address(url)} failed ({_reason(exc)}); "
