@@ -476,6 +476,8 @@ class ThreadRefreshCoordinator(_Coordinator[T, Callable[[Callable[[], bool]], T]
 
     def refresh(self) -> T:
         """Fill now, joining a fill that runs (blocking); raises its failure."""
+        if self._stop.is_set():
+            raise AddinError("The book is closing: its index is not filled any more.", code="unknown")
         thread = self.start()
         thread.join()
         with self._lock:
