@@ -35,22 +35,15 @@ class StartError(PartnerError):
 @contextmanager
 def instance_lock(paths: Paths) -> Iterator[None]:
     """Hold the per-user instance lock while the daemon runs; StartError if another instance holds it."""
-    handle = open(paths.instance_lock, "a+", encoding="utf-8")  # noqa: SIM115  (held for the daemon's lifetime)
-    if not files.try_lock(handle.fileno()):
-        handle.seek(0)
-        other = handle.read().strip() or "?"
-        handle.close()
-        raise StartError(
-            f"partnercrmd is already running for this user (pid {other}, home {paths.config_dir})."
-        ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(str(os.getpid()))
-    handle.flush()
-    try:
+    with contextlib.ExitStack() as held_while_running:
+        try:
+            lock_file = held_while_running.enter_context(files.exclusive_lock(paths.instance_lock, wait=False))
+        except files.LockHeld as held:
+            raise StartError(
+                f"partnercrmd is already running for this user (pid {held.note or '?'}, home {paths.config_dir})."
+            ) from None
+        files.write_lock_note(lock_file, str(os.getpid()))  # what the next start names in its error
         yield
-    finally:
-        handle.close()
 
 
 def candidate_ports(port: int, span: int) -> list[int]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PartnerError
-from .platform.files import replace
+from .platform.files import atomic_write
 from .platform.process import process_alive
 
 
@@ -36,13 +36,7 @@ class NotRunning(PartnerError):
 def write_discovery(path: Path, port: int, token: str, version: str) -> None:
     """Write the file readable by the user alone (0600 on POSIX; on Windows the profile's ACL), atomically."""
     data = json.dumps({"port": port, "token": token, "pid": os.getpid(), "version": version})
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    replace(temp, path)
+    atomic_write(path, data.encode("utf-8"))
 
 
 def read_discovery(path: Path) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 The file is a Fernet token of a UTF-8 JSON object. Its key lives in the OS keyring when one works,
 otherwise in a 0600 key file in a 0700 directory; `Vault.key_location` says which, plainly. Writes are
-atomic (temp file in the same directory, fsync, os.replace, fsync of the directory) and happen under an
-exclusive inter-process lock, so the daemon and CLI commands can change the vault at the same time.
+atomic (`platform.files.atomic_write`: temp file beside it, fsync, rename, fsync of the directory) and
+happen under an exclusive inter-process lock (`platform.files.exclusive_lock`), so the daemon and CLI
+commands can change the vault at the same time.
 
 All calls here block on file I/O (and possibly on the keyring): run them off the event loop.
 """
@@ -13,8 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -106,7 +106,7 @@ class KeyFileStore:
     def save(self, keys: list[bytes]) -> None:
         _check_keys(keys)
         files.ensure_private_dir(self.path.parent)
-        _atomic_write(self.path, b"".join(key + b"\n" for key in keys))
+        files.atomic_write(self.path, b"".join(key + b"\n" for key in keys))
 
 
 def keyring_status() -> tuple[bool, str]:
@@ -180,44 +180,6 @@ def _keyring_error(action: str, exc: Exception) -> ConfigError:
 # --- files -----------------------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` (mode 0600) so a crash leaves the old or the new file, never a torn one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        files.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    files.fsync_dir(path.parent)
-
-
-def _remove_stale_temps(path: Path) -> None:
-    """Delete temp files left by a crash in the middle of `_atomic_write` (call under the lock)."""
-    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-
-
-@contextlib.contextmanager
-def _exclusive_lock(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive inter-process lock on `lock_path` (blocks until it is free; not re-entrant)."""
-    files.ensure_private_dir(lock_path.parent)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
-    try:
-        files.lock(fd)
-        try:
-            yield
-        finally:
-            files.unlock(fd)
-    finally:
-        os.close(fd)
-
-
 # --- the vault --------------------------------------------------------------------------------------------
 
 
@@ -244,9 +206,9 @@ class Vault:
         files.ensure_private_dir(directory)
         vault_path = directory / VAULT_FILE
         key_path = directory / KEY_FILE
-        with _exclusive_lock(vault_path.with_suffix(".lock")):
-            _remove_stale_temps(vault_path)
-            _remove_stale_temps(key_path)
+        with files.exclusive_lock(vault_path.with_suffix(".lock")):
+            files.remove_stale_temps(vault_path)
+            files.remove_stale_temps(key_path)
             store = _choose_key_store(directory, vault_path, key_path)
         return cls(vault_path, store)
 
@@ -273,7 +235,7 @@ class Vault:
                 return self._migrate(self._decode(self._fernet.decrypt(token)))[0]
         # No keys loaded yet, or another process rotated them. Keys and file are read together under the
         # lock, so a rotation cannot happen between the two.
-        with _exclusive_lock(self.lock_path):
+        with files.exclusive_lock(self.lock_path):
             token = self._read_token()
             if token is None:
                 return {"schema": SCHEMA_VERSION}
@@ -287,7 +249,7 @@ class Vault:
 
         Returns what `fn` returns. If `fn` raises, nothing is written. `fn` must not call the vault itself.
         """
-        with _exclusive_lock(self.lock_path):
+        with files.exclusive_lock(self.lock_path):
             # Keys are loaded fresh under the lock: a rotation by another process must not be undone.
             fernet = self._load_fernet(create=True)
             self._fernet = fernet
@@ -304,13 +266,13 @@ class Vault:
             after = _encode(doc)
             if after != before:  # an unchanged document is not rewritten, so stamp() stays quiet
                 if token is not None and old_schema < SCHEMA_VERSION:  # keep the pre-migration file
-                    _atomic_write(self.backup_path(old_schema), token)
-                _atomic_write(self.path, fernet.encrypt(after))
+                    files.atomic_write(self.backup_path(old_schema), token)
+                files.atomic_write(self.path, fernet.encrypt(after))
             return result
 
     def rotate_key(self) -> None:
         """Encrypt the vault with a new key and forget the old ones; safe against a crash at any point."""
-        with _exclusive_lock(self.lock_path):
+        with files.exclusive_lock(self.lock_path):
             old = self._load_keys(create=True)
             old_fernet = MultiFernet([Fernet(k) for k in old])
             token = self._read_token()
@@ -320,10 +282,10 @@ class Vault:
             self.keys.save([new, *old])
             new_fernet = MultiFernet([Fernet(new)])
             if plain is not None:
-                _atomic_write(self.path, new_fernet.encrypt(plain))
+                files.atomic_write(self.path, new_fernet.encrypt(plain))
             for backup in self.path.parent.glob(f"{self.path.name}.bak-schema*"):  # backups follow the key
                 with contextlib.suppress(InvalidToken, OSError):
-                    _atomic_write(backup, new_fernet.encrypt(old_fernet.decrypt(backup.read_bytes())))
+                    files.atomic_write(backup, new_fernet.encrypt(old_fernet.decrypt(backup.read_bytes())))
             self.keys.save([new])
             self._fernet = new_fernet
 

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from ..errors import ConfigError
 from . import MACOS, WINDOWS, Runner, failure, run_tool, system
+from .files import atomic_write
 from .process import user_id
 from .registry import HIVE_NAME, CurrentUserRegistry, Registry
 from .xdg import exec_argument, user_base_dirs
@@ -189,9 +190,7 @@ def _write(path: Path, content: bytes) -> bool:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_bytes(content)
-    os.replace(temp, path)
+    atomic_write(path, content, private=False)  # a unit or agent file others may read, as written by hand
     return True
 
 

@@ -1,4 +1,4 @@
-"""Locks, private files and durable renames on every platform.
+"""Locks, private files and atomic writes on every platform: the one `exclusive_lock` and the one `atomic_write`.
 
 POSIX: `flock` locks; files 0600 and directories 0700, tightened when we own them.
 Windows: `msvcrt.locking` byte-range locks. Permission bits mean nothing there (only the read-only flag),
@@ -11,9 +11,13 @@ PARTNERCRMD_HOME outside the profile keeps the ACL of wherever it points (docs/p
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import stat
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 WINDOWS_REPLACE_TRIES = 20
@@ -23,7 +27,89 @@ WINDOWS_LOCK_RANGE = (1 << 20, 1)
 """Windows locks byte ranges mandatorily: lock one byte far past any content, so the file stays readable."""
 
 
-def try_lock(fd: int) -> bool:
+_OPEN_FLAGS = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+"""Not inherited by child processes (POSIX); bytes as written (Windows)."""
+NOTE_LIMIT = 200
+"""The most of a lock file's note that `LockHeld` carries."""
+
+
+class LockHeld(Exception):
+    """Another process holds the lock `exclusive_lock(..., wait=False)` asked for; `note` is what it wrote there."""
+
+    def __init__(self, note: str) -> None:
+        super().__init__(f"locked by another process ({note or 'no note'})")
+        self.note = note
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_path: Path, *, wait: bool = True) -> Iterator[int]:
+    """Hold an exclusive inter-process lock on `lock_path` for the `with` block; every file lock of partnercrmd.
+
+    The file is created readable by the user alone, in a private directory. Yields its descriptor: the
+    holder may write a note in it (the daemon its pid), which stays readable to others because Windows
+    locks a byte far past any content. `wait=True` blocks until the lock is free; `wait=False` raises
+    `LockHeld` (with the holder's note) at once instead. Not re-entrant. Blocking: not on the event loop.
+    """
+    ensure_private_dir(lock_path.parent)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | _OPEN_FLAGS, 0o600)
+    try:
+        if wait:
+            _lock(fd)
+        elif not _try_lock(fd):
+            os.lseek(fd, 0, os.SEEK_SET)
+            raise LockHeld(os.read(fd, NOTE_LIMIT).decode("utf-8", "replace").strip())
+        try:
+            yield fd
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+def write_lock_note(fd: int, note: str) -> None:
+    """Replace the note in a lock file `exclusive_lock` yielded (what `LockHeld` tells the next process)."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.ftruncate(fd, 0)
+    os.write(fd, note.encode("utf-8"))
+
+
+def atomic_write(path: Path, data: bytes, *, private: bool = True) -> None:
+    """Replace `path` with `data` so that a crash leaves the old file or the new one, never a torn one.
+
+    The one atomic write of partnercrmd (vault and key file, discovery file, start-at-login and URL handler
+    files, add-ins' files through the SDK): a temp file beside `path` (same file system, so the rename is
+    atomic), written and fsynced, renamed over `path` (`replace`: waits out a Windows reader), and the
+    directory fsynced. `private=True`: readable by the user alone (0600 on POSIX, whatever it was before;
+    on Windows the profile's ACL); `private=False`: a new file gets the usual mode (0666 less the umask),
+    an existing one keeps its mode. Temp files are `.NAME.<random>.tmp`: `remove_stale_temps` clears what a
+    crash left. The directory must exist. Blocking: not on the event loop.
+    """
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, 0o600 if private else 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if not private:
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(temp, stat.S_IMODE(path.stat().st_mode))
+        replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    fsync_dir(path.parent)
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Delete the temp files a crash in the middle of `atomic_write(path, ...)` left (call under a lock)."""
+    for temp in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            temp.unlink()
+
+
+def _try_lock(fd: int) -> bool:
     """Take an exclusive lock on an open file without waiting; False if another process holds it."""
     if sys.platform == "win32":
         import msvcrt
@@ -44,7 +130,7 @@ def try_lock(fd: int) -> bool:
     return True
 
 
-def lock(fd: int) -> None:
+def _lock(fd: int) -> None:
     """Take an exclusive lock on an open file, waiting as long as another process holds it."""
     if sys.platform == "win32":
         import msvcrt
@@ -62,8 +148,8 @@ def lock(fd: int) -> None:
     fcntl.flock(fd, fcntl.LOCK_EX)
 
 
-def unlock(fd: int) -> None:
-    """Release the lock `lock` or `try_lock` took (closing the file releases it as well)."""
+def _unlock(fd: int) -> None:
+    """Release the lock `_lock` or `_try_lock` took (closing the file releases it as well)."""
     if sys.platform == "win32":
         import msvcrt
 

@@ -31,6 +31,7 @@ from typing import Protocol
 
 from ..errors import ConfigError
 from . import MACOS, WINDOWS, Runner, failure, frozen_executable, run_tool, system
+from .files import atomic_write
 from .registry import HIVE_NAME, CurrentUserRegistry, Registry
 from .xdg import exec_argument, user_base_dirs
 
@@ -221,12 +222,9 @@ def change_defaults(mimeapps: Path, changes: Mapping[str, str | None]) -> None:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    """Replace a desktop file or mimeapps.list (the user's own settings: an existing file keeps its mode)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    if path.exists():
-        os.chmod(temp, path.stat().st_mode & 0o777)
-    os.replace(temp, path)
+    atomic_write(path, text.encode("utf-8"), private=False)
 
 
 def _tool(*args: str) -> subprocess.CompletedProcess[str]:

@@ -57,6 +57,7 @@ from ..phone import (
     phone_key,
 )
 from ..phone_index import INDEX_FILE_PREFIX, PhoneIndex, index_file, remove_other_index_files
+from ..platform.files import atomic_write
 from ..redact import MASK
 from ..refresh_coordinator import RefreshCoordinator, RefreshStatus, ThreadRefreshCoordinator
 from ..search import number_query
@@ -107,6 +108,7 @@ __all__ = [
     "SettingsCheck",
     "ThreadRefreshCoordinator",
     "Unsupported",
+    "atomic_write",
     "display_address",
     "display_number",
     "fold",

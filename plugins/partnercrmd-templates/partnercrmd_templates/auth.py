@@ -16,7 +16,6 @@ import base64
 import dataclasses
 import hashlib
 import json
-import os
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from partnercrmd.sdk import AddinError
+from partnercrmd.sdk import AddinError, atomic_write
 
 from .client import HttpClient, Request
 from .expressions import Text
@@ -118,11 +117,7 @@ class TokenStore:
 
     def write(self, tokens: Tokens) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = self.path.with_suffix(".tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(tokens.__dict__, out)
-        os.replace(temporary, self.path)
+        atomic_write(self.path, json.dumps(tokens.__dict__).encode("utf-8"))  # 0600; a crash keeps the old tokens
 
 
 class OAuthAuth:
