@@ -333,6 +333,8 @@ def test_the_thread_driver_waits_first_fill_wait_and_stops_its_fill_on_close() -
     assert not coordinator.is_running()
     assert coordinator.status.state == "empty"  # a stopped fill is neither a success nor a failure
     assert coordinator.start_if_due() is False  # closed: no new fill
+    with pytest.raises(AddinError, match="closing"):
+        coordinator.refresh()
 
 
 async def test_a_failure_is_logged_once_per_run_and_a_foreign_exception_by_its_type_only(
