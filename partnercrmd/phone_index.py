@@ -3,7 +3,8 @@
 CardDAV servers and many CRMs compare numbers as literal text: "1234567"
 does not find "+1 (555) 123-4567". An add-in for such a backend keeps a
 `PhoneIndex` of (contact id, number) pairs in its book's data directory,
-refreshed from the backend in the background, and answers number searches
+refreshed from the backend in the background (when, and what happens to writes
+made meanwhile, is a `RefreshCoordinator`'s job), and answers number searches
 from it: `lookup` returns the ids of contacts whose numbers match (by the same
 rules the host uses), which the add-in then reads from the backend.
 
