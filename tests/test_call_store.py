@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from partnercrmd.call_log.store import CallRecord, CallStore, OutboxEntry, idempotency_key
@@ -64,20 +63,32 @@ def test_retry_by_key_prefix_or_all(tmp_path: Path) -> None:
     store.close()
 
 
+class Clock:
+    """The time the store stamps changes with, moved by the test: pruning is decided by age alone."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_pruning_forgets_old_history_but_never_waiting_entries(tmp_path: Path) -> None:
-    store = CallStore(tmp_path / "calls.sqlite3")
+    clock = Clock(1_800_000_000.0)
+    store = CallStore(tmp_path / "calls.sqlite3", clock=clock)
     for key, status in (("0ld0d0ne", "done"), ("0ld0fa1l", "failed"), ("0ld0wa1t", "pending")):
         store.add(entry(key))
         if status != "pending":
             store.claim(key)
             store.finish(key, status)
     store.save_call(CallRecord("old-call", "Ended", "Inbound"))
-    time.sleep(0.05)
+    clock.now += 2 * 86400  # two days later
     store.save_call(CallRecord("new-call", "Ended", "Inbound"))
     store.add(entry("new0d0ne"))
     store.claim("new0d0ne")
     store.finish("new0d0ne", "done")
-    assert store.prune(keep_days=0.04 / 86400) == 2  # the old call and the old done entry
+    clock.now += 86400 - 1  # the new ones are a second short of a day old; the old ones three days less a second
+    assert store.prune(keep_days=1) == 2  # the old call and the old done entry
     assert [c.call_id for c in store.recent_calls()] == ["new-call"]
     assert {e.key for e in store.entries()} == {"0ld0fa1l", "0ld0wa1t", "new0d0ne"}
     store.close()

@@ -23,6 +23,7 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,8 +155,10 @@ class CallRecord:
 class CallStore:
     """The calls and the outbox, in one SQLite file; safe to use from several threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+        """Open (or create) the database at `path`; `clock` is the time every change is stamped with (tests)."""
         self.path = path
+        self._clock = clock
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
@@ -189,7 +192,7 @@ class CallStore:
         return CallRecord.from_row(row) if row else None
 
     def save_call(self, call: CallRecord) -> None:
-        call.updated = time.time()
+        call.updated = self._clock()
         values = {
             **call.__dict__,
             "matches": json.dumps(call.matches) if call.matches is not None else "",
@@ -247,12 +250,12 @@ class CallStore:
         """After a start: entries left `sending` by a crash become pending again (they are checked before resending)."""
         with self._lock:
             return self._db.execute(
-                "UPDATE outbox SET status = ?, next_attempt = ? WHERE status = ?", (PENDING, time.time(), SENDING)
+                "UPDATE outbox SET status = ?, next_attempt = ? WHERE status = ?", (PENDING, self._clock(), SENDING)
             ).rowcount
 
     def prune(self, keep_days: float = KEEP_DAYS) -> int:
         """Forget calls, and entries that are done or skipped, older than `keep_days`; waiting ones always stay."""
-        cutoff = time.time() - keep_days * 86400
+        cutoff = self._clock() - keep_days * 86400
         with self._lock:
             calls = self._lazy("DELETE FROM calls WHERE updated < ?", (cutoff,))
             entries = self._lazy("DELETE FROM outbox WHERE status IN (?, ?) AND updated < ?", (DONE, SKIPPED, cutoff))
@@ -282,7 +285,7 @@ class CallStore:
                 if row is not None:
                     self._db.execute(
                         "UPDATE outbox SET status = ?, attempts = attempts + 1, updated = ? WHERE key = ?",
-                        (SENDING, time.time(), key),
+                        (SENDING, self._clock(), key),
                     )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -302,7 +305,7 @@ class CallStore:
 
     def finish(self, key: str, status: str, *, activity_id: str = "", error: str = "", contact_id: str = "") -> None:
         """Mark an entry done, skipped or failed."""
-        now = time.time()
+        now = self._clock()
         with self._lock:
             self._lazy(
                 "UPDATE outbox SET status = ?, activity_id = ?, last_error = ?, updated = ?, done_at = ?, "
@@ -312,7 +315,7 @@ class CallStore:
 
     def postpone(self, key: str, delay: float, error: str, *, contact_id: str = "") -> None:
         """Back to pending, to be tried again after `delay` seconds."""
-        now = time.time()
+        now = self._clock()
         with self._lock:
             self._lazy(
                 "UPDATE outbox SET status = ?, next_attempt = ?, last_error = ?, updated = ?, "
@@ -322,7 +325,7 @@ class CallStore:
 
     def retry(self, keys: list[str] | None = None) -> int:
         """Failed (and waiting) entries are tried again now: all of them, or those whose key starts with one given."""
-        now = time.time()
+        now = self._clock()
         with self._lock:
             if keys is None:
                 return self._db.execute(
