@@ -7,12 +7,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from .api_shapes import ActionKind
 from .books import BookManager, OpenBook
 from .errors import AddinError, BadRequest, NotFound, PartnerError
 from .events import EventHub
 from .model import Activity, CallDirection, CallInfo
 from .opener import Opener, check_url
-from .records import ActionKind
 from .redact import redact
 from .signing import Signer
 

@@ -16,12 +16,12 @@ from aiohttp import web
 
 from . import appkeys
 from .api.body import read_form
+from .api_shapes import contact_fields
 from .errors import BadRequest, Forbidden, NotFound
 from .extension_pages import add_extension_routes
 from .integration import Capability
 from .local_book.addin import live_call_of
 from .model import ContactPatch
-from .records import contact_fields
 from .ui_sessions import SESSION_COOKIE, SESSION_TTL
 
 WINDOWS = ("configuration", "callhistory", "integrations", "dialling", "viewer", "about")

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import phone
+from .addin_output import InvalidData, clean_activity, clean_contact
 from .books import BookManager, OpenBook
 from .errors import AddinError, PartnerError, Unsupported
 from .integration import Capability, ThreadedConnector
 from .model import Activity, Contact, SearchQuery
-from .records import InvalidData, clean_activity, clean_contact
 from .redact import redact
 from .result_cache import ResultCache
 

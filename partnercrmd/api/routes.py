@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__, appkeys
+from ..api_shapes import contact_record
 from ..books import OpenBook
 from ..call_log.call_event_route import CALL_EVENT_PARAMS, call_event
 from ..catalogue import integration_json, visible_integrations
@@ -20,7 +21,6 @@ from ..integration import Capability
 from ..licensing.requests import request_user_id, require_licence
 from ..model import CallInfo, Contact, ContactPatch, PhoneKind
 from ..pages import WINDOWS, window_login_url
-from ..records import contact_record
 from ..search import SearchRequest
 from .call_fields import CALL_DETAIL_PARAMS, DIRECTIONS, call_from_fields
 from .json_responses import json_response

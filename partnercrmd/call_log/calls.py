@@ -31,12 +31,12 @@ from typing import Any
 
 from .. import phone
 from ..actions import ActionService
+from ..api_shapes import ActionKind, action_id, contact_record
 from ..books import AutoPop, BookManager, OpenBook
 from ..errors import AddinError, PartnerError, Unsupported
 from ..events import EventHub
 from ..integration import CallEvent, CallState, Capability
 from ..model import CallDirection, CallInfo
-from ..records import ActionKind, action_id, contact_record
 from ..search import MAX_ACTIVITIES, SearchEngine, SearchRequest
 from ..signing import Signer
 from .activity_text import render_activity
