@@ -9,10 +9,12 @@ documented keys, and never the book's secret in any encoding.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from aiohttp import web
@@ -20,6 +22,18 @@ from aiohttp import web
 from partnercrmd.diagnostics import DIAGNOSTICS_KEYS
 from partnercrmd.paths import Paths
 from partnercrmd.redact import secret_pattern
+from partnercrmd.sdk import (
+    MASK,
+    AddinError,
+    BookContext,
+    Capability,
+    ConfigField,
+    Connector,
+    FieldKind,
+    Integration,
+    SettingsCheck,
+    hookimpl,
+)
 from partnercrmd.testing import configure_book, run_cli
 from partnercrmd.vault import Vault
 from tests.backend_servers import Backend, close_all, start_all
@@ -214,7 +228,7 @@ async def test_the_book_page_downloads_its_diagnostics_without_the_secret(
 ) -> None:
     book_id = await configure_book(partnercrmd_app, server.kind, **server.settings)
     response = await partnercrmd_client.get(f"/ui/books/{book_id}/diagnostics", allow_redirects=False)
-    assert response.status != 200  # the page session is needed
+    assert response.status == 403  # the page session is needed
     await log_in(partnercrmd_client)
     assert f'href="/ui/books/{book_id}/diagnostics"' in await page_text(partnercrmd_client, f"/ui/books/{book_id}")
     response = await partnercrmd_client.get(f"/ui/books/{book_id}/diagnostics")
@@ -223,3 +237,97 @@ async def test_the_book_page_downloads_its_diagnostics_without_the_secret(
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert_no_secret(text, server.settings[SECRET_KEY])
     assert_documented_diagnostics(json.loads(text), server)
+
+
+# --- the host's part, with an add-in that gets everything wrong ---------------------------------------
+
+CHATTY_KEY = "Chatty-Key-2718281828"
+
+
+class ChattyBook(Connector):
+    """Reports its API key in diagnostics as it is, in base64, percent-encoded and as a key: the host masks them."""
+
+    def __init__(self, context: BookContext) -> None:
+        self.key = str(context.settings["api_key"])
+
+    async def diagnostics(self) -> Mapping[str, Any]:
+        encoded = base64.b64encode(f"user:{self.key}".encode()).decode()
+        return {
+            "key": self.key,
+            "basic": f"Basic {encoded}",
+            "url": f"https://crm.example/?k={quote(self.key)}",
+            self.key: 1,
+        }
+
+
+async def check_chatty(settings: Mapping[str, Any], connect: bool) -> SettingsCheck:
+    """Async, as an aiohttp-based add-in's would be: the region must go with a country; a key saying 'bad' fails."""
+    if settings.get("region") and not settings.get("country"):
+        return SettingsCheck(errors={"country": "Give the country of the region."})
+    if connect and "bad" in str(settings["api_key"]):
+        raise AddinError(
+            f"The CRM refused the key {settings['api_key']}; check the setting 'api_key'.", code="invalid_auth"
+        )
+    return SettingsCheck()
+
+
+CHATTY = Integration(
+    id="chatty",
+    name="Chatty CRM",
+    version="1.0",
+    open=ChattyBook,
+    capabilities=frozenset({Capability.SEARCH_NAME}),
+    config=(
+        ConfigField("api_key", "API key", FieldKind.SECRET, required=True),
+        ConfigField("region", "Region"),
+        ConfigField("country", "Country"),
+    ),
+    check_settings=check_chatty,
+)
+
+
+class ChattyAddin:
+    @hookimpl
+    def partnercrmd_integrations(self) -> Sequence[Integration]:
+        return [CHATTY]
+
+
+@pytest.fixture
+def partnercrmd_addins() -> list[tuple[str, object]]:
+    return [("chatty", ChattyAddin())]
+
+
+async def test_an_async_check_keys_its_errors_to_fields_and_masks_the_secret_it_names(
+    partnercrmd_client: Client, partnercrmd_home: Paths
+) -> None:
+    await log_in(partnercrmd_client)
+    before = stored_books(partnercrmd_home)
+    fields = {"o.name": "Chatty", "s.api_key": CHATTY_KEY, "s.region": "North"}
+    response = await post_form(partnercrmd_client, "/ui/integrations/chatty/add", fields)
+    html = await response.text()
+    assert response.status == 400
+    assert '<p id="field-s-country-error" class="error">Give the country of the region.</p>' in html
+
+    bad_key = "bad-" + CHATTY_KEY
+    fields = {"o.name": "Chatty", "s.api_key": bad_key, "s.region": "North", "s.country": "GB"}
+    response = await post_form(partnercrmd_client, "/ui/integrations/chatty/add", fields)
+    html = await response.text()
+    assert response.status == 400
+    assert re.search(r'<p id="field-s-api_key-error" class="error">The CRM refused the key \*\*\*', html)
+    assert_no_secret(html, bad_key)
+    assert stored_books(partnercrmd_home) == before
+
+
+async def test_diagnostics_mask_every_form_of_the_secret_an_add_in_returns(
+    partnercrmd_client: Client, partnercrmd_app: web.Application
+) -> None:
+    book_id = await configure_book(partnercrmd_app, "chatty", api_key=CHATTY_KEY)
+    await log_in(partnercrmd_client)
+    response = await partnercrmd_client.get(f"/ui/books/{book_id}/diagnostics")
+    text = await response.text()
+    assert response.status == 200, text
+    assert_no_secret(text, CHATTY_KEY)
+    found = json.loads(text)
+    assert found["connector"]["key"] == MASK
+    assert found["connector"]["basic"].startswith("Basic ") and MASK in found["connector"]["basic"]
+    assert found["connector"][MASK] == 1

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from partnercrmd.sdk import Capability, Integration, ReleaseNote, hookimpl
 
+from .checks import check_settings
 from .connector import BottleCrmBook
 from .settings import CONFIG
 
@@ -39,6 +40,7 @@ BOTTLECRM = Integration(
     ),
     description="Contacts of a BottleCRM (django-crm) server; calls are logged on them as interactions.",
     config=CONFIG,
+    check_settings=check_settings,
     guide_url="https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-bottlecrm/README.md",
     release_notes=(
         ReleaseNote(

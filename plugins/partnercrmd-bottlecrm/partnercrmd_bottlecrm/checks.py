@@ -6,9 +6,10 @@ needs nothing from the connector.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
-from partnercrmd.sdk import AddinError, CheckResult
+from partnercrmd.sdk import AddinError, CheckResult, SettingsCheck
 
 from .client import BottleCrmClient
 from .index import NumberIndex
@@ -97,3 +98,16 @@ def check_pop(settings: BookSettings) -> CheckResult:
         )
     sample = settings.web_url_template.replace(ID_PLACEHOLDER, "<contact id>")
     return CheckResult("pop", True, f"Records open at {sample}.")
+
+
+async def check_settings(settings: Mapping[str, Any], connect: bool) -> SettingsCheck:
+    """Before a book's settings are saved: every rule `BookSettings.from_mapping` applies (ConfigError names the
+    setting), and with `connect` the API reached and the token allowed to read contacts (AddinError otherwise)."""
+    parsed = BookSettings.from_mapping(settings)
+    if connect:
+        client = BottleCrmClient(parsed.url, parsed.token, timeout=float(parsed.timeout_seconds))
+        try:
+            await client.list_contacts(limit=1)
+        finally:
+            await client.close()
+    return SettingsCheck()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
@@ -220,6 +220,16 @@ class BottleCrmBook(Connector):
 
     async def test(self) -> Sequence[CheckResult]:
         return await run_checks(self.settings, self.client, self.index, self.refresh_index, lambda: self._sample_number)
+
+    async def diagnostics(self) -> Mapping[str, Any]:
+        """The API's address, how many contacts the token sees, and the local number index's refresh state."""
+        found: dict[str, Any] = {"server": self.client.where, "log_calls": self.settings.log_calls}
+        try:
+            found["contacts_visible"] = (await self.client.list_contacts(limit=1)).count
+        except AddinError as exc:
+            found["server_error"] = exc.message
+        found["index"] = self.index.status.as_dict()
+        return found
 
     async def close(self) -> None:
         try:

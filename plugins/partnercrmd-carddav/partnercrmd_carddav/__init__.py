@@ -9,11 +9,13 @@ calendar, and creates and changes contacts under their ETags.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from partnercrmd.sdk import Capability, Integration, ReleaseNote, hookimpl
 
-from .connector import CardDavBook, open_book
+from .checks import check_settings
+from .connector import USER_AGENT, CardDavBook, open_book
 from .settings import CONFIG
 from .version import __version__
 
@@ -27,6 +29,7 @@ CARDDAV = Integration(
     capabilities=frozenset(Capability) - {Capability.CALL_EVENTS},  # all of them; a book narrows them by its settings
     description="Contacts on a CardDAV server: callers found by any number format, calls noted on the contact.",
     config=CONFIG,
+    check_settings=functools.partial(check_settings, user_agent=USER_AGENT),
     guide_url="https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-carddav/README.md",
     release_notes=(
         ReleaseNote(

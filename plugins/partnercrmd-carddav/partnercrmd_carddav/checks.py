@@ -7,15 +7,17 @@ depend on (no point searching a server that cannot be reached).
 from __future__ import annotations
 
 import uuid
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from partnercrmd.sdk import AddinError, CheckResult, display_address
+from partnercrmd.sdk import AddinError, CheckResult, SettingsCheck, display_address
 
 from . import dav_xml
 from .addressbook import NAME_PROPERTIES, AddressBook
 from .client import DavClient, display_url, failure
+from .discovery import find_addressbook
 from .journal_calendar import JournalCalendar
-from .settings import CardDavSettings
+from .settings import CardDavSettings, parse_settings
 from .sync import IndexSync
 
 
@@ -163,3 +165,21 @@ async def run_checks(book: CheckedBook) -> list[CheckResult]:
     if book.settings.web_url_template:
         results.append(_web_page(book))
     return results
+
+
+async def check_settings(settings: Mapping[str, Any], connect: bool, *, user_agent: str) -> SettingsCheck:
+    """Before a book's settings are saved: every rule `parse_settings` applies (ConfigError names the setting),
+    and with `connect` the server reached, the user signed in and the address book found (AddinError otherwise)."""
+    parsed = parse_settings(settings)
+    if not connect:
+        return SettingsCheck()
+    client = DavClient(parsed.username, parsed.password, parsed.ssl_context(), user_agent)
+    try:
+        body = dav_xml.propfind((dav_xml.CURRENT_USER_PRINCIPAL,))
+        reply = await client.request("PROPFIND", parsed.url, body=body, depth="0")
+        if reply.status == 403:
+            raise failure(reply, "reading")
+        await find_addressbook(client, parsed.url, parsed.addressbook)
+    finally:
+        await client.close()
+    return SettingsCheck()

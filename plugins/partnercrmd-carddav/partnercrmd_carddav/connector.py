@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from partnercrmd.sdk import (
@@ -37,7 +38,7 @@ from .cards import (
     search_words,
 )
 from .checks import run_checks
-from .client import DavClient
+from .client import DavClient, display_url
 from .discovery import find_addressbook
 from .index import CardStore
 from .journal_calendar import JournalCalendar
@@ -273,6 +274,17 @@ class CardDavBook(Connector):
 
     async def test(self) -> Sequence[CheckResult]:
         return await run_checks(self)
+
+    async def diagnostics(self) -> Mapping[str, Any]:
+        """The server and address book as found, the journal calendar, and the local card index's refresh state."""
+        cards, numbers = await self.sync.counts()
+        return {
+            "server": display_url(self.settings.url),
+            "addressbook": display_url(self._book.url) if self._book is not None else "(not found yet)",
+            "user": self.settings.username,
+            "journal_calendar": display_url(self.settings.calendar_url) if self.settings.calendar_url else None,
+            "index": {"cards": cards, "numbers": numbers, **self.sync.coordinator.status.as_dict()},
+        }
 
     async def close(self) -> None:
         try:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from partnercrmd.sdk import Capability, Integration, ReleaseNote, hookimpl
 
+from .checks import check_settings
 from .connector import open_directory
 from .settings import CONFIG
 
@@ -24,6 +25,7 @@ JSON_DIRECTORY = Integration(
     capabilities=frozenset({Capability.SEARCH_NUMBER, Capability.SEARCH_NAME, Capability.POP}),
     description="People listed in a JSON file (name, company, title, email, phones); opens them on your intranet.",
     config=CONFIG,
+    check_settings=check_settings,
     guide_url="https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-json-directory/README.md",
     release_notes=(
         ReleaseNote(

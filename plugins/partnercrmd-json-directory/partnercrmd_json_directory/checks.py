@@ -6,12 +6,13 @@ needs nothing from the connector.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from partnercrmd.sdk import AddinError, CheckResult
+from partnercrmd.sdk import AddinError, CheckResult, SettingsCheck
 
 from .client import build_directory, parse_list, read_file
-from .settings import DirectorySettings
+from .settings import DirectorySettings, parse_settings
 
 
 def run_checks(
@@ -41,3 +42,12 @@ def run_checks(
         if example is not None:
             results.append(CheckResult("url_template", True, f"Records open at addresses such as {example}."))
     return results
+
+
+def check_settings(settings: Mapping[str, Any], connect: bool) -> SettingsCheck:
+    """Before a book's settings are saved: every rule `parse_settings` applies (ConfigError names the setting),
+    and with `connect` the file read as a JSON list (AddinError otherwise; Save anyway when it is written later)."""
+    parsed = parse_settings(settings)
+    if connect:
+        parse_list(read_file(parsed.path), parsed.path)
+    return SettingsCheck()

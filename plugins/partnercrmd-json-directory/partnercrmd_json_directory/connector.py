@@ -7,7 +7,8 @@ editing the file needs no restart; reading it never blocks the daemon.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from partnercrmd.sdk import (
@@ -85,6 +86,16 @@ class JsonDirectory(BlockingConnector):
 
     def test(self) -> Sequence[CheckResult]:
         return run_checks(self.settings, self.region, lambda contact_id: self.record_url(contact_id, edit=False))
+
+    def diagnostics(self) -> Mapping[str, Any]:
+        """The file, and what the last read of it gave: the entries held in memory (the add-in's only index)."""
+        try:
+            directory = self.directory()
+        except AddinError as exc:
+            return {"file": str(self.path), "index": {"kind": "entries in memory", "last_error": exc.message}}
+        numbers = sum(len(entry.phone_keys) for entry in directory.entries)
+        index = {"kind": "entries in memory", "entries": len(directory.entries), "numbers": numbers, "last_error": ""}
+        return {"file": str(self.path), "index": index}
 
     def close(self) -> None:
         with self._lock:

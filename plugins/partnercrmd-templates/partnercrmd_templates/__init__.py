@@ -22,7 +22,7 @@ from partnercrmd.sdk.cli import Subcommands
 from .connector import TemplateBook, TemplateSource, capabilities_of
 from .discovery import declared_id, template_files
 from .loader import LoadedTemplate, TemplateError, load_file
-from .settings import config_fields
+from .settings import config_fields, settings_checker
 
 __version__ = "0.1.0"
 
@@ -49,6 +49,7 @@ def integration_for(path: Path, loaded: LoadedTemplate) -> Integration:
         capabilities=capabilities_of(data),
         description=str(data.get("description", "")),
         config=config_fields(loaded),
+        check_settings=settings_checker(loaded),
         classification=Classification(data.get("classification", "Standard")),
         guide_url=str(data.get("guide_url", "")),
         release_notes=notes,

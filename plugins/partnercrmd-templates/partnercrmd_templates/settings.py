@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from partnercrmd.sdk import ConfigError, ConfigField, FieldKind
+from partnercrmd.sdk import ConfigError, ConfigField, FieldKind, SettingsCheck
 
 from .expressions import compile_path, search
 from .loader import LoadedTemplate
@@ -62,3 +62,15 @@ def url_setting(data: Mapping[str, Any]) -> str:
     """The setting the base address comes from, for "check the setting 'url'" in messages."""
     found = re.findall(r"settings\.([a-z][a-z0-9_]*)", str(data.get("base_url", "")))
     return found[0] if found else "url"
+
+
+def settings_checker(loaded: LoadedTemplate) -> Callable[[Mapping[str, Any], bool], SettingsCheck]:
+    """`Integration.check_settings` of a template: its parameters' rules (`settings_with_defaults`: defaults, and
+    parameters required only `when` other settings say so), before the book is saved. No quick connection: a
+    template's only probe is a search, which Test connection runs once the book is saved."""
+
+    def check_settings(settings: Mapping[str, Any], connect: bool) -> SettingsCheck:
+        settings_with_defaults(loaded.data, settings)
+        return SettingsCheck()
+
+    return check_settings

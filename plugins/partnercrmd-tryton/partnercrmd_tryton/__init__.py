@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from partnercrmd.sdk import Capability, Integration, ReleaseNote, hookimpl
 
+from .checks import check_settings
 from .connector import TrytonBook, open_book
 from .settings import CONFIG
 from .version import __version__
@@ -27,6 +28,7 @@ TRYTON = Integration(
     capabilities=frozenset(Capability) - {Capability.CALL_EVENTS},  # all of them; a book narrows them by its settings
     description="Parties of a Tryton database: caller preview, opening in the web client, calls as notes.",
     config=CONFIG,
+    check_settings=check_settings,
     guide_url="https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-tryton/README.md",
     release_notes=(
         ReleaseNote(

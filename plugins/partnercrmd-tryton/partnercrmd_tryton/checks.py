@@ -6,15 +6,15 @@ server and signing in come first: when either fails, the later checks are not ru
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from partnercrmd.sdk import AddinError, CheckResult, Contact, SearchQuery, number_query
+from partnercrmd.sdk import AddinError, CheckResult, Contact, SearchQuery, SettingsCheck, number_query
 
-from .client import TrytonClient
+from .client import Credentials, TrytonClient
 from .index import PartyIndex
 from .mapping import PARTY_FIELDS, PHONE_TYPES, party_to_contact
-from .settings import TrytonSettings
+from .settings import TrytonSettings, parse_settings
 
 
 class CheckedBook(Protocol):
@@ -122,3 +122,16 @@ async def run_checks(book: CheckedBook) -> list[CheckResult]:
     if book.index is not None:
         results.append(await check_index(book))
     return results
+
+
+async def check_settings(settings: Mapping[str, Any], connect: bool) -> SettingsCheck:
+    """Before a book's settings are saved: every rule `parse_settings` applies (ConfigError names the setting),
+    and with `connect` the server reached and the user signed in to the database (AddinError otherwise)."""
+    parsed = parse_settings(settings)
+    if connect:
+        client = TrytonClient(Credentials(parsed.url, parsed.database, parsed.username, parsed.password))
+        try:
+            await client.login()
+        finally:
+            await client.close()
+    return SettingsCheck()

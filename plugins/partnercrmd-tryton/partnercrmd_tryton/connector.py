@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -284,6 +284,21 @@ class TrytonBook(Connector):
 
     async def test(self) -> Sequence[CheckResult]:
         return await checks.run_checks(self)
+
+    async def diagnostics(self) -> Mapping[str, Any]:
+        """The server's Tryton version, the database and user, and the local party index's refresh state."""
+        found: dict[str, Any] = {
+            "server": self.client.shown_url,
+            "database": self.settings.database,
+            "user": self.settings.username,
+        }
+        try:
+            found["server_version"] = await self.client.server_version()
+        except AddinError as exc:
+            found["server_version"] = None
+            found["server_error"] = exc.message
+        found["index"] = self.index.status.as_dict() if self.index is not None else {"kind": "none"}
+        return found
 
     async def close(self) -> None:
         try:
