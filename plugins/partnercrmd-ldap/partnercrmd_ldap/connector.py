@@ -433,16 +433,12 @@ class LdapBook(BlockingConnector):
         if index is None:
             found["index"] = {"kind": "none", "why": "the setting 'index_minutes' is 0: every search asks the server"}
         else:
-            age = index.age()
             found["index"] = {
                 "kind": "numbers",
                 "file": index.path.name,
-                "numbers_last_fill": index.count,
-                "age_seconds": None if math.isinf(age) else round(age, 1),
                 "max_age_seconds": index.max_age,
-                "last_error": index.last_error,
-                "last_error_code": index.last_error_code,
                 "incomplete": index.incomplete.message if index.incomplete else "",
+                **index.status.as_dict(),
             }
         return found
 
