@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from . import appkeys, search
+from . import appkeys
+from . import search as search_engine
 from .addin_host import DISABLE_ENV as DISABLE_ENV  # re-exported: add-in tests set it before the daemon starts
 from .addin_host import AddinHost
 from .app import create_app
@@ -97,9 +99,60 @@ async def next_event(
                 return dict(event)
 
 
+def by_book(collections: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The collections of a `Search` answer by book id (`AddinId`)."""
+    return {collection["AddinId"]: collection for collection in collections}
+
+
+async def search(api: ApiSession, query: str, **fields: Any) -> dict[str, dict[str, Any]]:
+    """`POST Search` for `query` (more request fields as keywords: `timeoutMs=1500`, `count=20`): each book's
+    collection by book id, so `(await search(api, "ada"))[book_id]` is one book's answer."""
+    return by_book(await api.call("POST", "Search", query=query, **fields))
+
+
+def names(collection: dict[str, Any]) -> list[str]:
+    """The `DisplayText` of each record of one book's collection, in order; asserts the book reported no error."""
+    assert collection["ExceptionText"] == "", collection["ExceptionText"]
+    return [record["DisplayText"] for record in collection["Records"]]
+
+
+def action(record: dict[str, Any], kind: str) -> str:
+    """The `ActionId` of a record's action of that `SpecialKind` (`Open`, `Edit`, `LogCall`…), for `DoAction`."""
+    return str(next(a["ActionId"] for a in record["Actions"] if a["SpecialKind"] == kind))
+
+
+def write_branding(
+    directory: Path,
+    *,
+    public_key: str = "",
+    shipped: Sequence[str] | None = None,
+    licensing: Mapping[str, Any] | None = None,
+    **product: str,
+) -> Path:
+    """A partner's branding file `directory/branding.toml` (docs/branding.md); its path.
+
+    `[product]` names "Acme Connect" of "Acme Telecom" unless `name`/`vendor` say otherwise, plus any other
+    product key given; `[integrations] shipped`, `[keys] public_key` and `[licensing]` when given.
+    """
+
+    def table(name: str, values: Mapping[str, Any]) -> list[str]:
+        return [f"[{name}]", *(f"{key} = {json.dumps(value)}" for key, value in values.items())]  # JSON: TOML strings
+
+    lines = table("product", {"name": "Acme Connect", "vendor": "Acme Telecom", **product})
+    if shipped is not None:
+        lines += table("integrations", {"shipped": list(shipped)})
+    if public_key:
+        lines += table("keys", {"public_key": public_key})
+    if licensing:
+        lines += table("licensing", licensing)
+    path = directory / "branding.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def number_query(text: str, region: str | None = "GB", limit: int = 5) -> SearchQuery:
     """A number search as the daemon sends it to add-ins (region GB, like the test daemon's)."""
-    return search.number_query(text, region, limit)
+    return search_engine.number_query(text, region, limit)
 
 
 async def configure_book(app: web.Application, integration_id: str | Integration, **settings: Any) -> str:

@@ -28,7 +28,7 @@ from partnercrmd.config import DaemonConfig
 from partnercrmd.errors import ConfigError
 from partnercrmd.partner_keys import generate_private_key, load_private_key
 from partnercrmd.paths import Paths
-from partnercrmd.testing import ApiSession, configure_book
+from partnercrmd.testing import ApiSession, configure_book, write_branding
 from partnercrmd.unlock import issue_code
 from partnercrmd.vault import Vault
 from tests import book_rules_addin
@@ -72,17 +72,6 @@ def controlled_site(tmp_path: Path) -> dict[str, str]:
 def partner_key() -> tuple[str, str]:
     """(private key PEM, public key text) of the partner."""
     return generate_private_key()
-
-
-def write_branding(directory: Path, public_key: str, shipped: tuple[str, ...]) -> Path:
-    path = directory / "branding.toml"
-    shipped_list = ", ".join(f'"{i}"' for i in shipped)
-    path.write_text(
-        f'[product]\nname = "Acme Connect"\nvendor = "Acme Telecom"\n[integrations]\nshipped = [{shipped_list}]\n'
-        f'[keys]\npublic_key = "{public_key}"\n',
-        encoding="utf-8",
-    )
-    return path
 
 
 def vault_file(home: Path) -> bytes:
@@ -234,7 +223,7 @@ async def _has_book(api: ApiSession, book_id: str) -> bool:
 def test_books_add_refuses_locked_and_unshipped_integrations_until_unlocked(
     home: Path, tmp_path: Path, controlled_site: dict[str, str], partner_key: tuple[str, str]
 ) -> None:
-    branding = write_branding(tmp_path, partner_key[1], ("local", "vipcrm"))
+    branding = write_branding(tmp_path, public_key=partner_key[1], shipped=("local", "vipcrm"))
     env = {**controlled_site, "PARTNERCRMD_BRANDING": str(branding)}
     cli_ok(home, "books", "list", env=env)
     locked = cli_refused(home, "books", "add", "vipcrm", "--set", "api_token=t0ken", env=env)
@@ -260,7 +249,7 @@ def test_a_locked_book_in_the_vault_is_listed_with_the_reason_and_cannot_be_turn
 ) -> None:
     env = {
         **controlled_site,
-        "PARTNERCRMD_BRANDING": str(write_branding(tmp_path, partner_key[1], ("local", "vipcrm"))),
+        "PARTNERCRMD_BRANDING": str(write_branding(tmp_path, public_key=partner_key[1], shipped=("local", "vipcrm"))),
     }
     cli_ok(home, "books", "list", env=env)
     vip = BookConfig(id="vip", type="vipcrm", name="VIP", enabled=False, settings={"api_token": "right-token"})
@@ -291,7 +280,7 @@ class TestVaultEditedByHand:
     def partnercrmd_config(
         self, partnercrmd_config: DaemonConfig, partner_key: tuple[str, str], tmp_path: Path
     ) -> DaemonConfig:
-        branding = write_branding(tmp_path, partner_key[1], ("local", CONTROLLED_ID))
+        branding = write_branding(tmp_path, public_key=partner_key[1], shipped=("local", CONTROLLED_ID))
         partnercrmd_config.branding = load_branding_file(branding)
         return partnercrmd_config
 

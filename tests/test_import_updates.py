@@ -25,7 +25,7 @@ import pytest
 
 from partnercrmd.cli import main
 from partnercrmd.paths import Paths
-from partnercrmd.testing import ApiSession
+from partnercrmd.testing import ApiSession, action, search
 
 SHARED_ENV = "PARTNERCRMD_SHARED"
 OLD_BOOKS = Path(__file__).parent / "data" / "local_books"
@@ -107,17 +107,11 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-async def search(api: ApiSession, query: str, **fields: Any) -> list[dict[str, Any]]:
+async def local_records(api: ApiSession, query: str, **fields: Any) -> list[dict[str, Any]]:
     """The local book's records for `query`."""
-    collections = await api.call("POST", "Search", query=query, count=20, **fields)
-    (local,) = [c for c in collections if c["AddinId"] == "local"]
+    local = (await search(api, query, count=20, **fields))["local"]
     assert not local["ExceptionText"], local
-    records: list[dict[str, Any]] = local["Records"]
-    return records
-
-
-def action(record: dict[str, Any], kind: str) -> str:
-    return next(str(a["ActionId"]) for a in record["Actions"] if a["SpecialKind"] == kind)
+    return list(local["Records"])
 
 
 async def log_call(api: ApiSession, record: dict[str, Any], number: str, call_id: str) -> None:
@@ -200,7 +194,7 @@ async def test_an_edited_number_updates_the_contact_and_search_finds_only_the_ne
 ) -> None:
     original = shared("John_Doe_EVOLUTION.vcf")
     assert (await import_in_thread(original)).counts == (1, 0, 0, 0)
-    (before,) = await search(api, OLD_NUMBER)
+    (before,) = await local_records(api, OLD_NUMBER)
     assert "Doe" in before["DisplayText"]
     await log_call(api, before, OLD_NUMBER, "call-before-update")
     count = contact_count(partnercrmd_home)
@@ -211,8 +205,8 @@ async def test_an_edited_number_updates_the_contact_and_search_finds_only_the_ne
     assert (await import_in_thread(edited)).counts == (0, 1, 0, 0)
 
     assert contact_count(partnercrmd_home) == count
-    assert await search(api, OLD_NUMBER) == []
-    (after,) = await search(api, NEW_NUMBER, includeActivities="true")
+    assert await local_records(api, OLD_NUMBER) == []
+    (after,) = await local_records(api, NEW_NUMBER, includeActivities="true")
     assert after["UniqueId"] == before["UniqueId"], "the contact keeps its local id"
     assert [a["DurationSeconds"] for a in after["Activities"]] == [61], "and its call history"
     assert "905-666-1234" in str(after), "the card's other number is still there"
@@ -252,7 +246,7 @@ async def test_a_csv_with_an_id_column_updates_by_it(
     old, new = "+44 20 7946 0444", "+44 20 7946 0777"
     first = write(tmp_path / "people.csv", people_csv(layout, old))
     assert (await import_in_thread(first)).counts == (2, 0, 0, 0)
-    (ada,) = await search(api, "020 7946 0444")
+    (ada,) = await local_records(api, "020 7946 0444")
     count = contact_count(partnercrmd_home)
     assert (await import_in_thread(first)).counts == (0, 0, 2, 0)
 
@@ -260,8 +254,8 @@ async def test_a_csv_with_an_id_column_updates_by_it(
     assert (await import_in_thread(edited)).counts == (0, 1, 1, 0)
 
     assert contact_count(partnercrmd_home) == count
-    assert await search(api, "020 7946 0444") == []
-    (found,) = await search(api, "020 7946 0777")
+    assert await local_records(api, "020 7946 0444") == []
+    (found,) = await local_records(api, "020 7946 0777")
     assert found["UniqueId"] == ada["UniqueId"] and "Lovelace" in found["DisplayText"]
 
 
@@ -309,9 +303,9 @@ def old_book(partnercrmd_home: Paths) -> Path:
 async def test_a_schema_2_book_opens_keeps_its_contacts_and_updates_them(
     old_book: Path, api: ApiSession, partnercrmd_home: Paths, tmp_path: Path
 ) -> None:
-    (lena,) = await search(api, "Lena Legacy", includeActivities="true")
+    (lena,) = await local_records(api, "Lena Legacy", includeActivities="true")
     assert [a["DurationSeconds"] for a in lena["Activities"]] == [120]
-    assert [r["DisplayText"] for r in await search(api, "02079460202")] == ["Carl Csv"]
+    assert [r["DisplayText"] for r in await local_records(api, "02079460202")] == ["Carl Csv"]
     assert contact_count(partnercrmd_home) == 2
     with contextlib.closing(sqlite3.connect(old_book)) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("3",)
@@ -324,8 +318,8 @@ async def test_a_schema_2_book_opens_keeps_its_contacts_and_updates_them(
     assert (await import_in_thread(write(tmp_path / "legacy.csv", LEGACY_CSV))).counts == (0, 0, 0, 1)
 
     assert contact_count(partnercrmd_home) == 2
-    assert await search(api, "02079460101") == []
-    (moved,) = await search(api, "02079460111", includeActivities="true")
+    assert await local_records(api, "02079460101") == []
+    (moved,) = await local_records(api, "02079460111", includeActivities="true")
     assert moved["UniqueId"] == lena["UniqueId"]
     assert [a["DurationSeconds"] for a in moved["Activities"]] == [120]
 

@@ -8,23 +8,19 @@ from typing import Any
 import pytest
 
 from partnercrmd.partner_keys import generate_private_key
+from partnercrmd.testing import write_branding
 from tests.daemon_process import describe, error_line, run_cli
-
-
-def write_branding(folder: Path, public_key: str) -> Path:
-    path = folder / "branding.toml"
-    path.write_text(
-        f'[product]\nname = "Acme Phone"\n\n[keys]\npublic_key = "{public_key}"\n\n[licensing]\nprovider = "file"\n',
-        encoding="utf-8",
-    )
-    return path
 
 
 def test_licence_issue_install_and_show(tmp_path: Path) -> None:
     pem, public = generate_private_key()
     key = tmp_path / "partner.pem"
     key.write_text(pem, encoding="ascii")
-    env: dict[str, Any] = {"PARTNERCRMD_BRANDING": str(write_branding(tmp_path, public))}
+    env: dict[str, Any] = {
+        "PARTNERCRMD_BRANDING": str(
+            write_branding(tmp_path, public_key=public, name="Acme Phone", licensing={"provider": "file"})
+        )
+    }
     home = tmp_path / "home"
     issued = run_cli(
         home, "licence", "issue", "--key", str(key), "--licensee", "Acme Ltd", "--user", "alice", "--user", "bob",
@@ -45,7 +41,11 @@ def test_licence_issue_install_and_show(tmp_path: Path) -> None:
 
 def test_licence_commands_refuse_bad_input(tmp_path: Path) -> None:
     _, public = generate_private_key()
-    env: dict[str, Any] = {"PARTNERCRMD_BRANDING": str(write_branding(tmp_path, public))}
+    env: dict[str, Any] = {
+        "PARTNERCRMD_BRANDING": str(
+            write_branding(tmp_path, public_key=public, name="Acme Phone", licensing={"provider": "file"})
+        )
+    }
     home = tmp_path / "home"
     missing = run_cli(home, "licence", "issue", "--key", str(tmp_path / "none.pem"), "--licensee", "A", "--seats", "2")
     assert missing.returncode == 2 and "Cannot read the private key" in error_line(missing)
@@ -68,12 +68,8 @@ def test_licence_show_lists_what_the_licensing_service_answered(
     from partnercrmd.paths import Paths
     from partnercrmd.vault import Vault
 
-    branding = tmp_path / "branding.toml"
-    branding.write_text(
-        '[product]\nname = "Acme Phone"\n\n[licensing]\nprovider = "http"\n'
-        'endpoint = "https://licensing.example/check"\ngrace_hours = 24\n',
-        encoding="utf-8",
-    )
+    licensing = {"provider": "http", "endpoint": "https://licensing.example/check", "grace_hours": 24}
+    branding = write_branding(tmp_path, name="Acme Phone", licensing=licensing)
     home = tmp_path / "home"
     monkeypatch.setenv("PARTNERCRMD_KEYRING", "0")  # the vault key in a key file, as the command finds it
     paths = Paths.under(home)

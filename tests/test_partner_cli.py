@@ -11,10 +11,13 @@ import pytest
 
 from partnercrmd.catalogue import UNLOCKED_KEY
 from partnercrmd.partner_keys import generate_private_key
+from partnercrmd.testing import write_branding
 from partnercrmd.vault import Vault
 from tests.daemon_process import describe, error_line, run_cli
 
 TESTS = Path(__file__).resolve().parent
+SHIPPED = ("local", "carddav", "vipcrm")
+"""The integrations the branded build in these tests ships."""
 
 
 @pytest.fixture
@@ -37,15 +40,6 @@ def keygen(tmp_path: Path, env: dict[str, str] | None = None) -> tuple[Path, str
     return key_file, match.group(1)
 
 
-def write_branding(directory: Path, public_key: str, **product: str) -> Path:
-    lines = ["[product]", 'name = "Acme Connect"', 'vendor = "Acme Telecom"']
-    lines += [f'{k} = "{v}"' for k, v in product.items()]
-    lines += ["[integrations]", 'shipped = ["local", "carddav", "vipcrm"]', "[keys]", f'public_key = "{public_key}"']
-    path = directory / "branding.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
 def test_keygen_writes_a_private_key_only_the_user_can_read_and_never_overwrites_it(tmp_path: Path) -> None:
     key_file, public = keygen(tmp_path)
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
@@ -59,7 +53,7 @@ def test_keygen_writes_a_private_key_only_the_user_can_read_and_never_overwrites
 def test_an_unlock_code_unlocks_what_it_names_and_nothing_else(tmp_path: Path, controlled_site: dict[str, str]) -> None:
     home = tmp_path / "home"
     key_file, public = keygen(tmp_path)
-    env = {**controlled_site, "PARTNERCRMD_BRANDING": str(write_branding(tmp_path, public))}
+    env = {**controlled_site, "PARTNERCRMD_BRANDING": str(write_branding(tmp_path, public_key=public, shipped=SHIPPED))}
     issued = run_cli(home, "partner", "unlock-code", "--private-key", str(key_file), "--id", "order-17", "othercrm")
     assert issued.returncode == 0, describe(issued)
     refused = run_cli(home, "unlock", issued.stdout.strip(), extra_env=env)
@@ -88,7 +82,7 @@ def test_unlock_without_a_partner_key_says_so(tmp_path: Path) -> None:
 
 def test_the_cli_speaks_the_partner_product_name(tmp_path: Path) -> None:
     _, public = keygen(tmp_path)
-    env = {"PARTNERCRMD_BRANDING": str(write_branding(tmp_path, public))}
+    env = {"PARTNERCRMD_BRANDING": str(write_branding(tmp_path, public_key=public, shipped=SHIPPED))}
     assert run_cli(tmp_path / "home", "version", extra_env=env).stdout.startswith("Acme Connect 0.1.0")
     missing = run_cli(tmp_path / "home", "books", "remove", "nothing", extra_env=env)
     assert error_line(missing).startswith("Acme Connect: No address book 'nothing'")
@@ -102,7 +96,8 @@ def test_viewer_export_writes_the_partner_viewer_with_only_shipped_standard_inte
     logo.write_bytes(b"\x89PNG\r\n\x1a\n")
     branding = write_branding(
         tmp_path,
-        public,
+        public_key=public,
+        shipped=SHIPPED,
         logo="acme.png",
         request_integration_url="https://acme.example/ask",
         guide_url="https://acme.example/guide",

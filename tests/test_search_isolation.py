@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 import pytest
 from aiohttp import web
 
-from partnercrmd.testing import ApiSession, configure_book
+from partnercrmd.testing import ApiSession, by_book, configure_book
 from tests.fake_addins import ExplodingAddin, FakeAddins
 
 
 @pytest.fixture
 def partnercrmd_addins() -> list[tuple[str, object]]:
     return [("fakes", FakeAddins()), ("exploding", ExplodingAddin())]
-
-
-def by_book(collections: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {c["AddinId"]: c for c in collections}
 
 
 async def test_failing_books_get_exception_text_and_the_rest_answer(

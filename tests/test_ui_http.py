@@ -16,7 +16,7 @@ from partnercrmd.books import read_books
 from partnercrmd.client_apps import AppStatus
 from partnercrmd.partner_keys import generate_private_key, load_private_key
 from partnercrmd.paths import Paths
-from partnercrmd.testing import ApiSession, configure_book
+from partnercrmd.testing import ApiSession, configure_book, write_branding
 from partnercrmd.unlock import issue_code
 from tests import controlled_addin
 from tests.ui_support import UI_PAGES, Client, csrf_of, log_in, page_text, post_form
@@ -62,12 +62,7 @@ def partnercrmd_config(partnercrmd_config: Any, partner_key: tuple[str, str], tm
     """Branded with the partner's public key, so unlock codes can be checked."""
     from partnercrmd.branding import load_branding_file
 
-    branding_file = tmp_path / "branding.toml"
-    branding_file.write_text(
-        f'[product]\nname = "Acme Connect"\nvendor = "Acme Telecom"\nrequest_integration_url = "{REQUEST_URL}"\n'
-        f'[keys]\npublic_key = "{partner_key[1]}"\n',
-        encoding="utf-8",
-    )
+    branding_file = write_branding(tmp_path, public_key=partner_key[1], request_integration_url=REQUEST_URL)
     partnercrmd_config.branding = load_branding_file(branding_file)
     return partnercrmd_config
 

@@ -32,11 +32,14 @@ from partnercrmd.sdk import Activity, AddinError, BookContext, CallDirection, Co
 from partnercrmd.testing import (
     ApiSession,
     RecordingOpener,
+    action,
     addin_host,
     book_connector,
     configure_book,
+    names,
     number_query,
     remove_default_book,
+    search,
 )
 
 WEB = "https://crm.example.com/contacts/{id}"
@@ -102,20 +105,8 @@ def connector_of(app: web.Application, book_id: str) -> BottleCrmBook:
     return connector
 
 
-async def search(api: ApiSession, query: str, **more: Any) -> dict[str, dict[str, Any]]:
-    return {c["AddinId"]: c for c in await api.call("POST", "Search", query=query, **more)}
-
-
-def names(collection: dict[str, Any]) -> list[str]:
-    return [record["DisplayText"] for record in collection["Records"]]
-
-
 def fields(record: dict[str, Any]) -> dict[str, str]:
     return {field["DescriptorId"]: field["Value"] for field in record["Fields"]}
-
-
-def action(record: dict[str, Any], kind: str) -> str:
-    return str(next(a["ActionId"] for a in record["Actions"] if a["SpecialKind"] == kind))
 
 
 async def only_record(api: ApiSession, book_id: str, query: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from carddav_seed import seed_book
 from carddav_servers import RadicaleServer, RawDav
 from partnercrmd_carddav import CARDDAV
 
-from partnercrmd.testing import ApiSession, RecordingOpener, addin_host, configure_book
+from partnercrmd.testing import ApiSession, RecordingOpener, action, addin_host, by_book, configure_book, names, search
 
 CALL = {
     "Direction": "Inbound",
@@ -32,29 +32,13 @@ CALL = {
 }
 
 
-def by_book(collections: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {c["AddinId"]: c for c in collections}
-
-
-def names(collection: dict[str, Any]) -> list[str]:
-    return [record["DisplayText"] for record in collection["Records"]]
-
-
 def fields(record: dict[str, Any]) -> dict[str, str]:
     return {f["DescriptorId"]: f["Value"] for f in record["Fields"]}
 
 
-def action(record: dict[str, Any], kind: str) -> str:
-    return next(str(a["ActionId"]) for a in record["Actions"] if a["SpecialKind"] == kind)
-
-
-async def search(api: ApiSession, book_id: str, query: str, **options: Any) -> dict[str, Any]:
-    return by_book(await api.call("POST", "Search", query=query, **options))[book_id]
-
-
 async def only(api: ApiSession, book_id: str, query: str) -> dict[str, Any]:
     """The one record a search finds (asserting there is exactly one and no error)."""
-    found = await search(api, book_id, query)
+    found = (await search(api, query))[book_id]
     assert found["ExceptionText"] == ""
     [record] = found["Records"]
     return record  # type: ignore[no-any-return]
@@ -124,7 +108,7 @@ async def test_numbers_in_other_cards_and_forms_are_found_and_strangers_are_not(
     assert (await only(api, book_id, "+33 1 42 68 53 00"))["DisplayText"] == "Zoë Lefèvre"  # stored 0033 …
     assert (await only(api, book_id, "+1 (212) 736-5000"))["DisplayText"] == "Zoë Lefèvre"
     assert (await only(api, book_id, "07700900123"))["DisplayText"] == "Dana Whitfield"
-    stranger = await search(api, book_id, "+44 20 7946 0999")
+    stranger = (await search(api, "+44 20 7946 0999"))[book_id]
     assert (stranger["Records"], stranger["ExceptionText"]) == ([], "")
 
 
@@ -138,34 +122,34 @@ async def test_a_contact_added_on_the_server_by_another_app_is_found(
 ) -> None:
     monkeypatch.setattr(partnercrmd_carddav.connector, "CHECK_INTERVAL", 0.1)  # instead of waiting 2 s
     book_id = await configure_book(partnercrmd_app, "carddav", **settings)
-    assert (await search(api, book_id, "+44 117 496 0123"))["Records"] == []
+    assert (await search(api, "+44 117 496 0123"))[book_id]["Records"] == []
     card = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:frank\r\nFN:Frank Ocampo\r\nTEL:0117-496-0123\r\nEND:VCARD\r\n"
     raw.put_card(book_path + "frank.vcf", card)
     await asyncio.sleep(0.15)
     assert (await only(api, book_id, "+44 117 496 0123"))["DisplayText"] == "Frank Ocampo"
     raw.put_card(book_path + "gina.vcf", card.replace("frank", "gina").replace("Frank Ocampo", "Gina Okafor"))
     await asyncio.sleep(0.15)
-    assert names(await search(api, book_id, "okafor")) == ["Gina Okafor"]
+    assert names((await search(api, "okafor"))[book_id]) == ["Gina Okafor"]
 
 
 async def test_name_search_needs_every_word(
     api: ApiSession, partnercrmd_app: web.Application, settings: dict[str, Any]
 ) -> None:
     book_id = await configure_book(partnercrmd_app, "carddav", **settings)
-    assert names(await search(api, book_id, "northwind")) == ["Dana Whitfield", "Eamon O'Neill"]
-    assert names(await search(api, book_id, "Dana NORTHWIND")) == ["Dana Whitfield"]
-    assert names(await search(api, book_id, "eamon.oneill@")) == ["Eamon O'Neill"]
-    assert names(await search(api, book_id, "société zoe")) == ["Zoë Lefèvre"]
-    assert names(await search(api, book_id, "whitfield contoso")) == []
+    assert names((await search(api, "northwind"))[book_id]) == ["Dana Whitfield", "Eamon O'Neill"]
+    assert names((await search(api, "Dana NORTHWIND"))[book_id]) == ["Dana Whitfield"]
+    assert names((await search(api, "eamon.oneill@"))[book_id]) == ["Eamon O'Neill"]
+    assert names((await search(api, "société zoe"))[book_id]) == ["Zoë Lefèvre"]
+    assert names((await search(api, "whitfield contoso"))[book_id]) == []
 
 
 async def test_pictures_come_with_include_pictures(
     api: ApiSession, partnercrmd_app: web.Application, settings: dict[str, Any]
 ) -> None:
     book_id = await configure_book(partnercrmd_app, "carddav", **settings)
-    with_picture = (await search(api, book_id, "Dana", includePictures="true"))["Records"][0]
+    with_picture = (await search(api, "Dana", includePictures="true"))[book_id]["Records"][0]
     assert fields(with_picture)["Picture"].startswith("data:image/png;base64,iVBORw0KGgo")
-    without = (await search(api, book_id, "Dana"))["Records"][0]
+    without = (await search(api, "Dana"))[book_id]["Records"][0]
     assert "Picture" not in fields(without)
 
 
@@ -245,7 +229,7 @@ async def test_a_call_is_logged_in_the_contacts_note_and_read_back_from_the_serv
     assert "+44 20 7946 0958 -> 201 [Reception] — Wants a quote for 40 seats" in unfolded
     assert "X-SOCIALPROFILE;TYPE=twitter:danaw" in unfolded and "PHOTO;" in unfolded  # the rest of the card kept
 
-    found = await search(api, book_id, "Dana", includeActivities="true")
+    found = (await search(api, "Dana", includeActivities="true"))[book_id]
     [record] = found["Records"]
     [activity] = record["Activities"]
     assert activity["Subject"] == "Incoming call: +44 20 7946 0958 -> 201 [Reception]"
@@ -278,7 +262,7 @@ async def test_a_call_is_logged_as_a_journal_entry_in_a_calendar(
     assert "DESCRIPTION:Direction: Outbound\\nCaller: +44 20 7946 0958\\nCalled: 201 [Reception]\\n" in entry
     assert "\\n\\nWants a quote for 40 seats" in entry
 
-    [record] = (await search(api, book_id, "Eamon", includeActivities="true"))["Records"]
+    [record] = (await search(api, "Eamon", includeActivities="true"))[book_id]["Records"]
     [activity] = record["Activities"]
     assert (activity["Direction"], activity["DurationSeconds"]) == ("Outbound", 125)
     assert raw.get(f"{settings['addressbook']}eamon.vcf").body.count("NOTE") == 0  # the card is left alone
@@ -333,7 +317,7 @@ async def test_saving_a_record_changes_only_what_was_given(
     assert "PHOTO;" in stored and "ORG:Northwind Traders;Sales" in stored
 
     assert (await only(api, book_id, "+44 20 7946 0111"))["DisplayText"] == "Dana Whitfield"  # index updated
-    assert (await search(api, book_id, "+44 20 7946 0958"))["Records"] == []
+    assert (await search(api, "+44 20 7946 0958"))[book_id]["Records"] == []
 
 
 # --- failures ----------------------------------------------------------------------------------------------
@@ -345,7 +329,7 @@ async def test_a_wrong_password_is_reported_plainly_and_never_shown(
     wrong = "not-alices-password-42"
     book_id = await configure_book(partnercrmd_app, "carddav", **{**settings, "password": wrong})
     for query in ("+44 20 7946 0958", "Dana"):
-        found = await search(api, book_id, query)
+        found = (await search(api, query))[book_id]
         assert found["Records"] == []
         assert found["ExceptionText"].startswith("The server http://127.0.0.1:")
         assert "refused the user name 'alice' or its password (HTTP 401)" in found["ExceptionText"]
@@ -366,12 +350,12 @@ async def test_a_server_stopped_mid_test_is_reported_within_the_deadline(
             password=RadicaleServer.USERS["alice"],
             addressbook=path,
         )
-        assert names(await search(api, book_id, "+44 20 7946 0958")) == ["Dana Whitfield"]
+        assert names((await search(api, "+44 20 7946 0958"))[book_id]) == ["Dana Whitfield"]
     finally:
         server.stop()
     for query in ("+44 20 7946 0958", "+44 20 7946 0999", "Dana"):
         started = time.monotonic()
-        found = await search(api, book_id, query, timeoutMs=1500)
+        found = (await search(api, query, timeoutMs=1500))[book_id]
         assert time.monotonic() - started < 3
         assert found["Records"] == []
         text = found["ExceptionText"]

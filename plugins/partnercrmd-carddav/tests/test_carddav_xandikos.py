@@ -21,7 +21,7 @@ from carddav_servers import RawDav, XandikosServer
 from partnercrmd_carddav.connector import open_book
 
 from partnercrmd.sdk import Activity, BookContext, CallDirection, SearchQuery
-from partnercrmd.testing import ApiSession, configure_book
+from partnercrmd.testing import ApiSession, action, configure_book, names, search
 
 CALL = {
     "Direction": "Inbound",
@@ -57,38 +57,24 @@ def xsettings(xandikos: XandikosServer, xbook: str) -> dict[str, Any]:
     return {"url": xandikos.url + xbook}
 
 
-async def search(api: ApiSession, book_id: str, query: str, **options: Any) -> dict[str, Any]:
-    found = {c["AddinId"]: c for c in await api.call("POST", "Search", query=query, **options)}[book_id]
-    assert found["ExceptionText"] == ""
-    return found  # type: ignore[no-any-return]
-
-
-def names(found: dict[str, Any]) -> list[str]:
-    return [r["DisplayText"] for r in found["Records"]]
-
-
-def action(record: dict[str, Any], kind: str) -> str:
-    return next(str(a["ActionId"]) for a in record["Actions"] if a["SpecialKind"] == kind)
-
-
 async def test_numbers_in_any_format_and_names_are_found(
     api: ApiSession, partnercrmd_app: web.Application, xsettings: dict[str, Any]
 ) -> None:
     book_id = await configure_book(partnercrmd_app, "carddav", **xsettings)
     for query in ("+44 20 7946 0958", "02079460958", "0044 20 7946 0958", "(0)20-7946-0958"):
-        assert names(await search(api, book_id, query)) == ["Dana Whitfield"], query
-    assert names(await search(api, book_id, "+44 161 496 0789")) == ["Eamon O'Neill"]
-    assert names(await search(api, book_id, "+33142685300")) == ["Zoë Lefèvre"]
-    assert names(await search(api, book_id, "northwind")) == ["Dana Whitfield", "Eamon O'Neill"]
-    assert names(await search(api, book_id, "dana northwind")) == ["Dana Whitfield"]
-    assert names(await search(api, book_id, "zoë")) == ["Zoë Lefèvre"]
+        assert names((await search(api, query))[book_id]) == ["Dana Whitfield"], query
+    assert names((await search(api, "+44 161 496 0789"))[book_id]) == ["Eamon O'Neill"]
+    assert names((await search(api, "+33142685300"))[book_id]) == ["Zoë Lefèvre"]
+    assert names((await search(api, "northwind"))[book_id]) == ["Dana Whitfield", "Eamon O'Neill"]
+    assert names((await search(api, "dana northwind"))[book_id]) == ["Dana Whitfield"]
+    assert names((await search(api, "zoë"))[book_id]) == ["Zoë Lefèvre"]
 
 
 async def test_a_logged_call_and_a_created_contact_are_on_the_server(
     api: ApiSession, partnercrmd_app: web.Application, xsettings: dict[str, Any], xraw: RawDav, xbook: str
 ) -> None:
     book_id = await configure_book(partnercrmd_app, "carddav", **xsettings)
-    [eamon] = (await search(api, book_id, "0161 496 0789"))["Records"]
+    [eamon] = (await search(api, "0161 496 0789"))[book_id]["Records"]
     await api.call("POST", "DoAction", actionId=action(eamon, "LogActivity"), **CALL)
     stored = xraw.get(xbook + "eamon.vcf").body.replace("\r\n ", "")
     assert "[Call 2026-11-25 16:30:00 UTC\\, inbound\\, 0:42] Incoming call: 0161 496 0789 -> 201" in stored
@@ -111,7 +97,7 @@ async def test_a_logged_call_and_a_created_contact_are_on_the_server(
         if p.split("<", 1)[0] not in ("", "dana-whitfield.vcf", "eamon.vcf", "zoe-lefevre.vcf")
     ]
     assert "FN:Grace Hopper" in xraw.get(xbook + name).body
-    assert names(await search(api, book_id, "(212) 555-0199")) == ["Grace Hopper"]
+    assert names((await search(api, "(212) 555-0199"))[book_id]) == ["Grace Hopper"]
 
     saved = await api.call("POST", "SaveRecord", RecordId=created["UniqueId"], CompanyName="US Navy")
     assert {f["DescriptorId"]: f["Value"] for f in saved["Fields"]}["CompanyName"] == "US Navy"

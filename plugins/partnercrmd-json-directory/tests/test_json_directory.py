@@ -25,10 +25,13 @@ from partnercrmd.testing import (
     Paths,
     RecordingOpener,
     addin_host,
+    by_book,
     configure_book,
+    names,
     number_query,
     remove_default_book,
     run_cli,
+    search,
 )
 
 DANA: dict[str, Any] = {
@@ -77,24 +80,12 @@ def directory_file(tmp_path: Path) -> Path:
     return path
 
 
-def by_book(collections: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {c["AddinId"]: c for c in collections}
-
-
-def names(collection: dict[str, Any]) -> list[str]:
-    return [record["DisplayText"] for record in collection["Records"]]
-
-
 def fields(record: dict[str, Any]) -> dict[str, str]:
     return {field["DescriptorId"]: field["Value"] for field in record["Fields"]}
 
 
 def open_action(record: dict[str, Any]) -> str:
     return str(next(a["ActionId"] for a in record["Actions"] if a["SpecialKind"] == "Open"))
-
-
-async def search(api: ApiSession, query: str) -> dict[str, dict[str, Any]]:
-    return by_book(await api.call("POST", "Search", query=query))
 
 
 # --- discovery ----------------------------------------------------------------------------------------

@@ -37,11 +37,14 @@ from partnercrmd.testing import (
     ApiSession,
     Paths,
     RecordingOpener,
+    action,
     addin_host,
     configure_book,
+    names,
     number_query,
     remove_default_book,
     run_cli,
+    search,
 )
 
 FORMATS = ("+44 20 7946 0958", "02079460958", "0044 20 7946 0958", "(0)20-7946-0958")
@@ -92,22 +95,8 @@ def pg_book(postgres: PostgresServer) -> Iterator[PostgresBook]:
 # --- helpers ------------------------------------------------------------------------------------------
 
 
-async def search(api: ApiSession, text: str, **fields: Any) -> dict[str, dict[str, Any]]:
-    collections = await api.call("POST", "Search", query=text, **fields)
-    return {c["AddinId"]: c for c in collections}
-
-
-def names(collection: dict[str, Any]) -> list[str]:
-    assert collection["ExceptionText"] == "", collection["ExceptionText"]
-    return [record["DisplayText"] for record in collection["Records"]]
-
-
 def fields(record: dict[str, Any]) -> dict[str, str]:
     return {f["Name"]: f["Value"] for f in record["Fields"]}
-
-
-def action(record: dict[str, Any], kind: str) -> str:
-    return str(next(a["ActionId"] for a in record["Actions"] if a["SpecialKind"] == kind))
 
 
 @contextmanager

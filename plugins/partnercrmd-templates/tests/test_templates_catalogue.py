@@ -31,10 +31,12 @@ from templates_fake_crm import FakeCrm
 from partnercrmd.testing import (
     ApiSession,
     RecordingOpener,
+    action,
     addin_host,
     configure_book,
     daemon_paths,
     remove_default_book,
+    search,
 )
 
 CRMS: dict[str, ModuleType] = {
@@ -67,18 +69,15 @@ async def book(api: ApiSession, partnercrmd_app: web.Application, template_id: s
     return await configure_book(partnercrmd_app, template_id, **CRMS[template_id].settings(crm))
 
 
-async def search(api: ApiSession, book: str, query: str) -> list[dict[str, Any]]:
-    [collection] = [c for c in await api.call("POST", "Search", query=query) if c["AddinId"] == book]
+async def book_records(api: ApiSession, book: str, query: str) -> list[dict[str, Any]]:
+    """The records one book found for `query` (asserting it reported no error)."""
+    collection = (await search(api, query))[book]
     assert collection["ExceptionText"] == "", collection["ExceptionText"]
     return list(collection["Records"])
 
 
 def fields(record: dict[str, Any]) -> dict[str, str]:
     return {f["WellKnownName"]: f["Value"] for f in record["Fields"] if f["WellKnownName"] != "Custom"}
-
-
-def action(record: dict[str, Any], kind: str) -> str:
-    return str(next(a["ActionId"] for a in record["Actions"] if a["SpecialKind"] == kind))
 
 
 def record_id(api_record: dict[str, Any], crm: FakeCrm) -> str:
@@ -115,7 +114,7 @@ async def test_every_template_is_an_integration_with_its_documentation(
 async def test_a_caller_is_found_by_number_whatever_its_format(api: ApiSession, book: str, template_id: str) -> None:
     module = CRMS[template_id]
     for query in ("+44 20 7946 0958", "020 7946 0958", "0044 20 7946 0958", "tel:+44-20-7946-0958"):
-        [dana] = await search(api, book, query)
+        [dana] = await book_records(api, book, query)
         shown = fields(dana)
         assert dana["DisplayText"] == "Dana Whitfield", query
         assert shown["BusinessPhone"] == getattr(module, "STORED", {}).get("Dana", "+44 (0)20 7946-0958")
@@ -127,14 +126,14 @@ async def test_a_caller_is_found_by_number_whatever_its_format(api: ApiSession, 
 
 
 async def test_numbers_of_other_countries_and_strangers(api: ApiSession, book: str) -> None:
-    assert [r["DisplayText"] for r in await search(api, book, "+1 (212) 736-5000")] == ["Eamon O'Neill"]
-    assert [r["DisplayText"] for r in await search(api, book, "+33 1 42 68 53 00")] == ["Zoë Lefèvre"]
-    assert await search(api, book, "+44 20 7946 0999") == []
+    assert [r["DisplayText"] for r in await book_records(api, book, "+1 (212) 736-5000")] == ["Eamon O'Neill"]
+    assert [r["DisplayText"] for r in await book_records(api, book, "+33 1 42 68 53 00")] == ["Zoë Lefèvre"]
+    assert await book_records(api, book, "+44 20 7946 0999") == []
 
 
 async def test_name_search(api: ApiSession, book: str) -> None:
     for query, found in [("Dana", ["Dana Whitfield"]), ("Whitfield", ["Dana Whitfield"]), ("Nobody", [])]:
-        assert [r["DisplayText"] for r in await search(api, book, query)] == found, query
+        assert [r["DisplayText"] for r in await book_records(api, book, query)] == found, query
 
 
 # --- pop ----------------------------------------------------------------------------------------------
@@ -143,7 +142,7 @@ async def test_name_search(api: ApiSession, book: str) -> None:
 async def test_the_record_pops_in_the_crm(
     api: ApiSession, book: str, crm: FakeCrm, template_id: str, partnercrmd_opener: RecordingOpener
 ) -> None:
-    [dana] = await search(api, book, "+44 20 7946 0958")
+    [dana] = await book_records(api, book, "+44 20 7946 0958")
     await api.call("POST", "DoAction", actionId=action(dana, "Open"))
     await api.call("POST", "DoAction", actionId=action(dana, "OpenInEditMode"))
     assert partnercrmd_opener.urls == CRMS[template_id].pop_urls(crm, record_id(dana, crm))
@@ -155,7 +154,7 @@ async def test_the_record_pops_in_the_crm(
 async def test_a_call_is_logged_as_the_crm_models_calls(
     api: ApiSession, book: str, crm: FakeCrm, template_id: str
 ) -> None:
-    [dana] = await search(api, book, "+44 20 7946 0958")
+    [dana] = await book_records(api, book, "+44 20 7946 0958")
     start = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
     await api.call(
         "POST",
@@ -185,7 +184,7 @@ async def test_a_created_contact_is_in_the_crm_and_found_by_number(
     )
     assert created["DisplayText"] == "Grace Hopper"
     CRMS[template_id].check_created(crm)
-    assert [r["DisplayText"] for r in await search(api, book, "+44 20 7183 8750")] == ["Grace Hopper"]
+    assert [r["DisplayText"] for r in await book_records(api, book, "+44 20 7183 8750")] == ["Grace Hopper"]
 
 
 # --- authentication -----------------------------------------------------------------------------------
@@ -195,7 +194,7 @@ async def test_credentials_are_renewed_after_a_401_or_wrong_ones_reported(
     api: ApiSession, partnercrmd_app: web.Application, book: str, crm: FakeCrm, template_id: str
 ) -> None:
     module = CRMS[template_id]
-    assert [r["DisplayText"] for r in await search(api, book, "Dana")] == ["Dana Whitfield"]
+    assert [r["DisplayText"] for r in await book_records(api, book, "Dana")] == ["Dana Whitfield"]
     if crm.oauth is None:
         wrong = module.wrong_settings(crm)
         other = await configure_book(partnercrmd_app, template_id, name="Wrong", **wrong)
@@ -206,7 +205,7 @@ async def test_credentials_are_renewed_after_a_401_or_wrong_ones_reported(
         return
     grants_before = len(crm.token_grants)
     crm.expire_access_tokens()  # the CRM now answers 401 to the token the book holds
-    assert [r["DisplayText"] for r in await search(api, book, "Whitfield")] == ["Dana Whitfield"]
+    assert [r["DisplayText"] for r in await book_records(api, book, "Whitfield")] == ["Dana Whitfield"]
     assert len(crm.token_grants) == grants_before + 1 and crm.token_grants[-1] == module.GRANT
     assert crm.requests.count(("POST", crm.oauth.token_path)) == len(crm.token_grants)
     stored = json.loads((daemon_paths(partnercrmd_app).book_dir(book) / "oauth-tokens.json").read_text())
@@ -220,7 +219,7 @@ async def test_a_rate_limited_crm_is_waited_out(api: ApiSession, book: str, crm:
     """Every one of these APIs answers 429 with Retry-After (seconds) when a client goes too fast."""
     crm.limit(1, retry_after="1")
     before = len(crm.requests)
-    assert [r["DisplayText"] for r in await search(api, book, "Whitfield")] == ["Dana Whitfield"]
+    assert [r["DisplayText"] for r in await book_records(api, book, "Whitfield")] == ["Dana Whitfield"]
     token_path = crm.oauth.token_path if crm.oauth else None
     sent = [path for _, path in crm.requests[before:] if path.split("?")[0] != token_path]
     assert crm.limited == 0 and len(sent) >= 2 and sent[0] == sent[1]  # refused, then sent again after the wait

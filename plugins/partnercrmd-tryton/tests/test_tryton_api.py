@@ -20,37 +20,20 @@ from partnercrmd_tryton import TRYTON
 from tryton_seed import CLERK, Tryton
 from tryton_testserver import ADMIN_PASSWORD, DATABASE
 
-from partnercrmd.testing import ApiSession, RecordingOpener, addin_host, configure_book
+from partnercrmd.testing import ApiSession, RecordingOpener, action, addin_host, configure_book, names, search
 
 pytest_plugins = ["tryton_fixtures"]
 
 # --- helpers ------------------------------------------------------------------------------------------
 
 
-def by_book(collections: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {c["AddinId"]: c for c in collections}
-
-
-def names(collection: dict[str, Any]) -> list[str]:
-    return [record["DisplayText"] for record in collection["Records"]]
-
-
 def fields(record: dict[str, Any]) -> dict[str, str]:
     return {field["DescriptorId"]: field["Value"] for field in record["Fields"]}
-
-
-def action(record: dict[str, Any], kind: str) -> str:
-    return str(next(a["ActionId"] for a in record["Actions"] if a["SpecialKind"] == kind))
 
 
 TEST_DEADLINE_MS = 10_000
 """The tests check what is found, not how fast: a loaded CI machine may need more than the default 1.5 s
 for a book's first search (Tryton's password check alone takes about half a second)."""
-
-
-async def search(api: ApiSession, book_id: str, query: str, **options: Any) -> dict[str, Any]:
-    options.setdefault("timeoutMs", TEST_DEADLINE_MS)
-    return by_book(await api.call("POST", "Search", query=query, **options))[book_id]
 
 
 async def book(app: web.Application, tryton: Tryton, **changes: Any) -> str:
@@ -100,7 +83,7 @@ async def test_a_caller_is_found_whatever_the_number_format(
 ) -> None:
     # Dana's phone was entered as "+44 (0)20 7946-0958"; Tryton keeps "+44 20 7946 0958" and E.164.
     book_id = await book(partnercrmd_app, tryton)
-    erp = await search(api, book_id, query)
+    erp = (await search(api, query, timeoutMs=TEST_DEADLINE_MS))[book_id]
     assert erp["ExceptionText"] == ""
     assert names(erp) == ["Dana Whitfield"]
     shown = fields(erp["Records"][0])
@@ -114,12 +97,12 @@ async def test_mobile_and_fax_numbers_are_searched_and_strangers_find_no_one(
     api: ApiSession, partnercrmd_app: web.Application, tryton: Tryton
 ) -> None:
     book_id = await book(partnercrmd_app, tryton)
-    harold = await search(api, book_id, "001 212 736 5000")
+    harold = (await search(api, "001 212 736 5000", timeoutMs=TEST_DEADLINE_MS))[book_id]
     assert names(harold) == ["Harold Finch"] and fields(harold["Records"][0])["MobilePhone"] == "+1 212-736-5000"
-    zoe = await search(api, book_id, "0033 (0)1 42 68 53 00")
+    zoe = (await search(api, "0033 (0)1 42 68 53 00", timeoutMs=TEST_DEADLINE_MS))[book_id]
     assert names(zoe) == ["Zoë Lefèvre"] and fields(zoe["Records"][0])["Fax"] == "+33 1 42 68 53 00"
     assert fields(zoe["Records"][0])["Address"] == "12 rue de Rivoli\n75004 Paris"
-    stranger = await search(api, book_id, "+44 20 7946 0999")
+    stranger = (await search(api, "+44 20 7946 0999", timeoutMs=TEST_DEADLINE_MS))[book_id]
     assert stranger["Records"] == [] and stranger["ExceptionText"] == ""
 
 
@@ -127,12 +110,16 @@ async def test_name_search_needs_every_word_in_name_or_contact_values(
     api: ApiSession, partnercrmd_app: web.Application, tryton: Tryton
 ) -> None:
     book_id = await book(partnercrmd_app, tryton)
-    assert names(await search(api, book_id, "whitfield")) == ["Dana Whitfield"]
-    assert names(await search(api, book_id, "WHIT dana")) == ["Dana Whitfield"]
-    assert names(await search(api, book_id, "northwind.example")) == ["Dana Whitfield"]  # her email
-    assert names(await search(api, book_id, "Lefèvre")) == ["Zoë Lefèvre"]
-    assert names(await search(api, book_id, "dana finch")) == []
-    assert names(await search(api, book_id, "100%")) == []  # wildcards are taken literally
+    assert names((await search(api, "whitfield", timeoutMs=TEST_DEADLINE_MS))[book_id]) == ["Dana Whitfield"]
+    assert names((await search(api, "WHIT dana", timeoutMs=TEST_DEADLINE_MS))[book_id]) == ["Dana Whitfield"]
+    assert names((await search(api, "northwind.example", timeoutMs=TEST_DEADLINE_MS))[book_id]) == [
+        "Dana Whitfield"
+    ]  # her email
+    assert names((await search(api, "Lefèvre", timeoutMs=TEST_DEADLINE_MS))[book_id]) == ["Zoë Lefèvre"]
+    assert names((await search(api, "dana finch", timeoutMs=TEST_DEADLINE_MS))[book_id]) == []
+    assert (
+        names((await search(api, "100%", timeoutMs=TEST_DEADLINE_MS))[book_id]) == []
+    )  # wildcards are taken literally
 
 
 async def test_pictures_are_the_party_avatars(
@@ -144,11 +131,11 @@ async def test_pictures_are_the_party_avatars(
     admin = tryton.admin()
     admin.call("model.ir.avatar.create", [{"resource": f"party.party,{tryton.ids['harold']}", "image": png}])
     book_id = await book(partnercrmd_app, tryton)
-    harold = (await search(api, book_id, "Harold", includePictures="true"))["Records"][0]
+    harold = (await search(api, "Harold", includePictures="true", timeoutMs=TEST_DEADLINE_MS))[book_id]["Records"][0]
     assert fields(harold)["Picture"] == "data:image/png;base64," + base64.b64encode(png).decode()
-    dana = (await search(api, book_id, "Dana", includePictures="true"))["Records"][0]
+    dana = (await search(api, "Dana", includePictures="true", timeoutMs=TEST_DEADLINE_MS))[book_id]["Records"][0]
     assert "Picture" not in fields(dana)
-    assert "Picture" not in fields((await search(api, book_id, "Harold"))["Records"][0])
+    assert "Picture" not in fields((await search(api, "Harold", timeoutMs=TEST_DEADLINE_MS))[book_id]["Records"][0])
 
 
 # --- popping ------------------------------------------------------------------------------------------
@@ -158,7 +145,7 @@ async def test_open_and_edit_pop_the_party_in_the_web_client(
     api: ApiSession, partnercrmd_app: web.Application, partnercrmd_opener: RecordingOpener, tryton: Tryton
 ) -> None:
     book_id = await book(partnercrmd_app, tryton)
-    dana = (await search(api, book_id, "+44 20 7946 0958"))["Records"][0]
+    dana = (await search(api, "+44 20 7946 0958", timeoutMs=TEST_DEADLINE_MS))[book_id]["Records"][0]
     await api.call("POST", "DoAction", actionId=action(dana, "Open"))
     await api.call("POST", "DoAction", actionId=action(dana, "OpenInEditMode"))
     party = f"#{DATABASE}/model/party.party/{tryton.ids['dana']}"  # sao's URL: #<database>/model/<model>/<id>
@@ -169,7 +156,7 @@ async def test_a_separate_web_client_address_is_used_for_popping(
     api: ApiSession, partnercrmd_app: web.Application, partnercrmd_opener: RecordingOpener, tryton: Tryton
 ) -> None:
     book_id = await book(partnercrmd_app, tryton, web_url="https://erp.example.com/sao/")
-    harold = (await search(api, book_id, "Harold"))["Records"][0]
+    harold = (await search(api, "Harold", timeoutMs=TEST_DEADLINE_MS))[book_id]["Records"][0]
     await api.call("POST", "DoAction", actionId=action(harold, "Open"))
     assert partnercrmd_opener.urls == [
         f"https://erp.example.com/sao/#{DATABASE}/model/party.party/{tryton.ids['harold']}"
@@ -183,7 +170,7 @@ async def test_a_logged_call_is_a_note_on_the_party_in_tryton(
     api: ApiSession, partnercrmd_app: web.Application, tryton: Tryton
 ) -> None:
     book_id = await book(partnercrmd_app, tryton)
-    zoe = (await search(api, book_id, "+33 1 42 68 53 00"))["Records"][0]
+    zoe = (await search(api, "+33 1 42 68 53 00", timeoutMs=TEST_DEADLINE_MS))[book_id]["Records"][0]
     await api.call(
         "POST",
         "DoAction",
@@ -212,7 +199,7 @@ async def test_a_logged_call_is_a_note_on_the_party_in_tryton(
     assert message.endswith("Wants the quote by Friday.")
 
     # The record's call history (ShowActivities / includeActivities) reads the notes back.
-    zoe = (await search(api, book_id, "Zoë", includeActivities="true"))["Records"][0]
+    zoe = (await search(api, "Zoë", includeActivities="true", timeoutMs=TEST_DEADLINE_MS))[book_id]["Records"][0]
     [call] = zoe["Activities"]
     assert call["Subject"] == "Incoming call: +33 1 42 68 53 00 [Zoë Lefèvre] -> 201"
     assert (call["Direction"], call["StartTimeUtc"], call["DurationSeconds"]) == (
@@ -226,7 +213,7 @@ async def test_a_user_without_write_access_to_notes_gets_a_clear_error(
     api: ApiSession, partnercrmd_app: web.Application, tryton: Tryton
 ) -> None:
     book_id = await book(partnercrmd_app, tryton, username=CLERK, password="clerk-pass-2026")
-    dana = (await search(api, book_id, "Dana"))["Records"][0]
+    dana = (await search(api, "Dana", timeoutMs=TEST_DEADLINE_MS))[book_id]["Records"][0]
     response = await api.request(
         "POST", "DoAction", actionId=action(dana, "LogActivity"), Direction="Outbound", CalledNumber="020 7946 0958"
     )
@@ -240,7 +227,7 @@ async def test_with_call_logging_off_nothing_is_written(
     api: ApiSession, partnercrmd_app: web.Application, tryton: Tryton
 ) -> None:
     book_id = await book(partnercrmd_app, tryton, log_calls=False)
-    harold = (await search(api, book_id, "Harold"))["Records"][0]
+    harold = (await search(api, "Harold", timeoutMs=TEST_DEADLINE_MS))[book_id]["Records"][0]
     response = await api.request("POST", "DoAction", actionId=action(harold, "LogActivity"), Direction="Inbound")
     assert response.status == 422
     assert (await response.json())["Message"] == "Call logging is off for this address book (setting 'log_calls')."
@@ -284,7 +271,7 @@ async def test_a_new_contact_becomes_a_party_and_is_found_by_its_number(
     assert note["message"] == "Met at the trade fair."
 
     for query in ("+44 (0)20 7946 0321", "0044 20 7946 0321"):
-        assert names(await search(api, book_id, query)) == ["Eamon O'Neill"]
+        assert names((await search(api, query, timeoutMs=TEST_DEADLINE_MS))[book_id]) == ["Eamon O'Neill"]
 
 
 async def test_saving_a_record_changes_the_party(
@@ -296,7 +283,7 @@ async def test_saving_a_record_changes_the_party(
         [{"name": "Grace H", "contact_mechanisms": [["create", [{"type": "phone", "value": "+44 113 496 0000"}]]]}],
     )
     book_id = await book(partnercrmd_app, tryton)
-    grace = (await search(api, book_id, "0113 496 0000"))["Records"][0]
+    grace = (await search(api, "0113 496 0000", timeoutMs=TEST_DEADLINE_MS))[book_id]["Records"][0]
     saved = await api.call(
         "POST",
         "SaveRecord",
@@ -311,8 +298,8 @@ async def test_saving_a_record_changes_the_party(
     )
     assert party["name"] == "Grace Hopper"
     assert sorted(m["value_compact"] for m in party["contact_mechanisms."]) == ["+441174960123", "grace@example.com"]
-    assert names(await search(api, book_id, "+44 117 496 0123")) == ["Grace Hopper"]
-    assert names(await search(api, book_id, "+44 113 496 0000")) == []
+    assert names((await search(api, "+44 117 496 0123", timeoutMs=TEST_DEADLINE_MS))[book_id]) == ["Grace Hopper"]
+    assert names((await search(api, "+44 113 496 0000", timeoutMs=TEST_DEADLINE_MS))[book_id]) == []
 
 
 async def test_a_number_tryton_rejects_is_explained(
@@ -339,7 +326,7 @@ async def test_wrong_credentials_give_a_clear_exception_text_without_the_passwor
 ) -> None:
     wrong = "not-the-password-2026"
     book_id = await book(partnercrmd_app, tryton, username=CLERK, password=wrong)
-    erp = await search(api, book_id, "+44 20 7946 0958")
+    erp = (await search(api, "+44 20 7946 0958", timeoutMs=TEST_DEADLINE_MS))[book_id]
     assert erp["Records"] == []
     assert erp["ExceptionText"] == (
         f"Tryton refused the user name or password of '{CLERK}' on database '{DATABASE}'; "
@@ -347,14 +334,14 @@ async def test_wrong_credentials_give_a_clear_exception_text_without_the_passwor
     )
     # The refusal is remembered for a while: no second sign-in (Tryton slows and locks repeated failures).
     started = time.monotonic()
-    again = await search(api, book_id, "Dana")
+    again = (await search(api, "Dana", timeoutMs=TEST_DEADLINE_MS))[book_id]
     assert again["ExceptionText"] == erp["ExceptionText"] and time.monotonic() - started < 0.5
     assert wrong not in str(again) and ADMIN_PASSWORD not in str(again)
 
 
 async def test_an_unknown_database_is_named(api: ApiSession, partnercrmd_app: web.Application, tryton: Tryton) -> None:
     book_id = await book(partnercrmd_app, tryton, database="nosuchdb")
-    assert (await search(api, book_id, "Dana"))["ExceptionText"] == (
+    assert (await search(api, "Dana", timeoutMs=TEST_DEADLINE_MS))[book_id]["ExceptionText"] == (
         f"The Tryton server at {tryton.url} has no database 'nosuchdb' (or no JSON-RPC there); "
         "check the settings 'url' and 'database'."
     )
@@ -364,11 +351,11 @@ async def test_a_server_stopped_mid_test_is_reported_within_the_deadline(
     api: ApiSession, partnercrmd_app: web.Application, disposable_tryton: Tryton
 ) -> None:
     book_id = await book(partnercrmd_app, disposable_tryton)
-    assert names(await search(api, book_id, "+44 20 7946 0958")) == ["Dana Whitfield"]
+    assert names((await search(api, "+44 20 7946 0958", timeoutMs=TEST_DEADLINE_MS))[book_id]) == ["Dana Whitfield"]
 
     disposable_tryton.server.stop()  # by PID
     started = time.monotonic()
-    erp = await search(api, book_id, "+44 20 7946 0958", timeoutMs=1500)
+    erp = (await search(api, "+44 20 7946 0958", timeoutMs=1500))[book_id]
     assert time.monotonic() - started < 3
     assert erp["Records"] == []
     assert re.fullmatch(
@@ -376,17 +363,17 @@ async def test_a_server_stopped_mid_test_is_reported_within_the_deadline(
         r"check the setting 'url' and that the server is running\.",
         erp["ExceptionText"],
     ), erp["ExceptionText"]
-    assert (await search(api, book_id, "Dana", timeoutMs=1500))["ExceptionText"] == erp["ExceptionText"]
+    assert (await search(api, "Dana", timeoutMs=1500))[book_id]["ExceptionText"] == erp["ExceptionText"]
 
 
 async def test_an_expired_session_is_replaced_without_the_user_noticing(
     api: ApiSession, partnercrmd_app: web.Application, tryton: Tryton
 ) -> None:
     book_id = await book(partnercrmd_app, tryton)
-    assert names(await search(api, book_id, "Dana")) == ["Dana Whitfield"]
+    assert names((await search(api, "Dana", timeoutMs=TEST_DEADLINE_MS))[book_id]) == ["Dana Whitfield"]
     # Tryton ends idle sessions (5 minutes by default); deleting them on the server has the same effect.
     assert await asyncio.to_thread(count_sessions, tryton, delete=True) >= 1
-    erp = await search(api, book_id, "+44 20 7946 0958")
+    erp = (await search(api, "+44 20 7946 0958", timeoutMs=TEST_DEADLINE_MS))[book_id]
     assert erp["ExceptionText"] == "" and names(erp) == ["Dana Whitfield"]
     assert await asyncio.to_thread(count_sessions, tryton) == 1  # the add-in signed in again
 
@@ -396,9 +383,9 @@ async def test_a_sign_in_cut_short_by_the_deadline_still_completes_for_the_next_
 ) -> None:
     before = await asyncio.to_thread(count_sessions, tryton)
     book_id = await book(partnercrmd_app, tryton)
-    first = await search(api, book_id, "Dana", timeoutMs=50)
+    first = (await search(api, "Dana", timeoutMs=50))[book_id]
     assert first["ExceptionText"] == "No answer within 0.05 s."
-    assert names(await search(api, book_id, "Dana")) == ["Dana Whitfield"]
+    assert names((await search(api, "Dana", timeoutMs=TEST_DEADLINE_MS))[book_id]) == ["Dana Whitfield"]
     assert await asyncio.to_thread(count_sessions, tryton) == before + 1  # one sign-in, not two
 
 
