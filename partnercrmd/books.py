@@ -380,16 +380,19 @@ def change_book(
     """Change options and settings of a configured book. Blocks.
 
     A book whose integration is withheld (see `add_book`) may be renamed, reordered, disabled or removed,
-    but not enabled or reconfigured (`IntegrationWithheld`). With `check` above NONE, changed settings are
-    checked whole (the stored ones with the changes) by the integration's `check_settings` first.
+    but not enabled or reconfigured (`IntegrationWithheld`). With `check` above NONE, when a setting changes
+    the settings are checked whole (the stored ones with the changes) by the integration's `check_settings` first.
     """
     options, settings = split_options(given)
     if settings and check is not SettingsCheckLevel.NONE:
         stored = find_book(vault.read(), ref)
         integration = host.integration(stored.type)
         if integration is not None:
-            whole = {**stored.settings, **convert_settings(integration, settings, partial=True)}
-            check_book_settings(integration, whole, connect=check is SettingsCheckLevel.CONNECT)
+            changes = convert_settings(integration, settings, partial=True)
+            # Only when a setting really changes: renaming or reordering a book whose server is down stays possible.
+            if any(_differs(stored.settings.get(key), value) for key, value in changes.items()):
+                whole = {**stored.settings, **changes}
+                check_book_settings(integration, whole, connect=check is SettingsCheckLevel.CONNECT)
 
     def change(doc: dict[str, Any]) -> BookConfig:
         config = find_book(doc, ref)
@@ -409,6 +412,11 @@ def change_book(
         return config
 
     return vault.update(change)
+
+
+def _differs(stored: Any, given: Any) -> bool:
+    """Whether a setting really changes: an unset setting and an empty one (as a form posts it) are the same."""
+    return (stored if stored is not None else "") != (given if given is not None else "")
 
 
 def remove_book(vault: Vault, ref: str, paths: Paths | None = None) -> BookConfig:

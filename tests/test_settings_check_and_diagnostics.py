@@ -10,6 +10,7 @@ documented keys, and never the book's secret in any encoding.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -138,6 +139,22 @@ def form_of(settings: dict[str, Any]) -> dict[str, str]:
     return {f"s.{key}": str(value) for key, value in settings.items()}
 
 
+def settings_as_shown(page: str) -> dict[str, str]:
+    """The settings inputs of a book's page as a browser would post them untouched (secrets blank)."""
+    shown = {
+        m[0]: html.unescape(m[1])
+        for m in re.findall(
+            r'<input type="(?:text|url|number|password)" id="[^"]+" name="(s\.\w+)" value="([^"]*)"', page
+        )
+    }
+    for name, options in re.findall(r'<select id="[^"]+" name="(s\.\w+)"[^>]*>(.*?)</select>', page, re.S):
+        selected = re.search(r'<option value="([^"]*)" selected>', options)
+        shown[name] = html.unescape(selected.group(1)) if selected else ""
+    for name in re.findall(r'<input type="checkbox" id="[^"]+" name="(s\.\w+)" value="1" checked', page):
+        shown[name] = "1"
+    return shown
+
+
 async def test_the_add_form_shows_a_broken_rule_beside_its_field_and_saves_nothing(
     server: Backend, partnercrmd_client: Client, partnercrmd_app: web.Application, partnercrmd_home: Paths
 ) -> None:
@@ -190,6 +207,18 @@ async def test_the_edit_form_refuses_a_failed_connection_and_keeps_the_stored_se
     assert "refused the login" in html and 'id="save-anyway"' in html
     assert_no_secret(html, WRONG_PASSWORD, server.settings[SECRET_KEY])
     assert stored_books(partnercrmd_home)[book_id] == before
+
+
+async def test_the_edit_form_renames_a_book_whose_server_refuses_without_save_anyway(
+    server: Backend, partnercrmd_client: Client, partnercrmd_app: web.Application, partnercrmd_home: Paths
+) -> None:
+    book_id = await configure_book(partnercrmd_app, server.kind, **{**server.settings, SECRET_KEY: WRONG_PASSWORD})
+    await log_in(partnercrmd_client)
+    shown = settings_as_shown(await page_text(partnercrmd_client, f"/ui/books/{book_id}"))  # the password blank: kept
+    fields = {**shown, "o.name": "Renamed", "o.enabled": "1"}
+    response = await post_form(partnercrmd_client, f"/ui/books/{book_id}", fields, page=f"/ui/books/{book_id}")
+    assert response.status == 303, await response.text()  # no setting changed: nothing to check
+    assert stored_books(partnercrmd_home)[book_id]["name"] == "Renamed"
 
 
 # --- diagnostics -------------------------------------------------------------------------------------
