@@ -8,18 +8,16 @@ functions and file formats are used from there (this module does not re-export t
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 from .branding import BRANDING_ENV
-from .errors import ConfigError
 from .paths import HOME_ENV
-from .platform import WINDOWS, frozen_executable, system
+from .platform import WINDOWS, frozen_executable, installed_command, system
 from .platform.autostart import ServiceState, UserDirs, for_platform
 
-__all__ = ["install", "serve_arguments", "service_command", "service_command_line", "status", "uninstall"]
+__all__ = ["install", "serve_arguments", "service_command_line", "status", "uninstall"]
 
 
 def serve_arguments(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -37,25 +35,6 @@ def serve_arguments(environ: Mapping[str, str] | None = None) -> list[str]:
     return arguments
 
 
-def service_command() -> Path:
-    """The absolute path of the `partnercrmd` command that runs this code (what the service starts)."""
-    frozen = frozen_executable(windowed=True)
-    if frozen is not None:
-        return frozen
-    names = ["partnercrmd.exe", "partnercrmd"] if system() == WINDOWS else ["partnercrmd"]
-    argv0 = Path(sys.argv[0])
-    candidates = [argv0] if argv0.name in names else []
-    bin_dir = Path(sys.executable).parent
-    candidates += [directory / name for directory in (bin_dir, bin_dir / "Scripts") for name in names]
-    found = shutil.which("partnercrmd")
-    if found:
-        candidates.append(Path(found))
-    for candidate in candidates:
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate.absolute()
-    raise ConfigError("The `partnercrmd` command was not found; install partnercrmd so that it is on your PATH.")
-
-
 def service_command_line() -> tuple[Path, list[str]]:
     """The program the login session starts, and the arguments that come before `serve`.
 
@@ -67,7 +46,7 @@ def service_command_line() -> tuple[Path, list[str]]:
         pythonw = Path(sys.executable).with_name("pythonw.exe")
         if pythonw.is_file():
             return pythonw, ["-m", "partnercrmd"]
-    return service_command(), []
+    return installed_command(), []
 
 
 def install(dirs: UserDirs | None = None, command: Path | None = None) -> ServiceState:

@@ -15,8 +15,7 @@ from types import ModuleType
 
 import pytest
 
-from partnercrmd import autostart
-from partnercrmd.platform import frozen_executable, url_handlers
+from partnercrmd.platform import frozen_executable, installed_command, url_handlers
 from tests.platform_fakes import pretend_to_be
 
 RECIPE = Path(__file__).resolve().parents[1] / "packaging" / "pyinstaller"
@@ -120,5 +119,5 @@ def test_a_frozen_windows_build_starts_its_windowed_executable_at_sign_in_and_fo
     windowed.write_bytes(b"MZ")
     assert frozen_executable(windowed=True) == windowed
     assert frozen_executable() == console
-    assert autostart.service_command() == windowed
+    assert installed_command() == windowed
     assert url_handlers.windows_dial_command() == [str(windowed)]

@@ -17,7 +17,6 @@ from ..platform.url_handlers import (
     desktop_entry,
     for_platform,
     mime_type,
-    partnercrmd_command,
 )
 from ..platform.xdg import exec_argument
 
@@ -33,7 +32,6 @@ __all__ = [
     "exec_argument",
     "install",
     "mime_type",
-    "partnercrmd_command",
     "status",
     "uninstall",
 ]

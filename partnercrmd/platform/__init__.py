@@ -23,10 +23,14 @@ package calls `fcntl`, `msvcrt`, `winreg`, `os.getuid`, `os.fchmod` or a signal 
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from ..errors import ConfigError
 
 LINUX = "linux"
 WINDOWS = "win32"
@@ -60,6 +64,30 @@ def frozen_executable(windowed: bool = False) -> Path | None:
         if quiet.is_file():
             return quiet
     return executable
+
+
+def installed_command() -> Path:
+    """The absolute path of the `partnercrmd` command that runs this code: what the system starts by itself.
+
+    Start at login and tel:/callto:/sip: links name it. A frozen build's executable (on Windows its
+    windowed one); else the `partnercrmd` script of this installation (argv[0], beside the Python that runs
+    this code, its Scripts folder on Windows) or the one on PATH. ConfigError when there is none.
+    """
+    frozen = frozen_executable(windowed=True)
+    if frozen is not None:
+        return frozen
+    names = ["partnercrmd.exe", "partnercrmd"] if system() == WINDOWS else ["partnercrmd"]
+    argv0 = Path(sys.argv[0])
+    candidates = [argv0] if argv0.name in names else []
+    bin_dir = Path(sys.executable).parent
+    candidates += [directory / name for directory in (bin_dir, bin_dir / "Scripts") for name in names]
+    found = shutil.which("partnercrmd")
+    if found:
+        candidates.append(Path(found))
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate.absolute()
+    raise ConfigError("The `partnercrmd` command was not found; install partnercrmd so that it is on your PATH.")
 
 
 def run_tool(args: Sequence[str]) -> subprocess.CompletedProcess[str]:

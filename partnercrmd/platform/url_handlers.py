@@ -20,7 +20,6 @@ All three are idempotent.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path, PureWindowsPath
 from typing import Protocol
 
 from ..errors import ConfigError
-from . import MACOS, WINDOWS, Runner, failure, frozen_executable, run_tool, system
+from . import MACOS, WINDOWS, Runner, failure, frozen_executable, installed_command, run_tool, system
 from .files import atomic_write
 from .registry import HIVE_NAME, CurrentUserRegistry, Registry
 from .xdg import exec_argument, user_base_dirs
@@ -113,20 +112,6 @@ class XdgDirs:
     @property
     def mimeapps(self) -> Path:
         return self.config_home / "mimeapps.list"
-
-
-def partnercrmd_command() -> Path:
-    """The absolute path of the `partnercrmd` command that runs this code (what the desktop file starts)."""
-    argv0 = Path(sys.argv[0])
-    candidates = [argv0] if argv0.name == "partnercrmd" else []
-    candidates.append(Path(sys.executable).parent / "partnercrmd")
-    found = shutil.which("partnercrmd")
-    if found:
-        candidates.append(Path(found))
-    for candidate in candidates:
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate.absolute()
-    raise ConfigError("The `partnercrmd` command was not found; install partnercrmd so that it is on your PATH.")
 
 
 def desktop_entry(command: Path, replaced: Mapping[str, str]) -> str:
@@ -254,7 +239,7 @@ def _ours(value: str | None) -> bool:
 
 def install_linux(dirs: XdgDirs, command: Path | None = None) -> HandlerStatus:
     """Write the desktop file and make it the default for tel:, callto: and sip: (again: no change)."""
-    command = command or partnercrmd_command()
+    command = command or installed_command()
     recorded = _read_keys(dirs.desktop_file)
     current = read_defaults(dirs.mimeapps)
     replaced: dict[str, str] = {}
