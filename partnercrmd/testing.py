@@ -23,7 +23,7 @@ import asyncio
 import dataclasses
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from .call_log.live_events import LiveEventPolicy
 from .config import DaemonConfig
 from .errors import ConfigError
 from .integration import Connector, Integration
-from .model import SearchQuery
+from .model import Contact, SearchQuery
 from .paths import Paths as Paths  # re-exported: the type of the `partnercrmd_home` fixture
 from .vault_sync import reload_vault
 
@@ -114,6 +114,11 @@ def names(collection: dict[str, Any]) -> list[str]:
     """The `DisplayText` of each record of one book's collection, in order; asserts the book reported no error."""
     assert collection["ExceptionText"] == "", collection["ExceptionText"]
     return [record["DisplayText"] for record in collection["Records"]]
+
+
+def contact_names(contacts: Iterable[Contact]) -> list[str]:
+    """The names of contacts a connector returned (`Contact.name`), sorted: a server promises no order."""
+    return sorted(contact.name for contact in contacts)
 
 
 def action(record: dict[str, Any], kind: str) -> str:

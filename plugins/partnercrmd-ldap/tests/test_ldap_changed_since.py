@@ -28,7 +28,7 @@ from partnercrmd_ldap.settings import parse_settings
 from slapd_server import PEOPLE, SEED, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Search, Slapd, person
 
 from partnercrmd.sdk import AddinError, Contact
-from partnercrmd.testing import ApiSession, book_connector, configure_book, number_query
+from partnercrmd.testing import ApiSession, book_connector, configure_book, contact_names, number_query
 
 INDEXES = ["index objectClass eq", "index modifyTimestamp eq"]
 """`index objectClass eq` (recommended for name searches) and the line the README recommends for the bound."""
@@ -61,10 +61,6 @@ def slapd(tmp_path: Path) -> Iterator[Slapd]:
         yield server
     finally:
         server.stop()
-
-
-def names(contacts: list[Contact] | Any) -> list[str]:
-    return sorted(c.name for c in contacts)
 
 
 def filled(connector: LdapBook) -> int:
@@ -211,7 +207,7 @@ def test_an_entry_added_after_the_fill_is_found_by_the_bounded_search(slapd: Sla
         slapd.ldapadd(person("Nell Newcomer", sn="Newcomer", telephoneNumber="020 7946 0321"))
         found: list[Contact] = []
         [search] = subtree_searches_after(slapd, lambda: found.extend(connector.search(number_query("02079460321"))))
-        assert names(found) == ["Nell Newcomer"]
+        assert contact_names(found) == ["Nell Newcomer"]
         assert bound_in(search) is not None
 
 
@@ -221,7 +217,7 @@ def test_an_entry_renumbered_after_the_fill_is_found_under_its_new_number(slapd:
         touch(slapd, "Old 0007", "+44 20 7946 0777")  # an old entry, changed now: its timestamp is past the bound
         found: list[Contact] = []
         [search] = subtree_searches_after(slapd, lambda: found.extend(connector.search(number_query("02079460777"))))
-        assert names(found) == ["Old 0007"] and bound_in(search) is not None
+        assert contact_names(found) == ["Old 0007"] and bound_in(search) is not None
         assert connector.search(number_query("+44 20 7000 0007")) == []  # not under its old number
 
 
@@ -234,7 +230,7 @@ def test_the_stored_bound_is_used_after_a_restart_of_the_connector(slapd: Slapd,
     slapd.ldapadd(person("Nell Newcomer", sn="Newcomer", telephoneNumber="020 7946 0321"))
     with open_connector(slapd, tmp_path / "data") as again:
         before = len(slapd.searches())
-        assert names(again.search(number_query("+44 20 7946 0321"))) == ["Nell Newcomer"]
+        assert contact_names(again.search(number_query("+44 20 7946 0321"))) == ["Nell Newcomer"]
         [search] = [s for s in slapd.searches()[before:] if s.scope == SUBTREE]  # no new fill, one search
         assert bound_in(search) == since
 
@@ -254,7 +250,7 @@ def test_a_partial_fill_leaves_no_bound(tmp_path: Path) -> None:
             searches = subtree_searches_after(
                 server, lambda: found.extend(connector.search(number_query("+44 20 7000 0099")))
             )
-            assert names(found) == ["Old 0099"]
+            assert contact_names(found) == ["Old 0099"]
             assert [bound_in(s) for s in searches] == [None]
     finally:
         server.stop()
@@ -298,7 +294,7 @@ def test_a_change_time_in_the_future_gives_no_bound(tmp_path: Path, caplog: pyte
             [search] = subtree_searches_after(
                 server, lambda: found.extend(connector.search(number_query("02079460321")))
             )
-            assert names(found) == ["Nell Newcomer"] and bound_in(search) is None
+            assert contact_names(found) == ["Nell Newcomer"] and bound_in(search) is None
     finally:
         server.stop()
 

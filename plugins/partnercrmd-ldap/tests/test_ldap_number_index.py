@@ -24,8 +24,8 @@ from partnercrmd_ldap.ldap3_api import ldap3
 from partnercrmd_ldap.presets import OPENLDAP, PRESETS
 from slapd_server import CONTACTS, PEOPLE, SEED, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd, person
 
-from partnercrmd.sdk import INDEX_FILE_PREFIX, BookContext, Contact, SearchQuery
-from partnercrmd.testing import ApiSession, Paths, book_connector, configure_book, number_query, run_cli
+from partnercrmd.sdk import INDEX_FILE_PREFIX, BookContext, SearchQuery
+from partnercrmd.testing import ApiSession, Paths, book_connector, configure_book, contact_names, number_query, run_cli
 
 DANA = f"cn=Dana Whitfield,{PEOPLE}"
 NAME_INDEXES = ["index objectClass eq", "index cn,sn,givenName,mail,o eq,sub"]
@@ -40,10 +40,6 @@ def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
     """One slapd for this file, seeded with slapd_server.SEED; tests that change entries use their own."""
     with running_slapd(tmp_path_factory.mktemp("slapd-index")) as server:
         yield server
-
-
-def names(contacts: list[Contact] | Any) -> list[str]:
-    return sorted(c.name for c in contacts)
 
 
 class Sent:
@@ -86,15 +82,15 @@ def test_a_known_caller_is_read_by_dn_without_a_subtree_search(slapd: Slapd, tmp
     with open_connector(slapd, tmp_path) as connector:
         sent = Sent(connector)
         # The first search of an empty index waits for the fill (a paged subtree search of the phone attributes).
-        assert names(connector.search(number_query("02079460958"))) == ["Dana Whitfield"]
+        assert contact_names(connector.search(number_query("02079460958"))) == ["Dana Whitfield"]
         assert sent.calls[0][0] == "pages" and sent.calls[0][2] == "(objectClass=inetOrgPerson)"
         sent.clear()
         for query in ("+44 20 7946 0958", "0044 20 7946 0958", "(0)20-7946-0958", "+44 7700 900123"):
-            assert names(connector.search(number_query(query))) == ["Dana Whitfield"]
+            assert contact_names(connector.search(number_query(query))) == ["Dana Whitfield"]
         assert sent.scopes() == [(DANA, "BASE")] * 4
         # The decoy "+49 89 4946 0958" holds the same digits in order; the index does not confuse them.
         sent.clear()
-        assert names(connector.search(number_query("+49 89 4946 0958"))) == ["Max Decoy"]
+        assert contact_names(connector.search(number_query("+49 89 4946 0958"))) == ["Max Decoy"]
         assert sent.scopes() == [(f"cn=Max Decoy,{PEOPLE}", "BASE")]
 
 
@@ -130,11 +126,11 @@ def test_an_entry_added_on_the_server_after_the_fill_is_found_at_once(own_slapd:
         filled(connector)
         own_slapd.ldapadd(person("Nell Newcomer", sn="Newcomer", telephoneNumber="020 7946 0321"))
         sent = Sent(connector)
-        assert names(connector.search(number_query("+44 20 7946 0321"))) == ["Nell Newcomer"]
+        assert contact_names(connector.search(number_query("+44 20 7946 0321"))) == ["Nell Newcomer"]
         assert [scope for _, scope in sent.scopes()] == ["SUBTREE"]  # not indexed yet: the server search
         sent.clear()
         # Found by the server search, so now in the index: the next call reads the entry by its DN.
-        assert names(connector.search(number_query("02079460321"))) == ["Nell Newcomer"]
+        assert contact_names(connector.search(number_query("02079460321"))) == ["Nell Newcomer"]
         assert sent.scopes() == [(f"cn=Nell Newcomer,{PEOPLE}", "BASE")]
 
 
@@ -149,7 +145,7 @@ def test_a_renumbered_entry_is_not_shown_under_its_old_number(own_slapd: Slapd, 
         assert connector.search(number_query("+1 212 736 5000")) == []
         # The index named Frank; his entry, read by DN, no longer has the number; the server search agrees.
         assert [scope for _, scope in sent.scopes()] == ["BASE", "SUBTREE"]
-        assert names(connector.search(number_query("+1 212 736 5999"))) == ["Frank Ocampo"]
+        assert contact_names(connector.search(number_query("+1 212 736 5999"))) == ["Frank Ocampo"]
         sent.clear()
         assert connector.search(number_query("+1 212 736 5000")) == []  # the index learnt the new number
         assert [scope for _, scope in sent.scopes()] == ["SUBTREE"]
@@ -239,7 +235,7 @@ def test_the_index_survives_a_restart_of_the_connector(slapd: Slapd, tmp_path: P
     assert index_file.name.startswith(INDEX_FILE_PREFIX)
     with open_connector(slapd, tmp_path) as again:
         sent = Sent(again)
-        assert names(again.search(number_query("+44 20 7946 0958"))) == ["Dana Whitfield"]
+        assert contact_names(again.search(number_query("+44 20 7946 0958"))) == ["Dana Whitfield"]
         assert sent.scopes() == [(DANA, "BASE")]  # no new fill, no server search
 
 
@@ -257,8 +253,8 @@ def test_index_minutes_0_keeps_no_index_and_asks_the_server(slapd: Slapd, tmp_pa
     with open_connector(slapd, tmp_path, index_minutes=0) as connector:
         assert connector.index is None
         sent = Sent(connector)
-        assert names(connector.search(number_query("+44 20 7946 0958"))) == ["Dana Whitfield"]
-        assert names(connector.search(number_query("+44 7700 900123"))) == ["Dana Whitfield"]
+        assert contact_names(connector.search(number_query("+44 20 7946 0958"))) == ["Dana Whitfield"]
+        assert contact_names(connector.search(number_query("+44 7700 900123"))) == ["Dana Whitfield"]
         assert [(kind, base, scope) for kind, base, _, scope in sent.calls] == [("search", SUFFIX, "SUBTREE")] * 2
         assert [r.check for r in connector.test()] == ["reach", "authenticate", "search"]
     assert list(tmp_path.iterdir()) == []
@@ -313,7 +309,7 @@ def test_the_index_fill_pages_through_the_directory(slapd: Slapd, tmp_path: Path
         assert filled(connector) == 8  # five people, three pages
         [(kind, base, search_filter, _)] = sent.calls
         assert (kind, base, search_filter) == ("pages", SUFFIX, "(objectClass=inetOrgPerson)")
-        assert names(connector.search(number_query("+33 1 42 68 53 01"))) == ["Zoë Lefèvre"]  # a fax, last page
+        assert contact_names(connector.search(number_query("+33 1 42 68 53 01"))) == ["Zoë Lefèvre"]  # a fax, last page
 
 
 def test_what_the_add_in_writes_during_a_fill_is_kept(tmp_path: Path) -> None:
@@ -437,7 +433,7 @@ def test_a_fill_cut_by_the_servers_size_limit_keeps_what_it_read_and_the_rest_is
         assert 0 < count < 8
         # Every seeded caller is still found: from the index, or by the server search.
         for query, who in [("+44 20 7946 0958", "Dana Whitfield"), ("+1 212 736 5000", "Frank Ocampo")]:
-            assert names(connector.search(number_query(query))) == [who]
+            assert contact_names(connector.search(number_query(query))) == [who]
         *_, index = connector.test()
     assert (index.check, index.ok, index.error_key) == ("index", False, "invalid_auth")
     assert index.message.startswith("The local number index holds only ")
