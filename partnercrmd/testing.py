@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -153,6 +154,32 @@ def write_branding(
     path = directory / "branding.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def addin_site(
+    site: Path,
+    entry_points: Mapping[str, str],
+    *,
+    distribution: str = "testaddins",
+    sources: Mapping[str, str] | None = None,
+    also: Sequence[Path] = (),
+) -> dict[str, str]:
+    """Add-ins installed as pip would install them, for tests that run `partnercrmd` processes.
+
+    Writes `site/DISTRIBUTION-1.0.dist-info` naming each entry point (`{"name": "module"}`) in the
+    `partnercrmd.addins` group, and each module's source given in `sources` (`{"module": "source"}`).
+    Returns the environment (PYTHONPATH: `site`, then the folders in `also`, then the inherited PYTHONPATH)
+    under which a `partnercrmd` process finds them.
+    """
+    dist_info = site / f"{distribution}-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 1.0\n", "utf-8")
+    lines = "".join(f"{name} = {module}\n" for name, module in entry_points.items())
+    (dist_info / "entry_points.txt").write_text(f"[partnercrmd.addins]\n{lines}", "utf-8")
+    for module, source in (sources or {}).items():
+        (site / f"{module}.py").write_text(source, encoding="utf-8")
+    inherited = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
+    return {"PYTHONPATH": os.pathsep.join([str(site), *map(str, also), *inherited])}
 
 
 def number_query(text: str, region: str | None = "GB", limit: int = 5) -> SearchQuery:

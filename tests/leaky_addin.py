@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +26,7 @@ from partnercrmd import hookimpl
 from partnercrmd.errors import AddinError
 from partnercrmd.integration import BlockingConnector, BookContext, Capability, ConfigField, FieldKind, Integration
 from partnercrmd.model import CheckResult, Contact, SearchQuery
+from partnercrmd.testing import addin_site
 
 INTEGRATION_ID = "leaky"
 addin_log = logging.getLogger("leaky_addin")
@@ -87,9 +87,4 @@ def partnercrmd_integrations() -> Sequence[Integration]:
 
 def entry_point_site(site: Path) -> dict[str, str]:
     """Environment under which a `partnercrmd` process loads this add-in through an entry point."""
-    dist_info = site / "leakyaddin-1.0.dist-info"
-    dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: leakyaddin\nVersion: 1.0\n", "utf-8")
-    (dist_info / "entry_points.txt").write_text("[partnercrmd.addins]\nleaky = leaky_addin\n", "utf-8")
-    inherited = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
-    return {"PYTHONPATH": os.pathsep.join([str(site), str(Path(__file__).parent), *inherited])}
+    return addin_site(site, {"leaky": "leaky_addin"}, distribution="leakyaddin", also=[Path(__file__).parent])

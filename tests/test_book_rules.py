@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import os
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -28,7 +27,7 @@ from partnercrmd.config import DaemonConfig
 from partnercrmd.errors import ConfigError
 from partnercrmd.partner_keys import generate_private_key, load_private_key
 from partnercrmd.paths import Paths
-from partnercrmd.testing import ApiSession, configure_book, write_branding
+from partnercrmd.testing import ApiSession, addin_site, configure_book, write_branding
 from partnercrmd.unlock import issue_code
 from partnercrmd.vault import Vault
 from tests import book_rules_addin
@@ -60,12 +59,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def controlled_site(tmp_path: Path) -> dict[str, str]:
     """PYTHONPATH under which `partnercrmd` finds tests/controlled_addin.py (VIP CRM) through an entry point."""
-    dist_info = tmp_path / "site" / "controlledaddin-1.0.dist-info"
-    dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: controlledaddin\nVersion: 1.0\n", "utf-8")
-    (dist_info / "entry_points.txt").write_text("[partnercrmd.addins]\ncontrolled = controlled_addin\n", "utf-8")
-    inherited = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
-    return {"PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(TESTS), *inherited])}
+    return addin_site(
+        tmp_path / "site", {"controlled": "controlled_addin"}, distribution="controlledaddin", also=[TESTS]
+    )
 
 
 @pytest.fixture

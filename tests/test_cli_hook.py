@@ -6,12 +6,12 @@ in the `partnercrmd.addins` entry-point group, on PYTHONPATH), and the templates
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from partnercrmd.testing import addin_site
 from tests.daemon_process import describe, run_cli
 
 HELLO_ADDIN = """
@@ -52,16 +52,8 @@ UNIMPORTABLE_ADDIN = "import partnercrmd_no_such_module\n"
 def install_addins(site: Path, addins: dict[str, str]) -> dict[str, str]:
     """Each add-in (entry-point name: module source) installed in `site`; the environment that finds them."""
     modules = {name: "cli_addin_" + name.replace("-", "_") for name in addins}
-    for name, source in addins.items():
-        (site / f"{modules[name]}.py").parent.mkdir(parents=True, exist_ok=True)
-        (site / f"{modules[name]}.py").write_text(source, encoding="utf-8")
-    dist_info = site / "cliaddins-1.0.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: cliaddins\nVersion: 1.0\n", "utf-8")
-    lines = "".join(f"{name} = {module}\n" for name, module in modules.items())
-    (dist_info / "entry_points.txt").write_text(f"[partnercrmd.addins]\n{lines}", "utf-8")
-    inherited = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
-    return {"PYTHONPATH": os.pathsep.join([str(site), *inherited])}
+    sources = {modules[name]: source for name, source in addins.items()}
+    return addin_site(site, modules, distribution="cliaddins", sources=sources)
 
 
 def listed_commands(result: subprocess.CompletedProcess[str]) -> set[str]:

@@ -21,6 +21,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from partnercrmd.testing import addin_site
 from tests.daemon_process import (
     Daemon,
     HostAddress,
@@ -347,14 +348,11 @@ def broken_addin(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     then the add-in's module replaced by one that raises ImportError."""
     base = tmp_path_factory.mktemp("broken-addin")
     site = base / "site"
-    dist_info = site / "brokenaddin-0.1.dist-info"
-    dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: brokenaddin\nVersion: 0.1\n", encoding="utf-8")
-    (dist_info / "entry_points.txt").write_text("[partnercrmd.addins]\nbroken = brokenaddin_mod\n", encoding="utf-8")
+    env = addin_site(
+        site, {"broken": "brokenaddin_mod"}, distribution="brokenaddin", sources={"brokenaddin_mod": WORKING_ADDIN}
+    )
     module = site / "brokenaddin_mod.py"
-    module.write_text(WORKING_ADDIN, encoding="utf-8")
     home = base / "home"
-    env = {"PYTHONPATH": str(site)}
     # The local book is configured explicitly: this home's first command is `books add`, not `serve`.
     for args in (
         ("local", "--name", LOCAL_BOOK, "--set", "seed_samples=true"),

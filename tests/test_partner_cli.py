@@ -11,7 +11,7 @@ import pytest
 
 from partnercrmd.catalogue import UNLOCKED_KEY
 from partnercrmd.partner_keys import generate_private_key
-from partnercrmd.testing import write_branding
+from partnercrmd.testing import addin_site, write_branding
 from partnercrmd.vault import Vault
 from tests.daemon_process import describe, error_line, run_cli
 
@@ -23,12 +23,9 @@ SHIPPED = ("local", "carddav", "vipcrm")
 @pytest.fixture
 def controlled_site(tmp_path: Path) -> dict[str, str]:
     """PYTHONPATH under which the installed `partnercrmd` finds tests/controlled_addin.py through an entry point."""
-    site = tmp_path / "site"
-    dist_info = site / "controlledaddin-1.0.dist-info"
-    dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: controlledaddin\nVersion: 1.0\n", "utf-8")
-    (dist_info / "entry_points.txt").write_text("[partnercrmd.addins]\ncontrolled = controlled_addin\n", "utf-8")
-    return {"PYTHONPATH": f"{site}:{TESTS}"}
+    return addin_site(
+        tmp_path / "site", {"controlled": "controlled_addin"}, distribution="controlledaddin", also=[TESTS]
+    )
 
 
 def keygen(tmp_path: Path, env: dict[str, str] | None = None) -> tuple[Path, str]:
