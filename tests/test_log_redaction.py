@@ -155,7 +155,7 @@ async def test_the_bottlecrm_number_index_refresh_logs_no_token(
         await remove_default_book(partnercrmd_app)
         book_id = await configure_book(partnercrmd_app, "bottlecrm", name="BottleCRM", url=bottlecrm.url, token=token)
         exception_text = await search_failure(api, book_id, "+44 20 7946 0958")
-        written = await wait_for_line(log_file, "BottleCRM number index refresh failed")
+        written = await wait_for_line(log_file, "Refreshing the BottleCRM number index failed")
     assert "Authorization: Bearer ***" in written
     assert_absent(token, written, "the log")
     assert_absent(token, exception_text, "the ExceptionText")

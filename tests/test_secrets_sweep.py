@@ -391,7 +391,7 @@ def exercise(sweep: Sweep, evidence: Evidence) -> None:
         # The BottleCRM number index is refreshed in the background after a number search; the audit found its
         # failure logged with the token in it.
         wait_until(
-            lambda: "BottleCRM number index refresh failed" in daemon.log_text(),
+            lambda: "Refreshing the BottleCRM number index failed" in daemon.log_text(),
             timeout=30,
             what="the BottleCRM number index refresh failing",
         )
