@@ -8,14 +8,18 @@ import json
 import math
 import os
 import platform
-from collections.abc import Sequence
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
 import partnercrmd
+
+T = TypeVar("T")
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 
@@ -39,6 +43,32 @@ def write_section(begin: str, end: str, section: str, *, heading: str = "") -> N
 
 class BenchError(Exception):
     """The benchmark could not measure what it should (the daemon failed or answered wrongly)."""
+
+
+def measure_and_report(
+    name: str,
+    measure: Callable[[Path], T],
+    report: Callable[[T], str],
+    *,
+    write: bool,
+    marks: tuple[str, str],
+    heading: str,
+) -> int:
+    """A benchmark's main: measure in a fresh temporary folder, print the report, write it into the docs if asked.
+
+    Returns the exit status: 1 (with the reason on stderr) when the benchmark could not measure.
+    """
+    with tempfile.TemporaryDirectory(prefix=f"partnercrmd-{name}-") as temp:
+        try:
+            results = measure(Path(temp))
+        except BenchError as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            return 1
+    section = report(results)
+    print(section)
+    if write:
+        write_section(*marks, section, heading=heading)
+    return 0
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

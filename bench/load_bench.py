@@ -34,7 +34,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from benchlib import BenchError, register, run_facts, write_section
+from benchlib import BenchError, measure_and_report, register, run_facts
 from search_bench import REGION, build_local_book, make_dataset, number_styles
 
 from partnercrmd import phone
@@ -406,17 +405,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("load_bench: needs wrk (apt-get install wrk)", file=sys.stderr)
         return 2
     rounds, seconds = (1, 3.0) if args.quick else (3, 5.0)
-    with tempfile.TemporaryDirectory(prefix="partnercrmd-load-bench-") as temp:
-        try:
-            results = measure(Path(temp), rounds, seconds)
-        except BenchError as exc:
-            print(f"load_bench: {exc}", file=sys.stderr)
-            return 1
-    section = report(results)
-    print(section)
-    if args.write:
-        write_section(BEGIN_MARK, END_MARK, section, heading="## Caller ID under load (`bench/load_bench.py`)")
-    return 0
+    return measure_and_report(
+        "load_bench",
+        lambda temp: measure(temp, rounds, seconds),
+        report,
+        write=args.write,
+        marks=(BEGIN_MARK, END_MARK),
+        heading="## Caller ID under load (`bench/load_bench.py`)",
+    )
 
 
 if __name__ == "__main__":

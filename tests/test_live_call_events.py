@@ -24,6 +24,7 @@ from partnercrmd.cli import main as cli_main
 from partnercrmd.testing import ApiSession, RecordingOpener, configure_book
 from partnercrmd.vault_sync import reload_vault
 from tests import live_call_addins as feed
+from tests.test_call_events import event
 from tests.ui_support import Client, log_in, page_text, post_form
 
 STATES = ["Ringing", "Answered", "Held", "Resumed", "Ended"]
@@ -45,21 +46,6 @@ def partnercrmd_app(partnercrmd_app: web.Application) -> web.Application:
         attempt_seconds=0.5, window_seconds=WINDOW, first_retry_seconds=0.1, max_retry_seconds=0.2
     )
     return partnercrmd_app
-
-
-def event(call_id: str, state: str, **more: Any) -> dict[str, Any]:
-    fields = {
-        "CallId": call_id,
-        "State": state,
-        "Direction": "Inbound",
-        "CallerNumber": CHRIS,
-        "CallerName": "Chris Huffman",
-        "CalledNumber": SEB,
-        "CalledName": "Seb Test",
-        "StartTimeUtc": "2026-11-25T14:03:00Z",
-    }
-    fields.update(more)
-    return fields
 
 
 async def received(channel: str, count: int, within: float = 10.0) -> list[Any]:
