@@ -24,7 +24,7 @@ import binascii
 import contextlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -118,16 +118,24 @@ def rpc_error(error: object, method: str) -> AddinError:
 class TrytonClient:
     """One signed-in user of one Tryton database; safe for concurrent use from one event loop."""
 
-    def __init__(self, credentials: Credentials, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        credentials: Credentials,
+        timeout: float = DEFAULT_TIMEOUT,
+        add_secret: Callable[[str], None] | None = None,
+    ) -> None:
         self.credentials = credentials
         self.shown_url = credentials.url
+        self._add_secret = add_secret
+        """Where a session's secrets go as soon as they are known (`BookContext.add_secret`: kept out of every log)."""
+        self._session_secrets: list[str] = []
         self.http = BookHttp(
             "the Tryton server",
             timeout=timeout,
             connect_timeout=CONNECT_TIMEOUT,
             max_body_bytes=MAX_RESPONSE_BYTES,
             credentials_hint="Check the settings 'username' and 'password'.",
-            secrets=lambda: [credentials.password],
+            secrets=lambda: [credentials.password, *self._session_secrets],
         )
         self._login_task: asyncio.Task[None] | None = None
         self._auth: str | None = None
@@ -205,6 +213,11 @@ class TrytonClient:
             raise AddinError("Tryton's answer to the sign-in is not [user id, session, …].", code="invalid_data")
         token = base64.b64encode(f"{user}:{result[0]}:{result[1]}".encode()).decode("ascii")
         auth = f"Session {token}"
+        # The session key signs every later call as this user: a secret like the password, from now on.
+        self._session_secrets = [str(result[1]), token]
+        if self._add_secret is not None:
+            for secret in self._session_secrets:
+                self._add_secret(secret)
         # get_preferences(context_only=True, context={}) gives the context the web client passes with every call.
         answer = await self._exchange(self.rpc_url, "model.res.user.get_preferences", [True, {}], auth)
         preferences = self._result(answer, "model.res.user.get_preferences")

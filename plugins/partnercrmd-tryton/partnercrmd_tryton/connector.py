@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -64,12 +64,18 @@ def picture_of(data: object) -> Picture | None:
 class TrytonBook(Connector):
     """One configured Tryton database, as one user; every method runs on the daemon's event loop."""
 
-    def __init__(self, settings: TrytonSettings, index: PartyIndex | None, region: str | None) -> None:
+    def __init__(
+        self,
+        settings: TrytonSettings,
+        index: PartyIndex | None,
+        region: str | None,
+        add_secret: Callable[[str], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.index = index
         self.region = region
         credentials = Credentials(settings.url, settings.database, settings.username, settings.password)
-        self.client = TrytonClient(credentials)
+        self.client = TrytonClient(credentials, add_secret=add_secret)
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -330,4 +336,4 @@ def open_book(context: BookContext) -> TrytonBook:
     index = None
     if settings.index_minutes > 0:
         index = PartyIndex(context.data_dir / INDEX_FILE, context.default_region, settings.index_minutes * 60.0)
-    return TrytonBook(settings, index, context.default_region)
+    return TrytonBook(settings, index, context.default_region, add_secret=context.add_secret)

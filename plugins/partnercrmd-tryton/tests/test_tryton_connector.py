@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import pytest
 from aiohttp import web
 from partnercrmd_tryton import TRYTON
 from partnercrmd_tryton.client import TrytonClient, rpc_error
+from partnercrmd_tryton.connector import TrytonBook
 from partnercrmd_tryton.mapping import note_to_activity, number_for_tryton
 from tryton_seed import CLERK, CLERK_PASSWORD, Tryton, connector, start_seeded
 from tryton_testserver import DATABASE, free_port
@@ -24,6 +27,35 @@ pytest_plugins = ["tryton_fixtures"]
 
 def summary(results: Any) -> list[tuple[str, bool, str | None]]:
     return [(r.check, r.ok, r.error_key) for r in results]
+
+
+# --- secrets obtained at run time ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordingContext(BookContext):
+    """A book context that remembers what the add-in registers with `add_secret` (the daemon masks those)."""
+
+    registered: list[str] = field(default_factory=list)
+
+    def add_secret(self, value: str) -> None:
+        self.registered.append(value)
+
+
+async def test_the_session_key_is_registered_as_a_secret_as_soon_as_it_is_known(tmp_path: Path, tryton: Tryton) -> None:
+    context = RecordingContext("erp", "ERP", tryton.settings(), tmp_path, "GB")
+    book = TRYTON.open(context)
+    assert isinstance(book, TrytonBook)
+    try:
+        assert context.registered == []  # no session before the first call
+        await book.search(SearchQuery(text="Whitfield", limit=5))
+        auth = book.client._auth  # the header every later call carries: "Session base64(user:id:key)"
+        assert auth is not None
+        token = auth.removeprefix("Session ")
+        key = base64.b64decode(token).decode().rsplit(":", 1)[1]
+        assert {token, key} <= set(context.registered)
+    finally:
+        await book.close()
 
 
 # --- test connection ----------------------------------------------------------------------------------
