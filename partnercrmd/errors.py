@@ -67,10 +67,16 @@ class TooManyRequests(PartnerError):
 
 class AddinError(PartnerError):
     """An add-in failed in a way it understands: use the stable keys
-    `cannot_connect`, `invalid_auth`, `timeout`, `invalid_data`, `not_found`, `unknown`."""
+    `cannot_connect`, `invalid_auth`, `timeout`, `invalid_data`, `not_found`, `unknown`, and
+    `sign_in_required` (`SIGN_IN_REQUIRED`: the user's sign-in was revoked or expired for good; only the
+    user signing in again cures it, so the book's status becomes "Sign in again")."""
 
     status = 502
     code = "unknown"
+
+
+SIGN_IN_REQUIRED = "sign_in_required"
+"""The `AddinError` key of a grant the user must renew by signing in again (OAuth `invalid_grant`)."""
 
 
 class ConfigError(PartnerError):

@@ -14,7 +14,7 @@ talk vCard; `partnercrmd.sdk.cli` what an add-in's command-line commands use.
 from __future__ import annotations
 
 from ..backend_words import display_address, os_reason
-from ..errors import AddinError, ConfigError, PartnerError, Unsupported
+from ..errors import SIGN_IN_REQUIRED, AddinError, ConfigError, PartnerError, Unsupported
 from ..hookspecs import hookimpl
 from ..integration import (
     ON_LOOP_BUDGET,
@@ -74,6 +74,7 @@ __all__ = [
     "ON_LOOP_READS",
     "ON_LOOP_STRIKES",
     "SDK_VERSION",
+    "SIGN_IN_REQUIRED",
     "SUFFIX_DIGITS",
     "TRIGRAM",
     "Activity",
