@@ -36,6 +36,10 @@ python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 
 if [ ! -f extension/node_modules/.package-lock.json ] || ! cmp -s extension/package-lock.json extension/node_modules/.lock-installed; then
     (cd extension && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.lock-installed)
 fi
+# axe-core, pinned by tests/axe/package-lock.json: tests/test_accessibility.py injects it into every page.
+if [ ! -f tests/axe/node_modules/.package-lock.json ] || ! cmp -s tests/axe/package-lock.json tests/axe/node_modules/.lock-installed; then
+    (cd tests/axe && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.lock-installed)
+fi
 
 # Plugins whose test servers need more than pip and apt (e.g. a venv of another Python) prepare them here.
 for setup in plugins/*/tests/prepare.sh; do
