@@ -108,6 +108,41 @@ def contact_fields(contact: Contact, include_picture: bool) -> list[dict[str, An
     ]
 
 
+DRAFT_FIELDS: tuple[tuple[str, str, str, str], ...] = (
+    ("Full Name", "ContactName", "Name", "Text"),
+    ("First Name", "FirstName", "FirstName", "Text"),
+    ("Last Name", "LastName", "LastName", "Text"),
+    ("Company", "CompanyName", "CompanyName", "Text"),
+    ("Business Phone", "BusinessPhone", "BusinessPhone", "Phone"),
+    ("Email", "Email", "Email", "Email"),
+    ("Notes", "Notes", "Notes", "MultilineText"),
+)
+"""(Name, WellKnownName, DescriptorId, Type) of the fields a record type declares (`RecordTypes`: HasContactName,
+HasFirstNameLastName, HasCompanyName, HasEmail, HasNotes, and the phone), as `contact_fields` names them."""
+
+
+def draft_record(unique_id: str, record_type: str) -> dict[str, Any]:
+    """The new, empty ContactRecord `CreateNewRecord` gives for `RecordTypeId` alone: every field, no value, no
+    actions (there is nothing in the CRM to act on until `SaveRecord` creates it)."""
+    return {
+        "UniqueId": unique_id,
+        "RecordType": record_type,
+        "DisplayText": "",
+        "Fields": [
+            {
+                "Name": name,
+                "Value": "",
+                "WellKnownName": well_known,
+                "DescriptorId": descriptor,
+                "Type": kind,
+                "Ordinal": i,
+            }
+            for i, (name, well_known, descriptor, kind) in enumerate(DRAFT_FIELDS)
+        ],
+        "Actions": [],
+    }
+
+
 def record_id(signer: Signer, book_id: str, contact_id: str) -> str:
     return signer.sign("record", {"b": book_id, "c": contact_id})
 

@@ -25,6 +25,7 @@ from .dialling.lifecycle import clipboard_monitor, desktop_dialling
 from .dialling.rules import DialFormat, DiallingRules
 from .dialling.service import DialService
 from .discovery import InstallToken, new_token
+from .draft_records import draft_records
 from .events import EventHub
 from .licensing.lifecycle import licensing
 from .pages import record_page_url
@@ -67,6 +68,7 @@ def create_app(config: DaemonConfig) -> web.Application:
     app.cleanup_ctx.append(services)
     app.cleanup_ctx.append(licensing)
     app.cleanup_ctx.append(call_logging)
+    app.cleanup_ctx.append(draft_records)
     app.cleanup_ctx.append(vault_watcher)
     app.cleanup_ctx.append(clipboard_monitor)
     app.cleanup_ctx.append(desktop_dialling)

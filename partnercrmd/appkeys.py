@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .dialling.screen import ScreenReader
     from .dialling.service import DialService
     from .discovery import InstallToken
+    from .draft_records import DraftRecords
     from .events import EventHub
     from .licensing.service import LicenceService
     from .search import SearchEngine
@@ -47,6 +48,7 @@ REGION: web.AppKey[str] = web.AppKey("region")
 WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse[bool]]] = web.AppKey("websockets")
 LICENCES: web.AppKey[LicenceService] = web.AppKey("licences")
 CALLS: web.AppKey[CallService] = web.AppKey("calls")
+DRAFTS: web.AppKey[DraftRecords] = web.AppKey("drafts")
 OUTBOX: web.AppKey[OutboxWorker] = web.AppKey("outbox")
 OUTBOX_POLICY: web.AppKey[OutboxPolicy] = web.AppKey("outbox_policy")
 """Set before the app starts (tests, benchmarks) to change retry delays and rate limits."""

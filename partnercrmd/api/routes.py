@@ -10,11 +10,12 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__, appkeys
-from ..api_shapes import contact_record
+from ..api_shapes import contact_record, draft_record
 from ..books import OpenBook
 from ..call_log.call_event_route import CALL_EVENT_PARAMS, call_event
 from ..catalogue import integration_json, visible_integrations
 from ..dialling.service import REQUEST_SOURCES, DialSource
+from ..draft_records import Draft, draft_id, draft_of
 from ..errors import BadRequest, NotFound, Unsupported
 from ..extension_pairing import pair_extension
 from ..integration import Capability
@@ -216,25 +217,43 @@ def writable_book(request: web.Request, book_id: str, capability: Capability) ->
     return book
 
 
-async def create_new_record(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
-    book_id, _, record_type = fields["RecordTypeId"].partition("/")
-    book = writable_book(request, book_id, Capability.CREATE_CONTACT)
-    assert book.integration is not None and book.connector is not None
+def record_type_of(book: OpenBook, record_type: str) -> str:
+    """`record_type` when the book has it; NotFound (unknown_type) otherwise."""
+    assert book.integration is not None
     if record_type not in book.integration.record_types:
         raise NotFound(f"The address book '{book.name}' has no record type '{record_type[:40]}'.", code="unknown_type")
-    patch = contact_patch(fields)
-    if patch.is_empty():
-        raise BadRequest("Give at least one of Phone, ContactName, FirstName, LastName, CompanyName, Email.")
+    return record_type
+
+
+async def create_contact(request: web.Request, book: OpenBook, record_type: str, patch: ContactPatch) -> Contact:
+    """Create a contact of `record_type` with `patch`'s fields in `book` (CreateNewRecord, or a draft's first save)."""
+    assert book.connector is not None
     contact = patch.apply_to(Contact(record_type=record_type))
     for phone in contact.phones:
         phone.kind = PhoneKind.BUSINESS
     created = await book.connector.create(contact)
     request.app[appkeys.SEARCH].cache.invalidate(book.id)
-    return json_response(contact_record(request.app[appkeys.SIGNER], book.id, created, book.capabilities))
+    return created
+
+
+async def create_new_record(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
+    book_id, _, record_type = fields["RecordTypeId"].partition("/")
+    book = writable_book(request, book_id, Capability.CREATE_CONTACT)
+    record_type = record_type_of(book, record_type)
+    patch = contact_patch(fields)
+    signer = request.app[appkeys.SIGNER]
+    if patch.is_empty():  # the published client's whole request: a new, empty record that SaveRecord fills
+        return json_response(draft_record(draft_id(signer, book.id, record_type), record_type))
+    created = await create_contact(request, book, record_type, patch)
+    return json_response(contact_record(signer, book.id, created, book.capabilities))
 
 
 async def save_record(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
-    payload = request.app[appkeys.SIGNER].verify("record", fields["RecordId"], what="record id")
+    signer = request.app[appkeys.SIGNER]
+    payload = signer.verify("record", fields["RecordId"], what="record id")
+    draft = draft_of(payload)
+    if draft is not None:
+        return await save_draft(request, draft, contact_patch(fields))
     book = writable_book(request, str(payload.get("b")), Capability.UPDATE_CONTACT)
     assert book.integration is not None and book.connector is not None
     patch = contact_patch(fields)
@@ -242,7 +261,37 @@ async def save_record(request: web.Request, fields: dict[str, Any]) -> web.Strea
         raise BadRequest("Nothing to save: give at least one field to change.")
     saved = await book.connector.update(str(payload.get("c")), patch)
     request.app[appkeys.SEARCH].cache.invalidate(book.id)
-    return json_response(contact_record(request.app[appkeys.SIGNER], book.id, saved, book.capabilities))
+    return json_response(contact_record(signer, book.id, saved, book.capabilities))
+
+
+async def save_draft(request: web.Request, draft: Draft, patch: ContactPatch) -> web.StreamResponse:
+    """SaveRecord of a draft: its first save creates the contact, a later one changes the contact it created."""
+    book = writable_book(request, draft.book_id, Capability.CREATE_CONTACT)
+    assert book.connector is not None
+    connector = book.connector
+    record_type = record_type_of(book, draft.record_type)
+    if patch.is_empty():
+        raise BadRequest("Give at least one of Phone, ContactName, FirstName, LastName, CompanyName, Email, Notes.")
+    contact: Contact | None = None
+
+    async def create() -> str:
+        nonlocal contact
+        contact = await create_contact(request, book, record_type, patch)
+        return contact.id
+
+    async def change(contact_id: str) -> None:
+        nonlocal contact
+        if Capability.UPDATE_CONTACT in book.capabilities:
+            contact = await connector.update(contact_id, patch)
+            request.app[appkeys.SEARCH].cache.invalidate(book.id)
+        else:  # saved again where contacts cannot be changed: the contact as it was created
+            contact = await connector.get(contact_id)
+        if contact is None:
+            raise NotFound("The contact created from this new record no longer exists.", code="unknown_record")
+
+    await request.app[appkeys.DRAFTS].save(draft, create, change)
+    assert contact is not None
+    return json_response(contact_record(request.app[appkeys.SIGNER], book.id, contact, book.capabilities))
 
 
 CALL_PARAMS = (Param("CallId", max_length=128), Param("Direction", enum=DIRECTIONS), *CALL_DETAIL_PARAMS)
@@ -330,7 +379,7 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "CreateNewRecord",
         create_new_record,
-        "Create a contact.",
+        "A new, empty record to fill with SaveRecord (RecordTypeId alone), or a contact created at once with fields.",
         (Param("RecordTypeId", required=True), *CONTACT_PARAMS),
         response="ContactRecord",
     ),
@@ -338,7 +387,7 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "SaveRecord",
         save_record,
-        "Change a contact.",
+        "Change a contact, or create the one a new record from CreateNewRecord stands for (once).",
         (Param("RecordId", required=True, max_length=2048), *CONTACT_PARAMS),
         response="ContactRecord",
     ),
