@@ -1,0 +1,325 @@
+"""Acceptance of issue #20: a client of the Integrator localhost API works against partnercrmd unchanged.
+
+The client (tests/compat/integrator_client.mjs) and the scenario (tests/compat/scenario.mjs) are written from the
+wire format in ../shared/design/API.md alone, not from any client library's code: form bodies with falsy fields
+omitted, camelCase or PascalCase field names, the ApplicationId header, the event WebSocket. The same scenario
+runs from a Node program and from a web page in Chromium served from an allowed origin, over HTTP and HTTPS,
+against one real `partnercrmd serve`; every answer and event is checked here against the shapes of
+tests/integrator_shapes.py (also written from API.md). From an origin that is not allowed the page gets nothing.
+
+Registration is confirmed the way a user does it (`partnercrmd apps approve ID` while Register waits).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import stat
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser
+
+from tests import integrator_shapes as shapes
+from tests.daemon_process import Daemon, describe, in_background, run_cli, wait_until
+
+COMPAT_DIR = Path(__file__).parent / "compat"
+NODE = shutil.which("node") or "node"
+KNOWN_CALLER_DIGITS = "2079460958"
+
+
+# --- the page server: a web page of another origin --------------------------------------------------------
+
+
+class _PageHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves tests/compat/ (the page and its modules, as JavaScript) quietly."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.extensions_map = {**self.extensions_map, ".mjs": "text/javascript"}
+        super().__init__(*args, directory=str(COMPAT_DIR), **kwargs)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class PageServer:
+    server: http.server.ThreadingHTTPServer
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def start_page_server() -> PageServer:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PageHandler)
+    threading.Thread(target=server.serve_forever, name="compat-pages", daemon=True).start()
+    return PageServer(server)
+
+
+@pytest.fixture(scope="module")
+def allowed_pages() -> Iterator[PageServer]:
+    pages = start_page_server()
+    yield pages
+    pages.close()
+
+
+@pytest.fixture(scope="module")
+def foreign_pages() -> Iterator[PageServer]:
+    pages = start_page_server()
+    yield pages
+    pages.close()
+
+
+# --- the daemon ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def opened(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("integrator-compat") / "opened-urls.txt"
+
+
+@pytest.fixture(scope="module")
+def daemon(opened: Path, allowed_pages: PageServer) -> Iterator[Daemon]:
+    base = opened.parent
+    recorder = base / "record-url"
+    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n', encoding="utf-8")
+    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
+    home = base / "home"
+    result = run_cli(home, "settings", "set", f"web_origins={allowed_pages.origin}")
+    assert result.returncode == 0, describe(result)
+    instance = Daemon(home, extra_env={"BROWSER": str(recorder)})
+    try:
+        yield instance.start()
+    finally:
+        instance.close()
+
+
+def approve_when_waiting(daemon: Daemon, app_id: str) -> Future[None]:
+    """Approve the application as its user would, once its Register is waiting (in the background)."""
+
+    def approve() -> None:
+        wait_until(
+            lambda: run_cli(daemon.home, "apps", "approve", app_id).returncode == 0,
+            timeout=20,
+            interval=0.2,
+            what=f"application {app_id} waiting for approval",
+        )
+
+    return in_background(approve)
+
+
+# --- the runs -------------------------------------------------------------------------------------------------
+
+
+def run_node(daemon: Daemon, base_url: str, casing: str) -> dict[str, Any]:
+    app_id = str(uuid.uuid4())
+    approval = approve_when_waiting(daemon, app_id)
+    finished = subprocess.run(
+        [
+            NODE,
+            "--experimental-websocket",
+            "--no-warnings",
+            str(COMPAT_DIR / "run_node.mjs"),
+            base_url,
+            app_id,
+            casing,
+            f"Compat Node {casing}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    approval.result(timeout=30)
+    assert finished.returncode == 0, f"node exited {finished.returncode}:\n{finished.stderr}"
+    result: dict[str, Any] = json.loads(finished.stdout)
+    result["app_id"] = app_id
+    return result
+
+
+def run_page(browser: Browser, daemon: Daemon, pages: PageServer, base_url: str, casing: str) -> dict[str, Any]:
+    app_id = str(uuid.uuid4())
+    approval = approve_when_waiting(daemon, app_id)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{pages.origin}/page.html?base={base_url}&app={app_id}&casing={casing}&name=Compat+page+{casing}")
+        result: dict[str, Any] = page.evaluate("window.compatResult", None)
+    finally:
+        context.close()
+    approval.result(timeout=30)
+    result["app_id"] = app_id
+    return result
+
+
+# --- the checks -------------------------------------------------------------------------------------------------
+
+
+def checked(result: dict[str, Any], step: str, status: int | tuple[int, ...], shape: Any = None) -> Any:
+    """The body of a step that answered `status` and fits `shape`; AssertionError naming the step otherwise."""
+    assert step in result["steps"], f"{step}: no answer ({result['errors']})"
+    answer = result["steps"][step]
+    statuses = status if isinstance(status, tuple) else (status,)
+    assert answer["status"] in statuses, f"{step}: HTTP {answer['status']} {answer['body']!r:.500}"
+    if shape is not None:
+        found = shapes.problems(answer["body"], shape)
+        assert not found, f"{step}: the answer does not fit the wire format:\n" + "\n".join(found[:20])
+    return answer["body"]
+
+
+def event_of(result: dict[str, Any], label: str, shape: Any) -> dict[str, Any]:
+    assert label in result["events"], f"{label}: not received ({result['errors']})"
+    event: dict[str, Any] = result["events"][label]
+    found = shapes.problems(event, shape)
+    assert not found, f"{label}: the event does not fit the wire format:\n" + "\n".join(found[:20])
+    return event
+
+
+def records(collections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [record for collection in collections for record in collection["Records"]]
+
+
+def display_texts(collections: list[dict[str, Any]]) -> list[str]:
+    return [record["DisplayText"] for record in records(collections)]
+
+
+def field_value(record: dict[str, Any], well_known: str) -> str:
+    return next((f["Value"] for f in record["Fields"] if f["WellKnownName"] == well_known), "")
+
+
+def our_call(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [c for c in calls if KNOWN_CALLER_DIGITS in json.dumps(c["CallerContact"])]
+
+
+def opened_lines(opened: Path) -> list[str]:
+    """The URLs the daemon has asked the (recording) browser to open so far."""
+    return opened.read_text(encoding="utf-8").splitlines() if opened.exists() else []
+
+
+def assert_whole_api(result: dict[str, Any], opened: Path, opened_before: int) -> None:
+    """Every route and event of the scenario answered as API.md describes.
+
+    `opened_before`: how many URLs the browser had opened before the run (DoAction Open and ShowWindow open two).
+    """
+    assert not result["errors"], "the scenario failed:\n" + "\n".join(result["errors"])
+
+    assert result["steps"]["Register"]["status"] == 204
+    version = checked(result, "Version", 200, shapes.VERSION)
+    assert checked(result, "Ping", 200, {"Id": str}) == {"Id": "ping-42"}
+
+    initial = event_of(result, "Initial", shapes.INITIAL)
+    assert initial["EventType"] == "Initial"
+    assert initial["Payload"]["Version"] == version
+
+    by_number = checked(result, "Search number", 200, [shapes.ADDIN_COLLECTION])
+    assert "Alice Hartley" in display_texts(by_number)
+    assert "Chris Huffman" in display_texts(checked(result, "Search name", 200, [shapes.ADDIN_COLLECTION]))
+    assert all(len(c["Records"]) <= 1 for c in checked(result, "Search paged", 200, [shapes.ADDIN_COLLECTION]))
+    books = checked(result, "AddressBooks", 200, [shapes.ADDRESS_BOOK])
+    assert books, "AddressBooks is empty"
+    assert checked(result, "RecordTypes", 200, [shapes.RECORD_TYPE])
+
+    draft = checked(result, "CreateNewRecord draft", 200, shapes.CONTACT_RECORD)
+    assert not any(f["Value"] for f in draft["Fields"]), f"a draft record is empty: {draft['Fields']}"
+    saved = checked(result, "SaveRecord draft", 200, shapes.CONTACT_RECORD)
+    assert "Nadia" in saved["DisplayText"] and saved["UniqueId"] != draft["UniqueId"]
+    assert (
+        display_texts(checked(result, "Search saved draft", 200, [shapes.ADDIN_COLLECTION])).count("Nadia Compat") >= 1
+    )
+    created = checked(result, "CreateNewRecord fields", 200, shapes.CONTACT_RECORD)
+    assert "Omar" in created["DisplayText"]
+    changed = checked(result, "SaveRecord existing", 200, shapes.CONTACT_RECORD)
+    assert field_value(changed, "Notes") == "Prefers mornings"
+
+    for state in ("Ringing", "Answered", "Ended"):
+        checked(result, f"CallEvent {state}", (200, 204))
+    ringing = event_of(result, "CallsChanged ringing", shapes.CALLS_CHANGED)
+    assert [c["Completed"] for c in our_call(ringing["Payload"]["Calls"])] == [False]
+    event_of(result, "CallsChanged answered", shapes.CALLS_CHANGED)
+    ended = event_of(result, "CallsChanged ended", shapes.CALLS_CHANGED)
+    assert all(c["Completed"] for c in our_call(ended["Payload"]["Calls"])), "the ended call is still in progress"
+    history = event_of(result, "CallHistoryChanged", shapes.CALL_HISTORY_CHANGED)
+    assert our_call(history["CallHistory"]), "the ended call is not in CallHistory"
+
+    checked(result, "DoAction Open", (200, 204))
+    checked(result, "DoAction LogActivity", (200, 204))
+    logged = event_of(result, "ActivityLogged", shapes.ACTIVITY_LOGGED)
+    assert logged["CallId"] == f"compat-{result['app_id']}"
+    alice = next(
+        r
+        for r in records(checked(result, "Search activities", 200, [shapes.ADDIN_COLLECTION]))
+        if r["DisplayText"] == "Alice Hartley"
+    )
+    assert any(a["DurationSeconds"] == 42 for a in alice.get("Activities", [])), alice.get("Activities")
+    checked(result, "DoAction forged", (400, 403, 404), shapes.ERROR)
+
+    window = checked(result, "ShowWindow", 200, {"Url": str})
+    assert window["Url"].startswith("http"), window
+    checked(result, "ShowWindow unknown", 400, shapes.ERROR)
+
+    new_urls = wait_until(
+        lambda: opened_lines(opened)[opened_before:] if len(opened_lines(opened)) >= opened_before + 2 else None,
+        timeout=10,
+        what="the record and the configuration window opened in the browser",
+    )
+    assert window["Url"] in new_urls, (window, new_urls)
+
+    checked(result, "Dial", (200, 204))
+    dial = event_of(result, "MakeCallRequest", shapes.MAKE_CALL_REQUEST)
+    assert dial["E164"] == "+442079460958"
+    assert isinstance(checked(result, "Integrations", 200), list)
+    assert "openapi" in checked(result, "openapi.json", 200)
+
+    for step in [s for s in result["steps"] if s.startswith("telephony ")]:
+        error = checked(result, step, 404, shapes.ERROR)
+        assert error["Code"] == "telephony_not_served", (step, error)
+    assert checked(result, "unknown route", 404, shapes.ERROR)["Code"] == "not_found"
+
+
+# --- the tests ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("casing", ["camel", "pascal"])
+def test_a_node_program_over_http_calls_every_route_and_event(daemon: Daemon, opened: Path, casing: str) -> None:
+    before = len(opened_lines(opened))
+    assert_whole_api(run_node(daemon, f"http://localhost:{daemon.port}", casing), opened, before)
+
+
+@pytest.mark.parametrize("casing", ["camel", "pascal"])
+def test_a_page_of_an_allowed_origin_calls_every_route_and_event(
+    browser: Browser, daemon: Daemon, opened: Path, allowed_pages: PageServer, casing: str
+) -> None:
+    before = len(opened_lines(opened))
+    result = run_page(browser, daemon, allowed_pages, f"http://localhost:{daemon.port}", casing)
+    assert_whole_api(result, opened, before)
+
+
+def test_a_page_of_another_origin_gets_nothing(browser: Browser, daemon: Daemon, foreign_pages: PageServer) -> None:
+    app_id = str(uuid.uuid4())
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(
+            f"{foreign_pages.origin}/page.html?base=http://localhost:{daemon.port}&app={app_id}&casing=camel&name=x"
+        )
+        result: dict[str, Any] = page.evaluate("window.compatResult", None)
+    finally:
+        context.close()
+    assert result["steps"] == {}, f"a foreign page got answers: {list(result['steps'])}"
+    assert result["events"] == {}
+    assert any("Register" in e for e in result["errors"]) and any(e.startswith("events:") for e in result["errors"])
+    listed = run_cli(daemon.home, "apps", "list")
+    assert app_id not in listed.stdout, "a refused page's Register reached the daemon"
