@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "extension": "extension",
     "licence": "licence",
     "outbox": "outbox",
+    "tls": "tls",
 }
 """Each built-in command and the module of partnercrmd/commands/ that adds it (`add_parser(sub)`, which sets
 `func(args, paths) -> int`); the help lists them in this order."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import locale
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .branding import Branding
 from .opener import Opener, open_in_browser
@@ -34,6 +35,13 @@ class DaemonConfig:
     """Seconds a client has to send a request's whole body once its headers are in (slow clients are cut off)."""
     port_span: int = 1
     """How many ports from `port` on may be tried (each user of a terminal server gets the next free one)."""
+    https_port: int | None = None
+    """The HTTPS port (`serve --https-port`; 0: none); None: the `https_port` setting, else 10443 once the local
+    authority exists (tls.https_port decides). The daemon sets it to the port it listens on."""
+    tls_check_interval: float = 24 * 3600.0
+    """Seconds between two checks of the HTTPS certificate while the daemon runs (renewed when it is due)."""
+    tls_clock: Callable[[], datetime] | None = None
+    """What time it is for the local authority's certificates; None: the system clock (tests move it)."""
     dial_format: str = "e164"
     dial_outside_prefix: str = ""
     dial_extension_lengths: tuple[int, ...] = (3, 4)

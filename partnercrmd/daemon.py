@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import platform
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,6 +23,8 @@ from .errors import PartnerError
 from .logging_setup import REQUEST_LOG_LIMITER, flush_request_log_summaries, log_startup_record, setup_logging
 from .paths import Paths
 from .platform import files, process
+from .settings import read_settings
+from .tls import ServerTls, TlsFiles, https_port, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -53,23 +56,48 @@ def candidate_ports(port: int, span: int) -> list[int]:
     return list(range(port, min(port + max(span, 1), 65536)))
 
 
-async def bind(runner: web.AppRunner, config: DaemonConfig) -> None:
-    """Listen on the first free port of the configured range; StartError naming the range if none is free."""
+async def bind(
+    runner: web.AppRunner, config: DaemonConfig, port: int | None = None, ssl_context: ssl.SSLContext | None = None
+) -> int:
+    """Listen on the first free port of the configured range from `port` (default: config.port; HTTPS with
+    `ssl_context`); the port bound. StartError naming the range if none is free."""
+    ports = candidate_ports(config.port if port is None else port, config.port_span)
     reason = ""
-    for port in candidate_ports(config.port, config.port_span):
-        site = web.TCPSite(runner, BIND_ADDRESS, port, reuse_address=process.server_reuse_address())
+    for candidate in ports:
+        site = web.TCPSite(
+            runner, BIND_ADDRESS, candidate, ssl_context=ssl_context, reuse_address=process.server_reuse_address()
+        )
         try:
             await site.start()
-            return
+            return int(runner.addresses[-1][1])  # this site's socket: sites are listed in the order they started
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            log.info("port %d on %s is taken (%s)", port, BIND_ADDRESS, reason)
-    ports = candidate_ports(config.port, config.port_span)
+            log.info("port %d on %s is taken (%s)", candidate, BIND_ADDRESS, reason)
     where = f"Port {ports[0]}" if len(ports) == 1 else f"Ports {ports[0]}-{ports[-1]}"
+    option = "--https-port (0: no HTTPS)" if ssl_context else "--port"
     raise StartError(
-        f"{where} on {BIND_ADDRESS} taken ({reason}); start with --port to choose another, or widen the range "
+        f"{where} on {BIND_ADDRESS} taken ({reason}); start with {option} to choose another, or widen the range "
         "with `partnercrmd settings set port_span=N` (many users on one host)."
     )
+
+
+async def start_https(runner: web.AppRunner, config: DaemonConfig, app: web.Application) -> ServerTls | None:
+    """Serve the same app over HTTPS too when tls.https_port says so (the certificate made or renewed first);
+    the ServerTls that keeps its certificate fresh, None when HTTPS is off. Sets config.https_port."""
+    files = TlsFiles.of(config.paths)
+    doc = await asyncio.to_thread(app[appkeys.VAULT].read)
+    exists = await asyncio.to_thread(files.authority_exists)
+    port, create = https_port(config.https_port, read_settings(doc).get("https_port"), exists)
+    config.https_port = None
+    if not port:
+        return None
+    server_tls = ServerTls(files, config.branding.product_name, config.tls_clock or utc_now)
+    try:
+        await asyncio.to_thread(server_tls.start, create)
+    except PartnerError as exc:
+        raise StartError(f"HTTPS cannot start: {exc.message}") from None
+    config.https_port = await bind(runner, config, port, server_tls.context)
+    return server_tls
 
 
 def describe_addins(host: AddinHost) -> str:
@@ -93,6 +121,7 @@ def startup_record(app: web.Application, config: DaemonConfig) -> list[str]:
         f"{platform.system()}, home {config.paths.config_dir})",
         describe_addins(app[appkeys.HOST]),
         f"listening on http://{BIND_ADDRESS}:{config.port}/api/v1/ (discovery file {config.paths.discovery_file})",
+        *([f"and on https://localhost:{config.https_port}/api/v1/"] if config.https_port else []),
     ]
 
 
@@ -104,18 +133,26 @@ async def run_daemon(config: DaemonConfig, stop: asyncio.Event | None = None) ->
     runner = DaemonRunner(app, config)
     await runner.setup()
     flusher = asyncio.create_task(flush_request_log_summaries())
+    renewing: asyncio.Task[None] | None = None
     try:
-        await bind(runner, config)
-        config.port = runner.addresses[0][1]
+        config.port = await bind(runner, config)
+        server_tls = await start_https(runner, config, app)
+        if server_tls is not None:
+            renewing = asyncio.create_task(server_tls.keep_fresh(config.tls_check_interval))
         log_startup_record(startup_record(app, config))  # before the discovery file: clients find it logged
         discovery = config.paths.discovery_file
-        await asyncio.to_thread(write_discovery, discovery, config.port, app[appkeys.INSTALL_TOKEN].value, __version__)
+        token = app[appkeys.INSTALL_TOKEN].value
+        await asyncio.to_thread(write_discovery, discovery, config.port, token, __version__, config.https_port)
         try:
             await stop.wait()
         finally:
             await asyncio.to_thread(remove_discovery, discovery)
     finally:
         log.info("shutting down")
+        if renewing is not None:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
         await runner.cleanup()
         flusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -1,4 +1,8 @@
-"""The discovery file `api.json` = {port, token, pid, version}: how the user's own programs find the daemon."""
+"""The discovery file `api.json` = {port, https_port, token, pid, version}: how the user's own programs find the daemon.
+
+`https_port` is the port of HTTPS (the same API, under the local authority's certificate), null when the daemon
+serves plain HTTP only.
+"""
 
 from __future__ import annotations
 
@@ -33,9 +37,9 @@ class NotRunning(PartnerError):
     code = "not_running"
 
 
-def write_discovery(path: Path, port: int, token: str, version: str) -> None:
+def write_discovery(path: Path, port: int, token: str, version: str, https_port: int | None = None) -> None:
     """Write the file readable by the user alone (0600 on POSIX; on Windows the profile's ACL), atomically."""
-    data = json.dumps({"port": port, "token": token, "pid": os.getpid(), "version": version})
+    data = json.dumps({"port": port, "https_port": https_port, "token": token, "pid": os.getpid(), "version": version})
     atomic_write(path, data.encode("utf-8"))
 
 
@@ -48,7 +52,14 @@ def read_discovery(path: Path) -> dict[str, Any]:
         raise NotRunning(f"partnercrmd is not running (no {path}). Start it with `partnercrmd serve`.") from None
     if not process_alive(pid):
         raise NotRunning(f"partnercrmd is not running (process {pid} has ended).")
-    return {"port": port, "token": token, "pid": pid, "version": data.get("version", "")}
+    https_port = data.get("https_port")
+    return {
+        "port": port,
+        "https_port": https_port if isinstance(https_port, int) else None,
+        "token": token,
+        "pid": pid,
+        "version": data.get("version", ""),
+    }
 
 
 def refresh_token(path: Path, token: str) -> bool:
@@ -59,7 +70,7 @@ def refresh_token(path: Path, token: str) -> bool:
         return False
     if data.get("pid") != os.getpid():
         return False
-    write_discovery(path, int(data["port"]), token, str(data.get("version", "")))
+    write_discovery(path, int(data["port"]), token, str(data.get("version", "")), data.get("https_port"))
     return True
 
 

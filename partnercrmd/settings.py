@@ -86,6 +86,11 @@ SETTINGS = {
         Setting("dial_extension_lengths", "lengths of internal extensions, dialled as they are, e.g. 3,4", _lengths),
         Setting("clipboard_dialling", "offer numbers copied to the clipboard (on/off)", _switch),
         Setting("screen_read_dialling", "read numbers under the pointer while Ctrl+Shift is held (on/off)", _switch),
+        Setting(
+            "https_port",
+            "HTTPS port (0: off; unset: 10443 once `partnercrmd tls install` made the local authority)",
+            _whole(0, 65535),
+        ),
         Setting("selection_dialling", "dial the selected text with the selection hotkey (on/off)", _switch),
     )
 }

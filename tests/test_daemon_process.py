@@ -68,7 +68,8 @@ def mode(path: Path) -> int:
 def test_discovery_file_describes_the_running_daemon(daemon: Daemon) -> None:
     info = daemon.read_discovery()
     assert info is not None
-    assert set(info) == {"port", "token", "pid", "version"}
+    assert set(info) == {"port", "https_port", "token", "pid", "version"}
+    assert info["https_port"] is None, "no HTTPS before the local authority exists"
     assert info["pid"] == daemon.pid, "api.json must name the serving process"
     assert isinstance(info["port"], int) and 0 < info["port"] < 65536
     assert isinstance(info["token"], str) and len(info["token"]) >= 32

@@ -19,14 +19,34 @@ def cmd_serve(args: argparse.Namespace, paths: Paths) -> int:
         os.environ[HOME_ENV] = args.home  # add-ins and child processes see the same home
         paths = Paths.under(Path(args.home))
     branding = load_branding_file(Path(args.branding)) if args.branding else load_branding(paths)
-    serve(DaemonConfig(paths=paths, port=args.port, region=args.region, branding=branding), verbose=args.verbose)
+    config = DaemonConfig(paths=paths, port=args.port, region=args.region, branding=branding)
+    config.https_port = args.https_port
+    serve(config, verbose=args.verbose)
     return 0
+
+
+def port_number(text: str) -> int:
+    """A port from 0 to 65535 (argparse's check of a port option)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"'{text[:20]}' is not a port number from 0 to 65535")
+    return port
 
 
 def add_parser(sub: Any) -> None:
     serve = sub.add_parser("serve", help="run the daemon in the foreground")
     serve.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0: any)"
+    )
+    serve.add_argument(
+        "--https-port",
+        type=port_number,
+        metavar="N",
+        help="HTTPS port on 127.0.0.1, made with the local authority (0: no HTTPS; default: the https_port "
+        "setting, else 10443 once `partnercrmd tls install` made the authority)",
     )
     serve.add_argument("--region", help="default region for numbers without a country code, e.g. GB")
     serve.add_argument("--verbose", action="store_true")
