@@ -89,3 +89,70 @@ def integration_json(integration: Integration, host: AddinHost) -> dict[str, Any
         else None,
         "ReleaseNotes": [{"Version": n.version, "Date": n.date, "Text": n.text} for n in integration.release_notes],
     }
+
+
+# --- categories and other names, for the start page's "Which CRM do you use?" ---------------------------
+
+CATEGORIES = ("CRM", "Help desk", "Accounting", "Directory", "Desktop")
+"""The groups the start page shows integrations in, in this order."""
+OTHER_CATEGORY = "Other"
+"""The group of an integration neither its add-in nor `KNOWN_INTEGRATIONS` places in one of CATEGORIES."""
+
+KNOWN_INTEGRATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "local": ("Desktop", ("address book", "contacts", "vCard", "CSV", "Outlook export", "Google Contacts export")),
+    "carddav": ("Directory", ("Nextcloud", "iCloud", "Fastmail", "Radicale", "SOGo", "Baikal", "vCard server")),
+    "ldap": ("Directory", ("Active Directory", "AD", "OpenLDAP", "Entra ID", "phone book")),
+    "sql": ("Directory", ("database", "PostgreSQL", "MySQL", "MariaDB", "SQL Server", "SQLite")),
+    "json-directory": ("Directory", ("company directory", "JSON file", "phone list")),
+    "tryton": ("Accounting", ("ERP", "GNU Health")),
+    "bottlecrm": ("CRM", ("django-crm",)),
+    "bottlecrm-template": ("CRM", ("django-crm",)),
+    "salesforce": ("CRM", ("Sales Cloud", "SFDC", "Service Cloud")),
+    "hubspot": ("CRM", ("HubSpot CRM", "Sales Hub")),
+    "zoho-crm": ("CRM", ("Zoho",)),
+    "dynamics365": ("CRM", ("Microsoft Dynamics", "Dynamics CRM", "D365", "Dataverse")),
+    "pipedrive": ("CRM", ()),
+    "bitrix24": ("CRM", ("Bitrix",)),
+    "zendesk": ("Help desk", ("Zendesk Support", "Zendesk Talk", "ticketing")),
+    "freshdesk": ("Help desk", ("Freshworks", "ticketing")),
+    "microsoft365": ("Directory", ("Outlook", "Office 365", "Exchange Online", "Microsoft Graph")),
+    "microsoft365-contacts": ("Directory", ("Outlook", "Office 365", "Exchange Online", "Microsoft Graph")),
+}
+"""Category and other names (aliases, products, vendors) of the integrations shipped with partnercrmd, by id.
+
+An add-in places its own integrations with `Integration.extra["category"]` (one of CATEGORIES) and
+`Integration.extra["aliases"]` (a list of names); those win over this table."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    """An integration as the start page lists and searches it."""
+
+    integration: Integration
+    category: str
+    aliases: tuple[str, ...]
+
+    @property
+    def search_text(self) -> str:
+        """Everything a search matches against, lower-cased: name, id, category and aliases."""
+        words = (self.integration.name, self.integration.id, self.category, *self.aliases)
+        return " ".join(words).lower()
+
+    def matches(self, query: str) -> bool:
+        """Whether every word of `query` is part of the name, id, category or an alias (case ignored)."""
+        text = self.search_text
+        return all(word in text for word in query.lower().split())
+
+
+def listing(integration: Integration) -> Listing:
+    """Where the start page lists `integration` and which other names find it (its add-in's word first)."""
+    known_category, known_aliases = KNOWN_INTEGRATIONS.get(integration.id, (OTHER_CATEGORY, ()))
+    given = integration.extra.get("category")
+    category = next((c for c in CATEGORIES if isinstance(given, str) and c.lower() == given.strip().lower()), None)
+    aliases = integration.extra.get("aliases")
+    own = (
+        tuple(a.strip() for a in aliases if isinstance(a, str) and a.strip())
+        if isinstance(aliases, (list, tuple))
+        else ()
+    )
+    return Listing(integration, category or known_category, own or known_aliases)

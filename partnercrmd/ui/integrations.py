@@ -445,7 +445,6 @@ async def unlock_submit(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/ui/configuration", integrations_page)
     app.router.add_get("/ui/integrations", integrations_page)
     app.router.add_get("/ui/integrations/{integration}/add", add_form)
     app.router.add_post("/ui/integrations/{integration}/add", add_submit)
