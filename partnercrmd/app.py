@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: DaemonConfig) -> web.Application:
-    from .api.middleware import error_middleware, security_middleware
+    from .api.middleware import cross_origin_headers, error_middleware, security_middleware
     from .api.routes import add_api_routes
     from .call_log.history_page import add_call_history_routes
     from .pages import add_page_routes
@@ -51,6 +51,7 @@ def create_app(config: DaemonConfig) -> web.Application:
         middlewares=[error_middleware, security_middleware],
         client_max_size=config.max_body_bytes,
     )
+    app.on_response_prepare.append(cross_origin_headers)  # CORS on every answer to an allowed origin
     app[appkeys.CONFIG] = config
     app[appkeys.HUB] = EventHub()
     app[appkeys.DIAL] = DialService(app[appkeys.HUB], lambda: dialling_rules(app))

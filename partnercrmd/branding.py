@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from . import PRODUCT_NAME
 from .errors import BadRequest
 from .paths import Paths
+from .web_origins import WebOriginError, parse_origin_list
 
 if TYPE_CHECKING:  # cryptography, partner_keys, tomllib: imported where used (`partnercrmd version` starts at once)
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -67,6 +68,8 @@ class Branding:
     public_key: Ed25519PublicKey | None = None
     """Checks unlock codes of Controlled integrations and licence files."""
     licensing: Licensing = field(default_factory=Licensing)
+    web_origins: tuple[str, ...] = ()
+    """Web pages whose scripts may call the API (`[api] web_origins`, normalised; web_origins.py)."""
     source: Path | None = None
     """The file this came from; None when unbranded."""
 
@@ -88,6 +91,17 @@ def _text(table: dict[str, Any], key: str, default: str, where: Path) -> str:
     if not isinstance(value, str):
         raise BrandingError(f"{where}: '{key}' must be text.")
     return value
+
+
+def _web_origins(api: Any, where: Path) -> tuple[str, ...]:
+    """`[api] web_origins`: a list of origins whose pages may call the API (the rules in web_origins.py)."""
+    origins = api.get("web_origins", []) if isinstance(api, dict) else None
+    if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
+        raise BrandingError(f"{where}: [api] web_origins must be a list of origins such as https://crm.example.com.")
+    try:
+        return parse_origin_list(origins)
+    except WebOriginError as exc:
+        raise BrandingError(f"{where}: [api] web_origins: {exc.message}") from None
 
 
 def parse_branding(data: dict[str, Any], where: Path) -> Branding:
@@ -122,6 +136,7 @@ def parse_branding(data: dict[str, Any], where: Path) -> Branding:
     endpoint = _text(licensing, "endpoint", "", where)
     if provider == "http" and not endpoint.startswith(("http://", "https://")):
         raise BrandingError(f"{where}: [licensing] provider 'http' needs an http(s) endpoint.")
+    web_origins = _web_origins(data.get("api", {}), where)
     return Branding(
         product_name=name,
         vendor=_text(product, "vendor", name, where),
@@ -138,6 +153,7 @@ def parse_branding(data: dict[str, Any], where: Path) -> Branding:
             cache_minutes=int(licensing.get("cache_minutes", 60)),
             grace_hours=int(licensing.get("grace_hours", 72)),
         ),
+        web_origins=web_origins,
         source=where,
     )
 

@@ -48,6 +48,8 @@ class DaemonConfig:
     clipboard_dialling: bool = False
     screen_read_dialling: bool = False
     selection_dialling: bool = False
+    web_origins: tuple[str, ...] = ()
+    """The user's allowed web origins (setting `web_origins`, normalised); the branding's are added (web_origins.py)."""
     branding: Branding = field(default_factory=Branding)
     """The partner's branding (product name, shipped integrations, public key, licensing)."""
     request_head_timeout: float = 10.0

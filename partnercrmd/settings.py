@@ -11,6 +11,7 @@ import phonenumbers
 from .config import DaemonConfig
 from .errors import ConfigError
 from .vault import Vault
+from .web_origins import parse_origin_list
 
 
 def _region(value: str) -> str:
@@ -65,6 +66,10 @@ def _lengths(value: str) -> list[int]:
     return lengths
 
 
+def _web_origins(value: str) -> list[str]:
+    return list(parse_origin_list(value))
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -92,6 +97,11 @@ SETTINGS = {
             _whole(0, 65535),
         ),
         Setting("selection_dialling", "dial the selected text with the selection hotkey (on/off)", _switch),
+        Setting(
+            "web_origins",
+            "web pages that may call the API, comma-separated: https://crm.example.com, https://*.example.com",
+            _web_origins,
+        ),
     )
 }
 
@@ -137,3 +147,4 @@ def apply_settings(config: DaemonConfig, doc: Mapping[str, Any]) -> None:
             setattr(config, key, settings[key])
     if "dial_extension_lengths" in settings:
         config.dial_extension_lengths = tuple(settings["dial_extension_lengths"])
+    config.web_origins = tuple(settings.get("web_origins", ()))  # emptied too: a removed origin is refused at once

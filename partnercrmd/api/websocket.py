@@ -1,7 +1,9 @@
 """The event WebSocket `/api/v1/events/{ApplicationId}`: `Initial` on connect, then the hub's events.
 
 Host and Origin are checked by the security middleware before the upgrade
-(Cross-Site WebSocket Hijacking); the ApplicationId in the path must be approved.
+(Cross-Site WebSocket Hijacking), and the handler asks the same origin check
+again before it upgrades: a page of an allowed web origin may connect, any
+other foreign page gets 403. The ApplicationId in the path must be approved.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from .. import __version__, appkeys
 from ..errors import Unauthorized
 from ..events import Subscriber
+from .middleware import check_origin, local_port
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,7 @@ async def _send_events(ws: web.WebSocketResponse, subscriber: Subscriber) -> Non
 async def events_handler(request: web.Request) -> web.StreamResponse:
     app = request.app
     app_id = request.match_info["app_id"]
+    check_origin(request, local_port(request))  # the middleware's one decision, asked before any upgrade
     if not app[appkeys.APPS].is_approved(app_id):
         raise Unauthorized("This application is not registered or not approved.", code="not_approved")
     ws = web.WebSocketResponse(heartbeat=app[appkeys.CONFIG].heartbeat, max_msg_size=MAX_CLIENT_MESSAGE)

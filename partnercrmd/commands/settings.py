@@ -17,11 +17,14 @@ def cmd_settings(args: argparse.Namespace, paths: Paths) -> int:
         if not args.pairs:
             raise ConfigError("Nothing to change: give key=value.")
         current = change_settings(vault, key_value_pairs(args.pairs))
-        print("Saved. A running daemon applies the deadline and wait at once, the region at its next start.")
+        print(
+            "Saved. A running daemon applies the deadline, wait and web origins at once, the region at its next start."
+        )
     else:
         current = read_settings(vault.read())
     for key, setting in SETTINGS.items():
-        shown = current.get(key, "(default)")
+        value = current.get(key, "(default)")
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else value  # as `set` takes it
         print(f"{key} = {shown}    # {setting.help}")
     return 0
 
