@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import email.parser
 import email.policy
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 import orjson
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from multidict import MultiDict, MultiDictProxy
 
 from .. import appkeys
@@ -163,3 +164,70 @@ async def _read(request: web.Request) -> MultiDict[JsonValue]:
         if isinstance(value, str):
             clean_text(value, f"Field '{name[:40]}'")
     return fields
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file posted with a form (the configuration pages' contact import): its name as the browser gave it."""
+
+    filename: str
+    data: bytes
+
+
+async def read_upload(request: web.Request, file_field: str, max_file_bytes: int) -> tuple[MultiDictProxy[str], Upload]:
+    """A `multipart/form-data` form with one file in `file_field`: its text fields (clean text) and the file.
+
+    The one reader of uploads; every other form carries no file (`read_form`). The body is streamed, so the app's
+    small `client_max_size` does not apply to it: the file may be up to `max_file_bytes` (413 beyond), the other
+    fields up to MAX_FIELDS small values, all within the body time limit (408). No file chosen: BadRequest.
+    """
+    if request.content_type != "multipart/form-data":
+        raise BadRequest("Post the form as multipart/form-data, with the file.", code="unsupported_media_type")
+    config = request.app.get(appkeys.CONFIG)
+    seconds = config.body_read_timeout if config else BODY_READ_TIMEOUT
+    fields: MultiDict[str] = MultiDict()
+    upload: Upload | None = None
+    try:
+        async with asyncio.timeout(seconds):
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if not isinstance(part, BodyPartReader):
+                    raise BadRequest("A part of the form is itself multipart.", code="invalid_body")
+                if len(fields) >= MAX_FIELDS:
+                    raise _too_many(MAX_FIELDS + 1)
+                name = clean_text(part.name or "", "A field name")
+                if part.filename is not None and name == file_field:
+                    data = await _read_part(part, max_file_bytes, "The file")
+                    if upload is None and (part.filename or data):
+                        upload = Upload(clean_text(part.filename, "The file name")[:255], data)
+                    continue
+                value = _decode(await _read_part(part, 64 * 1024, f"Field '{name[:40]}'"), name)
+                fields.add(name, clean_text(value, f"Field '{name[:40]}'"))
+    except TimeoutError:
+        raise RequestTimeout(
+            f"The form did not arrive within {seconds:g} s; send it in one go.", code="request_timeout"
+        ) from None
+    except ValueError as exc:  # aiohttp's multipart reader: a malformed body or a missing boundary
+        raise BadRequest(
+            f"The multipart/form-data body could not be read ({str(exc)[:80]}).", code="invalid_body"
+        ) from None
+    if upload is None:
+        raise BadRequest("Choose a file to send.", code="missing_file")
+    return MultiDictProxy(fields), upload
+
+
+async def _read_part(part: BodyPartReader, limit: int, what: str) -> bytes:
+    """A part's decoded bytes, at most `limit` of them (413 beyond)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await part.read_chunk():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"{what} is larger than {limit // 1024} KiB.", code="too_large")
+        chunks.append(chunk)
+    return part.decode(b"".join(chunks))
+
+
+class PayloadTooLarge(PartnerError):
+    status = 413
+    code = "too_large"

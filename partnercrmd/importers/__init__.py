@@ -20,6 +20,7 @@ __all__ = [
     "parse_csv_with_warnings",
     "parse_vcards",
     "parse_vcards_with_warnings",
+    "read_contacts_bytes_with_warnings",
     "read_contacts_file",
     "read_contacts_file_with_warnings",
 ]
@@ -43,11 +44,19 @@ def read_contacts_file_with_warnings(path: Path) -> tuple[list[Contact], list[st
         data = path.read_bytes()
     except OSError as exc:
         raise BadRequest(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return read_contacts_bytes_with_warnings(data, str(path))
+
+
+def read_contacts_bytes_with_warnings(data: bytes, source: str) -> tuple[list[Contact], list[str]]:
+    """A vCard or CSV contacts file's content (`source` names it in messages): the contacts, and the warnings.
+
+    The one reader of both kinds: `partnercrmd import` reads a file, the configuration pages an upload.
+    """
     if not data.strip():
-        raise BadRequest(f"{path} is empty: expected a vCard (.vcf) or CSV contacts export")
+        raise BadRequest(f"{source} is empty: expected a vCard (.vcf) or CSV contacts export")
     if looks_like_vcard(data):
-        return vcards_from_bytes(data, str(path))
-    return csv_from_bytes(data, str(path))
+        return vcards_from_bytes(data, source)
+    return csv_from_bytes(data, source)
 
 
 def looks_like_vcard(data: bytes) -> bool:

@@ -315,6 +315,32 @@ class LocalStore:
         sql = f"SELECT id FROM contacts WHERE {where} ORDER BY display_name COLLATE NOCASE, id LIMIT ?"
         return self._read(lambda db: self._load([r[0] for r in db.execute(sql, [*params, limit])], db))
 
+    def page(self, offset: int, limit: int) -> tuple[list[Contact], int]:
+        """One page of the book in name order (the configuration pages' browsing), and how many contacts it holds.
+
+        Both read in one snapshot, so the count and the page agree; the `contacts_sort` index gives the order.
+        """
+        sql = "SELECT id FROM contacts ORDER BY display_name COLLATE NOCASE, id LIMIT ? OFFSET ?"
+
+        def read(db: sqlite3.Connection) -> tuple[list[Contact], int]:
+            total = int(db.execute("SELECT count(*) FROM contacts").fetchone()[0])
+            ids = [r[0] for r in db.execute(sql, (max(limit, 0), max(offset, 0)))]
+            return self._load(ids, db), total
+
+        return self._read(read)
+
+    def all_contacts(self) -> list[Contact]:
+        """Every contact in name order, read in one snapshot (a vCard export of the whole book)."""
+
+        def read(db: sqlite3.Connection) -> list[Contact]:
+            ids = [r[0] for r in db.execute("SELECT id FROM contacts ORDER BY display_name COLLATE NOCASE, id")]
+            found: list[Contact] = []
+            for start in range(0, len(ids), _LOAD_BATCH):
+                found.extend(self._load(ids[start : start + _LOAD_BATCH], db))
+            return found
+
+        return self._read(read)
+
     def activities(self, contact_id: str, limit: int) -> list[Activity]:
         """The contact's newest activities first (indexed on contact and start)."""
         sql = "SELECT * FROM activities WHERE contact_id = ? ORDER BY start_utc DESC, created DESC LIMIT ?"
@@ -491,6 +517,23 @@ class LocalStore:
             now = _now()
             self._in_transaction(lambda: self._replace(contact, now))
             return contact
+
+    def replace(self, contact: Contact) -> Contact | None:
+        """Store `contact` whole over the one with its id (every field and number; its activities and the
+        identity an import gave it stay); None when no contact has that id. The pages' edit form."""
+        with self._lock:
+            if not self._db.execute("SELECT 1 FROM contacts WHERE id = ?", (contact.id,)).fetchone():
+                return None
+            now = _now()
+            self._in_transaction(lambda: self._replace(contact, now))
+            (stored,) = self._load([contact.id])
+            return stored
+
+    def delete(self, contact_id: str) -> bool:
+        """Remove a contact with its numbers and activities (one transaction); False when there was none."""
+        with self._lock:
+            cursor = self._in_transaction(lambda: self._db.execute("DELETE FROM contacts WHERE id = ?", (contact_id,)))
+            return cursor.rowcount > 0
 
     def add_activity(self, contact_id: str, activity: Activity) -> str | None:
         activity_id = uuid.uuid4().hex

@@ -29,6 +29,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 NAV: tuple[tuple[str, str], ...] = (
     ("integrations", "Integrations"),
+    ("contacts", "Contacts"),
     ("dialling", "Dialling"),
     ("applications", "Applications"),
     ("callhistory", "Call history"),
