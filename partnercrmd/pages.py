@@ -24,7 +24,7 @@ from .local_book.addin import live_call_of
 from .model import ContactPatch
 from .ui_sessions import SESSION_COOKIE, SESSION_TTL
 
-WINDOWS = ("configuration", "callhistory", "integrations", "dialling", "viewer", "about")
+WINDOWS = ("configuration", "callhistory", "integrations", "dialling", "viewer", "about", "api")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",

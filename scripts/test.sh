@@ -36,6 +36,13 @@ python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 
 if [ ! -f extension/node_modules/.package-lock.json ] || ! cmp -s extension/package-lock.json extension/node_modules/.lock-installed; then
     (cd extension && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.lock-installed)
 fi
+# The API explorer's Swagger UI (swagger-ui-dist), pinned by explorer/package-lock.json; --ignore-scripts: its
+# dependency's install script would report the install to an analytics service. The built files are committed
+# (partnercrmd/static/explorer/, checked against a fresh build by tests/test_api_explorer.py); built here if missing.
+if [ ! -f explorer/node_modules/.package-lock.json ] || ! cmp -s explorer/package-lock.json explorer/node_modules/.lock-installed; then
+    (cd explorer && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.lock-installed)
+fi
+[ -f partnercrmd/static/explorer/swagger-ui-bundle.js ] || node explorer/build.mjs
 # axe-core, pinned by tests/axe/package-lock.json: tests/test_accessibility.py injects it into every page.
 if [ ! -f tests/axe/node_modules/.package-lock.json ] || ! cmp -s tests/axe/package-lock.json tests/axe/node_modules/.lock-installed; then
     (cd tests/axe && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.lock-installed)

@@ -71,6 +71,10 @@ def test_sdist_and_wheel_install_in_a_fresh_venv_and_serve_the_sample_book(tmp_p
         url = f"http://127.0.0.1:{info['port']}/extension/partnercrmd-firefox.zip"
         with urllib.request.urlopen(url, timeout=10) as package:
             assert package.read() == extension.read_bytes()  # so do the browser extension's packages
+        explorer = ROOT / "partnercrmd" / "static" / "explorer" / "swagger-ui-bundle.js"
+        url = f"http://127.0.0.1:{info['port']}/static/explorer/{explorer.name}"
+        with urllib.request.urlopen(url, timeout=10) as bundle:
+            assert bundle.read() == explorer.read_bytes()  # and the API explorer's Swagger UI
 
         # OCR is the `ocr` extra: the base install leaves it out and says what to install.
         assert subprocess.run([venv / "bin" / "python", "-c", "import PIL"], capture_output=True).returncode != 0

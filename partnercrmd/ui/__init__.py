@@ -10,7 +10,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from .. import appkeys
-from . import about, applications, dialling, integrations, local_book, start, viewer
+from . import about, applications, dialling, explorer, integrations, local_book, start, viewer
 from .common import branding_logo, branding_stylesheet, install_branding
 
 
@@ -18,5 +18,5 @@ def add_ui_routes(app: web.Application) -> None:
     install_branding(aiohttp_jinja2.get_env(app), app[appkeys.CONFIG].branding)
     app.router.add_get("/branding/style.css", branding_stylesheet)
     app.router.add_get("/branding/logo", branding_logo)
-    for module in (start, integrations, local_book, dialling, applications, about, viewer):
+    for module in (start, integrations, local_book, dialling, applications, about, viewer, explorer):
         module.add_routes(app)

@@ -34,6 +34,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("applications", "Applications"),
     ("callhistory", "Call history"),
     ("viewer", "CRM viewer"),
+    ("api", "API explorer"),
     ("about", "About"),
 )
 """The pages in the navigation bar: (path under /ui/, label)."""
