@@ -218,11 +218,12 @@ async def test_the_user_id_registered_with_the_application_is_used(api: ApiSessi
 async def test_version_reports_the_licence(api: ApiSession) -> None:
     body = await (await api.client.get("/api/v1/Version", headers={"UserId": "alice"})).json()
     licences = {entry["Key"]: entry for entry in body["Licenses"]}
-    assert licences["mode"]["Value"] == "Licence file"
-    assert "Acme Ltd" in licences["source"]["Value"]
-    assert licences["user"]["Value"].startswith("Licensed") and licences["user"]["ExpiresAt"]
+    assert licences["mode"]["Description"] == "Licence file"
+    assert "Acme Ltd" in licences["source"]["Description"]
+    assert licences["user"]["Description"].startswith("Licensed") and licences["user"]["ExpiresAt"]
+    assert [licences[k]["Value"] for k in ("mode", "source", "user")] == [1, 1, 1]  # a number (issue #20)
     other = await (await api.client.get("/api/v1/Version", headers={"UserId": "mallory"})).json()
-    assert any(e["Value"].startswith("Unlicensed") for e in other["Licenses"])
+    assert any(e["Description"].startswith("Unlicensed") and e["Value"] == 0 for e in other["Licenses"])
 
 
 async def test_a_replaced_licence_file_is_picked_up_and_announced(

@@ -74,7 +74,7 @@ async def search(api: ApiSession, user: str) -> aiohttp.ClientResponse:
 
 async def version(api: ApiSession, user: str) -> dict[str, Any]:
     body: dict[str, Any] = await (await api.client.get("/api/v1/Version", headers={"UserId": user})).json()
-    return {entry["Key"]: entry["Value"] for entry in body["Licenses"]}
+    return {entry["Key"]: entry["Description"] for entry in body["Licenses"]}
 
 
 async def test_service_up_licenses_per_user(api: ApiSession, platform: LicensingPlatform) -> None:
@@ -123,8 +123,9 @@ async def test_development_mode_is_visibly_unlicensed_and_refuses_nothing(
     session = ApiSession(client, "dev-app")
     assert (await session.request("POST", "Search", query="Huffman")).status == 200  # no UserId at all
     body = await (await client.get("/api/v1/Version")).json()
-    assert body["Licenses"][0]["Value"] == "Development (unlicensed)"
-    assert "evaluation" in body["Licenses"][1]["Value"]
+    assert body["Licenses"][0]["Description"] == "Development (unlicensed)"
+    assert "evaluation" in body["Licenses"][1]["Description"]
+    assert [entry["Value"] for entry in body["Licenses"]] == [0, 0]  # a number: development licenses nobody
 
 
 async def test_a_licence_revoked_by_the_service_is_announced_and_enforced(

@@ -26,13 +26,33 @@ def _array(item: dict[str, Any]) -> dict[str, Any]:
     return {"type": "array", "items": item}
 
 
-SCHEMAS: dict[str, dict[str, Any]] = {
+CALL_CONTACT = _obj(
+    ["Id", "DialString", "DisplayTel", "DisplayName", "Type", "InternalContactType"],
+    Id=STRING,
+    DialString=STRING,
+    DisplayTel=STRING,
+    DisplayName=STRING,
+    Type={"type": "string", "enum": ["External", "Internal"]},
+    InternalContactType=STRING,
+    E164=STRING,
+    Department=STRING,
+)
+EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": _obj(["Message", "Code"], Message=STRING, Code=STRING),
     "Version": _obj(
         ["ProductName", "ProductVersion", "Licenses"],
         ProductName=STRING,
         ProductVersion=STRING,
-        Licenses=_array(_obj(["Key", "Name", "Value"], Key=STRING, Name=STRING, Value=STRING, ExpiresAt=STRING)),
+        Licenses=_array(
+            _obj(
+                ["Key", "Name", "Value"],
+                Key=STRING,
+                Name=STRING,
+                Value={**INTEGER, "description": "1 where the entry grants use, 0 where it does not."},
+                Description=STRING,
+                ExpiresAt=STRING,
+            )
+        ),
     ),
     "Ping": _obj(["Id"], Id=STRING),
     "Field": _obj(
@@ -140,7 +160,20 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         CreateActivityOnCallEnd=BOOLEAN,
         AutoPopOption={"type": "string", "enum": ["Never", "OnRinging", "OnAnswer"]},
         LiveCallEvents=BOOLEAN,
-        Type=_obj(["AddinTypeId", "TypeFullName"], AddinTypeId=STRING, TypeFullName=STRING),
+        Type=_obj(
+            ["AddinTypeId", "TypeFullName", "AssemblyLocation", "IsLegacy", "IsUnrecognized", "IsCloudContacts"],
+            AddinTypeId=STRING,
+            TypeFullName=STRING,
+            AssemblyLocation=STRING,
+            IsLegacy=BOOLEAN,
+            IsUnrecognized=BOOLEAN,
+            IsCloudContacts=BOOLEAN,
+            LegacyCursorFeature=BOOLEAN,
+            LegacySearchFeature=BOOLEAN,
+            LegacyActionFeature=BOOLEAN,
+            LegacyActivityFeatureCreate=BOOLEAN,
+            LegacyActivityFeatureShow=BOOLEAN,
+        ),
         Status=STRING,
         ExceptionText=STRING,
     ),
@@ -207,6 +240,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         ReleaseNotes=_array(_obj(["Version", "Date", "Text"], Version=STRING, Date=STRING, Text=STRING)),
     ),
     "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
+    **EVENT_SCHEMAS,
 }
 
 ERROR_RESPONSE = {"description": "Error", "content": {"application/json": {"schema": _ref("Error")}}}
@@ -245,7 +279,8 @@ def openapi_document(
     paths["/api/v1/events/{ApplicationId}"] = {
         "get": {
             "operationId": "events",
-            "summary": "WebSocket of events (Initial, AddressBooksChanged, ActivityLogged…); upgrade required.",
+            "summary": "WebSocket of events (Initial, CallsChanged, CallHistoryChanged, AddressBooksChanged, "
+            "ActivityLogged…; schemas InitialEvent, CallsChangedEvent, CallHistoryChangedEvent); upgrade required.",
             "parameters": [{"name": "ApplicationId", "in": "path", "required": True, "schema": STRING}],
             "responses": {"101": {"description": "Switching to WebSocket"}, "4XX": ERROR_RESPONSE},
         }

@@ -9,7 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import __version__, appkeys
+from .. import appkeys
+from ..addin_host import AddinInfo
 from ..api_shapes import contact_record, draft_record
 from ..books import OpenBook
 from ..call_log.call_event_route import CALL_EVENT_PARAMS, call_event
@@ -28,12 +29,23 @@ from .json_responses import json_response
 from .middleware import local_port
 from .openapi import openapi_document
 from .params import Param, Route, parse_params, read_body
+from .version_info import version_object
 from .websocket import events_handler
 
 TELEPHONY_ROUTES = (
     "MakeCall", "Hangup", "Answer", "Hold", "Unhold", "Resume", "Transfer", "BlindTransfer",
     "ConsultTransfer", "Conference", "SendDtmf", "Calls", "GetCalls", "Lines", "Devices", "Presence", "SetPresence",
+    "TransferComplete", "TransferConsult", "TransferCancel", "TransferBlind", "Deflect", "Pickup", "HookState",
+    "OwnerContact", "RecordSuspend", "RecordResume", "Unload", "SearchPeers",
 )  # fmt: skip
+LEGACY_FEATURES = (
+    "LegacyCursorFeature",
+    "LegacySearchFeature",
+    "LegacyActionFeature",
+    "LegacyActivityFeatureCreate",
+    "LegacyActivityFeatureShow",
+)
+"""`AddressBook.Type` fields of the published client's type that only a legacy add-in of the other product sets."""
 APP_ID_PATTERN = re.compile(r"^[A-Za-z0-9._{}-]{1,128}$")
 
 
@@ -41,13 +53,7 @@ APP_ID_PATTERN = re.compile(r"^[A-Za-z0-9._{}-]{1,128}$")
 
 
 async def version(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
-    return json_response(
-        {
-            "ProductName": request.app[appkeys.CONFIG].branding.product_name,
-            "ProductVersion": __version__,
-            "Licenses": await request.app[appkeys.LICENCES].licenses(request_user_id(request)),
-        }
-    )
+    return json_response(await version_object(request.app, request_user_id(request)))
 
 
 async def ping(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
@@ -113,7 +119,8 @@ async def search(request: web.Request, fields: dict[str, Any]) -> web.StreamResp
     return json_response(collections)
 
 
-def address_book_json(book: OpenBook) -> dict[str, Any]:
+def address_book_json(book: OpenBook, provider: AddinInfo | None = None) -> dict[str, Any]:
+    """One `AddressBook`; `provider` is the add-in of its integration (its distribution is `AssemblyLocation`)."""
     integration = book.integration
     caps = book.capabilities
     config = book.config
@@ -144,6 +151,14 @@ def address_book_json(book: OpenBook) -> dict[str, Any]:
             "Classification": str(integration.classification) if integration else "",
             "Capabilities": sorted(str(c) for c in caps),
             "GuideUrl": integration.guide_url if integration else "",
+            # The published client's type has these; true to partnercrmd: add-ins are Python distributions,
+            # none is a legacy one (so no Legacy*Feature), none is the other product's hosted Cloud Contacts,
+            # and a book whose integration is not installed is unrecognized.
+            "AssemblyLocation": provider.distribution if provider else "",
+            "IsLegacy": False,
+            "IsUnrecognized": integration is None,
+            "IsCloudContacts": False,
+            **dict.fromkeys(LEGACY_FEATURES, False),
         },
         "Status": book.status,  # Ready, Unavailable, or why the integration is withheld: Locked, NotShipped
         "ExceptionText": "" if book.connector else (book.error or ""),
@@ -151,7 +166,9 @@ def address_book_json(book: OpenBook) -> dict[str, Any]:
 
 
 async def address_books(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
-    return json_response([address_book_json(b) for b in request.app[appkeys.BOOKS].books()])
+    host = request.app[appkeys.HOST]
+    books = request.app[appkeys.BOOKS].books()
+    return json_response([address_book_json(b, host.provider(b.config.type)) for b in books])
 
 
 def record_types_of(book: OpenBook) -> list[dict[str, Any]]:

@@ -12,13 +12,15 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from .. import __version__, appkeys
+from .. import appkeys
 from ..errors import Unauthorized
 from ..events import Subscriber
 from .middleware import check_origin, local_port
+from .version_info import version_object
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,21 @@ async def _send_events(ws: web.WebSocketResponse, subscriber: Subscriber) -> Non
         await ws.send_json(event)
 
 
+async def initial_event(app: web.Application, app_id: str) -> dict[str, Any]:
+    """`Initial`: the server's time, the calls in progress, the Version object (as `GET Version` answers the
+    application's registered user) and partnercrmd's count of address books."""
+    registered = app[appkeys.APPS].apps.get(app_id)
+    return {
+        "EventType": "Initial",
+        "Payload": {
+            "ServerTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "Calls": app[appkeys.CALLS].in_progress.calls(),
+            "Version": await version_object(app, registered.user_id if registered is not None else ""),
+            "AddressBooks": len(app[appkeys.BOOKS].books()),
+        },
+    }
+
+
 async def events_handler(request: web.Request) -> web.StreamResponse:
     app = request.app
     app_id = request.match_info["app_id"]
@@ -46,16 +63,7 @@ async def events_handler(request: web.Request) -> web.StreamResponse:
     app[appkeys.WEBSOCKETS].add(ws)
     hub = app[appkeys.HUB]
     subscriber = hub.subscribe(app_id)
-    await ws.send_json(
-        {
-            "EventType": "Initial",
-            "Payload": {
-                "ServerTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "Version": __version__,
-                "AddressBooks": len(app[appkeys.BOOKS].books()),
-            },
-        }
-    )
+    await ws.send_json(await initial_event(app, app_id))
     sender = asyncio.create_task(_send_events(ws, subscriber))
     try:
         async for message in ws:  # clients send nothing we act on; reading keeps heartbeats and close working

@@ -42,6 +42,7 @@ from ..signing import Signer
 from .activity_text import render_activity
 from .live_events import LiveEvents
 from .outbox_worker import OutboxWorker, Outcome
+from .phone_events import CallShapes, CallsInProgress
 from .store import DONE, CallRecord, CallStore, OutboxEntry, idempotency_key, marker
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,8 @@ class CallService:
         self.deadline = deadline
         """The search deadline per book, as the settings stand now."""
         self.live = live or LiveEvents(books)
+        self.in_progress = CallsInProgress(store, hub, CallShapes(signer, lambda: engine.region))
+        """The calls in progress (Initial's `Calls`); publishes CallsChanged and CallHistoryChanged."""
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def report(self, report: CallReport) -> dict[str, Any]:
@@ -142,8 +145,9 @@ class CallService:
             record.popped = await self._pop(record, POP_TRIGGERS[state])
         answer["Popped"] = record.popped
         await asyncio.to_thread(self.store.save_call, record)
-        if not over:  # a state that comes after the call's end is news to no CRM
+        if not over:  # a state that comes after the call's end is news to no CRM, nor to the clients
             self._tell_live(record, full_call, state)
+            await self.in_progress.reported(record)
         if state in ("Ringing", "Answered"):
             answer["Matches"] = await self._show(record)
         if state in END_STATES:

@@ -38,6 +38,7 @@ async def call_logging(app: web.Application) -> AsyncIterator[None]:
     app[appkeys.OUTBOX] = worker
     app[appkeys.CALLS] = service
     app[appkeys.ACTIONS].log_call = service.log_from_action
+    await service.in_progress.load()
     await worker.start()
     yield
     await live.close()

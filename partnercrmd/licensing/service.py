@@ -117,18 +117,24 @@ class LicenceService:
         except Exception:
             log.exception("could not re-check the licence of %s", user_id)
 
-    async def licenses(self, user_id: str) -> list[dict[str, str]]:
-        """`Version.Licenses`: the mode, its source, and the asking user's licence when known."""
-        entries = [
-            {"Key": "mode", "Name": "Licensing", "Value": MODE_NAMES[self.mode]},
-            {"Key": "source", "Name": "Licence source", "Value": self.provider.describe()},
+    async def licenses(self, user_id: str) -> list[dict[str, str | int]]:
+        """`Version.Licenses`: the mode, its source, and the asking user's licence when known.
+
+        `Value` is a number, as the published client's type has it: 1 where the entry grants use, 0 where it
+        does not (development mode licenses nobody); `Description` says the same in words.
+        """
+        in_force = 0 if self.mode == "development" else 1
+        entries: list[dict[str, str | int]] = [
+            {"Key": "mode", "Name": "Licensing", "Value": in_force, "Description": MODE_NAMES[self.mode]},
+            {"Key": "source", "Name": "Licence source", "Value": in_force, "Description": self.provider.describe()},
         ]
         if user_id and self.mode != "development":
             state = await self.state(user_id)
-            entry = {
+            entry: dict[str, str | int] = {
                 "Key": "user",
                 "Name": f"User {user_id}",
-                "Value": ("Licensed" if state.licensed else "Unlicensed") + f": {state.reason}",
+                "Value": 1 if state.licensed else 0,
+                "Description": ("Licensed" if state.licensed else "Unlicensed") + f": {state.reason}",
             }
             if state.expires_at is not None:
                 entry["ExpiresAt"] = iso(state.expires_at)

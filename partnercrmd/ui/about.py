@@ -17,7 +17,7 @@ from .common import branding_of, page, render
 async def licences(request: web.Request) -> list[dict[str, str]]:
     """The licence entries `GET Version` reports, asked of the same licence service, so the two never disagree."""
     entries = await request.app[appkeys.LICENCES].licenses(request_user_id(request))
-    return [{"Name": str(entry.get("Name", "")), "Value": str(entry.get("Value", ""))} for entry in entries]
+    return [{"Name": str(entry.get("Name", "")), "Value": str(entry.get("Description", ""))} for entry in entries]
 
 
 @page
