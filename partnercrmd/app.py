@@ -96,6 +96,11 @@ def _install_secrets(doc: dict[str, Any]) -> dict[str, str]:
     return dict(install)
 
 
+def _books_changed(app: web.Application) -> None:
+    """Tell clients a book's status changed (a Test, a refused search) as a change of configuration would."""
+    app[appkeys.HUB].publish("AddressBooksChanged", {})
+
+
 async def services(app: web.Application) -> AsyncIterator[None]:
     """Open the vault, load add-ins, open the address books; close them all at shutdown."""
     config = app[appkeys.CONFIG]
@@ -109,7 +114,14 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     region = config.region or read_settings(doc).get("default_region") or region_from_locale()
     host = await asyncio.to_thread(create_host, config.extra_plugins, use_entry_points=config.use_entry_points)
     signer = Signer(base64.b64decode(install["signing_key"]))
-    books = BookManager(vault, host, config.paths, region, config.branding)
+    books = BookManager(
+        vault,
+        host,
+        config.paths,
+        region,
+        config.branding,
+        status_changed=lambda: _books_changed(app),
+    )
     apps = AppRegistry(vault)
     app[appkeys.VAULT] = vault
     app[appkeys.HOST] = host

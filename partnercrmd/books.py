@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import json
 import logging
 import re
 import shutil
-from collections.abc import Awaitable, Mapping, Set
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -21,8 +23,8 @@ from typing import Any
 
 from .addin_host import AddinHost
 from .branding import Branding
-from .catalogue import LOCKED, Withheld, unlocked_ids, withheld
-from .errors import ConfigError, NotFound, PartnerError
+from .catalogue import LOCKED, NOT_SHIPPED, Withheld, unlocked_ids, withheld
+from .errors import SIGN_IN_REQUIRED, ConfigError, NotFound, PartnerError
 from .integration import (
     BlockingConnector,
     BookContext,
@@ -35,7 +37,9 @@ from .integration import (
     ThreadedConnector,
     takes_call_events,
 )
+from .model import CheckResult
 from .paths import Paths
+from .platform.files import atomic_write
 from .redact import LOG_REDACTOR, book_owner, redact, secret_values
 from .url_credentials import find_credentials, mask_url_passwords
 from .vault import Vault
@@ -465,6 +469,64 @@ def redacted_settings(integration: Integration | None, settings: Mapping[str, An
     return shown
 
 
+class BookStatus(StrEnum):
+    """A book's status: a stable word for clients (`AddressBooks` Status); `STATUS_WORDS` is how pages say it."""
+
+    READY = "Ready"
+    NEEDS_ATTENTION = "NeedsAttention"
+    """The last Test failed, or a search was refused (wrong credentials): `OpenBook.status_reason` says why."""
+    SIGN_IN_AGAIN = "SignInAgain"
+    """The book's sign-in was revoked or expired for good (`SIGN_IN_REQUIRED`): only signing in again cures it."""
+    DISABLED = "Disabled"
+    UNAVAILABLE = "Unavailable"
+    """The book could not be opened (its add-in is missing or refused the settings)."""
+    LOCKED = LOCKED
+    NOT_SHIPPED = NOT_SHIPPED
+
+
+STATUS_WORDS: dict[BookStatus, str] = {
+    BookStatus.READY: "Ready",
+    BookStatus.NEEDS_ATTENTION: "Needs attention",
+    BookStatus.SIGN_IN_AGAIN: "Sign in again",
+    BookStatus.DISABLED: "Disabled",
+    BookStatus.UNAVAILABLE: "Unavailable",
+    BookStatus.LOCKED: "Locked",
+    BookStatus.NOT_SHIPPED: "Not part of this product",
+}
+"""Each status as the pages (integrations list, book page) show it."""
+
+REFUSED_SEARCH_KEYS = frozenset({"invalid_auth", SIGN_IN_REQUIRED})
+"""Error keys of a failed search that say something about the book itself (not a passing outage): they set
+the book's status as a failed Test would."""
+CURED_BY_SEARCH_KEYS = frozenset({"invalid_auth", SIGN_IN_REQUIRED, "cannot_connect", "timeout"})
+"""Error keys of a finding that a later successful search proves wrong (the server answered, credentials worked)."""
+STATUS_FILE = "book-status.json"
+"""Under the data directory: each book's last finding, so a restart does not call a failing book Ready."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What the last Test (or a search the server refused) found out about a book; kept across restarts."""
+
+    ok: bool
+    error_key: str = ""
+    """The failed step's stable key (`cannot_connect`, `invalid_auth`, `sign_in_required`…); "" when ok."""
+    message: str = ""
+    """Why, in words for the user, secrets already masked; "" when ok."""
+    source: str = "test"
+    """"test" or "search": what found it."""
+    at: float = 0.0
+    """When (seconds since the epoch)."""
+
+    @classmethod
+    def of_test(cls, results: Sequence[CheckResult]) -> Finding:
+        """The verdict of a Test: its first failed step, or ok (messages must be masked already)."""
+        failed = next((r for r in results if not r.ok), None)
+        if failed is None:
+            return cls(True, at=time.time())
+        return cls(False, failed.error_key or "unknown", failed.message[:1000], "test", time.time())
+
+
 @dataclass
 class OpenBook:
     """A configured book as the daemon serves it: its connector, or why it has none."""
@@ -487,12 +549,38 @@ class OpenBook:
         """Whether searches and calls use it: enabled by the user, and its integration not withheld."""
         return self.config.enabled and self.withheld is None
 
+    finding: Finding | None = None
+    """What the last Test or a refused search found (see `BookManager.record`); None: nothing yet."""
+
     @property
-    def status(self) -> str:
-        """A stable word for clients: Ready, Unavailable (error says why), or the `Withheld.status`."""
+    def status(self) -> BookStatus:
+        """The one place a book's status is decided; `status_reason` says why in words."""
         if self.withheld is not None:
-            return self.withheld.status
-        return "Ready" if self.connector is not None else "Unavailable"
+            return BookStatus(self.withheld.status)
+        if not self.config.enabled:
+            return BookStatus.DISABLED
+        if self.connector is None:
+            return BookStatus.UNAVAILABLE
+        if self.finding is not None and not self.finding.ok:
+            if self.finding.error_key == SIGN_IN_REQUIRED:
+                return BookStatus.SIGN_IN_AGAIN
+            return BookStatus.NEEDS_ATTENTION
+        return BookStatus.READY
+
+    @property
+    def status_reason(self) -> str:
+        """Why the book has its status, for the user; "" when Ready or Disabled."""
+        status = self.status
+        if status in (BookStatus.READY, BookStatus.DISABLED):
+            return ""
+        if status in (BookStatus.NEEDS_ATTENTION, BookStatus.SIGN_IN_AGAIN) and self.finding is not None:
+            return self.finding.message
+        return self.error or ""
+
+    @property
+    def status_words(self) -> str:
+        """The status as the pages show it: "Needs attention", "Sign in again"…"""
+        return STATUS_WORDS[self.status]
 
     @property
     def name(self) -> str:
@@ -502,16 +590,30 @@ class OpenBook:
 class BookManager:
     """Keeps an open connector for every enabled, configured book, in step with the vault."""
 
-    def __init__(self, vault: Vault, host: AddinHost, paths: Paths, region: str | None, branding: Branding) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        host: AddinHost,
+        paths: Paths,
+        region: str | None,
+        branding: Branding,
+        *,
+        status_changed: Callable[[], None] | None = None,
+    ) -> None:
         self.vault = vault
         self.host = host
         self.paths = paths
         self.region = region
         self.branding = branding
         """Which integrations this product ships; with the vault's unlocked ids it decides which books may open."""
+        self.status_changed = status_changed
+        """Called when a book's status changes without its configuration changing (a Test, a refused search)."""
         self._open: dict[str, OpenBook] = {}
         self._lock = asyncio.Lock()
         self._starting: dict[str, asyncio.Task[None]] = {}
+        self._findings: dict[str, Finding] | None = None
+        """Each book's last finding (None until read from `STATUS_FILE` at the first sync)."""
+        self._findings_lock = asyncio.Lock()
 
     def books(self) -> list[OpenBook]:
         """Every configured book, enabled or not, in priority order."""
@@ -535,9 +637,12 @@ class BookManager:
         async with self._lock:
             if doc is None:
                 doc = await asyncio.to_thread(self.vault.read)
+            if self._findings is None:
+                self._findings = await asyncio.to_thread(self._read_findings)
             wanted = {c.id: c for c in read_books(doc)}
             unlocked = unlocked_ids(doc)
             changed = False
+            stale: list[str] = []
             for book_id in list(self._open):
                 old = self._open[book_id]
                 # An unlock code entered (or taken back) changes no BookConfig but opens (or closes) the book.
@@ -548,13 +653,87 @@ class BookManager:
                 ):
                     await self._close(self._open.pop(book_id))
                     changed = True
+                    if book_id not in wanted or wanted[book_id].settings != old.config.settings:
+                        stale.append(book_id)  # what Test found no longer says anything about new settings
+            if stale:
+                await self._forget_findings(stale)
             for book_id, config in wanted.items():
                 if book_id not in self._open:
                     book = self._open[book_id] = await self._open_book(config, unlocked)
+                    book.finding = self._findings.get(book_id)
                     if book.connector is not None:
                         self._starting[book_id] = asyncio.create_task(self._start(book))
                     changed = True
             return changed
+
+    # --- status: what Test and refused searches found ------------------------------------------------------
+
+    async def record(self, book: OpenBook, finding: Finding | None) -> None:
+        """Keep `finding` as what is known about the book (None: nothing), on disk too; tell clients when the
+        book's status changes (`status_changed`). The book may have been re-opened meanwhile: the open one is set.
+        """
+        async with self._findings_lock:
+            current = self._open.get(book.id, book)
+            before = (current.status, current.status_reason)
+            book.finding = current.finding = finding
+            findings = dict(self._findings or {})
+            if finding is None:
+                findings.pop(book.id, None)
+            else:
+                findings[book.id] = finding
+            findings = {k: v for k, v in findings.items() if k in self._open}
+            if findings != self._findings:
+                self._findings = findings
+                await asyncio.to_thread(self._write_findings, findings)
+            if (current.status, current.status_reason) != before and self.status_changed is not None:
+                self.status_changed()
+
+    async def record_test(self, book: OpenBook, results: Sequence[CheckResult]) -> None:
+        """Keep a Test's verdict (its messages masked already): the book's status is then what Test found."""
+        if book.connector is None:  # disabled, withheld or not opened: the status says so already
+            return
+        await self.record(book, Finding.of_test(results))
+
+    async def note_search(self, book: OpenBook, error_key: str | None, message: str = "") -> None:
+        """A search of the book ended: `error_key` None when it answered, else the add-in's error key.
+
+        Called for every search, so it returns at once unless the status must change: a refused search
+        (`REFUSED_SEARCH_KEYS`) marks the book; an answer clears a finding it disproves (`CURED_BY_SEARCH_KEYS`).
+        """
+        finding = book.finding
+        if error_key is None:
+            if finding is not None and not finding.ok and finding.error_key in CURED_BY_SEARCH_KEYS:
+                await self.record(book, None)
+            return
+        if error_key not in REFUSED_SEARCH_KEYS:
+            return
+        if finding is not None and not finding.ok and finding.error_key == error_key and finding.message == message:
+            return
+        await self.record(book, Finding(False, error_key, message[:1000], "search", time.time()))
+
+    async def _forget_findings(self, book_ids: Sequence[str]) -> None:
+        async with self._findings_lock:
+            findings = {k: v for k, v in (self._findings or {}).items() if k not in book_ids}
+            if findings != self._findings:
+                self._findings = findings
+                await asyncio.to_thread(self._write_findings, findings)
+
+    def _read_findings(self) -> dict[str, Finding]:
+        """The findings kept by an earlier run; none when the file is missing or unreadable. Blocks."""
+        try:
+            data = json.loads((self.paths.data_dir / STATUS_FILE).read_text(encoding="utf-8"))
+            return {str(k): Finding(**v) for k, v in data.items()}
+        except (OSError, ValueError, TypeError, AttributeError):
+            return {}
+
+    def _write_findings(self, findings: Mapping[str, Finding]) -> None:
+        """Blocks; a failure only costs the findings' surviving a restart."""
+        try:
+            self.paths.data_dir.mkdir(parents=True, exist_ok=True)
+            data = json.dumps({k: asdict(v) for k, v in findings.items()}, ensure_ascii=False)
+            atomic_write(self.paths.data_dir / STATUS_FILE, data.encode("utf-8"))
+        except OSError as exc:
+            log.warning("could not keep the address books' status in %s: %s", STATUS_FILE, exc)
 
     def _withheld(self, config: BookConfig, unlocked: Set[str]) -> Withheld | None:
         """Why the book's integration may not be used here; None when it may (or is not installed at all)."""

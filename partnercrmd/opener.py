@@ -8,11 +8,19 @@ import webbrowser
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from .errors import AddinError
+from .errors import AddinError, PartnerError
 
 log = logging.getLogger(__name__)
 
-Opener = Callable[[str], Awaitable[None]]
+Opener = Callable[[str], Awaitable[bool | None]]
+"""Opens a web address; False when no browser could be opened, True or None (cannot tell) otherwise."""
+
+
+class NoBrowser(PartnerError):
+    """No web browser could be opened, and the caller cannot show the address itself."""
+
+    status = 503
+    code = "no_browser"
 
 
 def check_url(url: str) -> str:
@@ -22,8 +30,9 @@ def check_url(url: str) -> str:
     return url
 
 
-async def open_in_browser(url: str) -> None:
-    """The default opener: the system's web browser, called off the event loop."""
+async def open_in_browser(url: str) -> bool:
+    """The default opener: the system's web browser, called off the event loop; whether one was opened."""
     opened = await asyncio.to_thread(webbrowser.open, check_url(url), 2)
     if not opened:
         log.warning("no web browser could open a page; is a desktop session running?")
+    return bool(opened)

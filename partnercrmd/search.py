@@ -141,10 +141,13 @@ class SearchEngine:
                 result.contacts, result.activities = await self._ask(book, query, request)
                 if book.config.cached:
                     self.cache.put(book, key, result.contacts, result.activities)
+                await self.books.note_search(book, None)  # an answer clears a finding it disproves
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001  (add-in code: every failure becomes this book's ExceptionText)
             result.error = describe_failure(book, exc)
+            if isinstance(exc, AddinError):  # refused credentials or sign-in: the book's status says so
+                await self.books.note_search(book, exc.code, result.error)
         result.seconds = time.perf_counter() - started
         return result
 

@@ -33,6 +33,10 @@ class UiSessions:
         self.logins[token] = now + LOGIN_TTL
         return token
 
+    def discard_login(self, token: str) -> None:
+        """Forget a login token no one will use (the window it was for could not be shown)."""
+        self.logins.pop(token, None)
+
     def redeem(self, token: str) -> str:
         expiry = self.logins.pop(token, 0.0)
         if expiry < time.monotonic():
@@ -44,5 +48,8 @@ class UiSessions:
     def csrf(self, request: web.Request) -> str:
         session = self.sessions.get(request.cookies.get(SESSION_COOKIE, ""))
         if session is None or session[0] < time.monotonic():
-            raise Forbidden("Please open this window from your phone client.", code="no_session")
+            raise Forbidden(
+                "Please open this window from your phone client, or run `partnercrmd ui` in a terminal.",
+                code="no_session",
+            )
         return session[1]

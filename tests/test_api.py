@@ -215,8 +215,9 @@ async def test_do_action_bad_input(api: ApiSession) -> None:
 
 
 async def test_show_window_opens_a_one_time_login(api: ApiSession, partnercrmd_opener: RecordingOpener) -> None:
-    assert await api.call("POST", "ShowWindow", window="configuration") is None
+    answer = await api.call("POST", "ShowWindow", window="configuration")
     (url,) = partnercrmd_opener.urls
+    assert answer == {"Url": url, "Opened": True, "ExpiresInSeconds": 120}  # (issue #17: was 204)
     path = url.split(str(api.client.port), 1)[1]
     login = await api.client.get(path, allow_redirects=False)
     assert login.status == 303 and login.headers["Location"] == "/ui/configuration"

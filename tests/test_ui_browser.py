@@ -163,7 +163,7 @@ def test_configure_local_and_carddav_books_test_them_search_and_reorder(
     page.get_by_role("button", name="Save anyway").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(CARDDAV_NAME)
     page.get_by_role("button", name="Test", exact=True).click()
-    expect(page.locator("#test-summary")).to_have_text("A check failed: see what to do below.")
+    expect(page.locator("#test-summary")).to_have_text("A check failed: see what to do in the table above.")
     failed = page.locator("#test-results tr.failed").first
     expect(failed).to_contain_text("Failed")
     expect(failed).to_contain_text("Check the user name and password")

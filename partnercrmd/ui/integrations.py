@@ -4,12 +4,19 @@ the integrations the user may add, and the unlock-code form for Controlled integ
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import itertools
 import json
-from collections.abc import Mapping
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
+from markupsafe import escape
 
 from .. import appkeys
 from ..books import (
@@ -24,11 +31,11 @@ from ..books import (
     read_books,
     remove_book,
 )
-from ..catalogue import LOCKED, unlocked_ids, visible_integrations
+from ..catalogue import unlocked_ids, visible_integrations
 from ..client_apps import AppStatus
 from ..diagnostics import book_diagnostics
-from ..errors import ConfigError, NotFound, PartnerError
-from ..integration import Capability, Integration
+from ..errors import SIGN_IN_REQUIRED, ConfigError, NotFound, PartnerError
+from ..integration import Capability, FieldKind, Integration
 from ..model import CheckResult
 from ..redact import redact
 from ..unlock import redeem_code
@@ -37,9 +44,25 @@ from ..vault import Vault
 from ..vault_sync import reload_vault
 from .book_forms import form_fields, read_book_form
 from .call_options import book_capabilities, calls_form, check_call_options, read_call_options
-from .common import branding_of, checked_form, guide_link, page, render, secure, see_other, session_csrf
+from .common import (
+    branded_text,
+    branding_of,
+    checked_form,
+    guide_link,
+    page,
+    render,
+    render_text,
+    secure,
+    see_other,
+    session_csrf,
+)
 
-TEST_TIMEOUT = 120.0
+TEST_TIME_LIMIT = 20.0
+"""Seconds a whole Test may take, shown to the user before it starts; a step still running then fails (timeout)."""
+REACH_TIMEOUT = 5.0
+"""Seconds the connection to each server address of the settings may take (within the whole Test's limit)."""
+STEPS_MARK = "<!--test-steps-->"
+"""Where the Test page's steps go: the page before it is sent at once, each step as it ends, the rest last."""
 FIXES = {
     "cannot_connect": "Check the server address, and that the server is running and reachable from this computer.",
     "invalid_auth": "Check the user name and password (or app password), then save and test again.",
@@ -50,6 +73,7 @@ FIXES = {
     "not_installed": "Install the add-in for this integration again, or remove this address book.",
     "disabled": "Enable the address book (Integrations page or the Enabled box below), then test it.",
     "unsupported": "This address book cannot do that with its current settings.",
+    SIGN_IN_REQUIRED: "Sign in again with the Sign in button on this address book's page, then test again.",
     "unknown": "Something unexpected happened: check the settings, and the log for details.",
 }
 """Plain-words fixes by the stable error keys of `CheckResult.error_key`."""
@@ -72,14 +96,8 @@ def capability_labels(integration: Integration) -> list[str]:
 
 
 def book_state(book: OpenBook) -> tuple[str, str]:
-    """(status word, why) of a book as the pages show it; why is "" when there is nothing to explain."""
-    if book.withheld is not None:  # whatever `enabled` says: it stays closed until unlocked (or shipped)
-        return ("Locked" if book.withheld.status == LOCKED else "Not part of this product"), book.error or ""
-    if not book.config.enabled:
-        return "Disabled", ""
-    if book.connector is None:
-        return "Unavailable", book.error or ""
-    return "Ready", ""
+    """(status in words, why) of a book as the pages show it (`OpenBook.status`); why is "" when nothing to explain."""
+    return book.status_words, book.status_reason
 
 
 def setting_errors(exc: ConfigError) -> dict[str, str]:
@@ -318,40 +336,151 @@ async def book_save(request: web.Request) -> web.StreamResponse:
     raise see_other(f"/ui/books/{book.id}?saved=1")
 
 
-async def run_test(book: OpenBook) -> list[CheckResult]:
-    """The book's connection test: each step, whether it worked; never raises."""
+@dataclass(frozen=True)
+class CheckStep:
+    """One line of the Test page: a step starting (`result` None) or its outcome."""
+
+    check: str
+    detail: str
+    result: CheckResult | None = None
+
+
+def server_addresses(book: OpenBook) -> list[tuple[str, int]]:
+    """(host, port) of each server address among the book's settings, to try a connection to before the add-in's
+    checks; none when a proxy is set up (the add-in goes through it: a direct connection proves nothing)."""
+    if book.integration is None or urllib.request.getproxies():
+        return []
+    found: list[tuple[str, int]] = []
+    for spec in book.integration.config:
+        value = book.config.settings.get(spec.key)
+        if spec.kind is not FieldKind.URL or not isinstance(value, str) or not value:
+            continue
+        try:
+            parts = urlsplit(value)
+            address = (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+        except ValueError:
+            continue
+        if address[0] and address not in found:
+            found.append(address)
+    return found
+
+
+async def _reach(host: str, port: int, limit: float) -> CheckResult:
+    """Whether a TCP connection to host:port opens within `limit` seconds."""
+    check = f"Connect to {host}:{port}"
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), limit)
+    except TimeoutError:
+        return CheckResult(check, False, f"Nothing answered at {host}:{port} within {limit:g} s.", "cannot_connect")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return CheckResult(check, False, f"{host}:{port} cannot be reached ({reason}).", "cannot_connect")
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return CheckResult(check, True, f"{host}:{port} accepted the connection.")
+
+
+async def check_steps(book: OpenBook, limit: float = TEST_TIME_LIMIT) -> AsyncIterator[CheckStep]:
+    """The book's connection test, step by step as each starts and ends, all within `limit` s; never raises.
+
+    The host's own steps come first (the book opened, each server address reachable), so the user sees
+    progress at once even while the integration's own checks wait for a server that does not answer.
+    """
+    deadline = time.monotonic() + limit
+    opened = "Open the address book"
     if book.withheld is not None:
-        return [CheckResult("open", False, book.withheld.message, "unsupported")]
+        yield CheckStep(opened, "", CheckResult(opened, False, book.withheld.message, "unsupported"))
+        return
     if not book.config.enabled:
-        return [CheckResult("open", False, "This address book is disabled.", "disabled")]
+        yield CheckStep(opened, "", CheckResult(opened, False, "This address book is disabled.", "disabled"))
+        return
     if book.connector is None:
         key = "not_installed" if book.integration is None else "cannot_connect"
-        return [CheckResult("open", False, book.error or "The address book could not be opened.", key)]
+        failure = CheckResult(opened, False, book.error or "The address book could not be opened.", key)
+        yield CheckStep(opened, "", failure)
+        return
+    yield CheckStep(opened, "", CheckResult(opened, True, "The address book is open."))
+    reached: list[str] = []
+    for host, port in server_addresses(book):
+        step = f"Connect to {host}:{port}"
+        yield CheckStep(step, f"Connecting to {host}:{port}…")
+        result = await _reach(host, port, max(0.1, min(REACH_TIMEOUT, deadline - time.monotonic())))
+        yield CheckStep(step, "", result)
+        if result.ok:
+            reached.append(f"{host}:{port}")
+    checks = "The integration's checks"
+    left = max(0.1, deadline - time.monotonic())
+    asking = f"Asking the server (sign-in, searching, what this address book can do)… up to {left:.0f} s."
+    yield CheckStep(checks, asking)
     try:
-        return list(await asyncio.wait_for(book.connector.test(), TEST_TIMEOUT))
+        results = list(await asyncio.wait_for(book.connector.test(), left))
     except TimeoutError:
-        return [CheckResult("test", False, f"The test did not finish within {TEST_TIMEOUT:g} s.", "timeout")]
+        where = f" ({', '.join(reached)} accepted the connection but sent no answer)" if reached else ""
+        text = f"The server did not answer within the test's limit of {limit:g} s{where}."
+        results = [CheckResult(checks, False, text, "timeout")]
     except PartnerError as exc:
-        return [CheckResult("test", False, exc.message, exc.code)]
+        results = [CheckResult(checks, False, exc.message, exc.code)]
     except Exception as exc:  # noqa: BLE001  (add-in code: say what happened)
-        return [CheckResult("test", False, f"{type(exc).__name__}: {exc}", "unknown")]
+        results = [CheckResult(checks, False, f"{type(exc).__name__}: {exc}", "unknown")]
+    for result in results:
+        yield CheckStep(result.check, "", result)
+
+
+async def run_test(book: OpenBook, limit: float = TEST_TIME_LIMIT) -> list[CheckResult]:
+    """The book's connection test: each step's outcome (see `check_steps`); never raises."""
+    return [step.result async for step in check_steps(book, limit) if step.result is not None]
+
+
+def _shown_result(book: OpenBook, result: CheckResult) -> CheckResult:
+    """A step's outcome as the user may see it: the book's secrets and passwords in addresses masked."""
+    message = mask_url_passwords(redact(result.message, book.integration, book.config.settings))[:1000]
+    return CheckResult(result.check, result.ok, message, result.error_key)
+
+
+def _step_row(request: web.Request, step: CheckStep) -> str:
+    """One row of the Test page's table: a step running, or its outcome with what to do."""
+    branded = functools.partial(branded_text, branding_of(request.app))
+    if step.result is None:
+        return (
+            f'<tr class="running"><td>{escape(step.check)}</td><td>Running…</td>'
+            f"<td>{escape(branded(step.detail))}</td><td></td></tr>\n"
+        )
+    result = step.result
+    outcome = "passed" if result.ok else "failed"
+    return (
+        f'<tr class="{outcome}"><td>{escape(result.check)}</td><td>{outcome.capitalize()}</td>'
+        f"<td>{escape(branded(result.message))}</td><td>{escape(fix_for(result))}</td></tr>\n"
+    )
 
 
 @page
 async def book_test(request: web.Request) -> web.StreamResponse:
+    """Test the book, sending each step to the browser as it ends (a chunked page: no script needed), then the
+    verdict and the book's status, which becomes what Test found (`BookManager.record_test`)."""
     await checked_form(request)
     book = _open_book(request)
-    results = await run_test(book)
-    shown = [
-        {
-            "check": r.check,
-            "ok": r.ok,
-            "message": mask_url_passwords(redact(r.message, book.integration, book.config.settings))[:1000],
-            "fix": fix_for(r),
-        }
-        for r in results
-    ]
-    return await _book_page(request, book, results=shown)
+    context = {"book": book, "limit": f"{TEST_TIME_LIMIT:g}"}
+    head, _, _ = render_text(request, "ui_book_test.html", context, current="integrations").partition(STEPS_MARK)
+    response = secure(web.StreamResponse(headers={"Content-Type": "text/html; charset=utf-8"}))
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    await response.write(head.encode("utf-8"))
+    results: list[CheckResult] = []
+    async for step in check_steps(book):
+        if step.result is not None:
+            shown = _shown_result(book, step.result)
+            step = CheckStep(step.check, step.detail, shown)
+            results.append(shown)
+        await response.write(_step_row(request, step).encode("utf-8"))
+    await request.app[appkeys.BOOKS].record_test(book, results)
+    book = request.app[appkeys.BOOKS].get(book.id)
+    state, why = book_state(book)
+    verdict = {**context, "book": book, "passed": all(r.ok for r in results), "state": state, "state_error": why}
+    page_text = render_text(request, "ui_book_test.html", verdict, current="integrations")
+    await response.write(page_text.partition(STEPS_MARK)[2].encode("utf-8"))
+    await response.write_eof()
+    return response
 
 
 @page
@@ -444,7 +573,13 @@ async def unlock_submit(request: web.Request) -> web.StreamResponse:
     raise see_other("/ui/integrations?unlocked=1#add")
 
 
+async def root(request: web.Request) -> web.StreamResponse:
+    """The daemon's bare address (what a newcomer types): the configuration pages, which say how to log in."""
+    raise see_other("/ui/configuration")
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", root)
     app.router.add_get("/ui/integrations", integrations_page)
     app.router.add_get("/ui/integrations/{integration}/add", add_form)
     app.router.add_post("/ui/integrations/{integration}/add", add_submit)
