@@ -256,7 +256,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             LegacyActivityFeatureCreate=BOOLEAN,
             LegacyActivityFeatureShow=BOOLEAN,
         ),
-        Status=STRING,
+        Status={
+            "type": "string",
+            "enum": ["Ready", "NeedsAttention", "SignInAgain", "Disabled", "Unavailable", "Locked", "NotShipped"],
+        },
+        StatusReason=STRING,
         ExceptionText=STRING,
     ),
     "RecordType": _obj(
@@ -304,6 +308,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         Popped=STRING,
         Logging=_array(_obj(["AddinId", "Status", "Key"], AddinId=STRING, Status=STRING, Key=STRING)),
     ),
+    "WindowLogin": _obj(["Url", "Opened", "ExpiresInSeconds"], Url=STRING, Opened=BOOLEAN, ExpiresInSeconds=INTEGER),
     "DialTarget": _obj(["Destination", "E164", "DisplayNumber"], Destination=STRING, E164=STRING, DisplayNumber=STRING),
     "ExtensionPairing": _obj(
         ["ApplicationId", "Region", "ProductName"], ApplicationId=STRING, Region=STRING, ProductName=STRING

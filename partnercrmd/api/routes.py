@@ -22,8 +22,10 @@ from ..extension_pairing import pair_extension
 from ..integration import Capability
 from ..licensing.requests import request_user_id, require_licence
 from ..model import CallInfo, Contact, ContactPatch, PhoneKind
+from ..opener import NoBrowser
 from ..pages import WINDOWS, window_login_url
 from ..search import SearchRequest
+from ..ui_sessions import LOGIN_TTL
 from .call_fields import CALL_DETAIL_PARAMS, DIRECTIONS, call_from_fields
 from .json_responses import json_response
 from .middleware import local_port
@@ -160,7 +162,9 @@ def address_book_json(book: OpenBook, provider: AddinInfo | None = None) -> dict
             "IsCloudContacts": False,
             **dict.fromkeys(LEGACY_FEATURES, False),
         },
-        "Status": book.status,  # Ready, Unavailable, or why the integration is withheld: Locked, NotShipped
+        # Ready, NeedsAttention, SignInAgain, Disabled, Unavailable, or why it is withheld: Locked, NotShipped
+        "Status": str(book.status),
+        "StatusReason": book.status_reason,
         "ExceptionText": "" if book.connector else (book.error or ""),
     }
 
@@ -328,9 +332,22 @@ async def do_action(request: web.Request, fields: dict[str, Any]) -> web.StreamR
 
 
 async def show_window(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
-    window = fields["window"].lower()
-    await request.app[appkeys.CONFIG].opener(window_login_url(request.app, window))
-    return web.Response(status=204)
+    """A one-time login address of the window: opened in the browser (`OpenBrowser`), and given to the caller,
+    which may show it in its own web view (`CanShowUrl`); an error only when neither can show the window."""
+    if not fields["OpenBrowser"] and not fields["CanShowUrl"]:
+        raise BadRequest(
+            "Nothing would show the window: set OpenBrowser or CanShowUrl (or both, the default).",
+            code="invalid_field",
+        )
+    url = window_login_url(request.app, fields["window"].lower())
+    opened = await request.app[appkeys.CONFIG].opener(url) is not False if fields["OpenBrowser"] else False
+    if not opened and not fields["CanShowUrl"]:
+        request.app[appkeys.UI].discard_login(url.rpartition("/")[2].partition("?")[0])
+        raise NoBrowser(
+            "No web browser could be opened on this computer (is a desktop session running?). "
+            "Ask again with CanShowUrl=true to show the window's address yourself."
+        )
+    return json_response({"Url": url, "Opened": opened, "ExpiresInSeconds": int(LOGIN_TTL)})
 
 
 async def dial(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
@@ -419,8 +436,23 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "ShowWindow",
         show_window,
-        "Open a window of the configuration UI.",
-        (Param("window", required=True, enum=WINDOWS),),
+        "Open a window of the configuration UI in the browser; answers its one-time login address (Url) too.",
+        (
+            Param("window", required=True, enum=WINDOWS),
+            Param(
+                "OpenBrowser",
+                "boolean",
+                default=True,
+                description="Open the window in the system's web browser (false: only answer its Url).",
+            ),
+            Param(
+                "CanShowUrl",
+                "boolean",
+                default=True,
+                description="The caller can show the Url itself (its own web view); false: no browser is a 503.",
+            ),
+        ),
+        response="WindowLogin",
     ),
     Route(
         "POST",

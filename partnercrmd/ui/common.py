@@ -98,19 +98,21 @@ def secure(response: web.StreamResponse) -> web.StreamResponse:
     return response
 
 
+def _frame(request: web.Request, context: Mapping[str, Any], current: str) -> dict[str, Any]:
+    return {"nav": NAV, "current": current, "csrf": session_csrf(request), "version": __version__, **context}
+
+
 def render(
     request: web.Request, template: str, context: Mapping[str, Any], *, current: str = "", status: int = 200
 ) -> web.StreamResponse:
     """A page of the configuration UI in the branded frame, with the security headers."""
-    full = {
-        "nav": NAV,
-        "current": current,
-        "csrf": session_csrf(request),
-        "version": __version__,
-        **context,
-    }
-    response = aiohttp_jinja2.render_template(template, request, full, status=status)
+    response = aiohttp_jinja2.render_template(template, request, _frame(request, context, current), status=status)
     return secure(response)
+
+
+def render_text(request: web.Request, template: str, context: Mapping[str, Any], *, current: str = "") -> str:
+    """A page as `render` makes it, as text: for pages sent in parts as they are made (a streamed Test)."""
+    return aiohttp_jinja2.render_string(template, request, _frame(request, context, current))
 
 
 def error_page(request: web.Request, exc: PartnerError) -> web.StreamResponse:
