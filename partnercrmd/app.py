@@ -25,7 +25,8 @@ from .dialling.lifecycle import clipboard_monitor, desktop_dialling
 from .dialling.rules import DialFormat, DiallingRules
 from .dialling.service import DialService
 from .discovery import InstallToken, new_token
-from .draft_records import draft_records
+from .draft_records import DATABASE_NAME as DRAFTS_DATABASE
+from .draft_records import DraftRecords, DraftStore
 from .events import EventHub
 from .licensing.lifecycle import licensing
 from .pages import record_page_url
@@ -145,6 +146,14 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     log.info("vault key: %s; region %s; %d address books", vault.key_location, region, len(books.books()))
     yield
     await books.close()
+
+
+async def draft_records(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: open the table of saved draft records with the daemon, close it at shutdown."""
+    store = await asyncio.to_thread(DraftStore, app[appkeys.CONFIG].paths.data_dir / DRAFTS_DATABASE)
+    app[appkeys.DRAFTS] = DraftRecords(store)
+    yield
+    await asyncio.to_thread(store.close)
 
 
 async def close_websockets(app: web.Application) -> None:

@@ -23,19 +23,15 @@ Methods of `DraftStore` block (sqlite3): call them in a thread.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
-from . import appkeys
 from .errors import BadRequest, Conflict
 from .signing import Signer
 
@@ -173,12 +169,3 @@ class DraftRecords:
             raise
         await asyncio.to_thread(self.store.created, draft.number, contact_id)
         return contact_id
-
-
-async def draft_records(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: open the drafts table with the daemon, close it at shutdown."""
-    store = await asyncio.to_thread(DraftStore, app[appkeys.CONFIG].paths.data_dir / DATABASE_NAME)
-    app[appkeys.DRAFTS] = DraftRecords(store)
-    yield
-    with contextlib.suppress(Exception):
-        await asyncio.to_thread(store.close)
