@@ -40,6 +40,8 @@ COMMANDS: dict[str, str] = {
     "licence": "licence",
     "outbox": "outbox",
     "tls": "tls",
+    "ui": "ui",
+    "token": "token",
 }
 """Each built-in command and the module of partnercrmd/commands/ that adds it (`add_parser(sub)`, which sets
 `func(args, paths) -> int`); the help lists them in this order."""

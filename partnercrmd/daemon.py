@@ -8,7 +8,7 @@ import logging
 import os
 import platform
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from aiohttp import web
@@ -125,8 +125,11 @@ def startup_record(app: web.Application, config: DaemonConfig) -> list[str]:
     ]
 
 
-async def run_daemon(config: DaemonConfig, stop: asyncio.Event | None = None) -> None:
-    """Serve until SIGTERM/SIGINT (or `stop` is set); the start-up record is logged once the daemon listens."""
+async def run_daemon(
+    config: DaemonConfig, stop: asyncio.Event | None = None, announce: Callable[[DaemonConfig], None] | None = None
+) -> None:
+    """Serve until SIGTERM/SIGINT (or `stop` is set); the start-up record is logged once the daemon listens, and
+    `announce` (what `serve` tells the user) is called once the discovery file names it."""
     stop = stop or asyncio.Event()
     stop_watching_signals = process.stop_on_signals(asyncio.get_running_loop(), stop.set)
     app = create_app(config)
@@ -143,6 +146,8 @@ async def run_daemon(config: DaemonConfig, stop: asyncio.Event | None = None) ->
         discovery = config.paths.discovery_file
         token = app[appkeys.INSTALL_TOKEN].value
         await asyncio.to_thread(write_discovery, discovery, config.port, token, __version__, config.https_port)
+        if announce is not None:
+            announce(config)
         try:
             await stop.wait()
         finally:
@@ -161,8 +166,8 @@ async def run_daemon(config: DaemonConfig, stop: asyncio.Event | None = None) ->
         stop_watching_signals()
 
 
-def serve(config: DaemonConfig, verbose: bool = False) -> None:
+def serve(config: DaemonConfig, verbose: bool = False, announce: Callable[[DaemonConfig], None] | None = None) -> None:
     config.paths.ensure()
     setup_logging(config.paths, verbose)
     with instance_lock(config.paths), asyncio.Runner(loop_factory=process.new_event_loop) as runner:
-        runner.run(run_daemon(config))
+        runner.run(run_daemon(config, announce=announce))

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..config import DEFAULT_PORT, DaemonConfig
 from ..paths import HOME_ENV, Paths
 
@@ -21,8 +22,30 @@ def cmd_serve(args: argparse.Namespace, paths: Paths) -> int:
     branding = load_branding_file(Path(args.branding)) if args.branding else load_branding(paths)
     config = DaemonConfig(paths=paths, port=args.port, region=args.region, branding=branding)
     config.https_port = args.https_port
-    serve(config, verbose=args.verbose)
+    serve(config, verbose=args.verbose, announce=announce)
     return 0
+
+
+def first_steps(config: DaemonConfig) -> str:
+    """What `serve` tells the user once it listens: where, how to open the pages, where the install token is."""
+    https = f" and https://localhost:{config.https_port}/api/v1/" if config.https_port else ""
+    return "\n".join(
+        [
+            f"{config.branding.product_name} {__version__} is running.",
+            f"  API:            http://127.0.0.1:{config.port}/api/v1/{https}",
+            "  Settings pages: run `partnercrmd ui` in another terminal (it opens them in your web browser;",
+            "                  `partnercrmd ui --print` prints a one-time address instead)",
+            "  Install token:  `partnercrmd token` prints it (send it as `Authorization: Bearer` to Register);",
+            f"                  it is also in {config.paths.discovery_file}",
+            f"  Log:            {config.paths.log_dir}",
+            "Stop it with Ctrl+C.",
+        ]
+    )
+
+
+def announce(config: DaemonConfig) -> None:
+    """Print `first_steps` on standard output (the log goes to standard error, as before)."""
+    print(first_steps(config), flush=True)
 
 
 def port_number(text: str) -> int:
