@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import PRODUCT_NAME
 from .errors import BadRequest
+from .integration_requests import RequestTarget, parse_target
 from .paths import Paths
 from .web_origins import WebOriginError, parse_origin_list
 
@@ -63,6 +64,8 @@ class Branding:
     """CSS colours: primary, accent, background, text (any subset)."""
     guide_url: str = DEFAULT_GUIDE_URL
     request_integration_url: str = DEFAULT_REQUEST_URL
+    integration_requests: RequestTarget = field(default_factory=RequestTarget)
+    """Where "Request a new integration" sends a request (`[integration_requests]` url or mailto); default: kept."""
     shipped_integrations: tuple[str, ...] = ()
     """Integration ids the partner ships; empty: every installed one."""
     public_key: Ed25519PublicKey | None = None
@@ -144,6 +147,7 @@ def parse_branding(data: dict[str, Any], where: Path) -> Branding:
         colours=dict(colours),
         guide_url=_text(product, "guide_url", DEFAULT_GUIDE_URL, where),
         request_integration_url=_text(product, "request_integration_url", DEFAULT_REQUEST_URL, where),
+        integration_requests=_integration_requests(data.get("integration_requests", {}), where),
         shipped_integrations=tuple(shipped),
         public_key=public_key,
         licensing=Licensing(
@@ -156,6 +160,14 @@ def parse_branding(data: dict[str, Any], where: Path) -> Branding:
         web_origins=web_origins,
         source=where,
     )
+
+
+def _integration_requests(table: Any, where: Path) -> RequestTarget:
+    """`[integration_requests]`: where requests for a new integration go (integration_requests.parse_target)."""
+    try:
+        return parse_target(table)
+    except ValueError as exc:
+        raise BrandingError(f"{where}: {exc}") from None
 
 
 def load_branding_file(path: Path) -> Branding:

@@ -10,7 +10,17 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from .. import appkeys
-from . import about, applications, dialling, explorer, integrations, local_book, start, viewer
+from . import (
+    about,
+    applications,
+    dialling,
+    explorer,
+    integration_requests,
+    integrations,
+    local_book,
+    start,
+    viewer,
+)
 from .common import branding_logo, branding_stylesheet, install_branding
 
 
@@ -18,5 +28,15 @@ def add_ui_routes(app: web.Application) -> None:
     install_branding(aiohttp_jinja2.get_env(app), app[appkeys.CONFIG].branding)
     app.router.add_get("/branding/style.css", branding_stylesheet)
     app.router.add_get("/branding/logo", branding_logo)
-    for module in (start, integrations, local_book, dialling, applications, about, viewer, explorer):
+    for module in (
+        start,
+        integrations,
+        local_book,
+        integration_requests,
+        dialling,
+        applications,
+        about,
+        viewer,
+        explorer,
+    ):
         module.add_routes(app)

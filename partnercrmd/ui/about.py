@@ -12,6 +12,7 @@ from .. import appkeys
 from ..catalogue import visible_integrations
 from ..licensing.requests import request_user_id
 from .common import branding_of, page, render
+from .integration_requests import about_requests
 
 
 async def licences(request: web.Request) -> list[dict[str, str]]:
@@ -42,6 +43,7 @@ async def about_page(request: web.Request) -> web.StreamResponse:
         "licences": await licences(request),
         "key_location": app[appkeys.VAULT].key_location,
         "vault_file": str(app[appkeys.VAULT].path),
+        "requests": await about_requests(request),
     }
     return render(request, "ui_about.html", context, current="about")
 
