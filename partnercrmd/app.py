@@ -29,6 +29,7 @@ from .draft_records import DATABASE_NAME as DRAFTS_DATABASE
 from .draft_records import DraftRecords, DraftStore
 from .events import EventHub
 from .licensing.lifecycle import licensing
+from .oauth_signin import SignIns
 from .pages import record_page_url
 from .redact import LOG_REDACTOR
 from .search import SearchEngine
@@ -124,6 +125,9 @@ async def services(app: web.Application) -> AsyncIterator[None]:
         status_changed=lambda: _books_changed(app),
     )
     apps = AppRegistry(vault)
+    books.sign_ins = app[appkeys.SIGN_INS] = SignIns(
+        vault, config.branding, lambda: _publish(app, "AddressBooksChanged")
+    )
     app[appkeys.VAULT] = vault
     app[appkeys.HOST] = host
     app[appkeys.REGION] = region
@@ -154,6 +158,10 @@ async def draft_records(app: web.Application) -> AsyncIterator[None]:
     app[appkeys.DRAFTS] = DraftRecords(store)
     yield
     await asyncio.to_thread(store.close)
+
+
+def _publish(app: web.Application, event_type: str) -> None:
+    app[appkeys.HUB].publish(event_type, {})
 
 
 async def close_websockets(app: web.Application) -> None:

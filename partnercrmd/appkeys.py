@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .draft_records import DraftRecords
     from .events import EventHub
     from .licensing.service import LicenceService
+    from .oauth_signin import SignIns
     from .search import SearchEngine
     from .signing import Signer
     from .ui_sessions import UiSessions
@@ -48,6 +49,7 @@ REGION: web.AppKey[str] = web.AppKey("region")
 WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse[bool]]] = web.AppKey("websockets")
 LICENCES: web.AppKey[LicenceService] = web.AppKey("licences")
 CALLS: web.AppKey[CallService] = web.AppKey("calls")
+SIGN_INS: web.AppKey[SignIns] = web.AppKey("sign_ins")
 DRAFTS: web.AppKey[DraftRecords] = web.AppKey("drafts")
 OUTBOX: web.AppKey[OutboxWorker] = web.AppKey("outbox")
 OUTBOX_POLICY: web.AppKey[OutboxPolicy] = web.AppKey("outbox_policy")

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .addin_host import AddinHost
 from .branding import Branding
@@ -43,6 +43,9 @@ from .platform.files import atomic_write
 from .redact import LOG_REDACTOR, book_owner, redact, secret_values
 from .url_credentials import find_credentials, mask_url_passwords
 from .vault import Vault
+
+if TYPE_CHECKING:
+    from .oauth_signin import SignIns
 
 log = logging.getLogger(__name__)
 
@@ -429,6 +432,7 @@ def remove_book(vault: Vault, ref: str, paths: Paths | None = None) -> BookConfi
     def change(doc: dict[str, Any]) -> BookConfig:
         config = find_book(doc, ref)
         del doc["books"][config.id]
+        doc.get("sign_ins", {}).pop(config.id, None)  # its OAuth tokens (oauth_signin.py) go with it
         doc.setdefault("retired_book_ids", []).append(config.id)
         return config
 
@@ -611,6 +615,8 @@ class BookManager:
         self._open: dict[str, OpenBook] = {}
         self._lock = asyncio.Lock()
         self._starting: dict[str, asyncio.Task[None]] = {}
+        self.sign_ins: SignIns | None = None
+        """The daemon's OAuth sign-ins (oauth_signin.py): books whose integration signs in get a session of it."""
         self._findings: dict[str, Finding] | None = None
         """Each book's last finding (None until read from `STATUS_FILE` at the first sync)."""
         self._findings_lock = asyncio.Lock()
@@ -758,14 +764,18 @@ class BookManager:
             return OpenBook(config, integration, None, reason.message, withheld=reason)
         if not config.enabled:
             return OpenBook(config, integration, None, "This address book is disabled.")
-        context = BookContext(
-            book_id=config.id,
-            name=config.name,
-            settings=dict(config.settings),
-            data_dir=self.paths.book_dir(config.id),
-            default_region=self.region,
-        )
         try:
+            sign_in = None
+            if self.sign_ins is not None:
+                sign_in = await self.sign_ins.session(config.id, integration, config.settings)
+            context = BookContext(
+                book_id=config.id,
+                name=config.name,
+                settings=dict(config.settings),
+                data_dir=self.paths.book_dir(config.id),
+                default_region=self.region,
+                sign_in=sign_in,
+            )
             await asyncio.to_thread(context.data_dir.mkdir, parents=True, exist_ok=True, mode=0o700)
             opened = await asyncio.to_thread(integration.open, context)
             connector = ThreadedConnector(opened) if isinstance(opened, BlockingConnector) else opened
@@ -804,6 +814,8 @@ class BookManager:
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await starting
+        if self.sign_ins is not None:
+            self.sign_ins.closed(book.id)
         if book.connector is None:
             LOG_REDACTOR.forget(book_owner(book.id))
             return

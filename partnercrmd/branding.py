@@ -56,6 +56,22 @@ class Licensing:
 
 
 @dataclass(frozen=True)
+class OAuthClient:
+    """An OAuth client registered with a vendor for installed apps: the partner's (`[oauth_clients.ID]`) or the
+    user's own (a book's advanced settings)."""
+
+    client_id: str
+    client_secret: str = ""
+    """Only where the vendor requires one for installed apps. Not confidential in an installed app (RFC 8252
+    §8.5): see docs/branding.md for what protects it and what does not."""
+    own: bool = False
+    """The user's own, from the book's settings."""
+
+    def __repr__(self) -> str:  # never the secret, whatever prints a Branding
+        return f"OAuthClient({self.client_id!r}, secret={'set' if self.client_secret else 'none'}, own={self.own})"
+
+
+@dataclass(frozen=True)
 class Branding:
     product_name: str = PRODUCT_NAME
     vendor: str = DEFAULT_VENDOR
@@ -73,6 +89,8 @@ class Branding:
     licensing: Licensing = field(default_factory=Licensing)
     web_origins: tuple[str, ...] = ()
     """Web pages whose scripts may call the API (`[api] web_origins`, normalised; web_origins.py)."""
+    oauth_clients: dict[str, OAuthClient] = field(default_factory=dict)
+    """The partner's OAuth client per integration id (`[oauth_clients.hubspot]`): "Sign in with <CRM>" uses it."""
     source: Path | None = None
     """The file this came from; None when unbranded."""
 
@@ -141,6 +159,7 @@ def parse_branding(data: dict[str, Any], where: Path) -> Branding:
         raise BrandingError(f"{where}: [licensing] provider 'http' needs an http(s) endpoint.")
     web_origins = _web_origins(data.get("api", {}), where)
     return Branding(
+        oauth_clients=_oauth_clients(data.get("oauth_clients", {}), where),
         product_name=name,
         vendor=_text(product, "vendor", name, where),
         logo=logo,
@@ -160,6 +179,32 @@ def parse_branding(data: dict[str, Any], where: Path) -> Branding:
         web_origins=web_origins,
         source=where,
     )
+
+
+def _integration_requests(table: Any, where: Path) -> RequestTarget:
+    """`[integration_requests]`: where requests for a new integration go (integration_requests.parse_target)."""
+    try:
+        return parse_target(table)
+    except ValueError as exc:
+        raise BrandingError(f"{where}: {exc}") from None
+
+
+def _oauth_clients(table: Any, where: Path) -> dict[str, OAuthClient]:
+    """`[oauth_clients.<integration id>]` tables: client_id (required), client_secret (where the vendor wants one)."""
+    if not isinstance(table, dict):
+        raise BrandingError(f"{where}: [oauth_clients] must be a table of integration ids.")
+    clients: dict[str, OAuthClient] = {}
+    for integration_id, entry in table.items():
+        if not isinstance(entry, dict):
+            raise BrandingError(f"{where}: [oauth_clients.{integration_id}] must be a table with a client_id.")
+        unknown = sorted(set(entry) - {"client_id", "client_secret"})
+        if unknown:
+            raise BrandingError(f"{where}: [oauth_clients.{integration_id}] has unknown keys: {', '.join(unknown)}.")
+        client_id = _text(entry, "client_id", "", where).strip()
+        if not client_id:
+            raise BrandingError(f"{where}: [oauth_clients.{integration_id}] client_id is required.")
+        clients[str(integration_id)] = OAuthClient(client_id, _text(entry, "client_secret", "", where).strip())
+    return clients
 
 
 def _integration_requests(table: Any, where: Path) -> RequestTarget:

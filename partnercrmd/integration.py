@@ -76,6 +76,8 @@ class ConfigField:
     default: str | int | bool | None = None
     help: str = ""
     choices: tuple[str, ...] = ()
+    advanced: bool = False
+    """Shown in the form's collapsed "Advanced" section (e.g. a user's own OAuth client id instead of the partner's)."""
 
     @property
     def secret(self) -> bool:
@@ -90,6 +92,66 @@ class ReleaseNote:
 
 
 @dataclass(frozen=True)
+class OAuthSignIn:
+    """How a book signs in with the user's own account: OAuth 2 authorisation code with PKCE (RFC 6749 §4.1, RFC 7636).
+
+    The integration says where (endpoints of the book's tenant or region), what (scopes) and who-am-I; the daemon
+    runs the rest: PKCE (S256), the state, its own loopback callback page as redirect URI, the token exchange,
+    storing and refreshing the tokens in its vault. Returned by `Integration.sign_in` for a book's settings.
+    """
+
+    authorize_url: str
+    token_url: str
+    scopes: tuple[str, ...] = ()
+    scope_separator: str = " "
+    """How the scopes are joined in `scope` (RFC 6749 says a space; Zoho wants commas)."""
+    authorize_params: Mapping[str, str] = field(default_factory=dict)
+    """Extra parameters of the authorisation request (e.g. Zoho's access_type=offline, prompt=consent)."""
+    client_id: str = ""
+    """The user's own client id (advanced settings); "" to use the partner's, from its branding file."""
+    client_secret: str = ""
+    """With `client_id`: its secret, where the vendor requires one for installed apps."""
+    client_auth: str = "body"
+    """How the client authenticates at the token endpoint: "body" (client_id and client_secret in the form) or
+    "basic" (HTTP Basic, RFC 6749 §2.3.1)."""
+    token_scheme: str = "Bearer"
+    """The Authorization scheme API requests carry the access token with (Zoho: Zoho-oauthtoken)."""
+    userinfo_url: str = ""
+    """The vendor's who-am-I address, asked with the new access token right after signing in ("{access_token}" in
+    it is replaced by the token, for HubSpot's token-information call); "" when there is none."""
+    account_name: Callable[[Any], str] | None = None
+    """Picks the signed-in user's name or e-mail out of the who-am-I answer (parsed JSON)."""
+    service: str = ""
+    """The vendor's name for buttons ("Sign in with Salesforce"); "" to use the integration's name."""
+
+
+class SignInSession:
+    """A book's OAuth sign-in, given to its connector as `BookContext.sign_in` (the daemon implements it).
+
+    The tokens live in the daemon's encrypted vault; the connector only asks for an access token. When only the
+    user can cure the grant (revoked, expired for good) each method raises `AddinError` with code
+    `SIGN_IN_REQUIRED`, and the book's status turns to "Sign in again".
+    """
+
+    async def access_token(self) -> str:
+        """A valid access token, refreshed silently (and once) when it has expired."""
+        raise NotImplementedError
+
+    async def renew(self, rejected: str) -> str:
+        """The API refused `rejected` (401): a new access token from the refresh token, unless one is newer already."""
+        raise NotImplementedError
+
+    async def refused(self, token: str, reason: str) -> None:
+        """The API refused `token` even after a refresh: the grant is gone; always raises (`SIGN_IN_REQUIRED`)."""
+        raise NotImplementedError
+
+    async def adopt(self, refresh_token: str, access_token: str = "", expires_at: float = 0.0, seed: str = "") -> bool:
+        """Take over tokens obtained elsewhere (an older release's token file, a refresh token pasted in the
+        settings, told apart by `seed`) unless the book is signed in already with the same seed; whether it did."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
 class BookContext:
     """What a connector gets to know about the address book it serves."""
 
@@ -101,6 +163,9 @@ class BookContext:
     """A directory of this book's own for databases and caches; it exists."""
     default_region: str | None
     """Region (ISO 3166 alpha-2) for numbers written without a country code."""
+    sign_in: SignInSession | None = None
+    """The user's OAuth sign-in for this book (tokens the daemon keeps in its vault), when the integration declares
+    `Integration.sign_in`; None otherwise (and outside a daemon: `template try`, tests that build a context)."""
 
     def add_secret(self, value: str) -> None:
         """Keep `value` out of every log record, ExceptionText and page from now on, as the book's secret settings are.
@@ -453,6 +518,10 @@ class Integration:
     as 'key' is shown beside that field. May be a plain function (the host calls it in a thread) or
     `async def`; None or an empty `SettingsCheck` means the settings may be saved.
     """
+    sign_in: Callable[[Mapping[str, Any]], OAuthSignIn | None] | None = None
+    """Optional: for a book's settings, how it signs in with the user's account (`OAuthSignIn`), or None when these
+    settings do not sign in that way. The book's form then shows "Sign in with <CRM>" and the connector gets
+    `BookContext.sign_in`. Called on the event loop: no I/O."""
 
     def config_field(self, key: str) -> ConfigField | None:
         return next((f for f in self.config if f.key == key), None)

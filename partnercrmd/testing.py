@@ -229,6 +229,13 @@ def daemon_paths(app: web.Application) -> Paths:
     return app[appkeys.CONFIG].paths
 
 
+async def book_sign_in(app: web.Application, book_id: str) -> dict[str, Any]:
+    """A book's OAuth sign-in as the daemon's vault keeps it (access_token, refresh_token, expires_at, account,
+    needs_sign_in…; see `partnercrmd.oauth_signin.SignInRecord`), {} when it never signed in."""
+    doc = await asyncio.to_thread(app[appkeys.VAULT].read)
+    return dict(doc.get("sign_ins", {}).get(book_id) or {})
+
+
 def set_live_event_policy(app: web.Application, **timings: float) -> None:
     """Change deadlines of live call events (`attempt_seconds`, `window_seconds`, `first_retry_seconds`…).
 

@@ -30,8 +30,10 @@ from ..integration import (
     Connector,
     FieldKind,
     Integration,
+    OAuthSignIn,
     ReleaseNote,
     SettingsCheck,
+    SignInSession,
 )
 from ..model import (
     Activity,
@@ -63,7 +65,7 @@ from ..refresh_coordinator import RefreshCoordinator, RefreshStatus, ThreadRefre
 from ..search import number_query
 from ..word_search import TRIGRAM, fold, fts_schema, like_pattern, match_expression, rebuild_sql, words_where
 
-SDK_VERSION = (1, 1)
+SDK_VERSION = (1, 2)
 """(major, minor) of this surface: minor grows when names are added or deprecated, major when one is removed
 or changes meaning. Compare with a tuple: `SDK_VERSION >= (1, 0)`."""
 
@@ -95,6 +97,7 @@ __all__ = [
     "ContactPatch",
     "FieldKind",
     "Integration",
+    "OAuthSignIn",
     "PartnerError",
     "Paths",
     "Phone",
@@ -107,6 +110,7 @@ __all__ = [
     "ReleaseNote",
     "SearchQuery",
     "SettingsCheck",
+    "SignInSession",
     "ThreadRefreshCoordinator",
     "Unsupported",
     "atomic_write",

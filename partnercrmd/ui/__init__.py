@@ -18,6 +18,7 @@ from . import (
     integration_requests,
     integrations,
     local_book,
+    signin,
     start,
     viewer,
 )
@@ -38,5 +39,6 @@ def add_ui_routes(app: web.Application) -> None:
         about,
         viewer,
         explorer,
+        signin,
     ):
         module.add_routes(app)

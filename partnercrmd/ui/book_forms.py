@@ -45,6 +45,8 @@ class FormField:
     secret_set: bool
     error: str = ""
     """Why the value just posted was refused, shown beside the input; "" when it was not."""
+    advanced: bool = False
+    """Shown in the form's collapsed Advanced section (`ConfigField.advanced`)."""
 
     @property
     def id(self) -> str:
@@ -92,6 +94,7 @@ def form_fields(
                 checked=value is True or _shown(value).lower() in {"true", "1", "on", "yes"},
                 secret_set=secret_set,
                 error=errors.get(spec.key, ""),
+                advanced=spec.advanced,
             )
         )
     return fields

@@ -56,6 +56,7 @@ from .common import (
     see_other,
     session_csrf,
 )
+from .signin import sign_in_view
 
 TEST_TIME_LIMIT = 20.0
 """Seconds a whole Test may take, shown to the user before it starts; a step still running then fails (timeout)."""
@@ -291,7 +292,10 @@ async def _book_page(
         "results": results,
         "passed": results is not None and all(r["ok"] for r in results),
         "save_anyway": save_anyway,
+        "signin": await sign_in_view(request.app, book),
     }
+    if "signedin" in request.query and not context["message"]:
+        context["message"] = "Signed in."
     return render(request, "ui_book.html", context, current="integrations", status=status)
 
 

@@ -12,17 +12,29 @@ each operation. This module turns every template of the catalogue and of the use
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from partnercrmd.sdk import BookContext, Classification, ConfigError, Connector, Integration, ReleaseNote, hookimpl
+from partnercrmd.sdk import (
+    BookContext,
+    Classification,
+    ConfigError,
+    Connector,
+    Integration,
+    ReleaseNote,
+    SettingsCheck,
+    hookimpl,
+)
 from partnercrmd.sdk.cli import Subcommands
 
 from .connector import TemplateBook, TemplateSource, capabilities_of
 from .discovery import declared_id, template_files
 from .loader import LoadedTemplate, TemplateError, load_file
 from .settings import config_fields, settings_checker
+from .signin import sign_in_for
 
 __version__ = "0.1.0"
 
@@ -38,6 +50,35 @@ def _opener(path: Path, loaded: LoadedTemplate) -> Callable[[BookContext], Conne
     return open_book
 
 
+def connection_checker(
+    path: Path, loaded: LoadedTemplate
+) -> Callable[[Mapping[str, Any], bool], Awaitable[SettingsCheck]]:
+    """`Integration.check_settings`: the parameters' rules, then (when asked to connect) one real, authenticated
+    search with the settings about to be saved, so a wrong API key is refused as it is typed. A book that signs
+    in by authorisation code has no credentials yet at that moment: the user signs in once it is saved."""
+    rules = settings_checker(loaded)
+    signs_in_later = loaded.data["auth"]["type"] == "oauth2_authorization_code"
+
+    async def check_settings(settings: Mapping[str, Any], connect: bool) -> SettingsCheck:
+        rules(settings, connect)
+        if not connect or signs_in_later:
+            return SettingsCheck()
+        with tempfile.TemporaryDirectory(prefix="partnercrmd-check-") as folder:
+            book = TemplateBook(
+                BookContext("settings-check", loaded.id, settings, Path(folder), None), TemplateSource(path, loaded)
+            )
+            try:
+                results = await book.test()
+            finally:
+                await book.close()
+        failed = next((r for r in results if not r.ok), None)
+        if failed is None:
+            return SettingsCheck()
+        return SettingsCheck(message=failed.message, error_key=failed.error_key)
+
+    return check_settings
+
+
 def integration_for(path: Path, loaded: LoadedTemplate) -> Integration:
     data = loaded.data
     notes = tuple(ReleaseNote(n["version"], n["date"], n["text"]) for n in data.get("release_notes", []))
@@ -49,7 +90,8 @@ def integration_for(path: Path, loaded: LoadedTemplate) -> Integration:
         capabilities=capabilities_of(data),
         description=str(data.get("description", "")),
         config=config_fields(loaded),
-        check_settings=settings_checker(loaded),
+        check_settings=connection_checker(path, loaded),
+        sign_in=sign_in_for(loaded),
         classification=Classification(data.get("classification", "Standard")),
         guide_url=str(data.get("guide_url", "")),
         release_notes=notes,

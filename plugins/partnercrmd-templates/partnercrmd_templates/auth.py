@@ -1,12 +1,16 @@
 """A template's authentication: none, basic, API-key header, bearer, OAuth 2 client credentials and
 authorisation code (PKCE, refresh-token rotation).
 
-OAuth tokens live in the book's data directory (`oauth-tokens.json`, mode 0600, in a directory
-only the user may enter: partnercrmd creates book directories 0700). Plugins have no access to the
-daemon's encrypted vault, so this is the same protection the daemon gives every book's caches;
-docs/templates.md says so. A refresh token that came from the book's settings stays in the vault
-only: the file keeps its digest (`seed`) in its place. A rotated refresh token is written before
-the new access token is used, so a crash never leaves only a spent refresh token on disk.
+In a daemon, a book of an authorisation-code template signs in through the daemon (`SignedInAuth`: the user's
+"Sign in with <CRM>", tokens in the daemon's encrypted vault, refreshed there: `BookContext.sign_in`). An older
+release's token file (`oauth-tokens.json`) and a refresh token pasted into the settings are handed to the daemon
+once (`SignInSession.adopt`) and the file is deleted.
+
+Outside a daemon (`template try`, `template authorize`, a test's own `BookContext`), `OAuthAuth` keeps the tokens
+in the book's data directory (`oauth-tokens.json`, mode 0600, in a directory only the user may enter). A refresh
+token that came from the book's settings stays in the vault only: the file keeps its digest (`seed`) in its place.
+A rotated refresh token is written before the new access token is used, so a crash never leaves only a spent
+refresh token on disk.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from partnercrmd.sdk import AddinError, atomic_write
+from partnercrmd.sdk import AddinError, SignInSession, atomic_write
 
 from .client import HttpClient, Request
 from .expressions import Text
@@ -75,6 +79,9 @@ class StaticAuth:
     async def renew(self, client: HttpClient, sent: Mapping[str, str]) -> bool:
         return False
 
+    async def refused(self, client: HttpClient, sent: Mapping[str, str]) -> None:
+        """Static credentials: a 401 is the answer's to report (wrong key), nothing more to do."""
+
     def secrets(self) -> list[str]:
         return [s for s in self._secrets if s]
 
@@ -118,6 +125,10 @@ class TokenStore:
     def write(self, tokens: Tokens) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         atomic_write(self.path, json.dumps(tokens.__dict__).encode("utf-8"))  # 0600; a crash keeps the old tokens
+
+    def remove(self) -> None:
+        """Delete the file (its tokens are in the daemon's vault now)."""
+        self.path.unlink(missing_ok=True)
 
 
 class OAuthAuth:
@@ -181,6 +192,9 @@ class OAuthAuth:
                 return True  # another request renewed the token while this one waited
             await self._fetch(client, Tokens(refresh_token=tokens.refresh_token, seed=tokens.seed))
             return True
+
+    async def refused(self, client: HttpClient, sent: Mapping[str, str]) -> None:
+        """Outside a daemon there is no status to change: the 401 is reported as the answer's error."""
 
     async def _fetch(self, client: HttpClient, old: Tokens) -> None:
         if self.kind == "oauth2_client_credentials":
@@ -255,10 +269,81 @@ def _expires_in(payload: Mapping[str, Any]) -> float:
     return max(seconds, 0.0)
 
 
+class SignedInAuth:
+    """Authorisation code in a daemon: the user signed in through the daemon, which keeps and refreshes the tokens."""
+
+    def __init__(
+        self,
+        session: SignInSession,
+        spec: Mapping[str, Any],
+        context: Mapping[str, Any],
+        data_dir: Path,
+        on_secret: SecretSink = _no_sink,
+    ) -> None:
+        self.session = session
+        self.scheme = str(spec.get("scheme", "Bearer"))
+        self.seed_refresh = _text(spec, "refresh_token", context)
+        self.store = TokenStore(data_dir)
+        self.on_secret = on_secret
+        self._token = ""
+        self._adopted = False
+        for secret in (self.seed_refresh, _text(spec, "client_secret", context)):
+            if secret:
+                on_secret(secret)
+
+    async def _adopt_once(self) -> None:
+        """Hand tokens obtained before the daemon kept them to the daemon: the token file, a pasted refresh token."""
+        if self._adopted:
+            return
+        self._adopted = True
+        seed = _digest(self.seed_refresh)
+        stored = await asyncio.to_thread(self.store.read)
+        if stored.refresh_token or stored.access_token:
+            continues_setting = bool(self.seed_refresh) and stored.seed == seed
+            refresh = stored.refresh_token or (self.seed_refresh if continues_setting else "")
+            for value in (stored.access_token, refresh):
+                self.on_secret(value)
+            origin = seed if continues_setting else "file:" + _digest(refresh)
+            await self.session.adopt(refresh, stored.access_token, stored.expires_at, seed=origin)
+            await asyncio.to_thread(self.store.remove)
+        if self.seed_refresh:
+            await self.session.adopt(self.seed_refresh, seed=seed)  # nothing when it was adopted before
+
+    async def headers(self, client: HttpClient) -> dict[str, str]:
+        await self._adopt_once()
+        self._token = await self.session.access_token()
+        self.on_secret(self._token)
+        return {"Authorization": f"{self.scheme} {self._token}"}
+
+    def _sent_token(self, sent: Mapping[str, str]) -> str:
+        return sent.get("Authorization", "").removeprefix(f"{self.scheme} ")
+
+    async def renew(self, client: HttpClient, sent: Mapping[str, str]) -> bool:
+        self._token = await self.session.renew(self._sent_token(sent))
+        self.on_secret(self._token)
+        return True
+
+    async def refused(self, client: HttpClient, sent: Mapping[str, str]) -> None:
+        await self.session.refused(self._sent_token(sent), f"{client.name} refused the access token after a refresh")
+
+    def secrets(self) -> list[str]:
+        return [s for s in (self._token, self.seed_refresh) if s]
+
+
 def make_auth(
-    spec: Mapping[str, Any], context: Mapping[str, Any], data_dir: Path, name: str, on_secret: SecretSink = _no_sink
-) -> StaticAuth | OAuthAuth:
-    """The book's authentication; `on_secret` is told every credential it sends or obtains (see `SecretSink`)."""
+    spec: Mapping[str, Any],
+    context: Mapping[str, Any],
+    data_dir: Path,
+    name: str,
+    on_secret: SecretSink = _no_sink,
+    session: SignInSession | None = None,
+) -> StaticAuth | OAuthAuth | SignedInAuth:
+    """The book's authentication; `on_secret` is told every credential it sends or obtains (see `SecretSink`).
+
+    `session` is the daemon's sign-in of the book (`BookContext.sign_in`): authorisation-code templates use it.
+    """
+    if spec["type"] == "oauth2_authorization_code" and session is not None:
+        return SignedInAuth(session, spec, context, data_dir, on_secret)
     if spec["type"] in ("oauth2_client_credentials", "oauth2_authorization_code"):
         return OAuthAuth(spec, context, data_dir, name, on_secret)
     return StaticAuth(spec, context, on_secret)

@@ -95,6 +95,10 @@ class Authenticator(Protocol):
         request did meanwhile); whether the request is worth repeating."""
         ...
 
+    async def refused(self, client: HttpClient, sent: Mapping[str, str]) -> None:
+        """The request sent with `sent` got a 401 again after `renew`: raise when that means the grant is gone."""
+        ...
+
     def secrets(self) -> list[str]: ...
 
 
@@ -156,11 +160,14 @@ class HttpClient:
             if authenticate and self.auth is not None:
                 headers.update(await self.auth.headers(self))
             answer = await self._send_once(request, headers, deadline)
-            if answer.status == 401 and authenticate and self.auth is not None and not renewed:
-                renewed = True
-                if await self.auth.renew(self, headers):
-                    self._note("401: credentials renewed, the request is repeated")
-                    continue
+            if answer.status == 401 and authenticate and self.auth is not None:
+                if not renewed:
+                    renewed = True
+                    if await self.auth.renew(self, headers):
+                        self._note("401: credentials renewed, the request is repeated")
+                        continue
+                else:
+                    await self.auth.refused(self, headers)  # once renewed, never again: no loop
             if answer.status in (429, 503) and attempts < self.retries:
                 wait = retry_after_seconds(answer.headers.get("Retry-After"))
                 if answer.status == 503 and wait is None:

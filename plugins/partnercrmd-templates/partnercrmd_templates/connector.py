@@ -44,7 +44,7 @@ from partnercrmd.sdk import (
     phone_key,
 )
 
-from .auth import OAuthAuth, StaticAuth, make_auth
+from .auth import OAuthAuth, SignedInAuth, StaticAuth, make_auth
 from .checks import run_checks
 from .client import Answer, HttpClient, Request, Trace
 from .expressions import Text, as_text, compile_path, compile_value, render_value, search
@@ -398,7 +398,7 @@ class TemplateBook(Connector):
                 text = text.replace(value, "***")
         return text
 
-    def _auth_for(self, compiled: Compiled) -> StaticAuth | OAuthAuth:
+    def _auth_for(self, compiled: Compiled) -> StaticAuth | OAuthAuth | SignedInAuth:
         if self._generation != self.source.generation or self.client.auth is None:
             self.settings = settings_with_defaults(compiled.data, self._given)
             self.client.name = compiled.name
@@ -408,9 +408,10 @@ class TemplateBook(Connector):
                 self.context.data_dir,
                 compiled.name,
                 on_secret=self.context.add_secret,
+                session=self.context.sign_in,
             )
             self._generation = self.source.generation
-        assert isinstance(self.client.auth, (StaticAuth, OAuthAuth))
+        assert isinstance(self.client.auth, (StaticAuth, OAuthAuth, SignedInAuth))
         return self.client.auth
 
     async def _compiled(self) -> Compiled:

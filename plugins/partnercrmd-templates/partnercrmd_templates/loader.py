@@ -164,7 +164,7 @@ def _walk_texts(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
 
 def _is_jmespath(path: FieldPath) -> bool:
     """Whether a field holds a plain JMESPath expression rather than a template string."""
-    if path == ("error_message",):
+    if path in (("error_message",), ("auth", "userinfo", "name")):
         return True
     if len(path) == 3 and path[0] == "parameters" and path[2] == "when":
         return True
@@ -201,6 +201,7 @@ def check_expressions(data: Mapping[str, Any], located: _Located) -> None:
             ("auth", "client_auth"),
             ("auth", "scheme"),
             ("auth", "header"),
+            ("auth", "service"),
         ):
             continue
         try:

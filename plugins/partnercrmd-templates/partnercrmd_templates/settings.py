@@ -37,18 +37,25 @@ def config_fields(loaded: LoadedTemplate) -> tuple[ConfigField, ...]:
                 default=p.get("default"),
                 help=help_text,
                 choices=tuple(p.get("choices", ())),
+                advanced=bool(p.get("advanced", False)),
             )
         )
     return tuple(fields)
 
 
-def settings_with_defaults(data: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
-    """The book's settings, with each parameter's default where none is given, checked for required ones."""
+def defaults_filled(data: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The book's settings, with each parameter's default where none is given (nothing checked)."""
     settings = dict(given)
     for parameter in data.get("parameters", []):
         key = parameter["key"]
         if settings.get(key) in (None, "") and "default" in parameter:
             settings[key] = parameter["default"]
+    return settings
+
+
+def settings_with_defaults(data: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The book's settings, with each parameter's default where none is given, checked for required ones."""
+    settings = defaults_filled(data, given)
     for parameter in data.get("parameters", []):
         applies = True
         if "when" in parameter:

@@ -33,6 +33,7 @@ from partnercrmd.testing import (
     RecordingOpener,
     action,
     addin_host,
+    book_sign_in,
     configure_book,
     daemon_paths,
     remove_default_book,
@@ -208,10 +209,15 @@ async def test_credentials_are_renewed_after_a_401_or_wrong_ones_reported(
     assert [r["DisplayText"] for r in await book_records(api, book, "Whitfield")] == ["Dana Whitfield"]
     assert len(crm.token_grants) == grants_before + 1 and crm.token_grants[-1] == module.GRANT
     assert crm.requests.count(("POST", crm.oauth.token_path)) == len(crm.token_grants)
-    stored = json.loads((daemon_paths(partnercrmd_app).book_dir(book) / "oauth-tokens.json").read_text())
+    token_file = daemon_paths(partnercrmd_app).book_dir(book) / "oauth-tokens.json"
+    if module.GRANT == "client_credentials":  # the app's own token, no user's grant: the book's private folder
+        stored = json.loads(token_file.read_text())
+    else:  # a user's sign-in: in the daemon's encrypted vault, never in a file
+        stored = await book_sign_in(partnercrmd_app, book)
+        assert not token_file.exists()
     assert stored["access_token"] in crm.access_tokens
     if crm.oauth.rotate_refresh_tokens:
-        # The rotated refresh token replaced the spent one, on disk too: a restarted daemon can still sign in.
+        # The rotated refresh token replaced the spent one, in the vault too: a restarted daemon can still sign in.
         assert stored["refresh_token"] in crm.refresh_tokens and stored["refresh_token"] != crm.oauth.refresh_token
 
 
