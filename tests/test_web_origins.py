@@ -9,8 +9,11 @@ Applications page. Every other foreign origin stays refused as before (tests/tes
 from __future__ import annotations
 
 import asyncio
+import http.client
+import socket
+import ssl
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -25,6 +28,7 @@ from partnercrmd.config import DaemonConfig
 from partnercrmd.settings import read_settings
 from partnercrmd.testing import ApiSession
 from partnercrmd.web_origins import WebOriginError, parse_origin, parse_origin_list
+from tests.daemon_process import SERVE_ARGS, Daemon, describe, run_cli, wait_until
 from tests.ui_support import csrf_of, log_in, page_text
 
 Client = TestClient[web.Request, web.Application]
@@ -443,3 +447,81 @@ def test_entries_are_normalised_to_what_a_browser_sends(written: str, stored: st
 def test_entries_that_are_no_origin_are_refused(entry: str) -> None:
     with pytest.raises(WebOriginError):
         parse_origin(entry)
+
+
+# --- the HTTPS listener serves the same rules ----------------------------------------------------------------
+
+
+@pytest.fixture
+def https_daemon(tmp_path: Path) -> Iterator[Daemon]:
+    """A real `partnercrmd serve` with HTTPS on a free port (its first use makes the local authority)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        https_port = probe.getsockname()[1]
+    user_home = tmp_path / "user-home"
+    user_home.mkdir()
+    daemon = Daemon(
+        tmp_path / "home", args=(*SERVE_ARGS, "--https-port", str(https_port)), extra_env={"HOME": str(user_home)}
+    )
+    try:
+        yield daemon.start()
+    finally:
+        daemon.close()
+
+
+def https_request(
+    port: int, method: str, route: str, authority: Path, headers: dict[str, str], body: bytes | None = None
+) -> http.client.HTTPResponse:
+    """One request to `https://localhost:PORT/api/v1/ROUTE`, trusting only the daemon's authority; the answer, read."""
+    connection = http.client.HTTPSConnection(
+        "localhost", port, context=ssl.create_default_context(cafile=str(authority)), timeout=10
+    )
+    try:
+        connection.request(method, f"/api/v1/{route}", body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response
+    finally:
+        connection.close()
+
+
+async def wss_first_event(port: int, app_id: str, origin: str, authority: Path) -> str:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(
+            f"wss://localhost:{port}/api/v1/events/{app_id}",
+            ssl=ssl.create_default_context(cafile=str(authority)),
+            headers={"Origin": origin},
+        ) as ws,
+    ):
+        return str((await ws.receive_json(timeout=10))["EventType"])
+
+
+def test_allowed_origins_get_the_same_cors_over_https(https_daemon: Daemon) -> None:
+    result = run_cli(https_daemon.home, "settings", "set", f"web_origins={CRM}")
+    assert result.returncode == 0, describe(result)
+    port = int(https_daemon.info["https_port"])
+    authority = https_daemon.home / "tls" / "authority.pem"
+    app_id = https_daemon.register_trusted("HTTPS web CRM")
+    form = {"ApplicationId": app_id, "Content-Type": "application/x-www-form-urlencoded"}
+
+    def preflight_status() -> int:
+        return https_request(port, "OPTIONS", "Search", authority, {"Origin": CRM, **PREFLIGHT_ASKS}).status
+
+    wait_until(lambda: preflight_status() == 204, timeout=10, what="the running daemon allowing the origin")
+    asks = {"Origin": CRM, **PREFLIGHT_ASKS, "Access-Control-Request-Private-Network": "true"}
+    preflight = https_request(port, "OPTIONS", "Search", authority, asks)
+    assert preflight.status == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == CRM
+    assert preflight.headers["Access-Control-Allow-Private-Network"] == "true"
+    search = https_request(port, "POST", "Search", authority, {**form, "Origin": CRM}, b"query=Alice")
+    assert search.status == 200
+    assert search.headers["Access-Control-Allow-Origin"] == CRM
+    assert asyncio.run(wss_first_event(port, app_id, CRM, authority)) == "Initial"
+
+    refused = https_request(port, "POST", "Search", authority, {**form, "Origin": "https://evil.example"}, b"query=A")
+    assert refused.status == 403
+    assert refused.headers.get("Access-Control-Allow-Origin") is None
+    with pytest.raises(aiohttp.WSServerHandshakeError) as handshake:
+        asyncio.run(wss_first_event(port, app_id, "https://evil.example", authority))
+    assert handshake.value.status == 403
