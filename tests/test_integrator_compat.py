@@ -8,13 +8,23 @@ against one real `partnercrmd serve`; every answer and event is checked here aga
 tests/integrator_shapes.py (also written from API.md). From an origin that is not allowed the page gets nothing.
 
 Registration is confirmed the way a user does it (`partnercrmd apps approve ID` while Register waits).
+
+HTTPS: the daemon's local authority is installed with `partnercrmd tls install` into the NSS database of a
+temporary user home, which Chromium reads (HOME points there); Node trusts it through NODE_EXTRA_CA_CERTS. The
+https page is served under a second test authority added to the same database. That page is put on the public
+address space (`--ip-address-space-overrides`), so its calls to the daemon on loopback cross into the local
+network: Chromium 142 and later ask the user for Local Network Access there instead of sending the Private
+Network Access preflight (the PNA headers are answered and tested at HTTP level in tests/test_web_origins.py);
+the test grants that permission as the user would, and the whole scenario must then pass.
 """
 
 from __future__ import annotations
 
 import http.server
 import json
+import os
 import shutil
+import ssl
 import stat
 import subprocess
 import threading
@@ -22,14 +32,20 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from playwright.sync_api import Browser, BrowserContext, Playwright
 
+from partnercrmd import tls
+from partnercrmd.paths import Paths
 from tests import integrator_shapes as shapes
-from tests.daemon_process import Daemon, describe, in_background, run_cli, wait_until
+from tests.browser_session import CHROMIUM, CHROMIUM_ARGS
+from tests.daemon_process import SERVE_ARGS, Daemon, describe, in_background, run_cli, wait_until
+from tests.test_tls import free_port
 
 COMPAT_DIR = Path(__file__).parent / "compat"
 NODE = shutil.which("node") or "node"
@@ -53,20 +69,63 @@ class _PageHandler(http.server.SimpleHTTPRequestHandler):
 @dataclass
 class PageServer:
     server: http.server.ThreadingHTTPServer
+    scheme: str = "http"
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
 
     @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
 
 
-def start_page_server() -> PageServer:
+def start_page_server(context: ssl.SSLContext | None = None) -> PageServer:
+    """A server of the compatibility page on a free port of its own (another origin than the daemon's)."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PageHandler)
+    if context is not None:
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, name="compat-pages", daemon=True).start()
-    return PageServer(server)
+    return PageServer(server, "https" if context is not None else "http")
+
+
+@pytest.fixture(scope="module")
+def user_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A user's home with the NSS database Chromium reads, trusting the page server's own test authority."""
+    home = tmp_path_factory.mktemp("compat-user")
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True, timeout=30)
+    return home
+
+
+@pytest.fixture(scope="module")
+def https_pages(user_home: Path) -> Iterator[PageServer]:
+    """The page over HTTPS, under a test authority of its own that the user's NSS database trusts."""
+    now = datetime.now(UTC)
+    authority = tls.create_authority("compat pages", now)
+    leaf, key = tls.issue_leaf(authority, now)
+    files = tls.TlsFiles(user_home / "page-tls")
+    files.directory.mkdir()
+    authority_pem = authority.certificate.public_bytes(Encoding.PEM)
+    files.authority.write_bytes(authority_pem)
+    files.leaf.write_bytes(leaf.public_bytes(Encoding.PEM) + authority_pem)
+    files.leaf_key.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    nssdb = user_home / ".pki" / "nssdb"
+    subprocess.run(
+        ["certutil", "-d", f"sql:{nssdb}", "-A", "-n", "compat pages", "-t", "C,,", "-i", str(files.authority)],
+        check=True,
+        timeout=30,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(files.leaf, files.leaf_key)
+    pages = start_page_server(context)
+    yield pages
+    pages.close()
 
 
 @pytest.fixture(scope="module")
@@ -92,19 +151,38 @@ def opened(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def daemon(opened: Path, allowed_pages: PageServer) -> Iterator[Daemon]:
+def daemon(opened: Path, user_home: Path, allowed_pages: PageServer, https_pages: PageServer) -> Iterator[Daemon]:
+    """One daemon for every run: HTTP and HTTPS (its authority installed in the user's NSS database)."""
     base = opened.parent
     recorder = base / "record-url"
     recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n', encoding="utf-8")
     recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
     home = base / "home"
-    result = run_cli(home, "settings", "set", f"web_origins={allowed_pages.origin}")
-    assert result.returncode == 0, describe(result)
-    instance = Daemon(home, extra_env={"BROWSER": str(recorder)})
+    env = {"BROWSER": str(recorder), "HOME": str(user_home)}
+    for command in (
+        ("settings", "set", f"web_origins={allowed_pages.origin},{https_pages.origin}"),
+        ("tls", "install"),
+    ):
+        result = run_cli(home, *command, extra_env=env)
+        assert result.returncode == 0, describe(result)
+    instance = Daemon(home, args=(*SERVE_ARGS, "--https-port", str(free_port())), extra_env=env)
     try:
         yield instance.start()
     finally:
         instance.close()
+
+
+def http_base(daemon: Daemon) -> str:
+    return f"http://localhost:{daemon.port}"
+
+
+def https_base(daemon: Daemon) -> str:
+    return f"https://localhost:{daemon.info['https_port']}"
+
+
+def authority_file(daemon: Daemon) -> Path:
+    """The daemon's local authority (what `tls install` put in the user's trust stores)."""
+    return tls.TlsFiles.of(Paths.under(daemon.home)).authority
 
 
 def approve_when_waiting(daemon: Daemon, app_id: str) -> Future[None]:
@@ -125,8 +203,10 @@ def approve_when_waiting(daemon: Daemon, app_id: str) -> Future[None]:
 
 
 def run_node(daemon: Daemon, base_url: str, casing: str) -> dict[str, Any]:
+    """The scenario from a Node program; over HTTPS it trusts the daemon's authority (NODE_EXTRA_CA_CERTS)."""
     app_id = str(uuid.uuid4())
     approval = approve_when_waiting(daemon, app_id)
+    env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(authority_file(daemon))}
     finished = subprocess.run(
         [
             NODE,
@@ -138,6 +218,7 @@ def run_node(daemon: Daemon, base_url: str, casing: str) -> dict[str, Any]:
             casing,
             f"Compat Node {casing}",
         ],
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
@@ -150,12 +231,12 @@ def run_node(daemon: Daemon, base_url: str, casing: str) -> dict[str, Any]:
     return result
 
 
-def run_page(browser: Browser, daemon: Daemon, pages: PageServer, base_url: str, casing: str) -> dict[str, Any]:
+def run_page(context: BrowserContext, daemon: Daemon, pages: PageServer, base_url: str, casing: str) -> dict[str, Any]:
+    """The scenario from the page of `pages` in a fresh browser profile (closed afterwards)."""
     app_id = str(uuid.uuid4())
     approval = approve_when_waiting(daemon, app_id)
-    context = browser.new_context()
     try:
-        page = context.new_page()
+        page = context.pages[0] if context.pages else context.new_page()
         page.goto(f"{pages.origin}/page.html?base={base_url}&app={app_id}&casing={casing}&name=Compat+page+{casing}")
         result: dict[str, Any] = page.evaluate("window.compatResult", None)
     finally:
@@ -292,10 +373,44 @@ def assert_whole_api(result: dict[str, Any], opened: Path, opened_before: int) -
 # --- the tests ----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("casing", ["camel", "pascal"])
-def test_a_node_program_over_http_calls_every_route_and_event(daemon: Daemon, opened: Path, casing: str) -> None:
+@pytest.fixture(scope="module")
+def trusting_browser(playwright: Playwright, user_home: Path, https_pages: PageServer) -> Iterator[Browser]:
+    """Chromium of the user whose NSS database trusts the daemon's authority, the https page on the public
+    address space (so its calls to the daemon need the user's Local Network Access permission)."""
+    instance = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[*CHROMIUM_ARGS, f"--ip-address-space-overrides=127.0.0.1:{https_pages.port}=public"],
+        env={**os.environ, "HOME": str(user_home)},
+    )
+    yield instance
+    instance.close()
+
+
+def with_local_network_access(browser: Browser, origin: str) -> BrowserContext:
+    """A profile in which the user granted `origin` Local Network Access (Chromium's successor of PNA)."""
+    context = browser.new_context()
+    page = context.new_page()
+    target = context.new_cdp_session(page).send("Target.getTargetInfo")["targetInfo"]
+    session = browser.new_browser_cdp_session()
+    for permission in ("local-network-access", "loopback-network"):  # the names Chromium 156 knows
+        session.send(
+            "Browser.setPermission",
+            {
+                "permission": {"name": permission},
+                "setting": "granted",
+                "origin": origin,
+                "browserContextId": target["browserContextId"],
+            },
+        )
+    return context
+
+
+@pytest.mark.parametrize(("transport", "casing"), [("http", "camel"), ("http", "pascal"), ("https", "camel")])
+def test_a_node_program_calls_every_route_and_event(daemon: Daemon, opened: Path, transport: str, casing: str) -> None:
     before = len(opened_lines(opened))
-    assert_whole_api(run_node(daemon, f"http://localhost:{daemon.port}", casing), opened, before)
+    base = https_base(daemon) if transport == "https" else http_base(daemon)
+    assert_whole_api(run_node(daemon, base, casing), opened, before)
 
 
 @pytest.mark.parametrize("casing", ["camel", "pascal"])
@@ -303,7 +418,16 @@ def test_a_page_of_an_allowed_origin_calls_every_route_and_event(
     browser: Browser, daemon: Daemon, opened: Path, allowed_pages: PageServer, casing: str
 ) -> None:
     before = len(opened_lines(opened))
-    result = run_page(browser, daemon, allowed_pages, f"http://localhost:{daemon.port}", casing)
+    result = run_page(browser.new_context(), daemon, allowed_pages, http_base(daemon), casing)
+    assert_whole_api(result, opened, before)
+
+
+def test_an_https_page_on_the_public_web_calls_every_route_and_event_over_https(
+    trusting_browser: Browser, daemon: Daemon, opened: Path, https_pages: PageServer
+) -> None:
+    before = len(opened_lines(opened))
+    context = with_local_network_access(trusting_browser, https_pages.origin)
+    result = run_page(context, daemon, https_pages, https_base(daemon), "pascal")
     assert_whole_api(result, opened, before)
 
 
@@ -312,9 +436,7 @@ def test_a_page_of_another_origin_gets_nothing(browser: Browser, daemon: Daemon,
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(
-            f"{foreign_pages.origin}/page.html?base=http://localhost:{daemon.port}&app={app_id}&casing=camel&name=x"
-        )
+        page.goto(f"{foreign_pages.origin}/page.html?base={http_base(daemon)}&app={app_id}&casing=camel&name=x")
         result: dict[str, Any] = page.evaluate("window.compatResult", None)
     finally:
         context.close()
