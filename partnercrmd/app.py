@@ -17,6 +17,7 @@ from aiohttp import WSCloseCode, web
 from . import appkeys
 from .actions import ActionService
 from .addin_host import create_host
+from .approval_prompts import approval_prompts
 from .books import BookManager, ensure_default_book
 from .call_log.lifecycle import call_logging
 from .client_apps import AppRegistry
@@ -73,6 +74,7 @@ def create_app(config: DaemonConfig) -> web.Application:
     app.cleanup_ctx.append(call_logging)
     app.cleanup_ctx.append(draft_records)
     app.cleanup_ctx.append(vault_watcher)
+    app.cleanup_ctx.append(approval_prompts)
     app.cleanup_ctx.append(clipboard_monitor)
     app.cleanup_ctx.append(desktop_dialling)
     app.on_shutdown.append(close_websockets)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -161,6 +161,10 @@ class AppRegistry:
         self._changed = asyncio.Condition()
         self._new_asked: deque[float] = deque()
         """When (monotonic) each recent unauthenticated registration of an unknown id was accepted."""
+        self.on_waiting: list[Callable[[AppRecord], None]] = []
+        """Called when a registration starts to wait for the user (the desktop notification asks them)."""
+        self.on_refresh: list[Callable[[], None]] = []
+        """Called after the applications were read afresh from the vault."""
 
     def is_approved(self, app_id: str) -> bool:
         app = self.apps.get(app_id)
@@ -184,6 +188,8 @@ class AppRegistry:
     async def refresh(self, doc: Mapping[str, Any]) -> None:
         """Take the apps from a freshly read vault document and wake registrations waiting on a decision."""
         self.apps = read_apps(doc)
+        for listener in self.on_refresh:
+            listener()
         async with self._changed:
             self._changed.notify_all()
 
@@ -200,6 +206,9 @@ class AppRegistry:
 
         def decided() -> bool:
             return self.apps.get(app_id, record).status is not AppStatus.PENDING
+
+        for listener in self.on_waiting:
+            listener(record)
 
         async with self._changed:
             try:

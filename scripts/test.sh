@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use (the core's, and each plugin's apt.txt); only missing ones are installed.
 # The core's: a virtual display, clipboard and keyboard tools, OCR, URL-handler tools and fonts for the desktop
 # tests, and Chromium for the browser tests (Playwright drives it; its own browser download cannot run here).
-APT_PACKAGES=(xvfb xclip xdotool wrk tesseract-ocr xdg-utils desktop-file-utils fonts-dejavu-core fonts-liberation libtk8.6 chromium)
+APT_PACKAGES=(xvfb xclip xdotool wrk tesseract-ocr xdg-utils desktop-file-utils fonts-dejavu-core fonts-liberation libtk8.6 chromium dunst)
 for list in plugins/*/apt.txt; do
     if [ -f "$list" ]; then
         read -r -a listed <<< "$(grep -v '^#' "$list" | tr '\n' ' ')"

@@ -1,18 +1,34 @@
-"""A desktop notification (title and message), per platform, through each system's own command.
+"""Desktop notifications, per platform: a plain one (title and message) and one that asks (buttons).
+
+A plain notification goes through each system's own command:
 
 Linux: `notify-send` (libnotify). macOS: `osascript`, with the texts passed as arguments of an
 AppleScript `on run argv` handler, so no text is ever parsed as AppleScript. Windows: a toast through
 Windows PowerShell's WinRT bridge, as an -EncodedCommand whose texts are single-quoted PowerShell
 literals (every kind of single quote doubled), so no text is ever parsed as PowerShell.
+
+A notification that asks (`Asker`: Allow / Deny for an application that waits for approval) needs the answer
+back, so it goes through `desktop-notifier`, which serves the freedesktop notification service on Linux's
+D-Bus session, the Windows toast centre (WinRT) and macOS's notification centre. Where it cannot ask (no D-Bus
+session or no notification service; a service without buttons; macOS outside a signed app bundle, where
+desktop-notifier only pretends) `ask` answers False and the caller relies on its other ways.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from . import MACOS, WINDOWS, Runner, run_tool, system
+
+if TYPE_CHECKING:
+    from desktop_notifier import DesktopNotifier
+
+log = logging.getLogger(__name__)
 
 APP_NAME = "partnercrmd"
 MAX_TEXT = 500
@@ -85,3 +101,145 @@ class CommandNotifier:
 def for_platform(platform: str | None = None, runner: Runner = run_tool) -> Notifier:
     """The notifier for `platform` (sys.platform by default)."""
     return CommandNotifier(system(platform), runner)
+
+
+# --- notifications that ask ---------------------------------------------------------------------------
+
+ASK_TIMEOUT = 5.0
+"""Seconds to reach the notification service; past that the notification counts as not shown."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button of a notification that asks: `key` is what the caller gets back, `label` what the user reads."""
+
+    key: str
+    label: str
+
+
+class Asker(Protocol):
+    async def ask(
+        self, title: str, message: str, choices: Sequence[Choice], on_choice: Callable[[str], None]
+    ) -> str | None:
+        """Show a notification with a button per choice; `on_choice(key)` when one is pressed (on the event loop).
+
+        The notification's id, or None when it could not be shown with its buttons.
+        """
+        ...
+
+    async def withdraw(self, notification: str) -> None:
+        """Take a notification `ask` showed off the screen (it was answered some other way)."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of the notification service (the daemon stops)."""
+        ...
+
+
+class DesktopAsker:
+    """`Asker` through desktop-notifier (D-Bus on Linux, WinRT on Windows, the notification centre on macOS).
+
+    Made for the running event loop; the library is imported on first use (the CLI's light commands never
+    load it). A failure to reach the service is logged once per outage and the service is tried afresh on the
+    next `ask`.
+    """
+
+    def __init__(self, app_name: str) -> None:
+        self.app_name = app_name
+        self._notifier: DesktopNotifier | None = None
+        self._failing = False
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def _pressed(self, on_choice: Callable[[str], None], key: str, server_id: list[int]) -> Callable[[], None]:
+        def pressed() -> None:
+            on_choice(key)
+            if self._notifier is not None and server_id:
+                task = asyncio.get_running_loop().create_task(_close_on_server(self._notifier, server_id[0]))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
+
+        return pressed
+
+    async def _connected(self) -> DesktopNotifier:
+        if self._notifier is None:
+            from desktop_notifier import DesktopNotifier
+
+            self._notifier = DesktopNotifier(app_name=self.app_name, app_icon=None)
+        return self._notifier
+
+    async def ask(
+        self, title: str, message: str, choices: Sequence[Choice], on_choice: Callable[[str], None]
+    ) -> str | None:
+        from desktop_notifier import Button, Capability
+
+        try:
+            async with asyncio.timeout(ASK_TIMEOUT):
+                notifier = await self._connected()
+                if Capability.BUTTONS not in await notifier.get_capabilities():
+                    raise LookupError("the notification service shows no buttons")
+                server_id: list[int] = []
+                buttons = [
+                    Button(title=c.label, identifier=c.key, on_pressed=self._pressed(on_choice, c.key, server_id))
+                    for c in choices
+                ]
+                shown = await notifier.send(_short(title), _short(message), buttons=buttons, timeout=0)
+                if shown not in await notifier.get_current_notifications():
+                    raise LookupError("the notification service did not take the notification")
+                server_id.extend(_freedesktop_ids(notifier, shown))
+        except Exception as exc:  # noqa: BLE001  (any failure of the desktop's service means: ask some other way)
+            await self._forget()
+            if not self._failing:
+                log.info("desktop notifications cannot ask here (%s: %s)", type(exc).__name__, exc)
+            self._failing = True
+            return None
+        self._failing = False
+        return shown
+
+    async def withdraw(self, notification: str) -> None:
+        if self._notifier is None:
+            return
+        try:
+            async with asyncio.timeout(ASK_TIMEOUT):
+                await self._notifier.clear(notification)
+        except Exception as exc:  # noqa: BLE001  (already gone, or the service went away: nothing left to take off)
+            log.debug("could not withdraw a notification (%s)", type(exc).__name__)
+
+    async def close(self) -> None:
+        await self._forget()
+
+    async def _forget(self) -> None:
+        """Drop the connection so the next `ask` starts afresh (the service may appear later)."""
+        notifier, self._notifier = self._notifier, None
+        # desktop-notifier keeps its D-Bus connection in the Linux backend and never closes it itself.
+        bus = getattr(getattr(notifier, "_backend", None), "bus", None)
+        if bus is not None:
+            bus.disconnect()
+
+
+def _freedesktop_ids(notifier: DesktopNotifier, shown: str) -> list[int]:
+    """The freedesktop service's id of a notification desktop-notifier showed (Linux), else none.
+
+    An answered notification should leave the screen. Most freedesktop services close it when an action is
+    invoked, but not all (dunst's context menu leaves it), and desktop-notifier forgets the id before it calls the
+    button's handler, so the id is read here, from its Linux backend (desktop-notifier 6.x; none elsewhere).
+    """
+    ids = getattr(getattr(notifier, "_backend", None), "_platform_to_interface_notification_identifier", None)
+    server_id = ids.inverse.get(shown) if ids is not None else None
+    return [server_id] if isinstance(server_id, int) else []
+
+
+async def _close_on_server(notifier: DesktopNotifier, server_id: int) -> None:
+    """Close an answered notification on the freedesktop service (CloseNotification), if it is still shown."""
+    interface = getattr(getattr(notifier, "_backend", None), "interface", None)
+    if interface is None:
+        return
+    try:
+        async with asyncio.timeout(ASK_TIMEOUT):
+            await interface.call_close_notification(server_id)  # a D-Bus proxy method, made at run time
+    except Exception as exc:  # noqa: BLE001  (already closed by the service, or it went away)
+        log.debug("could not close an answered notification (%s)", type(exc).__name__)
+
+
+def asker(app_name: str) -> Asker:
+    """The notification that asks, for this system."""
+    return DesktopAsker(app_name)

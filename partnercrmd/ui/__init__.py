@@ -22,11 +22,13 @@ from . import (
     start,
     viewer,
 )
+from .approval_banner import install_approval_banner
 from .common import branding_logo, branding_stylesheet, install_branding
 
 
 def add_ui_routes(app: web.Application) -> None:
     install_branding(aiohttp_jinja2.get_env(app), app[appkeys.CONFIG].branding)
+    install_approval_banner(aiohttp_jinja2.get_env(app), app)
     app.router.add_get("/branding/style.css", branding_stylesheet)
     app.router.add_get("/branding/logo", branding_logo)
     for module in (
