@@ -215,9 +215,7 @@ async def test_a_mailto_destination_offers_the_email_with_the_fields_filled_in(
         ('endpoint = "https://acme.example/new"\n', "unknown keys: endpoint"),
     ],
 )
-def test_the_branding_file_refuses_a_destination_that_cannot_work(
-    tmp_path: Path, table: str, complaint: str
-) -> None:
+def test_the_branding_file_refuses_a_destination_that_cannot_work(tmp_path: Path, table: str, complaint: str) -> None:
     path = write_branding(tmp_path)
     path.write_text(path.read_text(encoding="utf-8") + "[integration_requests]\n" + table, "utf-8")
     with pytest.raises(BrandingError, match=re.escape(complaint)):
