@@ -385,12 +385,14 @@ async def _reach(host: str, port: int, limit: float) -> CheckResult:
     return CheckResult(check, True, f"{host}:{port} accepted the connection.")
 
 
-async def check_steps(book: OpenBook, limit: float = TEST_TIME_LIMIT) -> AsyncIterator[CheckStep]:
-    """The book's connection test, step by step as each starts and ends, all within `limit` s; never raises.
+async def check_steps(book: OpenBook, limit: float | None = None) -> AsyncIterator[CheckStep]:
+    """The book's connection test, step by step as each starts and ends, all within `limit` s (default
+    `TEST_TIME_LIMIT`); never raises.
 
     The host's own steps come first (the book opened, each server address reachable), so the user sees
     progress at once even while the integration's own checks wait for a server that does not answer.
     """
+    limit = TEST_TIME_LIMIT if limit is None else limit
     deadline = time.monotonic() + limit
     opened = "Open the address book"
     if book.withheld is not None:
@@ -431,7 +433,7 @@ async def check_steps(book: OpenBook, limit: float = TEST_TIME_LIMIT) -> AsyncIt
         yield CheckStep(result.check, "", result)
 
 
-async def run_test(book: OpenBook, limit: float = TEST_TIME_LIMIT) -> list[CheckResult]:
+async def run_test(book: OpenBook, limit: float | None = None) -> list[CheckResult]:
     """The book's connection test: each step's outcome (see `check_steps`); never raises."""
     return [step.result async for step in check_steps(book, limit) if step.result is not None]
 
