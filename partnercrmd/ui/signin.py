@@ -60,7 +60,7 @@ async def sign_in_view(app: web.Application, book: OpenBook) -> SignInView | Non
 
 @page
 async def start_sign_in(request: web.Request) -> web.StreamResponse:
-    """POST from the book's page: off to the vendor's authorisation page, with a new state and PKCE challenge."""
+    """POST from the book's page: on to the vendor's authorisation page, with a new state and PKCE challenge."""
     await checked_form(request)
     app = request.app
     book = app[appkeys.BOOKS].get(request.match_info["book"][:128])
@@ -70,13 +70,20 @@ async def start_sign_in(request: web.Request) -> web.StreamResponse:
     url = app[appkeys.SIGN_INS].start(
         book.id, book.integration, book.config.settings, app[appkeys.CONFIG].port, binding
     )
-    response = web.HTTPSeeOther(url)
+    # A page that moves on by itself rather than a redirect: the pages' CSP (form-action 'self') forbids a form's
+    # redirect to another site, and a refresh (or the link) is an ordinary navigation.
+    context = {
+        "nav": (),
+        "url": url,
+        "service": service_name(book.integration, spec_for(book.integration, book.config.settings)),
+        "wait": int(STATE_TTL // 60),
+    }
+    response = aiohttp_jinja2.render_template("ui_oauth_start.html", request, context)
     # Lax, not Strict: the vendor's redirect back to the callback is a cross-site navigation.
     response.set_cookie(
         BINDING_COOKIE, binding, httponly=True, samesite="Lax", path=CALLBACK_PATH, max_age=int(STATE_TTL)
     )
-    secure(response)
-    raise response
+    return secure(response)
 
 
 async def callback(request: web.Request) -> web.StreamResponse:

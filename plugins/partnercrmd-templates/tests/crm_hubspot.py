@@ -2,7 +2,9 @@
 
 Follows https://developers.hubspot.com/docs/api/crm/contacts, .../crm/search (filterGroups,
 `query`, `paging.next.after`), .../crm/calls (properties hs_*, association type 194) and
-https://developers.hubspot.com/docs/api/oauth/tokens (refresh_token grant, `expires_in` 1800).
+https://developers.hubspot.com/docs/api/oauth/tokens (refresh_token grant, `expires_in` 1800, the access-token
+information call); for signing in, https://developers.hubspot.com/docs/api/working-with-oauth (client_id,
+redirect_uri registered with the app and matched exactly, client_secret required at the token endpoint).
 A 401 answers {"status": "error", "category": "EXPIRED_AUTHENTICATION", ...} as HubSpot does.
 """
 
@@ -46,10 +48,13 @@ def build() -> FakeCrm:
         }
 
     def shaped(contact_id: str, wanted: list[str] | tuple[str, ...]) -> dict[str, Any]:
+        """A SimplePublicObject (contacts.json): properties are strings, so a property without a value is left
+        out; id, properties, createdAt, updatedAt and archived are required."""
         record = crm.records[contact_id]
-        properties = {k: (record.get(k) or None) for k in wanted}
+        properties = {k: str(record[k]) for k in wanted if record.get(k)}
         properties["hs_object_id"] = contact_id
-        return {"id": contact_id, "properties": properties, "archived": False}
+        stamp = record.get("_created", "2026-01-05T09:30:00.000Z")
+        return {"id": contact_id, "properties": properties, "createdAt": stamp, "updatedAt": stamp, "archived": False}
 
     def matches(record: dict[str, Any], group: dict[str, Any]) -> bool:
         for rule in group["filters"]:
@@ -110,6 +115,27 @@ def build() -> FakeCrm:
         call_id = str(crm.new_id())
         crm.write("calls", body)
         return web.json_response({"id": call_id, "properties": body["properties"]}, status=201)
+
+    @crm.route("GET", "/oauth/v1/access-tokens/{token}")
+    async def token_information(request: web.Request) -> web.Response:
+        """GET /oauth/v1/access-tokens/{token} (https://developers.hubspot.com/docs/api/oauth/tokens): who it is for."""
+        token = request.match_info["token"]
+        if token not in crm.access_tokens:
+            return web.json_response({"status": "error", "message": "Token not found"}, status=404)
+        assert crm.oauth is not None
+        return web.json_response(
+            {
+                "token": token,
+                "user": crm.oauth.account["email"],
+                "hub_domain": "northwind.example",
+                "scopes": ["crm.objects.contacts.read", "crm.objects.contacts.write"],
+                "hub_id": 2451234,
+                "app_id": 456789,
+                "expires_in": 1800,
+                "user_id": 1234567,
+                "token_type": "access",
+            }
+        )
 
     return crm
 

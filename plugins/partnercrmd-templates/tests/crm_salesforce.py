@@ -117,6 +117,22 @@ def build() -> FakeCrm:
         crm.write("calls", body)
         return web.json_response({"id": f"00TDn{crm.new_id():013d}", "success": True, "errors": []}, status=201)
 
+    @crm.route("GET", "/services/oauth2/userinfo")
+    async def userinfo(request: web.Request) -> web.Response:
+        """The UserInfo endpoint (help: remoteaccess_using_userinfo_endpoint.htm): the signed-in user."""
+        assert crm.oauth is not None
+        email = crm.oauth.account["email"]
+        return web.json_response(
+            {
+                "sub": f"{crm.url}/id/00DDn000000abcd/005Dn000000wxyz",
+                "user_id": "005Dn000000wxyz",
+                "organization_id": "00DDn000000abcd",
+                "preferred_username": email,
+                "name": crm.oauth.account["name"],
+                "email": email,
+            }
+        )
+
     return crm
 
 

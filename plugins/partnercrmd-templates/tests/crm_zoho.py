@@ -150,6 +150,21 @@ def build() -> FakeCrm:
         crm.write("callnotify", params)
         return web.json_response({"status": "success", "code": "SUCCESS"})
 
+    @crm.route("GET", f"{API}/users")
+    async def users(request: web.Request) -> web.Response:
+        """GET /crm/v6/users?type=CurrentUser (get-users.html): the signed-in user."""
+        if request.query.get("type") != "CurrentUser":
+            return web.json_response({"code": "INVALID_DATA", "message": "only CurrentUser here"}, status=400)
+        assert crm.oauth is not None
+        account = crm.oauth.account
+        user = {
+            "id": "5725767000000281001",
+            "full_name": account["name"],
+            "email": account["email"],
+            "status": "active",
+        }
+        return web.json_response({"users": [user]})
+
     return crm
 
 

@@ -14,10 +14,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import html
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import phonenumbers
 from aiohttp import web
@@ -93,6 +96,22 @@ class OAuthSettings:
     scheme: str = "Bearer"
     """The Authorization scheme the API wants for access tokens (Zoho: Zoho-oauthtoken)."""
     token_extra: dict[str, Any] = field(default_factory=dict)
+    redirect_uris: tuple[str, ...] = ()
+    """Redirect URIs registered with the app; empty: any (the `template authorize` tests' ephemeral listener)."""
+    loopback_any_port: bool = False
+    """Microsoft identity platform: a registered http://127.0.0.1 or http://localhost redirect URI matches whatever
+    the port (https://learn.microsoft.com/entra/identity-platform/reply-url, "localhost exceptions")."""
+    secret_required: bool = False
+    """The code and refresh grants need the client secret (HubSpot, Zoho: their token endpoints require it)."""
+    public_client: bool = False
+    """A public client (Microsoft's mobile and desktop registrations): a client secret sent to the token endpoint is
+    refused."""
+    consent_page: bool = False
+    """Show a consent page with an Allow button (a browser test clicks it) instead of redirecting at once."""
+    account: dict[str, Any] = field(
+        default_factory=lambda: {"name": "Dana Whitfield", "email": "dana@northwind.example"}
+    )
+    """The user who signs in (each vendor's who-am-I route answers it in its own shape)."""
 
 
 @dataclass
@@ -149,6 +168,7 @@ class FakeCrm:
         if self.oauth is not None:
             app.router.add_post(self.oauth.token_path, self._token)
             app.router.add_get(self.oauth.authorize_path, self._authorize)
+            app.router.add_post(self.oauth.authorize_path, self._consent)
         self.server = TestServer(app, host="127.0.0.1", port=0)
         await self.server.start_server()
         return self.url
@@ -163,6 +183,11 @@ class FakeCrm:
         return str(self.server.make_url("")).rstrip("/")
 
     # --- what the tests do to the CRM ---------------------------------------------------------------
+
+    def revoke(self) -> None:
+        """The user (or an admin) revokes the app's grant: every token stops working; a refresh gets invalid_grant."""
+        self.access_tokens.clear()
+        self.refresh_tokens.clear()
 
     def expire_access_tokens(self) -> None:
         """Every access token issued so far stops working (as on expiry or revocation): the next call gets 401."""
@@ -211,6 +236,10 @@ class FakeCrm:
 
     def _client_ok(self, request: web.Request, form: dict[str, str]) -> bool:
         assert self.oauth is not None
+        if self.oauth.public_client:
+            return form.get("client_id") == self.oauth.client_id and "client_secret" not in form
+        if self.oauth.secret_required and form.get("client_secret") != self.oauth.client_secret:
+            return False
         if self.oauth.client_auth == "basic":
             expected = base64.b64encode(f"{self.oauth.client_id}:{self.oauth.client_secret}".encode()).decode()
             return request.headers.get("Authorization") == f"Basic {expected}"
@@ -241,9 +270,11 @@ class FakeCrm:
                 answer["refresh_token"] = new
             return web.json_response(answer)
         if grant == "authorization_code":
-            pending = self.pending_codes.pop(form.get("code", ""), None)
+            pending = self.pending_codes.pop(form.get("code", ""), None)  # a code is used once (RFC 6749 §4.1.2)
             if pending is None or pending["redirect_uri"] != form.get("redirect_uri"):
                 return web.json_response({"error": "invalid_grant"}, status=400)
+            if pending.get("client_id", self.oauth.client_id) != form.get("client_id", self.oauth.client_id):
+                return web.json_response({"error": "invalid_grant", "error_description": "client mismatch"}, status=400)
             verifier = form.get("code_verifier", "")
             challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
             if challenge != pending["code_challenge"]:
@@ -256,12 +287,55 @@ class FakeCrm:
             return web.json_response(answer | {"refresh_token": refresh})
         return web.json_response({"error": "unsupported_grant_type"}, status=400)
 
+    def redirect_allowed(self, uri: str) -> bool:
+        """Whether `uri` is registered, compared as the vendor does (exact; Microsoft: any loopback port)."""
+        assert self.oauth is not None
+        if not self.oauth.redirect_uris:
+            return True
+        if uri in self.oauth.redirect_uris:
+            return True
+        if self.oauth.loopback_any_port:
+            match = re.fullmatch(r"http://(127\.0\.0\.1|localhost)(:[0-9]+)?(/.*)", uri)
+            return match is not None and f"http://{match[1]}{match[3]}" in self.oauth.redirect_uris
+        return False
+
     async def _authorize(self, request: web.Request) -> web.Response:
-        """The consent page, already consented: redirects back with a code (RFC 6749 §4.1.2)."""
+        """The authorisation endpoint (RFC 6749 §4.1.1, PKCE RFC 7636 §4.3): an unknown client or an unregistered
+        redirect URI gets an error page (never a redirect to it, §4.1.2.1); then the consent page, or (already
+        consented) the redirect back with a code."""
         query = request.query
         assert self.oauth is not None
-        if query.get("client_id") != self.oauth.client_id or query.get("code_challenge_method") != "S256":
-            return web.Response(status=400, text="bad authorisation request")
+        if query.get("client_id") != self.oauth.client_id:
+            return web.Response(status=400, text="bad authorisation request: unknown client_id")
+        if not self.redirect_allowed(query.get("redirect_uri", "")):
+            return web.Response(status=400, text="bad authorisation request: redirect_uri is not registered")
+        if query.get("response_type") != "code" or query.get("code_challenge_method") != "S256":
+            return web.Response(status=400, text="bad authorisation request: code with PKCE S256 only")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{43}", query.get("code_challenge", "")):
+            return web.Response(status=400, text="bad authorisation request: code_challenge")
+        if self.oauth.consent_page:
+            hidden = "".join(
+                f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in query.items()
+            )
+            page = (
+                f"<!doctype html><title>{self.name}: allow access</title><h1>Allow access to {self.name}?</h1>"
+                f'<form method="post">{hidden}<button id="allow">Allow</button></form>'
+            )
+            return web.Response(text=page, content_type="text/html")
+        return self._redirect_with_code(query)
+
+    async def _consent(self, request: web.Request) -> web.Response:
+        """The consent page's Allow button."""
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        if not self.redirect_allowed(form.get("redirect_uri", "")):
+            return web.Response(status=400, text="bad authorisation request: redirect_uri is not registered")
+        return self._redirect_with_code(form)
+
+    def _redirect_with_code(self, query: Any) -> web.Response:
         code = "code-" + secrets.token_hex(6)
-        self.pending_codes[code] = {"redirect_uri": query["redirect_uri"], "code_challenge": query["code_challenge"]}
-        raise web.HTTPFound(f"{query['redirect_uri']}?code={code}&state={query['state']}")
+        self.pending_codes[code] = {
+            "redirect_uri": query["redirect_uri"],
+            "code_challenge": query["code_challenge"],
+            "client_id": query["client_id"],
+        }
+        raise web.HTTPFound(f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}")
