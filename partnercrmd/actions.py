@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from .api_shapes import ActionKind
 from .books import BookManager, OpenBook
@@ -75,6 +76,9 @@ class ActionService:
         self.page_url = page_url
         self.log_call: Callable[[OpenBook, str, CallInfo], Awaitable[str]] | None = None
         """Logs a call through the activity outbox (set by the call log at start-up); None: write directly."""
+        self.log_latest_call: Callable[[OpenBook, str], Awaitable[dict[str, Any]]] | None = None
+        """LogActivity without call fields: logs the record's latest reported call, or gives the page to log one
+        (set by the call log at start-up); None: such a request is refused."""
 
     def resolve(self, action_id: str) -> tuple[OpenBook, str, ActionKind]:
         payload = self.signer.verify("action", action_id, what="action id")
@@ -88,11 +92,12 @@ class ActionService:
             raise NotFound(book.error or "The address book is unavailable.", code="book_unavailable")
         return book, contact_id, kind
 
-    async def do(self, action_id: str, call: CallInfo | None) -> None:
+    async def do(self, action_id: str, call: CallInfo | None) -> dict[str, Any] | None:
+        """Run the action; what a LogActivity without call fields did (DoAction's answer), None for any other."""
         book, contact_id, kind = self.resolve(action_id)
         try:
             async with asyncio.timeout(ACTION_TIMEOUT):
-                await self._run(book, contact_id, kind, call)
+                return await self._run(book, contact_id, kind, call)
         except PartnerError as exc:
             exc.message = redact(exc.message, book.integration, book.config.settings)
             self._failed(book, call, kind, exc.message)
@@ -103,18 +108,22 @@ class ActionService:
             self._failed(book, call, kind, message)
             raise AddinError(message) from exc
 
-    async def _run(self, book: OpenBook, contact_id: str, kind: ActionKind, call: CallInfo | None) -> None:
+    async def _run(
+        self, book: OpenBook, contact_id: str, kind: ActionKind, call: CallInfo | None
+    ) -> dict[str, Any] | None:
         assert book.connector is not None
         if kind is ActionKind.LOG_ACTIVITY:
-            if call is None:
-                raise BadRequest("Logging a call needs the call: Direction, CallerNumber, CalledNumber…")
+            if call is None:  # the published client's whole request: the call is the one the phone client reported
+                if self.log_latest_call is None:
+                    raise BadRequest("Logging a call needs the call: Direction, CallerNumber, CalledNumber…")
+                return await self.log_latest_call(book, contact_id)
             if self.log_call is not None:  # exactly once per call and book; the outbox announces it
                 await self.log_call(book, contact_id, call)
-                return
+                return None
             activity_id = await book.connector.log_activity(contact_id, call_activity(call))
             self.changed(book.id)
             self.hub.publish("ActivityLogged", {"CallId": call.call_id, "AddinId": book.id, "ActivityId": activity_id})
-            return
+            return None
         edit = kind is ActionKind.EDIT
         url = None if kind is ActionKind.SHOW_ACTIVITIES else await book.connector.record_url(contact_id, edit)
         if url is None:
@@ -122,6 +131,7 @@ class ActionService:
             if kind is ActionKind.SHOW_ACTIVITIES:
                 url += "#activities"
         await self.opener(check_url(url))
+        return None
 
     def _failed(self, book: OpenBook, call: CallInfo | None, kind: ActionKind, reason: str) -> None:
         if kind is ActionKind.LOG_ACTIVITY:

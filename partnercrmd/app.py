@@ -47,6 +47,7 @@ def create_app(config: DaemonConfig) -> web.Application:
     from .api.middleware import cross_origin_headers, error_middleware, security_middleware
     from .api.routes import add_api_routes
     from .call_log.history_page import add_call_history_routes
+    from .call_log.log_call_page import add_log_call_routes
     from .pages import add_page_routes
     from .ui import add_ui_routes
 
@@ -67,6 +68,7 @@ def create_app(config: DaemonConfig) -> web.Application:
     )
     add_api_routes(app)
     add_call_history_routes(app)  # before add_page_routes: /ui/callhistory is its own page
+    add_log_call_routes(app)
     add_ui_routes(app)  # before add_page_routes: these pages answer their own paths
     add_page_routes(app)
     app.cleanup_ctx.append(services)

@@ -326,6 +326,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         Addin={"type": ["object", "null"]},
         ReleaseNotes=_array(_obj(["Version", "Date", "Text"], Version=STRING, Date=STRING, Text=STRING)),
     ),
+    "LogActivityResult": _obj(
+        ["Result", "AddinId"],
+        Result={"type": "string", "enum": ["Logged", "AlreadyLogged", "LogCallPage"]},
+        AddinId=STRING,
+        CallId=STRING,
+        ActivityId=STRING,
+        Url=STRING,
+        Opened=BOOLEAN,
+    ),
     "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
     **EVENT_SCHEMAS,
 }
@@ -350,6 +359,8 @@ def _operation(route: Route) -> dict[str, Any]:
     else:
         schema = _array(_ref(route.response)) if route.array else _ref(route.response)
         ok = {"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}}
+        if route.no_content_too:
+            ok["204"] = {"description": "Done"}
     operation["responses"] = {**ok, "4XX": ERROR_RESPONSE, "5XX": ERROR_RESPONSE}
     if route.name not in ("Version", "Register", "openapi.json"):
         operation["security"] = [{"ApplicationId": []}]

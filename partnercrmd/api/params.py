@@ -123,3 +123,5 @@ class Route:
     response: str | None = None
     """Name of the response schema in the OpenAPI document (None: 204 No Content)."""
     array: bool = False
+    no_content_too: bool = False
+    """The route answers 204 No Content as well as `response` (DoAction: 204, or what a LogActivity did)."""

@@ -327,8 +327,10 @@ def call_info(fields: dict[str, Any]) -> CallInfo | None:
 
 async def do_action(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
     await require_licence(request)
-    await request.app[appkeys.ACTIONS].do(fields["actionId"], call_info(fields))
-    return web.Response(status=204)
+    done = await request.app[appkeys.ACTIONS].do(fields["actionId"], call_info(fields))
+    # 204 as the published API answers; a LogActivity without call fields says what it did (a 2xx with a body,
+    # which that client reads as success too).
+    return web.Response(status=204) if done is None else json_response(done)
 
 
 async def show_window(request: web.Request, fields: dict[str, Any]) -> web.StreamResponse:
@@ -429,8 +431,11 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "DoAction",
         do_action,
-        "Run a record's action (open, edit, show activities, log a call).",
+        "Run a record's action (open, edit, show activities, log a call): 204. LogActivity with actionId alone "
+        "logs the record's latest reported call, or gives the page to log one, and answers which (200).",
         (Param("actionId", required=True, max_length=2048), *CALL_PARAMS),
+        response="LogActivityResult",
+        no_content_too=True,
     ),
     Route(
         "POST",

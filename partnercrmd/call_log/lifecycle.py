@@ -11,6 +11,7 @@ from aiohttp import web
 from .. import appkeys
 from .calls import CallService
 from .live_events import LiveEventPolicy, LiveEvents
+from .log_call_page import LatestCallLogger
 from .outbox_worker import OutboxPolicy, OutboxWorker
 from .store import DATABASE_NAME, CallStore
 
@@ -38,6 +39,7 @@ async def call_logging(app: web.Application) -> AsyncIterator[None]:
     app[appkeys.OUTBOX] = worker
     app[appkeys.CALLS] = service
     app[appkeys.ACTIONS].log_call = service.log_from_action
+    app[appkeys.ACTIONS].log_latest_call = LatestCallLogger(app, service, config.opener)
     await service.in_progress.load()
     await worker.start()
     yield

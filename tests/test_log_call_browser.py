@@ -1,0 +1,74 @@
+"""Acceptance: a phone client's DoAction LogActivity with actionId alone, no call reported, gives the "log a call"
+page; Debian's Chromium (Playwright) opens it from a real `partnercrmd serve`, the user writes notes and saves,
+and the activity is read back from the local book, once.
+
+The daemon's "browser" (BROWSER) is a script that writes each URL it is asked to open to a file.
+"""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.daemon_process import Daemon, wait_until
+
+ALICE = "020 7946 0958"
+
+
+@pytest.fixture(scope="module")
+def opened(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("log-call-browser") / "opened-urls.txt"
+
+
+@pytest.fixture(scope="module")
+def daemon(opened: Path) -> Iterator[Daemon]:
+    recorder = opened.parent / "record-url"
+    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n', encoding="utf-8")
+    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
+    instance = Daemon(opened.parent / "home", extra_env={"BROWSER": str(recorder)})
+    try:
+        yield instance.start()
+    finally:
+        instance.close()
+
+
+def activities(daemon: Daemon, app_id: str) -> list[dict[str, object]]:
+    (collection,) = daemon.search(app_id, ALICE, includeActivities="true")
+    (record,) = collection["Records"]
+    return list(record["Activities"])
+
+
+def test_the_log_a_call_page_saves_the_users_notes_once(daemon: Daemon, browser: Browser, opened: Path) -> None:
+    app_id = daemon.register_trusted()
+    (collection,) = daemon.search(app_id, ALICE)
+    (record,) = collection["Records"]
+    log_id = next(a["ActionId"] for a in record["Actions"] if a["SpecialKind"] == "LogActivity")
+    answer = daemon.call("POST", "DoAction", app_id, actionId=log_id)
+    assert answer["Result"] == "LogCallPage" and answer["Opened"] is True
+    assert wait_until(lambda: opened.exists() and opened.read_text("utf-8").split(), 10, what="the opened link") == [
+        answer["Url"]
+    ]
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(answer["Url"])
+        expect(page.locator("h1")).to_have_text("Log a call with Alice Hartley")
+        page.get_by_label("Subject").fill("Called back about the invoice")
+        page.get_by_label("Notes").fill("Paid on Monday.\nSend a receipt.")
+        page.get_by_label("Direction").select_option("Inbound")
+        page.get_by_label("Time").fill("2026-12-07T10:15")
+        page.get_by_label("Duration").fill("2:15")
+        page.get_by_role("button", name="Log the call").click()
+        expect(page.locator("#logged")).to_contain_text("The call was logged in")
+        expect(page.get_by_role("button", name="Log the call")).to_have_count(0)  # logged: no form to send again
+    finally:
+        context.close()
+    (logged,) = activities(daemon, app_id)
+    assert logged["Subject"] == "Called back about the invoice"
+    assert "Paid on Monday.\nSend a receipt." in str(logged["Body"])
+    assert (logged["Direction"], logged["DurationSeconds"]) == ("Inbound", 135)
