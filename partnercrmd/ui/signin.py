@@ -18,7 +18,7 @@ from aiohttp import web
 
 from .. import appkeys
 from ..books import OpenBook
-from ..errors import BadRequest, PartnerError
+from ..errors import BadRequest, Forbidden, PartnerError
 from ..oauth_signin import BINDING_COOKIE, CALLBACK_PATH, STATE_TTL, read_record, service_name, spec_for
 from ..redact import redact
 from .common import checked_form, page, secure
@@ -100,7 +100,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
         service = book.integration.name
         if "error" in query:
             said = " ".join(str(query.get("error_description") or query["error"]).split())[:200]
-            raise PartnerError(
+            raise Forbidden(
                 f"{service} did not sign you in: {said}. Start again from the address book's page.",
                 code="sign_in_refused",
             )
