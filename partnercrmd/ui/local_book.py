@@ -188,9 +188,8 @@ class ContactForm:
         else:
             phones = [(kind, number) for kind, number in self.phones if number]
             emails = [email for email in self.emails if email]
-        phones += [(str(PhoneKind.BUSINESS if not phones else PhoneKind.MOBILE), "")] * max(
-            0, min(extra, MAX_ROWS - len(phones))
-        )
+        for _ in range(max(0, min(extra, MAX_ROWS - len(phones)))):  # a first number is most often work's
+            phones.append((str(PhoneKind.MOBILE if phones else PhoneKind.BUSINESS), ""))
         emails += [""] * max(0, min(extra, MAX_ROWS - len(emails)))
         return {
             "text": self.text,
