@@ -34,6 +34,10 @@ DEFAULT_VENDOR = "the partnercrmd project"
 DEFAULT_GUIDE_URL = "https://github.com/partnercrmd/partnercrmd/tree/main/docs"
 DEFAULT_REQUEST_URL = "https://github.com/partnercrmd/partnercrmd/issues/new?labels=integration-request"
 LICENSING_PROVIDERS = ("development", "file", "http")
+DEFAULT_INSTALL_HINT = "pip install 'partnercrmd[{extra}]'"
+"""How a user adds an optional part (`{extra}`: e.g. ocr) to the unbranded product."""
+BRANDED_INSTALL_HINT = "install {product} again with its '{extra}' component"
+"""The same for a branded product whose file sets no `install_hint`."""
 
 
 class BrandingError(BadRequest):
@@ -82,6 +86,8 @@ class Branding:
     request_integration_url: str = DEFAULT_REQUEST_URL
     integration_requests: RequestTarget = field(default_factory=RequestTarget)
     """Where "Request a new integration" sends a request (`[integration_requests]` url or mailto); default: kept."""
+    install_hint: str = DEFAULT_INSTALL_HINT
+    """What a user does to add an optional part ({extra} is its name), shown where that part is missing."""
     shipped_integrations: tuple[str, ...] = ()
     """Integration ids the partner ships; empty: every installed one."""
     public_key: Ed25519PublicKey | None = None
@@ -166,6 +172,7 @@ def parse_branding(data: dict[str, Any], where: Path) -> Branding:
         colours=dict(colours),
         guide_url=_text(product, "guide_url", DEFAULT_GUIDE_URL, where),
         request_integration_url=_text(product, "request_integration_url", DEFAULT_REQUEST_URL, where),
+        install_hint=_text(product, "install_hint", BRANDED_INSTALL_HINT.replace("{product}", name), where),
         integration_requests=_integration_requests(data.get("integration_requests", {}), where),
         shipped_integrations=tuple(shipped),
         public_key=public_key,

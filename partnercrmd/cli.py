@@ -14,7 +14,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from .commands.common import key_value_pairs, product_name
+from .commands.common import branded, key_value_pairs
 from .errors import PartnerError
 from .paths import Paths
 
@@ -47,6 +47,19 @@ COMMANDS: dict[str, str] = {
 `func(args, paths) -> int`); the help lists them in this order."""
 
 
+class BrandedParser(argparse.ArgumentParser):
+    """The CLI's parsers: help that names the partner's product where it names the product.
+
+    The usage block keeps the command's own name (`partnercrmd` is what the user types); the rest of
+    the help goes through the same branding as every other message. Subcommands' parsers are of this
+    class too (argparse makes them of the parent's class).
+    """
+
+    def format_help(self) -> str:
+        usage, sep, rest = super().format_help().partition("\n\n")
+        return usage + sep + branded(Paths.from_env(), rest)
+
+
 def _add_command_module(sub: argparse._SubParsersAction[argparse.ArgumentParser], module: str) -> None:
     importlib.import_module(f"{__package__}.commands.{module}").add_parser(sub)
 
@@ -60,7 +73,10 @@ def _add_addin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     from .addin_host import installed_addins  # pluggy and the add-ins: only when a command may be theirs
 
     for addin, error in installed_addins().add_cli_commands(sub).items():
-        print(f"partnercrmd: the add-in '{addin}' failed to add its commands: {error}", file=sys.stderr)
+        print(
+            branded(Paths.from_env(), f"partnercrmd: the add-in '{addin}' failed to add its commands: {error}"),
+            file=sys.stderr,
+        )
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -70,7 +86,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     as the full parser would; the top-level help, a missing or an unknown command (possibly an add-in's)
     need every command.
     """
-    parser = argparse.ArgumentParser(prog="partnercrmd", description="CRM integration daemon for softphones.")
+    parser: argparse.ArgumentParser = BrandedParser(
+        prog="partnercrmd", description="CRM integration daemon for softphones."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     named = next(iter(argv), None) if argv is not None else None
     if named in COMMANDS:
@@ -90,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args, paths))
     except PartnerError as exc:
         printable = "".join(c if c.isprintable() else "?" for c in exc.message)  # file text must not drive the terminal
-        print(f"{product_name(paths)}: {printable}", file=sys.stderr)
+        print(branded(paths, f"partnercrmd: {printable}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

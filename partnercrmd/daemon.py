@@ -168,6 +168,6 @@ async def run_daemon(
 
 def serve(config: DaemonConfig, verbose: bool = False, announce: Callable[[DaemonConfig], None] | None = None) -> None:
     config.paths.ensure()
-    setup_logging(config.paths, verbose)
+    setup_logging(config.paths, verbose, branding=config.branding)
     with instance_lock(config.paths), asyncio.Runner(loop_factory=process.new_event_loop) as runner:
         runner.run(run_daemon(config, announce=announce))

@@ -22,12 +22,16 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from aiohttp.http_exceptions import HttpProcessingError
 
+from .branded_text import brand
 from .paths import Paths
 from .redact import LOG_REDACTOR
+
+if TYPE_CHECKING:
+    from .branding import Branding
 
 LOG_FILE_NAME = "partnercrmd.log"
 LOG_MAX_BYTES = 2_000_000
@@ -293,15 +297,32 @@ class StartupKeepingFileHandler(logging.handlers.RotatingFileHandler):
 # --- set-up -----------------------------------------------------------------------------------------------
 
 
+class BrandedFormatter(logging.Formatter):
+    """Log lines that name the partner's product where they name the product (module names stay)."""
+
+    def __init__(self, fmt: str, branding: Branding | None) -> None:
+        super().__init__(fmt)
+        self.branding = branding
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        return line if self.branding is None else brand(self.branding, line)
+
+
 def setup_logging(
-    paths: Paths, verbose: bool = False, *, max_bytes: int = LOG_MAX_BYTES, backup_count: int = LOG_BACKUP_COUNT
+    paths: Paths,
+    verbose: bool = False,
+    *,
+    max_bytes: int = LOG_MAX_BYTES,
+    backup_count: int = LOG_BACKUP_COUNT,
+    branding: Branding | None = None,
 ) -> list[logging.Handler]:
     """Send every log record to the rotating log file and the console, through the redactor and the flood
     limiter; called once when the daemon starts. The handlers installed on the root logger."""
     log_file = StartupKeepingFileHandler(paths.log_dir / LOG_FILE_NAME, max_bytes, backup_count)
-    log_file.setFormatter(logging.Formatter(FILE_FORMAT))
+    log_file.setFormatter(BrandedFormatter(FILE_FORMAT, branding))
     console = logging.StreamHandler()
-    console.setFormatter(logging.Formatter(CONSOLE_FORMAT))
+    console.setFormatter(BrandedFormatter(CONSOLE_FORMAT, branding))
     handlers: list[logging.Handler] = [log_file, console]
     for handler in handlers:
         handler.addFilter(LOG_REDACTOR)  # first: the limiter shortens lines, and must not cut a secret in two

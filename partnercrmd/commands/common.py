@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .. import PRODUCT_NAME
 from ..errors import ConfigError, PartnerError
 from ..paths import Paths
 
 if TYPE_CHECKING:
+    from ..branding import Branding
     from ..vault import Vault
 
 
@@ -50,11 +50,23 @@ def default_region(doc: dict[str, Any]) -> str:
     return str(read_settings(doc).get("default_region") or region_from_locale())
 
 
-def product_name(paths: Paths) -> str:
-    """The product's name as the user knows it: the partner's branding, else partnercrmd."""
-    from ..branding import load_branding
+def branding_in_effect(paths: Paths) -> Branding:
+    """The partner's branding, else the unbranded defaults (also when the file is broken)."""
+    from ..branding import Branding, load_branding
 
     try:
-        return load_branding(paths).product_name
+        return load_branding(paths)
     except PartnerError:
-        return PRODUCT_NAME  # a broken branding file is reported by `serve`; messages still need a name
+        return Branding()  # a broken branding file is reported by `serve`; messages still need a name
+
+
+def product_name(paths: Paths) -> str:
+    """The product's name as the user knows it: the partner's branding, else partnercrmd."""
+    return branding_in_effect(paths).product_name
+
+
+def branded(paths: Paths, text: str) -> str:
+    """A message for the user of this install: the product's name where `text` names the default product."""
+    from ..branded_text import brand
+
+    return brand(branding_in_effect(paths), text)

@@ -21,6 +21,7 @@ from multidict import MultiDictProxy
 
 from .. import __version__, appkeys
 from ..api.body import read_form
+from ..branded_text import brand
 from ..branding import Branding
 from ..errors import Forbidden, PartnerError
 from ..pages import SECURITY_HEADERS
@@ -64,12 +65,7 @@ def guide_link(branding: Branding, url: str) -> str:
 
 def branded_text(branding: Branding, text: str) -> str:
     """Text written by other parts (platform checks, add-ins) with the product's own name when branded."""
-    if not branding.branded:
-        return text
-    # A user name in an example address (postgresql://partnercrmd@db) becomes the product's, as a slug.
-    text = re.sub(r"(?<=//)partnercrmd(?=@)", branding.slug, text, flags=re.IGNORECASE)
-    # Not in `partnercrmd …` commands (the command keeps its name) nor in file and package names.
-    return re.sub(r"(?<![`\w/.-])partnercrmd(?![-_.\w/])", branding.product_name, text, flags=re.IGNORECASE)
+    return brand(branding, text)
 
 
 def install_branding(env: jinja2.Environment, branding: Branding) -> None:
