@@ -12,6 +12,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from . import PRODUCT_NAME
 from .branding import BRANDING_ENV
 from .paths import HOME_ENV
 from .platform import WINDOWS, frozen_executable, installed_command, system
@@ -49,10 +50,10 @@ def service_command_line() -> tuple[Path, list[str]]:
     return installed_command(), []
 
 
-def install(dirs: UserDirs | None = None, command: Path | None = None) -> ServiceState:
-    """Start `partnercrmd serve` at login from now on (again: no change)."""
+def install(dirs: UserDirs | None = None, command: Path | None = None, product: str = PRODUCT_NAME) -> ServiceState:
+    """Start `partnercrmd serve` at login from now on (again: no change); `product` names what the desktop shows."""
     program, before = (command, []) if command is not None else service_command_line()
-    return for_platform(dirs=dirs).install(program, [*before, *serve_arguments()])
+    return for_platform(dirs=dirs, product=product).install(program, [*before, *serve_arguments()])
 
 
 def uninstall(dirs: UserDirs | None = None) -> ServiceState:

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ..paths import Paths
+from .common import branded, product_name
 
 
 def cmd_handlers(args: argparse.Namespace, paths: Paths) -> int:
@@ -13,14 +14,14 @@ def cmd_handlers(args: argparse.Namespace, paths: Paths) -> int:
 
     dirs = handlers.XdgDirs.from_env()
     if args.handlers_command == "install":
-        state = handlers.install(dirs)
+        state = handlers.install(dirs, product=product_name(paths))
         print("tel:, callto: and sip: links now run `partnercrmd dial`.")
     elif args.handlers_command == "uninstall":
         state = handlers.uninstall(dirs)
-        print("partnercrmd no longer handles tel:, callto: and sip: links.")
+        print(branded(paths, "partnercrmd no longer handles tel:, callto: and sip: links."))
     else:
         state = handlers.status(dirs)
-    print("\n".join(handlers.describe(state)))
+    print(branded(paths, "\n".join(handlers.describe(state))))
     return 1 if args.handlers_command == "status" and not state.registered else 0
 
 

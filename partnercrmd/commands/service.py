@@ -6,18 +6,19 @@ import argparse
 from typing import Any
 
 from ..paths import Paths
+from .common import branded, product_name
 
 
 def cmd_service(args: argparse.Namespace, paths: Paths) -> int:
     from .. import autostart
 
     if args.service_command == "install":
-        state = autostart.install()
+        state = autostart.install(product=product_name(paths))
     elif args.service_command == "uninstall":
         state = autostart.uninstall()
     else:
         state = autostart.status()
-    print("\n".join(state.lines))
+    print(branded(paths, "\n".join(state.lines)))
     return 1 if args.service_command == "status" and not state.installed else 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import PRODUCT_NAME
 from ..platform import WINDOWS, system
 from ..platform.url_handlers import (
     DESKTOP_ID,
@@ -43,9 +44,9 @@ TAPI_NOTE_WINDOWS = (
 )
 
 
-def install(dirs: XdgDirs | None = None, command: Path | None = None) -> HandlerStatus:
-    """Make tel:, callto: and sip: links run `partnercrmd dial` (again: no change)."""
-    return for_platform(dirs=dirs, command=command).install()
+def install(dirs: XdgDirs | None = None, command: Path | None = None, product: str = PRODUCT_NAME) -> HandlerStatus:
+    """Make tel:, callto: and sip: links run `partnercrmd dial` (again: no change); `product` names the handler."""
+    return for_platform(dirs=dirs, command=command, product=product).install()
 
 
 def uninstall(dirs: XdgDirs | None = None) -> HandlerStatus:

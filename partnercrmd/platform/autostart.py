@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from .. import PRODUCT_NAME
 from ..errors import ConfigError
 from . import MACOS, WINDOWS, Runner, failure, run_tool, system
 from .files import atomic_write
@@ -34,7 +35,8 @@ LAUNCH_AGENT_LABEL = "com.partnercrmd.daemon"
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 RUN_VALUE = "partnercrmd"
 SESSION_TARGET = "graphical-session.target"
-DESCRIPTION = "partnercrmd CRM integration for your phone client"
+DESCRIPTION = "{product} CRM integration for your phone client"
+"""What systemd and the desktop show for the service ({product}: the product's name, the partner's when branded)."""
 WRITTEN_BY = "Written by `partnercrmd service install`; `partnercrmd service uninstall` removes it."
 TOOL_TIMEOUT = 30.0
 
@@ -53,13 +55,13 @@ def _systemd_executable(value: str) -> str:
     return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def systemd_unit(command: Path, arguments: Sequence[str] = ("serve",)) -> str:
+def systemd_unit(command: Path, arguments: Sequence[str] = ("serve",), product: str = PRODUCT_NAME) -> str:
     """The systemd user unit that runs `COMMAND serve` with the user's graphical session."""
     return "\n".join(
         [
             f"# {WRITTEN_BY}",
             "[Unit]",
-            f"Description={DESCRIPTION}",
+            f"Description={DESCRIPTION.format(product=product)}",
             f"PartOf={SESSION_TARGET}",
             f"After={SESSION_TARGET}",
             "",
@@ -76,14 +78,14 @@ def systemd_unit(command: Path, arguments: Sequence[str] = ("serve",)) -> str:
     )
 
 
-def autostart_entry(command: Path, arguments: Sequence[str] = ("serve",)) -> str:
+def autostart_entry(command: Path, arguments: Sequence[str] = ("serve",), product: str = PRODUCT_NAME) -> str:
     """The XDG autostart entry that runs `COMMAND serve` when the desktop session starts."""
     return "\n".join(
         [
             f"# {WRITTEN_BY}",
             "[Desktop Entry]",
             "Type=Application",
-            "Name=partnercrmd",
+            f"Name={product}",
             "Comment=CRM integration for your phone client",
             "Exec=" + " ".join(exec_argument(a) for a in (str(command), *arguments)),
             "Terminal=false",
@@ -254,19 +256,23 @@ def _systemctl(systemctl: Systemctl, *args: str) -> None:
 
 
 def install_linux(
-    dirs: UserDirs, command: Path, systemctl: Systemctl | None, arguments: Sequence[str] = ("serve",)
+    dirs: UserDirs,
+    command: Path,
+    systemctl: Systemctl | None,
+    arguments: Sequence[str] = ("serve",),
+    product: str = PRODUCT_NAME,
 ) -> ServiceState:
     """With a systemd user session: the unit, enabled and started; without: the XDG autostart entry."""
     lines: list[str] = []
     if systemctl is not None:
-        changed = _write(dirs.unit_file, systemd_unit(command, arguments).encode())
+        changed = _write(dirs.unit_file, systemd_unit(command, arguments, product).encode())
         lines.append(_wrote(dirs.unit_file, changed))
         _systemctl(systemctl, "daemon-reload")
         _systemctl(systemctl, "enable", "--now", UNIT_NAME)
         lines.append(f"Enabled and started {UNIT_NAME} (systemctl --user enable --now).")
         _remove(dirs.autostart_file, lines)  # systemd starts it now: one way only
     else:
-        changed = _write(dirs.autostart_file, autostart_entry(command, arguments).encode())
+        changed = _write(dirs.autostart_file, autostart_entry(command, arguments, product).encode())
         lines.append(_wrote(dirs.autostart_file, changed))
         lines.append("No systemd user session: the desktop starts partnercrmd at your next login (XDG autostart).")
     return ServiceState(True, lines)
@@ -433,9 +439,11 @@ class Autostart(Protocol):
 class LinuxAutostart:
     dirs: UserDirs
     systemctl: Systemctl | None
+    product: str = PRODUCT_NAME
+    """The name the unit and the autostart entry show."""
 
     def install(self, command: Path, arguments: Sequence[str]) -> ServiceState:
-        return install_linux(self.dirs, command, self.systemctl, arguments)
+        return install_linux(self.dirs, command, self.systemctl, arguments, self.product)
 
     def uninstall(self) -> ServiceState:
         return uninstall_linux(self.dirs, self.systemctl)
@@ -474,12 +482,12 @@ class WindowsAutostart:
         return status_windows(self.registry)
 
 
-def for_platform(platform: str | None = None, dirs: UserDirs | None = None) -> Autostart:
-    """The implementation for `platform` (sys.platform by default), on the real system."""
+def for_platform(platform: str | None = None, dirs: UserDirs | None = None, product: str = PRODUCT_NAME) -> Autostart:
+    """The implementation for `platform` (sys.platform by default), on the real system; `product` names it."""
     dirs = dirs or UserDirs.from_env()
     name = system(platform)
     if name == WINDOWS:
         return WindowsAutostart(CurrentUserRegistry())
     if name == MACOS:
         return MacAutostart(dirs)
-    return LinuxAutostart(dirs, user_systemctl())
+    return LinuxAutostart(dirs, user_systemctl(), product)

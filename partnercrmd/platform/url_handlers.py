@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from typing import Protocol
 
+from .. import PRODUCT_NAME
 from ..errors import ConfigError
 from . import MACOS, WINDOWS, Runner, failure, frozen_executable, installed_command, run_tool, system
 from .files import atomic_write
@@ -114,13 +115,13 @@ class XdgDirs:
         return self.config_home / "mimeapps.list"
 
 
-def desktop_entry(command: Path, replaced: Mapping[str, str]) -> str:
-    """The text of the handler's desktop file."""
+def desktop_entry(command: Path, replaced: Mapping[str, str], product: str = PRODUCT_NAME) -> str:
+    """The text of the handler's desktop file (`product`: the name the desktop shows)."""
     lines = [
         "[Desktop Entry]",
         "Type=Application",
         "Version=1.0",
-        "Name=partnercrmd dialler",
+        f"Name={product} dialler",
         "Comment=Dial tel:, callto: and sip: links with your phone client",
         f"Exec={exec_argument(str(command))} dial %u",
         "Terminal=false",
@@ -237,7 +238,7 @@ def _ours(value: str | None) -> bool:
     return DESKTOP_ID in (value or "").split(";")
 
 
-def install_linux(dirs: XdgDirs, command: Path | None = None) -> HandlerStatus:
+def install_linux(dirs: XdgDirs, command: Path | None = None, product: str = PRODUCT_NAME) -> HandlerStatus:
     """Write the desktop file and make it the default for tel:, callto: and sip: (again: no change)."""
     command = command or installed_command()
     recorded = _read_keys(dirs.desktop_file)
@@ -247,7 +248,7 @@ def install_linux(dirs: XdgDirs, command: Path | None = None) -> HandlerStatus:
         value = current.get(mime_type(scheme), "")
         replaced[scheme] = recorded.get(REPLACED_KEY + scheme, "") if _ours(value) or not value else value
     dirs.applications.mkdir(parents=True, exist_ok=True)
-    _write_atomically(dirs.desktop_file, desktop_entry(command, replaced))
+    _write_atomically(dirs.desktop_file, desktop_entry(command, replaced, product))
     _tool("xdg-mime", "default", DESKTOP_ID, *(mime_type(s) for s in SCHEMES))
     _refresh_database(dirs)
     return status_linux(dirs)
@@ -281,9 +282,11 @@ def status_linux(dirs: XdgDirs) -> HandlerStatus:
 class LinuxUrlHandlers:
     dirs: XdgDirs
     command: Path | None = None
+    product: str = PRODUCT_NAME
+    """The name the desktop entry shows."""
 
     def install(self) -> HandlerStatus:
-        return install_linux(self.dirs, self.command)
+        return install_linux(self.dirs, self.command, self.product)
 
     def uninstall(self) -> HandlerStatus:
         return uninstall_linux(self.dirs)
@@ -327,17 +330,20 @@ def windows_dial_command(executable: str | None = None, frozen: bool | None = No
     return [str(pythonw if python.name.lower() == "python.exe" else python), "-m", "partnercrmd"]
 
 
-def windows_registrations(command: Sequence[str]) -> list[tuple[str, str, str]]:
-    """(key under HKEY_CURRENT_USER, value name, data) of every value the Windows registration writes."""
+def windows_registrations(command: Sequence[str], product: str = PRODUCT_NAME) -> list[tuple[str, str, str]]:
+    """(key under HKEY_CURRENT_USER, value name, data) of every value the Windows registration writes.
+
+    `product` is the name Windows shows (Default apps, the link's type); key and value names stay.
+    """
     program, *rest = command
     line = " ".join([f'"{program}"', *(windows_quote(a) for a in rest), "dial", '"%1"'])
     return [
-        (CLASSES_KEY, "", "URL:partnercrmd dial link"),
+        (CLASSES_KEY, "", f"URL:{product} dial link"),
         (CLASSES_KEY, "URL Protocol", ""),
-        (CLASSES_KEY, "FriendlyTypeName", "Telephone link (partnercrmd)"),
+        (CLASSES_KEY, "FriendlyTypeName", f"Telephone link ({product})"),
         (CLASSES_KEY + r"\DefaultIcon", "", f'"{program}",0'),
         (CLASSES_KEY + r"\shell\open\command", "", line),
-        (CAPABILITIES_KEY, "ApplicationName", "partnercrmd"),
+        (CAPABILITIES_KEY, "ApplicationName", product),
         (CAPABILITIES_KEY, "ApplicationDescription", "Dials tel:, callto: and sip: links with your phone client."),
         *((CAPABILITIES_KEY + r"\URLAssociations", scheme, PROG_ID) for scheme in SCHEMES),
         (REGISTERED_APPLICATIONS_KEY, REGISTERED_NAME, CAPABILITIES_KEY),
@@ -348,9 +354,11 @@ def windows_registrations(command: Sequence[str]) -> list[tuple[str, str, str]]:
 class WindowsUrlHandlers:
     registry: Registry
     command: Sequence[str] = field(default_factory=windows_dial_command)
+    product: str = PRODUCT_NAME
+    """The name Windows shows for the links' handler."""
 
     def install(self) -> HandlerStatus:
-        for key, name, value in windows_registrations(self.command):
+        for key, name, value in windows_registrations(self.command, self.product):
             if self.registry.get(key, name) != value:
                 self.registry.set(key, name, value)
         return self.status()
@@ -447,11 +455,13 @@ class MacUrlHandlers:
         )
 
 
-def for_platform(platform: str | None = None, dirs: XdgDirs | None = None, command: Path | None = None) -> UrlHandlers:
-    """The implementation for `platform` (sys.platform by default), on the real system."""
+def for_platform(
+    platform: str | None = None, dirs: XdgDirs | None = None, command: Path | None = None, product: str = PRODUCT_NAME
+) -> UrlHandlers:
+    """The implementation for `platform` (sys.platform by default), on the real system; `product` names it."""
     name = system(platform)
     if name == WINDOWS:
-        return WindowsUrlHandlers(CurrentUserRegistry())
+        return WindowsUrlHandlers(CurrentUserRegistry(), product=product)
     if name == MACOS:
         return MacUrlHandlers()
-    return LinuxUrlHandlers(dirs or XdgDirs.from_env(), command)
+    return LinuxUrlHandlers(dirs or XdgDirs.from_env(), command, product)

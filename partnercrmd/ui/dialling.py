@@ -16,7 +16,7 @@ from ..dialling.platform_support import screen_read_problem, selection_problem
 from ..errors import ConfigError, PartnerError
 from ..settings import change_settings, read_settings
 from ..vault_sync import reload_vault
-from .common import checked_form, page, render, secure, see_other
+from .common import branding_of, checked_form, page, render, secure, see_other
 
 SWITCHES = (
     ("clipboard_dialling", "Offer numbers I copy to the clipboard"),
@@ -145,7 +145,10 @@ async def handlers_submit(request: web.Request) -> web.StreamResponse:
         raise ConfigError("Choose enable or disable.")
     dirs = handlers.XdgDirs.from_env()
     try:
-        await asyncio.to_thread(handlers.install if action == "enable" else handlers.uninstall, dirs)
+        if action == "enable":
+            await asyncio.to_thread(handlers.install, dirs, product=branding_of(request.app).product_name)
+        else:
+            await asyncio.to_thread(handlers.uninstall, dirs)
     except ConfigError as exc:
         return await _dialling_page(request, error=exc.message, status=400)
     raise see_other("/ui/dialling?saved=1#helpers")
