@@ -98,3 +98,12 @@ def test_a_heavy_command_still_loads_its_module_and_the_addins(tmp_path: Path) -
     assert result.returncode == 0, describe(result)
     assert "local" in result.stdout.split()
     assert {"partnercrmd.addin_host", "pluggy", "partnercrmd.local_book.store"} <= imported  # the add-ins are loaded
+
+
+def test_token_and_ui_reach_the_daemon_without_importing_the_daemon_or_the_vault(daemon: Daemon) -> None:
+    token, imported = run_traced(daemon.home, "token")
+    assert (token.returncode, token.stdout) == (0, daemon.token + "\n"), describe(token)
+    assert loaded(imported, DAEMON_MODULES + ADDIN_MODULES + ("cryptography", "partnercrmd.vault")) == []
+    shown, imported = run_traced(daemon.home, "ui", "integrations", "--print")
+    assert shown.returncode == 0 and "/ui/login/" in shown.stdout, describe(shown)
+    assert loaded(imported, DAEMON_MODULES + ADDIN_MODULES + ("cryptography", "partnercrmd.vault")) == []
