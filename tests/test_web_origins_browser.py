@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from playwright.sync_api import Browser, BrowserContext, Playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
 from tests.browser_session import CHROMIUM, CHROMIUM_ARGS
 from tests.daemon_process import Daemon, describe, run_cli, wait_until
@@ -147,10 +147,12 @@ def daemon(tmp_path_factory: pytest.TempPathFactory, allowed_pages: PageServer) 
         instance.close()
 
 
-def use_daemon_from(context: BrowserContext, pages: PageServer, daemon: Daemon) -> dict[str, Any]:
+def use_daemon_from(
+    context: BrowserContext, pages: PageServer, daemon: Daemon, tab: Page | None = None
+) -> dict[str, Any]:
     """Open the web CRM page in `context` (in its open tab, if any); its script registers, searches and opens
     the event WebSocket; what it saw."""
-    page = context.pages[0] if context.pages else context.new_page()
+    page = tab or (context.pages[0] if context.pages else context.new_page())
     page.goto(pages.origin + "/")
     result: dict[str, Any] = page.evaluate(
         "(args) => window.useDaemon(args)",
@@ -266,3 +268,46 @@ def test_a_public_page_of_an_origin_not_allowed_gets_nothing_even_with_local_net
     finally:
         context.close()
     assert_gets_nothing(result)
+
+
+# --- the Applications page ------------------------------------------------------------------------------------
+
+
+def test_the_user_allows_a_page_on_the_applications_page_and_it_works_at_once(
+    browser: Browser, daemon: Daemon, allowed_pages: PageServer, foreign_pages: PageServer
+) -> None:
+    allowed = allowed_pages.origin
+    app_id = daemon.register_trusted("Web origins page test")
+    login = daemon.call("POST", "ShowWindow", app_id, window="integrations", OpenBrowser="false")["Url"]
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(login)
+        page.get_by_role("link", name="Applications", exact=True).click()
+        field = page.get_by_label("Allowed by you")
+        expect(field).to_have_value(allowed)
+
+        # A wrong entry: the error beside the field, what was typed kept, nothing changed.
+        field.fill(f"{allowed}\n{foreign_pages.origin}/crm")
+        page.get_by_role("button", name="Save web pages").click()
+        expect(field).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("#web-origins-error")).to_contain_text("no path, query or fragment")
+        expect(field).to_have_value(f"{allowed}\n{foreign_pages.origin}/crm")
+        assert_gets_nothing(use_daemon_from(context, foreign_pages, daemon, context.new_page()))
+
+        # Fixed: saved, and the page of that origin works at once (no restart).
+        field.fill(f"{allowed}\n{foreign_pages.origin}")
+        page.get_by_role("button", name="Save web pages").click()
+        expect(page.get_by_role("status")).to_have_text("Saved.")
+        expect(page.get_by_label("Allowed by you")).to_have_value(f"{allowed}\n{foreign_pages.origin}")
+        result = use_daemon_from(context, foreign_pages, daemon, context.new_page())
+        assert result["register"]["status"] == 204, result
+        assert result["events"]["event"]["EventType"] == "Initial"
+
+        # Taken off the list again: refused at once.
+        page.get_by_label("Allowed by you").fill(allowed)
+        page.get_by_role("button", name="Save web pages").click()
+        expect(page.get_by_role("status")).to_have_text("Saved.")
+        assert_gets_nothing(use_daemon_from(context, foreign_pages, daemon, context.new_page()))
+    finally:
+        context.close()
