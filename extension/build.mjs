@@ -16,7 +16,9 @@ const TARGETS = {
   chromium: { manifest: "manifests/chromium.json", esbuildTarget: "chrome111", browserName: "Chromium" },
   firefox: { manifest: "manifests/firefox.json", esbuildTarget: "firefox115", browserName: "Firefox" },
 };
-const STATIC_FILES = ["src/options.html", "src/options.css"];
+const STATIC_FILES = ["src/options.html", "src/options.css", "src/_locales/en/messages.json"];
+// Every name the browser and the pages show comes from _locales/en/messages.json ("partnercrmd" there): a branded
+// daemon serves the same package with the product's name in that one file (partnercrmd/extension_pages.py).
 
 function option(name, fallback) {
   const index = process.argv.indexOf(name);

@@ -9,12 +9,18 @@ in the Python package, stays for scripts) (docs/browser-extension.md).
 
 from __future__ import annotations
 
+import asyncio
+import io
+import json
+import zipfile
 from pathlib import Path
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from . import appkeys
+from .branded_text import brand
+from .branding import Branding
 from .errors import NotFound
 
 PACKAGE_DIR = Path(__file__).parent / "static" / "extension"
@@ -37,6 +43,43 @@ PAGE_HEADERS = {
 
 def package_path(engine: str) -> Path:
     return PACKAGE_DIR / PACKAGES[engine]
+
+
+MESSAGES = "_locales/en/messages.json"
+"""The one file of a package that names the product: its manifest, pages and messages take every name from it."""
+
+
+def package_bytes(engine: str, branding: Branding) -> bytes:
+    """The package for `engine` as this product ships it: built as is, or with the product's name in MESSAGES.
+
+    Blocking (reads and writes a zip): call it off the event loop. The entries keep their order, dates and
+    modes, so the same branding always gives the same bytes.
+    """
+    built = package_path(engine).read_bytes()
+    if not branding.branded:
+        return built
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(built)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == MESSAGES:
+                messages = json.loads(data)
+                for entry in messages.values():
+                    entry["message"] = brand(branding, entry["message"])
+                data = (json.dumps(messages, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+            target.writestr(info, data)
+    return out.getvalue()
+
+
+def write_packages(branding: Branding, folder: Path) -> list[Path]:
+    """Write this product's packages into `folder` (`<product>-<engine>.zip`); their paths. Blocking."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for engine in PACKAGES:
+        target = folder / f"{branding.slug}-{engine}.zip"
+        target.write_bytes(package_bytes(engine, branding))
+        written.append(target)
+    return written
 
 
 async def extension_index(request: web.Request) -> web.StreamResponse:
@@ -69,7 +112,7 @@ async def extension_package(request: web.Request) -> web.StreamResponse:
     engine = next((e for e, file in PACKAGES.items() if file == name), None)
     if engine is None:
         raise NotFound(f"There is no extension package '{name[:60]}'.")
-    return _package_response(engine, name)
+    return await _package_response(request, engine, name)
 
 
 async def extension_download(request: web.Request) -> web.StreamResponse:
@@ -77,14 +120,16 @@ async def extension_download(request: web.Request) -> web.StreamResponse:
     engine = request.match_info["engine"]
     if engine not in PACKAGES:
         raise NotFound(f"There are packages for {', '.join(PACKAGES)}; not for '{engine[:40]}'.")
-    return _package_response(engine, f"{request.app[appkeys.CONFIG].branding.slug}-{engine}.zip")
+    return await _package_response(request, engine, f"{request.app[appkeys.CONFIG].branding.slug}-{engine}.zip")
 
 
-def _package_response(engine: str, file_name: str) -> web.StreamResponse:
+async def _package_response(request: web.Request, engine: str, file_name: str) -> web.StreamResponse:
+    """The package as this product ships it (every route that serves one comes here)."""
     if not package_path(engine).is_file():
         raise NotFound(f"The {engine} extension package is not installed.")
-    return web.FileResponse(
-        package_path(engine),
+    body = await asyncio.to_thread(package_bytes, engine, request.app[appkeys.CONFIG].branding)
+    return web.Response(
+        body=body,
         headers={
             "Content-Type": "application/zip",
             "Content-Disposition": f'attachment; filename="{file_name}"',

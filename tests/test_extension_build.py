@@ -26,7 +26,15 @@ Client = TestClient[web.Request, web.Application]
 ROOT = Path(__file__).resolve().parent.parent
 EXTENSION = ROOT / "extension"
 CORPUS = Path(__file__).parent / "data" / "detection_corpus.json"
-EXPECTED_FILES = ["background.js", "content.js", "manifest.json", "options.css", "options.html", "options.js"]
+EXPECTED_FILES = [
+    "_locales/en/messages.json",  # every name the browser shows: a branded daemon serves its own (extension_pages.py)
+    "background.js",
+    "content.js",
+    "manifest.json",
+    "options.css",
+    "options.html",
+    "options.js",
+]
 
 
 def node(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -3,15 +3,15 @@
 // Content scripts ask it to dial; the options page asks it to pair, unpair and check. It keeps the pairing
 // state in storage and shows it on the toolbar badge, so an unpaired or cut-off extension is never silent.
 import { CUT_OFF_CODES, Unreachable, post } from "./daemon.js";
-import { ext, readSettings, writeSettings } from "./settings.js";
+import { PRODUCT, ext, readSettings, writeSettings } from "./settings.js";
 
 const CHECK_ALARM = "partnercrmd-check";
 const BROWSER_NAME = __BROWSER_NAME__; // set by build.mjs: "Chromium" or "Firefox"
 const BADGES = {
-  paired: { text: "", colour: "#1b5e20", title: "Phone numbers on web pages dial through partnercrmd." },
-  unpaired: { text: "PAIR", colour: "#e65100", title: "Not paired with partnercrmd: open the options to pair." },
-  revoked: { text: "OFF", colour: "#b71c1c", title: "partnercrmd no longer accepts this extension: pair it again." },
-  unreachable: { text: "?", colour: "#616161", title: "partnercrmd is not running or not reachable." },
+  paired: { text: "", colour: "#1b5e20", title: `Phone numbers on web pages dial through ${PRODUCT}.` },
+  unpaired: { text: "PAIR", colour: "#e65100", title: `Not paired with ${PRODUCT}: open the options to pair.` },
+  revoked: { text: "OFF", colour: "#b71c1c", title: `${PRODUCT} no longer accepts this extension: pair it again.` },
+  unreachable: { text: "?", colour: "#616161", title: `${PRODUCT} is not running or not reachable.` },
 };
 
 async function setState(state, message = "") {
@@ -71,7 +71,7 @@ async function dial(destination) {
 async function pair(port, code) {
   const portNumber = Number(port);
   if (!Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) {
-    return { ok: false, message: "The port must be a number from 1 to 65535 (partnercrmd's default is 10088)." };
+    return { ok: false, message: `The port must be a number from 1 to 65535 (${PRODUCT}'s default is 10088).` };
   }
   let reply;
   try {
@@ -87,22 +87,22 @@ async function pair(port, code) {
     daemonPort: portNumber,
     applicationId: reply.body.ApplicationId,
     daemonRegion: reply.body.Region || "",
-    productName: reply.body.ProductName || "partnercrmd",
+    productName: reply.body.ProductName || PRODUCT,
   });
   await setState("paired");
-  return { ok: true, message: `Paired with ${reply.body.ProductName || "partnercrmd"}.` };
+  return { ok: true, message: `Paired with ${reply.body.ProductName || PRODUCT}.` };
 }
 
 /** Keep the pairing, talk to partnercrmd on another port (it moved: terminal servers give each user one). */
 async function setPort(port) {
   const portNumber = Number(port);
   if (!Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) {
-    return { ok: false, message: "The port must be a number from 1 to 65535 (partnercrmd's default is 10088)." };
+    return { ok: false, message: `The port must be a number from 1 to 65535 (${PRODUCT}'s default is 10088).` };
   }
   await writeSettings({ daemonPort: portNumber });
   const { state } = await check();
   const settings = await readSettings();
-  if (state === "paired") return { ok: true, message: `partnercrmd answers on port ${portNumber}.` };
+  if (state === "paired") return { ok: true, message: `${settings.productName} answers on port ${portNumber}.` };
   return { ok: false, message: settings.stateMessage || stateMessage(state, settings.productName) };
 }
 

@@ -1,4 +1,5 @@
 // Requests to the partnercrmd daemon on the loopback address (always POST: SECURITY.md rule 7).
+import { PRODUCT } from "./settings.js";
 
 export const TIMEOUT_MS = 8000;
 
@@ -22,7 +23,7 @@ export async function post(port, route, fields, applicationId = "") {
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
   } catch (error) {
-    throw new Unreachable(`partnercrmd does not answer on port ${port}: is it running? (${error.message})`);
+    throw new Unreachable(`${PRODUCT} does not answer on port ${port}: is it running? (${error.message})`);
   }
   const text = await response.text();
   let body = {};

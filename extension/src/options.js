@@ -1,8 +1,12 @@
 // The options page: pairing with the daemon, on/off, region, and the per-site allow and deny lists.
 import { isSupportedCountry } from "libphonenumber-js/min";
-import { effectiveRegion, ext, parseHosts, readSettings, writeSettings } from "./settings.js";
+import { PRODUCT, effectiveRegion, ext, parseHosts, readSettings, writeSettings } from "./settings.js";
 
 const $ = (id) => document.getElementById(id);
+
+// The product's name comes with the package (_locales), so a branded daemon's package names only its product.
+for (const element of document.querySelectorAll("[data-product]")) element.textContent = PRODUCT;
+document.title = `${PRODUCT} click-to-dial: options`;
 
 const STATE_TEXT = {
   paired: (s) => `Paired with ${s.productName} on port ${s.daemonPort}: clicking a number on a web page dials it.`,
@@ -32,8 +36,8 @@ async function fill() {
   $("region").value = settings.region;
   $("region").placeholder = settings.daemonRegion;
   $("region-hint").textContent = settings.daemonRegion
-    ? `Empty: ${settings.daemonRegion}, partnercrmd's default. Now used: ${effectiveRegion(settings) || "none"}.`
-    : "Empty: partnercrmd's default region (known once paired).";
+    ? `Empty: ${settings.daemonRegion}, ${settings.productName}'s default. Now used: ${effectiveRegion(settings) || "none"}.`
+    : `Empty: ${settings.productName}'s default region (known once paired).`;
   $("allow").value = settings.allow.join("\n");
   $("deny").value = settings.deny.join("\n");
   await showState();
@@ -44,7 +48,7 @@ $("pair-form").addEventListener("submit", async (event) => {
   const code = $("code").value.trim();
   const settings = await readSettings();
   if (!code && !settings.applicationId) {
-    say($("pair-message"), "Enter the pairing code partnercrmd showed you.", false);
+    say($("pair-message"), `Enter the pairing code ${settings.productName} showed you.`, false);
     return;
   }
   say($("pair-message"), code ? "Pairing…" : "Checking…", true);

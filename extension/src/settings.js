@@ -2,6 +2,12 @@
 
 export const DEFAULT_PORT = 10088;
 
+/** The extension's API object: `browser` on Firefox, `chrome` on Chromium-based browsers. */
+export const ext = globalThis.browser ?? globalThis.chrome;
+
+/** The product's name, from the package's _locales (a branded daemon serves packages with its own name in them). */
+export const PRODUCT = ext?.i18n?.getMessage("productName") || "the CRM integration";
+
 export const DEFAULTS = Object.freeze({
   enabled: true,
   region: "", // "" = the daemon's default region (learnt at pairing)
@@ -10,13 +16,10 @@ export const DEFAULTS = Object.freeze({
   daemonPort: DEFAULT_PORT,
   applicationId: "",
   daemonRegion: "",
-  productName: "partnercrmd",
+  productName: PRODUCT,
   state: "unpaired", // unpaired | paired | revoked | unreachable
   stateMessage: "",
 });
-
-/** The extension's API object: `browser` on Firefox, `chrome` on Chromium-based browsers. */
-export const ext = globalThis.browser ?? globalThis.chrome;
 
 export async function readSettings() {
   const stored = await ext.storage.local.get(Object.keys(DEFAULTS));

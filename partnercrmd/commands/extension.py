@@ -7,11 +7,13 @@ import time
 from typing import Any
 
 from ..books import ensure_default_book
+from ..branding import load_branding
 from ..client_apps import AppStatus, read_apps
-from ..extension_pages import PACKAGES, package_path
+from ..extension_pages import PACKAGES, package_path, write_packages
 from ..extension_pairing import CODE_TTL, create_pairing_code
 from ..paths import Paths
 from ..vault import Vault
+from .common import product_name
 
 
 def _vault(paths: Paths) -> Vault:
@@ -29,7 +31,7 @@ def cmd_extension(args: argparse.Namespace, paths: Paths) -> int:
         print(code.text)
         print(
             f"Enter this code in the extension's options page within {minutes} minutes; it works once. "
-            "partnercrmd must be running when you do.",
+            f"{product_name(paths)} must be running when you do.",
         )
         return 0
     if command == "list":
@@ -41,8 +43,14 @@ def cmd_extension(args: argparse.Namespace, paths: Paths) -> int:
             state = "paired" if app.status is AppStatus.APPROVED else str(app.status)
             print(f"{app.id}  {state:8}  {app.origin}  {app.name}  (since {app.registered})")
         return 0
-    for browser in PACKAGES:
-        print(f"{browser}: {package_path(browser)}")
+    branding = load_branding(paths)
+    if branding.branded:  # the packages as this product ships them, with its name inside
+        paths.ensure()
+        for engine, path in zip(PACKAGES, write_packages(branding, paths.data_dir / "extension"), strict=True):
+            print(f"{engine}: {path}")
+        return 0
+    for engine in PACKAGES:
+        print(f"{engine}: {package_path(engine)}")
     return 0
 
 
@@ -52,5 +60,7 @@ def add_parser(sub: Any) -> None:
     pair = extension_sub.add_parser("pair", help="print a one-time code to enter in the extension's options page")
     pair.add_argument("--ttl", type=int, default=int(CODE_TTL), help=f"seconds the code is good (default {CODE_TTL:g})")
     extension_sub.add_parser("list", help="paired browsers (revoke one with `partnercrmd apps revoke ID`)")
-    extension_sub.add_parser("packages", help="where the extension packages for each browser are")
+    extension_sub.add_parser(
+        "packages", help="where the extension packages for each browser are (a branded product's: written first)"
+    )
     extension.set_defaults(func=cmd_extension)
