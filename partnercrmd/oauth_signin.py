@@ -428,12 +428,16 @@ class BookSession(SignInSession):
         self.refused_tokens: set[str] = set()
         """Access tokens a refresh already replaced after a 401: a second 401 of one means the grant is gone."""
         self._lock = asyncio.Lock()
-        for value in (record.access_token, record.refresh_token):
+        client_secret = spec.client_secret or getattr(
+            sign_ins.branding.oauth_clients.get(integration.id), "client_secret", ""
+        )
+        for value in (record.access_token, record.refresh_token, client_secret):
             if value:
                 LOG_REDACTOR.add_secret(self.owner, value)
 
     async def access_token(self) -> str:
         async with self._lock:
+            await self._reread_unless_signed_in()
             self._check_signed_in()
             if not self.record.fresh():
                 await self._refresh()
@@ -472,6 +476,18 @@ class BookSession(SignInSession):
             )
             await asyncio.to_thread(write_record, self.sign_ins.vault, self.book_id, self.record)
             return True
+
+    async def _reread_unless_signed_in(self) -> None:
+        """Without a usable grant, look in the vault again: another process (`template authorize`) may have signed
+        the book in since it opened."""
+        if self.record.signed_in:
+            return
+        stored = read_record(await asyncio.to_thread(self.sign_ins.vault.read), self.book_id)
+        if stored.signed_in:
+            for value in (stored.access_token, stored.refresh_token):
+                if value:
+                    LOG_REDACTOR.add_secret(self.owner, value)
+            self.record = stored
 
     def _check_signed_in(self) -> None:
         if self.record.needs_sign_in:

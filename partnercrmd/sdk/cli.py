@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ..books import BookConfig
     from ..paths import Paths
 
-__all__ = ["BookConfig", "Subcommands", "find_configured_book", "key_value_pairs"]
+__all__ = ["BookConfig", "Subcommands", "find_configured_book", "key_value_pairs", "store_sign_in"]
 
 
 def find_configured_book(paths: Paths, ref: str) -> BookConfig:
@@ -30,6 +30,38 @@ def find_configured_book(paths: Paths, ref: str) -> BookConfig:
 
     paths.ensure()
     return find_book(Vault.open(paths.config_dir).read(), ref)
+
+
+def store_sign_in(
+    paths: Paths,
+    book_id: str,
+    *,
+    refresh_token: str,
+    access_token: str = "",
+    expires_at: float = 0.0,
+    client_id: str = "",
+    account: str = "",
+) -> None:
+    """Keep tokens a command obtained (its own sign-in, as `template authorize` runs it) as the book's sign-in in the
+    encrypted vault, where the daemon's `BookContext.sign_in` finds them on the book's next request.
+
+    `client_id` is the client the tokens were issued to; `expires_at` seconds since the epoch. Blocking.
+    """
+    import time
+
+    from ..oauth_signin import SignInRecord, write_record
+    from ..vault import Vault
+
+    paths.ensure()
+    record = SignInRecord(
+        access_token=access_token,
+        expires_at=expires_at,
+        refresh_token=refresh_token,
+        account=account,
+        client_id=client_id,
+        signed_in_at=time.time(),
+    )
+    write_record(Vault.open(paths.config_dir), book_id, record)
 
 
 def __getattr__(name: str) -> object:

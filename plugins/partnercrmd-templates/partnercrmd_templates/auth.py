@@ -6,7 +6,8 @@ In a daemon, a book of an authorisation-code template signs in through the daemo
 release's token file (`oauth-tokens.json`) and a refresh token pasted into the settings are handed to the daemon
 once (`SignInSession.adopt`) and the file is deleted.
 
-Outside a daemon (`template try`, `template authorize`, a test's own `BookContext`), `OAuthAuth` keeps the tokens
+`partnercrmd template authorize` stores what it obtains in the vault too (`partnercrmd.sdk.cli.store_sign_in`).
+Outside a daemon (`template try`, a test's own `BookContext`), `OAuthAuth` keeps the tokens
 in the book's data directory (`oauth-tokens.json`, mode 0600, in a directory only the user may enter). A refresh
 token that came from the book's settings stays in the vault only: the file keeps its digest (`seed`) in its place.
 A rotated refresh token is written before the new access token is used, so a crash never leaves only a spent
@@ -367,11 +368,11 @@ async def authorize(
     open_url: Callable[[str], Any],
     *,
     wait_seconds: float = 300.0,
-) -> None:
+) -> Tokens:
     """Run the authorisation-code flow once: a short-lived listener on 127.0.0.1 takes the redirect.
 
     `open_url` shows the authorisation page (the browser, or a test's stand-in); the code that comes
-    back is exchanged for tokens, which are stored for the book.
+    back is exchanged for tokens, which are returned for the caller to store (the daemon's vault).
     """
     from urllib.parse import urlencode
 
@@ -439,10 +440,9 @@ async def authorize(
     refresh = payload.get("refresh_token")
     if not isinstance(refresh, str) or not refresh:
         raise AddinError(f"{client.name} gave no refresh token; ask for offline access (scope) and try again.")
-    tokens = Tokens(
+    return Tokens(
         access_token=str(payload["access_token"]),
         expires_at=time.time() + _expires_in(payload),
         refresh_token=refresh,
         seed=_digest(auth.seed_refresh),
     )
-    await asyncio.to_thread(auth.store.write, tokens)

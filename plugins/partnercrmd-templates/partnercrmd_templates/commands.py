@@ -32,7 +32,7 @@ from partnercrmd.sdk import (
     number_forms,
     phone_key,
 )
-from partnercrmd.sdk.cli import Subcommands, find_configured_book, key_value_pairs
+from partnercrmd.sdk.cli import Subcommands, find_configured_book, key_value_pairs, store_sign_in
 
 from .client import Trace
 from .connector import TemplateBook, TemplateSource
@@ -266,9 +266,10 @@ def _print_trace(trace: Trace) -> None:
 
 def cmd_authorize(args: argparse.Namespace, paths: Paths) -> int:
     from . import discover
-    from .auth import authorize
+    from .auth import Tokens, authorize
     from .client import HttpClient
     from .settings import settings_with_defaults
+    from .signin import sign_in_for
 
     book = find_configured_book(paths, args.book)
     integration = next((i for i in discover().integrations if i.id == book.type), None)
@@ -278,6 +279,13 @@ def cmd_authorize(args: argparse.Namespace, paths: Paths) -> int:
     if loaded.data["auth"]["type"] != "oauth2_authorization_code":
         raise ConfigError(f"The template '{loaded.id}' does not sign in with OAuth 2 authorisation code.")
     settings = settings_with_defaults(loaded.data, book.settings)
+    declared = sign_in_for(loaded)
+    spec = declared(settings) if declared is not None else None
+    if spec is None or not spec.client_id:
+        raise ConfigError(
+            f"'{book.name}' signs in with this product's own app: use Sign in with {loaded.data['name']} on the "
+            "address book's page, or give your own app's client id in its settings ('client_id')."
+        )
     data_dir = paths.book_dir(book.id)
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
@@ -286,15 +294,23 @@ def cmd_authorize(args: argparse.Namespace, paths: Paths) -> int:
         if not args.no_browser:
             webbrowser.open(url)
 
-    async def run() -> None:
+    async def run() -> Tokens:
         client = HttpClient(str(loaded.data["name"]), url_setting="url", retries=0, max_wait=0, mask=lambda t: t)
         try:
-            await authorize(loaded.data["auth"], {"settings": settings}, data_dir, client, show)
+            return await authorize(loaded.data["auth"], {"settings": settings}, data_dir, client, show)
         finally:
             await client.close()
 
-    asyncio.run(run())
-    print(f"'{book.name}' is signed in; the tokens are kept in {data_dir}.")
+    tokens = asyncio.run(run())
+    store_sign_in(
+        paths,
+        book.id,
+        refresh_token=tokens.refresh_token,
+        access_token=tokens.access_token,
+        expires_at=tokens.expires_at,
+        client_id=spec.client_id,
+    )
+    print(f"'{book.name}' is signed in; the tokens are kept in the encrypted vault.")
     return 0
 
 

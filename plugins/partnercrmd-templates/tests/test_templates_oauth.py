@@ -6,9 +6,7 @@ tokens that outlive the daemon. The authorisation server is the HubSpot and Sale
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import stat
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,7 +21,7 @@ from partnercrmd_templates.connector import TemplateBook
 from templates_fake_crm import FakeCrm
 
 from partnercrmd.sdk import BookContext, SearchQuery
-from partnercrmd.testing import ApiSession, Paths, book_ids
+from partnercrmd.testing import ApiSession, Paths, book_ids, book_sign_in
 
 
 @pytest.fixture
@@ -72,12 +70,12 @@ async def test_authorize_signs_a_book_in_through_the_browser_and_the_daemon_uses
         assert await page.text() == "partnercrmd is authorised; you may close this window."
     rest, err = await asyncio.wait_for(authorize.communicate(), 30)
     assert authorize.returncode == 0, err.decode()
-    assert f"'Sales' is signed in; the tokens are kept in {home / 'data' / 'books' / book_id}" in rest.decode()
+    assert "'Sales' is signed in; the tokens are kept in the encrypted vault." in rest.decode()
     assert hubspot.token_grants == ["authorization_code"]  # the PKCE verifier matched the challenge
 
-    tokens = home / "data" / "books" / book_id / "oauth-tokens.json"
-    assert stat.S_IMODE(tokens.stat().st_mode) == 0o600
-    assert json.loads(tokens.read_text())["refresh_token"] in hubspot.refresh_tokens
+    stored = await book_sign_in(partnercrmd_app, book_id)  # in the vault, never in a file
+    assert stored["refresh_token"] in hubspot.refresh_tokens and stored["client_id"] == settings["client_id"]
+    assert not (home / "data" / "books" / book_id / "oauth-tokens.json").exists()
 
     # The running daemon picks the book up from the vault and searches with the stored tokens.
     for _ in range(100):
