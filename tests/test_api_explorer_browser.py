@@ -125,3 +125,14 @@ def screenshot(page: Page, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"))
+
+
+def test_partnercrmd_ui_api_opens_the_explorer(daemon: Daemon, browser: Browser) -> None:
+    printed = run_cli(daemon.home, "ui", "api", "--print")
+    assert printed.returncode == 0, describe(printed)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(printed.stdout.splitlines()[0])
+    expect(page).to_have_url(f"http://127.0.0.1:{daemon.port}/ui/api")
+    expect(page.locator("#operations-default-Search")).to_be_visible()
+    context.close()
