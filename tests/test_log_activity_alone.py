@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from partnercrmd import appkeys
 from partnercrmd.books import change_book
-from partnercrmd.testing import ApiSession, RecordingOpener, action, search
+from partnercrmd.testing import ApiSession, RecordingOpener, action, configure_book, search
 from partnercrmd.vault_sync import reload_vault
+from tests.backend_servers import PERSON, PERSON_NUMBER, Backend, start_sql
 
 from .test_api import assert_matches, openapi
 
@@ -146,3 +149,32 @@ async def test_the_page_refuses_forged_forms_and_links(api: ApiSession) -> None:
     api.client.session.cookie_jar.clear()
     assert (await api.client.get(page_path)).status == 403  # no session: open it from the phone client
     assert await activities(api) == []
+
+
+# --- the same against a real server: PostgreSQL through the SQL add-in ------------------------------
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Backend]:
+    backend = start_sql()
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+async def test_a_real_crm_gets_the_latest_call_once(
+    api: ApiSession, partnercrmd_app: web.Application, postgres: Backend
+) -> None:
+    book_id = await configure_book(partnercrmd_app, "sql", **postgres.settings)
+    (dana,) = (await search(api, PERSON_NUMBER))[book_id]["Records"]
+    assert dana["DisplayText"] == PERSON
+    await api.call("POST", "CallEvent", **reported("pg-1", "Ended", number=PERSON_NUMBER, DurationSeconds=42))
+    log_id = action(dana, "LogActivity")
+    first = await api.call("POST", "DoAction", actionId=log_id)
+    assert (first["Result"], first["AddinId"], first["CallId"]) == ("Logged", book_id, "pg-1")
+    again = await api.call("POST", "DoAction", actionId=log_id)
+    assert (again["Result"], again["ActivityId"]) == ("AlreadyLogged", first["ActivityId"])
+    book = postgres.extra["book"]
+    rows = await asyncio.to_thread(book.rows, "SELECT seconds, direction FROM {calls}")
+    assert rows == [(42, "Inbound")]  # read back from PostgreSQL itself: one row
