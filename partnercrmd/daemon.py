@@ -10,6 +10,7 @@ import platform
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from aiohttp import web
 
@@ -56,6 +57,38 @@ def candidate_ports(port: int, span: int) -> list[int]:
     return list(range(port, min(port + max(span, 1), 65536)))
 
 
+class HandshakeLimitedSite(web.TCPSite):
+    """A TCPSite whose TLS handshakes must end within `handshake_timeout` seconds (slowloris).
+
+    aiohttp leaves asyncio's 60 s, and a connection still in its handshake is not yet one of the
+    LimitedServer's (which times out request heads and caps connections), so a local program could hold
+    many open that long; this closes them as a slow request head is closed.
+    """
+
+    def __init__(self, *args: Any, handshake_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.handshake_timeout = handshake_timeout
+
+    async def start(self) -> None:
+        if self._ssl_context is None:
+            await super().start()
+            return
+        await web.BaseSite.start(self)  # what TCPSite.start does, with the handshake's time limit added
+        server = self._runner.server
+        assert server is not None
+        self._server = await asyncio.get_running_loop().create_server(
+            server,
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            ssl_handshake_timeout=self.handshake_timeout,
+            backlog=self._backlog,
+            reuse_address=self._reuse_address,
+            reuse_port=self._reuse_port,
+        )
+        self._bound_port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self._port
+
+
 async def bind(
     runner: web.AppRunner, config: DaemonConfig, port: int | None = None, ssl_context: ssl.SSLContext | None = None
 ) -> int:
@@ -64,12 +97,17 @@ async def bind(
     ports = candidate_ports(config.port if port is None else port, config.port_span)
     reason = ""
     for candidate in ports:
-        site = web.TCPSite(
-            runner, BIND_ADDRESS, candidate, ssl_context=ssl_context, reuse_address=process.server_reuse_address()
+        site = HandshakeLimitedSite(
+            runner,
+            BIND_ADDRESS,
+            candidate,
+            ssl_context=ssl_context,
+            reuse_address=process.server_reuse_address(),
+            handshake_timeout=config.request_head_timeout,
         )
         try:
             await site.start()
-            return int(runner.addresses[-1][1])  # this site's socket: sites are listed in the order they started
+            return site.port
         except OSError as exc:
             reason = exc.strerror or str(exc)
             log.info("port %d on %s is taken (%s)", candidate, BIND_ADDRESS, reason)

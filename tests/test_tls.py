@@ -17,6 +17,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -281,6 +282,38 @@ async def test_a_running_daemon_renews_its_certificate_without_dropping_connecti
     finally:
         stop.set()
         await serving
+
+
+async def test_a_connection_that_never_finishes_its_tls_handshake_is_closed_in_time(
+    partnercrmd_config: DaemonConfig,
+) -> None:
+    """Slowloris over TLS: the handshake has the request head's time limit, not asyncio's 60 s."""
+    partnercrmd_config.https_port = free_port()
+    partnercrmd_config.request_head_timeout = 0.5
+    stop = asyncio.Event()
+    serving = asyncio.create_task(run_daemon(partnercrmd_config, stop))
+    try:
+        while not partnercrmd_config.paths.discovery_file.exists():
+            assert not serving.done(), serving
+            await asyncio.sleep(0.02)
+        assert partnercrmd_config.https_port is not None
+        closed_after = await asyncio.to_thread(seconds_until_closed, partnercrmd_config.https_port, b"\x16\x03\x01")
+        assert closed_after < 5, f"a connection stuck in its handshake stayed open {closed_after:.1f} s"
+    finally:
+        stop.set()
+        await serving
+
+
+def seconds_until_closed(port: int, first_bytes: bytes, limit: float = 15.0) -> float:
+    """Open a connection, send `first_bytes` (the start of a TLS record) and nothing more; how long until the
+    daemon closes it (`limit` if it does not)."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=limit) as raw:
+        raw.sendall(first_bytes)
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while raw.recv(1024):
+                pass
+    return time.monotonic() - started
 
 
 def serial_over(connection: http.client.HTTPSConnection) -> int:
