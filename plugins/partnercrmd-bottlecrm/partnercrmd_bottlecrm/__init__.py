@@ -23,7 +23,7 @@ INTEGRATION_ID = "bottlecrm"
 
 BOTTLECRM = Integration(
     id=INTEGRATION_ID,
-    name="BottleCRM",
+    name="BottleCRM (add-in)",  # the catalogue's template is "BottleCRM (template)": a user must tell them apart
     version=__version__,
     open=BottleCrmBook,
     capabilities=frozenset(
@@ -38,7 +38,10 @@ BOTTLECRM = Integration(
             Capability.UPDATE_CONTACT,
         }
     ),
-    description="Contacts of a BottleCRM (django-crm) server; calls are logged on them as interactions.",
+    description=(
+        "Contacts of a BottleCRM (django-crm) server, found by number through a local index that is kept up to "
+        "date; calls are logged on them as interactions."
+    ),
     config=CONFIG,
     check_settings=check_settings,
     guide_url="https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-bottlecrm/README.md",
