@@ -20,6 +20,7 @@ DoAction's answer (200) is `{Result, AddinId, CallId, ActivityId}` with Result
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import secrets
 import time
@@ -38,6 +39,8 @@ from ..ui.common import checked_form, page, render, see_other
 from ..ui_sessions import SESSION_COOKIE, SESSION_TTL
 from .calls import END_STATES, CallService, call_of
 from .store import DONE, FAILED, CallRecord, idempotency_key
+
+log = logging.getLogger(__name__)
 
 PAGE_PURPOSE = "logcall"
 PAGE_TTL = 7 * 86400.0
@@ -84,7 +87,11 @@ class LatestCallLogger:
         )
         if latest is None:
             url = log_call_url(self.app, book.id, contact.id)
-            opened: object = await self.opener(url)
+            try:
+                opened: object = await self.opener(url)
+            except Exception as exc:  # noqa: BLE001  (no browser is no failure: the client gets the Url to show)
+                log.info("could not open the log-a-call page: %s", type(exc).__name__)  # the text may hold the link
+                opened = False
             return {"Result": "LogCallPage", "AddinId": book.id, "Url": url, "Opened": opened is not False}
         key = idempotency_key(latest.call_id, book.id)
         before = await asyncio.to_thread(self.service.store.entry, key)
