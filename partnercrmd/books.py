@@ -531,6 +531,15 @@ class Finding:
         return cls(False, failed.error_key or "unknown", failed.message[:1000], "test", time.time())
 
 
+def read_findings(paths: Paths) -> dict[str, Finding]:
+    """Each book's last finding as the daemon keeps it (`STATUS_FILE`); none when missing or unreadable. Blocks."""
+    try:
+        data = json.loads((paths.data_dir / STATUS_FILE).read_text(encoding="utf-8"))
+        return {str(k): Finding(**v) for k, v in data.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
 @dataclass
 class OpenBook:
     """A configured book as the daemon serves it: its connector, or why it has none."""
@@ -725,12 +734,7 @@ class BookManager:
                 await asyncio.to_thread(self._write_findings, findings)
 
     def _read_findings(self) -> dict[str, Finding]:
-        """The findings kept by an earlier run; none when the file is missing or unreadable. Blocks."""
-        try:
-            data = json.loads((self.paths.data_dir / STATUS_FILE).read_text(encoding="utf-8"))
-            return {str(k): Finding(**v) for k, v in data.items()}
-        except (OSError, ValueError, TypeError, AttributeError):
-            return {}
+        return read_findings(self.paths)
 
     def _write_findings(self, findings: Mapping[str, Finding]) -> None:
         """Blocks; a failure only costs the findings' surviving a restart."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
@@ -25,7 +26,7 @@ from partnercrmd.config import DaemonConfig
 from partnercrmd.errors import SIGN_IN_REQUIRED, AddinError
 from partnercrmd.integration import BookContext, Capability, ConfigField, Connector, FieldKind, Integration
 from partnercrmd.model import CheckResult, Contact, Phone, SearchQuery
-from partnercrmd.testing import ApiSession, by_book, configure_book, next_event
+from partnercrmd.testing import ApiSession, by_book, configure_book, next_event, run_cli
 from partnercrmd.ui import integrations as integrations_page
 from tests.ui_support import Client, log_in, page_text, post_form
 
@@ -237,3 +238,22 @@ async def test_the_test_page_shows_its_first_steps_at_once_and_stops_at_its_limi
         writer.close()
     listener.close()
     await listener.wait_closed()
+
+
+async def test_books_list_shows_what_the_daemon_found(
+    partnercrmd_client: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`partnercrmd books list` (its own process's add-ins: an installed integration, CardDAV) shows the verdict."""
+    refused = socket.create_server(("127.0.0.1", 0))
+    port = refused.getsockname()[1]
+    refused.close()  # nothing listens there now: the connection is refused
+    book_id = await configure_book(
+        partnercrmd_client.app, "carddav", name="Team CardDAV", url=f"http://127.0.0.1:{port}/dav/"
+    )
+    await log_in(partnercrmd_client)
+    await run_test_page(partnercrmd_client, book_id)
+    capsys.readouterr()
+    assert await asyncio.to_thread(run_cli, ["books", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert re.search(rf"{book_id}\s+Team CardDAV\s+carddav\s+needs attention", listed), listed
+    assert f"{book_id} is needs attention: 127.0.0.1:{port} refused the connection: nothing listens there." in listed

@@ -13,18 +13,20 @@ from ..addin_host import AddinHost, create_host
 from ..books import (
     BookConfig,
     BookManager,
+    Finding,
     SettingsCheckLevel,
     SettingsRefused,
     add_book,
     change_book,
     find_book,
     read_books,
+    read_findings,
     redacted_settings,
     remove_book,
 )
 from ..branding import Branding, load_branding, load_branding_file
 from ..catalogue import LOCKED, unlocked_ids, visible_integrations, withheld
-from ..errors import ConfigError, PartnerError
+from ..errors import SIGN_IN_REQUIRED, ConfigError, PartnerError
 from ..integration import BlockingConnector, BookContext
 from ..model import CheckResult
 from ..paths import Paths
@@ -47,6 +49,13 @@ def _book_state(book: BookConfig, host: AddinHost, branding: Branding, doc: dict
     if reason is not None:
         return ("locked" if reason.status == LOCKED else "not shipped"), reason.message
     return ("enabled" if book.enabled else "disabled"), ""
+
+
+def _found_state(state: tuple[str, str], finding: Finding | None) -> tuple[str, str]:
+    """An enabled book's state with what the daemon last found: "needs attention" or "sign in again", and why."""
+    if state[0] != "enabled" or finding is None or finding.ok:
+        return state
+    return ("sign in again" if finding.error_key == SIGN_IN_REQUIRED else "needs attention"), finding.message
 
 
 def _show_book(book: BookConfig, host: AddinHost, state: str) -> list[str]:
@@ -135,7 +144,8 @@ def cmd_books(args: argparse.Namespace, paths: Paths) -> int:
         if not books:
             print("No address book is configured.")
             return 0
-        states = [_book_state(b, host, branding, doc) for b in books]
+        findings = read_findings(paths)  # what the daemon's last Test (or a refused search) found
+        states = [_found_state(_book_state(b, host, branding, doc), findings.get(b.id)) for b in books]
         rows = [_show_book(b, host, state) for b, (state, _) in zip(books, states, strict=True)]
         print_table(rows, ["PRIO", "ID", "NAME", "TYPE", "STATE", "SETTINGS"])
         for book, (state, why) in zip(books, states, strict=True):

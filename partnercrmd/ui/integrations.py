@@ -8,6 +8,7 @@ import contextlib
 import functools
 import itertools
 import json
+import socket
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
@@ -265,7 +266,6 @@ async def _book_page(
     *,
     posted: Mapping[str, Any] | None = None,
     error: str = "",
-    results: list[dict[str, Any]] | None = None,
     status: int = 200,
     errors: Mapping[str, str] | None = None,
     save_anyway: bool = False,
@@ -289,9 +289,8 @@ async def _book_page(
         "calls": calls_form(book, posted),
         "error": error,
         "message": "Saved." if "saved" in request.query else notice,
-        "results": results,
-        "passed": results is not None and all(r["ok"] for r in results),
         "save_anyway": save_anyway,
+        "test_limit": f"{TEST_TIME_LIMIT:g}",
         "signin": await sign_in_view(request.app, book),
     }
     if "signedin" in request.query and not context["message"]:
@@ -376,6 +375,12 @@ async def _reach(host: str, port: int, limit: float) -> CheckResult:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), limit)
     except TimeoutError:
         return CheckResult(check, False, f"Nothing answered at {host}:{port} within {limit:g} s.", "cannot_connect")
+    except ConnectionRefusedError:
+        return CheckResult(
+            check, False, f"{host}:{port} refused the connection: nothing listens there.", "cannot_connect"
+        )
+    except socket.gaierror:
+        return CheckResult(check, False, f"The server name {host} is not known (DNS).", "cannot_connect")
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         return CheckResult(check, False, f"{host}:{port} cannot be reached ({reason}).", "cannot_connect")
