@@ -34,7 +34,10 @@ from cryptography.x509.oid import NameOID
 from partnercrmd import tls
 from partnercrmd.config import DaemonConfig
 from partnercrmd.daemon import run_daemon
+from partnercrmd.platform import trust_store
 from tests.daemon_process import SERVE_ARGS, Daemon, describe, error_line, partnercrmd_env, run_cli
+from tests.platform_fakes import RecordingRunner, reply
+from tests.test_platform_windows import self_signed
 
 VERSION = "/api/v1/Version"
 
@@ -467,3 +470,36 @@ def test_discovery_names_the_https_port_for_the_users_programs(https_daemon: Dae
     assert set(https_daemon.info) >= {"port", "https_port", "token", "pid"}
     if sys.platform != "win32":
         assert mode(https_daemon.discovery_file) == 0o600
+
+
+# --- the macOS and Windows stores (their commands, as the platform tests check them: with a recording runner) ------
+
+
+def test_which_macos_and_windows_stores_hold_the_authority(tmp_path: Path) -> None:
+    certificate = self_signed(tmp_path / "authority.pem")
+    thumbprint = trust_store.sha1_thumbprint(certificate)
+
+    windows = RecordingRunner({"certutil": reply(returncode=0)})
+    assert trust_store.for_platform("win32").holders(certificate, windows) == [("the current user's Root store", True)]
+    assert windows.calls == [["certutil", "-user", "-store", "Root", thumbprint]]
+    absent = RecordingRunner({"certutil": reply(returncode=0x80092004)})  # CRYPT_E_NOT_FOUND
+    assert trust_store.for_platform("win32").holders(certificate, absent) == [("the current user's Root store", False)]
+
+    keychain = str(tmp_path / "Library" / "Keychains" / "login.keychain-db")
+    listing = f'SHA-256 hash: 00\nSHA-1 hash: {thumbprint}\nkeychain: "{keychain}"\n'
+    mac = RecordingRunner({"security": reply(stdout=listing)})
+    assert trust_store.for_platform("darwin", home=tmp_path).holders(certificate, mac) == [("the login keychain", True)]
+    assert mac.calls == [["security", "find-certificate", "-a", "-Z", keychain]]
+    other = RecordingRunner({"security": reply(stdout="SHA-1 hash: 0123\n")})
+    assert trust_store.for_platform("darwin", home=tmp_path).holders(certificate, other) == [
+        ("the login keychain", False)
+    ]
+
+
+def test_a_missing_trust_tool_is_named_with_where_it_comes_from(tmp_path: Path) -> None:
+    certificate = self_signed(tmp_path / "authority.pem")
+    missing = RecordingRunner({"certutil": reply(returncode=trust_store.NOT_FOUND)})
+    with pytest.raises(trust_store.ToolMissing, match="libnss3-tools"):
+        trust_store.trust(trust_store.for_platform("linux", home=tmp_path), certificate, missing)
+    with pytest.raises(trust_store.ToolMissing, match="part of Windows"):
+        trust_store.distrust(trust_store.for_platform("win32"), certificate, missing)

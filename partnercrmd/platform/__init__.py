@@ -90,16 +90,16 @@ def installed_command() -> Path:
     raise ConfigError("The `partnercrmd` command was not found; install partnercrmd so that it is on your PATH.")
 
 
-def run_tool(args: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    """The real Runner: run `args` without a shell, capture its output as text, give up after TOOL_TIMEOUT."""
+def run_tool(args: Sequence[str], timeout: float = TOOL_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    """The real Runner: run `args` without a shell, capture its output as text, give up after `timeout` seconds."""
     try:
         return subprocess.run(
-            list(args), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False
+            list(args), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False
         )
     except FileNotFoundError:
         return subprocess.CompletedProcess(list(args), 127, "", f"{args[0]}: command not found")
     except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(list(args), 124, "", f"{args[0]}: no answer within {TOOL_TIMEOUT:g} s")
+        return subprocess.CompletedProcess(list(args), 124, "", f"{args[0]}: no answer within {timeout:g} s")
 
 
 def failure(result: subprocess.CompletedProcess[str]) -> str:

@@ -123,12 +123,21 @@ def check_tool(store: TrustStore) -> None:
         raise tool_missing(store)
 
 
-def trust(store: TrustStore, certificate: Path, runner: Runner = run_tool) -> list[str]:
+USER_CONFIRMATION_TIMEOUT = 300.0
+"""Seconds a trust command may wait for the user: Windows asks to confirm a new root, macOS for the password."""
+
+
+def run_asking_user(args: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """The Runner of `trust`: run_tool with time for the user to answer the system's confirmation."""
+    return run_tool(args, timeout=USER_CONFIRMATION_TIMEOUT)
+
+
+def trust(store: TrustStore, certificate: Path, runner: Runner = run_asking_user) -> list[str]:
     """Add the authority to the user's trust store; one line per command run."""
     return _run_all(store, runner, store.add_commands(certificate))
 
 
-def distrust(store: TrustStore, certificate: Path, runner: Runner = run_tool) -> list[str]:
+def distrust(store: TrustStore, certificate: Path, runner: Runner = run_asking_user) -> list[str]:
     """Remove it again (a store that does not hold it is fine)."""
     return _run_all(store, runner, store.remove_commands(certificate), tolerate_failure=True)
 
