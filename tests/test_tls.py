@@ -35,6 +35,7 @@ from partnercrmd import tls
 from partnercrmd.config import DaemonConfig
 from partnercrmd.daemon import run_daemon
 from partnercrmd.platform import trust_store
+from partnercrmd.testing import write_branding
 from tests.daemon_process import SERVE_ARGS, Daemon, describe, error_line, partnercrmd_env, run_cli
 from tests.platform_fakes import RecordingRunner, reply
 from tests.test_platform_windows import self_signed
@@ -401,6 +402,20 @@ def test_tls_install_status_and_uninstall_against_real_nss_databases(tmp_path: P
     assert deleted.returncode == 0, describe(deleted)
     assert not any((home / "tls").glob("*.pem"))
     assert run_cli(home, "tls", "status", extra_env=env).returncode == 1
+
+
+def test_a_branded_authority_carries_the_products_name(tmp_path: Path, user_home: Path) -> None:
+    home = tmp_path / "home"
+    branding = write_branding(tmp_path)
+    env = {"HOME": str(user_home), "PARTNERCRMD_BRANDING": str(branding)}
+    installed = run_cli(home, "tls", "install", extra_env=env)
+    assert installed.returncode == 0, describe(installed)
+    authority = tls.read_authority(tls.TlsFiles(home / "tls"))
+    assert authority is not None and authority.name == "Acme Connect local authority"
+    assert "partnercrmd" not in tls.common_name(authority.certificate)
+    assert f"{authority.name} {tls.short_id(authority.certificate)}" in nss_nicknames(user_home / ".pki" / "nssdb")
+    status = run_cli(home, "tls", "status", extra_env=env)
+    assert "Local authority: Acme Connect local authority" in status.stdout, describe(status)
 
 
 def test_tls_install_without_certutil_says_which_package_and_changes_nothing(tmp_path: Path, user_home: Path) -> None:
