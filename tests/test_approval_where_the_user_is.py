@@ -241,6 +241,8 @@ def test_the_banner_allow_clicked_in_chromium_answers_the_waiting_register(
     page.goto(link)
     banner = page.locator(".approval-banner")
     expect(banner).to_contain_text(f"Web CRM wants to use {PRODUCT}")
+    if os.environ.get("PARTNERCRMD_SCREENSHOTS"):  # how a screenshot for the docs is made
+        page.screenshot(path=str(Path(os.environ["PARTNERCRMD_SCREENSHOTS"]) / "approval-banner.png"))
     banner.get_by_role("button", name="Allow Web CRM").click()
     expect(page.get_by_role("status")).to_have_text("Approved.")
     expect(page.locator(".approval-banner")).to_have_count(0)
