@@ -70,6 +70,7 @@ class ApprovalPrompts:
         self.refreshed()  # decided while the notification was on its way
 
     def _answered(self, record: AppRecord, key: str) -> None:
+        """The user pressed a button (`key`), or closed the notification without one ('': the next Register asks)."""
         self.shown.pop(record.id, None)
         status = DECISIONS.get(key)
         if status is not None:

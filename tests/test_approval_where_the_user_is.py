@@ -251,6 +251,19 @@ def test_the_banner_allow_clicked_in_chromium_answers_the_waiting_register(
     wait_until(lambda: dunst.displayed() == 0, timeout=10, what="the answered notification withdrawn")
 
 
+def test_a_notification_closed_without_an_answer_asks_again_on_the_next_register(daemon: Daemon, dunst: Dunst) -> None:
+    waiting = waiting_register(daemon, "softphone-later", "Softphone later")
+    wait_until(lambda: dunst.displayed() == 1, timeout=10, what="the notification on screen")
+    dunst.ctl("close")  # the user closes it without choosing: nothing is decided
+    wait_until(lambda: dunst.displayed() == 0, timeout=10, what="the notification closed")
+    assert status_of(daemon, "softphone-later") == "pending"
+    again = waiting_register(daemon, "softphone-later", "Softphone later")
+    wait_until(lambda: dunst.displayed() == 1, timeout=10, what="the question asked again")
+    dunst.choose("Allow")
+    assert waiting.result(timeout=10).status == 204
+    assert again.result(timeout=10).status == 204
+
+
 # --- no notification service ---------------------------------------------------------------------------------
 
 

@@ -123,6 +123,8 @@ class Asker(Protocol):
     ) -> str | None:
         """Show a notification with a button per choice; `on_choice(key)` when one is pressed (on the event loop).
 
+        `on_choice("")` when the user closes it without choosing (nothing was decided).
+
         The notification's id, or None when it could not be shown with its buttons.
         """
         ...
@@ -182,7 +184,9 @@ class DesktopAsker:
                     Button(title=c.label, identifier=c.key, on_pressed=self._pressed(on_choice, c.key, server_id))
                     for c in choices
                 ]
-                shown = await notifier.send(_short(title), _short(message), buttons=buttons, timeout=0)
+                shown = await notifier.send(
+                    _short(title), _short(message), buttons=buttons, on_dismissed=lambda: on_choice(""), timeout=0
+                )
                 if shown not in await notifier.get_current_notifications():
                     raise LookupError("the notification service did not take the notification")
                 server_id.extend(_freedesktop_ids(notifier, shown))
