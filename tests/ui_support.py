@@ -12,7 +12,17 @@ from partnercrmd.pages import window_login_url
 
 Client = TestClient[web.Request, web.Application]
 
-UI_PAGES = ("/ui/integrations", "/ui/dialling", "/ui/applications", "/ui/viewer", "/ui/about", "/ui/configuration")
+UI_PAGES = (
+    "/ui/integrations",
+    "/ui/dialling",
+    "/ui/applications",
+    "/ui/viewer",
+    "/ui/about",
+    "/ui/configuration",
+    "/ui/start",
+    "/ui/contacts",
+    "/ui/requests/new",
+)
 """Every page of the configuration UI reachable from the navigation (books' pages come on top)."""
 
 
