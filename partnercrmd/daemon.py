@@ -121,20 +121,31 @@ async def bind(
 
 async def start_https(runner: web.AppRunner, config: DaemonConfig, app: web.Application) -> ServerTls | None:
     """Serve the same app over HTTPS too when tls.https_port says so (the certificate made or renewed first);
-    the ServerTls that keeps its certificate fresh, None when HTTPS is off. Sets config.https_port."""
+    the ServerTls that keeps its certificate fresh, None when HTTPS is off. Sets config.https_port.
+
+    HTTPS asked for (`--https-port`, the setting) that cannot start stops the daemon (StartError); HTTPS on
+    by default whose port is taken (another user's daemon on a shared host) is logged and left off, and
+    plain HTTP serves as before.
+    """
     files = TlsFiles.of(config.paths)
     doc = await asyncio.to_thread(app[appkeys.VAULT].read)
     exists = await asyncio.to_thread(files.authority_exists)
-    port, create = https_port(config.https_port, read_settings(doc).get("https_port"), exists)
+    port, asked = https_port(config.https_port, read_settings(doc).get("https_port"), exists)
     config.https_port = None
     if not port:
         return None
     server_tls = ServerTls(files, config.branding.product_name, config.tls_clock or utc_now)
     try:
-        await asyncio.to_thread(server_tls.start, create)
+        await asyncio.to_thread(server_tls.start, asked)
     except PartnerError as exc:
         raise StartError(f"HTTPS cannot start: {exc.message}") from None
-    config.https_port = await bind(runner, config, port, server_tls.context)
+    try:
+        config.https_port = await bind(runner, config, port, server_tls.context)
+    except StartError as exc:
+        if asked:
+            raise
+        log.warning("HTTPS is off: %s", exc.message)
+        return None
     return server_tls
 
 

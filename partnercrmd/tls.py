@@ -280,6 +280,17 @@ def read_authority(files: TlsFiles) -> Authority | None:
     return Authority(certificate, key)
 
 
+def _read_leaf(files: TlsFiles) -> x509.Certificate | None:
+    """The localhost certificate on disk when its key is there and belongs to it (a crash between the two
+    writes leaves a pair that does not match: then it is made again); else None."""
+    try:
+        key = serialization.load_pem_private_key(files.leaf_key.read_bytes(), password=None)
+        leaf = read_certificate(files.leaf)
+    except (OSError, ValueError, TypeError, TlsError):
+        return None
+    return leaf if leaf is not None and leaf.public_key() == key.public_key() else None
+
+
 def leaf_is_current(leaf: x509.Certificate, authority: Authority, now: datetime) -> bool:
     """True when `leaf` was signed by `authority`, is valid now and has more than RENEW_BEFORE left."""
     try:
@@ -311,7 +322,7 @@ def ensure_certificates(files: TlsFiles, product_name: str, now: datetime, *, cr
             atomic_write(files.authority_key, _pem_key(authority.key))  # the key first: a certificate means both
             atomic_write(files.authority, _pem(authority.certificate), private=False)
             log.info("made the local authority %s (%s)", authority.name, fingerprint(authority.certificate))
-        leaf = read_certificate(files.leaf) if files.leaf_key.is_file() else None
+        leaf = _read_leaf(files)
         if leaf is not None and leaf_is_current(leaf, authority, now):
             return Certificates(authority, leaf, renewed=False)
         leaf, key = issue_leaf(authority, now)
@@ -341,8 +352,8 @@ def server_context(files: TlsFiles) -> ssl.SSLContext:
 
 
 def https_port(given: int | None, setting: int | None, authority_exists: bool) -> tuple[int, bool]:
-    """The HTTPS port to serve (0: none) and whether the authority may be made for it: the one rule of when
-    HTTPS is on.
+    """The HTTPS port to serve (0: none) and whether HTTPS was asked for (then the authority may be made for
+    it, and a port that is taken stops the daemon): the one rule of when HTTPS is on.
 
     `given` (`serve --https-port`) wins over `setting` (`partnercrmd settings set https_port=N`); either one
     set to a port turns HTTPS on, making the authority if there is none yet (first use); 0 turns it off.

@@ -225,6 +225,54 @@ def test_https_is_off_until_the_authority_exists_then_on_by_default(tmp_path: Pa
         daemon.close()
 
 
+@contextlib.contextmanager
+def port_taken(port: int) -> Iterator[None]:
+    """Hold `port` on 127.0.0.1 for the block (if another program holds it already, it is taken all the same)."""
+    with socket.socket() as holder:
+        with contextlib.suppress(OSError):
+            holder.bind(("127.0.0.1", port))
+            holder.listen()
+        yield
+
+
+def test_https_on_by_default_whose_port_is_taken_is_left_off_and_http_serves(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    tls.ensure_certificates(tls.TlsFiles(home / "tls"), "partnercrmd", tls.utc_now(), create=True)
+    daemon = Daemon(home)
+    try:
+        with port_taken(tls.DEFAULT_HTTPS_PORT):
+            daemon.start()
+        assert daemon.info["https_port"] is None
+        status, _ = get(f"http://127.0.0.1:{daemon.port}{VERSION}")
+        assert status == 200
+        assert "HTTPS is off: Port 10443 on 127.0.0.1 taken" in daemon.log_text()
+    finally:
+        daemon.close()
+
+
+def test_https_asked_for_on_a_taken_port_stops_the_daemon_with_the_option_to_change(tmp_path: Path) -> None:
+    port = free_port()
+    daemon = Daemon(tmp_path / "home", args=(*SERVE_ARGS, "--https-port", str(port)))
+    try:
+        with port_taken(port), pytest.raises(AssertionError) as failed:
+            daemon.start()
+    finally:
+        daemon.close()
+    assert f"Port {port} on 127.0.0.1 taken" in str(failed.value) and "--https-port" in str(failed.value)
+
+
+def test_a_certificate_whose_key_does_not_match_is_made_again_at_start(https_daemon: Daemon) -> None:
+    files = tls.TlsFiles(https_daemon.home / "tls")
+    https_daemon.stop()
+    old_leaf = x509.load_pem_x509_certificate(files.leaf.read_bytes())
+    files.leaf_key.write_bytes(tls._pem_key(ec.generate_private_key(ec.SECP256R1())))  # as a torn renewal leaves it
+    https_daemon.start()
+    served = served_certificate(https_daemon.info["https_port"])
+    assert served.serial_number != old_leaf.serial_number
+    status, _ = get(f"https://localhost:{https_daemon.info['https_port']}{VERSION}", trusting(files.authority))
+    assert status == 200
+
+
 def test_a_certificate_near_expiry_is_replaced_at_start_and_the_authority_kept(https_daemon: Daemon) -> None:
     files = tls.TlsFiles(https_daemon.home / "tls")
     https_daemon.stop()
