@@ -135,3 +135,4 @@ def test_the_example_branding_file_documents_keys_the_parser_accepts(tmp_path: P
     assert "vipcrm" in branding.shipped_integrations and branding.public_key is not None
     assert branding.licensing.provider == "file" and branding.licensing.licence_file == tmp_path / "licence.lic"
     assert branding.request_integration_url.startswith("https://acme.example/")
+    assert branding.install_hint == "run the Acme Connect installer again and tick '{extra}'"
