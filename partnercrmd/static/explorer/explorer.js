@@ -3,7 +3,8 @@
 // Every call is made as the explorer's own application (registered and approved for the signed-in user when
 // the page was served): its ApplicationId comes from the page's data-application-id and is added to every
 // request to this daemon by the request interceptor. Requests anywhere else get no ApplicationId; the spec names
-// only this daemon as its server, and validatorUrl is off (Swagger UI would otherwise load a badge from the web).
+// only this daemon (the page's own origin) as its server, and validatorUrl is off (Swagger UI would otherwise
+// load a badge from the web).
 /* global SwaggerUIBundle */
 (() => {
   const root = document.getElementById("explorer");
@@ -17,29 +18,44 @@
     }
   }
 
-  const ui = SwaggerUIBundle({
-    domNode: root,
-    url: root.dataset.specUrl,
-    validatorUrl: null,
-    deepLinking: false,
-    queryConfigEnabled: false,
-    persistAuthorization: false,
-    tryItOutEnabled: true,
-    displayRequestDuration: true,
-    defaultModelsExpandDepth: 0,
-    supportedSubmitMethods: ["get", "post"],
-    presets: [SwaggerUIBundle.presets.apis],
-    layout: "BaseLayout",
-    requestInterceptor: (request) => {
-      if (toThisDaemon(request.url)) {
-        request.headers.ApplicationId = applicationId;
-      }
-      return request;
-    },
-    onComplete: () => {
-      // Shown as authorised, so the curl line of each call carries the same header the interceptor adds.
-      ui.preauthorizeApiKey("ApplicationId", applicationId);
+  function start(spec) {
+    // The page's own origin is the server: the same daemon, on whichever address and scheme the user opened.
+    spec.servers = [{ url: window.location.origin }];
+    const ui = SwaggerUIBundle({
+      domNode: root,
+      spec,
+      validatorUrl: null,
+      deepLinking: false,
+      queryConfigEnabled: false,
+      persistAuthorization: false,
+      tryItOutEnabled: true,
+      displayRequestDuration: true,
+      defaultModelsExpandDepth: 0,
+      supportedSubmitMethods: ["get", "post"],
+      presets: [SwaggerUIBundle.presets.apis],
+      layout: "BaseLayout",
+      requestInterceptor: (request) => {
+        if (toThisDaemon(request.url)) {
+          request.headers.ApplicationId = applicationId;
+        }
+        return request;
+      },
+      onComplete: () => {
+        // Shown as authorised, so the curl line of each call carries the same header the interceptor adds.
+        ui.preauthorizeApiKey("ApplicationId", applicationId);
+        root.setAttribute("aria-busy", "false");
+      },
+    });
+  }
+
+  fetch(root.dataset.specUrl, { credentials: "omit" })
+    .then((response) => {
+      if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+      return response.json();
+    })
+    .then(start)
+    .catch((error) => {
+      root.textContent = `The API description could not be read (${error.message}); reload the page.`;
       root.setAttribute("aria-busy", "false");
-    },
-  });
+    });
 })();
