@@ -413,7 +413,7 @@ async def check_steps(book: OpenBook, limit: float | None = None) -> AsyncIterat
         return
     yield CheckStep(opened, "", CheckResult(opened, True, "The address book is open."))
     reached: list[str] = []
-    for host, port in server_addresses(book):
+    for host, port in await asyncio.to_thread(server_addresses, book):  # proxy settings: the registry on Windows
         step = f"Connect to {host}:{port}"
         yield CheckStep(step, f"Connecting to {host}:{port}…")
         result = await _reach(host, port, max(0.1, min(REACH_TIMEOUT, deadline - time.monotonic())))
@@ -476,21 +476,33 @@ async def book_test(request: web.Request) -> web.StreamResponse:
     response = secure(web.StreamResponse(headers={"Content-Type": "text/html; charset=utf-8"}))
     response.enable_chunked_encoding()
     await response.prepare(request)
-    await response.write(head.encode("utf-8"))
+    browser_left = False
+
+    async def send(text: str) -> None:
+        nonlocal browser_left
+        if browser_left:
+            return
+        try:
+            await response.write(text.encode("utf-8"))
+        except ConnectionResetError:  # the user left the page: Test still ends, and its verdict is kept
+            browser_left = True
+
+    await send(head)
     results: list[CheckResult] = []
     async for step in check_steps(book):
         if step.result is not None:
             shown = _shown_result(book, step.result)
             step = CheckStep(step.check, step.detail, shown)
             results.append(shown)
-        await response.write(_step_row(request, step).encode("utf-8"))
-    await request.app[appkeys.BOOKS].record_test(book, results)
-    book = request.app[appkeys.BOOKS].get(book.id)
+        await send(_step_row(request, step))
+    books = request.app[appkeys.BOOKS]
+    await books.record_test(book, results)
+    book = next((b for b in books.books() if b.id == book.id), book)  # re-opened meanwhile, or removed
     state, why = book_state(book)
     verdict = {**context, "book": book, "passed": all(r.ok for r in results), "state": state, "state_error": why}
-    page_text = render_text(request, "ui_book_test.html", verdict, current="integrations")
-    await response.write(page_text.partition(STEPS_MARK)[2].encode("utf-8"))
-    await response.write_eof()
+    await send(render_text(request, "ui_book_test.html", verdict, current="integrations").partition(STEPS_MARK)[2])
+    if not browser_left:
+        await response.write_eof()
     return response
 
 
