@@ -29,6 +29,7 @@ from .discovery import InstallToken, new_token
 from .draft_records import DATABASE_NAME as DRAFTS_DATABASE
 from .draft_records import DraftRecords, DraftStore
 from .events import EventHub
+from .integration_request_sending import retry_unsent
 from .licensing.lifecycle import licensing
 from .oauth_signin import SignIns
 from .pages import record_page_url
@@ -73,6 +74,7 @@ def create_app(config: DaemonConfig) -> web.Application:
     add_page_routes(app)
     app.cleanup_ctx.append(services)
     app.cleanup_ctx.append(licensing)
+    app.cleanup_ctx.append(retry_unsent)
     app.cleanup_ctx.append(call_logging)
     app.cleanup_ctx.append(draft_records)
     app.cleanup_ctx.append(vault_watcher)

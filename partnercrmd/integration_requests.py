@@ -10,13 +10,16 @@ partner's branding file says where it goes (`[integration_requests]`):
 - neither (the unbranded default): the request is *kept* here, listed with a note, for the user to pass on.
 
 Every request is kept in `FILE_NAME` in the data directory (atomic writes) whatever its state, and listed on
-the About page. Everything here blocks (file, network in `send`'s caller): call it off the event loop.
+the About page. Sending is `integration_request_sending` (which also tries unsent requests again on its own). Light on
+purpose: the branding file reads `[integration_requests]` through `parse_target`, and every CLI command loads
+the branding. The store's methods block (file I/O): call them off the event loop.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import re
 import secrets
 import threading
@@ -28,11 +31,11 @@ from urllib.parse import quote, urlsplit
 
 from .platform.files import atomic_write
 
+log = logging.getLogger(__name__)
+
 FILE_NAME = "integration-requests.json"
 MAX_KEPT = 100
 """Requests kept; beyond it the oldest sent ones are forgotten first (unsent ones only when all are unsent)."""
-SEND_TIMEOUT = 10.0
-"""Seconds the partner's endpoint has to answer a request."""
 
 URL = "url"
 MAILTO = "mailto"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html as html_lib
 import json
 import re
@@ -16,9 +17,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from partnercrmd import appkeys
+from partnercrmd import appkeys, integration_request_sending
+from partnercrmd.app import create_app
 from partnercrmd.branding import BrandingError, load_branding_file
-from partnercrmd.integration_requests import FILE_NAME
+from partnercrmd.integration_requests import FILE_NAME, RequestStore, failed_changes, new_request
 from partnercrmd.testing import write_branding
 from tests.ui_support import Client, log_in, page_text, post_form
 
@@ -75,6 +77,12 @@ class Receiver:
         assert request.content_type == "application/json"
         self.bodies.append(await request.json())
         return web.json_response({"ok": self.status < 300}, status=self.status)
+
+
+@pytest.fixture(autouse=True)
+def no_retry_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon's own retry waits beyond each test (the test of it shortens the wait), so tries are the test's."""
+    monkeypatch.setattr(integration_request_sending, "RETRY_DELAY", 3600.0)
 
 
 @pytest.fixture
@@ -232,3 +240,34 @@ async def test_the_request_forms_need_the_session_and_its_token(partnercrmd_clie
     partnercrmd_client.session.cookie_jar.clear()
     assert (await partnercrmd_client.get(FORM)).status == 403
     assert [r["state"] for r in kept(partnercrmd_client)] == ["kept"]
+
+
+async def test_a_request_kept_while_the_endpoint_was_down_is_sent_on_its_own_later(
+    partnercrmd_config: Any,
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+    tmp_path: Path,
+    receiver: tuple[Receiver, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    endpoint, url = receiver
+    path = write_branding(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8") + f'[integration_requests]\nurl = "{url}"\n', "utf-8")
+    partnercrmd_config.branding = load_branding_file(path)
+    # Made at an earlier run, while the endpoint could not be reached.
+    store = RequestStore.in_dir(partnercrmd_config.paths.data_dir)
+    entry = new_request("Acme Desk", "", "callers", "pat@example.com", partnercrmd_config.branding.integration_requests)
+    store.add(entry)
+    store.update(entry.id, **failed_changes(entry, "Acme Telecom could not be reached (ClientConnectorError)."))
+    monkeypatch.setattr(integration_request_sending, "RETRY_DELAY", 0.05)
+    await aiohttp_client(create_app(partnercrmd_config))  # the daemon starts again
+    for _ in range(200):
+        if endpoint.bodies:
+            break
+        await asyncio.sleep(0.05)
+    assert [body["id"] for body in endpoint.bodies] == [entry.id]
+    for _ in range(100):
+        stored = await asyncio.to_thread(store.get, entry.id)
+        if stored is not None and stored.state == "sent":
+            break
+        await asyncio.sleep(0.05)
+    assert stored is not None and stored.state == "sent" and stored.attempts == 2

@@ -1,8 +1,9 @@
 """The "Request a new integration" form, and the requests listed on the About page with their state.
 
 A request is kept on this computer first (`integration_requests.RequestStore`), then sent where the partner's
-branding says: POSTed as JSON to its endpoint at once (Retry when that failed), or offered as a mailto: link
-the user sends from their e-mail program (then marks as sent). See `partnercrmd.integration_requests`.
+branding says: POSTed as JSON to its endpoint at once (Retry when that failed; the daemon also retries on its
+own), or offered as a mailto: link the user sends from their e-mail program (then marks as sent). See
+`partnercrmd.integration_requests`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
-from .. import __version__, appkeys
 from ..errors import ConfigError, NotFound
+from ..integration_request_sending import send, store_of
 from ..integration_requests import (
     FAILED,
     KEPT,
@@ -24,13 +24,9 @@ from ..integration_requests import (
     NOWHERE,
     URL,
     WAITING,
-    IntegrationRequest,
-    RequestStore,
-    failed_changes,
     is_email,
     mailto_link,
     new_request,
-    request_json,
     sent_changes,
 )
 from .common import branding_of, checked_form, page, render, see_other
@@ -42,10 +38,6 @@ FIELDS = {
     "contact_email": ("Your e-mail address", 254),
 }
 """The form's fields: (label, most characters)."""
-
-
-def store_of(app: web.Application) -> RequestStore:
-    return RequestStore.in_dir(app[appkeys.CONFIG].paths.data_dir)
 
 
 def check(posted: Mapping[str, str]) -> dict[str, str]:
@@ -85,29 +77,6 @@ async def request_form(request: web.Request) -> web.StreamResponse:
     posted = dict.fromkeys(FIELDS, "")
     posted["system"] = request.query.get("system", "").strip()[:100]
     return await _form(request, posted)
-
-
-async def send(app: web.Application, entry: IntegrationRequest) -> IntegrationRequest:
-    """POST `entry` to the partner's endpoint; the request as stored afterwards (sent, or failed and why)."""
-    branding = branding_of(app)
-    target = branding.integration_requests
-    store = store_of(app)
-    body = request_json(entry, branding.product_name, __version__)
-    try:
-        timeout = aiohttp.ClientTimeout(total=10)
-        async with (
-            aiohttp.ClientSession(timeout=timeout, trust_env=False) as session,
-            session.post(target.address, json=body, allow_redirects=False) as response,
-        ):
-            if 200 <= response.status < 300:
-                changes = sent_changes(entry)
-            else:
-                changes = failed_changes(entry, f"{branding.vendor} answered HTTP {response.status}.")
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        reason = "no answer within 10 s" if isinstance(exc, TimeoutError) else type(exc).__name__
-        changes = failed_changes(entry, f"{branding.vendor} could not be reached ({reason}).")
-    updated = await asyncio.to_thread(store.update, entry.id, **changes)
-    return updated or entry
 
 
 @page
