@@ -13,7 +13,9 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import crm_hubspot
+import crm_microsoft365
 import crm_pipedrive
 import pytest
 from aiohttp import web
@@ -142,3 +144,56 @@ async def test_a_book_that_signs_in_is_saved_before_the_user_signs_in(
     [book_id] = [b for b in book_ids(partnercrmd_app) if b != "local"]
     found = (await search(api, "Whitfield"))[book_id]
     assert "Not signed in to HubSpot yet" in found["ExceptionText"]
+
+
+async def test_the_reproductions_refuse_what_the_vendors_refuse(hubspot: FakeCrm) -> None:
+    """The OAuth reproductions are only worth their tests if they refuse like the vendors: an unknown client, an
+    unregistered redirect URI (HubSpot compares exactly; Microsoft ignores the port of a loopback address), a
+    request without PKCE S256; and, at the token endpoint, a verifier that does not match."""
+    microsoft = crm_microsoft365.build()
+    await microsoft.start()
+    assert hubspot.oauth is not None and microsoft.oauth is not None
+    hubspot.oauth.redirect_uris = ("http://127.0.0.1:10088/ui/oauth/callback",)
+    challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"  # RFC 7636 appendix B
+    good = {
+        "response_type": "code",
+        "client_id": hubspot.oauth.client_id,
+        "redirect_uri": "http://127.0.0.1:10088/ui/oauth/callback",
+        "state": "s",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    try:
+        async with aiohttp.ClientSession() as browser:
+
+            async def authorize(crm: FakeCrm, **changes: str) -> tuple[int, str]:
+                assert crm.oauth is not None
+                query = {**good, "client_id": crm.oauth.client_id, **changes}
+                async with browser.get(crm.url + crm.oauth.authorize_path, params=query, allow_redirects=False) as at:
+                    return at.status, at.headers.get("Location", "") or await at.text()
+
+            assert (await authorize(hubspot))[0] == 302
+            assert await authorize(hubspot, client_id="someone-else") == (
+                400,
+                "bad authorisation request: unknown client_id",
+            )
+            wrong_port = {"redirect_uri": "http://127.0.0.1:10089/ui/oauth/callback"}
+            assert (await authorize(hubspot, **wrong_port))[1].endswith("redirect_uri is not registered")
+            assert (await authorize(hubspot, code_challenge_method="plain"))[1].endswith("PKCE S256 only")
+            assert (await authorize(microsoft, **wrong_port))[0] == 302  # any port of the registered loopback address
+            assert (await authorize(microsoft, redirect_uri="http://127.0.0.1:10089/elsewhere"))[0] == 400
+
+            _, back = await authorize(hubspot)
+            code = back.split("code=")[1].split("&")[0]
+            form = {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": good["redirect_uri"],
+                "code_verifier": "not-the-verifier-of-that-challenge-0000000000",
+                "client_id": hubspot.oauth.client_id,
+                "client_secret": hubspot.oauth.client_secret,
+            }
+            async with browser.post(hubspot.url + hubspot.oauth.token_path, data=form) as token:
+                assert token.status == 400 and (await token.json())["error"] == "invalid_grant"
+    finally:
+        await microsoft.stop()
