@@ -97,7 +97,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
         book = app[appkeys.BOOKS].get(pending.book_id)
         if book.integration is None:
             raise BadRequest(book.error or "This address book's integration is not installed.", code="no_sign_in")
-        service = book.integration.name
+        service = service_name(book.integration, spec_for(book.integration, book.config.settings))
         if "error" in query:
             said = " ".join(str(query.get("error_description") or query["error"]).split())[:200]
             raise Forbidden(
@@ -113,10 +113,8 @@ async def callback(request: web.Request) -> web.StreamResponse:
     except PartnerError as exc:
         status = exc.status if 400 <= exc.status < 600 else 400
         return _callback_page(request, {"ok": False, "message": exc.message, "code": exc.code}, status)
-    books = app[appkeys.BOOKS]
-    record_finding = getattr(books, "record", None)
-    if record_finding is not None:  # the status: a sign-in cures "Sign in again" at once, not at the next search
-        await record_finding(books.get(book.id), None)
+    # The status: a sign-in cures "Sign in again" at once (and says so to clients), not at the next search.
+    await app[appkeys.BOOKS].record(book, None)
     context = {
         "ok": True,
         "service": service,
