@@ -6,7 +6,10 @@ answering {"searchRecords": [...]} with `attributes`; resources_sobject_retrieve
 backslash-escaped reserved characters, trailing * wildcard), the Task object (TaskSubtype, CallType,
 CallDurationInSeconds, CallObject) and the OAuth 2 refresh token flow: the token answer has no
 expires_in, so a 401 [{"errorCode": "INVALID_SESSION_ID"}] is how an expired session shows; this
-reproduction has refresh token rotation turned on, as a connected app may.
+reproduction has refresh token rotation turned on, as a connected app may. Signing in follows the OAuth 2.0
+web server flow (help: remoteaccess_oauth_web_server_flow.htm): client_id the connected app's consumer key,
+redirect_uri exactly one of the app's callback URLs, PKCE code_challenge S256; the consumer secret may be left
+out when the app does not require it for this flow; who signed in from remoteaccess_using_userinfo_endpoint.htm.
 """
 
 from __future__ import annotations

@@ -5,7 +5,10 @@ with `phone` or `word`; 204 No Content when nothing matches; `info.more_records`
 ({"data": [record]}), insert-records.html (201 {"data": [{"code": "SUCCESS", "details": {"id"}}]}),
 the Calls module fields (Call_Type, Call_Start_Time, Call_Duration "mm:ss", Who_Id) and refresh.html
 (POST accounts…/oauth/v2/token, grant_type=refresh_token; no new refresh token). Access tokens go in
-"Authorization: Zoho-oauthtoken …"; a 401 answers {"code": "INVALID_TOKEN", ...}.
+"Authorization: Zoho-oauthtoken …"; a 401 answers {"code": "INVALID_TOKEN", ...}. Signing in follows
+auth-request.html and access-refresh.html: client_id, the redirect URI registered with the client (exactly),
+access_type=offline for a refresh token; the client secret is required at the token endpoint; who signed in
+from get-users.html (type=CurrentUser).
 
 PhoneBridge v3 callnotify (POST /phonebridge/v3/callnotify, application/x-www-form-urlencoded) follows
 https://www.zoho.com/phonebridge/developer/v3/incoming-ringing.html, incoming-answered.html,
