@@ -188,14 +188,6 @@ def parse_branding(data: dict[str, Any], where: Path) -> Branding:
     )
 
 
-def _integration_requests(table: Any, where: Path) -> RequestTarget:
-    """`[integration_requests]`: where requests for a new integration go (integration_requests.parse_target)."""
-    try:
-        return parse_target(table)
-    except ValueError as exc:
-        raise BrandingError(f"{where}: {exc}") from None
-
-
 def _oauth_clients(table: Any, where: Path) -> dict[str, OAuthClient]:
     """`[oauth_clients.<integration id>]` tables: client_id (required), client_secret (where the vendor wants one)."""
     if not isinstance(table, dict):
