@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import html as html_lib
+import io
 import re
 from typing import Any
 
@@ -60,7 +61,7 @@ async def upload(client: Client, content: bytes, filename: str, *, token: str | 
     """The import form's multipart POST of a file."""
     form = aiohttp.FormData()
     form.add_field("csrf", token if token is not None else csrf_of(await page_text(client, BOOK)))
-    form.add_field("file", content, filename=filename, content_type="text/vcard")
+    form.add_field("file", io.BytesIO(content), filename=filename, content_type="text/vcard")  # streamed, any size
     return await client.post(f"{BOOK}/import", data=form, allow_redirects=False)
 
 
@@ -301,3 +302,20 @@ async def test_books_that_are_no_local_book_have_no_contacts_pages(partnercrmd_c
     chooser = await page_text(partnercrmd_client, "/ui/contacts")  # two local books: choose one
     assert f'href="/ui/contacts/{second}"' in chooser and f'href="{BOOK}"' in chooser
     assert "Team" not in chooser
+
+
+async def test_a_file_larger_than_a_form_imports_and_one_beyond_the_limit_is_refused(
+    partnercrmd_client: Client,
+) -> None:
+    await log_in(partnercrmd_client)
+    big = "".join(vcard(f"big-{n:04d}", f"Bulk Person {n:04d}", f"+44 161 496 {n:04d}") for n in range(1500))
+    assert len(big) > 64 * 1024  # more than any other form of the pages may send
+    imported = await upload(partnercrmd_client, big.encode(), "big.vcf")
+    assert imported.status == 200
+    assert "Imported big.vcf: 1500 added" in html_lib.unescape(await imported.text())
+    before = await asyncio.to_thread(store_of(partnercrmd_client).count)
+    too_big = vcard("huge", "Huge Person", "+44 161 496 9999").encode() + b"NOTE:" + b"x" * (20 * 1024 * 1024)
+    refused = await upload(partnercrmd_client, too_big, "huge.vcf")
+    assert refused.status == 413
+    assert "larger than" in await refused.text()
+    assert await asyncio.to_thread(store_of(partnercrmd_client).count) == before
