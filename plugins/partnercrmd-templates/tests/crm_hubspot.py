@@ -26,13 +26,19 @@ def build() -> FakeCrm:
         "HubSpot",
         unauthorized=lambda: web.json_response(
             {
-                "status": "error",
                 "message": "Authentication credentials not found.",
                 "category": "EXPIRED_AUTHENTICATION",
+                "correlationId": "0b9d6f1e-5a8c-4f7e-9c1d-2e3f4a5b6c7d",
             },
             status=401,
         ),
         oauth=OAuthSettings(token_path="/oauth/v1/token", expires_in=1800),
+        # The Error schema of HubSpot's descriptions: category, correlationId and message are required.
+        error_body=lambda status, message: {
+            "message": message,
+            "category": "RATE_LIMITS" if status == 429 else "INTERNAL_ERROR",
+            "correlationId": "5f1c6f5e-0c1d-4b5e-9a55-3f2c1d0e9b7a",
+        },
     )
     for person in PEOPLE:
         contact_id = str(crm.new_id())
@@ -73,7 +79,7 @@ def build() -> FakeCrm:
     async def search(request: web.Request) -> web.Response:
         body = await request.json()
         limit = int(body.get("limit", 10))
-        if "filterGroups" in body:
+        if body.get("filterGroups"):  # the description requires the key; an empty list filters nothing
             hits = [i for i, r in crm.records.items() if any(matches(r, g) for g in body["filterGroups"])]
         else:
             words = str(body.get("query", "")).lower().split()
@@ -111,10 +117,23 @@ def build() -> FakeCrm:
         body = await request.json()
         [association] = body["associations"]
         if association["to"]["id"] not in crm.records:
-            return web.json_response({"status": "error", "message": "Contact not found"}, status=400)
+            error = {
+                "message": "Contact not found",
+                "category": "VALIDATION_ERROR",
+                "correlationId": "c0ffee00-0000-4000-8000-000000000001",
+            }
+            return web.json_response(error, status=400)
         call_id = str(crm.new_id())
         crm.write("calls", body)
-        return web.json_response({"id": call_id, "properties": body["properties"]}, status=201)
+        stamp = "2026-01-05T09:30:00.000Z"
+        answer = {
+            "id": call_id,
+            "properties": body["properties"],
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "archived": False,
+        }
+        return web.json_response(answer, status=201)
 
     @crm.route("GET", "/oauth/v1/access-tokens/{token}")
     async def token_information(request: web.Request) -> web.Response:
@@ -166,7 +185,7 @@ def check_call(crm: FakeCrm, contact_id: str, start: datetime) -> None:
     assert (props["hs_call_direction"], props["hs_call_status"], props["hs_call_duration"]) == (
         "INBOUND",
         "COMPLETED",
-        95000,
+        "95000",  # property values are strings in HubSpot's description
     )
     assert props["hs_call_from_number"] == "+44 20 7946 0958" and props["hs_call_to_number"] == "+44 20 7946 0000"
     assert props["hs_timestamp"] == start.strftime("%Y-%m-%dT%H:%M:%SZ") and "Wants a quote" in props["hs_call_body"]

@@ -1,6 +1,6 @@
-"""Zoho CRM reproduced from its API v6 documentation.
+"""Zoho CRM reproduced from its API v8 documentation, and held to Zoho's own v8 description (vendor_contract.py).
 
-Follows https://www.zoho.com/crm/developer/docs/api/v6/search-records.html (GET /crm/v6/Contacts/search
+Follows https://www.zoho.com/crm/developer/docs/api/v8/search-records.html (GET /crm/v8/Contacts/search
 with `phone` or `word`; 204 No Content when nothing matches; `info.more_records`), get-records.html
 ({"data": [record]}), insert-records.html (201 {"data": [{"code": "SUCCESS", "details": {"id"}}]}),
 the Calls module fields (Call_Type, Call_Start_Time, Call_Duration "mm:ss", Who_Id) and refresh.html
@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from templates_fake_crm import PEOPLE, FakeCrm, OAuthSettings, same_number
 
-API = "/crm/v6"
+API = "/crm/v8"
 SECRETS = ("client_secret", "refresh_token")
 GRANT = "refresh_token"
 CALLNOTIFY = "/phonebridge/v3/callnotify"
@@ -155,7 +155,7 @@ def build() -> FakeCrm:
 
     @crm.route("GET", f"{API}/users")
     async def users(request: web.Request) -> web.Response:
-        """GET /crm/v6/users?type=CurrentUser (get-users.html): the signed-in user."""
+        """GET /crm/v8/users?type=CurrentUser (get-users.html): the signed-in user."""
         if request.query.get("type") != "CurrentUser":
             return web.json_response({"code": "INVALID_DATA", "message": "only CurrentUser here"}, status=400)
         assert crm.oauth is not None

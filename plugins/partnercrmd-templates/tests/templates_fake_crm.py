@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 import phonenumbers
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from aiohttp.typedefs import Middleware
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -141,6 +142,10 @@ class FakeCrm:
     """The CRM is down for a moment: every API request gets 503 (no Retry-After) until it is set back."""
     hang: bool = False
     """The CRM accepts requests and never answers them."""
+    error_body: Callable[[int, str], dict[str, Any]] = lambda status, message: {"message": message}
+    """The body of the 429 and 503 answers, in the vendor's documented error shape."""
+    outer_middlewares: list[Middleware] = field(default_factory=list)
+    """Middlewares before the CRM's own (the vendor contract checker of vendor_contract.py)."""
 
     def __post_init__(self) -> None:
         if self.oauth is not None:
@@ -163,7 +168,8 @@ class FakeCrm:
         self.written.setdefault(kind, []).append(body)
 
     async def start(self) -> str:
-        app = web.Application(middlewares=[self._middleware])
+        # The vendor contract (vendor_contract.py) outermost: it sees every request and every answer.
+        app = web.Application(middlewares=[*self.outer_middlewares, self._middleware])
         for method, path, handler in self.routes:
             app.router.add_route(method, path, handler)
         if self.oauth is not None:
@@ -209,11 +215,11 @@ class FakeCrm:
         while self.hang:  # until the test lets it go (a handler left sleeping would hold up the server's close)
             await asyncio.sleep(0.05)
         if self.outage:
-            return web.json_response({"message": "Service unavailable"}, status=503)
+            return web.json_response(self.error_body(503, "Service unavailable"), status=503)
         if self.limited > 0:
             self.limited -= 1
             return web.json_response(
-                {"message": "Too many requests"}, status=429, headers={"Retry-After": self.retry_after}
+                self.error_body(429, "Too many requests"), status=429, headers={"Retry-After": self.retry_after}
             )
         if not self._authorised(request):
             return self.unauthorized()

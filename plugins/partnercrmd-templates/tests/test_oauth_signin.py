@@ -49,7 +49,7 @@ def test_a_template_says_where_to_sign_in_for_the_books_region_and_whose_client(
         "https://accounts.zoho.eu/oauth/v2/auth",
         "https://accounts.zoho.eu/oauth/v2/token",
     )
-    assert eu.userinfo_url == "https://www.zohoapis.eu/crm/v6/users?type=CurrentUser"
+    assert eu.userinfo_url == "https://www.zohoapis.eu/crm/v8/users?type=CurrentUser"
     assert eu.token_scheme == "Zoho-oauthtoken" and eu.authorize_params == {
         "access_type": "offline",
         "prompt": "consent",

@@ -27,6 +27,7 @@ import crm_zoho
 import pytest
 from aiohttp import web
 from templates_fake_crm import FakeCrm
+from vendor_contracts import vendor_contract_of
 
 from partnercrmd.testing import (
     ApiSession,
@@ -58,10 +59,17 @@ def template_id(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def crm(template_id: str) -> AsyncIterator[FakeCrm]:
+    """The CRM's reproduction; where the vendor publishes an API description, every request the template sends
+    and every answer the reproduction gives are held to it (vendor_contract.py), and the test fails on a breach."""
     fake: FakeCrm = CRMS[template_id].build()
+    contract = vendor_contract_of(template_id)
+    if contract is not None:
+        fake.outer_middlewares.append(contract.middleware())
     await fake.start()
     yield fake
     await fake.stop()
+    if contract is not None:
+        contract.assert_kept()
 
 
 @pytest.fixture

@@ -1,0 +1,318 @@
+"""The contract harness (issue #16): holds a reproduction's traffic to its vendor's own API description.
+
+A template tested only against a reproduction we wrote from the vendor's documentation can be wrong twice
+in the same way (a misread parameter in the template and in the reproduction) and still pass. The
+vendors' machine-readable descriptions in ../shared/data/openapi/ (see its MANIFEST.md: where each came
+from, how close it is to the vendor) are the independent party: every request a template sends to a
+reproduction, and every answer the reproduction gives, is checked against the description of that
+operation with `openapi-core` (a well-kept OpenAPI 3.0/3.1 validator):
+
+- the operation exists (method and path, with the description's server prefix);
+- path, query and header parameters: required ones present, values of the declared types and enums;
+  a query parameter the description does not declare is a violation (openapi-core lets them through; a
+  misspelt `limit` would be silently ignored by the real server, so it is the harness's job to say so);
+- the body: its media type and schema, with undeclared properties forbidden
+  (`additional_properties_default_policy="forbid"`) unless the schema allows them;
+- the answer: a status the operation declares (or any 2xx it declares) and its body's schema, again
+  closed to undeclared properties.
+
+The descriptions are read from ../shared/data/openapi/ beside the checkout (never copied here: several
+vendors' terms do not allow redistribution). Routes outside a vendor's CRM description (its OAuth server,
+documented on other pages cited in the reproduction) are named in `outside` and left unchecked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+from openapi_core import Config, OpenAPI
+from openapi_core.testing import MockRequest, MockResponse
+
+OPENAPI_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "openapi"
+"""../shared/data/openapi beside the checkout (CI has ../shared there too)."""
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+class _VendorYamlLoader(yaml.SafeLoader):
+    """YAML 1.1 as the vendors' tools wrote it: Zendesk's description has a bare `=` (the YAML 1.1 value tag),
+    which SafeLoader refuses; it is read as the text "="."""
+
+
+def _value_tag(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    assert isinstance(node, yaml.ScalarNode)
+    return str(loader.construct_scalar(node))
+
+
+_VendorYamlLoader.add_constructor("tag:yaml.org,2002:value", _value_tag)
+
+
+@cache
+def load_description(relative: str) -> dict[str, Any]:
+    """One description file under ../shared/data/openapi (JSON or YAML), parsed once per test session, with
+    references to the vendor's other files made local (see `_local_only`)."""
+    path = OPENAPI_DIR / relative
+    text = path.read_text(encoding="utf-8")
+    data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_VendorYamlLoader)  # noqa: S506
+    assert isinstance(data, dict), f"{path} is not an API description"
+    result = _local_only(data)
+    assert isinstance(result, dict)
+    return result
+
+
+def _local_only(node: Any) -> Any:
+    """The description with every reference to another file (Zoho's point at its common.json, users.json…
+    on GitHub, not saved here) replaced: a security scheme by an OAuth 2 bearer placeholder, anything else by
+    `{}` (any value). The harness never fetches anything; what such a reference described goes unchecked
+    (Zoho's scheme is OAuth 2 with its own `Zoho-oauthtoken` header word, which openapi-core does not check)."""
+    if isinstance(node, list):
+        return [_local_only(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    reference = node.get("$ref")
+    if isinstance(reference, str) and not reference.startswith("#"):
+        if "/securitySchemes/" in reference:
+            return {"type": "oauth2", "flows": {}}
+        return {}
+    return {key: _local_only(value) for key, value in node.items()}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of a description: where it is, what it declares."""
+
+    method: str
+    template: str
+    pattern: re.Pattern[str]
+    query_names: frozenset[str]
+    statuses: frozenset[str]
+
+
+def _operations(description: Mapping[str, Any], prefix: str) -> list[Operation]:
+    found = []
+    for template, item in description.get("paths", {}).items():
+        shared = [p for p in item.get("parameters", []) if isinstance(p, dict)]
+        for method in HTTP_METHODS:
+            if method not in item:
+                continue
+            operation = item[method]
+            parameters = [*shared, *operation.get("parameters", [])]
+            names = set()
+            for parameter in parameters:
+                parameter = _resolve(description, parameter)
+                if parameter.get("in") == "query":
+                    names.add(parameter["name"])
+            regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(prefix + template))
+            found.append(
+                Operation(
+                    method.upper(),
+                    prefix + template,
+                    re.compile(f"^{regex}$"),
+                    frozenset(names),
+                    frozenset(str(s) for s in operation.get("responses", {})),
+                )
+            )
+    # Literal paths before templated ones, as servers route them (/contacts/search before /contacts/{id}).
+    return sorted(found, key=lambda op: (op.template.count("{"), -len(op.template)))
+
+
+def _resolve(description: Mapping[str, Any], node: Any) -> Any:
+    """The node a local `$ref` points to ({} for a reference the file does not define: see `_dangling`)."""
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = description
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(target, dict) else {}
+        node = target
+    return node
+
+
+def _server_prefix(description: Mapping[str, Any]) -> tuple[str, str]:
+    """The description's first server as (host URL, path prefix), with server variables at their defaults."""
+    servers = description.get("servers") or [{"url": "/"}]
+    url = str(servers[0]["url"])
+    for name, variable in (servers[0].get("variables") or {}).items():
+        url = url.replace("{" + name + "}", str(variable.get("default", "")))
+    match = re.match(r"^(https?://[^/]+)?(.*)$", url)
+    assert match is not None
+    return match.group(1) or "https://vendor.example", match.group(2).rstrip("/")
+
+
+@dataclass
+class Description:
+    """One vendor file, ready to validate against."""
+
+    relative: str
+    openapi: OpenAPI
+    host_url: str
+    prefix: str
+    operations: list[Operation]
+
+    @classmethod
+    def load(cls, relative: str) -> Description:
+        data = load_description(relative)
+        host_url, prefix = _server_prefix(data)
+        config = Config(
+            spec_validator_cls=None,
+            additional_properties_default_policy="forbid",
+            # HubSpot and others describe error answers as `*/*` with a JSON schema: read them as JSON.
+            extra_media_type_deserializers={"*/*": _json_or_text},
+        )
+        return cls(relative, OpenAPI.from_dict(data, config=config), host_url, prefix, _operations(data, prefix))
+
+    def find(self, method: str, path: str) -> Operation | None:
+        return next((op for op in self.operations if op.method == method and op.pattern.match(path)), None)
+
+
+@dataclass
+class VendorContract:
+    """A vendor's descriptions and what the traffic of one test broke of them."""
+
+    vendor: str
+    descriptions: list[Description]
+    outside: tuple[str, ...] = ()
+    """Path prefixes not covered by these descriptions (the vendor's OAuth server), left unchecked."""
+    strip_prefix: str = ""
+    """A prefix the reproduction adds before the description's paths (none for most)."""
+    known_gaps: Mapping[tuple[str, int], str] = field(default_factory=dict)
+    """(operation, status) answers the vendor's documentation gives but its description leaves out, each with the
+    documentation page that says so: e.g. Zoho's `204 No Content` for a search that finds nothing."""
+    violations: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    """`METHOD template` of every operation a request was checked against (what the test exercised)."""
+
+    @classmethod
+    def of(
+        cls,
+        vendor: str,
+        files: Iterable[str],
+        outside: Iterable[str] = (),
+        known_gaps: Mapping[tuple[str, int], str] | None = None,
+    ) -> VendorContract:
+        return cls(vendor, [Description.load(f) for f in files], tuple(outside), known_gaps=dict(known_gaps or {}))
+
+    def operation(self, method: str, path: str) -> tuple[Description, Operation] | None:
+        for description in self.descriptions:
+            found = description.find(method, path)
+            if found is not None:
+                return description, found
+        return None
+
+    def check_request(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+        content_type: str,
+    ) -> tuple[Description, Operation, MockRequest] | None:
+        """Validate one request; the operation it is (None when it is outside the descriptions or broke them)."""
+        if any(path.startswith(p) for p in self.outside):
+            return None
+        found = self.operation(method, path)
+        if found is None:
+            self.violations.append(f"{method} {path}: no such operation in {self.vendor}'s API description")
+            return None
+        description, operation = found
+        self.checked.append(f"{operation.method} {operation.template}")
+        undeclared = sorted(set(query) - operation.query_names)
+        if undeclared:
+            declared = ", ".join(sorted(operation.query_names)) or "none"
+            self.violations.append(
+                f"{method} {path}: query parameter(s) {', '.join(undeclared)} not declared by "
+                f"{operation.method} {operation.template} (declared: {declared})"
+            )
+        request = MockRequest(
+            description.host_url,
+            method.lower(),
+            path,
+            args=dict(query),
+            headers=dict(headers),
+            data=body or None,
+            content_type=content_type,
+        )
+        try:
+            with warnings.catch_warnings():
+                # openapi-core checks apiKey and http schemes; for oauth2/openIdConnect it only warns.
+                warnings.filterwarnings("ignore", "Unsupported scheme type")
+                description.openapi.validate_request(request)
+        except Exception as error:  # noqa: BLE001  (every openapi-core validation error is a finding)
+            self.violations.append(f"{method} {path}: request breaks {operation.template}: {_explain(error)}")
+        return description, operation, request
+
+    def check_response(
+        self, found: tuple[Description, Operation, MockRequest], status: int, body: bytes, content_type: str
+    ) -> None:
+        description, operation, request = found
+        if (f"{operation.method} {operation.template}", status) in self.known_gaps:
+            return
+        declared = str(status) in operation.statuses or f"{str(status)[0]}XX" in operation.statuses
+        if not declared and "default" not in operation.statuses:
+            if 200 <= status < 300:
+                self.violations.append(
+                    f"{operation.method} {operation.template}: answered {status}, which the description does not "
+                    f"declare ({', '.join(sorted(operation.statuses))})"
+                )
+            return  # an error the reproduction's framework sends (429, 503) that the description leaves out
+        response = MockResponse(body, status_code=status, content_type=content_type.split(";")[0] or "application/json")
+        try:
+            description.openapi.validate_response(request, response)
+        except Exception as error:  # noqa: BLE001
+            self.violations.append(
+                f"{operation.method} {operation.template}: the reproduction's {status} answer breaks the "
+                f"description: {_explain(error)}"
+            )
+
+    def middleware(self) -> Middleware:
+        """An aiohttp middleware that checks every request and answer of a reproduction against the contract."""
+
+        @web.middleware
+        async def contract(request: web.Request, handler: Handler) -> web.StreamResponse:
+            body = await request.read()
+            path = request.path[len(self.strip_prefix) :] if self.strip_prefix else request.path
+            found = self.check_request(
+                request.method, path, request.query, request.headers, body, request.headers.get("Content-Type", "")
+            )
+            response = await handler(request)
+            if found is not None and isinstance(response, web.Response):
+                answer = response.body if isinstance(response.body, bytes | bytearray) else b""
+                self.check_response(found, response.status, bytes(answer), response.content_type or "")
+            return response
+
+        return contract
+
+    def assert_kept(self) -> None:
+        """AssertionError listing every violation (call at the end of a test)."""
+        assert not self.violations, f"{self.vendor}: the traffic breaks the vendor's API description:\n" + "\n".join(
+            dict.fromkeys(self.violations)
+        )
+
+
+def _json_or_text(data: bytes | str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return data
+
+
+def _explain(error: BaseException) -> str:
+    """An openapi-core error with its causes (the schema errors are in __cause__ and .schema_errors)."""
+    parts = [f"{type(error).__name__}: {error}"]
+    cause = error.__cause__
+    while cause is not None:
+        parts.append(f"{type(cause).__name__}: {cause}")
+        for schema_error in getattr(cause, "schema_errors", ()) or ():
+            parts.append(f"  - {getattr(schema_error, 'message', schema_error)}")
+        cause = cause.__cause__
+    return " | ".join(parts)
