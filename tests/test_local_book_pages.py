@@ -302,6 +302,9 @@ async def test_books_that_are_no_local_book_have_no_contacts_pages(partnercrmd_c
     chooser = await page_text(partnercrmd_client, "/ui/contacts")  # two local books: choose one
     assert f'href="/ui/contacts/{second}"' in chooser and f'href="{BOOK}"' in chooser
     assert "Team" not in chooser
+    integrations = await page_text(partnercrmd_client, "/ui/integrations")  # each local book's row links to them
+    assert f'href="/ui/contacts/{second}" aria-label="Contacts of Second book"' in integrations
+    assert f'href="/ui/contacts/{book_id}"' not in integrations
 
 
 async def test_a_file_larger_than_a_form_imports_and_one_beyond_the_limit_is_refused(
