@@ -2,7 +2,8 @@
 page; Debian's Chromium (Playwright) opens it from a real `partnercrmd serve`, the user writes notes and saves,
 and the activity is read back from the local book, once.
 
-The daemon's "browser" (BROWSER) is a script that writes each URL it is asked to open to a file.
+The daemon's "browser" (BROWSER) is a script that writes each URL it is asked to open to a file. axe-core checks
+the page before and after saving, as tests/test_accessibility.py checks every configuration page.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.daemon_process import Daemon, wait_until
+from tests.test_accessibility import serious_violations
 
 ALICE = "020 7946 0958"
 
@@ -53,11 +55,12 @@ def test_the_log_a_call_page_saves_the_users_notes_once(daemon: Daemon, browser:
         answer["Url"]
     ]
 
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)  # to inject axe-core
     try:
         page = context.new_page()
         page.goto(answer["Url"])
         expect(page.locator("h1")).to_have_text("Log a call with Alice Hartley")
+        assert serious_violations(page) == []  # axe-core, as every configuration page
         page.get_by_label("Subject").fill("Called back about the invoice")
         page.get_by_label("Notes").fill("Paid on Monday.\nSend a receipt.")
         page.get_by_label("Direction").select_option("Inbound")
@@ -66,6 +69,7 @@ def test_the_log_a_call_page_saves_the_users_notes_once(daemon: Daemon, browser:
         page.get_by_role("button", name="Log the call").click()
         expect(page.locator("#logged")).to_contain_text("The call was logged in")
         expect(page.get_by_role("button", name="Log the call")).to_have_count(0)  # logged: no form to send again
+        assert serious_violations(page) == []
     finally:
         context.close()
     (logged,) = activities(daemon, app_id)
