@@ -156,9 +156,10 @@ def test_the_start_page_filters_as_you_type_and_leads_to_the_form(
     screenshot(page, "start")
     search = page.get_by_label(re.compile("^Search by name, another name or kind"))
     search.press_sequentially("help desk")
-    expect(page.locator("li.card:visible")).to_have_count(2)
     expect(page.locator("section.category:visible h2")).to_have_text(["Help desk"])
-    expect(page.locator("#start-count")).to_have_text("2 integrations match “help desk”.")
+    help_desks = page.locator("li.card:visible").count()
+    assert help_desks >= 2 and page.locator("li.card:visible[data-integration='zendesk']").count() == 1
+    expect(page.locator("#start-count")).to_have_text(f"{help_desks} integrations match “help desk”.")
     search.fill("")
     search.press_sequentially("sfdc")  # Salesforce's other name
     expect(page.locator("li.card:visible")).to_have_count(1)
