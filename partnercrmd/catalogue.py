@@ -116,6 +116,7 @@ KNOWN_INTEGRATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "zendesk": ("Help desk", ("Zendesk Support", "Zendesk Talk", "ticketing")),
     "freshdesk": ("Help desk", ("Freshworks", "ticketing")),
     "intercom": ("Help desk", ("customer messaging", "Intercom Inbox", "live chat")),
+    "servicenow": ("Help desk", ("Customer Service Management", "CSM", "ITSM", "Now Platform")),
     "microsoft365": ("Directory", ("Outlook", "Office 365", "Exchange Online", "Microsoft Graph")),
     "microsoft365-contacts": ("Directory", ("Outlook", "Office 365", "Exchange Online", "Microsoft Graph")),
 }
