@@ -20,6 +20,7 @@ from typing import Any
 import crm_dynamics
 import crm_freshdesk
 import crm_hubspot
+import crm_intercom
 import crm_pipedrive
 import crm_salesforce
 import crm_zendesk
@@ -49,6 +50,7 @@ CRMS: dict[str, ModuleType] = {
     "pipedrive": crm_pipedrive,
     "zendesk": crm_zendesk,
     "freshdesk": crm_freshdesk,
+    "intercom": crm_intercom,
 }
 
 
