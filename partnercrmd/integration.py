@@ -114,7 +114,7 @@ class OAuthSignIn:
     client_auth: str = "body"
     """How the client authenticates at the token endpoint: "body" (client_id and client_secret in the form) or
     "basic" (HTTP Basic, RFC 6749 §2.3.1)."""
-    token_scheme: str = "Bearer"
+    token_scheme: str = "Bearer"  # noqa: S105  (an HTTP authorisation scheme, not a password)
     """The Authorization scheme API requests carry the access token with (Zoho: Zoho-oauthtoken)."""
     userinfo_url: str = ""
     """The vendor's who-am-I address, asked with the new access token right after signing in ("{access_token}" in
