@@ -4,8 +4,9 @@ The cloud CRMs cannot be reached from the tests, so each is reproduced by an aio
 127.0.0.1 that follows its public REST documentation: its endpoints, request and response shapes
 and its authentication (OAuth 2: RFC 6749 §4.1 and §6 with PKCE, RFC 7636; what each vendor adds, such as
 exact or loopback-any-port redirect URIs and required secrets, is set per CRM in `OAuthSettings`).
-`FakeCrm` holds what every reproduction needs: people seeded in the CRM's own record shape, a bearer-token check with the CRM's own 401 answer, an OAuth 2 token endpoint
-(client credentials, refresh tokens with optional rotation, authorisation code with PKCE),
+`FakeCrm` holds what every reproduction needs: people seeded in the CRM's own record shape, a
+bearer-token check with the CRM's own 401 answer, an OAuth 2 token endpoint (client credentials,
+refresh tokens with optional rotation, authorisation code with PKCE),
 rate limiting on demand (429 with Retry-After), and a log of requests and of what was written.
 Each CRM's module then only adds its routes and record shape (see test_templates_catalogue.py).
 """
