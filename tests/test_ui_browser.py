@@ -7,7 +7,7 @@ link with the "browser" named by BROWSER: a script that writes the link to a fil
 from which the test's Chromium takes it. The viewport is 1280x800 throughout.
 
 With PARTNERCRMD_SCREENSHOTS=<dir> the page tour saves a screenshot of each page there
-(that is how docs/screenshots/ is made).
+(docs/screenshots/ itself is refreshed by scripts/screenshots.py).
 """
 
 from __future__ import annotations
