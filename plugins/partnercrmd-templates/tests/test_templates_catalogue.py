@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
+import crm_capsule
 import crm_dynamics
 import crm_freshdesk
 import crm_hubspot
@@ -51,6 +52,7 @@ CRMS: dict[str, ModuleType] = {
     "zendesk": crm_zendesk,
     "freshdesk": crm_freshdesk,
     "intercom": crm_intercom,
+    "capsule": crm_capsule,
 }
 
 

@@ -25,6 +25,7 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # Zoho ships one description per API area; the users API (who is signed in, get-users.html) is not among them.
     "zoho-crm": (("zoho-crm/record.json", "zoho-crm/notes.json"), ("/oauth/", "/crm/v8/users")),
     "intercom": (("intercom/api.intercom.io.yaml",), ()),
+    "capsule": (("capsule-crm/openapi.yml",), ()),
 }
 
 
