@@ -53,7 +53,10 @@ class Driver(ABC):
     """How to reach one database, and the SQL spellings that differ between engines."""
 
     name: str
-    """"SQLite" or "PostgreSQL", for messages."""
+    """"SQLite", "PostgreSQL", "MariaDB" or "MySQL", for messages."""
+
+    version_sql: str
+    """A query whose one value is the database's version (for diagnostics)."""
 
     @abstractmethod
     def connect(self) -> Database:

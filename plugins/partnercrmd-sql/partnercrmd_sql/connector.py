@@ -1,10 +1,10 @@
 """One configured SQL address book: searches, reads and writes through a small pool of connections.
 
-A `BlockingConnector`: sqlite3 and psycopg are synchronous, so the host runs every method
+A `BlockingConnector`: sqlite3, psycopg and PyMySQL are synchronous, so the host runs every method
 in the book's own worker threads, several at once; each call borrows a connection of the pool.
 
 Number matching happens in SQL: the database reduces each phone column to its digits
-(`digits()` in SQLite, `regexp_replace` in PostgreSQL) and looks for the last seven digits
+(`digits()` in SQLite, `regexp_replace` in PostgreSQL, MariaDB and MySQL) and looks for the last seven digits
 of the caller's number in them, so "+44 (0)20 7946-0958", "020 7946 0958" and
 "442079460958" all come back for any way of typing the number. The candidates are then
 checked with `partnercrmd.phone.numbers_match` before they are returned (the host checks
@@ -37,7 +37,7 @@ from partnercrmd.sdk import (
 from .checks import run_checks
 from .client import ConnectionPool, Driver, Params, ResultRow
 from .mapping import contact_values, row_to_activity, row_to_contact
-from .settings import ID_PLACEHOLDER, NEW_ID_UUID, POSTGRESQL, SqlSettings
+from .settings import ID_PLACEHOLDER, NEW_ID_UUID, SqlSettings
 from .sqltext import Statement, like_escape
 from .statements import MAX_WORDS, ActivityStatements, ContactStatements
 
@@ -282,9 +282,8 @@ class SqlBook(BlockingConnector):
             "own_queries": sorted(self.settings.queries),
             "index": {"kind": "none", "why": "the database is searched directly; no local copy is kept"},
         }
-        asked = "SHOW server_version" if self.settings.driver == POSTGRESQL else "SELECT sqlite_version()"
         try:
-            rows = self.fetch(Statement(asked, "the diagnostics"), {}, 1)
+            rows = self.fetch(Statement(self.driver.version_sql, "the diagnostics"), {}, 1)
             found["server_version"] = str(next(iter(rows[0].values()))) if rows else None
         except AddinError as exc:
             found["server_version"] = None

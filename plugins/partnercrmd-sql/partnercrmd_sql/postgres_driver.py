@@ -91,6 +91,7 @@ class PostgresDatabase(Database):
 
 class PostgresDriver(Driver):
     name = "PostgreSQL"
+    version_sql = "SHOW server_version"
 
     def __init__(self, dsn: str, password: str, connect_timeout: int) -> None:
         self.dsn = dsn

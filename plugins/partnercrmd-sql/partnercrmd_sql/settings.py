@@ -20,6 +20,11 @@ from .sqltext import Statement, TableName, check_identifier, check_parameters
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
+MARIADB = "mariadb"
+MYSQL = "mysql"
+SERVER_DRIVERS = {POSTGRESQL: "PostgreSQL", MARIADB: "MariaDB", MYSQL: "MySQL"}
+"""The drivers that reach a server through the setting 'dsn', with their names for messages."""
+DRIVERS = (SQLITE, POSTGRESQL, MARIADB, MYSQL)
 NEW_ID_DATABASE = "database"
 NEW_ID_UUID = "uuid"
 ID_PLACEHOLDER = "{id}"
@@ -70,18 +75,21 @@ CONFIG: tuple[ConfigField, ...] = (
         "Database",
         FieldKind.CHOICE,
         default=SQLITE,
-        choices=(SQLITE, POSTGRESQL),
-        help="sqlite: a database file on this computer; postgresql: a PostgreSQL server.",
+        choices=DRIVERS,
+        help="sqlite: a database file on this computer; postgresql: a PostgreSQL server; mariadb or mysql: a MariaDB "
+        "or MySQL server.",
     ),
     ConfigField("path", "SQLite file", FieldKind.PATH, help="Full path of the SQLite database file (sqlite only)."),
     ConfigField(
         "dsn",
-        "PostgreSQL connection",
+        "Server connection",
         FieldKind.TEXT,
-        help="Connection string without the password, e.g. 'host=db.example port=5432 dbname=crm user=partnercrmd' "
-        "or postgresql://partnercrmd@db.example/crm (postgresql only).",
+        help="Connection string without the password. PostgreSQL: 'host=db.example port=5432 dbname=crm "
+        "user=partnercrmd' or postgresql://partnercrmd@db.example/crm. MariaDB/MySQL: 'host=db.example port=3306 "
+        "database=crm user=partnercrmd' (TLS: ssl_mode, ssl_ca, ssl_cert, ssl_key) or "
+        "mariadb://partnercrmd@db.example/crm.",
     ),
-    ConfigField("password", "Password", FieldKind.SECRET, help="The PostgreSQL user's password (kept encrypted)."),
+    ConfigField("password", "Password", FieldKind.SECRET, help="The database server user's password (kept encrypted)."),
     ConfigField(
         "connect_timeout",
         "Connect timeout (s)",
@@ -286,15 +294,19 @@ def _connection(settings: Mapping[str, Any], driver: str) -> tuple[Path | None, 
         return path, ""
     dsn = _text(settings, "dsn")
     if not dsn:
-        raise ConfigError("The setting 'dsn' is empty: give the PostgreSQL connection, e.g. 'host=… dbname=… user=…'.")
+        example = "dbname" if driver == POSTGRESQL else "database"
+        raise ConfigError(
+            f"The setting 'dsn' is empty: give the {SERVER_DRIVERS[driver]} connection, "
+            f"e.g. 'host=… {example}=… user=…'."
+        )
     return None, dsn
 
 
 def parse_settings(settings: Mapping[str, Any]) -> SqlSettings:
     """The settings, checked; ConfigError with what to change for anything the schema cannot check."""
     driver = _text(settings, "driver") or SQLITE
-    if driver not in (SQLITE, POSTGRESQL):
-        raise ConfigError(f"The setting 'driver' must be {SQLITE} or {POSTGRESQL}, not {driver[:40]!r}.")
+    if driver not in DRIVERS:
+        raise ConfigError(f"The setting 'driver' must be one of {', '.join(DRIVERS)}, not {driver[:40]!r}.")
     path, dsn = _connection(settings, driver)
     table_text = _text(settings, "table")
     table = TableName.parse(table_text, "table") if table_text else None

@@ -102,6 +102,7 @@ class SqliteDatabase(Database):
 
 class SqliteDriver(Driver):
     name = "SQLite"
+    version_sql = "SELECT sqlite_version()"
 
     def __init__(self, path: Path, busy_timeout: float) -> None:
         self.path = path

@@ -108,7 +108,7 @@ def parameter_spans(sql: str) -> list[tuple[int, int, str]]:
     i = 0
     while i < len(sql):
         char = sql[i]
-        if char in "'\"":
+        if char in "'\"`":  # strings, "names" and MySQL's `names`
             i = _skip_quoted(sql, i, char)
             continue
         after_comment = _skip_comment(sql, i)

@@ -1,8 +1,10 @@
-"""The SQL add-in, installed as its own distribution, against a real PostgreSQL 15 server and real SQLite files.
+"""The SQL add-in, installed as its own distribution, against real PostgreSQL 15 and MariaDB servers and SQLite files.
 
-Most tests run twice, once per backend (the `book` fixture gives each test fresh tables
-holding the same three people); the PostgreSQL server starts once for the module. What the
-add-in writes is read back with the database's own client, never through the add-in.
+Most tests run once per backend (the `book` fixture gives each test fresh tables holding the
+same three people); the tests of a server (wrong password, a login that may only read, the
+server stopped mid-test, `books test`) run once per server (`server_book`). The PostgreSQL and
+MariaDB servers start once per session. What the add-in writes is read back with the
+database's own client, never through the add-in.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from partnercrmd_sql import SQL, SqlBook
 from sql_test_support import (
     APP_PASSWORD,
     PNG_PIXEL,
-    READER_USER,
     Backend,
     Book,
+    MariaDbBackend,
+    MariaDbBook,
+    MariaDbServer,
     PostgresBackend,
     PostgresBook,
     PostgresServer,
@@ -55,7 +59,7 @@ CRM_EDIT = "https://crm.example/contacts/{id}/edit"
 # --- fixtures -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     server = PostgresServer()
     try:
@@ -67,16 +71,44 @@ def postgres() -> Iterator[PostgresServer]:
         server.remove()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[MariaDbServer]:
+    server = MariaDbServer()
+    try:
+        server.init()
+        server.start()
+        server.prepare()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql", "mariadb"])
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Backend:
     if request.param == "sqlite":
         return SqliteBackend(tmp_path_factory.mktemp("sqlite"))
+    if request.param == "mariadb":
+        return MariaDbBackend(request.getfixturevalue("mariadb"))
     return PostgresBackend(request.getfixturevalue("postgres"))
 
 
 @pytest.fixture
 def book(backend: Backend) -> Iterator[Book]:
     opened = backend.new_book()
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def server_book(request: pytest.FixtureRequest) -> Iterator[PostgresBook | MariaDbBook]:
+    """A book on a database server (the tests of logins, permissions and a server that stops)."""
+    opened: PostgresBook | MariaDbBook
+    if request.param == "mariadb":
+        opened = MariaDbBook(request.getfixturevalue("mariadb"))
+    else:
+        opened = PostgresBook(request.getfixturevalue("postgres"))
     try:
         yield opened
     finally:
@@ -154,7 +186,7 @@ async def test_name_search_needs_every_word_and_binds_what_is_typed(
     assert names((await search(api, "o'neill"))[book_id]) == ["Eamon O'Neill"]
     assert names((await search(api, "Zoë"))[book_id]) == ["Zoë Lefèvre"]
     assert names((await search(api, "zoe@contoso"))[book_id]) == ["Zoë Lefèvre"]
-    if backend.name == "sqlite":  # the add-in's fold() ignores accents; PostgreSQL's ILIKE ignores only case
+    if backend.name in {"sqlite", "mariadb"}:  # fold() and MariaDB's utf8mb4 collation ignore accents; ILIKE does not
         assert names((await search(api, "zoe societe"))[book_id]) == ["Zoë Lefèvre"]
     assert names((await search(api, "%"))[book_id]) == []  # LIKE wildcards typed by the user match themselves
     assert names((await search(api, "'; DROP TABLE contacts; --"))[book_id]) == []
@@ -229,6 +261,8 @@ async def test_a_logged_call_is_in_the_call_log_table(
     assert subject == "Incoming call: +44 20 7946 0958 -> 201"
     assert "Duration: 1:35" in body and body.endswith("Wants a quote for 40 seats.")
     start = started if isinstance(started, datetime) else datetime.fromisoformat(started)
+    if start.tzinfo is None:  # MariaDB's DATETIME: the add-in writes UTC (its session's time zone)
+        start = start.replace(tzinfo=UTC)
     assert start == datetime(2026, 11, 25, 14, 3, tzinfo=UTC)
 
     shown = (await search(api, "+44 20 7946 0958", includeActivities="true"))[book_id]["Records"][0]
@@ -285,12 +319,25 @@ POSTGRES_QUERIES = {
     "insert_activity_query": "INSERT INTO {calls} (contact_id, subject, started_at, seconds) "
     "VALUES (CAST(:contact_id AS integer), 'Call: ' || :direction, :start_utc, :duration_seconds) RETURNING id",
 }
+MARIADB_QUERIES = {
+    "search_number_query": "SELECT id, first_name, last_name, work_phone FROM {contacts} "
+    "WHERE REGEXP_REPLACE(work_phone, '[^0-9]', '') LIKE :pattern LIMIT :limit",
+    "search_name_query": "SELECT id, first_name, last_name, work_phone, company AS department FROM `{contacts}` "
+    "WHERE CONCAT(first_name, ' ', last_name) LIKE :pattern AND email LIKE '%@%' LIMIT :limit",
+    "get_query": "SELECT id, first_name, last_name, work_phone FROM {contacts} WHERE id = CAST(:id AS SIGNED)",
+    # MariaDB has INSERT … RETURNING; without it (MySQL) the new AUTO_INCREMENT id is used
+    "insert_contact_query": "INSERT INTO {contacts} (first_name, last_name, work_phone) "
+    "VALUES (:first_name, :last_name, :phone) RETURNING id",
+    "insert_activity_query": "INSERT INTO {calls} (contact_id, subject, started_at, seconds) "
+    "VALUES (:contact_id, CONCAT('Call: ', :direction), :start_utc, :duration_seconds)",
+}
+QUERIES = {"sqlite": SQLITE_QUERIES, "postgresql": POSTGRES_QUERIES, "mariadb": MARIADB_QUERIES}
 
 
 async def test_a_book_of_your_own_queries(
     api: ApiSession, partnercrmd_app: web.Application, book: Book, backend: Backend
 ) -> None:
-    queries = SQLITE_QUERIES if backend.name == "sqlite" else POSTGRES_QUERIES
+    queries = QUERIES[backend.name]
     contacts, calls = (book.settings["table"], book.settings["activity_table"])
     settings: dict[str, Any] = {
         k: book.settings[k] for k in ("driver", "path", "dsn", "password") if k in book.settings
@@ -481,17 +528,17 @@ async def test_a_missing_sqlite_file_is_reported_until_it_appears(
         made.close()
 
 
-# --- PostgreSQL: login, permissions, a server that stops ---------------------------------------------
+# --- database servers: login, permissions, a server that stops ---------------------------------------
 
 
 async def test_a_wrong_password_is_said_plainly_without_the_password(
-    api: ApiSession, partnercrmd_app: web.Application, pg_book: PostgresBook, tmp_path: Path
+    api: ApiSession, partnercrmd_app: web.Application, server_book: PostgresBook | MariaDbBook, tmp_path: Path
 ) -> None:
     wrong = "not-the-password-42"
-    settings = {**pg_book.settings, "password": wrong}
+    settings = {**server_book.settings, "password": wrong}
     book_id = await configure_book(partnercrmd_app, "sql", **settings)
     text = (await search(api, "+44 20 7946 0958"))[book_id]["ExceptionText"]
-    assert text.startswith("PostgreSQL at 127.0.0.1:") and "refused the login of user crm_app" in text
+    assert text.startswith(f"{server_book.product} at 127.0.0.1:") and "refused the login of user crm_app" in text
     assert "Check the user in the setting 'dsn' and the setting 'password'." in text
     assert wrong not in text and APP_PASSWORD not in text
     with connector(settings, tmp_path) as sql:
@@ -503,26 +550,30 @@ async def test_a_wrong_password_is_said_plainly_without_the_password(
 
 
 def test_a_login_that_may_only_read_fails_the_write_checks(
-    pg_book: Book, postgres: PostgresServer, tmp_path: Path
+    server_book: PostgresBook | MariaDbBook, tmp_path: Path
 ) -> None:
-    settings = {**pg_book.settings, "dsn": postgres.dsn(READER_USER)}
+    settings = {**server_book.settings, "dsn": server_book.reader_dsn}
     with connector(settings, tmp_path) as sql:
         checks = {r.check: r for r in sql.test()}
     assert checks["search"].ok and checks["table"].ok
+    denied = {"PostgreSQL": "permission denied", "MariaDB": "INSERT command denied to user 'crm_reader'"}
     for check in ("log_activity", "create_contact"):
         assert (checks[check].ok, checks[check].error_key) == (False, "invalid_auth")
-        assert "permission denied" in checks[check].message
+        message = checks[check].message
+        assert message.startswith("The database user may not do what") and "ask for the permission" in message
+        assert denied[server_book.product] in message
 
 
 async def test_a_server_stopped_mid_test_is_reported_within_the_deadline(
-    api: ApiSession, partnercrmd_app: web.Application, pg_book: PostgresBook, postgres: PostgresServer
+    api: ApiSession, partnercrmd_app: web.Application, server_book: PostgresBook | MariaDbBook
 ) -> None:
-    book_id = await configure_book(partnercrmd_app, "sql", **pg_book.settings)
+    book_id = await configure_book(partnercrmd_app, "sql", **server_book.settings)
     [dana] = (await search(api, "+44 20 7946 0958"))[book_id]["Records"]  # leaves a connection in the pool
-    postgres.stop()
+    server = server_book.server
+    server.stop()
     refused = (
-        f"Cannot reach PostgreSQL at 127.0.0.1:{postgres.port} (database crm) (connection refused): "
-        "is the server running and listening there?"
+        f"Cannot reach {server_book.product} at 127.0.0.1:{server.port} (database {server_book.database}) "
+        "(connection refused): is the server running and listening there?"
     )
     try:
         started = time.monotonic()
@@ -535,20 +586,20 @@ async def test_a_server_stopped_mid_test_is_reported_within_the_deadline(
         message = (await response.json())["Message"]
         assert response.status == 502 and refused in message and "queued" in message  # logged once it is back
     finally:
-        postgres.start()
+        server.start()
     assert names((await search(api, "+44 20 7946 0958"))[book_id]) == ["Dana Whitfield"]  # and it recovers
 
 
-def test_png_bytes_in_the_table_are_the_picture(pg_book: PostgresBook, tmp_path: Path) -> None:
-    with connector(pg_book.settings, tmp_path) as sql:
+def test_png_bytes_in_the_table_are_the_picture(server_book: PostgresBook | MariaDbBook, tmp_path: Path) -> None:
+    with connector(server_book.settings, tmp_path) as sql:
         [dana] = sql.search(SearchQuery("whitfield", limit=5, include_pictures=True))
     assert dana.picture is not None and dana.picture.data == PNG_PIXEL
 
 
-def test_books_test_command_checks_a_postgresql_book(
-    partnercrmd_home: Paths, pg_book: PostgresBook, capsys: pytest.CaptureFixture[str]
+def test_books_test_command_checks_a_server_book(
+    partnercrmd_home: Paths, server_book: PostgresBook | MariaDbBook, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sets = [arg for key, value in pg_book.settings.items() for arg in ("--set", f"{key}={value}")]
+    sets = [arg for key, value in server_book.settings.items() for arg in ("--set", f"{key}={value}")]
     assert run_cli(["books", "add", "sql", "--name", "CRM", *sets]) == 0
     capsys.readouterr()
     assert run_cli(["books", "test", "CRM"]) == 0
@@ -567,5 +618,5 @@ def test_books_test_command_checks_a_postgresql_book(
     capsys.readouterr()
     assert run_cli(["books", "test", "CRM"]) == 1
     out = capsys.readouterr().out
-    assert out.splitlines()[-1].startswith("FAIL authenticate: PostgreSQL at 127.0.0.1:")
+    assert out.splitlines()[-1].startswith(f"FAIL authenticate: {server_book.product} at 127.0.0.1:")
     assert out.rstrip().endswith("[invalid_auth]") and "wrong-password" not in out
