@@ -286,16 +286,33 @@ def test_desktop_entries_and_service_files_name_the_product(daemon: Daemon, env:
     assert_no_leaks(found)
 
 
-def test_windows_and_macos_registrations_name_the_product(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """What Windows shows in Default apps and what the LaunchAgent holds, built as a branded install builds them."""
-    from partnercrmd.branding import load_branding_file
-    from partnercrmd.platform import autostart, url_handlers
+def test_on_windows_and_macos_what_handlers_and_service_install_write_names_the_product(
+    env: dict[str, str], base: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`handlers install` and `service install` of the branded install, run as on Windows (a registry over a
+    dict) and on macOS (launchctl not run): every value written, the LaunchAgent, and what they print."""
+    from tests.platform_fakes import pretend_to_be
 
-    branding = load_branding_file(Path(env["PARTNERCRMD_BRANDING"]))
-    values = [value for _, _, value in url_handlers.windows_registrations(["C:\\Q\\q.exe"], branding.product_name)]
-    assert f"Telephone link ({PRODUCT})" in values and PRODUCT in values
-    found = {"Windows registrations": leaks("\n".join(values))}
-    found["LaunchAgent"] = leaks(autostart.launch_agent("/Applications/Q/q").decode())
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("PARTNERCRMD_HOME", str(base / "platforms-home"))
+    found: dict[str, list[str]] = {}
+    with monkeypatch.context() as windows_only:
+        windows = pretend_to_be(windows_only, "win32")
+        for command in (["handlers", "install"], ["service", "install"], ["handlers", "status"]):
+            main(command)
+            found[f"{' '.join(command)} (Windows)"] = leaks(capsys.readouterr().out)
+        written = windows.winreg.values()
+        assert written[(r"Software\PartnerCRMD\Capabilities", "ApplicationName")] == PRODUCT
+        found["the registry values written"] = leaks("\n".join(f"{k}\\{n} = {v}" for (k, n), v in written.items()))
+    with monkeypatch.context() as macos_only:
+        pretend_to_be(macos_only, "darwin")
+        macos_only.setattr("partnercrmd.platform.autostart.MacAutostart.load", False)
+        main(["service", "install"])
+        found["service install (macOS)"] = leaks(capsys.readouterr().out)
+    agents = files_under(Path(env["HOME"]) / "Library" / "LaunchAgents")
+    assert any(path.endswith("com.partnercrmd.daemon.plist") for path in agents), agents
+    found.update({path: leaks(text) for path, text in agents.items()})
     assert_no_leaks(found)
 
 
