@@ -48,7 +48,12 @@ export class IntegratorClient {
 
   /** One request; resolves to {status, body, contentType} (body: parsed JSON, text, or null when empty). */
   async request(method, route, fields, extraHeaders = {}) {
-    const headers = { ApplicationId: this.applicationId, ...extraHeaders };
+    // The form content type on every request, GETs included, as a client that sets its headers once would.
+    const headers = {
+      "Content-Type": "application/x-www-form-urlencoded",
+      ApplicationId: this.applicationId,
+      ...extraHeaders,
+    };
     const init = { method, headers };
     if (method === "POST") {
       init.body = formBody(cased(fields || {}, this.casing));
