@@ -24,6 +24,7 @@ import crm_hubspot
 import crm_intercom
 import crm_pipedrive
 import crm_salesforce
+import crm_twenty
 import crm_zendesk
 import crm_zoho
 import pytest
@@ -53,6 +54,7 @@ CRMS: dict[str, ModuleType] = {
     "freshdesk": crm_freshdesk,
     "intercom": crm_intercom,
     "capsule": crm_capsule,
+    "twenty": crm_twenty,
 }
 
 
