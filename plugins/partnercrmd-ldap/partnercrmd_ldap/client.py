@@ -45,6 +45,7 @@ CONSTRAINT_VIOLATION = 19
 ATTRIBUTE_OR_VALUE_EXISTS = 20
 NO_SUCH_OBJECT = 32
 INVALID_DN_SYNTAX = 34
+STRONGER_AUTH_REQUIRED = 8
 INAPPROPRIATE_AUTHENTICATION = 48
 INVALID_CREDENTIALS = 49
 INSUFFICIENT_ACCESS_RIGHTS = 50
@@ -102,6 +103,9 @@ class ConnectionSettings:
     """Seconds to connect and to wait for each answer (ldap3 needs whole seconds for its socket option)."""
     start_tls: bool = False
     ca_file: str = ""
+    tls_server_name: str = ""
+    """The name the server's certificate must carry when it is not the host of the address (a DC reached by
+    its IP address or another name): checked instead of that host, never "any name"."""
 
 
 @dataclass(frozen=True)
@@ -187,10 +191,14 @@ class LdapClient:
     def _tls(self) -> ldap3.Tls | None:
         if not (self.settings.address.use_ssl or self.settings.start_tls):
             return None
+        name = self.settings.tls_server_name
         return ldap3.Tls(
             validate=ssl.CERT_REQUIRED,
             version=ssl.PROTOCOL_TLS_CLIENT,
             ca_certs_file=self.settings.ca_file or None,
+            # ldap3 accepts the certificate for the host or any of valid_names; the setting is that one name.
+            valid_names=[name] if name else None,
+            sni=name or None,
         )
 
     # --- connections ---------------------------------------------------------------------------------
@@ -228,6 +236,14 @@ class LdapClient:
 
     def _bind_failure(self, result: Any) -> AddinError:
         code, message = result_code(result)
+        if code == STRONGER_AUTH_REQUIRED:
+            # Active Directory (and Samba AD) refuse simple binds on plain LDAP by default.
+            return AddinError(
+                f"The LDAP server at {self.settings.address} accepts logins only over an encrypted connection "
+                "(as Active Directory does); use ldaps:// or turn on 'start_tls', and give the server's CA in "
+                "'ca_file'.",
+                code="cannot_connect",
+            )
         if code in (INVALID_CREDENTIALS, INAPPROPRIATE_AUTHENTICATION, INVALID_DN_SYNTAX):
             who = f"'{self.settings.bind_dn}'" if self.settings.bind_dn else "anonymous"
             return AddinError(
@@ -268,6 +284,9 @@ class LdapClient:
             except LDAPSocketOpenError as exc:
                 raise self._unreachable(exc) from None
             except LDAPStartTLSError as exc:
+                mismatch = self._name_mismatch(exc)
+                if mismatch:
+                    raise mismatch from None
                 raise AddinError(
                     f"StartTLS with {self.settings.address} failed ({self._reason(exc)}); the server may not offer "
                     "TLS on this port (try ldaps://), or its certificate is not trusted (setting 'ca_file').",
@@ -298,6 +317,9 @@ class LdapClient:
                 f"{self.settings.timeout} s; check the setting 'url' and the network.",
                 code="timeout",
             )
+        mismatch = self._name_mismatch(exc)
+        if mismatch:
+            return mismatch
         if "certificate" in reason.lower() or "ssl" in reason.lower():
             return AddinError(
                 f"The TLS connection to {self.settings.address} failed ({reason}); check the server's "
@@ -307,6 +329,29 @@ class LdapClient:
         return AddinError(
             f"Cannot reach the LDAP server at {self.settings.address} ({reason}); check the setting 'url' "
             "and that the server is running.",
+            code="cannot_connect",
+        )
+
+    def _name_mismatch(self, exc: BaseException) -> AddinError | None:
+        """The fix when a trusted certificate names another host than the one connected to; None otherwise.
+
+        ldap3 reports it as "certificate {...} doesn't match any name in [...]" with the certificate's fields.
+        """
+        text = str(exc)
+        if "doesn't match any name" not in text:
+            return None
+        names = re.findall(r"\('DNS', '([^']+)'\)", text) or re.findall(r"\('commonName', '([^']+)'\)", text)
+        expected = self.settings.tls_server_name or self.settings.address.host
+        if not names:
+            return AddinError(
+                f"The certificate of {self.settings.address} is not for '{expected}'; set 'tls_server_name' to the "
+                "name it was issued for.",
+                code="cannot_connect",
+            )
+        listed = ", ".join(f"'{n}'" for n in dict.fromkeys(names))
+        return AddinError(
+            f"The certificate of {self.settings.address} is trusted but issued for {listed}, not '{expected}'; "
+            f"use that name in 'url' or set 'tls_server_name' to {names[0]}.",
             code="cannot_connect",
         )
 

@@ -139,6 +139,14 @@ CONFIG: tuple[ConfigField, ...] = (
         help="A PEM file with the CA that signed the server's certificate. Empty: the system's trusted CAs.",
     ),
     ConfigField(
+        "tls_server_name",
+        "Certificate name",
+        FieldKind.TEXT,
+        help="The name the server's certificate is issued for, when url uses another name or an IP address "
+        "(e.g. dc1.corp.example.com for ldaps://10.0.0.5). Empty: the host of url. The certificate is always "
+        "checked.",
+    ),
+    ConfigField(
         "timeout",
         "Timeout (seconds)",
         FieldKind.INT,
@@ -213,6 +221,12 @@ def _check_attribute(value: str, key: str) -> str:
     return value
 
 
+def _check_host_name(value: str) -> str:
+    if value and not all(part and all(ch.isalnum() or ch == "-" for ch in part) for part in value.split(".")):
+        raise ConfigError("The setting 'tls_server_name' must be a host name such as dc1.corp.example.com.")
+    return value
+
+
 def parse_settings(settings: Mapping[str, Any]) -> LdapSettings:
     """Check a book's settings; ConfigError with the fix when one cannot be used."""
     from .client import ConnectionSettings, parse_url  # ldap3 only when a book opens (see the module's docstring)
@@ -261,6 +275,7 @@ def parse_settings(settings: Mapping[str, Any]) -> LdapSettings:
         timeout=timeout,
         start_tls=bool(settings.get("start_tls")),
         ca_file=str(Path(ca_file).expanduser()) if ca_file else "",
+        tls_server_name=_check_host_name(_text(settings, "tls_server_name")),
     )
     return LdapSettings(
         connection=connection,
