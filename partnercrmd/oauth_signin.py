@@ -412,6 +412,11 @@ class SignIns:
         return record
 
 
+def _sign_in_again(why: str) -> str:
+    """The message of a grant only the user can renew: why, and what to do (the status says "Sign in again")."""
+    return f"{why}. Sign in again with the button on the address book's page."
+
+
 class BookSession(SignInSession):
     """One open book's sign-in: access tokens for its connector, refreshed silently, kept in the vault."""
 
@@ -449,14 +454,14 @@ class BookSession(SignInSession):
             if rejected != self.record.access_token and self.record.fresh():
                 return self.record.access_token  # another request renewed it while this one waited
             if rejected in self.refused_tokens:
-                await self._revoked("the access token was refused again after a refresh")
+                await self._revoked(f"{self.service} refused the access token again after a refresh")
             self.refused_tokens.add(rejected)
             await self._refresh()
             return self.record.access_token
 
     async def refused(self, token: str, reason: str) -> None:
         async with self._lock:
-            await self._revoked(reason or "the access token was refused after a refresh")
+            await self._revoked(reason or f"{self.service} refused the access token after a refresh")
 
     async def adopt(self, refresh_token: str, access_token: str = "", expires_at: float = 0.0, seed: str = "") -> bool:
         async with self._lock:
@@ -491,7 +496,7 @@ class BookSession(SignInSession):
 
     def _check_signed_in(self) -> None:
         if self.record.needs_sign_in:
-            raise AddinError(f"Sign in to {self.service} again: {self.record.needs_sign_in}.", code=SIGN_IN_REQUIRED)
+            raise AddinError(_sign_in_again(self.record.needs_sign_in), code=SIGN_IN_REQUIRED)
         if not self.record.refresh_token and not self.record.fresh():
             raise AddinError(
                 f"Not signed in to {self.service} yet: use 'Sign in with {self.service}' on the address book's page.",
@@ -501,7 +506,7 @@ class BookSession(SignInSession):
     async def _refresh(self) -> None:
         """Swap the refresh token for a new access token (and a rotated refresh token), stored before use."""
         if not self.record.refresh_token:
-            await self._revoked("the sign-in has expired and there is no refresh token")
+            await self._revoked(f"The sign-in to {self.service} has expired and there is no refresh token")
         # The client of today's settings and branding: tokens issued to another one are refused, and the user
         # signs in again with this one (a client secret is never kept in the vault record).
         client = client_for(self.integration, self.spec, self.sign_ins.branding)
@@ -530,4 +535,4 @@ class BookSession(SignInSession):
         self.record = SignInRecord(account=self.record.account, client_id=self.record.client_id, needs_sign_in=why)
         await asyncio.to_thread(write_record, self.sign_ins.vault, self.book_id, self.record)
         log.warning("address book %s: sign in again (%s)", self.book_id, why)
-        raise AddinError(f"Sign in to {self.service} again: {why}.", code=SIGN_IN_REQUIRED)
+        raise AddinError(_sign_in_again(why), code=SIGN_IN_REQUIRED)

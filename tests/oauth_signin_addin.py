@@ -146,7 +146,7 @@ class SignedInBook(Connector):
                 token = await sign_in.renew(token)
                 answer = await self._get(session, token)
                 if answer.status == 401:
-                    await sign_in.refused(token, "the vendor refused the access token after a refresh")
+                    await sign_in.refused(token, "Demo CRM refused the access token after a refresh")
             if answer.status != 200:
                 raise AddinError(f"The vendor answered {answer.status}.", code="cannot_connect")
             people = await answer.json()

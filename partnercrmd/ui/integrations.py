@@ -293,8 +293,6 @@ async def _book_page(
         "test_limit": f"{TEST_TIME_LIMIT:g}",
         "signin": await sign_in_view(request.app, book),
     }
-    if "signedin" in request.query and not context["message"]:
-        context["message"] = "Signed in."
     return render(request, "ui_book.html", context, current="integrations", status=status)
 
 

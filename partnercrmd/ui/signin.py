@@ -120,7 +120,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
         "service": service,
         "account": redact(record.account, book.integration, book.config.settings),
         "book": book,
-        "back": f"/ui/books/{book.id}?signedin=1",
+        "back": f"/ui/books/{book.id}#signin",
     }
     return _callback_page(request, context, 200)
 

@@ -12,6 +12,7 @@ event); signing in again from the button; found again.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import stat
 import sys
@@ -156,6 +157,14 @@ def open_pages(daemon: Daemon, app_id: str, browser: Browser) -> Page:  # noqa: 
     return page
 
 
+def screenshot(page: Page, name: str) -> None:
+    """With PARTNERCRMD_SCREENSHOTS=<dir>, save the page there as <name>.png (how docs/screenshots/ is made)."""
+    folder = os.environ.get("PARTNERCRMD_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
 def fill_settings(page: Page, vendor: Vendor, crm: FakeCrm) -> None:
     """The add form's settings pointing at the reproduction (advanced ones in the collapsed section)."""
     if vendor.template == "hubspot":
@@ -227,6 +236,8 @@ def test_sign_in_through_the_pages_find_a_contact_revoke_and_sign_in_again(
 
     # Sign in: the vendor's consent page, then back on the book's page with who is signed in.
     sign_in(page, f"Sign in with {vendor.button}", vendor)
+    if vendor.template == "hubspot":
+        screenshot(page, "book-signed-in")
     assert crm.token_grants[-1:] == ["authorization_code"]  # the PKCE verifier, client and redirect URI matched
     assert [r["DisplayText"] for r in collection(daemon, app_id, book_id, "Whitfield")["Records"]] == ["Dana Whitfield"]
 
@@ -238,7 +249,7 @@ def test_sign_in_through_the_pages_find_a_contact_revoke_and_sign_in_again(
         background.run(ready.wait())
         background.call(crm.revoke)
         refused = collection(daemon, app_id, book_id, "Whitfield")
-        assert refused["Records"] == [] and "Sign in to" in refused["ExceptionText"]
+        assert refused["Records"] == [] and "Sign in again with the button" in refused["ExceptionText"]
         [book] = [b for b in daemon.address_books(app_id) if b["AddinId"] == book_id]
         assert book["Status"] == "SignInAgain", book
         wait_until(lambda: "AddressBooksChanged" in seen, timeout=10, what="an AddressBooksChanged event")
@@ -247,6 +258,8 @@ def test_sign_in_through_the_pages_find_a_contact_revoke_and_sign_in_again(
     page.reload()
     expect(page.get_by_text("Status: Sign in again")).to_be_visible()
     expect(page.locator("#signin-state")).to_contain_text("Sign in again")
+    if vendor.template == "hubspot":
+        screenshot(page, "book-sign-in-again")
 
     # Signing in again from the button: found again, and Ready.
     sign_in(page, "Sign in again", vendor)
