@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any
 
 import crm_capsule
+import crm_clio
 import crm_dynamics
 import crm_freshdesk
 import crm_hubspot
@@ -55,6 +56,7 @@ CRMS: dict[str, ModuleType] = {
     "intercom": crm_intercom,
     "capsule": crm_capsule,
     "twenty": crm_twenty,
+    "clio": crm_clio,
 }
 
 

@@ -27,6 +27,9 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "intercom": (("intercom/api.intercom.io.yaml",), ()),
     "capsule": (("capsule-crm/openapi.yml",), ()),
     "twenty": (("twenty/twenty_core.oas.json",), ()),
+    # Clio's OAuth server (/oauth/authorize, /oauth/token: the authorization page cited in crm_clio.py) is beside
+    # its API, not in the description.
+    "clio": (("clio/clio.json",), ("/oauth/",)),
 }
 
 
