@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from partnercrmd.sdk import ConfigError, ConfigField, FieldKind, PhoneKind
 
 from .mapping import PHONE_KINDS, ActivityColumns, ColumnMap, PhoneColumn, guess_kind
+from .presets import NO_PRESET, PRESET_CHOICES, PRESETS
 from .sqltext import Statement, TableName, check_identifier, check_parameters
 
 SQLITE = "sqlite"
@@ -78,6 +79,22 @@ CONFIG: tuple[ConfigField, ...] = (
         choices=DRIVERS,
         help="sqlite: a database file on this computer; postgresql: a PostgreSQL server; mariadb or mysql: a MariaDB "
         "or MySQL server.",
+    ),
+    ConfigField(
+        "preset",
+        "CRM preset",
+        FieldKind.CHOICE,
+        default=NO_PRESET,
+        choices=PRESET_CHOICES,
+        help="suitecrm or vtiger: that CRM's contact tables on its MariaDB/MySQL database, searched, popped and "
+        "(SuiteCRM) logged to as the CRM itself keeps them; none: your own table or queries below. "
+        "A setting you change wins over the preset's.",
+    ),
+    ConfigField(
+        "crm_url",
+        "CRM address",
+        FieldKind.URL,
+        help="With a preset: your SuiteCRM's or vtiger's address, e.g. https://crm.example (contacts open there).",
     ),
     ConfigField("path", "SQLite file", FieldKind.PATH, help="Full path of the SQLite database file (sqlite only)."),
     ConfigField(
@@ -166,6 +183,9 @@ CONFIG: tuple[ConfigField, ...] = (
         "Your own INSERT for logged calls; may end with RETURNING <id column>.",
     ),
 )
+
+
+_DEFAULTS: Mapping[str, object] = {spec.key: spec.default for spec in CONFIG}
 
 
 @dataclass(frozen=True)
@@ -302,8 +322,38 @@ def _connection(settings: Mapping[str, Any], driver: str) -> tuple[Path | None, 
     return None, dsn
 
 
+def apply_preset(settings: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The settings with the chosen preset's filled in where the user left a setting empty or at its default."""
+    name = _text(settings, "preset") or NO_PRESET
+    if name == NO_PRESET:
+        return settings
+    preset = PRESETS.get(name)
+    if preset is None:
+        raise ConfigError(f"The setting 'preset' must be one of {', '.join(PRESET_CHOICES)}, not {name[:40]!r}.")
+    driver = _text(settings, "driver") or SQLITE
+    if driver not in (MARIADB, MYSQL):
+        raise ConfigError(
+            f"The preset {name} reads {preset.title.split(' (')[0]}'s MariaDB or MySQL database: set 'driver' to "
+            f"{MARIADB} or {MYSQL}."
+        )
+    merged = dict(settings)
+    for key, value in preset.settings.items():
+        if _text(settings, key) in ("", str(_DEFAULTS.get(key) or "")):
+            merged[key] = value
+    crm_url = _text(settings, "crm_url").rstrip("/")
+    if crm_url:
+        if urlsplit(crm_url).scheme.lower() not in {"http", "https"}:
+            raise ConfigError("The setting 'crm_url' must be an http:// or https:// address, e.g. https://crm.example.")
+        if not _text(settings, "url_template"):
+            merged["url_template"] = crm_url + preset.record_path
+        if not _text(settings, "edit_url_template"):
+            merged["edit_url_template"] = crm_url + preset.edit_path
+    return merged
+
+
 def parse_settings(settings: Mapping[str, Any]) -> SqlSettings:
     """The settings, checked; ConfigError with what to change for anything the schema cannot check."""
+    settings = apply_preset(settings)
     driver = _text(settings, "driver") or SQLITE
     if driver not in DRIVERS:
         raise ConfigError(f"The setting 'driver' must be one of {', '.join(DRIVERS)}, not {driver[:40]!r}.")

@@ -29,7 +29,6 @@ from sql_test_support import (
     Book,
     MariaDbBackend,
     MariaDbBook,
-    MariaDbServer,
     PostgresBackend,
     PostgresBook,
     PostgresServer,
@@ -57,30 +56,6 @@ CRM_EDIT = "https://crm.example/contacts/{id}/edit"
 
 
 # --- fixtures -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    try:
-        server.init()
-        server.start()
-        server.prepare()
-        yield server
-    finally:
-        server.remove()
-
-
-@pytest.fixture(scope="session")
-def mariadb() -> Iterator[MariaDbServer]:
-    server = MariaDbServer()
-    try:
-        server.init()
-        server.start()
-        server.prepare()
-        yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql", "mariadb"])
