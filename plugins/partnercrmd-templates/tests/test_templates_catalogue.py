@@ -25,6 +25,7 @@ import crm_hubspot
 import crm_intercom
 import crm_pipedrive
 import crm_salesforce
+import crm_servicenow
 import crm_twenty
 import crm_zendesk
 import crm_zoho
@@ -53,6 +54,7 @@ CRMS: dict[str, ModuleType] = {
     "pipedrive": crm_pipedrive,
     "zendesk": crm_zendesk,
     "freshdesk": crm_freshdesk,
+    "servicenow": crm_servicenow,
     "intercom": crm_intercom,
     "capsule": crm_capsule,
     "twenty": crm_twenty,

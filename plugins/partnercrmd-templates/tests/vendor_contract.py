@@ -68,7 +68,29 @@ def load_description(relative: str) -> dict[str, Any]:
     assert isinstance(data, dict), f"{path} is not an API description"
     result = _local_only(data)
     assert isinstance(result, dict)
+    _open_free_form_objects(result)
     return result
+
+
+def _open_free_form_objects(node: Any) -> None:
+    """`{type: object}` with no properties, no composition and no `additionalProperties` left open.
+
+    OpenAPI calls such a schema a free-form object (any keys: `additionalProperties` defaults to true). The
+    forbid policy would refuse every key of it: ServiceNow's description says only "returns a JSON object"
+    (`type: object`) for its answers, which {"result": [...]} must then still pass. Objects that declare
+    properties stay closed to undeclared keys."""
+    if isinstance(node, list):
+        for item in node:
+            _open_free_form_objects(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "object" and not any(
+        k in node for k in ("properties", "additionalProperties", "patternProperties", "allOf", "anyOf", "oneOf")
+    ):
+        node["additionalProperties"] = True
+    for value in node.values():
+        _open_free_form_objects(value)
 
 
 def _local_only(node: Any) -> Any:
@@ -85,7 +107,8 @@ def _local_only(node: Any) -> Any:
         if "/securitySchemes/" in reference:
             return {"type": "oauth2", "flows": {}}
         return {}
-    return {key: _local_only(value) for key, value in node.items()}
+    # YAML reads unquoted status codes (ServiceNow's `200:`) as integers; OpenAPI's keys are strings.
+    return {(str(key) if type(key) is int else key): _local_only(value) for key, value in node.items()}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,9 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     # Zoho ships one description per API area; the users API (who is signed in, get-users.html) is not among them.
     "zoho-crm": (("zoho-crm/record.json", "zoho-crm/notes.json"), ("/oauth/", "/crm/v8/users")),
+    # ServiceNow's token endpoint (/oauth_token.do, the client-credentials page cited in crm_servicenow.py) is not
+    # in its CSM description.
+    "servicenow": (("servicenow/openapi.yaml",), ("/oauth_token.do",)),
     "intercom": (("intercom/api.intercom.io.yaml",), ()),
     "capsule": (("capsule-crm/openapi.yml",), ()),
     "twenty": (("twenty/twenty_core.oas.json",), ()),
