@@ -1,16 +1,23 @@
-"""Pipedrive reproduced from its API v1 documentation.
+"""Pipedrive reproduced from its documentation and its own OpenAPI descriptions (API v2 for persons, v1 for calls).
 
-Follows https://developers.pipedrive.com/docs/api/v1: Persons (GET /v1/persons/search answering
-{"success", "data": {"items": [{"result_score", "item": {...phones, emails, organization}}]},
-"additional_data": {"pagination": {"start", "limit", "more_items_in_collection"}}}; partial matches
-of the term unless exact_match; GET /v1/persons/{id} with phone/email lists of {label, value, primary};
-POST /v1/persons), CallLogs (POST /v1/callLogs: to_phone_number, outcome, start_time and end_time
-required; the new log's id is a string) and API tokens in the x-api-token header. A wrong token
-gets 401 {"success": false, "error": "unauthorized access", "errorCode": 401}.
+Follows https://developers.pipedrive.com/docs/api/v1 and Pipedrive's descriptions (../shared/data/openapi/
+pipedrive/v2.yaml and v1.yaml, which the catalogue test holds this reproduction's traffic to): Persons in API v2
+(GET /api/v2/persons/search answering {"success", "data": {"items": [{"result_score", "item": {id, type, name,
+phones, emails, visible_to, owner, organization {id, name}, custom_fields, notes}}]}, "additional_data":
+{"next_cursor"}} with cursor pagination (`limit`, `cursor`; next_cursor null on the last page, as the
+description's text says); `fields` one of phone, name, email, notes, custom_fields; partial matches of the term
+unless exact_match; GET /api/v2/persons/{id} with `phones`/`emails` as lists of {value, primary, label} and the
+organisation as `org_id` alone; POST /api/v2/persons answering 200 with the person), the v2 migration guide
+(https://pipedrive.readme.io/docs/pipedrive-api-v2-migration-guide: RFC 3339 timestamps, strict input: an
+unknown or mistyped field is a 400), CallLogs in API v1 (POST /api/v1/callLogs: to_phone_number, outcome,
+start_time and end_time required; the new log's id is a string) and API tokens in the x-api-token header. A wrong
+token gets 401 {"success": false, "error": "unauthorized access", "errorCode": 401}.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +27,10 @@ from templates_fake_crm import PEOPLE, FakeCrm, digits
 TOKEN = "pd-api-token-0123456789abcdef0123456789abcdef"
 SECRETS = ("api_token",)
 REQUIRED_CALL_FIELDS = ("to_phone_number", "outcome", "start_time", "end_time")
+SEARCH_FIELDS = ("custom_fields", "email", "notes", "phone", "name")
+NEW_PERSON_FIELDS = {"name": str, "owner_id": int, "org_id": int, "emails": list, "phones": list, "visible_to": int}
+CREATED = "2026-11-25T10:00:00Z"
+ORG_ID = 7
 
 
 def build() -> FakeCrm:
@@ -37,95 +48,113 @@ def build() -> FakeCrm:
         static_credentials={TOKEN},
         credential_header="x-api-token",
     )
+    organisations: dict[int, str] = {}
 
-    def new_person(
-        name: str, first: str, last: str, phones: list[dict[str, Any]], emails: list[dict[str, Any]], org: str = ""
-    ) -> int:
+    def bad_request(error: str) -> web.Response:
+        return web.json_response({"success": False, "error": error, "errorCode": 400}, status=400)
+
+    def new_person(name: str, phones: list[dict[str, Any]], emails: list[dict[str, Any]], org: str = "") -> int:
         person_id = crm.new_id()
-        crm.records[str(person_id)] = {
+        first, _, last = name.partition(" ")
+        record: dict[str, Any] = {
             "id": person_id,
             "name": name,
             "first_name": first,
             "last_name": last,
-            "phone": phones or [{"value": "", "primary": True}],
-            "email": emails or [{"value": "", "primary": True}],
-            "org_name": org or None,
-            "org_id": {"name": org, "value": 7} if org else None,
+            "owner_id": 1,
+            "add_time": CREATED,
+            "update_time": CREATED,
+            "phones": phones,
+            "emails": emails,
+            "is_deleted": False,
+            "visible_to": 3,
+            "label_ids": [],
+            "custom_fields": {},
         }
+        if org:  # a person without an organisation has no org_id
+            if org not in organisations.values():
+                organisations[ORG_ID + len(organisations)] = org
+            record["org_id"] = next(i for i, n in organisations.items() if n == org)
+        crm.records[str(person_id)] = record
         return person_id
 
     for p in PEOPLE:
         phones = [{"label": "work", "value": p.phone, "primary": True}]
         if p.mobile:
             phones.append({"label": "mobile", "value": p.mobile, "primary": False})
-        new_person(p.name, p.first, p.last, phones, [{"label": "work", "value": p.email, "primary": True}], p.company)
+        new_person(p.name, phones, [{"label": "work", "value": p.email, "primary": True}], p.company)
 
     def item(record: dict[str, Any]) -> dict[str, Any]:
-        org = {"id": 7, "name": record["org_name"], "address": None} if record["org_name"] else None
-        return {
-            "result_score": 0.92,
-            "item": {
-                "id": record["id"],
-                "type": "person",
-                "name": record["name"],
-                "phones": [p["value"] for p in record["phone"] if p["value"]],
-                "emails": [e["value"] for e in record["email"] if e["value"]],
-                "visible_to": 3,
-                "owner": {"id": 1},
-                "organization": org,
-                "custom_fields": [],
-                "notes": [],
-            },
+        found: dict[str, Any] = {
+            "id": record["id"],
+            "type": "person",
+            "name": record["name"],
+            "phones": [p["value"] for p in record["phones"] if p["value"]],
+            "emails": [e["value"] for e in record["emails"] if e["value"]],
+            "visible_to": record["visible_to"],
+            "owner": {"id": record["owner_id"]},
+            "custom_fields": [],
+            "notes": [],
         }
+        if "org_id" in record:
+            found["organization"] = {"id": record["org_id"], "name": organisations[record["org_id"]]}
+        return {"result_score": 0.92, "item": found}
 
-    @crm.route("GET", "/api/v1/persons/search")
+    @crm.route("GET", "/api/v2/persons/search")
     async def search(request: web.Request) -> web.Response:
         term = request.query["term"]
-        fields = request.query.get("fields", "name,email,phone").split(",")
+        field = request.query.get("fields")
+        if field is not None and field not in SEARCH_FIELDS:
+            return bad_request(f"fields must be one of {', '.join(SEARCH_FIELDS)}")
+        fields = [field] if field else list(SEARCH_FIELDS)
         if len(term) < 2:
-            return web.json_response(
-                {"success": False, "error": "Search term must be at least 2 characters long"}, status=400
-            )
+            return bad_request("Search term must be at least 2 characters long")
 
         def hit(record: dict[str, Any]) -> bool:
-            if "phone" in fields and digits(term) and any(digits(term) in digits(p["value"]) for p in record["phone"]):
+            if "phone" in fields and digits(term) and any(digits(term) in digits(p["value"]) for p in record["phones"]):
                 return True
             if "name" in fields and term.lower() in record["name"].lower():
                 return True
-            return "email" in fields and any(term.lower() in e["value"].lower() for e in record["email"])
+            return "email" in fields and any(term.lower() in e["value"].lower() for e in record["emails"])
 
         hits = [r for r in crm.records.values() if hit(r)]
-        start, limit = int(request.query.get("start", 0)), int(request.query.get("limit", 100))
-        page = hits[start : start + limit]
-        more = start + limit < len(hits)
-        pagination: dict[str, Any] = {"start": start, "limit": limit, "more_items_in_collection": more}
-        if more:
-            pagination["next_start"] = start + limit
+        # The cursor is opaque to clients; here it is the position of the next item, base64-encoded.
+        cursor = request.query.get("cursor")
+        start = json.loads(base64.urlsafe_b64decode(cursor))["start"] if cursor else 0
+        limit = int(request.query.get("limit", 100))
+        following = start + limit
+        next_cursor = (
+            base64.urlsafe_b64encode(json.dumps({"start": following}).encode()).decode()
+            if following < len(hits)
+            else None
+        )
         return web.json_response(
-            {"success": True, "data": {"items": [item(r) for r in page]}, "additional_data": {"pagination": pagination}}
+            {
+                "success": True,
+                "data": {"items": [item(r) for r in hits[start:following]]},
+                "additional_data": {"next_cursor": next_cursor},
+            }
         )
 
-    @crm.route("GET", "/api/v1/persons/{id}")
+    @crm.route("GET", "/api/v2/persons/{id}")
     async def get(request: web.Request) -> web.Response:
         record = crm.records.get(request.match_info["id"])
         if record is None:
             return web.json_response({"success": False, "error": "Person not found", "errorCode": 404}, status=404)
         return web.json_response({"success": True, "data": record})
 
-    @crm.route("POST", "/api/v1/persons")
+    @crm.route("POST", "/api/v2/persons")
     async def create(request: web.Request) -> web.Response:
         body = await request.json()
+        for key, value in body.items():  # API v2 validates its input strictly (the migration guide)
+            kind = NEW_PERSON_FIELDS.get(key)
+            if kind is None or not isinstance(value, kind):
+                return bad_request(f"Unknown or invalid field: {key}")
         if not body.get("name"):
-            return web.json_response({"success": False, "error": "Name must be given.", "errorCode": 400}, status=400)
+            return bad_request("Name must be given.")
         crm.write("contacts", body)
-        person_id = new_person(
-            body["name"],
-            body.get("first_name", ""),
-            body.get("last_name", ""),
-            body.get("phone", []),
-            body.get("email", []),
-        )
-        return web.json_response({"success": True, "data": crm.records[str(person_id)]}, status=201)
+        person_id = new_person(body["name"], body.get("phones", []), body.get("emails", []))
+        return web.json_response({"success": True, "data": crm.records[str(person_id)]})
 
     @crm.route("POST", "/api/v1/callLogs")
     async def call_logs(request: web.Request) -> web.Response:
@@ -138,7 +167,8 @@ def build() -> FakeCrm:
         if str(body.get("person_id")) not in crm.records:
             return web.json_response({"success": False, "error": "Person not found", "errorCode": 404}, status=404)
         crm.write("calls", body)
-        return web.json_response({"success": True, "data": {"id": f"8a7c{crm.new_id()}", **body}}, status=200)
+        answer = {"id": f"8a7c{crm.new_id()}", "has_recording": False, "company_id": 5, **body}
+        return web.json_response({"success": True, "data": answer}, status=200)
 
     return crm
 
@@ -173,8 +203,6 @@ def check_created(crm: FakeCrm) -> None:
     [created] = crm.written["contacts"]
     assert created == {
         "name": "Grace Hopper",
-        "first_name": "Grace",
-        "last_name": "Hopper",
-        "phone": [{"value": "020 7183 8750", "primary": True, "label": "work"}],
-        "email": [{"value": "grace.hopper@example.com", "primary": True, "label": "work"}],
+        "phones": [{"value": "020 7183 8750", "primary": True, "label": "work"}],
+        "emails": [{"value": "grace.hopper@example.com", "primary": True, "label": "work"}],
     }

@@ -1,11 +1,15 @@
 """Zendesk Support reproduced from its API documentation.
 
-Follows https://developer.zendesk.com/api-reference/: Users (GET /api/v2/users/search?query= matching
-names, emails and phone numbers, answering {"users": [...], "next_page", "previous_page", "count"};
-GET /api/v2/users/{id} -> {"user"}; POST /api/v2/users -> 201 {"user"}), the Talk Partner Edition
-API (POST /api/v2/channels/voice/tickets with via_id 45/46 -> 201 {"ticket"}) and API-token
-authentication: Basic base64("{email}/token:{api_token}"); a wrong one gets 401
-{"error": "Couldn't authenticate you"}.
+Follows https://developer.zendesk.com/api-reference/ and Zendesk's own OpenAPI description
+(../shared/data/openapi/zendesk-support/openapi.yaml, which the catalogue test holds this reproduction's traffic
+to): Users (GET /api/v2/users/search?query= matching names, emails and phone numbers, 100 a page, answering
+{"users": [...]} with offset pagination's "next_page", "previous_page", "count"
+(https://developer.zendesk.com/api-reference/introduction/pagination/#using-offset-pagination);
+GET /api/v2/users/{id} -> {"user"}; POST /api/v2/users {"user": {name, email, role, identities}} -> 201 {"user"},
+a phone_number identity becoming the user's phone, a key Create User does not take refused with 400), the Talk
+Partner Edition API (POST /api/v2/channels/voice/tickets with via_id 45/46 and the Create Ticket fields ->
+201 {"ticket"} as a ticket object: via, description from the comment) and API-token authentication:
+Basic base64("{email}/token:{api_token}"); a wrong one gets 401 {"error": "Couldn't authenticate you"}.
 
 Live calls follow the Talk Partner Edition pages: POST /api/v2/calls (the call object's mandatory
 fields app_id, from_line, to_line, call_started_at, direction, as "Creating a call record in Zendesk"
@@ -50,6 +54,8 @@ CALL_FIELDS = {
 COMPLETION = {"completed", "abandoned_in_queue", "abandoned_in_ivr", "abandoned_in_voicemail", "abandoned_on_hold"}
 ISO = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$")
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+USER_CREATE_KEYS = {"name", "email", "role", "identities", "external_id", "organization_id", "organization"}
+"""The keys of Create User's user object (its description's UserCreateInput, less custom_role_id)."""
 COMPANY = False
 """A user's organisation is another resource (organization_id); the template shows no company."""
 
@@ -67,18 +73,22 @@ def build() -> FakeCrm:
 
     def new_user(name: str, email: str, phone: str) -> int:
         user_id = 360000000000 + crm.new_id()
-        crm.records[str(user_id)] = {
+        record: dict[str, Any] = {
             "id": user_id,
             "url": f"{crm.url if crm.server else ''}/api/v2/users/{user_id}.json",
             "name": name,
-            "email": email or None,
-            "phone": phone or None,
             "role": "end-user",
             "verified": True,
             "notes": "",
-            "organization_id": None,
             "user_fields": {},
+            "created_at": "2026-11-25T10:00:00Z",
         }
+        # Zendesk's description types email and phone as strings (not nullable): a user without one has no key.
+        if email:
+            record["email"] = email
+        if phone:
+            record["phone"] = phone
+        crm.records[str(user_id)] = record
         return user_id
 
     for p in PEOPLE:
@@ -91,10 +101,10 @@ def build() -> FakeCrm:
         hits = [
             r
             for r in crm.records.values()
-            if same_number(query, r["phone"] or "")
-            or all(any(w in str(r[k] or "").lower() for k in ("name", "email")) for w in words)
+            if same_number(query, r.get("phone", ""))
+            or all(any(w in str(r.get(k, "")).lower() for k in ("name", "email")) for w in words)
         ]
-        per_page = int(request.query.get("per_page", 100))
+        per_page = 100  # Search Users takes no per_page
         page = int(request.query.get("page", 1))
         chunk = hits[(page - 1) * per_page : page * per_page]
         following = None
@@ -112,8 +122,14 @@ def build() -> FakeCrm:
     @crm.route("POST", "/api/v2/users")
     async def create(request: web.Request) -> web.Response:
         body = (await request.json())["user"]
+        unknown = sorted(set(body) - USER_CREATE_KEYS)
+        if unknown or not body.get("name"):
+            return web.json_response(
+                {"error": "RecordInvalid", "description": f"Record validation errors: {unknown or 'name'}"}, status=400
+            )
         crm.write("contacts", body)
-        user_id = new_user(body["name"], body.get("email", ""), body.get("phone", ""))
+        phones = [i["value"] for i in body.get("identities", []) if i.get("type") == "phone_number"]
+        user_id = new_user(body["name"], body.get("email", ""), phones[0] if phones else "")
         return web.json_response({"user": crm.records[str(user_id)]}, status=201)
 
     @crm.route("POST", "/api/v2/channels/voice/tickets")
@@ -126,7 +142,15 @@ def build() -> FakeCrm:
         if str(ticket.get("requester_id")) not in crm.records:
             return web.json_response({"error": "RecordInvalid", "description": "Requester is invalid"}, status=422)
         crm.write("calls", ticket)
-        return web.json_response({"ticket": {"id": crm.new_id(), **ticket}}, status=201)
+        # The answer is a ticket object: comment and via_id are write-only (the comment becomes the description,
+        # via_id the via object).
+        made = {k: v for k, v in ticket.items() if k not in ("comment", "via_id")}
+        made |= {
+            "id": crm.new_id(),
+            "description": ticket.get("comment", {}).get("body", ""),
+            "via": {"channel": "voice", "source": {"rel": "inbound" if ticket["via_id"] != 46 else "outbound"}},
+        }
+        return web.json_response({"ticket": made}, status=201)
 
     calls: dict[int, dict[str, Any]] = {}
 
@@ -220,7 +244,6 @@ def check_created(crm: FakeCrm) -> None:
     assert created == {
         "name": "Grace Hopper",
         "email": "grace.hopper@example.com",
-        "phone": "+442071838750",
         "role": "end-user",
-        "verified": True,
+        "identities": [{"type": "phone_number", "value": "+442071838750"}],
     }

@@ -10,6 +10,7 @@ holds every behaviour test of HubSpot and Zoho CRM to it).
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -109,3 +110,79 @@ def test_an_answer_outside_the_description_is_a_violation() -> None:
     assert found is not None and not contract.violations
     contract.check_response(found, 200, b'{"id": "1001", "properties": {"phone": null}}', "application/json")
     assert len(contract.violations) == 1 and "createdAt" in contract.violations[0], contract.violations
+
+
+# --- reading the vendors' descriptions as they mean it (Pipedrive, Zendesk) -------------------------------
+
+
+def test_a_company_address_is_read_as_the_description_s_server_and_an_operation_it_lacks_is_reported() -> None:
+    """Pipedrive serves its v1 routes at https://{company}.pipedrive.com/api/v1/… for the description's
+    https://api.pipedrive.com/v1: the alias finds the call log operation; persons are described in API v2 only,
+    so API v1's person search (what the template sent before) is no operation of Pipedrive's descriptions."""
+    contract = vendor_contract_of("pipedrive")
+    assert contract is not None
+    headers = {"x-api-token": "t"}
+    call = b'{"to_phone_number": "+44", "outcome": "connected", "start_time": "2026-12-07 10:00:00", '
+    call += b'"end_time": "2026-12-07 10:01:35", "person_id": 1001}'
+    assert contract.check_request("POST", "/api/v1/callLogs", {}, headers, call, "application/json") is not None
+    assert contract.checked == ["POST /v1/callLogs"] and not contract.violations, contract.violations
+    query = {"term": "2079460958", "fields": "phone"}
+    assert contract.check_request("GET", "/api/v1/persons/search", query, headers, b"", "") is None
+    assert contract.violations == [
+        "GET /v1/persons/search: no such operation in pipedrive's API description"
+    ], contract.violations
+
+
+def test_a_call_log_answer_with_its_id_keeps_the_description_whose_all_of_has_two_closed_halves() -> None:
+    """Pipedrive's call log answer is allOf [the request's fields, {id, has_recording, company_id}]: read as one
+    object, an answer with the id and the call's fields keeps it; a key neither half declares still breaks it."""
+    contract = vendor_contract_of("pipedrive")
+    assert contract is not None
+    call = {
+        "to_phone_number": "+44 20 7946 0000",
+        "outcome": "connected",
+        "start_time": "2026-12-07 10:00:00",
+        "end_time": "2026-12-07 10:01:35",
+        "person_id": 1001,
+    }
+    body = json.dumps(call).encode()
+    found = contract.check_request("POST", "/api/v1/callLogs", {}, {"x-api-token": "t"}, body, "application/json")
+    assert found is not None and not contract.violations, contract.violations
+    answer = {"success": True, "data": {"id": "8a7c1", "has_recording": False, **call}}
+    contract.check_response(found, 200, json.dumps(answer).encode(), "application/json")
+    assert not contract.violations, contract.violations
+    answer["data"]["recording"] = "x"  # type: ignore[index]
+    contract.check_response(found, 200, json.dumps(answer).encode(), "application/json")
+    assert len(contract.violations) == 1 and "'recording' was unexpected" in contract.violations[0]
+
+
+def test_call_log_times_are_held_to_the_form_pipedrive_documents() -> None:
+    """The call log times are "YYYY-MM-DD HH:MM:SS" (Pipedrive's text; its schema says date-time: the amendment,
+    cited): that form keeps the contract, and an RFC 3339 time, which Pipedrive would not read so, breaks it."""
+    contract = vendor_contract_of("pipedrive")
+    assert contract is not None
+    call = {"to_phone_number": "+44", "outcome": "connected", "start_time": "2026-12-07 10:00:00"}
+    call["end_time"] = "2026-12-07 10:01:35"
+    send = json.dumps(call).encode()
+    contract.check_request("POST", "/api/v1/callLogs", {}, {"x-api-token": "t"}, send, "application/json")
+    assert not contract.violations, contract.violations
+    send = json.dumps(call | {"start_time": "2026-12-07T10:00:00Z"}).encode()
+    contract.check_request("POST", "/api/v1/callLogs", {}, {"x-api-token": "t"}, send, "application/json")
+    assert len(contract.violations) == 1 and "2026-12-07T10:00:00Z" in contract.violations[0], contract.violations
+
+
+def test_a_path_parameter_the_path_does_not_have_is_not_required() -> None:
+    """Zendesk's voice ticket route declares agent_id and ticket_id path parameters its path does not have
+    (OpenAPI: a path parameter MUST be in the path); a request that keeps the rest of the description passes,
+    and one with a key the ticket does not take is still refused."""
+    contract = vendor_contract_of("zendesk")
+    assert contract is not None
+    ticket = {"via_id": 45, "requester_id": 1, "subject": "Call", "comment": {"body": "b", "public": False}}
+    headers = {"Authorization": "Basic eDp5"}
+    body = json.dumps({"ticket": ticket}).encode()
+    found = contract.check_request("POST", "/api/v2/channels/voice/tickets", {}, headers, body, "application/json")
+    assert found is not None and found[1].template == "/api/v2/channels/voice/tickets"
+    assert not contract.violations, contract.violations
+    body = json.dumps({"ticket": {**ticket, "requester": 1}}).encode()
+    contract.check_request("POST", "/api/v2/channels/voice/tickets", {}, headers, body, "application/json")
+    assert len(contract.violations) == 1 and "'requester' was unexpected" in contract.violations[0]

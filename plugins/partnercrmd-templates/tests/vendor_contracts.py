@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vendor_contract import VendorContract, load_description
+from vendor_contract import Amendment, VendorContract, load_description
 
 ZOHO_DOCS = "https://www.zoho.com/crm/developer/docs/api/v8/"
 
@@ -24,6 +24,9 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     # Zoho ships one description per API area; the users API (who is signed in, get-users.html) is not among them.
     "zoho-crm": (("zoho-crm/record.json", "zoho-crm/notes.json"), ("/oauth/", "/crm/v8/users")),
+    # Pipedrive describes persons in API v2 only and call logs in API v1.
+    "pipedrive": (("pipedrive/v2.yaml", "pipedrive/v1.yaml"), ()),
+    "zendesk": (("zendesk-support/openapi.yaml",), ()),
     # ServiceNow's token endpoint (/oauth_token.do, the client-credentials page cited in crm_servicenow.py) is not
     # in its CSM description.
     "servicenow": (("servicenow/openapi.yaml",), ("/oauth_token.do",)),
@@ -33,6 +36,85 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # Clio's OAuth server (/oauth/authorize, /oauth/token: the authorization page cited in crm_clio.py) is beside
     # its API, not in the description.
     "clio": (("clio/clio.json",), ("/oauth/",)),
+}
+
+
+PIPEDRIVE_SQL_TIME = {"format": None, "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"}
+"""Pipedrive's call log times: its description says `format: date-time` (RFC 3339) and, in the same field's text,
+"Format: YYYY-MM-DD HH:MM:SS", as https://developers.pipedrive.com/docs/api/v1/CallLogs#addCallLog does."""
+PIPEDRIVE_CALL_LOG = "/paths/~1callLogs/post"
+
+AMENDMENTS: dict[str, tuple[Amendment, ...]] = {
+    # template id: what the vendor documents that its description says otherwise, each with where it says so.
+    "pipedrive": (
+        Amendment(
+            "pipedrive/v2.yaml",
+            "/paths/~1persons~1search/get/responses/200/content/application~1json/schema/properties/additional_data"
+            "/properties/next_cursor",
+            {"nullable": True},
+            "the field's own description: 'The value of the `next_cursor` field will be `null` if you have reached "
+            "the end of the dataset' (https://developers.pipedrive.com/docs/api/v1/Persons#searchPersons)",
+        ),
+        *(
+            Amendment(
+                "pipedrive/v1.yaml",
+                f"{PIPEDRIVE_CALL_LOG}/{where}/properties/{key}",
+                PIPEDRIVE_SQL_TIME,
+                "https://developers.pipedrive.com/docs/api/v1/CallLogs#addCallLog: 'Format: YYYY-MM-DD HH:MM:SS'",
+            )
+            for where in (
+                "requestBody/content/application~1json/schema",
+                "responses/200/content/application~1json/schema/properties/data",
+            )
+            for key in ("start_time", "end_time")
+        ),
+    ),
+}
+
+ZENDESK_DOCS = "https://developer.zendesk.com/api-reference/"
+ZENDESK_OFFSET_PAGES = ZENDESK_DOCS + "introduction/pagination/#using-offset-pagination"
+AMENDMENTS["zendesk"] = (
+    Amendment(
+        "zendesk-support/openapi.yaml",
+        "/components/schemas/UsersResponse/properties",
+        {
+            # The description's own OffsetPaginationObject, which its Search Users text points to ("Offset
+            # pagination only. See Using Offset Pagination") but its UsersResponse leaves out.
+            "count": {"$ref": "#/components/schemas/OffsetPaginationObject/properties/count"},
+            "next_page": {"$ref": "#/components/schemas/OffsetPaginationObject/properties/next_page"},
+            "previous_page": {"$ref": "#/components/schemas/OffsetPaginationObject/properties/previous_page"},
+        },
+        ZENDESK_OFFSET_PAGES + " (next_page, previous_page, count in every offset-paginated answer)",
+    ),
+    Amendment(
+        "zendesk-support/openapi.yaml",
+        # The request's `ticket` (allOf [TicketCreateVoicemailTicketInput], read as one object by the harness).
+        "/components/schemas/TicketCreateVoicemailTicketRequest/properties/ticket/properties",
+        {
+            # "Creating tickets using Talk Partner Edition follows the same conventions as the Create Ticket
+            # endpoint" (the operation's own description): the ticket's requester, subject and status as there.
+            key: {"$ref": f"#/components/schemas/TicketUpdateInput/properties/{key}"}
+            for key in ("requester_id", "subject", "status")
+        },
+        ZENDESK_DOCS + "voice/talk-partner-edition-api/reference/#create-ticket-or-voicemail-ticket",
+    ),
+)
+
+ALIASES: dict[str, tuple[tuple[str, str], ...]] = {
+    # template id: (prefix the template sends, the description's prefix): the vendor's per-company address.
+    # Pipedrive's descriptions name https://api.pipedrive.com/v1 and .../api/v2; v1 routes are served under both
+    # /v1/... and /api/v1/... ("Only /api/v2/... prefix is supported. Previously both /api/v1/... and /v1/... could
+    # be used": https://pipedrive.readme.io/docs/pipedrive-api-v2-migration-guide), on the company's own address.
+    "pipedrive": (("/api/v1/", "/v1/"),),
+}
+
+DOCUMENTED_QUERY: dict[str, dict[str, dict[str, str]]] = {
+    # template id: {operation: {query parameter: the documentation page that gives it}}, for parameters the
+    # vendor documents on that route but its description leaves out.
+    "zendesk": {
+        # The next_page URL Zendesk answers carries the page number (the template follows it as given).
+        "GET /api/v2/users/search": {"page": ZENDESK_OFFSET_PAGES},
+    },
 }
 
 
@@ -73,4 +155,12 @@ def vendor_contract_of(template_id: str) -> VendorContract | None:
         return None
     _apply_corrections(template_id)
     files, outside = CONTRACTS[template_id]
-    return VendorContract.of(template_id, files, outside, KNOWN_GAPS.get(template_id))
+    return VendorContract.of(
+        template_id,
+        files,
+        outside,
+        KNOWN_GAPS.get(template_id),
+        aliases=ALIASES.get(template_id, ()),
+        documented_query=DOCUMENTED_QUERY.get(template_id),
+        amendments=AMENDMENTS.get(template_id, ()),
+    )
