@@ -34,6 +34,10 @@ GRANT = "client_credentials"
 COMPANY = False
 """A contact's account is a reference (its sys_id); the Contact API gives no display values, so no company."""
 STORED = {"Dana": "020 7946 0958", "Eamon": "+1 212-736-5000", "Zoë": "+33 1 42 68 53 00"}
+INSTANCE = "https://northwind.service-now.com"
+"""The instance's own address, which its answers' reference links carry."""
+ACCOUNT = "4a1f0c2b8f3e4d5a9b6c7d8e9f0a1b2c"
+"""The sys_id of the customer_account every seeded contact belongs to."""
 FIELDS = ("sys_id", "name", "first_name", "last_name", "title", "email", "phone", "mobile_phone")
 
 
@@ -92,7 +96,7 @@ def build() -> FakeCrm:
             "email": body.get("email") or "",
             "phone": body.get("phone") or "",
             "mobile_phone": body.get("mobile_phone") or "",
-            "account": {"link": f"{crm.url if crm.server else ''}/api/now/table/customer_account/4a1f", "value": "4a1f"},
+            "account": {"link": f"{INSTANCE}/api/now/table/customer_account/{ACCOUNT}", "value": ACCOUNT},
             "sys_created_on": "2026-11-25 10:00:00",
         }
         return sys_id

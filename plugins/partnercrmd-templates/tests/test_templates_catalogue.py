@@ -26,6 +26,7 @@ import crm_intercom
 import crm_pipedrive
 import crm_salesforce
 import crm_servicenow
+import crm_suitecrm
 import crm_twenty
 import crm_zendesk
 import crm_zoho
@@ -55,6 +56,7 @@ CRMS: dict[str, ModuleType] = {
     "zendesk": crm_zendesk,
     "freshdesk": crm_freshdesk,
     "servicenow": crm_servicenow,
+    "suitecrm": crm_suitecrm,
     "intercom": crm_intercom,
     "capsule": crm_capsule,
     "twenty": crm_twenty,

@@ -30,6 +30,8 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # ServiceNow's token endpoint (/oauth_token.do, the client-credentials page cited in crm_servicenow.py) is not
     # in its CSM description.
     "servicenow": (("servicenow/openapi.yaml",), ("/oauth_token.do",)),
+    # SuiteCRM's token endpoint is beside its V8 API (Api/access_token), not in the description's paths.
+    "suitecrm": (("suitecrm/swagger.json",), ("/legacy/Api/access_token",)),
     "intercom": (("intercom/api.intercom.io.yaml",), ()),
     "capsule": (("capsule-crm/openapi.yml",), ()),
     "twenty": (("twenty/twenty_core.oas.json",), ()),
@@ -106,6 +108,9 @@ ALIASES: dict[str, tuple[tuple[str, str], ...]] = {
     # /v1/... and /api/v1/... ("Only /api/v2/... prefix is supported. Previously both /api/v1/... and /v1/... could
     # be used": https://pipedrive.readme.io/docs/pipedrive-api-v2-migration-guide), on the company's own address.
     "pipedrive": (("/api/v1/", "/v1/"),),
+    # SuiteCRM's description was written on a developer's copy (http://localhost/forkedSuite/Api/V8); SuiteCRM 8
+    # serves the same V8 API under /legacy/Api/V8 (https://docs.suitecrm.com/8.x/developer/api/).
+    "suitecrm": (("/legacy/Api/V8/", "/forkedSuite/Api/V8/"),),
 }
 
 DOCUMENTED_QUERY: dict[str, dict[str, dict[str, str]]] = {
@@ -114,6 +119,14 @@ DOCUMENTED_QUERY: dict[str, dict[str, dict[str, str]]] = {
     "zendesk": {
         # The next_page URL Zendesk answers carries the page number (the template follows it as given).
         "GET /api/v2/users/search": {"page": ZENDESK_OFFSET_PAGES},
+    },
+    # SuiteCRM declares filter[name][eq] as its example of filter[<the bean's property>][<operator>] ("The [name] is
+    # the bean's property, the [eq] is a comparison operator"); the template filters on these properties.
+    "suitecrm": {
+        "GET /forkedSuite/Api/V8/module/{module}": {
+            f"filter[{field}][eq]": "https://docs.suitecrm.com/developer/api/developer-setup-guide/json-api/ (Filter)"
+            for field in ("phone_work", "phone_mobile", "first_name", "last_name")
+        },
     },
 }
 
