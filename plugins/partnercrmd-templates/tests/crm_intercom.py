@@ -74,7 +74,7 @@ def build() -> FakeCrm:
             return all(results) if rule["operator"] == "AND" else any(results)
         value = str(record.get(rule["field"]) or "")
         if rule["operator"] == "=":
-            return value == rule["value"]
+            return value == str(rule["value"])
         if rule["operator"] == "~":
             return str(rule["value"]).lower() in value.lower()
         raise web.HTTPBadRequest(reason="operator not reproduced")
