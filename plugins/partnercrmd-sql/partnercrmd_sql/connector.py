@@ -116,6 +116,7 @@ class SqlBook(BlockingConnector):
             "national": wanted.national or wanted.digits,
             "tail": tail,
             "pattern": f"%{tail}%",
+            "reversed_pattern": f"{tail[::-1]}%",
             "limit": CANDIDATES,
         }
 

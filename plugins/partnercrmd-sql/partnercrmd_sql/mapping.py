@@ -48,6 +48,8 @@ class ColumnMap:
     notes: str = ""
     picture: str = ""
     phones: tuple[PhoneColumn, ...] = ()
+    reversed_digits: tuple[tuple[str, str], ...] = ()
+    """(phone column, generated column holding that column's digits reversed): number searches use its index."""
 
     def text_columns(self) -> tuple[str, ...]:
         """Columns a name search looks in."""

@@ -32,7 +32,7 @@ ID_PLACEHOLDER = "{id}"
 DEFAULT_CONNECT_TIMEOUT = 3
 
 QUERY_PARAMETERS: Mapping[str, frozenset[str]] = {
-    "search_number_query": frozenset({"number", "digits", "national", "tail", "pattern", "limit"}),
+    "search_number_query": frozenset({"number", "digits", "national", "tail", "pattern", "reversed_pattern", "limit"}),
     "search_name_query": frozenset({"text", "pattern", "limit"}),
     "get_query": frozenset({"id"}),
     "insert_contact_query": frozenset(
@@ -126,6 +126,12 @@ CONFIG: tuple[ConfigField, ...] = (
         "Phone columns",
         "Comma-separated phone columns, each optionally with its kind: 'phone, mobile:mobile, fax:fax' "
         f"(kinds: {', '.join(PHONE_KINDS)}). New contacts' numbers go into the first.",
+    ),
+    _column(
+        "reversed_digits_columns",
+        "Indexed reversed-digits columns",
+        "Optional, for large tables: each phone column with a generated, indexed column holding its digits reversed "
+        "(README), e.g. 'phone:phone_rdigits, mobile:mobile_rdigits'. Number searches then use the index.",
     ),
     _column("notes_column", "Notes column", "Leave empty if the table has none."),
     _column("picture_column", "Picture column", "A BLOB/bytea column with a PNG, JPEG or GIF photo; may be empty."),
@@ -248,6 +254,28 @@ def parse_phone_columns(text: str) -> tuple[PhoneColumn, ...]:
     return tuple(columns)
 
 
+def parse_reversed_digits(text: str, phones: tuple[PhoneColumn, ...]) -> tuple[tuple[str, str], ...]:
+    """ "phone:phone_rdigits, …" → (phone column, its reversed-digits column) pairs; each phone one of `phones`."""
+    pairs: dict[str, str] = {}
+    known = {p.name for p in phones}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        phone, colon, generated = (part.strip() for part in item.partition(":"))
+        if not colon or not generated:
+            raise ConfigError(
+                "The setting 'reversed_digits_columns' pairs each phone column with its generated column: "
+                f"'phone:phone_rdigits', not {item.strip()[:80]!r}."
+            )
+        phone = check_identifier(phone, "reversed_digits_columns")
+        if phone not in known:
+            raise ConfigError(
+                f"The setting 'reversed_digits_columns' names '{phone}', which is not one of the 'phone_columns'."
+            )
+        pairs[phone] = check_identifier(generated, "reversed_digits_columns")
+    return tuple(pairs.items())
+
+
 def check_url_template(template: str, key: str) -> str:
     if not template:
         return ""
@@ -273,6 +301,7 @@ def _queries(settings: Mapping[str, Any]) -> dict[str, Statement]:
 
 def _columns(settings: Mapping[str, Any]) -> ColumnMap:
     names = {key: _identifier(settings, key) for key in _COLUMN_SETTINGS}
+    phones = parse_phone_columns(_text(settings, "phone_columns"))
     id_column = _identifier(settings, "id_column")
     if not id_column:
         raise ConfigError("The setting 'id_column' is empty: name the column with each contact's unique id.")
@@ -285,7 +314,8 @@ def _columns(settings: Mapping[str, Any]) -> ColumnMap:
         email=names["email_column"],
         notes=names["notes_column"],
         picture=names["picture_column"],
-        phones=parse_phone_columns(_text(settings, "phone_columns")),
+        phones=phones,
+        reversed_digits=parse_reversed_digits(_text(settings, "reversed_digits_columns"), phones),
     )
 
 

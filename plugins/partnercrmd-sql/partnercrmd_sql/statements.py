@@ -37,10 +37,18 @@ class ContactStatements:
         return f" ORDER BY {self.quote(first)}, {self.quote(columns.id)}"
 
     def number_search(self, include_picture: bool) -> Statement | None:
-        """Rows whose phone columns, digits only, contain `:pattern` ('%<last 7 digits>%'); None without phones."""
+        """Rows whose phone columns, digits only, contain `:pattern` ('%<last 7 digits>%'), or whose reversed-digits
+        column starts with `:reversed_pattern` ('<last 7 digits reversed>%'); None without phones."""
         if not self.columns.phones:
             return None
-        tests = " OR ".join(f"{self.driver.digits(self.quote(p.name))} LIKE :pattern" for p in self.columns.phones)
+        reversed_digits = dict(self.columns.reversed_digits)
+        tests = " OR ".join(
+            # an indexed column of the reversed digits: "ends with the tail" is a prefix search the index serves
+            f"{self.quote(reversed_digits[p.name])} LIKE :reversed_pattern"
+            if p.name in reversed_digits
+            else f"{self.driver.digits(self.quote(p.name))} LIKE :pattern"
+            for p in self.columns.phones
+        )
         return Statement(f"{self._select(include_picture)} WHERE {tests} LIMIT :limit", self.origin)
 
     def name_search(self, words: int, include_picture: bool) -> Statement | None:

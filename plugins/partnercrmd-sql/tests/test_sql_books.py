@@ -29,13 +29,14 @@ from sql_test_support import (
     Book,
     MariaDbBackend,
     MariaDbBook,
+    MariaDbServer,
     PostgresBackend,
     PostgresBook,
     PostgresServer,
     SqliteBackend,
 )
 
-from partnercrmd.sdk import BookContext, SearchQuery
+from partnercrmd.sdk import BookContext, ConfigError, SearchQuery
 from partnercrmd.testing import (
     ApiSession,
     Paths,
@@ -595,3 +596,81 @@ def test_books_test_command_checks_a_server_book(
     out = capsys.readouterr().out
     assert out.splitlines()[-1].startswith(f"FAIL authenticate: {server_book.product} at 127.0.0.1:")
     assert out.rstrip().endswith("[invalid_auth]") and "wrong-password" not in out
+
+
+# --- MariaDB: the indexed reversed-digits columns the README recommends ------------------------------
+
+REVERSED_DIGITS_DDL = (
+    "ALTER TABLE {contacts} "
+    "ADD COLUMN work_phone_rdigits VARCHAR(50) "
+    "GENERATED ALWAYS AS (REVERSE(REGEXP_REPLACE(work_phone, '[^0-9]', ''))) STORED, "
+    "ADD COLUMN mobile_rdigits VARCHAR(50) GENERATED ALWAYS AS (REVERSE(REGEXP_REPLACE(mobile, '[^0-9]', ''))) STORED, "
+    "ADD INDEX contacts_work_phone_rdigits (work_phone_rdigits), ADD INDEX contacts_mobile_rdigits (mobile_rdigits)"
+)
+
+
+@pytest.fixture
+def indexed_mariadb_book(mariadb: MariaDbServer) -> Iterator[MariaDbBook]:
+    """Dana and the others among 10,000 contacts, with the README's generated, indexed reversed-digits columns."""
+    opened = MariaDbBook(mariadb)
+    try:
+        noise = [("P", str(n), f"+1 (212) 555-{n:04d}", f"07700 8{n:05d}") for n in range(10_000)]
+        opened.many("INSERT INTO {contacts} (first_name, last_name, work_phone, mobile) VALUES (?, ?, ?, ?)", noise)
+        opened.rows(REVERSED_DIGITS_DDL)
+        opened.rows("ANALYZE TABLE {contacts}")
+        yield opened
+    finally:
+        opened.close()
+
+
+def test_reversed_digits_columns_serve_the_mapped_number_search(
+    indexed_mariadb_book: MariaDbBook, tmp_path: Path
+) -> None:
+    settings = {
+        **indexed_mariadb_book.settings,
+        "reversed_digits_columns": "work_phone:work_phone_rdigits, mobile:mobile_rdigits",
+    }
+    with connector(settings, tmp_path) as sql:
+        assert sql.contacts is not None
+        statement = sql.contacts.number_search(include_picture=False)
+        assert statement is not None and "LIKE :reversed_pattern" in statement.sql
+        plan = indexed_mariadb_book.explain(statement.sql, sql.number_params(number_query("02079460958")))
+        assert [row["type"] for row in plan] == ["index_merge"], plan  # both indexes, no scan of the table
+        assert {"contacts_work_phone_rdigits", "contacts_mobile_rdigits"} == set(str(plan[0]["key"]).split(","))
+        for text in FORMATS:
+            assert [c.name for c in sql.search(number_query(text))] == ["Dana Whitfield"], text
+        assert [c.name for c in sql.search(number_query("+44 7700 900461"))] == ["Eamon O'Neill"]  # a mobile
+        assert [c.name for c in sql.search(number_query("+33 1 42 68 53 00"))] == ["Zoë Lefèvre"]
+        assert [c.name for c in sql.search(number_query("+1 212 555 0042"))] == ["P 42"]
+    with connector(indexed_mariadb_book.settings, tmp_path) as sql:  # without the setting: the digits of each row
+        assert sql.contacts is not None
+        statement = sql.contacts.number_search(include_picture=False)
+        assert statement is not None
+        plan = indexed_mariadb_book.explain(statement.sql, sql.number_params(number_query("02079460958")))
+        assert [row["type"] for row in plan] == ["ALL"], plan
+
+
+def test_an_own_number_query_uses_the_reversed_digits_index(indexed_mariadb_book: MariaDbBook, tmp_path: Path) -> None:
+    own = (
+        "SELECT id, first_name, last_name, work_phone FROM contacts "
+        "WHERE work_phone_rdigits LIKE :reversed_pattern LIMIT :limit"
+    )
+    settings = {key: indexed_mariadb_book.settings[key] for key in ("driver", "dsn", "password")} | {
+        "search_number_query": own,
+        "phone_columns": "work_phone",
+        "first_name_column": "first_name",
+    }
+    settings |= {"last_name_column": "last_name", "id_column": "id"}
+    with connector(settings, tmp_path) as sql:
+        plan = indexed_mariadb_book.explain(own, sql.number_params(number_query("02079460958")))
+        assert [(row["type"], row["key"]) for row in plan] == [("range", "contacts_work_phone_rdigits")], plan
+        for text in FORMATS:
+            assert [c.name for c in sql.search(number_query(text))] == ["Dana Whitfield"], text
+
+
+def test_reversed_digits_columns_must_belong_to_phone_columns(
+    indexed_mariadb_book: MariaDbBook, tmp_path: Path
+) -> None:
+    settings = {**indexed_mariadb_book.settings, "reversed_digits_columns": "fax:fax_rdigits"}
+    with pytest.raises(ConfigError, match="names 'fax', which is not one of the 'phone_columns'"):
+        SQL.open(BookContext("crm", "CRM", settings, tmp_path, "GB"))
