@@ -7,6 +7,10 @@ Add a note to a ticket (POST /api/v2/tickets/[id]/notes, private), authenticatio
 key as user name and "X" as password; 401 {"code": "invalid_credentials", "message": ...}) and rate
 limits: 429 with a Retry-After header in seconds.
 Freshdesk users here wrote their numbers in international form, which the exact filter needs.
+
+Freshdesk's description (../shared/data/openapi/freshdesk/openapi.yaml, Ballerina's, four paths) holds what it
+covers: the contact list, a contact and creating a ticket (vendor_contracts.py adds the filters and ticket fields
+the pages above document); autocomplete, creating a contact and ticket notes follow the pages alone.
 """
 
 from __future__ import annotations

@@ -73,6 +73,8 @@ def load_description(relative: str) -> dict[str, Any]:
     _merge_all_of_objects(result, result)
     _open_composed_objects(result)
     _open_free_form_objects(result)
+    _openapi_types(result)
+    _lower_case_http_schemes(result)
     return result
 
 
@@ -118,6 +120,43 @@ def _merge_all_of_objects(description: dict[str, Any], node: Any) -> None:
         node["required"] = required
     if open_to_more and "additionalProperties" not in node:
         node["additionalProperties"] = True
+
+
+CSHARP_TYPES: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer"},
+    "bool": {"type": "boolean"},
+    "double": {"type": "number"},
+    "obj": {"type": "object"},
+    "DateTime": {"type": "string", "format": "date-time"},
+    "List<int>": {"type": "array", "items": {"type": "integer"}},
+}
+"""Type names of the vendor's own language that its tool wrote where OpenAPI wants its own (Halo's description:
+`{type: int}` for `page_size`, `{type: bool}` for `search_phonenumbers`, described as "(int)" and "(bool)")."""
+
+
+def _openapi_types(node: Any) -> None:
+    """Each schema whose `type` is a C# type name given the OpenAPI type it names (openapi-core refuses unknown
+    types); the parameter's own text says which it is."""
+    if isinstance(node, list):
+        for item in node:
+            _openapi_types(item)
+        return
+    if not isinstance(node, dict):
+        return
+    kind = node.get("type")
+    if isinstance(kind, str) and kind in CSHARP_TYPES:
+        node.update(CSHARP_TYPES[kind])
+    for value in node.values():
+        _openapi_types(value)
+
+
+def _lower_case_http_schemes(description: dict[str, Any]) -> None:
+    """HTTP authentication schemes in lower case, as openapi-core compares them: scheme names are case-insensitive
+    (RFC 9110 §11.1), and Halo's description writes `scheme: Bearer`."""
+    schemes = description.get("components", {}).get("securitySchemes", {})
+    for scheme in schemes.values() if isinstance(schemes, dict) else ():
+        if isinstance(scheme, dict) and scheme.get("type") == "http" and isinstance(scheme.get("scheme"), str):
+            scheme["scheme"] = scheme["scheme"].lower()
 
 
 def _open_free_form_objects(node: Any) -> None:
@@ -278,7 +317,8 @@ class Amendment:
     def apply(self, description: dict[str, Any]) -> None:
         target: Any = description
         for part in self.pointer.lstrip("/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
+            key = part.replace("~1", "/").replace("~0", "~")
+            target = target[int(key)] if isinstance(target, list) else target[key]
         assert isinstance(target, dict), f"{self.file}{self.pointer} is not an object"
         for key, value in self.merge.items():
             if value is None:  # a key the vendor's documentation contradicts, taken away
@@ -327,7 +367,9 @@ class VendorContract:
     vendor: str
     descriptions: list[Description]
     outside: tuple[str, ...] = ()
-    """Path prefixes not covered by these descriptions (the vendor's OAuth server), left unchecked."""
+    """Path prefixes not covered by these descriptions (the vendor's OAuth server), left unchecked. An entry
+    "METHOD /prefix" leaves out only that method's requests (Freshdesk's POST /api/v2/contacts, beside the GET its
+    description has)."""
     strip_prefix: str = ""
     """A prefix the reproduction adds before the description's paths (none for most)."""
     known_gaps: Mapping[tuple[str, int], str] = field(default_factory=dict)
@@ -372,6 +414,11 @@ class VendorContract:
                 return described + path[len(sent) :]
         return path
 
+    @staticmethod
+    def _outside(entry: str, method: str, path: str) -> bool:
+        verb, _, prefix = entry.rpartition(" ")
+        return path.startswith(prefix) and verb in ("", method)
+
     def operation(self, method: str, path: str) -> tuple[Description, Operation] | None:
         for description in self.descriptions:
             found = description.find(method, path)
@@ -389,7 +436,7 @@ class VendorContract:
         content_type: str,
     ) -> tuple[Description, Operation, MockRequest] | None:
         """Validate one request; the operation it is (None when it is outside the descriptions or broke them)."""
-        if any(path.startswith(p) for p in self.outside):
+        if any(self._outside(entry, method, path) for entry in self.outside):
             return None
         path = self.described_path(path)
         found = self.operation(method, path)

@@ -27,6 +27,13 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # Pipedrive describes persons in API v2 only and call logs in API v1.
     "pipedrive": (("pipedrive/v2.yaml", "pipedrive/v1.yaml"), ()),
     "zendesk": (("zendesk-support/openapi.yaml",), ()),
+    # Freshdesk's description is thin (four paths, from Ballerina): the contact list, a contact and creating a
+    # ticket are held to it; the routes it leaves out follow https://developers.freshdesk.com/api/ (contact
+    # autocomplete, create a contact, add a note to a ticket), as crm_freshdesk.py cites them.
+    "freshdesk": (
+        ("freshdesk/openapi.yaml",),
+        ("GET /api/v2/contacts/autocomplete", "POST /api/v2/contacts", "POST /api/v2/tickets/"),
+    ),
     # ServiceNow's token endpoint (/oauth_token.do, the client-credentials page cited in crm_servicenow.py) is not
     # in its CSM description.
     "servicenow": (("servicenow/openapi.yaml",), ("/oauth_token.do",)),
@@ -102,6 +109,22 @@ AMENDMENTS["zendesk"] = (
     ),
 )
 
+FRESHDESK_DOCS = "https://developers.freshdesk.com/api/"
+KNOWN_GAPS["freshdesk"] = {("POST /api/v2/tickets", 201): FRESHDESK_DOCS + "#create_ticket (201 Created)"}
+AMENDMENTS["freshdesk"] = (
+    Amendment(
+        "freshdesk/openapi.yaml",
+        "/components/schemas/TicketPayload/properties",
+        {
+            "requester_id": {"type": "integer"},
+            "source": {"type": "integer", "enum": [1, 2, 3, 7, 9, 10]},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
+        FRESHDESK_DOCS + "#create_ticket (requester_id, source: 1 Email, 2 Portal, 3 Phone, 7 Chat, 9 Feedback "
+        "Widget, 10 Outbound Email; tags)",
+    ),
+)
+
 ALIASES: dict[str, tuple[tuple[str, str], ...]] = {
     # template id: (prefix the template sends, the description's prefix): the vendor's per-company address.
     # Pipedrive's descriptions name https://api.pipedrive.com/v1 and .../api/v2; v1 routes are served under both
@@ -116,6 +139,9 @@ ALIASES: dict[str, tuple[tuple[str, str], ...]] = {
 DOCUMENTED_QUERY: dict[str, dict[str, dict[str, str]]] = {
     # template id: {operation: {query parameter: the documentation page that gives it}}, for parameters the
     # vendor documents on that route but its description leaves out.
+    "freshdesk": {
+        "GET /api/v2/contacts": {key: FRESHDESK_DOCS + "#list_all_contacts (filters)" for key in ("phone", "mobile")},
+    },
     "zendesk": {
         # The next_page URL Zendesk answers carries the page number (the template follows it as given).
         "GET /api/v2/users/search": {"page": ZENDESK_OFFSET_PAGES},
