@@ -22,6 +22,7 @@ import partnercrmd_sql
 import pytest
 from aiohttp import web
 from partnercrmd_sql import SQL, SqlBook
+from partnercrmd_sql.sqltext import Statement
 from sql_test_support import (
     APP_PASSWORD,
     PNG_PIXEL,
@@ -34,6 +35,7 @@ from sql_test_support import (
     PostgresBook,
     PostgresServer,
     SqliteBackend,
+    make_certificates,
 )
 
 from partnercrmd.sdk import BookContext, ConfigError, SearchQuery
@@ -674,3 +676,59 @@ def test_reversed_digits_columns_must_belong_to_phone_columns(
     settings = {**indexed_mariadb_book.settings, "reversed_digits_columns": "fax:fax_rdigits"}
     with pytest.raises(ConfigError, match="names 'fax', which is not one of the 'phone_columns'"):
         SQL.open(BookContext("crm", "CRM", settings, tmp_path, "GB"))
+
+
+# --- MariaDB: TLS ---------------------------------------------------------------------------------------
+
+TLS_CIPHER = Statement("SHOW SESSION STATUS LIKE 'Ssl_cipher'", "the test")
+
+
+def test_tls_with_the_servers_ca_is_verified_and_used(mariadb: MariaDbServer, tmp_path: Path) -> None:
+    book = MariaDbBook(mariadb)
+    try:
+        dsn = f"{book.settings['dsn']} ssl_ca={mariadb.tls['ca']}"  # a CA given: verify_identity
+        with connector({**book.settings, "dsn": dsn}, tmp_path) as sql:
+            [(_, cipher)] = [tuple(row.values()) for row in sql.fetch(TLS_CIPHER, {}, 1)]
+            assert cipher  # the session is encrypted
+            assert [c.name for c in sql.search(number_query("02079460958"))] == ["Dana Whitfield"]
+        plain = f"{book.settings['dsn']} ssl_mode=disabled"
+        with connector({**book.settings, "dsn": plain}, tmp_path) as sql:
+            assert [tuple(row.values()) for row in sql.fetch(TLS_CIPHER, {}, 1)] == [("Ssl_cipher", "")]
+    finally:
+        book.close()
+
+
+def test_tls_with_another_ca_fails_with_what_to_check(mariadb: MariaDbServer, tmp_path: Path) -> None:
+    book = MariaDbBook(mariadb)
+    try:
+        other = tmp_path / "other"
+        other.mkdir()
+        stranger = make_certificates(other)["ca"]
+        dsn = f"{book.settings['dsn']} ssl_mode=verify_identity ssl_ca={stranger}"
+        with connector({**book.settings, "dsn": dsn}, tmp_path) as sql:
+            results = sql.test()
+        [reach] = results
+        assert (reach.check, reach.ok, reach.error_key) == ("reach", False, "cannot_connect")
+        assert reach.message.startswith(f"The TLS connection to MariaDB at 127.0.0.1:{mariadb.port}")
+        assert "check ssl_mode and ssl_ca in the setting 'dsn'" in reach.message
+        assert "CERTIFICATE_VERIFY_FAILED" in reach.message
+    finally:
+        book.close()
+
+
+@pytest.mark.parametrize(
+    ("dsn", "reason"),
+    [
+        ("host=db port=3306 database=crm user=app password=x", "The setting 'dsn' contains a password"),
+        ("mariadb://app:secret@db/crm", "The setting 'dsn' contains a password"),
+        ("host=db sslmode=require", "The setting 'dsn' has the unknown key 'sslmode'"),
+        ("host=db ssl_mode=verify_ca", "The setting 'dsn' asks for ssl_mode=verify_ca: give ssl_ca"),
+        ("postgresql://app@db/crm", "The setting 'dsn' must start with mariadb:// or mysql://"),
+        ("host=db port=33o6", "The setting 'dsn' has the port '33o6'"),
+    ],
+)
+def test_a_mariadb_connection_setting_it_cannot_use_is_refused(dsn: str, reason: str, tmp_path: Path) -> None:
+    settings = {"driver": "mariadb", "dsn": dsn, "table": "contacts", "id_column": "id", "phone_columns": "phone"}
+    with pytest.raises(ConfigError) as refused:
+        SQL.open(BookContext("crm", "CRM", settings, tmp_path, "GB"))
+    assert refused.value.message.startswith(reason) and "secret" not in refused.value.message
