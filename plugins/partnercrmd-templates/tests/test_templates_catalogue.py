@@ -21,6 +21,7 @@ import crm_capsule
 import crm_clio
 import crm_dynamics
 import crm_freshdesk
+import crm_halopsa
 import crm_hubspot
 import crm_intercom
 import crm_pipedrive
@@ -57,6 +58,7 @@ CRMS: dict[str, ModuleType] = {
     "freshdesk": crm_freshdesk,
     "servicenow": crm_servicenow,
     "suitecrm": crm_suitecrm,
+    "halopsa": crm_halopsa,
     "intercom": crm_intercom,
     "capsule": crm_capsule,
     "twenty": crm_twenty,

@@ -39,6 +39,8 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "servicenow": (("servicenow/openapi.yaml",), ("/oauth_token.do",)),
     # SuiteCRM's token endpoint is beside its V8 API (Api/access_token), not in the description's paths.
     "suitecrm": (("suitecrm/swagger.json",), ("/legacy/Api/access_token",)),
+    # Halo's authorisation server (/auth/token) is beside its API (/api), not in the description's paths.
+    "halopsa": (("halopsa/swagger.json",), ("/auth/",)),
     "intercom": (("intercom/api.intercom.io.yaml",), ()),
     "capsule": (("capsule-crm/openapi.yml",), ()),
     "twenty": (("twenty/twenty_core.oas.json",), ()),
