@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from vendor_contract import Amendment, VendorContract, load_description
+from vendor_contract import Amendment, VendorContract
 
 ZOHO_DOCS = "https://www.zoho.com/crm/developer/docs/api/v8/"
 
@@ -159,42 +157,24 @@ DOCUMENTED_QUERY: dict[str, dict[str, dict[str, str]]] = {
 }
 
 
-_CORRECTED: set[str] = set()
-
-
-CORRECTIONS: dict[str, tuple[tuple[str, tuple[str, ...], Any, str], ...]] = {
-    # template id: (file, where in it, the value there instead, why): a declaration the description contradicts
-    # itself on, set as the rest of the description (and the vendor's documentation) has it.
-    "intercom": (
-        (
-            "intercom/api.intercom.io.yaml",
-            ("paths", "/contacts/{contact_id}/notes", "post", "parameters", "1", "schema"),
-            {"type": "string"},
-            "createNote declares contact_id an integer, yet its own examples send 6762f0ad1bb69f9f2193bb62, every "
-            "other /contacts/{contact_id} route declares a string, and the contact schema's id is a string",
-        ),
+INTERCOM_NOTES = "/paths/~1contacts~1{contact_id}~1notes/post/parameters/1/schema"
+AMENDMENTS["intercom"] = (
+    Amendment(
+        "intercom/api.intercom.io.yaml",
+        INTERCOM_NOTES,
+        {"type": "string"},
+        "the description itself: createNote declares contact_id an integer, yet its own examples send "
+        "6762f0ad1bb69f9f2193bb62, every other /contacts/{contact_id} route declares a string, and the contact "
+        "schema's id is a string (https://developers.intercom.com/docs/references/2.14/rest-api/api.intercom.io/"
+        "notes/createnote)",
     ),
-}
-
-
-def _apply_corrections(template_id: str) -> None:
-    """Set each correction of the template in its (cached, once-parsed) description, once, before it is compiled."""
-    if template_id in _CORRECTED:
-        return
-    _CORRECTED.add(template_id)
-    for relative, where, value, _why in CORRECTIONS.get(template_id, ()):
-        node: Any = load_description(relative)
-        for key in where[:-1]:
-            node = node[int(key)] if isinstance(node, list) else node[key]
-        assert isinstance(node, dict) and where[-1] in node, f"{relative}: nothing at {'/'.join(where)} to correct"
-        node[where[-1]] = value
+)
 
 
 def vendor_contract_of(template_id: str) -> VendorContract | None:
     """A fresh contract checker for the template, or None when its vendor publishes no description here."""
     if template_id not in CONTRACTS:
         return None
-    _apply_corrections(template_id)
     files, outside = CONTRACTS[template_id]
     return VendorContract.of(
         template_id,
