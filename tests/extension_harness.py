@@ -1,9 +1,10 @@
-"""Helpers for the browser-extension tests: local test pages, the daemon's events, the extension in Chromium.
+"""Helpers for the browser-extension tests: local test pages, the daemon's events, the extension's pages.
 
 The pages are served by a small local HTTP server (the extension's content
 script runs on http pages); the daemon is a real `partnercrmd serve` process
-(tests/daemon_process.py); the extension is the shipped Chromium package,
-unzipped, loaded into Debian's Chromium through Playwright.
+(tests/daemon_process.py); the extension is the shipped package of each
+browser (tests/extension_browsers.py: Chromium through Playwright, Firefox
+ESR over WebDriver BiDi), and these helpers work on either.
 """
 
 from __future__ import annotations
@@ -14,18 +15,16 @@ import http.server
 import json
 import queue
 import threading
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from playwright.sync_api import BrowserContext, Page, Worker
-
-from partnercrmd.extension_pages import package_path
+from playwright.sync_api import BrowserContext, Page
 
 from .daemon_process import Daemon
+from .extension_browsers import ExtensionBrowser, Tab
 
 EVENT_WAIT = 10.0
 
@@ -163,78 +162,101 @@ addEventListener("load", () => {{
 """
 
 
-def unpack_chromium_package(target: Path) -> Path:
-    """The shipped Chromium package (the file `pip install` installs), unzipped into `target`."""
-    with zipfile.ZipFile(package_path("chromium")) as package:
-        package.extractall(target)
-    return target
-
-
-def service_worker(context: BrowserContext) -> Worker:
-    """The extension's service worker (waiting for it to start if it has not yet)."""
-    for worker in context.service_workers:
-        if worker.url.startswith("chrome-extension://"):
-            return worker
-    worker = context.wait_for_event("serviceworker", timeout=15_000)
-    assert worker.url.startswith("chrome-extension://"), worker.url
-    return worker
-
-
-def extension_id(context: BrowserContext) -> str:
-    return service_worker(context).url.split("/")[2]
-
-
-def badge_text(context: BrowserContext) -> str:
-    text: str = service_worker(context).evaluate("chrome.action.getBadgeText({})")
-    return text
-
-
-def stored(context: BrowserContext, key: str) -> Any:
-    return service_worker(context).evaluate(
-        f"chrome.storage.local.get({json.dumps(key)}).then(s => s[{json.dumps(key)}])"
-    )
-
-
-def wait_scanned(page: Page, timeout: float = 30_000) -> int:
+def wait_scanned(tab: Tab, timeout: float = 30_000) -> int:
     """Wait until the content script has no work left on the page; the number of links it made."""
-    page.wait_for_function("() => document.documentElement.dataset.partnercrmdLinked !== undefined", timeout=timeout)
-    return int(page.evaluate("document.documentElement.dataset.partnercrmdLinked"))
+    tab.wait_for("document.documentElement.dataset.partnercrmdLinked !== undefined", timeout=timeout)
+    return int(tab.evaluate("document.documentElement.dataset.partnercrmdLinked"))
 
 
-def linked_numbers(page: Page, selector: str = "body") -> list[str]:
-    """E.164 numbers of the links the extension made inside `selector`, in page order."""
-    numbers: list[str] = page.eval_on_selector(
-        selector, "el => [...el.querySelectorAll('a.partnercrmd-dial')].map(a => a.dataset.partnercrmdNumber)"
+def linked_numbers(tab: Tab, selector: str = "body") -> list[str]:
+    """E.164 numbers of the links the extension made inside `selector` (shadow roots too), in page order."""
+    numbers: list[str] = tab.evaluate(
+        """(selector) => {
+        const found = [];
+        const visit = (root) => {
+            if (root.shadowRoot) visit(root.shadowRoot);
+            for (const el of root.querySelectorAll('*')) {
+                if (el.matches('a.partnercrmd-dial')) found.push(el.dataset.partnercrmdNumber);
+                if (el.shadowRoot) visit(el.shadowRoot);
+            }
+        };
+        visit(document.querySelector(selector));
+        return found;
+    }""",
+        selector,
     )
     return numbers
 
 
-def open_options(context: BrowserContext) -> Page:
-    page = context.new_page()
-    page.goto(f"chrome-extension://{extension_id(context)}/options.html")
-    page.wait_for_function("() => document.getElementById('status').textContent !== 'Checking…'")
-    return page
+def text_of(tab: Tab, selector: str) -> str:
+    """The rendered text of the first element matching `selector`."""
+    return str(tab.evaluate("(s) => document.querySelector(s).innerText", selector))
 
 
-def pair(context: BrowserContext, port: int, code: str) -> tuple[bool, str]:
+def attribute(tab: Tab, selector: str, name: str) -> str | None:
+    """An attribute of the first element matching `selector`."""
+    value = tab.evaluate("([s, n]) => document.querySelector(s).getAttribute(n)", [selector, name])
+    return None if value is None else str(value)
+
+
+def set_value(tab: Tab, selector: str, value: str | bool) -> None:
+    """Set a form field (a checkbox when `value` is a bool) as typing would, with its input event."""
+    tab.evaluate(
+        """([s, v]) => {
+        const field = document.querySelector(s);
+        if (typeof v === 'boolean') field.checked = v; else field.value = v;
+        field.dispatchEvent(new Event('input', {bubbles: true}));
+        field.dispatchEvent(new Event('change', {bubbles: true}));
+    }""",
+        [selector, value],
+    )
+
+
+def open_options(browser: ExtensionBrowser) -> Tab:
+    """The extension's options page, once it has read its state."""
+    tab = browser.open(f"{browser.extension_origin}/options.html")
+    tab.wait_for("document.getElementById('status').textContent !== 'Checking…'")
+    return tab
+
+
+def extension_state(browser: ExtensionBrowser, expression: str) -> Any:
+    """An expression evaluated in an extension page (`ext` is chrome or browser; promises awaited)."""
+    options = browser.open(f"{browser.extension_origin}/options.html")
+    try:
+        return options.evaluate(
+            f"async () => {{ const ext = globalThis.browser || globalThis.chrome; return ({expression}); }}"
+        )
+    finally:
+        options.close()
+
+
+def badge_text(browser: ExtensionBrowser) -> str:
+    return str(extension_state(browser, "await ext.action.getBadgeText({})"))
+
+
+def stored(browser: ExtensionBrowser, key: str) -> Any:
+    return extension_state(browser, f"(await ext.storage.local.get({json.dumps(key)}))[{json.dumps(key)}]")
+
+
+def pair(browser: ExtensionBrowser, port: int, code: str) -> tuple[bool, str]:
     """Enter port and code in the options page and press Pair; (success, the message shown).
 
     With an empty code a paired extension only moves to the port.
     """
-    options = open_options(context)
+    options = open_options(browser)
     try:
-        options.fill("#port", str(port))
-        options.fill("#code", code)
+        set_value(options, "#port", str(port))
+        set_value(options, "#code", code)
         options.evaluate(
             "(el => { el.textContent = ''; delete el.dataset.ok; })(document.getElementById('pair-message'))"
         )
         options.click("#pair")
-        options.wait_for_function(
-            "() => ['true', 'false'].includes(document.getElementById('pair-message').dataset.ok)"
+        options.wait_for(
+            "['true', 'false'].includes(document.getElementById('pair-message').dataset.ok)"
             " && !['', 'Pairing…', 'Checking…'].includes(document.getElementById('pair-message').textContent)"
         )
-        ok = options.eval_on_selector("#pair-message", "el => el.dataset.ok") == "true"
-        return ok, options.inner_text("#pair-message")
+        ok = attribute(options, "#pair-message", "data-ok") == "true"
+        return ok, text_of(options, "#pair-message")
     finally:
         options.close()
 

@@ -3,7 +3,7 @@
 // Content scripts ask it to dial; the options page asks it to pair, unpair and check. It keeps the pairing
 // state in storage and shows it on the toolbar badge, so an unpaired or cut-off extension is never silent.
 import { CUT_OFF_CODES, Unreachable, post } from "./daemon.js";
-import { PRODUCT, ext, readSettings, writeSettings } from "./settings.js";
+import { PRODUCT, ext, originOf, readSettings, toggleOrigin, writeSettings } from "./settings.js";
 
 const CHECK_ALARM = "partnercrmd-check";
 const BROWSER_NAME = __BROWSER_NAME__; // set by build.mjs: "Chromium" or "Firefox"
@@ -147,6 +147,25 @@ ext.runtime.onMessage.addListener((message, sender, sendResponse) => {
 });
 
 ext.action.onClicked.addListener(() => ext.runtime.openOptionsPage());
+
+// The per-site off switch: the page's right-click menu and the toolbar button's menu switch the page's origin off
+// (or back on) and reload the tab, so its content script starts again and does nothing there.
+const SITE_MENU = "site-on-off";
+
+async function toggleSite(tab) {
+  const origin = originOf(tab && tab.url);
+  if (!origin) return;
+  const settings = await readSettings();
+  await writeSettings({ offOrigins: toggleOrigin(settings.offOrigins, origin) });
+  if (tab.id !== undefined) await ext.tabs.reload(tab.id);
+}
+
+ext.contextMenus.onClicked.addListener((info, tab) => {
+  if (info.menuItemId === SITE_MENU) toggleSite(tab);
+});
+ext.runtime.onInstalled.addListener(() =>
+  ext.contextMenus.create({ id: SITE_MENU, title: `Switch ${PRODUCT} click-to-dial off or on for this site`, contexts: ["page", "action"] }),
+);
 ext.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === CHECK_ALARM) check();
 });

@@ -1,6 +1,7 @@
-// The options page: pairing with the daemon, on/off, region, and the per-site allow and deny lists.
+// The options page: pairing with the daemon, on/off, region, the per-site allow and deny lists and the sites
+// switched off (by origin).
 import { isSupportedCountry } from "libphonenumber-js/min";
-import { PRODUCT, effectiveRegion, ext, parseHosts, readSettings, writeSettings } from "./settings.js";
+import { PRODUCT, effectiveRegion, ext, parseHosts, parseOrigins, readSettings, writeSettings } from "./settings.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -40,6 +41,7 @@ async function fill() {
     : `Empty: ${settings.productName}'s default region (known once paired).`;
   $("allow").value = settings.allow.join("\n");
   $("deny").value = settings.deny.join("\n");
+  $("off-origins").value = settings.offOrigins.join("\n");
   await showState();
 }
 
@@ -73,7 +75,13 @@ $("settings-form").addEventListener("submit", async (event) => {
     say($("save-message"), "The region is a two-letter country code such as GB, US or DE (or empty).", false);
     return;
   }
-  await writeSettings({ enabled: $("enabled").checked, region, allow: parseHosts($("allow").value), deny: parseHosts($("deny").value) });
+  await writeSettings({
+    enabled: $("enabled").checked,
+    region,
+    allow: parseHosts($("allow").value),
+    deny: parseHosts($("deny").value),
+    offOrigins: parseOrigins($("off-origins").value),
+  });
   say($("save-message"), "Saved. Pages opened from now on use these settings.", true);
   await fill();
 });

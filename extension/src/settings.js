@@ -13,6 +13,7 @@ export const DEFAULTS = Object.freeze({
   region: "", // "" = the daemon's default region (learnt at pairing)
   allow: [], // host names; when any are listed, only those sites get links
   deny: [], // host names that never get links (wins over allow)
+  offOrigins: [], // origins (https://crm.example.com:8443) the user switched off: the content script does nothing there
   daemonPort: DEFAULT_PORT,
   applicationId: "",
   daemonRegion: "",
@@ -42,13 +43,43 @@ export function parseHosts(text) {
   ].sort();
 }
 
+/** The origin of a web page's address ("https://crm.example.com"), or "" for anything but http and https. */
+export function originOf(url) {
+  try {
+    const parsed = new URL(String(url));
+    return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.origin : "";
+  } catch {
+    return "";
+  }
+}
+
+/** Origins from a textarea, one a line: "crm.example.com" is taken as https://crm.example.com. */
+export function parseOrigins(text) {
+  return [
+    ...new Set(
+      String(text)
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map((entry) => originOf(/^[a-z]+:\/\//i.test(entry) ? entry : `https://${entry}`)),
+    ),
+  ]
+    .filter(Boolean)
+    .sort();
+}
+
+/** `origins` with `origin` added, or taken out when it is there already (the per-site off switch). */
+export function toggleOrigin(origins, origin) {
+  return origins.includes(origin) ? origins.filter((o) => o !== origin) : [...origins, origin].sort();
+}
+
 function hostMatches(host, entry) {
   return host === entry || host.endsWith(`.${entry}`);
 }
 
-/** Whether the page at `host` gets links: enabled, not denied, and allowed when an allow list is set. */
-export function siteAllowed(settings, host) {
+/** Whether the page at `host` (of `origin`) gets links: enabled, not switched off, not denied, and allowed. */
+export function siteAllowed(settings, host, origin = "") {
   if (!settings.enabled) return false;
+  if (origin && settings.offOrigins.includes(origin)) return false;
   const name = String(host).toLowerCase();
   if (settings.deny.some((entry) => hostMatches(name, entry))) return false;
   return settings.allow.length === 0 || settings.allow.some((entry) => hostMatches(name, entry));
