@@ -39,6 +39,7 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "suitecrm": (("suitecrm/swagger.json",), ("/legacy/Api/access_token",)),
     # Halo's authorisation server (/auth/token) is beside its API (/api), not in the description's paths.
     "halopsa": (("halopsa/swagger.json",), ("/auth/",)),
+    "activecampaign": (("activecampaign/openapi.yaml",), ()),
     "intercom": (("intercom/api.intercom.io.yaml",), ()),
     "capsule": (("capsule-crm/openapi.yml",), ()),
     "twenty": (("twenty/twenty_core.oas.json",), ()),
@@ -167,6 +168,16 @@ AMENDMENTS["intercom"] = (
         "6762f0ad1bb69f9f2193bb62, every other /contacts/{contact_id} route declares a string, and the contact "
         "schema's id is a string (https://developers.intercom.com/docs/references/2.14/rest-api/api.intercom.io/"
         "notes/createnote)",
+    ),
+)
+
+AMENDMENTS["activecampaign"] = (
+    Amendment(
+        "activecampaign/openapi.yaml",
+        "/components/schemas/Contact/properties/phone",
+        {"type": "string"},
+        "https://developers.activecampaign.com/reference/create-a-new-contact (contact.phone: string; the "
+        "description's own ContactRead has phone a string, and numbers are written with + and spaces)",
     ),
 )
 
