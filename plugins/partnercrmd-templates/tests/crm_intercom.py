@@ -8,19 +8,23 @@ total_count, pages} whose pages.next.starting_after is the next page's cursor), 
 200 with the contact), .../notes/createnote (POST /contacts/{contact_id}/notes {body, admin_id} answering 200
 with the note; 404 "User Not Found" for an unknown contact) and authentication
 (https://developers.intercom.com/docs/build-an-integration/learn-more/authentication: a bearer access token;
-401 {"type": "error.list", "errors": [{"code": "unauthorized", "message": "Access Token Invalid"}]}).
+401 {"type": "error.list", "errors": [{"code": "unauthorized", "message": "Access Token Invalid"}]}) and rate
+limits (https://intercom-developer-hub.readme.io/reference/rate-limiting: 429 with X-RateLimit-Limit,
+X-RateLimit-Remaining and X-RateLimit-Reset, a Unix time; no Retry-After, so the template's client waits its
+default second and tries again).
 Intercom keeps a contact's phone as written; these users wrote theirs in international form, which the
 exact phone filter needs. Held to ../shared/data/openapi/intercom/api.intercom.io.yaml (vendor_contracts.py).
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from templates_fake_crm import PEOPLE, FakeCrm
+from templates_fake_crm import PEOPLE, FakeCrm, Handler
 
 TOKEN = "dG9rOjU5ZjBhYjI4XzQ0MjRfNGQxYV9iNjQ4XzExZjY5ZTg1NjM5ZjoxOjA="
 SECRETS = ("access_token",)
@@ -67,6 +71,19 @@ def build() -> FakeCrm:
 
     for p in PEOPLE:
         new_contact("user", p.name, p.email, STORED[p.first])
+
+    @web.middleware
+    async def rate_limit_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Intercom's 429 carries X-RateLimit-Limit, -Remaining and -Reset (a Unix time), not Retry-After."""
+        response = await handler(request)
+        if response.status == 429:
+            response.headers.pop("Retry-After", None)
+            response.headers["X-RateLimit-Limit"] = "166"
+            response.headers["X-RateLimit-Remaining"] = "0"
+            response.headers["X-RateLimit-Reset"] = str(int(time.time()) + 1)
+        return response
+
+    crm.outer_middlewares.append(rate_limit_headers)
 
     def matches(record: dict[str, Any], rule: dict[str, Any]) -> bool:
         if "field" not in rule:
