@@ -13,6 +13,7 @@ import aiohttp
 import crm_microsoft365
 import pytest
 from aiohttp import web
+from odata_contract import graph_contract
 from templates_fake_crm import FakeCrm
 
 from partnercrmd.testing import (
@@ -28,10 +29,16 @@ from partnercrmd.testing import (
 
 @pytest.fixture
 async def graph() -> AsyncIterator[FakeCrm]:
+    """The Graph reproduction, its traffic held to Microsoft Graph's CSDL (odata_contract.py): paths, $select,
+    $filter and created bodies use the contact type's properties as their types allow, answers carry no others."""
     crm = crm_microsoft365.build()
+    contract = graph_contract()
+    crm.outer_middlewares.append(contract.middleware())
     await crm.start()
     yield crm
     await crm.stop()
+    assert contract.checked, "no Graph request was checked"
+    contract.assert_kept()
 
 
 async def signed_in_book(api: ApiSession, app: web.Application, graph: FakeCrm) -> str:
