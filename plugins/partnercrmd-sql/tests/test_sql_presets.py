@@ -16,17 +16,20 @@ from typing import Any
 import pytest
 from aiohttp import web
 from crm_schemas import SUITECRM_TABLES, VTIGER_TABLES
-from partnercrmd_sql import SQL, SqlBook
+from partnercrmd_sql import SQL, SUITECRM_ENTRY, SqlBook
 from sql_test_support import MariaDbBook, MariaDbServer
 
 from partnercrmd.sdk import BookContext
 from partnercrmd.testing import (
     ApiSession,
+    Paths,
     RecordingOpener,
     action,
+    addin_host,
     configure_book,
     names,
     remove_default_book,
+    run_cli,
     search,
 )
 
@@ -297,3 +300,35 @@ def test_vtiger_connection_check_passes(vtiger: MariaDbBook, tmp_path: Path) -> 
         ("search", True, None),
         ("url_template", True, None),
     ]
+
+
+# --- the presets as entries of their own in the catalogue --------------------------------------------------
+
+
+def test_books_types_lists_the_preset_entries(partnercrmd_home: Paths, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["books", "types"]) == 0
+    out = capsys.readouterr().out
+    for entry in ("suitecrm-database", "vtiger-database", "sql"):
+        assert entry in out
+    assert "SuiteCRM (database)" in out and "vtiger CRM (database)" in out
+
+
+async def test_the_suitecrm_and_vtiger_entries_are_the_presets(
+    api: ApiSession,
+    partnercrmd_app: web.Application,
+    partnercrmd_opener: RecordingOpener,
+    suitecrm: MariaDbBook,
+    vtiger: MariaDbBook,
+) -> None:
+    await remove_default_book(partnercrmd_app)
+    assert addin_host(partnercrmd_app).integration("suitecrm-database") is SUITECRM_ENTRY
+    without_preset = [{k: v for k, v in book.settings.items() if k != "preset"} for book in (suitecrm, vtiger)]
+    suite_id = await configure_book(partnercrmd_app, "suitecrm-database", **without_preset[0])
+    vtiger_id = await configure_book(partnercrmd_app, "vtiger-database", **without_preset[1])
+    found = await search(api, "+44 20 7946 0958")
+    assert (names(found[suite_id]), names(found[vtiger_id])) == (["Dana Whitfield"], ["Dana Whitfield"])
+    listed = {b["AddinId"]: b for b in await api.call("GET", "AddressBooks")}
+    assert listed[suite_id]["HasActivityActionFeatureCreate"] and listed[suite_id]["HasActivityActionFeatureShow"]
+    assert not listed[vtiger_id]["HasActivityActionFeatureCreate"]
+    await api.call("POST", "DoAction", actionId=action(found[vtiger_id]["Records"][0], "Open"))
+    assert partnercrmd_opener.urls == ["https://vtiger.example/index.php?module=Contacts&view=Detail&record=11"]
