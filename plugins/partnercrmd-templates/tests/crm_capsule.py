@@ -5,11 +5,13 @@ Follows https://developer.capsulecrm.com/v2/operations/Party (searchParties: GET
 /api/v2/parties/{partyId} -> {"party"}, 404 for an unknown one; createParty: POST /api/v2/parties {"party":
 {type, firstName, lastName, phoneNumbers: [{number}], emailAddresses: [{address}]}} -> 201 {"party"}),
 .../Task (createTask: POST /api/v2/tasks {"task": {description, dueOn, ...}}, description and dueOn required,
--> 201 {"task"}) and https://developer.capsulecrm.com/v2/overview/authentication (a bearer token; 401
-{"message": ...}). A person's name is firstName and lastName (`name` is an organisation's); the search is
-reproduced as Capsule's global search behaves for these seeds: a number matches when its digits are the
-stored number's (the way it was written does not matter, the country code does), a text when every word is
-in the name or an email address. Held to ../shared/data/openapi/capsule-crm/openapi.yml (vendor_contracts.py;
+-> 201 {"task"}), https://developer.capsulecrm.com/v2/overview/authentication (a bearer token; 401
+{"message": ...}) and .../v2/overview/handling-api-responses (4,000 requests an hour; a 429 {"error": "rate limit
+reached"} with X-RateLimit-Limit, -Remaining and -Reset, UTC epoch seconds, and no Retry-After).
+A person's name is firstName and lastName (`name` is an organisation's); the search is reproduced as Capsule's
+global search behaves for these seeds: a number matches when its digits are the stored number's (the way it was
+written does not matter, the country code does), a text when every word is in the name or an email address. Held
+to ../shared/data/openapi/capsule-crm/openapi.yml (vendor_contracts.py;
 a community-written description, tier C in its MANIFEST.md).
 """
 
@@ -20,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from templates_fake_crm import PEOPLE, FakeCrm, digits
+from templates_fake_crm import PEOPLE, FakeCrm, digits, rate_limit_reset_headers
 
 TOKEN = "cpsl-9mN2vXq8RkT4wZp7LbY3sHd6"
 SECRETS = ("api_token",)
@@ -34,7 +36,9 @@ def build() -> FakeCrm:
         "Capsule CRM",
         unauthorized=lambda: web.json_response({"message": "authentication failed"}, status=401),
         static_credentials={f"Bearer {TOKEN}"},
+        error_body=lambda status, message: {"error": "rate limit reached" if status == 429 else message},
     )
+    crm.outer_middlewares.append(rate_limit_reset_headers(4000))
     organisations: dict[str, int] = {}
 
     def new_party(body: dict[str, Any]) -> int:

@@ -18,13 +18,12 @@ exact phone filter needs. Held to ../shared/data/openapi/intercom/api.intercom.i
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from templates_fake_crm import PEOPLE, FakeCrm, Handler
+from templates_fake_crm import PEOPLE, FakeCrm, rate_limit_reset_headers
 
 TOKEN = "dG9rOjU5ZjBhYjI4XzQ0MjRfNGQxYV9iNjQ4XzExZjY5ZTg1NjM5ZjoxOjA="
 SECRETS = ("access_token",)
@@ -72,18 +71,7 @@ def build() -> FakeCrm:
     for p in PEOPLE:
         new_contact("user", p.name, p.email, STORED[p.first])
 
-    @web.middleware
-    async def rate_limit_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Intercom's 429 carries X-RateLimit-Limit, -Remaining and -Reset (a Unix time), not Retry-After."""
-        response = await handler(request)
-        if response.status == 429:
-            response.headers.pop("Retry-After", None)
-            response.headers["X-RateLimit-Limit"] = "166"
-            response.headers["X-RateLimit-Remaining"] = "0"
-            response.headers["X-RateLimit-Reset"] = str(int(time.time()) + 1)
-        return response
-
-    crm.outer_middlewares.append(rate_limit_headers)
+    crm.outer_middlewares.append(rate_limit_reset_headers(166))
 
     def matches(record: dict[str, Any], rule: dict[str, Any]) -> bool:
         if "field" not in rule:

@@ -19,6 +19,7 @@ import hashlib
 import html
 import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,6 +85,23 @@ def same_number(query: str, stored: str) -> bool:
     """How these CRMs' phone searches behave for our seeds: the last nine digits agree."""
     a, b = digits(query), digits(stored)
     return len(a) >= 7 and len(b) >= 7 and a[-9:] == b[-9:]
+
+
+def rate_limit_reset_headers(limit: int) -> Middleware:
+    """A middleware for vendors whose 429 says when to come back in X-RateLimit-Reset (a Unix time) and carries
+    no Retry-After (Intercom, Capsule): FakeCrm's 429 is answered in that vendor's way."""
+
+    @web.middleware
+    async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        if response.status == 429:
+            response.headers.pop("Retry-After", None)
+            response.headers["X-RateLimit-Limit"] = str(limit)
+            response.headers["X-RateLimit-Remaining"] = "0"
+            response.headers["X-RateLimit-Reset"] = str(int(time.time()) + 1)
+        return response
+
+    return headers
 
 
 @dataclass
