@@ -9,7 +9,8 @@ communication whose senders or receivers name the contact), https://docs.develop
 https://docs.developers.clio.com/api-docs/authorization/ (OAuth 2 authorisation code at /oauth/authorize and
 /oauth/token with the client secret, access tokens of 30 days, refresh tokens kept; GET
 /api/v4/users/who_am_i.json; a refused token gets 401 {"error": {"type": "UnauthorizedError", "message"}}).
-Clio users here wrote numbers in international form. Held to ../shared/data/openapi/clio/clio.json
+A 429 carries Retry-After in seconds (https://docs.developers.clio.com/api-docs/rate-limits/), as the framework's
+does. Clio users here wrote numbers in international form. Held to ../shared/data/openapi/clio/clio.json
 (vendor_contracts.py).
 """
 
