@@ -52,9 +52,9 @@ def condition_holds(record: dict[str, Any], condition: str) -> bool:
         raise web.HTTPBadRequest(text=f"Invalid query condition: {condition}")
     field, operator, value = match.groups()
     if field not in FIELDS:
-        # An invalid condition is dropped, not refused (the glide.invalid_query.returns_no_rows property, false by
-        # default): a misspelt field widens the answer, which a name search's test then sees.
-        return True
+        # This instance has glide.invalid_query.returns_no_rows set to true: a condition on a field the table does
+        # not have matches nothing (left false, ServiceNow drops the condition and a misspelt field matches all).
+        return False
     stored = str(record.get(field) or "")
     if operator == "=":
         return stored == value
