@@ -574,6 +574,16 @@ def test_png_bytes_in_the_table_are_the_picture(server_book: PostgresBook | Mari
     assert dana.picture is not None and dana.picture.data == PNG_PIXEL
 
 
+def test_diagnostics_name_the_server_and_its_version(server_book: PostgresBook | MariaDbBook, tmp_path: Path) -> None:
+    with connector(server_book.settings, tmp_path) as sql:
+        found = sql.diagnostics()
+    assert found["driver"] == server_book.settings["driver"]
+    assert found["database"].startswith(f"{server_book.product} at 127.0.0.1:")
+    version = found["server_version"]
+    assert version and (version.startswith("15") if server_book.product == "PostgreSQL" else "MariaDB" in version)
+    assert "server_error" not in found and server_book.settings["password"] not in str(found)
+
+
 def test_books_test_command_checks_a_server_book(
     partnercrmd_home: Paths, server_book: PostgresBook | MariaDbBook, capsys: pytest.CaptureFixture[str]
 ) -> None:
