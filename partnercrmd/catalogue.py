@@ -101,7 +101,8 @@ OTHER_CATEGORY = "Other"
 KNOWN_INTEGRATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "local": ("Desktop", ("address book", "contacts", "vCard", "CSV", "Outlook export", "Google Contacts export")),
     "carddav": ("Directory", ("Nextcloud", "iCloud", "Fastmail", "Radicale", "SOGo", "Baikal", "vCard server")),
-    "ldap": ("Directory", ("Active Directory", "AD", "OpenLDAP", "Entra ID", "phone book")),
+    "ldap": ("Directory", ("OpenLDAP", "389 Directory Server", "FreeIPA", "phone book")),
+    "active-directory": ("Directory", ("AD", "Microsoft", "Windows Server", "Samba AD", "domain controller", "LDAP")),
     "sql": ("Directory", ("database", "PostgreSQL", "MySQL", "MariaDB", "SQL Server", "SQLite")),
     "json-directory": ("Directory", ("company directory", "JSON file", "phone list")),
     "tryton": ("Accounting", ("ERP", "GNU Health")),

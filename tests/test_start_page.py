@@ -79,7 +79,8 @@ def test_badge_initials_and_colours_are_stable() -> None:
     [
         ("Salesforce", "salesforce"),
         ("sfdc", "salesforce"),  # an alias
-        ("active directory", "ldap"),
+        ("active directory", "active-directory"),
+        ("openldap", "ldap"),
         ("nextcloud", "carddav"),
         ("Microsoft Dynamics", "dynamics365"),
         ("freshworks", "freshdesk"),

@@ -51,7 +51,11 @@ def check_write(
     except AddinError as exc:
         return failed(check, exc)
     account = client.settings.bind_dn or "anonymous"
-    if result.code in (codes.NO_SUCH_ATTRIBUTE, codes.SUCCESS):
+    # Samba AD answers an attribute its schema lacks with noSuchAttribute too, saying "was not found in the schema".
+    unknown = result.code == codes.UNDEFINED_ATTRIBUTE_TYPE or (
+        result.code == codes.NO_SUCH_ATTRIBUTE and "not found in the schema" in result.message
+    )
+    if result.code in (codes.NO_SUCH_ATTRIBUTE, codes.SUCCESS) and not unknown:
         return CheckResult(check, True, f"The account may change '{attribute}' ({purpose}).")
     if result.code == codes.INSUFFICIENT_ACCESS_RIGHTS:
         return CheckResult(
@@ -61,7 +65,7 @@ def check_write(
             f"administrator for write access to it, or {turn_off}.",
             "invalid_auth",
         )
-    if result.code == codes.UNDEFINED_ATTRIBUTE_TYPE:
+    if unknown:
         return CheckResult(
             check,
             False,

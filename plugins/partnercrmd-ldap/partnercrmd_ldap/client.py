@@ -108,6 +108,29 @@ class ConnectionSettings:
     its IP address or another name): checked instead of that host, never "any name"."""
 
 
+class VerifiedTls(ldap3.Tls):
+    """TLS for ldaps:// and StartTLS that OpenSSL verifies in full: the chain against `ca_file` (or the system's
+    CAs) and the name, which is `server_name` or else the host connected to.
+
+    ldap3's own name check calls ssl.match_hostname, deprecated and gone in Python 3.12, and compares only the
+    connected host; here the check is the standard library's (`check_hostname`), with IP addresses and the
+    certificate's common name handled by OpenSSL.
+    """
+
+    def __init__(self, ca_file: str, server_name: str) -> None:
+        super().__init__(validate=ssl.CERT_REQUIRED, version=ssl.PROTOCOL_TLS_CLIENT, ca_certs_file=ca_file or None)
+        self.server_name = server_name
+
+    def wrap_socket(self, connection: Any, do_handshake: bool = False) -> None:
+        """Called by ldap3 for ldaps:// (at open) and StartTLS, always with `do_handshake` (so failures show here)."""
+        context = ssl.create_default_context(cafile=self.ca_certs_file)  # CERT_REQUIRED and check_hostname
+        connection.socket = context.wrap_socket(
+            connection.socket,
+            server_hostname=self.server_name or connection.server.host,
+            do_handshake_on_connect=do_handshake,
+        )
+
+
 @dataclass(frozen=True)
 class Entry:
     """One directory entry as the server returned it: its DN and raw values, attribute names lower-cased."""
@@ -191,15 +214,7 @@ class LdapClient:
     def _tls(self) -> ldap3.Tls | None:
         if not (self.settings.address.use_ssl or self.settings.start_tls):
             return None
-        name = self.settings.tls_server_name
-        return ldap3.Tls(
-            validate=ssl.CERT_REQUIRED,
-            version=ssl.PROTOCOL_TLS_CLIENT,
-            ca_certs_file=self.settings.ca_file or None,
-            # ldap3 accepts the certificate for the host or any of valid_names; the setting is that one name.
-            valid_names=[name] if name else None,
-            sni=name or None,
-        )
+        return VerifiedTls(self.settings.ca_file, self.settings.tls_server_name)
 
     # --- connections ---------------------------------------------------------------------------------
 
@@ -333,25 +348,18 @@ class LdapClient:
         )
 
     def _name_mismatch(self, exc: BaseException) -> AddinError | None:
-        """The fix when a trusted certificate names another host than the one connected to; None otherwise.
+        """The fix when a trusted certificate is issued for another name than the one checked; None otherwise.
 
-        ldap3 reports it as "certificate {...} doesn't match any name in [...]" with the certificate's fields.
+        ldap3 passes on OpenSSL's verify message ("Hostname mismatch, certificate is not valid for 'x'")
+        inside its own error text.
         """
-        text = str(exc)
-        if "doesn't match any name" not in text:
+        if "hostname mismatch" not in str(exc).lower() and "ip address mismatch" not in str(exc).lower():
             return None
-        names = re.findall(r"\('DNS', '([^']+)'\)", text) or re.findall(r"\('commonName', '([^']+)'\)", text)
         expected = self.settings.tls_server_name or self.settings.address.host
-        if not names:
-            return AddinError(
-                f"The certificate of {self.settings.address} is not for '{expected}'; set 'tls_server_name' to the "
-                "name it was issued for.",
-                code="cannot_connect",
-            )
-        listed = ", ".join(f"'{n}'" for n in dict.fromkeys(names))
         return AddinError(
-            f"The certificate of {self.settings.address} is trusted but issued for {listed}, not '{expected}'; "
-            f"use that name in 'url' or set 'tls_server_name' to {names[0]}.",
+            f"The certificate of {self.settings.address} is trusted but not issued for '{expected}'; use the name "
+            "it was issued for (the server's full DNS name, e.g. dc1.corp.example.com) in 'url', or set "
+            "'tls_server_name' to it.",
             code="cannot_connect",
         )
 

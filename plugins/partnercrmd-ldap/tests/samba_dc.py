@@ -40,6 +40,8 @@ BULK_PEOPLE = 1100
 LONG_AGO = "20250101000000.0Z"
 START_TIMEOUT = 60.0
 CACHE_ROOT = Path.home() / ".cache" / "partnercrmd-tests"
+SEED_VERSION = 2
+"""Part of the cache key: raise it when the seed or the provisioning changes."""
 PATH_MARK = "@DC_DIR@"
 """Stands for the domain's directory in the cached smb.conf (its paths are absolute)."""
 
@@ -85,7 +87,7 @@ PEOPLE = [
         mail="eamon.oneill@northwind.example",
         telephoneNumber="+44 20 7946 0456",
         homePhone="0161.496.0789",
-        ipPhone="4711",
+        ipPhone="020-7946-0460",
     ),
     user(
         "Frank Ocampo",
@@ -138,7 +140,16 @@ class SambaDC:
     def certificate_name(self) -> str:
         """The name in the DC's own certificate ('VM.example.test': its NetBIOS name and the realm)."""
         text = subprocess.run(
-            ["openssl", "x509", "-noout", "-subject", "-nameopt", "multiline", "-in", str(self.directory / "private" / "tls" / "cert.pem")],
+            [
+                "openssl",
+                "x509",
+                "-noout",
+                "-subject",
+                "-nameopt",
+                "multiline",
+                "-in",
+                str(self.directory / "private" / "tls" / "cert.pem"),
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -181,9 +192,8 @@ class SambaDC:
             return False
         context.check_hostname = False
         try:
-            with socket.create_connection(("127.0.0.1", LDAPS_PORT), timeout=1) as raw:
-                with context.wrap_socket(raw):
-                    return True
+            with socket.create_connection(("127.0.0.1", LDAPS_PORT), timeout=1) as raw, context.wrap_socket(raw):
+                return True
         except OSError:
             return False
 
@@ -200,13 +210,24 @@ class SambaDC:
 
     def ldb(self, tool: str, ldif: str, *options: str) -> None:
         """Samba's own `ldbadd` / `ldbmodify` on the DC's database (works while the DC runs)."""
-        subprocess.run(
-            [tool, "-H", str(self.sam_ldb), *options], input=ldif.encode(), check=True, capture_output=True
-        )
+        subprocess.run([tool, "-H", str(self.sam_ldb), *options], input=ldif.encode(), check=True, capture_output=True)
 
     def ldb_raw(self, ldb_file: Path, ldif: str) -> None:
         """`ldbmodify` of one partition file without Samba's modules (only while the DC is stopped)."""
         subprocess.run(["ldbmodify", "-H", f"tdb://{ldb_file}"], input=ldif.encode(), check=True, capture_output=True)
+
+    def values(self, base: str, search_filter: str, attribute: str) -> list[str]:
+        """The values of `attribute` of the entries `ldbsearch` finds (base64 and folded lines decoded)."""
+        import base64
+
+        unfolded = re.sub(r"\n ", "", self.search(base, search_filter, attribute))
+        found = []
+        for line in unfolded.splitlines():
+            name, _, value = line.partition(":")
+            if name.lower() != attribute.lower():
+                continue
+            found.append(base64.b64decode(value[2:]).decode() if value.startswith(": ") else value.strip())
+        return found
 
     def search(self, base: str, search_filter: str, *attributes: str) -> str:
         """What Samba's own `ldbsearch` reads (LDIF text), never the add-in."""
@@ -257,7 +278,15 @@ def _provision(target: Path) -> None:
         user("partnercrmd", "partnercrmd", userPrincipalName=SERVICE_UPN),
     )
     subprocess.run(
-        ["samba-tool", "user", "setpassword", "partnercrmd", f"--newpassword={SERVICE_PASSWORD}", "-H", str(server.sam_ldb)],
+        [
+            "samba-tool",
+            "user",
+            "setpassword",
+            "partnercrmd",
+            f"--newpassword={SERVICE_PASSWORD}",
+            "-H",
+            str(server.sam_ldb),
+        ],
         check=True,
         capture_output=True,
     )
@@ -283,11 +312,11 @@ def _provision(target: Path) -> None:
 
 def prepared_domain() -> Path:
     """The cached, provisioned and seeded domain (made on first use, about a minute)."""
-    cached = CACHE_ROOT / f"samba-ad-{samba_version()}"
+    cached = CACHE_ROOT / f"samba-ad-{samba_version()}-seed{SEED_VERSION}"
     if (cached / "dc" / "private" / "tls" / "ca.pem").exists():
         return cached / "dc"
     CACHE_ROOT.mkdir(parents=True, exist_ok=True)
-    building = CACHE_ROOT / f"samba-ad-{samba_version()}.building-{os.getpid()}"
+    building = CACHE_ROOT / f"samba-ad-{samba_version()}-seed{SEED_VERSION}.building-{os.getpid()}"
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir()
     _provision(building)
