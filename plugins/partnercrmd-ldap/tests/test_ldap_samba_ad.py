@@ -26,13 +26,11 @@ from samba_dc import (
     BASE_DN,
     BULK_PEOPLE,
     DOMAIN,
-    PEOPLE,
     SERVICE_DN,
     SERVICE_PASSWORD,
     SERVICE_UPN,
     USERS,
     SambaDC,
-    bulk_person,
     copy_domain,
 )
 
@@ -405,6 +403,3 @@ async def test_a_dc_stopped_mid_test_is_an_exception_text_and_found_again_after_
         dc.start()
     assert names((await find(api, "+44 20 7946 0958", timeoutMs=3000))[book_id]) == ["Dana Whitfield"]
 
-
-def test_the_seed_is_what_the_tests_assume() -> None:
-    assert len(PEOPLE) == 4 and bulk_person(3).startswith(f"dn: CN=Bulk Person 0003,{USERS}")
