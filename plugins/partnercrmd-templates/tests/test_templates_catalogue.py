@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any
 
 import crm_activecampaign
+import crm_brevo
 import crm_capsule
 import crm_clio
 import crm_dynamics
@@ -65,6 +66,7 @@ CRMS: dict[str, ModuleType] = {
     "capsule": crm_capsule,
     "twenty": crm_twenty,
     "clio": crm_clio,
+    "brevo": crm_brevo,
 }
 
 

@@ -46,6 +46,7 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # Clio's OAuth server (/oauth/authorize, /oauth/token: the authorization page cited in crm_clio.py) is beside
     # its API, not in the description.
     "clio": (("clio/clio.json",), ("/oauth/",)),
+    "brevo": (("brevo/swagger_definition_v3.yml",), ()),
 }
 
 
@@ -178,6 +179,19 @@ AMENDMENTS["activecampaign"] = (
         {"type": "string"},
         "https://developers.activecampaign.com/reference/create-a-new-contact (contact.phone: string; the "
         "description's own ContactRead has phone a string, and numbers are written with + and spaces)",
+    ),
+)
+
+
+AMENDMENTS["brevo"] = (
+    Amendment(
+        "brevo/swagger_definition_v3.yml",
+        "/components/schemas/getContactDetails/properties/attributes",
+        {"additionalProperties": True},
+        "the description itself: attributes is the 'Set of attributes of the contact', each account's own (its "
+        "examples answer FIRST_NAME, LAST_NAME, SMS, CITY...), declared with no properties; createContact says "
+        "'These attributes must be present in your Brevo account' (https://developers.brevo.com/reference/"
+        "createcontact)",
     ),
 )
 
