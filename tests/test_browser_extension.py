@@ -27,6 +27,7 @@ from .extension_harness import (
     attribute,
     badge_text,
     big_page,
+    extension_state,
     linked_numbers,
     open_options,
     page_server,
@@ -611,6 +612,10 @@ def test_the_extension_can_be_turned_off_or_limited_to_some_sites(
 def test_the_extension_can_be_switched_off_for_one_site_by_its_origin(
     browser: ExtensionBrowser, site: str, paired: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
+    # The page's and the toolbar button's menu item that switches a site off or on is registered.
+    menu_item = "await new Promise((done) => ext.contextMenus.update({}, {{}}, () => done(!ext.runtime.lastError)))"
+    assert extension_state(browser, menu_item.format("'site-on-off'")) is True
+    assert extension_state(browser, menu_item.format("'no-such-item'")) is False
     directory = tmp_path_factory.mktemp("other-origin")
     (directory / "numbers.html").write_text(NUMBERS_PAGE, encoding="utf-8")
     with page_server(directory) as other:  # the same host on another port: another origin
