@@ -75,8 +75,6 @@ def load_description(relative: str) -> dict[str, Any]:
     _open_free_form_objects(result)
     _openapi_types(result)
     _lower_case_http_schemes(result)
-    _openapi_types(result)
-    _lower_case_http_schemes(result)
     return result
 
 
@@ -122,43 +120,6 @@ def _merge_all_of_objects(description: dict[str, Any], node: Any) -> None:
         node["required"] = required
     if open_to_more and "additionalProperties" not in node:
         node["additionalProperties"] = True
-
-
-CSHARP_TYPES: dict[str, dict[str, Any]] = {
-    "int": {"type": "integer"},
-    "bool": {"type": "boolean"},
-    "double": {"type": "number"},
-    "obj": {"type": "object"},
-    "DateTime": {"type": "string", "format": "date-time"},
-    "List<int>": {"type": "array", "items": {"type": "integer"}},
-}
-"""Type names of the vendor's own language that its tool wrote where OpenAPI wants its own (Halo's description:
-`{type: int}` for `page_size`, `{type: bool}` for `search_phonenumbers`, described as "(int)" and "(bool)")."""
-
-
-def _openapi_types(node: Any) -> None:
-    """Each schema whose `type` is a C# type name given the OpenAPI type it names (openapi-core refuses unknown
-    types); the parameter's own text says which it is."""
-    if isinstance(node, list):
-        for item in node:
-            _openapi_types(item)
-        return
-    if not isinstance(node, dict):
-        return
-    kind = node.get("type")
-    if isinstance(kind, str) and kind in CSHARP_TYPES:
-        node.update(CSHARP_TYPES[kind])
-    for value in node.values():
-        _openapi_types(value)
-
-
-def _lower_case_http_schemes(description: dict[str, Any]) -> None:
-    """HTTP authentication schemes in lower case, as openapi-core compares them: scheme names are case-insensitive
-    (RFC 9110 §11.1), and Halo's description writes `scheme: Bearer`."""
-    schemes = description.get("components", {}).get("securitySchemes", {})
-    for scheme in schemes.values() if isinstance(schemes, dict) else ():
-        if isinstance(scheme, dict) and scheme.get("type") == "http" and isinstance(scheme.get("scheme"), str):
-            scheme["scheme"] = scheme["scheme"].lower()
 
 
 CSHARP_TYPES: dict[str, dict[str, Any]] = {
