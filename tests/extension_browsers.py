@@ -28,6 +28,7 @@ from .firefox_bidi import FirefoxBiDi, deserialise
 
 FIREFOX_ADDON_ID = "click-to-dial@partnercrmd.invalid"  # extension/manifests/firefox.json
 WAIT_MS = 30_000
+PAGE_LOAD_TIMEOUT = 180.0  # seconds: the 5 MB page on a busy machine
 
 
 _FUNCTION = re.compile(r"\s*(?:async\s+)?(?:function\b|\([^()]*\)\s*=>|\w+\s*=>|\(\[[^()]*\]\)\s*=>)")
@@ -271,7 +272,8 @@ class FirefoxBrowser:
     def open(self, url: str) -> Tab:
         created = self.firefox.command("browsingContext.create", {"type": "tab"})
         context = created["context"]
-        self.firefox.command("browsingContext.navigate", {"context": context, "url": url, "wait": "complete"})
+        navigate = {"context": context, "url": url, "wait": "complete"}
+        self.firefox.command("browsingContext.navigate", navigate, timeout=PAGE_LOAD_TIMEOUT)
         return BiDiTab(self.firefox, context)
 
     def close(self) -> None:
