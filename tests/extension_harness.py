@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, Worker
 
 from .daemon_process import Daemon
-from .extension_browsers import ExtensionBrowser, Tab
+from .extension_browsers import ExtensionBrowser, PlaywrightTab, Tab, unpack_package
 
 EVENT_WAIT = 10.0
 
@@ -162,8 +162,25 @@ addEventListener("load", () => {{
 """
 
 
-def wait_scanned(tab: Tab, timeout: float = 30_000) -> int:
+def unpack_chromium_package(target: Path) -> Path:
+    """The shipped Chromium package, unzipped into `target` (bench/extension_bench.py loads it into Playwright)."""
+    return unpack_package("chromium", target)
+
+
+def service_worker(context: BrowserContext) -> Worker:
+    """The Chromium extension's service worker (waiting for it to start if it has not yet)."""
+    for worker in context.service_workers:
+        if worker.url.startswith("chrome-extension://"):
+            return worker
+    worker = context.wait_for_event("serviceworker", timeout=15_000)
+    assert worker.url.startswith("chrome-extension://"), worker.url
+    return worker
+
+
+def wait_scanned(tab: Tab | Page, timeout: float = 30_000) -> int:
     """Wait until the content script has no work left on the page; the number of links it made."""
+    if isinstance(tab, Page):
+        tab = PlaywrightTab(tab)
     tab.wait_for("document.documentElement.dataset.partnercrmdLinked !== undefined", timeout=timeout)
     return int(tab.evaluate("document.documentElement.dataset.partnercrmdLinked"))
 
