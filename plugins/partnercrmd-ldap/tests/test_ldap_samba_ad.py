@@ -344,6 +344,27 @@ def test_check_names_the_failing_step_with_a_stable_key(
     assert last[:3] == (failing, False, error_key), last
 
 
+def cli_sets(settings: dict[str, Any]) -> list[str]:
+    return [arg for key, value in settings.items() for arg in ("--set", f"{key}={value}")]
+
+
+def test_books_add_checks_the_dc_and_books_test_runs_every_step(
+    partnercrmd_home: Paths, dc: SambaDC, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Plain LDAP: the DC wants encryption; `add` says what to change and saves nothing.
+    plain = cli_sets(ad_settings(dc, url=dc.ldap_url))
+    assert run_cli(["books", "add", "active-directory", "--name", "AD", *plain]) != 0
+    refused = capsys.readouterr()
+    assert "accepts logins only over an encrypted connection" in refused.out + refused.err
+    assert run_cli(["books", "add", "active-directory", "--name", "AD", *cli_sets(ad_settings(dc))]) == 0
+    capsys.readouterr()
+    assert run_cli(["books", "test", "AD"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"ok   reach: The LDAP server at {dc.ldaps_url} answers."
+    assert lines[1] == f"ok   authenticate: Logged in as '{SERVICE_UPN}'."
+    assert not any(SERVICE_PASSWORD in line for line in lines)
+
+
 # --- writing: calls logged into info, new contacts ------------------------------------------------------
 
 CALL = {
@@ -402,4 +423,3 @@ async def test_a_dc_stopped_mid_test_is_an_exception_text_and_found_again_after_
     finally:
         dc.start()
     assert names((await find(api, "+44 20 7946 0958", timeoutMs=3000))[book_id]) == ["Dana Whitfield"]
-
