@@ -12,6 +12,8 @@ CRM_CREATE 0|1, CRM_ENTITY_TYPE/ID) returns a new CALL_ID ("externalCall.<hex>.<
 .show and .hide need a registered CALL_ID and USER_ID; .finish needs CALL_ID, USER_ID and DURATION
 (seconds), takes STATUS_CODE (200, 304 missed…), and closes the call: a later method with its
 CALL_ID is an error. What the telephony methods took is in written["telephony"], in order.
+The telephony pages are dev.1c-bitrix.ru's telephony_externalcall_show.php, telephony_externalcall_hide.php and
+telephony_externalcall_finish.php (rest_help/scope_telephony/telephony/).
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ $filter with contains() and its % wildcard, '' inside string literals, Prefer od
 @odata.nextLink), retrieve-entity-using-web-api (GET /contacts(<guid>)), create-entity-web-api
 (Prefer return=representation: 201 with the record), the phonecall table (directioncode true when
 outgoing, actualdurationminutes, phonenumber, regardingobjectid_contact@odata.bind) and the
-Microsoft identity platform's client credentials grant (POST /<tenant>/oauth2/v2.0/token with
-scope <environment>/.default). A 401 carries WWW-Authenticate: Bearer and an OData error body.
+Microsoft identity platform's client credentials grant (v2-oauth2-client-creds-grant-flow: POST
+/<tenant>/oauth2/v2.0/token with scope <environment>/.default). A 401 carries WWW-Authenticate: Bearer and an
+OData error body.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 Follows the REST API Developer Guide (resources_search.htm: GET /services/data/vXX.X/search/?q=SOSL
 answering {"searchRecords": [...]} with `attributes`; resources_sobject_retrieve.htm; dome_sobject_create.htm:
-201 {"id", "success", "errors"}), the SOSL reference (FIND {…} IN PHONE FIELDS / IN NAME FIELDS,
-backslash-escaped reserved characters, trailing * wildcard), the Task object (TaskSubtype, CallType,
-CallDurationInSeconds, CallObject) and the OAuth 2 refresh token flow: the token answer has no
+201 {"id", "success", "errors"}), the SOSL reference (sforce_api_calls_sosl_find.htm: FIND {…} IN PHONE FIELDS /
+IN NAME FIELDS, backslash-escaped reserved characters, trailing * wildcard), the Task object
+(sforce_api_objects_task.htm: TaskSubtype, CallType, CallDurationInSeconds, CallObject) and the OAuth 2 refresh
+token flow (remoteaccess_oauth_refresh_token_flow.htm): the token answer has no
 expires_in, so a 401 [{"errorCode": "INVALID_SESSION_ID"}] is how an expired session shows; this
 reproduction has refresh token rotation turned on, as a connected app may. Signing in follows the OAuth 2.0
 web server flow (help: remoteaccess_oauth_web_server_flow.htm): client_id the connected app's consumer key,

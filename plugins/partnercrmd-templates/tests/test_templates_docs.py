@@ -1,12 +1,16 @@
-"""docs/templates.md's "Catalogue at a glance" is the catalogue as it is (issue #16 acceptance).
+"""docs/templates.md's "Catalogue at a glance" is the catalogue as it is, and a template held to no vendor
+contract names the pages it follows (issue #16 acceptance).
 
 Each template of the shipped catalogue has its row; "what it can do" is its operations in words; "how it is
 tested" says "vendor contract" with the description files exactly when tests/vendor_contracts.py holds it to
-one, and otherwise names how it is tested instead (its documentation, or a real server).
+one, and otherwise names how it is tested instead (its documentation, a CSDL, or a real server). A template tested
+against documentation only has a reproduction (tests/crm_*.py) whose docstring names every page of the
+template's `documentation:` (by address or page name).
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 from typing import Any
@@ -66,3 +70,27 @@ def test_how_each_template_is_tested_is_the_vendor_contract_exactly_when_it_is_h
             assert how.startswith("vendor contract: ") and files == list(CONTRACTS[template_id][0]), template_id
         else:
             assert "vendor contract" not in how and how, template_id
+
+
+REPRODUCTIONS = {"dynamics365": "crm_dynamics", "zoho-crm": "crm_zoho"}
+"""Reproduction modules not named crm_<id>."""
+REAL_SERVERS = {"bottlecrm-template": "test_templates_bottlecrm.py runs it against the real BottleCRM server"}
+
+
+def page_names(page: str) -> set[str]:
+    """The ways a docstring names a documentation page: its address, its file name, its method name."""
+    last = page.rstrip("/").split("/")[-1].split("#")[0].split("id=")[-1]
+    stem = re.sub(r"\.(php|htm|html)$", "", last)
+    return {page, last, stem.removeprefix("sf."), stem.replace("_", ".")}
+
+
+def test_a_template_held_to_no_contract_has_a_reproduction_that_names_every_page_it_follows() -> None:
+    for template_id, template in catalogue().items():
+        if template_id in CONTRACTS or template_id in REAL_SERVERS:
+            continue
+        pages = template.get("documentation", [])
+        assert pages and all(page.startswith("https://") for page in pages), template_id
+        module = REPRODUCTIONS.get(template_id, f"crm_{template_id}")
+        docstring = importlib.import_module(module).__doc__ or ""
+        unnamed = [page for page in pages if not any(name in docstring for name in page_names(page))]
+        assert not unnamed, f"{module}'s docstring does not name {unnamed}"
