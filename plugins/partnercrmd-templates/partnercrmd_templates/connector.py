@@ -74,6 +74,8 @@ RELOAD_CHECK_SECONDS = 0.5
 MAX_CALLS_REMEMBERED = 200
 """Calls whose `call_event` values (`remember`) a book keeps at once; the oldest is forgotten first."""
 ALL_STATES = "*"
+NO_MATCH = "no_match"
+"""`not_found_means: no_match` on a lookup or search: a 404 answer is an empty result, not an error."""
 
 
 def capabilities_of(data: Mapping[str, Any]) -> frozenset[Capability]:
@@ -615,6 +617,10 @@ class TemplateBook(Connector):
             if next_url is not None:
                 request = Request("GET", request.url, request.headers, timeout=request.timeout)
             answer = await self.client.send(request)
+            if answer.status == 404 and op.get("not_found_means") == NO_MATCH:
+                # The vendor answers 404 for "nobody has this" (Front's GET /contacts/alt:phone:…): no records.
+                self._note(f"{name}: 404, which this operation declares as no match")
+                break
             if not 200 <= answer.status < 300:
                 raise self._fail(compiled, answer, doing, display_address(request.url))
             payload = answer.payload

@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from partnercrmd_templates import discover
 from partnercrmd_templates.connector import RELOAD_CHECK_SECONDS, TemplateBook, TemplateSource
-from partnercrmd_templates.loader import load_text
+from partnercrmd_templates.loader import TemplateError, load_text
 
 from partnercrmd.sdk import BookContext, SearchQuery
 from partnercrmd.testing import ApiSession, addin_host, book_connector, configure_book, remove_default_book
@@ -125,6 +125,17 @@ class Demo:
         answer["next"] = str(request.url.update_query({"cursor": str(start + size)})) if more else None
         return web.json_response(answer)
 
+    async def by_phone(self, request: web.Request) -> web.Response:
+        """One person by exact number (as Front's GET /contacts/alt:phone:{number}): 404 when nobody has it."""
+        self.seen.append(request.path_qs)
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return web.json_response({"message": "bad token"}, status=401)
+        wanted = request.match_info["number"]
+        for person in PEOPLE:
+            if "+" + "".join(c for c in str(person["phone"]) if c.isdigit()) == wanted:
+                return web.json_response(person)
+        return web.json_response({"message": f"No person has {wanted}"}, status=404)
+
     async def log(self, request: web.Request) -> web.Response:
         self.calls.append({"person": request.match_info["id"], **(await request.json())})
         return web.json_response({"id": "call-1"}, status=201)
@@ -136,6 +147,7 @@ async def demo() -> AsyncIterator[Demo]:
     app = web.Application()
     app.router.add_get("/people", crm.people)
     app.router.add_post("/people/{id}/calls", crm.log)
+    app.router.add_get("/people/by-phone/{number}", crm.by_phone)
     crm.server = TestServer(app, host="127.0.0.1", port=0)
     await crm.server.start_server()
     yield crm
@@ -453,3 +465,46 @@ async def test_test_connection_says_what_works_and_what_does_not(tmp_path: Path,
         results[1].message
         == "Demo CRM refused to search contacts by number (401: bad token). Check the setting 'token'."
     )
+
+
+# --- a 404 that means "nobody has this number" -------------------------------------------------------------
+
+BY_PHONE_LOOKUP = """\
+  lookup:
+    request:
+      url: "/people/by-phone/{{ numbers.e164 }}"
+    not_found_means: no_match
+    response:
+      records: "[@]"
+      fields: &person
+        Id: id
+        ContactName: name
+        BusinessPhone: phone
+"""
+DEMO_LOOKUP = DEMO[DEMO.index("  lookup:") : DEMO.index("  search:")]
+
+
+async def test_a_404_that_the_lookup_declares_no_match_is_an_empty_result(
+    templates_dir: Path, api: ApiSession, book: str, demo: Demo, partnercrmd_app: web.Application
+) -> None:
+    await edit(templates_dir / "demo.yaml", DEMO.replace(DEMO_LOOKUP, BY_PHONE_LOOKUP))
+    assert await found(api, book, "020 7946 0101") == (["Alan Turing"], "")
+    assert await found(api, book, "+44 20 7946 0999") == ([], "")  # the 404: nobody, and no error
+    assert demo.seen[-1] == "/people/by-phone/%2B442079460999"
+
+    # Without the declaration a 404 stays what it is elsewhere: an error the book reports.
+    await edit(templates_dir / "demo.yaml", DEMO.replace(DEMO_LOOKUP, BY_PHONE_LOOKUP.replace("no_match", "error")))
+    names, error = await found(api, book, "+44 20 7946 0999")
+    assert names == [] and "404" in error and "No person has +442079460999" in error, error
+
+    # The declaration covers 404 only: a refused token is still reported.
+    await edit(templates_dir / "demo.yaml", DEMO.replace(DEMO_LOOKUP, BY_PHONE_LOOKUP))
+    other = await configure_book(partnercrmd_app, "demo", name="Wrong token", url=demo.url, token="wrong-token-0000")
+    names, error = await found(api, other, "+44 20 7946 0999")
+    assert names == [] and "refused" in error, error
+
+
+async def test_a_misspelt_not_found_meaning_is_a_broken_template(templates_dir: Path) -> None:
+    with pytest.raises(TemplateError) as broken:
+        load_text(DEMO.replace(DEMO_LOOKUP, BY_PHONE_LOOKUP.replace("no_match", "empty")), "demo.yaml")
+    assert "not_found_means: 'empty' is not one of ['no_match', 'error']" in str(broken.value)
