@@ -322,7 +322,7 @@ async function onClick(event) {
 /** The address of the page the user sees: a frame is judged by the site around it (the site lists name sites). */
 function siteUrl() {
   if (window === window.top) return location.href;
-  const ancestors = location.ancestorOrigins; // Chromium; Firefox has none
+  const ancestors = location.ancestorOrigins; // Chromium, and Firefox ESR 153 (older Firefox: none)
   if (ancestors && ancestors.length) return ancestors[ancestors.length - 1];
   try {
     return window.top.location.href; // a frame of the same origin
