@@ -377,7 +377,7 @@ async def test_approve_a_pending_register_in_the_applications_page(partnercrmd_c
             break
         await asyncio.sleep(0.05)
     notice = await page_text(partnercrmd_client, "/ui/configuration")  # where ShowWindow and Register point
-    assert "1 application is waiting for your approval" in notice
+    assert "<strong>Softphone X</strong> wants to use" in notice and 'aria-label="Allow Softphone X"' in notice
     page = await page_text(partnercrmd_client, "/ui/applications")
     assert 'aria-label="Approve Softphone X"' in page
     response = await post_form(

@@ -33,7 +33,6 @@ from ..books import (
     remove_book,
 )
 from ..catalogue import unlocked_ids, visible_integrations
-from ..client_apps import AppStatus
 from ..diagnostics import book_diagnostics
 from ..errors import SIGN_IN_REQUIRED, ConfigError, NotFound, PartnerError
 from ..integration import Capability, FieldKind, Integration
@@ -174,7 +173,6 @@ async def _integrations_page(
         "error": error,
         "code_text": code_text,
         "has_partner_key": branding.public_key is not None,
-        "pending_apps": sum(1 for a in app[appkeys.APPS].apps.values() if a.status is AppStatus.PENDING),
     }
     return render(request, "ui_integrations.html", context, current="integrations", status=status)
 

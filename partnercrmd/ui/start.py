@@ -17,7 +17,6 @@ from aiohttp import web
 
 from .. import appkeys
 from ..catalogue import CATEGORIES, OTHER_CATEGORY, Listing, listing, visible_integrations
-from ..client_apps import AppStatus
 from ..local_book.addin import INTEGRATION_ID as LOCAL
 from .common import branding_of, page, render, see_other
 from .integrations import integrations_page
@@ -100,7 +99,6 @@ async def _start_page(request: web.Request) -> web.StreamResponse:
         "groups": [{**g, "cards": [card(i) for i in g["items"]]} for g in groups(shown)],
         "count": len(shown),
         "setup_beyond_local": setup_beyond_local(request),
-        "pending_apps": sum(1 for a in request.app[appkeys.APPS].apps.values() if a.status is AppStatus.PENDING),
     }
     return render(request, "ui_start.html", context, current="start")
 
