@@ -370,6 +370,7 @@ async def test_a_wrong_base_dn_is_reported(api: ApiSession, partnercrmd_app: web
         ({"url": "http://ldap.example"}, "The setting 'url' must start with ldap:// or ldaps://"),
         ({"base_dn": "people"}, "The setting 'base_dn' is not a distinguished name"),
         ({"search_filter": "(o=x"}, "The setting 'search_filter' is not an LDAP filter"),
+        ({"tls_server_name": "dc1 corp"}, "The setting 'tls_server_name' must be a host name"),
     ],
 )
 async def test_settings_that_cannot_work_make_the_book_unavailable(
