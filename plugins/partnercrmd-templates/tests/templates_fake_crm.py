@@ -163,6 +163,8 @@ class FakeCrm:
     """The CRM accepts requests and never answers them."""
     error_body: Callable[[int, str], dict[str, Any]] = lambda status, message: {"message": message}
     """The body of the 429 and 503 answers, in the vendor's documented error shape."""
+    error_content_type: str = "application/json"
+    """Their media type (Klaviyo answers everything as application/vnd.api+json)."""
     outer_middlewares: list[Middleware] = field(default_factory=list)
     """Middlewares before the CRM's own (the vendor contract checker of vendor_contract.py)."""
 
@@ -234,11 +236,16 @@ class FakeCrm:
         while self.hang:  # until the test lets it go (a handler left sleeping would hold up the server's close)
             await asyncio.sleep(0.05)
         if self.outage:
-            return web.json_response(self.error_body(503, "Service unavailable"), status=503)
+            return web.json_response(
+                self.error_body(503, "Service unavailable"), status=503, content_type=self.error_content_type
+            )
         if self.limited > 0:
             self.limited -= 1
             return web.json_response(
-                self.error_body(429, "Too many requests"), status=429, headers={"Retry-After": self.retry_after}
+                self.error_body(429, "Too many requests"),
+                status=429,
+                headers={"Retry-After": self.retry_after},
+                content_type=self.error_content_type,
             )
         if not self._authorised(request):
             return self.unauthorized()

@@ -111,7 +111,13 @@ def _merge_all_of_objects(description: dict[str, Any], node: Any) -> None:
     open_to_more = False
     for branch in resolved:
         for name, schema in branch.get("properties", {}).items():
-            properties[name] = {"allOf": [properties[name], schema]} if name in properties else schema
+            if name in properties:
+                # A property both branches declare (Klaviyo's profile `attributes`: one branch the additional
+                # fields, the other the rest) is one object too, merged the same way.
+                properties[name] = {"allOf": [properties[name], schema]}
+                _merge_all_of_objects(description, properties[name])
+            else:
+                properties[name] = schema
         required += [r for r in branch.get("required", []) if r not in required]
         open_to_more = open_to_more or branch.get("additionalProperties") not in (None, False)
     del node["allOf"]
