@@ -47,6 +47,7 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # its API, not in the description.
     "clio": (("clio/clio.json",), ("/oauth/",)),
     "brevo": (("brevo/swagger_definition_v3.yml",), ()),
+    "front": (("front/core-api.json",), ()),
 }
 
 
@@ -192,6 +193,25 @@ AMENDMENTS["brevo"] = (
         "examples answer FIRST_NAME, LAST_NAME, SMS, CITY...), declared with no properties; createContact says "
         "'These attributes must be present in your Brevo account' (https://developers.brevo.com/reference/"
         "createcontact)",
+    ),
+)
+
+FRONT_REQUIRED_UNDECLARED = (
+    "the description itself: its schema lists the key in `required` but declares no such property, which no answer "
+    "could then satisfy; typed as Front's reference shows it"
+)
+AMENDMENTS["front"] = (
+    Amendment(
+        "front/core-api.json",
+        "/components/schemas/TeammateResponse/properties",
+        {"license_type": {"type": "string"}},
+        FRONT_REQUIRED_UNDECLARED + " (https://dev.frontapp.com/reference/get-teammate: license_type, a string)",
+    ),
+    Amendment(
+        "front/core-api.json",
+        "/components/schemas/ContactNoteResponses/properties",
+        {"is_private": {"type": "boolean"}},
+        FRONT_REQUIRED_UNDECLARED + " (https://dev.frontapp.com/reference/add-contact-note: is_private, a boolean)",
     ),
 )
 
