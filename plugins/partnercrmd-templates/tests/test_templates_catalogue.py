@@ -27,6 +27,7 @@ import crm_front
 import crm_halopsa
 import crm_hubspot
 import crm_intercom
+import crm_klaviyo
 import crm_pipedrive
 import crm_salesforce
 import crm_servicenow
@@ -68,6 +69,7 @@ CRMS: dict[str, ModuleType] = {
     "twenty": crm_twenty,
     "clio": crm_clio,
     "brevo": crm_brevo,
+    "klaviyo": crm_klaviyo,
     "front": crm_front,
 }
 

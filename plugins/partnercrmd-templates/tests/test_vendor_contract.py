@@ -211,3 +211,25 @@ def test_freshdesk_is_held_where_its_thin_description_reaches() -> None:
     contract.check_request("GET", "/api/v2/contacts", {"phones": "+44"}, auth, b"", "")
     assert contract.checked == ["GET /api/v2/contacts", "GET /api/v2/contacts/{id}", "GET /api/v2/contacts"]
     assert len(contract.violations) == 1 and "phones not declared" in contract.violations[0], contract.violations
+
+
+def test_a_property_both_halves_of_an_all_of_declare_is_one_object_too() -> None:
+    """Klaviyo's profile is allOf [{attributes: {subscriptions, predictive_analytics}}, {id, attributes: {email,
+    first_name...}}]: both halves declare `attributes`, so it is one object with both halves' keys; a key neither
+    declares still breaks it."""
+    contract = vendor_contract_of("klaviyo")
+    assert contract is not None
+    headers = {"Authorization": "Klaviyo-API-Key pk_x", "revision": "2026-07-15"}
+    query = {"filter": 'equals(phone_number,"+442079460958")'}
+    found = contract.check_request("GET", "/api/profiles", query, headers, b"", "")
+    assert found is not None and not contract.violations, contract.violations
+    attributes = {"email": "dana@example.com", "first_name": "Dana", "subscriptions": {}}
+    answer = {
+        "data": [{"type": "profile", "id": "01J1", "attributes": attributes, "links": {"self": "https://a/1"}}],
+        "links": {"self": "https://a/"},
+    }
+    contract.check_response(found, 200, json.dumps(answer).encode(), "application/vnd.api+json")
+    assert not contract.violations, contract.violations
+    attributes["nickname"] = "D"
+    contract.check_response(found, 200, json.dumps(answer).encode(), "application/vnd.api+json")
+    assert len(contract.violations) == 1 and "'nickname' was unexpected" in contract.violations[0], contract.violations

@@ -47,6 +47,7 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # its API, not in the description.
     "clio": (("clio/clio.json",), ("/oauth/",)),
     "brevo": (("brevo/swagger_definition_v3.yml",), ()),
+    "klaviyo": (("klaviyo/profiles.json", "klaviyo/events.json"), ()),
     "front": (("front/core-api.json",), ()),
 }
 
