@@ -16,6 +16,7 @@ from partnercrmd.sdk import Capability, Integration, ReleaseNote, hookimpl
 
 from .checks import check_settings
 from .connector import USER_AGENT, CardDavBook, open_book
+from .presets import PRESETS, preset_integrations
 from .settings import CONFIG
 from .version import __version__
 
@@ -34,6 +35,13 @@ CARDDAV = Integration(
     release_notes=(
         ReleaseNote(
             __version__,
+            "2026-12-07",
+            "Named entries for Nextcloud, iCloud, Fastmail, SOGo, DAViCal, mailbox.org and Google Contacts: their "
+            "forms ask for the server, user name or e-mail and password and build the address book's address; "
+            "Google Contacts is listed as needing OAuth sign-in, which this add-in cannot do yet.",
+        ),
+        ReleaseNote(
+            "0.1.0",
             "2026-11-25",
             "First release: find callers whatever the number format, search names, open and edit contacts, "
             "log calls in the contact's notes or a calendar, create contacts.",
@@ -42,10 +50,22 @@ CARDDAV = Integration(
 )
 
 
+PRESET_ENTRIES = tuple(preset_integrations(CARDDAV))
+"""Nextcloud, iCloud, Fastmail, SOGo, DAViCal, mailbox.org and Google Contacts: `carddav` with the address built."""
+
+
 @hookimpl
 def partnercrmd_integrations() -> Sequence[Integration]:
-    """This add-in provides one integration: `carddav`."""
-    return [CARDDAV]
+    """This add-in provides `carddav` (any server) and one named entry per preset (see presets.py)."""
+    return [CARDDAV, *PRESET_ENTRIES]
 
 
-__all__ = ["CARDDAV", "INTEGRATION_ID", "CardDavBook", "__version__", "partnercrmd_integrations"]
+__all__ = [
+    "CARDDAV",
+    "INTEGRATION_ID",
+    "PRESETS",
+    "PRESET_ENTRIES",
+    "CardDavBook",
+    "__version__",
+    "partnercrmd_integrations",
+]

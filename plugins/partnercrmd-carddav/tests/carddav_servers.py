@@ -160,8 +160,16 @@ class _Server:
 class RadicaleServer(_Server):
     USERS: ClassVar[dict[str, str]] = {"alice": "alice-secret-1", "bob": "bob-secret-2", "carol": "carol-secret-3"}
 
-    def start(self) -> RadicaleServer:
+    def start(self, any_layout: bool = False) -> RadicaleServer:
+        """Start it. `any_layout`: every signed-in user may read and write collections at any depth, so that a
+        hosted service's path layout (Nextcloud's /remote.php/dav/addressbooks/users/USER/contacts/) can be
+        served; otherwise each user sees only /USER/ (Radicale's built-in rights allow two levels at most)."""
         users = self.root / "users"
+        rights = "owner_only"
+        if any_layout:
+            rules = self.root / "rights"
+            rules.write_text("[any-layout]\nuser: .+\ncollection: .*\npermissions: RrWw\n")
+            rights = f"from_file\nfile = {rules}"
         users.write_text("".join(f"{name}:{password}\n" for name, password in self.USERS.items()))
         config = self.root / "config"
         config.write_text(
@@ -174,7 +182,7 @@ class RadicaleServer(_Server):
             "htpasswd_encryption = plain\n"
             "delay = 0.2\n"
             "[rights]\n"
-            "type = owner_only\n"
+            f"type = {rights}\n"
             "[storage]\n"
             f"filesystem_folder = {self.root / 'collections'}\n"
             "[logging]\n"
