@@ -28,6 +28,7 @@ import crm_halopsa
 import crm_hubspot
 import crm_intercom
 import crm_klaviyo
+import crm_outreach
 import crm_pipedrive
 import crm_salesforce
 import crm_servicenow
@@ -70,6 +71,7 @@ CRMS: dict[str, ModuleType] = {
     "clio": crm_clio,
     "brevo": crm_brevo,
     "klaviyo": crm_klaviyo,
+    "outreach": crm_outreach,
     "front": crm_front,
 }
 

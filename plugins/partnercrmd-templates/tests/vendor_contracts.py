@@ -48,6 +48,9 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "clio": (("clio/clio.json",), ("/oauth/",)),
     "brevo": (("brevo/swagger_definition_v3.yml",), ()),
     "klaviyo": (("klaviyo/profiles.json", "klaviyo/events.json"), ()),
+    # Outreach's OAuth server (/oauth/authorize, /oauth/token: https://developers.outreach.io/api/oauth/) is beside
+    # its API, not in the description.
+    "outreach": (("outreach/outreach.oas.json",), ("/oauth/",)),
     "front": (("front/core-api.json",), ()),
 }
 
@@ -143,6 +146,13 @@ ALIASES: dict[str, tuple[tuple[str, str], ...]] = {
 DOCUMENTED_QUERY: dict[str, dict[str, dict[str, str]]] = {
     # template id: {operation: {query parameter: the documentation page that gives it}}, for parameters the
     # vendor documents on that route but its description leaves out.
+    # Outreach's description declares no query parameters; its filtering and paging are on its Making Requests page.
+    "outreach": {
+        "GET /api/v2/phoneNumbers": {
+            key: "https://developers.outreach.io/api/making-requests/ (filter[attribute], page[size])"
+            for key in ("filter[number]", "page[size]")
+        },
+    },
     "freshdesk": {
         "GET /api/v2/contacts": {key: FRESHDESK_DOCS + "#list_all_contacts (filters)" for key in ("phone", "mobile")},
     },
