@@ -33,6 +33,7 @@ import crm_pipedrive
 import crm_salesforce
 import crm_servicenow
 import crm_suitecrm
+import crm_teamleader
 import crm_twenty
 import crm_zendesk
 import crm_zoho
@@ -72,6 +73,7 @@ CRMS: dict[str, ModuleType] = {
     "brevo": crm_brevo,
     "klaviyo": crm_klaviyo,
     "outreach": crm_outreach,
+    "teamleader": crm_teamleader,
     "front": crm_front,
 }
 

@@ -51,6 +51,13 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # Outreach's OAuth server (/oauth/authorize, /oauth/token: https://developers.outreach.io/api/oauth/) is beside
     # its API, not in the description.
     "outreach": (("outreach/outreach.oas.json",), ("/oauth/",)),
+    # Teamleader's description is a lossy conversion of its pages (tier C): contacts.list and contacts.info appear as
+    # GETs without bodies, notes.create not at all; those follow the pages cited in crm_teamleader.py, as does its
+    # OAuth server (/oauth2/). contacts.add is held to the description.
+    "teamleader": (
+        ("teamleader/teamleader.json",),
+        ("POST /contacts.list", "POST /contacts.info", "POST /notes.create", "/oauth2/"),
+    ),
     "front": (("front/core-api.json",), ()),
 }
 
