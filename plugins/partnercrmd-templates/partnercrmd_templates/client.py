@@ -76,6 +76,8 @@ class Request:
     form: Mapping[str, Any] | None = None
     timeout: float = 10.0
     send: bool = True
+    graphql: bool = False
+    """A GraphQL operation: an answer carrying an `errors` list failed, whatever its HTTP status."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,13 @@ class Answer:
     headers: Mapping[str, str]
     raw: HttpAnswer
     """The answer as read (for `BookHttp.failure`); status 0 and no body for a request not sent."""
+    graphql_errors: tuple[str, ...] = ()
+    """A GraphQL answer's error messages (GraphQL servers answer 200 with `errors` for a refused query)."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the request did what it asked: a 2xx status and, for GraphQL, no errors."""
+        return 200 <= self.status < 300 and not self.graphql_errors
 
 
 class Authenticator(Protocol):
@@ -220,7 +229,8 @@ class HttpClient:
             deadline=deadline,
         )
         payload = _parse(raw.body)
-        answer = Answer(raw.status, payload, dict(raw.headers), raw)
+        errors = _graphql_errors(payload) if request.graphql else ()
+        answer = Answer(raw.status, payload, dict(raw.headers), raw, errors)
         if entry is not None:
             entry.status = answer.status
             shown = raw.text()
@@ -244,6 +254,15 @@ def _scrub(value: Any) -> Any:
     if isinstance(value, list):
         return [_scrub(v) for v in value]
     return value
+
+
+def _graphql_errors(payload: Any) -> tuple[str, ...]:
+    """The messages of a GraphQL answer's `errors` list (GraphQL over HTTP: each error has a `message`)."""
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    if not isinstance(errors, list) or not errors:
+        return ()
+    messages = [str(e.get("message") or "") if isinstance(e, dict) else str(e) for e in errors]
+    return tuple(" ".join(m.split()) for m in messages if m.strip()) or ("an error without a message",)
 
 
 def _parse(raw: bytes) -> Any:

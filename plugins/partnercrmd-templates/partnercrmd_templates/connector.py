@@ -455,21 +455,35 @@ class TemplateBook(Connector):
             if filled is not None:  # a header whose value is null is left out, as keys of bodies are
                 headers[key] = as_text(filled)
         timeout = float(op["request"].get("timeout_seconds", compiled.timeout))
+        json_body = render_value(spec["json"], context) if "json" in spec else None
+        graphql = op["request"].get("graphql")
+        if graphql is not None:
+            # The query document is sent as written (never templated: values go in as variables, typed by the
+            # schema and never spliced into the query), with the variables filled from the context.
+            variables = render_value(spec["graphql"].get("variables", {}), context)
+            json_body = {"query": str(graphql["query"]), "variables": variables}
         return Request(
-            method=op["request"].get("method", "GET"),
+            method="POST" if graphql is not None else op["request"].get("method", "GET"),
             url=url,
             headers=headers,
             query=render_value(spec["query"], context) if "query" in spec else None,
-            json_body=render_value(spec["json"], context) if "json" in spec else None,
+            json_body=json_body,
             form=render_value(spec["form"], context) if "form" in spec else None,
             timeout=timeout,
             send=self.send_writes or not writes,
+            graphql=graphql is not None,
         )
 
     def _context(self, **more: Any) -> dict[str, Any]:
         return {"settings": self.settings, "now_iso": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), **more}
 
     def _fail(self, compiled: Compiled, answer: Answer, doing: str, where: str) -> AddinError:
+        if answer.graphql_errors and 200 <= answer.status < 300:
+            # GraphQL refuses a query with 200 and an errors list: its messages are what the user needs to read.
+            told = "; ".join(answer.graphql_errors)[:300]
+            return AddinError(
+                self.client.mask(f"{compiled.name} refused the query to {doing} (GraphQL: {told})."), code="unknown"
+            )
         said = ""
         if compiled.error_message is not None:
             said = " ".join(as_text(search(compiled.error_message, answer.payload)).split())[:300]
@@ -502,13 +516,13 @@ class TemplateBook(Connector):
             return None
         if answer.status == 404 and ok404:
             return None
-        if not 200 <= answer.status < 300:
+        if not answer.ok:
             raise self._fail(compiled, answer, doing, display_address(request.url))
         previous = answer
         for index, step in enumerate(compiled.ops[name].get("then", [])):
             step_request = self._request(compiled, name, {**context, "previous": previous.payload}, step=index)
             previous = await self.client.send(step_request)
-            if not 200 <= previous.status < 300:
+            if not previous.ok:
                 raise self._fail(compiled, previous, str(step.get("doing") or doing), display_address(step_request.url))
         return answer
 
@@ -621,7 +635,7 @@ class TemplateBook(Connector):
                 # The vendor answers 404 for "nobody has this" (Front's GET /contacts/alt:phone:…): no records.
                 self._note(f"{name}: 404, which this operation declares as no match")
                 break
-            if not 200 <= answer.status < 300:
+            if not answer.ok:
                 raise self._fail(compiled, answer, doing, display_address(request.url))
             payload = answer.payload
             if ids_path is not None:
@@ -813,7 +827,7 @@ class TemplateBook(Connector):
                 continue
             request = self._build(compiled, step, spec, context, writes=True)
             answer = await self.client.send(request)
-            if request.send and not 200 <= answer.status < 300:
+            if request.send and not answer.ok:
                 raise self._fail(compiled, answer, str(step.get("doing") or doing), display_address(request.url))
             for key, path in dict(step.get("remember", {})).items():
                 found = search(compile_path(path), answer.payload)

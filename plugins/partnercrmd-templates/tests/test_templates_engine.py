@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import graphql
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -136,6 +137,17 @@ class Demo:
                 return web.json_response(person)
         return web.json_response({"message": f"No person has {wanted}"}, status=404)
 
+    async def graphql(self, request: web.Request) -> web.Response:
+        """A real GraphQL server (graphql-core) over PEOPLE: 200 with `errors` for a query it refuses."""
+        self.seen.append(request.path_qs)
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return web.json_response({"errors": [{"message": "Not Authenticated"}]}, status=401)
+        body = await request.json()
+        result = await graphql.graphql(
+            DEMO_SCHEMA, body["query"], root_value=GraphQLRoot(), variable_values=body.get("variables")
+        )
+        return web.json_response(result.formatted)
+
     async def log(self, request: web.Request) -> web.Response:
         self.calls.append({"person": request.match_info["id"], **(await request.json())})
         return web.json_response({"id": "call-1"}, status=201)
@@ -148,6 +160,7 @@ async def demo() -> AsyncIterator[Demo]:
     app.router.add_get("/people", crm.people)
     app.router.add_post("/people/{id}/calls", crm.log)
     app.router.add_get("/people/by-phone/{number}", crm.by_phone)
+    app.router.add_post("/graphql", crm.graphql)
     crm.server = TestServer(app, host="127.0.0.1", port=0)
     await crm.server.start_server()
     yield crm
@@ -508,3 +521,87 @@ async def test_a_misspelt_not_found_meaning_is_a_broken_template(templates_dir: 
     with pytest.raises(TemplateError) as broken:
         load_text(DEMO.replace(DEMO_LOOKUP, BY_PHONE_LOOKUP.replace("no_match", "empty")), "demo.yaml")
     assert "not_found_means: 'empty' is not one of ['no_match', 'error']" in str(broken.value)
+
+
+# --- GraphQL operations -------------------------------------------------------------------------------------
+
+DEMO_SCHEMA = graphql.build_schema(
+    """
+    type Person { id: ID! name: String! phone: String }
+    type Query { people_by_phone(phone: String!): [Person!]! people_named(text: String!): [Person!]! }
+    """
+)
+
+
+class GraphQLRoot:
+    """The demo schema's root fields over PEOPLE (graphql-core's default resolver calls these methods)."""
+
+    def people_by_phone(self, info: graphql.GraphQLResolveInfo, phone: str) -> list[dict[str, Any]]:
+        digits = "".join(c for c in phone if c.isdigit())[-7:]
+        return [p for p in PEOPLE if "".join(c for c in str(p["phone"]) if c.isdigit()).endswith(digits)]
+
+    def people_named(self, info: graphql.GraphQLResolveInfo, text: str) -> list[dict[str, Any]]:
+        return [p for p in PEOPLE if text.lower() in str(p["name"]).lower()]
+
+
+GRAPHQL_OPERATIONS = """\
+  lookup:
+    request:
+      url: /graphql
+      graphql:
+        query: "query ($phone: String!) { people_by_phone(phone: $phone) { id name phone } }"
+        variables: {phone: "{{ number }}"}
+    response:
+      records: data.people_by_phone
+      fields: &person
+        Id: id
+        ContactName: name
+        BusinessPhone: phone
+  search:
+    request:
+      url: /graphql
+      graphql:
+        query: "query ($text: String!) { people_named(text: $text) { id name phone } }"
+        variables: {text: "{{ text }}"}
+    response:
+      records: data.people_named
+      fields: *person
+"""
+DEMO_GRAPHQL = DEMO[: DEMO.index("  lookup:")] + GRAPHQL_OPERATIONS + DEMO[DEMO.index("  log_call:") :]
+
+
+async def test_graphql_operations_send_the_query_with_variables_and_read_the_data(
+    templates_dir: Path, api: ApiSession, book: str, demo: Demo
+) -> None:
+    await edit(templates_dir / "demo.yaml", DEMO_GRAPHQL)
+    assert await found(api, book, "+44 20 7946 0103") == (["Hedy Lamarr"], "")
+    assert await found(api, book, "ada") == (["Ada Lovelace", "Ada Yonath"], "")
+    # A value goes in as a variable, never into the document: quotes and braces in it are only text.
+    assert await found(api, book, 'ada") { id } #') == ([], "")
+    assert demo.seen[-1] == "/graphql"
+
+
+async def test_graphql_errors_are_the_books_error_even_with_200(
+    templates_dir: Path, api: ApiSession, book: str, demo: Demo
+) -> None:
+    await edit(
+        templates_dir / "demo.yaml",
+        DEMO_GRAPHQL.replace("people_named(text: $text) { id name", "people_named(text: $text) { id nme"),
+    )
+    names, error = await found(api, book, "Ada")
+    assert names == []
+    assert error == (
+        "Demo CRM refused the query to search contacts by name "
+        "(GraphQL: Cannot query field 'nme' on type 'Person'. Did you mean 'name'?)."
+    ), error
+
+
+def test_a_graphql_request_takes_no_json_body_beside_it() -> None:
+    both = DEMO_GRAPHQL.replace(
+        '      url: /graphql\n      graphql:\n        query: "query ($text',
+        '      url: /graphql\n      json: {a: 1}\n      graphql:\n        query: "query ($text',
+    )
+    assert both != DEMO_GRAPHQL
+    with pytest.raises(TemplateError) as broken:
+        load_text(both, "demo.yaml")
+    assert "operations.search.request" in str(broken.value)
