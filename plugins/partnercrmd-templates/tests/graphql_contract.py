@@ -87,8 +87,7 @@ class GraphQLContract:
             self.violations.append(f"query does not parse: {error.message}")
             return None
         errors = graphql.validate(self.schema, document)
-        for error in errors:
-            self.violations.append(f"query breaks {self.vendor}'s schema: {error.message}")
+        self.violations += [f"query breaks {self.vendor}'s schema: {e.message}" for e in errors]
         operations = [d for d in document.definitions if isinstance(d, graphql.OperationDefinitionNode)]
         for operation in operations:
             root = self.schema.get_root_type(operation.operation)
