@@ -100,7 +100,15 @@ OTHER_CATEGORY = "Other"
 
 KNOWN_INTEGRATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "local": ("Desktop", ("address book", "contacts", "vCard", "CSV", "Outlook export", "Google Contacts export")),
-    "carddav": ("Directory", ("Nextcloud", "iCloud", "Fastmail", "Radicale", "SOGo", "Baikal", "vCard server")),
+    "carddav": ("Directory", ("Radicale", "Baikal", "xandikos", "vCard server")),
+    # The CardDAV add-in's presets (they place themselves too; the same words here keep both in step).
+    "carddav-nextcloud": ("Directory", ("Nextcloud", "Nextcloud Contacts", "ownCloud", "self-hosted", "CardDAV")),
+    "carddav-icloud": ("Directory", ("iCloud", "Apple", "iPhone contacts", "Apple ID", "CardDAV")),
+    "carddav-fastmail": ("Directory", ("Fastmail", "FastMail", "CardDAV")),
+    "carddav-sogo": ("Directory", ("SOGo", "Alinto", "Inverse", "groupware", "CardDAV")),
+    "carddav-davical": ("Directory", ("DAViCal", "CalDAV server", "PostgreSQL", "CardDAV")),
+    "carddav-mailbox-org": ("Directory", ("mailbox.org", "mailbox", "Heinlein", "CardDAV")),
+    "carddav-google": ("Directory", ("Google Contacts", "Google", "Gmail", "Google Workspace", "G Suite", "CardDAV")),
     "ldap": ("Directory", ("OpenLDAP", "389 Directory Server", "FreeIPA", "phone book")),
     "active-directory": ("Directory", ("AD", "Microsoft", "Windows Server", "Samba AD", "domain controller", "LDAP")),
     "sql": ("Directory", ("database", "PostgreSQL", "MySQL", "MariaDB", "SQL Server", "SQLite")),

@@ -81,7 +81,8 @@ def test_badge_initials_and_colours_are_stable() -> None:
         ("sfdc", "salesforce"),  # an alias
         ("active directory", "active-directory"),
         ("openldap", "ldap"),
-        ("nextcloud", "carddav"),
+        ("nextcloud", "carddav-nextcloud"),  # the CardDAV add-in's Nextcloud preset
+        ("radicale", "carddav"),
         ("Microsoft Dynamics", "dynamics365"),
         ("freshworks", "freshdesk"),
     ],

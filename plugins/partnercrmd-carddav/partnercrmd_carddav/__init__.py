@@ -24,7 +24,8 @@ INTEGRATION_ID = "carddav"
 
 CARDDAV = Integration(
     id=INTEGRATION_ID,
-    name="CardDAV address book (Nextcloud, iCloud, Fastmail, Radicale…)",
+    # The services with a preset of their own are not in the name, so that searching for one leads to its preset.
+    name="CardDAV address book (Radicale, Baïkal, any server)",
     version=__version__,
     open=open_book,
     capabilities=frozenset(Capability) - {Capability.CALL_EVENTS},  # all of them; a book narrows them by its settings
