@@ -9,6 +9,7 @@ finds the contact and a loose backend search never returns a wrong person.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -90,6 +91,28 @@ def phone_key(text: str, region: str | None) -> PhoneKey:
             valid = phonenumbers.is_valid_number(parsed)
             extension = extension or (parsed.extension or "")
     return PhoneKey(text, digits, e164, national, valid, extension)
+
+
+def is_extension(text: str, extension_lengths: Collection[int]) -> bool:
+    """Whether a query is an internal extension (what a PBX shows for an internal caller, e.g. "4711").
+
+    It is one: digits only (blank space around or inside ignored), no leading 0 or +, and as many digits as
+    one of `extension_lengths` (the dialling setting `dial_extension_lengths`).
+    """
+    body = "".join(text.split())
+    return body.isascii() and body.isdigit() and not body.startswith("0") and len(body) in extension_lengths
+
+
+def query_key(text: str, region: str | None, extension_lengths: Collection[int] = ()) -> PhoneKey:
+    """The key a number query is searched and verified by: an internal extension as itself, else `phone_key`.
+
+    An extension must not be read as a national number of `region` ("4711" is not +44 4711): its key has its
+    digits only (no E.164, no national number), so it matches only a stored number of exactly those digits,
+    never the tail of a longer number, and `number_forms` hands the books the digits as they are.
+    """
+    if is_extension(text, extension_lengths):
+        return PhoneKey(text, "".join(text.split()), None, None, False)
+    return phone_key(text, region)
 
 
 def numbers_match(a: PhoneKey, b: PhoneKey) -> bool:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from partnercrmd.phone import index_tail, looks_like_number, number_forms, numbers_match, phone_key
+from partnercrmd.phone import (
+    index_tail,
+    is_extension,
+    looks_like_number,
+    number_forms,
+    numbers_match,
+    phone_key,
+    query_key,
+)
+from partnercrmd.search import number_query
 
 ALICE = "+44 20 7946 0958"
 
@@ -61,3 +70,33 @@ def test_number_forms_cover_the_usual_writings() -> None:
     forms = number_forms(phone_key("2127365000", "US"), "US")
     assert {"+12127365000", "(212) 736-5000", "212-736-5000", "2127365000"} <= set(forms)
     assert len(forms) == len(set(forms))
+
+
+@pytest.mark.parametrize("text", ["4711", "200", " 4711 ", "47 11"])
+def test_extensions_of_the_dialling_lengths_are_extensions(text: str) -> None:
+    assert is_extension(text, (3, 4))
+
+
+@pytest.mark.parametrize("text", ["04711", "+4711", "47-11", "47110", "12", "471\u0661", "\uff14\uff17\uff11\uff11"])
+def test_other_lengths_leading_zero_plus_and_punctuation_are_no_extensions(text: str) -> None:
+    assert not is_extension(text, (3, 4))
+
+
+def test_an_extension_query_is_sent_as_its_digits() -> None:
+    query = number_query("4711", "GB", extension_lengths=(3, 4))
+    assert (query.number, query.number_forms) == ("4711", ("4711",))
+
+
+def test_an_extension_query_matches_only_that_extension() -> None:
+    wanted = query_key("4711", "GB", (3, 4))
+    assert numbers_match(wanted, phone_key("4711", "GB"))
+    assert numbers_match(wanted, phone_key("47 11", None))
+    assert not numbers_match(wanted, phone_key("+44 20 7946 4711", "GB"))
+    assert not numbers_match(wanted, phone_key("+49 4711", "GB"))  # a national number that happens to be 4711
+
+
+def test_full_numbers_and_other_lengths_are_read_as_before() -> None:
+    for text in (ALICE, "02079460958", "471100", "04711"):
+        assert query_key(text, "GB", (3, 4)) == phone_key(text, "GB")
+        assert number_query(text, "GB", extension_lengths=(3, 4)) == number_query(text, "GB")
+    assert query_key("4711", "GB") == phone_key("4711", "GB")  # no extension lengths: as before
