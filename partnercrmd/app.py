@@ -141,7 +141,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[appkeys.INSTALL_TOKEN] = InstallToken(install["token"])
     app[appkeys.BOOKS] = books
     app[appkeys.APPS] = apps
-    engine = SearchEngine(books, region)
+    engine = SearchEngine(books, region, lambda: config.dial_extension_lengths)
     app[appkeys.SEARCH] = engine
     app[appkeys.ACTIONS] = ActionService(
         books,

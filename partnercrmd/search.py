@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from . import phone
@@ -52,10 +52,19 @@ class SearchRequest:
 
 
 def number_query(
-    text: str, region: str | None, limit: int = 5, *, include_pictures: bool = False, include_activities: bool = False
+    text: str,
+    region: str | None,
+    limit: int = 5,
+    *,
+    include_pictures: bool = False,
+    include_activities: bool = False,
+    extension_lengths: Collection[int] = (),
 ) -> SearchQuery:
-    """The query the daemon sends the add-ins for a number typed as `text` (read in `region` when national)."""
-    key = phone.phone_key(text, region)
+    """The query the daemon sends the add-ins for a number typed as `text` (read in `region` when national).
+
+    An internal extension (its length in `extension_lengths`) is sent as its digits: see `phone.query_key`.
+    """
+    key = phone.query_key(text, region, extension_lengths)
     forms = phone.number_forms(key, region)
     return SearchQuery(
         text=text,
@@ -68,9 +77,16 @@ def number_query(
 
 
 class SearchEngine:
-    def __init__(self, books: BookManager, region: str | None) -> None:
+    def __init__(
+        self,
+        books: BookManager,
+        region: str | None,
+        extension_lengths: Callable[[], Collection[int]] = tuple,
+    ) -> None:
         self.books = books
         self.region = region
+        self.extension_lengths = extension_lengths
+        """The dialling settings' internal extension lengths as they stand now (they change at runtime)."""
         self.cache = ResultCache()
         self._abandoned: set[asyncio.Task[BookResult]] = set()
 
@@ -80,7 +96,14 @@ class SearchEngine:
         limit = request.offset + request.count
         pictures, activities = request.include_pictures, request.include_activities
         if phone.looks_like_number(text):
-            return number_query(text, self.region, limit, include_pictures=pictures, include_activities=activities)
+            return number_query(
+                text,
+                self.region,
+                limit,
+                include_pictures=pictures,
+                include_activities=activities,
+                extension_lengths=self.extension_lengths(),
+            )
         return SearchQuery(text=text, limit=limit, include_pictures=pictures, include_activities=activities)
 
     async def search(self, request: SearchRequest, books: Sequence[OpenBook] | None = None) -> list[BookResult]:
@@ -164,7 +187,7 @@ class SearchEngine:
             raise InvalidData(f"search returned {type(found).__name__}, not a list")
         contacts = [clean_contact(c) for c in found]
         if query.number:
-            wanted = phone.phone_key(query.text, self.region)
+            wanted = phone.query_key(query.text, self.region, self.extension_lengths())
             contacts = [c for c in contacts if self._has_number(c, wanted)]
         contacts = unique_by_id(contacts)[request.offset : request.offset + request.count]
         if not request.include_pictures:

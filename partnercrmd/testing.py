@@ -182,9 +182,12 @@ def addin_site(
     return {"PYTHONPATH": os.pathsep.join([str(site), *map(str, also), *inherited])}
 
 
-def number_query(text: str, region: str | None = "GB", limit: int = 5) -> SearchQuery:
-    """A number search as the daemon sends it to add-ins (region GB, like the test daemon's)."""
-    return search_engine.number_query(text, region, limit)
+def number_query(
+    text: str, region: str | None = "GB", limit: int = 5, extension_lengths: Iterable[int] = (3, 4)
+) -> SearchQuery:
+    """A number search as the daemon sends it to add-ins (region GB and internal extensions of 3 or 4 digits,
+    like the test daemon's settings)."""
+    return search_engine.number_query(text, region, limit, extension_lengths=tuple(extension_lengths))
 
 
 async def configure_book(app: web.Application, integration_id: str | Integration, **settings: Any) -> str:
