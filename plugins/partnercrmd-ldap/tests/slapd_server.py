@@ -1,9 +1,11 @@
 """A real OpenLDAP slapd for the tests: a temp directory, a free port on 127.0.0.1, seeded with ldapadd.
 
 slapd runs as a plain foreground process (`-d 0`) with a generated slapd.conf
-loading back_mdb and the core, cosine and inetorgperson schemas; it is stopped
-by its PID. Reading back what the add-in wrote uses ldapsearch, a client of
-its own, never the add-in.
+loading back_mdb and the core, cosine and inetorgperson schemas (plus Active
+Directory's ipPhone and otherIpPhone, plain text as in AD, on the auxiliary
+class adPhones, for internal extensions); it is stopped by its PID. Reading
+back what the add-in wrote uses ldapsearch, a client of its own, never the
+add-in.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ SLAPD_CONF = """\
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
+attributetype ( 1.2.840.113556.1.4.721 NAME 'ipPhone'
+  EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )
+attributetype ( 1.2.840.113556.1.4.722 NAME 'otherIpPhone'
+  EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )
+objectclass ( 1.3.6.1.4.1.4203.666.11.4711.1 NAME 'adPhones' AUXILIARY MAY ( ipPhone $ otherIpPhone ) )
 pidfile {dir}/slapd.pid
 argsfile {dir}/slapd.args
 modulepath /usr/lib/ldap
