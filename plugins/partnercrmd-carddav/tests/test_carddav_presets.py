@@ -8,6 +8,7 @@ and searched through the daemon's HTTP API.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,11 +16,13 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 from carddav_seed import seed_book
 from carddav_servers import RadicaleServer
 from partnercrmd_carddav import PRESET_ENTRIES, PRESETS
 from partnercrmd_carddav.presets import PRESETS_BY_ID, build_url, preset_settings
 
+from partnercrmd.pages import window_login_url
 from partnercrmd.paths import Paths
 from partnercrmd.sdk import ConfigError
 from partnercrmd.testing import (
@@ -180,3 +183,20 @@ async def test_a_nextcloud_book_finds_callers_and_names(
         assert names((await search(api, number))[book_id]) == ["Dana Whitfield"], number
     assert names((await search(api, "Lefèvre"))[book_id]) == ["Zoë Lefèvre"]
     assert re.search(r"Eamon", " ".join(names((await search(api, "+44 161 496 0789"))[book_id])))
+
+
+async def test_the_add_forms_ask_what_varies_and_google_s_says_what_is_missing(
+    partnercrmd_client: TestClient[web.Request, web.Application],
+) -> None:
+    login = window_login_url(partnercrmd_client.app, "integrations").split(f":{partnercrmd_client.port}", 1)[1]
+    assert (await partnercrmd_client.get(login, allow_redirects=False)).status == 303
+    nextcloud = await (await partnercrmd_client.get("/ui/integrations/carddav-nextcloud/add")).text()
+    shown = nextcloud.split("<details", 1)[0]  # before the collapsed Advanced section
+    assert all(f'name="s.{key}"' in shown for key in ("host", "username", "password"))
+    assert 'name="s.url"' not in nextcloud and 'name="s.email"' not in nextcloud and "App password" in shown
+    assert (
+        'href="https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-carddav/README.md#nextcloud"'
+        in shown
+    )
+    google = html.unescape(await (await partnercrmd_client.get("/ui/integrations/carddav-google/add")).text())
+    assert "Google's CardDAV accepts only OAuth 2.0 sign-in" in google and 'name="s.email"' in google
