@@ -28,6 +28,7 @@ import crm_halopsa
 import crm_hubspot
 import crm_intercom
 import crm_klaviyo
+import crm_monday
 import crm_outreach
 import crm_pipedrive
 import crm_salesforce
@@ -39,8 +40,10 @@ import crm_zendesk
 import crm_zoho
 import pytest
 from aiohttp import web
+from graphql_contract import GraphQLContract
 from templates_fake_crm import FakeCrm
-from vendor_contracts import vendor_contract_of
+from vendor_contract import VendorContract
+from vendor_contracts import graphql_contract_of, vendor_contract_of
 
 from partnercrmd.testing import (
     ApiSession,
@@ -75,6 +78,7 @@ CRMS: dict[str, ModuleType] = {
     "outreach": crm_outreach,
     "teamleader": crm_teamleader,
     "front": crm_front,
+    "monday": crm_monday,
 }
 
 
@@ -88,7 +92,9 @@ async def crm(template_id: str) -> AsyncIterator[FakeCrm]:
     """The CRM's reproduction; where the vendor publishes an API description, every request the template sends
     and every answer the reproduction gives are held to it (vendor_contract.py), and the test fails on a breach."""
     fake: FakeCrm = CRMS[template_id].build()
-    contract = vendor_contract_of(template_id)
+    contract: VendorContract | GraphQLContract | None = vendor_contract_of(template_id) or graphql_contract_of(
+        template_id
+    )
     if contract is not None:
         fake.outer_middlewares.append(contract.middleware())
     await fake.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from graphql_contract import GraphQLContract
 from vendor_contract import Amendment, VendorContract
 
 ZOHO_DOCS = "https://www.zoho.com/crm/developer/docs/api/v8/"
@@ -232,6 +233,20 @@ AMENDMENTS["front"] = (
         FRONT_REQUIRED_UNDECLARED + " (https://dev.frontapp.com/reference/add-contact-note: is_private, a boolean)",
     ),
 )
+
+
+GRAPHQL_CONTRACTS: dict[str, tuple[str, str]] = {
+    # template id: (the vendor's GraphQL schema under ../shared/data/openapi, the endpoint path requests go to)
+    "monday": ("monday/schema.graphql", "/v2"),
+}
+
+
+def graphql_contract_of(template_id: str) -> GraphQLContract | None:
+    """A fresh GraphQL contract checker for the template, or None when its vendor's API is not GraphQL here."""
+    if template_id not in GRAPHQL_CONTRACTS:
+        return None
+    schema, endpoint = GRAPHQL_CONTRACTS[template_id]
+    return GraphQLContract(template_id, schema, endpoint)
 
 
 def vendor_contract_of(template_id: str) -> VendorContract | None:
