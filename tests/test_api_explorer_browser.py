@@ -10,14 +10,14 @@ approved. Without a session the page shows no explorer.
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect
 
-from tests.daemon_process import Daemon, describe, run_cli, wait_until
+from tests.daemon_process import Daemon, describe, run_cli
+from tests.recording_browser import RecordingBrowser
 
 PRODUCT = "Acme Connect"
 SAMPLE_NUMBER = "02079460958"
@@ -30,38 +30,33 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def daemon(base: Path) -> Iterator[Daemon]:
+def recorder(base: Path) -> RecordingBrowser:
+    return RecordingBrowser.create(base)
+
+
+@pytest.fixture(scope="module")
+def daemon(base: Path, recorder: RecordingBrowser) -> Iterator[Daemon]:
     branding = base / "branding.toml"
     branding.write_text(
         f'[product]\nname = "{PRODUCT}"\nvendor = "Acme Telecom"\n[product.colours]\nprimary = "#5b2a86"\n',
         encoding="utf-8",
     )
-    recorder = base / "record-url"
-    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{base / "opened-urls.txt"}"\n', encoding="utf-8")
-    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
-    instance = Daemon(base / "acme-home", extra_env={"PARTNERCRMD_BRANDING": str(branding), "BROWSER": str(recorder)})
+    instance = Daemon(base / "acme-home", extra_env={"PARTNERCRMD_BRANDING": str(branding), **recorder.env})
     try:
         yield instance.start()
     finally:
         instance.close()
 
 
-def login_link(daemon: Daemon, base: Path, window: str) -> str:
+def login_link(daemon: Daemon, recorder: RecordingBrowser, window: str) -> str:
     """ShowWindow as the phone client calls it; the one-time link the daemon handed its "browser"."""
-    opened = base / "opened-urls.txt"
-
-    def links() -> list[str]:
-        return opened.read_text().splitlines() if opened.exists() else []
-
-    before = len(links())
     app_id = daemon.register_trusted("Explorer test softphone")
-    daemon.call("POST", "ShowWindow", app_id, window=window)
-    return wait_until(lambda: links()[before:], timeout=10, what="the login link reaching the browser")[-1]
+    return recorder.login_link(daemon, app_id, window)
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 def test_try_it_runs_search_as_the_explorer_application_and_stays_on_the_daemon(
-    daemon: Daemon, base: Path, browser: Browser, host: str
+    daemon: Daemon, recorder: RecordingBrowser, browser: Browser, host: str
 ) -> None:
     """Opened on either loopback name, the page calls its own origin (the spec's server is the page's)."""
     origin = f"http://{host}:{daemon.port}"
@@ -72,7 +67,7 @@ def test_try_it_runs_search_as_the_explorer_application_and_stays_on_the_daemon(
     console: list[ConsoleMessage] = []
     page.on("console", lambda message: console.append(message))
 
-    page.goto(login_link(daemon, base, "api").replace("//127.0.0.1:", f"//{host}:", 1))
+    page.goto(login_link(daemon, recorder, "api").replace("//127.0.0.1:", f"//{host}:", 1))
     expect(page).to_have_url(f"{origin}/ui/api")
     expect(page).to_have_title(f"API explorer · {PRODUCT}")
     expect(page.locator("#explorer")).to_have_attribute("aria-busy", "false")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,39 +20,26 @@ from playwright.sync_api import Browser, expect
 from partnercrmd.local_book.addin import DATABASE_NAME
 from partnercrmd.paths import Paths
 from tests.daemon_process import Daemon, describe, run_cli, wait_until
+from tests.recording_browser import RecordingBrowser
 
 CHRIS = "571-441-5956"
 
 
 @pytest.fixture(scope="module")
-def opened(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("history-browser") / "opened-urls.txt"
+def recorder(tmp_path_factory: pytest.TempPathFactory) -> RecordingBrowser:
+    return RecordingBrowser.create(tmp_path_factory.mktemp("history-browser"))
 
 
 @pytest.fixture(scope="module")
-def daemon(opened: Path) -> Iterator[Daemon]:
-    base = opened.parent
-    recorder = base / "record-url"
-    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n', encoding="utf-8")
-    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
-    home = base / "home"
+def daemon(recorder: RecordingBrowser) -> Iterator[Daemon]:
+    home = recorder.script.parent / "home"
     result = run_cli(home, "books", "set", "local", "--set", "create_activity_on_call_end=true")
     assert result.returncode == 0, describe(result)
-    instance = Daemon(home, extra_env={"BROWSER": str(recorder)})
+    instance = Daemon(home, extra_env=recorder.env)
     try:
         yield instance.start()
     finally:
         instance.close()
-
-
-def login_link(daemon: Daemon, app_id: str, opened: Path) -> str:
-    before = opened.read_text(encoding="utf-8").splitlines() if opened.exists() else []
-    daemon.call("POST", "ShowWindow", app_id, window="callhistory")
-    return wait_until(
-        lambda: (opened.read_text(encoding="utf-8").splitlines() if opened.exists() else [])[len(before) :],
-        timeout=10,
-        what="the login link",
-    )[0]
 
 
 def tries(daemon: Daemon, call_id: str) -> str:
@@ -64,7 +50,7 @@ def tries(daemon: Daemon, call_id: str) -> str:
 
 
 def test_the_history_window_lists_calls_and_retries_a_failed_activity(
-    daemon: Daemon, browser: Browser, opened: Path
+    daemon: Daemon, browser: Browser, recorder: RecordingBrowser
 ) -> None:
     app_id = daemon.register_trusted()
     call = {"Direction": "Inbound", "CallerNumber": CHRIS, "CallerName": "Chris Huffman", "CalledNumber": "201"}
@@ -89,7 +75,7 @@ def test_the_history_window_lists_calls_and_retries_a_failed_activity(
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(login_link(daemon, app_id, opened))
+        page.goto(recorder.login_link(daemon, app_id, "callhistory"))
         expect(page).to_have_url(f"http://127.0.0.1:{daemon.port}/ui/callhistory")
         expect(page.locator("h1")).to_have_text("Call history")
         ok_row = page.locator("tr", has_text="Chris Huffman")
