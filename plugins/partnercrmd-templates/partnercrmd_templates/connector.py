@@ -587,11 +587,24 @@ class TemplateBook(Connector):
         op = compiled.op("lookup")
         numbers = number_context(query.number, self.region, int(op.get("last_digits", 9)))
         found: dict[str, Contact] = {}
-        # One request per distinct form (for a number that cannot be parsed several forms are the same digits).
-        for number in dict.fromkeys(numbers[form] for form in op.get("forms", ["e164"])):
-            context = self._context(number=number, numbers=numbers, text=query.text, limit=query.limit)
+        # One query per distinct form (for a number that cannot be parsed several forms are the same digits) and
+        # per phone field, in the template's order (its best guess first), as far as the budget allows: for CRMs
+        # that match one field and one format per query (Zoho's criteria), so a lookup's cost stays bounded.
+        queries = [
+            (number, phone_field)
+            for number in dict.fromkeys(numbers[form] for form in op.get("forms", ["e164"]))
+            for phone_field in op.get("phone_fields", [None])
+        ]
+        budget = int(op.get("budget", len(queries)))
+        if len(queries) > budget:
+            self._note(f"lookup: a budget of {budget} queries; {len(queries) - budget} of {len(queries)} left out")
+            queries = queries[:budget]
+        for number, phone_field in queries:
+            context = self._context(
+                number=number, numbers=numbers, phone_field=phone_field, text=query.text, limit=query.limit
+            )
             for contact in await self._records(compiled, "lookup", context, query.limit, "search contacts by number"):
-                found.setdefault(contact.id, contact)
+                found.setdefault(contact.id, contact)  # merged: each record once, where it was first found
         return list(found.values())
 
     async def _search_text(self, compiled: Compiled, query: SearchQuery) -> list[Contact]:

@@ -148,6 +148,15 @@ class Demo:
         )
         return web.json_response(result.formatted)
 
+    async def exact(self, request: web.Request) -> web.Response:
+        """People whose `field` (phone or other_phone) is exactly `value`, as written: a CRM that matches one field
+        and one format per query (Zoho's criteria)."""
+        self.seen.append(request.path_qs)
+        field, value = request.query["field"], request.query["value"]
+        stored = {p["id"]: {"phone": p["phone"], "other_phone": OTHER_PHONES.get(int(p["id"]))} for p in PEOPLE}
+        hits = [{**p, **stored[p["id"]]} for p in PEOPLE if stored[p["id"]][field] == value]
+        return web.json_response({"items": hits})
+
     async def log(self, request: web.Request) -> web.Response:
         self.calls.append({"person": request.match_info["id"], **(await request.json())})
         return web.json_response({"id": "call-1"}, status=201)
@@ -161,6 +170,7 @@ async def demo() -> AsyncIterator[Demo]:
     app.router.add_post("/people/{id}/calls", crm.log)
     app.router.add_get("/people/by-phone/{number}", crm.by_phone)
     app.router.add_post("/graphql", crm.graphql)
+    app.router.add_get("/people/exact", crm.exact)
     crm.server = TestServer(app, host="127.0.0.1", port=0)
     await crm.server.start_server()
     yield crm
@@ -605,3 +615,52 @@ def test_a_graphql_request_takes_no_json_body_beside_it() -> None:
     with pytest.raises(TemplateError) as broken:
         load_text(both, "demo.yaml")
     assert "operations.search.request" in str(broken.value)
+
+
+# --- several queries per lookup, with a budget ----------------------------------------------------------------
+
+OTHER_PHONES = {1: "+442079460100", 2: "+44 20 7946 0100"}
+"""Ada's other phone is her own number in E.164; Alan's (a shared line) is Ada's number as Ada wrote hers."""
+EACH_FIELD_AND_FORM = """\
+  lookup:
+    forms: [e164, international]
+    phone_fields: [phone, other_phone]
+    request:
+      url: /people/exact
+      query: {field: "{{ phone_field }}", value: "{{ number }}"}
+    response:
+      records: items
+      fields: &person
+        Id: id
+        ContactName: name
+        BusinessPhone: phone
+        OtherPhone: other_phone
+"""
+
+
+async def test_a_lookup_asks_each_phone_field_in_each_form_and_merges_best_first(
+    templates_dir: Path, api: ApiSession, book: str, demo: Demo
+) -> None:
+    await edit(templates_dir / "demo.yaml", DEMO.replace(DEMO_LOOKUP, EACH_FIELD_AND_FORM))
+    before = len(demo.seen)
+    # Ada is found by her other phone in E.164 (the 2nd query) and again by her phone as written (the 3rd): once,
+    # first; Alan, whose other phone holds the same number as written, after her (the 4th query).
+    assert await found(api, book, "020 7946 0100") == (["Ada Lovelace", "Alan Turing"], "")
+    assert demo.seen[before:] == [
+        "/people/exact?field=phone&value=%2B442079460100",
+        "/people/exact?field=other_phone&value=%2B442079460100",
+        "/people/exact?field=phone&value=%2B44+20+7946+0100",
+        "/people/exact?field=other_phone&value=%2B44+20+7946+0100",
+    ]
+
+
+async def test_a_lookups_budget_stops_its_queries(templates_dir: Path, api: ApiSession, book: str, demo: Demo) -> None:
+    budgeted = EACH_FIELD_AND_FORM.replace("    phone_fields:", "    budget: 2\n    phone_fields:")
+    await edit(templates_dir / "demo.yaml", DEMO.replace(DEMO_LOOKUP, budgeted))
+    before = len(demo.seen)
+    # Two queries (E.164 in both fields) and no more: Ada by her other phone; Alan's match needed the third.
+    assert await found(api, book, "020 7946 0100") == (["Ada Lovelace"], "")
+    assert [path.split("&")[0] for path in demo.seen[before:]] == [
+        "/people/exact?field=phone",
+        "/people/exact?field=other_phone",
+    ]
