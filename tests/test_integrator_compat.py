@@ -20,7 +20,6 @@ the test grants that permission as the user would, and the whole scenario must t
 
 from __future__ import annotations
 
-import http.server
 import itertools
 import json
 import os
@@ -28,12 +27,10 @@ import shutil
 import ssl
 import stat
 import subprocess
-import threading
 import urllib.parse
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +44,7 @@ from partnercrmd.paths import Paths
 from tests import integrator_shapes as shapes
 from tests.browser_session import CHROMIUM, CHROMIUM_ARGS
 from tests.daemon_process import SERVE_ARGS, Daemon, describe, in_background, run_cli, wait_until
+from tests.page_server import PageServer, serve_pages
 from tests.test_tls import free_port
 
 COMPAT_DIR = Path(__file__).parent / "compat"
@@ -61,44 +59,6 @@ def number_to_dial() -> str:
 
 
 # --- the page server: a web page of another origin --------------------------------------------------------
-
-
-class _PageHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves tests/compat/ (the page and its modules, as JavaScript) quietly."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.extensions_map = {**self.extensions_map, ".mjs": "text/javascript"}
-        super().__init__(*args, directory=str(COMPAT_DIR), **kwargs)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@dataclass
-class PageServer:
-    server: http.server.ThreadingHTTPServer
-    scheme: str = "http"
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_address[1])
-
-    @property
-    def origin(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def start_page_server(context: ssl.SSLContext | None = None) -> PageServer:
-    """A server of the compatibility page on a free port of its own (another origin than the daemon's)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PageHandler)
-    if context is not None:
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, name="compat-pages", daemon=True).start()
-    return PageServer(server, "https" if context is not None else "http")
 
 
 @pytest.fixture(scope="module")
@@ -131,21 +91,21 @@ def https_pages(user_home: Path) -> Iterator[PageServer]:
     )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(files.leaf, files.leaf_key)
-    pages = start_page_server(context)
+    pages = serve_pages(COMPAT_DIR, context)
     yield pages
     pages.close()
 
 
 @pytest.fixture(scope="module")
 def allowed_pages() -> Iterator[PageServer]:
-    pages = start_page_server()
+    pages = serve_pages(COMPAT_DIR)
     yield pages
     pages.close()
 
 
 @pytest.fixture(scope="module")
 def foreign_pages() -> Iterator[PageServer]:
-    pages = start_page_server()
+    pages = serve_pages(COMPAT_DIR)
     yield pages
     pages.close()
 

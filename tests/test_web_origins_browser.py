@@ -1,6 +1,6 @@
 """Allowed web origins in Chromium (issue #20 item 1): a web page of another origin calls a real `partnercrmd serve`.
 
-A little aiohttp server on other ports serves a "web CRM" page. From an origin the user allowed
+A page server (tests/page_server.py) on other ports serves a "web CRM" page. From an origin the user allowed
 (`partnercrmd settings set web_origins=…`) the page registers with the install token it was given,
 searches and opens the event WebSocket; the same page from an origin that is not allowed gets
 nothing: every fetch rejects and the WebSocket fails. The page reports what its own script saw,
@@ -15,19 +15,17 @@ user granted that permission, and only from an allowed origin.
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
 from tests.browser_session import CHROMIUM, CHROMIUM_ARGS
 from tests.daemon_process import Daemon, describe, run_cli, wait_until
+from tests.page_server import PageServer, serve_pages
 
 SAMPLE_CONTACT = "Alice Hartley"
 """A sample contact of the embedded local address book."""
@@ -72,59 +70,22 @@ window.useDaemon = async ({base, appId, token, query}) => ({
 """
 
 
-class PageServer:
-    """The web CRM's own little aiohttp server, on a port of its own, in a thread (the test's loop is Playwright's)."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.port = 0
-        ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(ready,), name="web-crm-pages", daemon=True)
-        self.thread.start()
-        assert ready.wait(10), "the page server did not start"
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _run(self, ready: threading.Event) -> None:
-        asyncio.set_event_loop(self.loop)
-
-        async def page(request: web.Request) -> web.Response:
-            return web.Response(text=WEB_CRM_PAGE, content_type="text/html")
-
-        async def start() -> web.AppRunner:
-            app = web.Application()
-            app.router.add_get("/", page)
-            runner = web.AppRunner(app)
-            await runner.setup()
-            listening = socket.socket()
-            listening.bind(("127.0.0.1", 0))
-            self.port = listening.getsockname()[1]
-            await web.SockSite(runner, listening).start()
-            return runner
-
-        self.runner = self.loop.run_until_complete(start())
-        ready.set()
-        self.loop.run_forever()
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+def serve_web_crm(folder: Path) -> PageServer:
+    """The web CRM's page, on a port of its own (an origin of its own)."""
+    (folder / "index.html").write_text(WEB_CRM_PAGE, encoding="utf-8")
+    return serve_pages(folder)
 
 
 @pytest.fixture(scope="module")
-def allowed_pages() -> Iterator[PageServer]:
-    server = PageServer()
+def allowed_pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PageServer]:
+    server = serve_web_crm(tmp_path_factory.mktemp("allowed-pages"))
     yield server
     server.close()
 
 
 @pytest.fixture(scope="module")
-def foreign_pages() -> Iterator[PageServer]:
-    server = PageServer()
+def foreign_pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PageServer]:
+    server = serve_web_crm(tmp_path_factory.mktemp("foreign-pages"))
     yield server
     server.close()
 
