@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.daemon_process import Daemon, wait_until
+from tests.recording_browser import RecordingBrowser
 
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 
@@ -29,13 +28,14 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def daemon(base: Path) -> Iterator[Daemon]:
-    opened = base / "opened-urls.txt"
-    recorder = base / "record-url"
-    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n', encoding="utf-8")
-    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
+def recorder(base: Path) -> RecordingBrowser:
+    return RecordingBrowser.create(base)
+
+
+@pytest.fixture(scope="module")
+def daemon(base: Path, recorder: RecordingBrowser) -> Iterator[Daemon]:
     env = {
-        "BROWSER": str(recorder),
+        **recorder.env,
         "XDG_DATA_HOME": str(base / "xdg-data"),
         "XDG_CONFIG_HOME": str(base / "xdg-config"),
     }
@@ -52,22 +52,15 @@ def app_id(daemon: Daemon) -> str:
 
 
 @pytest.fixture
-def open_window(daemon: Daemon, app_id: str, browser: Browser, base: Path) -> Iterator[Callable[[str], Page]]:
+def open_window(
+    daemon: Daemon, app_id: str, browser: Browser, recorder: RecordingBrowser
+) -> Iterator[Callable[[str], Page]]:
     """ShowWindow, then follow the one-time link the daemon gave the "browser", in a new 1280x800 context."""
-    opened = base / "opened-urls.txt"
     pages: list[Page] = []
 
-    def links() -> list[str]:
-        return opened.read_text().splitlines() if opened.exists() else []
-
     def open_it(window: str) -> Page:
-        before = len(links())
-        answer: Any = daemon.call("POST", "ShowWindow", app_id, window=window)
-        url = answer.get("Url") if isinstance(answer, dict) else None
-        if not url:
-            url = wait_until(lambda: links()[before:], timeout=10, what="the login link reaching the browser")[-1]
         page = browser.new_context(viewport=VIEWPORT).new_page()
-        page.goto(url)
+        page.goto(recorder.login_link(daemon, app_id, window))
         pages.append(page)
         return page
 

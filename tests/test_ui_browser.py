@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from partnercrmd.partner_keys import generate_private_key, load_private_key
 from partnercrmd.unlock import issue_code
 from tests.backend_servers import PERSON, PERSON_NUMBER, Backend, start_carddav
 from tests.daemon_process import Daemon, in_background, wait_until
+from tests.recording_browser import RecordingBrowser
 
 TESTS = Path(__file__).resolve().parent
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
@@ -58,13 +58,13 @@ def ui_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def login_links(ui_base: Path) -> Path:
-    """The file the daemon's "browser" appends every URL it is asked to open to."""
-    return ui_base / "opened-urls.txt"
+def recorder(ui_base: Path) -> RecordingBrowser:
+    """The daemon's "browser": it writes down every URL it is asked to open."""
+    return RecordingBrowser.create(ui_base)
 
 
 @pytest.fixture(scope="module")
-def daemon(ui_base: Path, login_links: Path, partner_key: tuple[str, str]) -> Iterator[Daemon]:
+def daemon(ui_base: Path, recorder: RecordingBrowser, partner_key: tuple[str, str]) -> Iterator[Daemon]:
     base = ui_base
     site = base / "site"
     dist_info = site / "controlledaddin-1.0.dist-info"
@@ -80,14 +80,10 @@ def daemon(ui_base: Path, login_links: Path, partner_key: tuple[str, str]) -> It
         f'[keys]\npublic_key = "{partner_key[1]}"\n',
         encoding="utf-8",
     )
-    opened = login_links
-    recorder = base / "record-url"
-    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n', encoding="utf-8")
-    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
     env = {
         "PYTHONPATH": f"{site}:{TESTS}",
         "PARTNERCRMD_BRANDING": str(branding),
-        "BROWSER": str(recorder),
+        **recorder.env,
         "XDG_DATA_HOME": str(base / "xdg-data"),
         "XDG_CONFIG_HOME": str(base / "xdg-config"),
     }
@@ -104,18 +100,12 @@ def app_id(daemon: Daemon) -> str:
 
 
 @pytest.fixture
-def open_window(daemon: Daemon, app_id: str, browser: Browser, login_links: Path) -> Callable[..., Page]:
+def open_window(daemon: Daemon, app_id: str, browser: Browser, recorder: RecordingBrowser) -> Callable[..., Page]:
     """ShowWindow, then follow the one-time link the daemon gave the "browser", in a new 1280x800 context."""
 
-    def links() -> list[str]:
-        return login_links.read_text().splitlines() if login_links.exists() else []
-
     def open_it(window: str = "integrations") -> Page:
-        before = len(links())
-        daemon.call("POST", "ShowWindow", app_id, window=window)
-        lines = wait_until(lambda: links()[before:], timeout=10, what="the login link reaching the browser")
         page = browser.new_context(viewport=VIEWPORT).new_page()
-        page.goto(lines[-1])
+        page.goto(recorder.login_link(daemon, app_id, window))
         expect(page).to_have_url(re.compile(rf"/ui/{window}$"))
         return page
 
@@ -135,7 +125,7 @@ def book_names(daemon: Daemon, app_id: str, query: str) -> list[tuple[str, list[
 
 
 def test_configure_local_and_carddav_books_test_them_search_and_reorder(
-    daemon: Daemon, app_id: str, open_window: Callable[..., Page], radicale: Backend, login_links: Path
+    daemon: Daemon, app_id: str, open_window: Callable[..., Page], radicale: Backend, recorder: RecordingBrowser
 ) -> None:
     page = open_window()
     # The local address book: configure it through its form, then Test.
@@ -194,12 +184,12 @@ def test_configure_local_and_carddav_books_test_them_search_and_reorder(
         (CARDDAV_NAME, [PERSON]),
     ]
     # A call rings: the local book (OnRinging, set through its form) opens its caller's record in the "browser".
-    seen = len(login_links.read_text().splitlines())
+    seen = len(recorder.urls())
     ringing = daemon.call(
         "POST", "CallEvent", app_id, CallId="ui-pop-1", State="Ringing", Direction="Inbound", CallerNumber=PERSON_NUMBER
     )
     assert ringing["Popped"].startswith("local/"), ringing
-    popped = wait_until(lambda: login_links.read_text().splitlines()[seen:], timeout=10, what="the record popping")
+    popped = wait_until(lambda: recorder.urls()[seen:], timeout=10, what="the record popping")
     record = page.context.new_page()
     record.goto(popped[-1])
     expect(record.get_by_text(LOCAL_PERSON).first).to_be_visible()

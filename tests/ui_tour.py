@@ -10,7 +10,6 @@ being listed here.
 from __future__ import annotations
 
 import re
-import stat
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,8 @@ from pathlib import Path
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.daemon_process import Daemon, wait_until
+from tests.daemon_process import Daemon
+from tests.recording_browser import RecordingBrowser
 
 NOT_PAGES = re.compile(r"/(logout|login)\b|/download/|/diagnostics$|\.(zip|png|jpe?g|svg|ico|css|js|json|vcf)$")
 """Links the tour does not follow: logging in or out, downloads and files."""
@@ -30,21 +30,18 @@ RECORD_ID = re.compile(r"/[0-9a-f]{16,}(?=/|$|\?)")
 
 @dataclass
 class UiDaemon:
-    """A daemon for touring the pages, and the file its "browser" writes login links to."""
+    """A daemon for touring the pages, and its "browser", which writes down the login links it is given."""
 
     daemon: Daemon
     app_id: str
-    opened: Path
+    recorder: RecordingBrowser
 
     @classmethod
     def start(cls, base: Path, branding: str = "", extra_env: dict[str, str] | None = None) -> UiDaemon:
         """Start one under `base` (`branding`: the text of a branding.toml, or '' for the unbranded product)."""
-        opened = base / "opened-urls.txt"
-        recorder = base / "record-url"
-        recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n', encoding="utf-8")
-        recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
+        recorder = RecordingBrowser.create(base)
         env = {
-            "BROWSER": str(recorder),
+            **recorder.env,
             "XDG_DATA_HOME": str(base / "xdg-data"),
             "XDG_CONFIG_HOME": str(base / "xdg-config"),
             **(extra_env or {}),
@@ -53,25 +50,20 @@ class UiDaemon:
             (base / "branding.toml").write_text(branding, encoding="utf-8")
             env["PARTNERCRMD_BRANDING"] = str(base / "branding.toml")
         daemon = Daemon(base / "home", extra_env=env).start()
-        return cls(daemon, daemon.register_trusted("UI tour"), opened)
+        return cls(daemon, daemon.register_trusted("UI tour"), recorder)
 
     def close(self) -> None:
         self.daemon.close()
-
-    def _links(self) -> list[str]:
-        return self.opened.read_text().splitlines() if self.opened.exists() else []
 
     def login(self, browser: Browser, viewport: ViewportSize, window: str = "integrations") -> Page:
         """A new context, logged in through the one-time link ShowWindow gave the "browser"; its first page.
 
         Scripts may be injected into the pages (their CSP is bypassed in this context only).
         """
-        before = len(self._links())
-        self.daemon.call("POST", "ShowWindow", self.app_id, window=window)
-        links = wait_until(lambda: self._links()[before:], timeout=10, what="the login link reaching the browser")
+        link = self.recorder.login_link(self.daemon, self.app_id, window)
         context: BrowserContext = browser.new_context(viewport=viewport, bypass_csp=True)
         page = context.new_page()
-        page.goto(links[-1])
+        page.goto(link)
         return page
 
 
