@@ -19,9 +19,7 @@ import asyncio
 import base64
 import io
 import json
-import logging
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -30,7 +28,6 @@ from aiohttp import web
 
 from partnercrmd import appkeys
 from partnercrmd.books import change_book
-from partnercrmd.redact import LOG_REDACTOR
 from partnercrmd.testing import ApiSession, configure_book, remove_default_book
 from partnercrmd.vault_sync import reload_vault
 from tests import leaky_addin
@@ -45,24 +42,6 @@ PASSWORD = 'Leaky/Pass+word=&"<1'
 @pytest.fixture
 def partnercrmd_addins() -> list[tuple[str, object]]:
     return [("leaky", leaky_addin)]
-
-
-@pytest.fixture
-def log_file() -> Iterator[io.StringIO]:
-    """What a handler of the daemon's (carrying LOG_REDACTOR, as the daemon's logging set-up attaches it) writes."""
-    written = io.StringIO()
-    handler = logging.StreamHandler(written)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(LOG_REDACTOR)
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        yield written
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 def written_forms(secret: str, user: str = "") -> dict[str, str]:

@@ -12,10 +12,9 @@ import asyncio
 import dataclasses
 import html
 import io
-import logging
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,6 @@ from partnercrmd.branding import Branding, BrandingError, OAuthClient, parse_bra
 from partnercrmd.config import DaemonConfig
 from partnercrmd.errors import Forbidden
 from partnercrmd.oauth_signin import PendingSignIns, new_verifier, s256_challenge
-from partnercrmd.redact import LOG_REDACTOR
 from partnercrmd.testing import ApiSession, book_sign_in, configure_book, daemon_paths, search
 from tests import oauth_signin_addin
 from tests.oauth_signin_addin import CLIENT_ID, CLIENT_SECRET, INTEGRATION_ID, OAuthVendor
@@ -101,24 +99,6 @@ async def vendor() -> AsyncIterator[OAuthVendor]:
     await server.start()
     yield server
     await server.stop()
-
-
-@pytest.fixture
-def log_file() -> Iterator[io.StringIO]:
-    """What a handler of the daemon's (carrying LOG_REDACTOR, as the daemon's logging set-up attaches it) writes."""
-    written = io.StringIO()
-    handler = logging.StreamHandler(written)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(LOG_REDACTOR)
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        yield written
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 async def open_pages(api: ApiSession) -> Client:
