@@ -22,11 +22,10 @@ from carddav_servers import RadicaleServer
 from partnercrmd_carddav import PRESET_ENTRIES, PRESETS
 from partnercrmd_carddav.presets import PRESETS_BY_ID, build_url, preset_settings
 
-from partnercrmd.pages import window_login_url
-from partnercrmd.paths import Paths
 from partnercrmd.sdk import ConfigError
 from partnercrmd.testing import (
     ApiSession,
+    Paths,
     addin_host,
     by_book,
     configure_book,
@@ -186,9 +185,10 @@ async def test_a_nextcloud_book_finds_callers_and_names(
 
 
 async def test_the_add_forms_ask_what_varies_and_google_s_says_what_is_missing(
-    partnercrmd_client: TestClient[web.Request, web.Application],
+    api: ApiSession, partnercrmd_client: TestClient[web.Request, web.Application]
 ) -> None:
-    login = window_login_url(partnercrmd_client.app, "integrations").split(f":{partnercrmd_client.port}", 1)[1]
+    shown_window = await api.call("POST", "ShowWindow", window="integrations", OpenBrowser="false")
+    login = shown_window["Url"].split(f":{partnercrmd_client.port}", 1)[1]
     assert (await partnercrmd_client.get(login, allow_redirects=False)).status == 303
     nextcloud = await (await partnercrmd_client.get("/ui/integrations/carddav-nextcloud/add")).text()
     shown = nextcloud.split("<details", 1)[0]  # before the collapsed Advanced section
