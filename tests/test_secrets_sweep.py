@@ -34,7 +34,6 @@ import html
 import http.cookiejar
 import json
 import re
-import stat
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
@@ -53,6 +52,7 @@ from tests import leaky_addin
 from tests.backend_servers import Backend, start_ldap, start_sql
 from tests.daemon_process import Daemon, Reply, describe, run_cli, wait_until
 from tests.echo_server import EchoServer, closed_port
+from tests.recording_browser import RecordingBrowser
 from tests.ui_support import UI_PAGES
 
 MARK = 'K9/q+Z=&"<x'
@@ -284,18 +284,12 @@ def leaks(home: Path, evidence: Evidence, needles: Sequence[Needle]) -> list[str
 class UiBrowser:
     """The configuration pages as a browser sees them: logged in by the link ShowWindow opens, with its cookie."""
 
-    def __init__(self, daemon: Daemon, app_id: str, opened: Path) -> None:
+    def __init__(self, daemon: Daemon, app_id: str, recorder: RecordingBrowser) -> None:
         self.daemon = daemon
         self._opener = urllib.request.build_opener(
             urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
         )
-        before = opened.read_text(encoding="utf-8").splitlines() if opened.exists() else []
-        daemon.call("POST", "ShowWindow", app_id, window="configuration")
-        link = wait_until(
-            lambda: (opened.read_text(encoding="utf-8").splitlines() if opened.exists() else [])[len(before) :],
-            timeout=10,
-            what="the login link ShowWindow opens",
-        )[0]
+        link = recorder.login_link(daemon, app_id, "configuration")
         assert self.get(link.split(f":{daemon.port}", 1)[1]).status == 200
 
     def _send(self, request: urllib.request.Request) -> Reply:
@@ -325,7 +319,7 @@ class Sweep:
     """The daemon's home with every swept book, and where the books point."""
 
     home: Path
-    opened: Path
+    recorder: RecordingBrowser
     env: dict[str, str]
     """The environment of every `partnercrmd` process: the browser stand-in, the leaky add-in's entry point."""
     api_port: int
@@ -356,22 +350,19 @@ def database_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory: pytest.TempPathFactory, database_servers: tuple[Backend, Backend]) -> Sweep:
     base = tmp_path_factory.mktemp("secrets-sweep")
-    opened = base / "opened-urls.txt"
-    recorder = base / "record-url"
-    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n', encoding="utf-8")
-    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
+    recorder = RecordingBrowser.create(base)
     home = base / "home"
     api_port, token_port = closed_port(), closed_port()
     api, tokens = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{token_port}"
     books = swept_books(installed_integrations(home), api, tokens, closed_port(), *database_servers)
-    env = {"BROWSER": str(recorder), **leaky_addin.entry_point_site(base / "site")}
+    env = {**recorder.env, **leaky_addin.entry_point_site(base / "site")}
     book_ids: dict[str, str] = {}
     for book in books:
         pairs = [f"{key}={value}" for key, value in {"name": book.name, **book.settings}.items()]
         args = (arg for pair in pairs for arg in ("--set", pair))
         # --no-check: the sweep's servers are down, refusing or failing on purpose.
         book_ids[book.name] = book_id_from(run_cli(home, "books", "add", book.type, "--no-check", *args, extra_env=env))
-    return Sweep(home, opened, env, api_port, token_port, books, book_ids)
+    return Sweep(home, recorder, env, api_port, token_port, books, book_ids)
 
 
 def exercise(sweep: Sweep, evidence: Evidence) -> None:
@@ -396,7 +387,7 @@ def exercise(sweep: Sweep, evidence: Evidence) -> None:
             what="the BottleCRM number index refresh failing",
         )
 
-        browser = UiBrowser(daemon, app_id, sweep.opened)
+        browser = UiBrowser(daemon, app_id, sweep.recorder)
         for path in (*UI_PAGES, "/ui/callhistory"):
             evidence.add(f"page {path}", browser.get(path).body)
         for name, book_id in sweep.book_ids.items():
