@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import Browser, BrowserContext
+
 
 class _QuietPageHandler(http.server.SimpleHTTPRequestHandler):
     """Serves files of one folder (index.html for "/"; .mjs as JavaScript, as modules need) without logging."""
@@ -55,3 +57,23 @@ def serve_pages(folder: Path, context: ssl.SSLContext | None = None) -> PageServ
         server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, name=f"pages-{folder.name}", daemon=True).start()
     return PageServer(server, "https" if context is not None else "http")
+
+
+def with_local_network_access(browser: Browser, origin: str) -> BrowserContext:
+    """A profile in which the user granted `origin` Local Network Access (Chromium's successor of PNA)."""
+    context = browser.new_context()
+    page = context.new_page()
+    target = context.new_cdp_session(page).send("Target.getTargetInfo")["targetInfo"]
+    session = browser.new_browser_cdp_session()
+    for permission in ("local-network-access", "loopback-network"):  # the names Chromium 156 knows
+        session.send(
+            "Browser.setPermission",
+            {
+                "permission": {"name": permission},
+                "setting": "granted",
+                "origin": origin,
+                "browserContextId": target["browserContextId"],
+            },
+        )
+    # The session stays attached (a grant ends with it) and the tab stays: the page may open in it.
+    return context

@@ -44,7 +44,7 @@ from partnercrmd.paths import Paths
 from tests import integrator_shapes as shapes
 from tests.browser_session import CHROMIUM, CHROMIUM_ARGS
 from tests.daemon_process import SERVE_ARGS, Daemon, describe, in_background, run_cli, wait_until
-from tests.page_server import PageServer, serve_pages
+from tests.page_server import PageServer, serve_pages, with_local_network_access
 from tests.test_tls import free_port
 
 COMPAT_DIR = Path(__file__).parent / "compat"
@@ -361,25 +361,6 @@ def trusting_browser(playwright: Playwright, user_home: Path, https_pages: PageS
     )
     yield instance
     instance.close()
-
-
-def with_local_network_access(browser: Browser, origin: str) -> BrowserContext:
-    """A profile in which the user granted `origin` Local Network Access (Chromium's successor of PNA)."""
-    context = browser.new_context()
-    page = context.new_page()
-    target = context.new_cdp_session(page).send("Target.getTargetInfo")["targetInfo"]
-    session = browser.new_browser_cdp_session()
-    for permission in ("local-network-access", "loopback-network"):  # the names Chromium 156 knows
-        session.send(
-            "Browser.setPermission",
-            {
-                "permission": {"name": permission},
-                "setting": "granted",
-                "origin": origin,
-                "browserContextId": target["browserContextId"],
-            },
-        )
-    return context
 
 
 @pytest.mark.parametrize(("transport", "casing"), [("http", "camel"), ("http", "pascal"), ("https", "camel")])

@@ -25,7 +25,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expec
 
 from tests.browser_session import CHROMIUM, CHROMIUM_ARGS
 from tests.daemon_process import Daemon, describe, run_cli, wait_until
-from tests.page_server import PageServer, serve_pages
+from tests.page_server import PageServer, serve_pages, with_local_network_access
 
 SAMPLE_CONTACT = "Alice Hartley"
 """A sample contact of the embedded local address book."""
@@ -184,23 +184,7 @@ def public_browser(playwright: Playwright, allowed_pages: PageServer, foreign_pa
 
 def public_context(browser: Browser, pages: PageServer, *, local_network_allowed: bool) -> BrowserContext:
     """A browser profile; with `local_network_allowed` the user has granted the page's origin Local Network Access."""
-    context = browser.new_context()
-    if local_network_allowed:
-        page = context.new_page()
-        target = context.new_cdp_session(page).send("Target.getTargetInfo")["targetInfo"]
-        session = browser.new_browser_cdp_session()
-        for permission in ("local-network-access", "loopback-network"):  # the names Chromium 156 knows
-            session.send(
-                "Browser.setPermission",
-                {
-                    "permission": {"name": permission},
-                    "setting": "granted",
-                    "origin": pages.origin,
-                    "browserContextId": target["browserContextId"],
-                },
-            )
-        # The session stays attached (a grant ends with it) and the tab stays: the page opens in it.
-    return context
+    return with_local_network_access(browser, pages.origin) if local_network_allowed else browser.new_context()
 
 
 @pytest.mark.parametrize("local_network_allowed", [True, False])
