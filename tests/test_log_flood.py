@@ -8,7 +8,6 @@ in process (a small log file; a route that fails the way a bug would), and are r
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import re
@@ -22,7 +21,6 @@ from aiohttp.test_utils import TestClient
 
 from partnercrmd import __version__
 from partnercrmd.config import DaemonConfig
-from partnercrmd.daemon import run_daemon
 from partnercrmd.logging_setup import (
     LOG_BACKUP_COUNT,
     LOG_FILE_NAME,
@@ -40,6 +38,7 @@ from tests.daemon_process import (
     status_of,
     wait_until,
 )
+from tests.in_process_daemon import daemon_in_this_loop
 
 FLOOD_REQUESTS = 10_000
 SENDERS = 8
@@ -161,17 +160,10 @@ async def test_every_log_file_begins_with_the_start_up_record_after_a_rollover(
     partnercrmd_config: DaemonConfig, daemon_logging: Callable[..., list[logging.Handler]]
 ) -> None:
     daemon_logging(partnercrmd_config, max_bytes=8_000, backup_count=3)
-    stop = asyncio.Event()
-    serving = asyncio.create_task(run_daemon(partnercrmd_config, stop))
-    discovery = partnercrmd_config.paths.discovery_file
-    while not discovery.exists():
-        assert not serving.done(), serving
-        await asyncio.sleep(0.02)
-    chatter = logging.getLogger("partnercrmd.test_chatter")
-    for number in range(500):  # about 60 KB: the first file and more are rotated away
-        chatter.info("line %d of other work %s", number, "x" * 80)
-    stop.set()
-    await serving
+    async with daemon_in_this_loop(partnercrmd_config):
+        chatter = logging.getLogger("partnercrmd.test_chatter")
+        for number in range(500):  # about 60 KB: the first file and more are rotated away
+            chatter.info("line %d of other work %s", number, "x" * 80)
 
     log_dir = partnercrmd_config.paths.log_dir
     files = [log_dir / LOG_FILE_NAME, *(log_dir / f"{LOG_FILE_NAME}.{n}" for n in (1, 2, 3))]

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from partnercrmd.config import DaemonConfig
-from partnercrmd.daemon import run_daemon
 from partnercrmd.paths import Paths
 from tests.daemon_process import Daemon, open_file_descriptors, running_daemon, status_of, wait_until
+from tests.in_process_daemon import daemon_in_this_loop
 
 DEFAULT_HEAD_TIMEOUT = 10.0
 DEFAULT_KEEPALIVE_TIMEOUT = 10.0
@@ -183,12 +183,7 @@ async def test_a_new_connection_has_its_own_request_head_limit_apart_from_keep_a
 ) -> None:
     partnercrmd_config.request_head_timeout = 1.0
     partnercrmd_config.keepalive_timeout = 30.0  # aiohttp's own timer cannot be what closes the slow one
-    stop = asyncio.Event()
-    serving = asyncio.create_task(run_daemon(partnercrmd_config, stop))
-    try:
-        while not partnercrmd_config.paths.discovery_file.exists():
-            assert not serving.done(), serving
-            await asyncio.sleep(0.02)
+    async with daemon_in_this_loop(partnercrmd_config):
         port = partnercrmd_config.port
         opened = time.monotonic()
         silent_reader, silent = await asyncio.open_connection("127.0.0.1", port)
@@ -208,6 +203,3 @@ async def test_a_new_connection_has_its_own_request_head_limit_apart_from_keep_a
         assert not served_reader.at_eof(), "a connection that sent a request is kept alive (30 s)"
         for writer in (silent, slow, served):
             writer.close()
-    finally:
-        stop.set()
-        await serving

@@ -33,10 +33,10 @@ from cryptography.x509.oid import NameOID
 
 from partnercrmd import tls
 from partnercrmd.config import DaemonConfig
-from partnercrmd.daemon import run_daemon
 from partnercrmd.platform import trust_store
 from partnercrmd.testing import write_branding
 from tests.daemon_process import SERVE_ARGS, Daemon, describe, error_line, partnercrmd_env, run_cli
+from tests.in_process_daemon import daemon_in_this_loop
 from tests.platform_fakes import RecordingRunner, reply
 from tests.test_platform_windows import self_signed
 
@@ -302,12 +302,7 @@ async def test_a_running_daemon_renews_its_certificate_without_dropping_connecti
     partnercrmd_config.https_port = free_port()
     partnercrmd_config.tls_clock = lambda: clock[0]
     partnercrmd_config.tls_check_interval = 0.1
-    stop = asyncio.Event()
-    serving = asyncio.create_task(run_daemon(partnercrmd_config, stop))
-    try:
-        while not partnercrmd_config.paths.discovery_file.exists():
-            assert not serving.done(), serving
-            await asyncio.sleep(0.02)
+    async with daemon_in_this_loop(partnercrmd_config):
         port = partnercrmd_config.https_port
         files = tls.TlsFiles.of(partnercrmd_config.paths)
         authority = files.authority.read_bytes()
@@ -331,9 +326,6 @@ async def test_a_running_daemon_renews_its_certificate_without_dropping_connecti
             assert await asyncio.to_thread(serial_over, fresh) == renewed.serial_number
         finally:
             fresh.close()
-    finally:
-        stop.set()
-        await serving
 
 
 async def test_a_connection_that_never_finishes_its_tls_handshake_is_closed_in_time(
@@ -342,18 +334,10 @@ async def test_a_connection_that_never_finishes_its_tls_handshake_is_closed_in_t
     """Slowloris over TLS: the handshake has the request head's time limit, not asyncio's 60 s."""
     partnercrmd_config.https_port = free_port()
     partnercrmd_config.request_head_timeout = 0.5
-    stop = asyncio.Event()
-    serving = asyncio.create_task(run_daemon(partnercrmd_config, stop))
-    try:
-        while not partnercrmd_config.paths.discovery_file.exists():
-            assert not serving.done(), serving
-            await asyncio.sleep(0.02)
+    async with daemon_in_this_loop(partnercrmd_config):
         assert partnercrmd_config.https_port is not None
         closed_after = await asyncio.to_thread(seconds_until_closed, partnercrmd_config.https_port, b"\x16\x03\x01")
         assert closed_after < 5, f"a connection stuck in its handshake stayed open {closed_after:.1f} s"
-    finally:
-        stop.set()
-        await serving
 
 
 def seconds_until_closed(port: int, first_bytes: bytes, limit: float = 15.0) -> float:
