@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import ssl
-import stat
 import subprocess
 import urllib.parse
 import uuid
@@ -45,6 +44,7 @@ from tests import integrator_shapes as shapes
 from tests.browser_session import CHROMIUM, CHROMIUM_ARGS
 from tests.daemon_process import SERVE_ARGS, Daemon, describe, in_background, run_cli, wait_until
 from tests.page_server import PageServer, serve_pages, with_local_network_access
+from tests.recording_browser import RecordingBrowser
 from tests.test_tls import free_port
 
 COMPAT_DIR = Path(__file__).parent / "compat"
@@ -114,19 +114,18 @@ def foreign_pages() -> Iterator[PageServer]:
 
 
 @pytest.fixture(scope="module")
-def opened(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("integrator-compat") / "opened-urls.txt"
+def recorder(tmp_path_factory: pytest.TempPathFactory) -> RecordingBrowser:
+    return RecordingBrowser.create(tmp_path_factory.mktemp("integrator-compat"))
 
 
 @pytest.fixture(scope="module")
-def daemon(opened: Path, user_home: Path, allowed_pages: PageServer, https_pages: PageServer) -> Iterator[Daemon]:
+def daemon(
+    recorder: RecordingBrowser, user_home: Path, allowed_pages: PageServer, https_pages: PageServer
+) -> Iterator[Daemon]:
     """One daemon for every run: HTTP and HTTPS (its authority installed in the user's NSS database)."""
-    base = opened.parent
-    recorder = base / "record-url"
-    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n', encoding="utf-8")
-    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
+    base = recorder.script.parent
     home = base / "home"
-    env = {"BROWSER": str(recorder), "HOME": str(user_home)}
+    env = {**recorder.env, "HOME": str(user_home)}
     for command in (
         ("settings", "set", f"web_origins={allowed_pages.origin},{https_pages.origin}"),
         ("tls", "install"),
@@ -261,12 +260,7 @@ def our_call(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [c for c in calls if KNOWN_CALLER_DIGITS in json.dumps(c["CallerContact"])]
 
 
-def opened_lines(opened: Path) -> list[str]:
-    """The URLs the daemon has asked the (recording) browser to open so far."""
-    return opened.read_text(encoding="utf-8").splitlines() if opened.exists() else []
-
-
-def assert_whole_api(result: dict[str, Any], opened: Path, opened_before: int) -> None:
+def assert_whole_api(result: dict[str, Any], recorder: RecordingBrowser, opened_before: int) -> None:
     """Every route and event of the scenario answered as API.md describes.
 
     `opened_before`: how many URLs the browser had opened before the run (DoAction Open and ShowWindow open two).
@@ -328,7 +322,7 @@ def assert_whole_api(result: dict[str, Any], opened: Path, opened_before: int) -
     checked(result, "ShowWindow unknown", 400, shapes.ERROR)
 
     new_urls = wait_until(
-        lambda: opened_lines(opened)[opened_before:] if len(opened_lines(opened)) >= opened_before + 2 else None,
+        lambda: recorder.urls()[opened_before:] if len(recorder.urls()) >= opened_before + 2 else None,
         timeout=10,
         what="the record and the configuration window opened in the browser",
     )
@@ -364,28 +358,30 @@ def trusting_browser(playwright: Playwright, user_home: Path, https_pages: PageS
 
 
 @pytest.mark.parametrize(("transport", "casing"), [("http", "camel"), ("http", "pascal"), ("https", "camel")])
-def test_a_node_program_calls_every_route_and_event(daemon: Daemon, opened: Path, transport: str, casing: str) -> None:
-    before = len(opened_lines(opened))
+def test_a_node_program_calls_every_route_and_event(
+    daemon: Daemon, recorder: RecordingBrowser, transport: str, casing: str
+) -> None:
+    before = len(recorder.urls())
     base = https_base(daemon) if transport == "https" else http_base(daemon)
-    assert_whole_api(run_node(daemon, base, casing), opened, before)
+    assert_whole_api(run_node(daemon, base, casing), recorder, before)
 
 
 @pytest.mark.parametrize("casing", ["camel", "pascal"])
 def test_a_page_of_an_allowed_origin_calls_every_route_and_event(
-    browser: Browser, daemon: Daemon, opened: Path, allowed_pages: PageServer, casing: str
+    browser: Browser, daemon: Daemon, recorder: RecordingBrowser, allowed_pages: PageServer, casing: str
 ) -> None:
-    before = len(opened_lines(opened))
+    before = len(recorder.urls())
     result = run_page(browser.new_context(), daemon, allowed_pages, http_base(daemon), casing)
-    assert_whole_api(result, opened, before)
+    assert_whole_api(result, recorder, before)
 
 
 def test_an_https_page_on_the_public_web_calls_every_route_and_event_over_https(
-    trusting_browser: Browser, daemon: Daemon, opened: Path, https_pages: PageServer
+    trusting_browser: Browser, daemon: Daemon, recorder: RecordingBrowser, https_pages: PageServer
 ) -> None:
-    before = len(opened_lines(opened))
+    before = len(recorder.urls())
     context = with_local_network_access(trusting_browser, https_pages.origin)
     result = run_page(context, daemon, https_pages, https_base(daemon), "pascal")
-    assert_whole_api(result, opened, before)
+    assert_whole_api(result, recorder, before)
 
 
 def test_a_page_of_another_origin_gets_nothing(browser: Browser, daemon: Daemon, foreign_pages: PageServer) -> None:

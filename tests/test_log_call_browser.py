@@ -8,30 +8,26 @@ the page before and after saving, as tests/test_accessibility.py checks every co
 
 from __future__ import annotations
 
-import stat
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.daemon_process import Daemon, wait_until
+from tests.recording_browser import RecordingBrowser
 from tests.test_accessibility import serious_violations
 
 ALICE = "020 7946 0958"
 
 
 @pytest.fixture(scope="module")
-def opened(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("log-call-browser") / "opened-urls.txt"
+def recorder(tmp_path_factory: pytest.TempPathFactory) -> RecordingBrowser:
+    return RecordingBrowser.create(tmp_path_factory.mktemp("log-call-browser"))
 
 
 @pytest.fixture(scope="module")
-def daemon(opened: Path) -> Iterator[Daemon]:
-    recorder = opened.parent / "record-url"
-    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n', encoding="utf-8")
-    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
-    instance = Daemon(opened.parent / "home", extra_env={"BROWSER": str(recorder)})
+def daemon(recorder: RecordingBrowser) -> Iterator[Daemon]:
+    instance = Daemon(recorder.script.parent / "home", extra_env=recorder.env)
     try:
         yield instance.start()
     finally:
@@ -44,16 +40,16 @@ def activities(daemon: Daemon, app_id: str) -> list[dict[str, object]]:
     return list(record["Activities"])
 
 
-def test_the_log_a_call_page_saves_the_users_notes_once(daemon: Daemon, browser: Browser, opened: Path) -> None:
+def test_the_log_a_call_page_saves_the_users_notes_once(
+    daemon: Daemon, browser: Browser, recorder: RecordingBrowser
+) -> None:
     app_id = daemon.register_trusted()
     (collection,) = daemon.search(app_id, ALICE)
     (record,) = collection["Records"]
     log_id = next(a["ActionId"] for a in record["Actions"] if a["SpecialKind"] == "LogActivity")
     answer = daemon.call("POST", "DoAction", app_id, actionId=log_id)
     assert answer["Result"] == "LogCallPage" and answer["Opened"] is True
-    assert wait_until(lambda: opened.exists() and opened.read_text("utf-8").split(), 10, what="the opened link") == [
-        answer["Url"]
-    ]
+    assert wait_until(recorder.urls, 10, what="the opened link") == [answer["Url"]]
 
     context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)  # to inject axe-core
     try:
