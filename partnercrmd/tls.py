@@ -343,10 +343,16 @@ def delete_files(files: TlsFiles) -> list[Path]:
     return removed
 
 
-def server_context(files: TlsFiles) -> ssl.SSLContext:
-    """An SSL server context serving the localhost certificate on disk (TLS 1.2 and later); blocking."""
+def _empty_server_context() -> ssl.SSLContext:
+    """An SSL server context with no certificate yet: the one place the HTTPS site's protocol floor is set."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def server_context(files: TlsFiles) -> ssl.SSLContext:
+    """An SSL server context serving the localhost certificate on disk (TLS 1.2 and later); blocking."""
+    context = _empty_server_context()
     context.load_cert_chain(files.leaf, files.leaf_key)
     return context
 
@@ -379,8 +385,7 @@ class ServerTls:
         self.files = files
         self.product_name = product_name
         self.clock = clock
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.context = _empty_server_context()
         self.context.sni_callback = self._serve_newest
         self._newest = self.context
         self.leaf: x509.Certificate | None = None
