@@ -76,12 +76,17 @@ def desktop_session() -> Iterator[Desktop]:
             time.sleep(0.05)
         yield desktop
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """End a helper process of the desktop (Xvfb, a notification daemon): SIGTERM, then kill after 5 s."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def run_daemon_on(desktop: Desktop, config: DaemonConfig, monkeypatch: pytest.MonkeyPatch) -> DaemonConfig:

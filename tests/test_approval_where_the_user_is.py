@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import time
@@ -25,7 +24,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.daemon_process import Daemon, Reply, describe, in_background, run_cli, wait_until
-from tests.desktop_session import Desktop
+from tests.desktop_session import Desktop, stop
 
 PRODUCT = "Acme Connect"
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -118,15 +117,6 @@ class Dunst:
 
     def close(self) -> None:
         stop(self.process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture(scope="module")
