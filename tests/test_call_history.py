@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 
 from aiohttp import web
 
@@ -14,6 +13,7 @@ from partnercrmd.paths import Paths
 from partnercrmd.testing import ApiSession, RecordingOpener
 from partnercrmd.vault_sync import reload_vault
 from tests.daemon_process import describe, error_line, run_cli
+from tests.ui_support import csrf_of
 
 CHRIS = "571-441-5956"
 
@@ -86,11 +86,10 @@ async def test_failed_entries_are_listed_with_a_retry_button_that_needs_the_sess
     failed = await lost_record_entry(partnercrmd_app)
     html = await open_history(api, partnercrmd_opener)
     assert "Deleted Person" in html and "failed" in html and "no longer exists" in html
-    csrf = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert csrf is not None
+    csrf = csrf_of(html)
     forged = await api.client.post("/ui/callhistory/retry", data={"key": failed.key, "csrf": "forged"})
     assert forged.status == 403
-    retried = await api.client.post("/ui/callhistory/retry", data={"key": failed.key, "csrf": csrf.group(1)})
+    retried = await api.client.post("/ui/callhistory/retry", data={"key": failed.key, "csrf": csrf})
     assert retried.status == 200 and "1 entry is being tried again" in await retried.text()
     store = partnercrmd_app[appkeys.CALLS].store
     for _ in range(100):
@@ -100,7 +99,7 @@ async def test_failed_entries_are_listed_with_a_retry_button_that_needs_the_sess
         await asyncio.sleep(0.05)
     else:
         raise AssertionError(f"not retried: {again}")
-    bad = await api.client.post("/ui/callhistory/retry", data={"key": "'; drop", "csrf": csrf.group(1)})
+    bad = await api.client.post("/ui/callhistory/retry", data={"key": "'; drop", "csrf": csrf})
     assert bad.status == 400
 
 

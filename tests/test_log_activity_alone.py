@@ -16,6 +16,7 @@ from partnercrmd.books import change_book
 from partnercrmd.testing import ApiSession, RecordingOpener, action, configure_book, search
 from partnercrmd.vault_sync import reload_vault
 from tests.backend_servers import PERSON, PERSON_NUMBER, Backend, start_sql
+from tests.ui_support import csrf_of
 
 from .test_api import assert_matches, openapi
 
@@ -109,11 +110,9 @@ async def open_page(api: ApiSession) -> tuple[str, str]:
     assert page.status == 200
     html = await page.text()
     assert "Log a call with Alice Hartley" in html
-    csrf = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert csrf is not None
     reused = await api.client.get(path, allow_redirects=False)  # the login link works once
     assert reused.status == 403
-    return page_path, csrf.group(1)
+    return page_path, csrf_of(html)
 
 
 async def test_the_page_logs_what_the_user_wrote_once(api: ApiSession) -> None:

@@ -30,6 +30,7 @@ from partnercrmd.oauth_signin import PendingSignIns, new_verifier, s256_challeng
 from partnercrmd.testing import ApiSession, book_sign_in, configure_book, daemon_paths, search
 from tests import oauth_signin_addin
 from tests.oauth_signin_addin import CLIENT_ID, CLIENT_SECRET, INTEGRATION_ID, OAuthVendor
+from tests.ui_support import csrf_of, page_text
 
 Client = TestClient[web.Request, web.Application]
 
@@ -110,17 +111,10 @@ async def open_pages(api: ApiSession) -> Client:
     return client
 
 
-async def csrf_of(client: Client, path: str) -> str:
-    page = await client.get(path)
-    found = re.search(r'name="csrf" value="([^"]+)"', await page.text())
-    assert found is not None
-    return found[1]
-
-
 async def start_sign_in(client: Client, book_id: str) -> str:
     """Press "Sign in with Demo CRM": the vendor's authorisation address the page moves on to."""
     page = await client.post(
-        f"/ui/books/{book_id}/signin", data={"csrf": await csrf_of(client, f"/ui/books/{book_id}")}
+        f"/ui/books/{book_id}/signin", data={"csrf": csrf_of(await page_text(client, f"/ui/books/{book_id}"))}
     )
     text = await page.text()
     assert page.status == 200, text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -14,6 +13,7 @@ from partnercrmd import appkeys, hookimpl
 from partnercrmd.integration import BookContext, Capability, Connector, Integration
 from partnercrmd.model import Contact, ContactPatch, Phone, SearchQuery
 from partnercrmd.testing import ApiSession, RecordingOpener, configure_book
+from tests.ui_support import csrf_of
 
 DANA = Contact(id="d1", display_name="Dana Whitfield", company="Acme", phones=[Phone("+44 20 7946 0958")], notes="a\nb")
 
@@ -68,9 +68,7 @@ async def edit_page(api: ApiSession, opener: RecordingOpener, book_id: str) -> t
     await api.call("POST", "DoAction", actionId=edit)
     path = opener.urls[-1].split(str(api.client.port), 1)[1]
     html = await (await api.client.get(path)).text()
-    match = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert match
-    return path, match.group(1)
+    return path, csrf_of(html)
 
 
 async def test_edit_form_sends_only_what_the_user_changed(

@@ -53,7 +53,7 @@ from tests.backend_servers import Backend, start_ldap, start_sql
 from tests.daemon_process import Daemon, Reply, describe, run_cli, wait_until
 from tests.echo_server import EchoServer, closed_port
 from tests.recording_browser import RecordingBrowser
-from tests.ui_support import UI_PAGES
+from tests.ui_support import UI_PAGES, csrf_of
 
 MARK = 'K9/q+Z=&"<x'
 """Ends every secret: '/', '+', '=', '&', '"' and '<' are written differently by each encoding the sweep checks.
@@ -306,10 +306,7 @@ class UiBrowser:
         return self._send(urllib.request.Request(f"http://127.0.0.1:{self.daemon.port}{path}"))
 
     def post(self, path: str, fields: Mapping[str, str], *, form_page: str) -> Reply:
-        page = self.get(form_page).body.decode()
-        match = re.search(r'name="csrf" value="([^"]+)"', page)
-        assert match, f"{form_page} has no form with an anti-forgery token"
-        data = urllib.parse.urlencode({"csrf": match.group(1), **fields}).encode()
+        data = urllib.parse.urlencode({"csrf": csrf_of(self.get(form_page).body.decode()), **fields}).encode()
         url = f"http://127.0.0.1:{self.daemon.port}{path}"
         return self._send(urllib.request.Request(url, data=data, method="POST"))
 
