@@ -15,9 +15,10 @@ from pathlib import Path
 from tests.daemon_process import Daemon, wait_until
 
 
-@dataclass(frozen=True)
+@dataclass
 class RecordingBrowser:
-    """A stand-in browser: `script` (for BROWSER) appends every URL it is asked to open to `opened`."""
+    """A stand-in browser: `script` (for BROWSER) appends every URL it is asked to open to `opened`, then exits
+    with `exit_code` (0 unless a test sets it: a browser that cannot be opened)."""
 
     script: Path
     opened: Path
@@ -27,9 +28,27 @@ class RecordingBrowser:
         """Write the script into `folder` (record-url, writing to opened-urls.txt there)."""
         opened = folder / "opened-urls.txt"
         script = folder / "record-url"
-        script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n', encoding="utf-8")
+        code_file = cls._code_file_of(script)
+        script.write_text(
+            f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\nexit "$(cat "{code_file}")"\n', encoding="utf-8"
+        )
         script.chmod(script.stat().st_mode | stat.S_IXUSR)
-        return cls(script, opened)
+        browser = cls(script, opened)
+        browser.exit_code = 0
+        return browser
+
+    @staticmethod
+    def _code_file_of(script: Path) -> Path:
+        return script.with_name("record-url-exit-code.txt")
+
+    @property
+    def exit_code(self) -> int:
+        """What the script exits with from now on."""
+        return int(self._code_file_of(self.script).read_text(encoding="utf-8"))
+
+    @exit_code.setter
+    def exit_code(self, code: int) -> None:
+        self._code_file_of(self.script).write_text(str(code), encoding="utf-8")
 
     @property
     def env(self) -> dict[str, str]:

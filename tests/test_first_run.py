@@ -8,7 +8,6 @@ script named by BROWSER that records the address and exits with the code the tes
 
 from __future__ import annotations
 
-import stat
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,40 +17,16 @@ from pathlib import Path
 import pytest
 
 from tests.daemon_process import Daemon, describe, error_line, http, in_background, run_cli, wait_until
-
-
-class Browser:
-    """The BROWSER script: appends each address it is given to a file, exits with `exit_code`."""
-
-    def __init__(self, folder: Path) -> None:
-        self.opened = folder / "opened.txt"
-        self.code_file = folder / "exit-code.txt"
-        self.script = folder / "browser.sh"
-        self.script.write_text(
-            f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{self.opened}"\nexit "$(cat "{self.code_file}")"\n', "utf-8"
-        )
-        self.script.chmod(self.script.stat().st_mode | stat.S_IXUSR)
-        self.exit_code = 0
-
-    @property
-    def exit_code(self) -> int:
-        return int(self.code_file.read_text())
-
-    @exit_code.setter
-    def exit_code(self, code: int) -> None:
-        self.code_file.write_text(str(code))
-
-    def urls(self) -> list[str]:
-        return self.opened.read_text().splitlines() if self.opened.exists() else []
+from tests.recording_browser import RecordingBrowser
 
 
 @pytest.fixture(scope="module")
-def browser_script(tmp_path_factory: pytest.TempPathFactory) -> Browser:
-    return Browser(tmp_path_factory.mktemp("browser"))
+def browser_script(tmp_path_factory: pytest.TempPathFactory) -> RecordingBrowser:
+    return RecordingBrowser.create(tmp_path_factory.mktemp("browser"))
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory, browser_script: Browser) -> Iterator[Daemon]:
+def daemon(tmp_path_factory: pytest.TempPathFactory, browser_script: RecordingBrowser) -> Iterator[Daemon]:
     instance = Daemon(tmp_path_factory.mktemp("first-run") / "home", extra_env={"BROWSER": str(browser_script.script)})
     try:
         yield instance.start()
@@ -125,7 +100,7 @@ def test_ui_print_gives_a_one_time_address_of_the_page_that_logs_in_once(daemon:
 
 
 def test_ui_opens_the_browser_of_its_own_session_and_prints_the_address(
-    daemon: Daemon, browser_script: Browser
+    daemon: Daemon, browser_script: RecordingBrowser
 ) -> None:
     before = len(browser_script.urls())
     opened = run_cli(daemon.home, "ui", "dialling", extra_env={"BROWSER": str(browser_script.script)})
@@ -174,7 +149,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def test_show_window_answers_the_address_whether_or_not_a_browser_opened(
-    daemon: Daemon, app_id: str, browser_script: Browser
+    daemon: Daemon, app_id: str, browser_script: RecordingBrowser
 ) -> None:
     before = len(browser_script.urls())
     opened = daemon.call("POST", "ShowWindow", app_id, window="about")
