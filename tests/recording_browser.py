@@ -24,16 +24,19 @@ class RecordingBrowser:
     opened: Path
 
     @classmethod
+    def in_folder(cls, folder: Path) -> RecordingBrowser:
+        """The one `create` made in `folder` (record-url, writing to opened-urls.txt there)."""
+        return cls(folder / "record-url", folder / "opened-urls.txt")
+
+    @classmethod
     def create(cls, folder: Path) -> RecordingBrowser:
-        """Write the script into `folder` (record-url, writing to opened-urls.txt there)."""
-        opened = folder / "opened-urls.txt"
-        script = folder / "record-url"
-        code_file = cls._code_file_of(script)
-        script.write_text(
-            f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\nexit "$(cat "{code_file}")"\n', encoding="utf-8"
+        """Write the script into `folder`; see `in_folder`."""
+        browser = cls.in_folder(folder)
+        code_file = cls._code_file_of(browser.script)
+        browser.script.write_text(
+            f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{browser.opened}"\nexit "$(cat "{code_file}")"\n', encoding="utf-8"
         )
-        script.chmod(script.stat().st_mode | stat.S_IXUSR)
-        browser = cls(script, opened)
+        browser.script.chmod(browser.script.stat().st_mode | stat.S_IXUSR)
         browser.exit_code = 0
         return browser
 

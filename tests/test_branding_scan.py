@@ -21,7 +21,6 @@ import io
 import json
 import os
 import re
-import stat
 import urllib.parse
 import urllib.request
 import zipfile
@@ -31,7 +30,8 @@ from pathlib import Path
 import pytest
 
 from partnercrmd.cli import build_parser, main
-from tests.daemon_process import Daemon, describe, run_cli, wait_until
+from tests.daemon_process import Daemon, describe, run_cli
+from tests.recording_browser import RecordingBrowser
 
 ROOT = Path(__file__).resolve().parent.parent
 BRANDING_DOC = ROOT / "docs" / "branding.md"
@@ -91,9 +91,7 @@ def env(base: Path) -> dict[str, str]:
         "install_hint = \"run Quillmere's installer again and tick '{extra}'\"\n",
         encoding="utf-8",
     )
-    recorder = base / "record-url"
-    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{base / "opened-urls.txt"}"\n', encoding="utf-8")
-    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
+    recorder = RecordingBrowser.create(base)
     runtime = base / "runtime"
     runtime.mkdir(mode=0o700)
     without_ocr = base / "without-ocr"  # as a user who has not added the OCR extra: its install hint is shown
@@ -102,7 +100,7 @@ def env(base: Path) -> dict[str, str]:
     return {
         "PYTHONPATH": os.pathsep.join(filter(None, [str(without_ocr), os.environ.get("PYTHONPATH", "")])),
         "PARTNERCRMD_BRANDING": str(branding),
-        "BROWSER": str(recorder),
+        **recorder.env,
         "HOME": str(base / "user"),
         "XDG_DATA_HOME": str(base / "user" / ".local" / "share"),
         "XDG_CONFIG_HOME": str(base / "user" / ".config"),
@@ -154,13 +152,8 @@ class Browser:
 
 def logged_in(daemon: Daemon, app_id: str, base: Path) -> Browser:
     """A browser that followed ShowWindow's one-time login link (as the user's browser would)."""
-    opened = base / "opened-urls.txt"
-    before = len(opened.read_text().splitlines()) if opened.exists() else 0
-    daemon.call("POST", "ShowWindow", app_id, window="integrations")
-    links = wait_until(
-        lambda: opened.read_text().splitlines()[before:] if opened.exists() else [], timeout=10, what="login link"
-    )
-    parsed = urllib.parse.urlsplit(links[-1])
+    link = RecordingBrowser.in_folder(base).login_link(daemon, app_id, "integrations")
+    parsed = urllib.parse.urlsplit(link)
     browser = Browser(f"{parsed.scheme}://{parsed.netloc}")
     status, _, body = browser.get(parsed.path)
     assert status == 200, body[:500]
