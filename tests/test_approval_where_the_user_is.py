@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.daemon_process import Daemon, Reply, describe, in_background, run_cli, wait_until
 from tests.desktop_session import Desktop, stop
+from tests.recording_browser import RecordingBrowser
 
 PRODUCT = "Acme Connect"
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -148,10 +149,15 @@ def branded_daemon(home: Path, env: dict[str, str]) -> Daemon:
     """A real daemon of the "Acme Connect" product whose "browser" writes the links it opens to a file."""
     branding = home.parent / f"{home.name}-branding.toml"
     branding.write_text(f'[product]\nname = "{PRODUCT}"\n', encoding="utf-8")
-    recorder = home.parent / f"{home.name}-browser"
-    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{home.parent / (home.name + "-opened.txt")}"\n')
-    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
-    return Daemon(home, extra_env={**env, "PARTNERCRMD_BRANDING": str(branding), "BROWSER": str(recorder)})
+    recorder = RecordingBrowser.create(browser_folder(home))
+    return Daemon(home, extra_env={**env, "PARTNERCRMD_BRANDING": str(branding), **recorder.env})
+
+
+def browser_folder(home: Path) -> Path:
+    """Where the "browser" of the daemon at `home` lives (beside the home: one each)."""
+    folder = home.parent / f"{home.name}-browser"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -218,11 +224,8 @@ def test_a_decision_made_elsewhere_takes_the_notification_off_the_screen(daemon:
 def test_the_banner_allow_clicked_in_chromium_answers_the_waiting_register(
     daemon: Daemon, dunst: Dunst, browser: Browser
 ) -> None:
-    opened = daemon.home.parent / f"{daemon.home.name}-opened.txt"
-    seen = len(opened.read_text().splitlines()) if opened.exists() else 0
     softphone = daemon.register_trusted("Acme softphone")
-    daemon.call("POST", "ShowWindow", softphone, window="integrations")
-    link = wait_until(lambda: opened.read_text().splitlines()[seen:], timeout=10, what="the login link")[-1]
+    link = RecordingBrowser.in_folder(browser_folder(daemon.home)).login_link(daemon, softphone, "integrations")
     waiting = waiting_register(daemon, "web-crm", "Web CRM")
     wait_until(lambda: dunst.displayed() == 1, timeout=10, what="the notification on screen")
 
