@@ -119,8 +119,8 @@ ACTIVE_DIRECTORY_ENTRY = Integration(
         if f.key != "bind_dn"
         else replace(
             f,
-            help="The account partnercrmd logs in with: partnercrmd@corp.example.com "
-            "(userPrincipalName), CORP\\partnercrmd (domain\\sAMAccountName) or its DN.",
+            help="The account this address book logs in with: phonebook@corp.example.com "
+            "(userPrincipalName), CORP\\phonebook (domain\\sAMAccountName) or its DN.",
         )
         for f in CONFIG
         if f.key != "preset"

@@ -123,7 +123,7 @@ async def test_a_server_stopped_mid_call_is_reported_within_the_deadline(
         answer = (await search(api, query, timeoutMs=1500))[book_id]
         assert time.monotonic() - started < 3
         assert answer["Records"] == []
-        assert answer["ExceptionText"].startswith(f"BottleCRM at {server.url} cannot be reached")
+        assert answer["ExceptionText"].startswith(f"BottleCRM (template) at {server.url} cannot be reached")
         assert "check the setting 'url' and that the server is running" in answer["ExceptionText"]
 
 
