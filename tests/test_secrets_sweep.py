@@ -64,6 +64,16 @@ STATUS = {"refused": 401, "failing": 500}
 TOKEN_FILE = "oauth-tokens.json"
 """Where the templates add-in keeps the OAuth tokens it obtained (0600, in the book's 0700 folder; see its
 auth.py): the one file those run-time tokens may be in. The secrets of the settings may not be there either."""
+CARDDAV_HOST_PRESETS = ("carddav-nextcloud", "carddav-sogo", "carddav-davical")
+"""The CardDAV presets whose form takes the server's address: swept at the sweep's own servers."""
+NOT_SWEPT = {
+    "carddav-icloud": "its address is Apple's own server, where a test must not send credentials",
+    "carddav-fastmail": "its address is Fastmail's own server",
+    "carddav-mailbox-org": "its address is mailbox.org's own server",
+    "carddav-google": "saving it is refused (Google's CardDAV needs OAuth), so no secret of it is ever stored",
+}
+"""Integrations with a secret setting left out of the sweep, and why; the CardDAV presets that build a vendor's
+address run the same connector as `carddav` and the host presets, which are swept."""
 NUMBER = "+44 20 7946 0958"
 NAME = "Whitfield"
 SEARCH_TIMEOUT_MS = 15_000
@@ -190,6 +200,36 @@ def swept_books(
             {"username": "leaky.user@example.com", "password": leaky_password},
             ("password",),
             (f"leaky.user@example.com:{leaky_password}",),
+        ),
+        SweptBook(
+            "active-directory",
+            "Active Directory down sweep",
+            {
+                "url": f"ldaps://127.0.0.1:{closed}",
+                "base_dn": "DC=corp,DC=example,DC=com",
+                "bind_dn": "phonebook@corp.example.com",
+                "password": secret("active-directory", "password"),
+            },
+            ("password",),
+        ),
+        *(
+            SweptBook(
+                preset,
+                f"{preset} down sweep",
+                {"dsn": f"mariadb://crm@127.0.0.1:{closed}/crm", "password": secret(preset, "password")},
+                ("password",),
+            )
+            for preset in ("suitecrm-database", "vtiger-database")
+        ),
+        *(
+            SweptBook(
+                preset,
+                f"{preset} sweep",
+                {"host": api, "username": "alice", "password": secret(preset, "password")},
+                ("password",),
+                (f"alice:{secret(preset, 'password')}",),
+            )
+            for preset in CARDDAV_HOST_PRESETS
         ),
         *(template_book(integration, api, tokens) for integration in templates),
     ]
@@ -367,15 +407,18 @@ def exercise(sweep: Sweep, evidence: Evidence) -> None:
     daemon = Daemon(sweep.home, extra_env=sweep.env).start()
     try:
         app_id = daemon.register_trusted("Secrets sweep")
-        for query in (NUMBER, NAME):
+        reply = daemon.request("GET", "AddressBooks", app_id=app_id)
+        evidence.add("AddressBooks answer", reply.body)
+        capabilities = {b["AddinId"]: set(b["Type"]["Capabilities"]) for b in reply.json()}
+        for query, capability in ((NUMBER, "SearchByNumber"), (NAME, "SearchByName")):
             fields = {"query": query, "timeoutMs": SEARCH_TIMEOUT_MS}
             reply = daemon.request("POST", "Search", fields, app_id=app_id, timeout=60)
             evidence.add(f"Search {query!r} answer", reply.body)
             assert reply.status == 200, reply
             failed = {c["AddinId"] for c in reply.json() if c["ExceptionText"]}
-            assert set(sweep.book_ids.values()) <= failed, f"books that did not fail: {reply}"
-        reply = daemon.request("GET", "AddressBooks", app_id=app_id)
-        evidence.add("AddressBooks answer", reply.body)
+            # Every book that searches this way fails (a book without name search is not asked a name).
+            asked = {book_id for book_id in sweep.book_ids.values() if capability in capabilities[book_id]}
+            assert asked <= failed, f"books that did not fail: {reply}"
         # The BottleCRM number index is refreshed in the background after a number search; the audit found its
         # failure logged with the token in it.
         wait_until(
@@ -434,4 +477,4 @@ def test_no_secret_reaches_a_file_an_answer_or_a_page(sweep: Sweep, phase: str) 
 def test_every_integration_with_a_secret_is_swept(sweep: Sweep) -> None:
     """A new add-in with a secret setting must join the sweep (every template with one joins by itself)."""
     with_secrets = {i.id for i in installed_integrations(sweep.home) if has_secret(i)}
-    assert with_secrets - {book.type for book in sweep.books} == set()
+    assert with_secrets - {book.type for book in sweep.books} - set(NOT_SWEPT) == set()
