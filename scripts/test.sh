@@ -5,9 +5,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use (the core's, and each plugin's apt.txt); only missing ones are installed.
 # The core's: a virtual display, clipboard and keyboard tools, OCR, URL-handler tools and fonts for the desktop
-# tests, Chromium for the browser tests (Playwright drives it; its own browser download cannot run here), and
-# Firefox ESR for the extension's browser tests (WebDriver BiDi, no driver needed), certutil (libnss3-tools) for `partnercrmd tls` against real NSS databases, and dunst, a notification service
-# for the approval notification's test.
+# tests, Chromium for the browser tests (Playwright drives it; its own browser download cannot run here),
+# Firefox ESR for the extension's browser tests (WebDriver BiDi, no driver needed), certutil (libnss3-tools) for
+# `partnercrmd tls` against real NSS databases, and dunst, a notification service for the approval notification's test.
 APT_PACKAGES=(xvfb xclip xdotool wrk tesseract-ocr xdg-utils desktop-file-utils fonts-dejavu-core fonts-liberation libtk8.6 chromium firefox-esr libnss3-tools dunst)
 for list in plugins/*/apt.txt; do
     if [ -f "$list" ]; then

@@ -108,9 +108,7 @@ def field_values(record: dict[str, Any], well_known: str) -> list[str]:
 # --- the entry ----------------------------------------------------------------------------------------
 
 
-def test_books_types_lists_active_directory(
-    partnercrmd_home: Paths, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_books_types_lists_active_directory(partnercrmd_home: Paths, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["books", "types"]) == 0
     [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("active-directory ")]
     assert re.match(r"active-directory\s+Active Directory\s+\d", line)
