@@ -16,8 +16,8 @@ from partnercrmd.sdk import Capability, Integration, ReleaseNote, hookimpl
 
 from .checks import check_settings
 from .connector import USER_AGENT, CardDavBook, open_book
-from .presets import PRESETS, preset_integrations
-from .settings import CONFIG
+from .presets import GUIDE_URL, PRESETS, Preset, check_preset_settings, open_preset_book, preset_description
+from .settings import CONFIG, preset_form
 from .version import __version__
 
 INTEGRATION_ID = "carddav"
@@ -49,6 +49,36 @@ CARDDAV = Integration(
         ),
     ),
 )
+
+
+def preset_integration(preset: Preset, base: Integration) -> Integration:
+    """The catalogue entry of `preset`: the `carddav` integration with the preset's form, guide and name."""
+    return Integration(
+        id=preset.integration_id,
+        name=f"{preset.service} (CardDAV)",
+        version=base.version,
+        open=functools.partial(open_preset_book, preset),
+        # A preset that cannot sign in promises nothing it cannot do.
+        capabilities=frozenset() if preset.missing else base.capabilities,
+        description=preset_description(preset),
+        config=preset_form(preset.service, preset.fields, preset.sign_in, preset.missing),
+        check_settings=functools.partial(check_preset_settings, preset),
+        guide_url=f"{GUIDE_URL}#{preset.key}",
+        release_notes=base.release_notes,
+        extra={
+            "category": "Directory",
+            "aliases": [preset.service, *preset.aliases, "CardDAV"],
+            "url_pattern": preset.url_pattern,
+            "sign_in": preset.sign_in,
+            "vendor_docs": preset.vendor_docs,
+            "missing": preset.missing,
+        },
+    )
+
+
+def preset_integrations(base: Integration) -> Sequence[Integration]:
+    """Every preset's catalogue entry, built on the `carddav` integration `base`."""
+    return [preset_integration(p, base) for p in PRESETS]
 
 
 PRESET_ENTRIES = tuple(preset_integrations(CARDDAV))

@@ -9,8 +9,7 @@ through it, so a preset book is an ordinary `carddav` book once it is open.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -18,32 +17,14 @@ from urllib.parse import quote, urlsplit
 from partnercrmd.sdk import (
     BookContext,
     ConfigError,
-    ConfigField,
-    FieldKind,
-    Integration,
     SettingsCheck,
 )
 
 from .checks import check_settings
 from .connector import USER_AGENT, CardDavBook, open_book
-from .settings import CONFIG
-
-PASSWORD = "password"  # noqa: S105  (a sign-in kind, not a password)
-"""Sign-in kind: the account's own password (self-hosted servers)."""
-APP_PASSWORD = "app password"  # noqa: S105  (a sign-in kind, not a password)
-"""Sign-in kind: a password made for this one application in the service's account settings."""
-OAUTH = "oauth"
-"""Sign-in kind: OAuth 2.0 only; the CardDAV add-in signs in with HTTP Basic, so such a preset cannot work yet."""
-
-HOST = "host"
-USERNAME = "username"
-EMAIL = "email"
+from .settings import APP_PASSWORD, EMAIL, HOST, OAUTH, PASSWORD, PRESET_LABELS, USERNAME
 
 GUIDE_URL = "https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-carddav/README.md"
-
-# The settings of the plain `carddav` entry a preset's form still offers, under "Advanced": how calls are
-# logged, the contact's web page, the vCard version and a certificate for a self-hosted server.
-_ADVANCED_KEYS = ("activity_mode", "calendar_url", "web_url_template", "vcard_version", "ca_file")
 
 
 @dataclass(frozen=True)
@@ -180,7 +161,9 @@ def build_url(preset: Preset, fields: Mapping[str, Any]) -> str:
     for name in preset.fields:
         value = _text(fields, name)
         if not value:
-            raise ConfigError(f"The setting '{name}' is empty: {preset.service} needs your {_LABELS[name].lower()}.")
+            raise ConfigError(
+                f"The setting '{name}' is empty: {preset.service} needs your {PRESET_LABELS[name].lower()}."
+            )
         if name == EMAIL and ("@" not in value or "/" in value):
             raise ConfigError(f"The setting 'email' must be your e-mail address, not {value[:200]!r}.")
         if name == USERNAME and "/" in value:
@@ -202,74 +185,21 @@ def preset_settings(preset: Preset, fields: Mapping[str, Any]) -> dict[str, Any]
     return settings
 
 
-def _open_preset_book(preset: Preset, context: BookContext) -> CardDavBook:
+def open_preset_book(preset: Preset, context: BookContext) -> CardDavBook:
+    """A preset book opened as the `carddav` book of the address built from its form."""
     return open_book(replace(context, settings=preset_settings(preset, context.settings)))
 
 
-async def _check_preset_settings(preset: Preset, fields: Mapping[str, Any], connect: bool) -> SettingsCheck:
+async def check_preset_settings(preset: Preset, fields: Mapping[str, Any], connect: bool) -> SettingsCheck:
+    """The settings check of a preset book: the `carddav` check on the address built from the form."""
     return await check_settings(preset_settings(preset, fields), connect, user_agent=USER_AGENT)
 
 
-_LABELS = {HOST: "Server", USERNAME: "User name", EMAIL: "E-mail address"}
-
-
-def _form(preset: Preset) -> tuple[ConfigField, ...]:
-    """What the preset's form asks: the values that vary, the (app) password, and the advanced carddav settings."""
-    helps = {
-        HOST: f"Your {preset.service} server's name (cloud.example.com), or its address with the path it is "
-        "installed under (https://example.com/nextcloud).",
-        USERNAME: f"Your user name on {preset.service}.",
-        EMAIL: f"The e-mail address you sign in to {preset.service} with.",
-    }
-    asked = [
-        ConfigField(name, _LABELS[name], FieldKind.TEXT, required=True, help=helps[name]) for name in preset.fields
-    ]
-    if preset.sign_in == OAUTH:
-        password_help = "Not used: " + preset.missing
-    elif preset.sign_in == APP_PASSWORD:
-        password_help = f"An app password made for this application in your {preset.service} account (see the guide)."
-    else:
-        password_help = f"Your {preset.service} password."
-    label = "App password" if preset.sign_in == APP_PASSWORD else "Password"
-    asked.append(ConfigField("password", label, FieldKind.SECRET, required=not preset.missing, help=password_help))
-    advanced = [replace(f, advanced=True) for f in CONFIG if f.key in _ADVANCED_KEYS]
-    return (*asked, *advanced)
-
-
-def _description(preset: Preset) -> str:
+def preset_description(preset: Preset) -> str:
+    """What the catalogue says of the preset: the service, its address pattern, the sign-in and the vendor's page."""
     kind = {PASSWORD: "your password", APP_PASSWORD: "an app password", OAUTH: "OAuth 2.0"}[preset.sign_in]
     text = (
         f"Contacts in {preset.service} over CardDAV ({preset.url_pattern}), signing in with {kind}; "
         f"the vendor's guide: {preset.vendor_docs}"
     )
     return f"{text}. Not available yet: {preset.missing}" if preset.missing else text + "."
-
-
-def preset_integration(preset: Preset, base: Integration) -> Integration:
-    """The catalogue entry of `preset`: the `carddav` integration with the preset's form, guide and name."""
-    return Integration(
-        id=preset.integration_id,
-        name=f"{preset.service} (CardDAV)",
-        version=base.version,
-        open=functools.partial(_open_preset_book, preset),
-        # A preset that cannot sign in promises nothing it cannot do.
-        capabilities=frozenset() if preset.missing else base.capabilities,
-        description=_description(preset),
-        config=_form(preset),
-        check_settings=functools.partial(_check_preset_settings, preset),
-        guide_url=f"{GUIDE_URL}#{preset.key}",
-        release_notes=base.release_notes,
-        extra={
-            "category": "Directory",
-            "aliases": [preset.service, *preset.aliases, "CardDAV"],
-            "url_pattern": preset.url_pattern,
-            "sign_in": preset.sign_in,
-            "vendor_docs": preset.vendor_docs,
-            "missing": preset.missing,
-        },
-    )
-
-
-def preset_integrations(base: Integration) -> Sequence[Integration]:
-    """Every preset's catalogue entry, built on the `carddav` integration `base`."""
-    return [preset_integration(p, base) for p in PRESETS]

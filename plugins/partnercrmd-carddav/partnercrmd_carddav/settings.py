@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -176,3 +176,44 @@ def parse_settings(settings: Mapping[str, Any]) -> CardDavSettings:
         vcard_version=version,
         ca_file=ca_file,
     )
+
+
+# --- the forms of the named presets (presets.py): only what varies, then the plain entry's advanced settings ----
+
+PASSWORD = "password"  # noqa: S105  (a sign-in kind, not a password)
+"""Sign-in kind: the account's own password (self-hosted servers)."""
+APP_PASSWORD = "app password"  # noqa: S105  (a sign-in kind, not a password)
+"""Sign-in kind: a password made for this one application in the service's account settings."""
+OAUTH = "oauth"
+"""Sign-in kind: OAuth 2.0 only; the CardDAV add-in signs in with HTTP Basic, so such a preset cannot work yet."""
+
+HOST = "host"
+USERNAME = "username"
+EMAIL = "email"
+
+# The settings of the plain `carddav` entry a preset's form still offers, under "Advanced": how calls are
+# logged, the contact's web page, the vCard version and a certificate for a self-hosted server.
+PRESET_ADVANCED_KEYS = ("activity_mode", "calendar_url", "web_url_template", "vcard_version", "ca_file")
+
+PRESET_LABELS = {HOST: "Server", USERNAME: "User name", EMAIL: "E-mail address"}
+
+
+def preset_form(service: str, fields: Sequence[str], sign_in: str, missing: str) -> tuple[ConfigField, ...]:
+    """What the preset's form asks: the values that vary, the (app) password, and the advanced carddav settings."""
+    helps = {
+        HOST: f"Your {service} server's name (cloud.example.com), or its address with the path it is "
+        "installed under (https://example.com/nextcloud).",
+        USERNAME: f"Your user name on {service}.",
+        EMAIL: f"The e-mail address you sign in to {service} with.",
+    }
+    asked = [ConfigField(name, PRESET_LABELS[name], FieldKind.TEXT, required=True, help=helps[name]) for name in fields]
+    if sign_in == OAUTH:
+        password_help = "Not used: " + missing
+    elif sign_in == APP_PASSWORD:
+        password_help = f"An app password made for this application in your {service} account (see the guide)."
+    else:
+        password_help = f"Your {service} password."
+    label = "App password" if sign_in == APP_PASSWORD else "Password"
+    asked.append(ConfigField("password", label, FieldKind.SECRET, required=not missing, help=password_help))
+    advanced = [replace(f, advanced=True) for f in CONFIG if f.key in PRESET_ADVANCED_KEYS]
+    return (*asked, *advanced)
