@@ -15,8 +15,10 @@ from ..errors import BadRequest
 from .body import read_fields
 
 Kind = Literal["string", "integer", "boolean"]
-TRUE = {"true", "1", "yes", "on"}
-FALSE = {"false", "0", "no", "off", ""}
+TRUE = {"true"}
+FALSE = {"false"}
+"""A true/false field as the document says and the published client sends it (`true`, any case); 1/0, yes/no
+and on/off are refused with a clear message rather than guessed."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,12 @@ def parse_params(params: Sequence[Param], fields: Mapping[str, Any]) -> dict[str
     """Values by canonical field name; absent or empty fields take their default (the client drops falsy ones)."""
     values: dict[str, Any] = {}
     for param in params:
-        raw = fields.get(param.name.lower())
+        key = param.name.lower()
+        raw = fields.get(key)
+        if raw is None and key in fields and param.kind != "string":
+            # JSON's null for a number or a true/false field: what the document does not allow, said plainly.
+            kind = "true or false" if param.kind == "boolean" else "a whole number"
+            raise BadRequest(f"Field '{param.name}' must be {kind}, not null.", code="invalid_field")
         if raw is None or raw == "":
             if param.required:
                 raise BadRequest(f"The field '{param.name}' is required.", code="missing_field")
