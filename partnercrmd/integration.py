@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .errors import Unsupported
 from .model import Activity, CallDirection, CheckResult, Contact, ContactPatch, SearchQuery
@@ -125,7 +125,7 @@ class OAuthSignIn:
     """The vendor's name for buttons ("Sign in with Salesforce"); "" to use the integration's name."""
 
 
-class SignInSession:
+class SignInSession(Protocol):
     """A book's OAuth sign-in, given to its connector as `BookContext.sign_in` (the daemon implements it).
 
     The tokens live in the daemon's encrypted vault; the connector only asks for an access token. When only the
@@ -135,20 +135,20 @@ class SignInSession:
 
     async def access_token(self) -> str:
         """A valid access token, refreshed silently (and once) when it has expired."""
-        raise NotImplementedError
+        ...
 
     async def renew(self, rejected: str) -> str:
         """The API refused `rejected` (401): a new access token from the refresh token, unless one is newer already."""
-        raise NotImplementedError
+        ...
 
     async def refused(self, token: str, reason: str) -> None:
         """The API refused `token` even after a refresh: the grant is gone; always raises (`SIGN_IN_REQUIRED`)."""
-        raise NotImplementedError
+        ...
 
     async def adopt(self, refresh_token: str, access_token: str = "", expires_at: float = 0.0, seed: str = "") -> bool:
         """Take over tokens obtained elsewhere (an older release's token file, a refresh token pasted in the
         settings, told apart by `seed`) unless the book is signed in already with the same seed; whether it did."""
-        raise NotImplementedError
+        ...
 
 
 @dataclass(frozen=True)
