@@ -16,7 +16,7 @@ import re
 import shutil
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -658,22 +658,30 @@ class BookManager:
             unlocked = unlocked_ids(doc)
             changed = False
             stale: list[str] = []
-            for book_id in list(self._open):
-                old = self._open[book_id]
+            reopening: set[str] = set()
+            for book_id, old in list(self._open.items()):
                 # An unlock code entered (or taken back) changes no BookConfig but opens (or closes) the book.
                 if (
-                    book_id not in wanted
-                    or wanted[book_id] != old.config
-                    or self._withheld(wanted[book_id], unlocked) != old.withheld
+                    book_id in wanted
+                    and wanted[book_id] == old.config
+                    and self._withheld(wanted[book_id], unlocked) == old.withheld
                 ):
-                    await self._close(self._open.pop(book_id))
-                    changed = True
-                    if book_id not in wanted or wanted[book_id].settings != old.config.settings:
-                        stale.append(book_id)  # what Test found no longer says anything about new settings
+                    continue
+                changed = True
+                if book_id not in wanted or wanted[book_id].settings != old.config.settings:
+                    stale.append(book_id)  # what Test found no longer says anything about new settings
+                if book_id in wanted:
+                    # Listed, but not used, while it closes and its replacement opens: AddressBooks never misses
+                    # a configured book, and no search or call reaches a closing connector.
+                    self._open[book_id] = replace(old, connector=None, error="This address book is being reopened.")
+                    reopening.add(book_id)
+                else:
+                    del self._open[book_id]
+                await self._close(old)
             if stale:
                 await self._forget_findings(stale)
             for book_id, config in wanted.items():
-                if book_id not in self._open:
+                if book_id not in self._open or book_id in reopening:
                     book = self._open[book_id] = await self._open_book(config, unlocked)
                     book.finding = self._findings.get(book_id)
                     if book.connector is not None:
