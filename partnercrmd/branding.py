@@ -23,6 +23,7 @@ from . import PRODUCT_NAME
 from .errors import BadRequest
 from .integration_requests import RequestTarget, parse_target
 from .paths import Paths
+from .surfaces import Surface, parse_partner_surfaces
 from .web_origins import WebOriginError, parse_origin_list
 
 if TYPE_CHECKING:  # cryptography, partner_keys, tomllib: imported where used (`partnercrmd version` starts at once)
@@ -97,6 +98,8 @@ class Branding:
     """Web pages whose scripts may call the API (`[api] web_origins`, normalised; web_origins.py)."""
     oauth_clients: dict[str, OAuthClient] = field(default_factory=dict)
     """The partner's OAuth client per integration id (`[oauth_clients.hubspot]`): "Sign in with <CRM>" uses it."""
+    client_surfaces: frozenset[Surface] = frozenset()
+    """Surfaces the phone client draws from the events (`[surfaces] offers = "client"`; surfaces.py)."""
     source: Path | None = None
     """The file this came from; None when unbranded."""
 
@@ -164,6 +167,10 @@ def parse_branding(data: dict[str, Any], where: Path) -> Branding:
     if provider == "http" and not endpoint.startswith(("http://", "https://")):
         raise BrandingError(f"{where}: [licensing] provider 'http' needs an http(s) endpoint.")
     web_origins = _web_origins(data.get("api", {}), where)
+    try:
+        client_surfaces = parse_partner_surfaces(data.get("surfaces", {}))
+    except ValueError as exc:
+        raise BrandingError(f"{where}: {exc}") from None
     return Branding(
         oauth_clients=_oauth_clients(data.get("oauth_clients", {}), where),
         product_name=name,
@@ -184,6 +191,7 @@ def parse_branding(data: dict[str, Any], where: Path) -> Branding:
             grace_hours=int(licensing.get("grace_hours", 72)),
         ),
         web_origins=web_origins,
+        client_surfaces=client_surfaces,
         source=where,
     )
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from .branding import Branding
 from .opener import Opener, open_in_browser
 from .paths import Paths
+from .surfaces import Surface
 
 DEFAULT_PORT = 10088
 REGION_ENV = "PARTNERCRMD_REGION"
@@ -48,6 +49,8 @@ class DaemonConfig:
     clipboard_dialling: bool = False
     screen_read_dialling: bool = False
     selection_dialling: bool = False
+    surfaces_off: frozenset[Surface] = frozenset()
+    """Surfaces the user switched off (settings `draw_<surface>`); surfaces.daemon_draws answers for each."""
     web_origins: tuple[str, ...] = ()
     """The user's allowed web origins (setting `web_origins`, normalised); the branding's are added (web_origins.py)."""
     branding: Branding = field(default_factory=Branding)

@@ -10,6 +10,7 @@ import phonenumbers
 
 from .config import DaemonConfig
 from .errors import ConfigError
+from .surfaces import Surface, setting_key, switched_off
 from .vault import Vault
 from .web_origins import parse_origin_list
 
@@ -97,6 +98,14 @@ SETTINGS = {
             _whole(0, 65535),
         ),
         Setting("selection_dialling", "dial the selected text with the selection hotkey (on/off)", _switch),
+        *(
+            Setting(
+                setting_key(surface),
+                f"show the {surface.value} surface on the desktop (on/off; off: only the events)",
+                _switch,
+            )
+            for surface in Surface
+        ),
         Setting(
             "web_origins",
             "web pages that may call the API, comma-separated: https://crm.example.com, https://*.example.com",
@@ -147,4 +156,5 @@ def apply_settings(config: DaemonConfig, doc: Mapping[str, Any]) -> None:
             setattr(config, key, settings[key])
     if "dial_extension_lengths" in settings:
         config.dial_extension_lengths = tuple(settings["dial_extension_lengths"])
+    config.surfaces_off = switched_off(settings)  # a switch turned back on shows its surface again at once
     config.web_origins = tuple(settings.get("web_origins", ()))  # emptied too: a removed origin is refused at once
