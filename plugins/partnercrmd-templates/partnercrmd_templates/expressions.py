@@ -59,6 +59,13 @@ class Functions(jmespath.functions.Functions):
         special = set(characters) | {"\\"}
         return "".join("\\" + ch if ch in special else ch for ch in text or "")
 
+    @jmespath.functions.signature({"types": ["string", "number", "null"]})
+    def _func_odata_string(self, text: str | float | None) -> str:
+        """An OData string literal: the text in single quotes, each quote inside doubled (`O'Brien` ->
+        `'O''Brien'`), as OData v4's URL conventions (ABNF `string`: SQUOTE-in-string = SQUOTE SQUOTE) want in
+        `$filter`; so a caller's text stays one value and cannot end the literal and add conditions."""
+        return "'" + as_text(text).replace("'", "''") + "'"
+
     @jmespath.functions.signature({"types": ["string", "null"]})
     def _func_chars(self, text: str | None) -> list[str]:
         """The characters of a text, e.g. to join digits with a wildcard between them."""
