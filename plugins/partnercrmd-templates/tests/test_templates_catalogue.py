@@ -36,6 +36,7 @@ import crm_servicenow
 import crm_suitecrm
 import crm_teamleader
 import crm_twenty
+import crm_zammad
 import crm_zendesk
 import crm_zoho
 import pytest
@@ -79,6 +80,7 @@ CRMS: dict[str, ModuleType] = {
     "teamleader": crm_teamleader,
     "front": crm_front,
     "monday": crm_monday,
+    "zammad": crm_zammad,
 }
 
 
