@@ -23,6 +23,7 @@ import crm_capsule
 import crm_clio
 import crm_dynamics
 import crm_freshdesk
+import crm_freshsales
 import crm_front
 import crm_halopsa
 import crm_hubspot
@@ -80,6 +81,7 @@ CRMS: dict[str, ModuleType] = {
     "teamleader": crm_teamleader,
     "front": crm_front,
     "monday": crm_monday,
+    "freshsales": crm_freshsales,
     "zammad": crm_zammad,
 }
 
