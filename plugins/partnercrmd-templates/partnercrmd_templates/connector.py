@@ -316,6 +316,7 @@ class Compiled:
                 self.call_event_steps[state] = [(dict(step), compile_value(step["request"])) for step in steps]
         self.error_message = compile_path(self.data["error_message"]) if "error_message" in self.data else None
         self.errors = {k: Text.compile(v) for k, v in self.data.get("errors", {}).items()}
+        self.warm_up = compile_value(self.data["warm_up"]["request"]) if "warm_up" in self.data else None
 
     def op(self, name: str) -> dict[str, Any]:
         op = self.ops.get(name)
@@ -390,6 +391,8 @@ class TemplateBook(Connector):
         self._generation = -1
         self._calls: OrderedDict[str, dict[str, Any]] = OrderedDict()
         """Per call: the clock of its states and the values its `call_event` requests remembered."""
+        self._warmed_at: float | None = None
+        """When the template's `warm_up` request last went through (time.monotonic)."""
         self._auth_for(compiled)
 
     def _mask(self, text: str) -> str:
@@ -574,6 +577,7 @@ class TemplateBook(Connector):
 
     async def search(self, query: SearchQuery) -> Sequence[Contact]:
         compiled = await self._compiled()
+        await self._warm_up(compiled)
         if query.number:
             if "lookup" not in compiled.ops:
                 raise Unsupported(f"{compiled.name} (this template) cannot search by number.")
@@ -581,6 +585,23 @@ class TemplateBook(Connector):
         if "search" not in compiled.ops:
             raise Unsupported(f"{compiled.name} (this template) cannot search by name.")
         return await self._search_text(compiled, query)
+
+    async def _warm_up(self, compiled: Compiled) -> None:
+        """The template's `warm_up` request, before a search when this book has not sent it for `every_seconds`:
+        for a vendor whose search answers from a cache that a request refreshes (Google's searchContacts asks for
+        one with an empty query before searching)."""
+        spec = compiled.data.get("warm_up")
+        if spec is None or compiled.warm_up is None:
+            return
+        now = time.monotonic()
+        if self._warmed_at is not None and now - self._warmed_at < float(spec.get("every_seconds", 300)):
+            return
+        request = self._build(compiled, spec, compiled.warm_up, self._context(), writes=False)
+        answer = await self.client.send(request)
+        if not answer.ok:
+            doing = str(spec.get("doing") or "prepare the search")
+            raise self._fail(compiled, answer, doing, display_address(request.url))
+        self._warmed_at = now
 
     async def _lookup(self, compiled: Compiled, query: SearchQuery) -> list[Contact]:
         assert query.number is not None

@@ -25,6 +25,7 @@ import crm_dynamics
 import crm_freshdesk
 import crm_freshsales
 import crm_front
+import crm_google_contacts
 import crm_halopsa
 import crm_hubspot
 import crm_intercom
@@ -45,7 +46,7 @@ from aiohttp import web
 from graphql_contract import GraphQLContract
 from templates_fake_crm import FakeCrm
 from vendor_contract import VendorContract
-from vendor_contracts import graphql_contract_of, vendor_contract_of
+from vendor_contracts import discovery_contract_of, graphql_contract_of, vendor_contract_of
 
 from partnercrmd.testing import (
     ApiSession,
@@ -80,6 +81,7 @@ CRMS: dict[str, ModuleType] = {
     "outreach": crm_outreach,
     "teamleader": crm_teamleader,
     "front": crm_front,
+    "google-contacts": crm_google_contacts,
     "monday": crm_monday,
     "freshsales": crm_freshsales,
     "zammad": crm_zammad,
@@ -96,8 +98,8 @@ async def crm(template_id: str) -> AsyncIterator[FakeCrm]:
     """The CRM's reproduction; where the vendor publishes an API description, every request the template sends
     and every answer the reproduction gives are held to it (vendor_contract.py), and the test fails on a breach."""
     fake: FakeCrm = CRMS[template_id].build()
-    contract: VendorContract | GraphQLContract | None = vendor_contract_of(template_id) or graphql_contract_of(
-        template_id
+    contract: VendorContract | GraphQLContract | None = (
+        vendor_contract_of(template_id) or graphql_contract_of(template_id) or discovery_contract_of(template_id)
     )
     if contract is not None:
         fake.outer_middlewares.append(contract.middleware())

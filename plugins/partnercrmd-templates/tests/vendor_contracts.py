@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from discovery_contract import discovery_contract
 from graphql_contract import GraphQLContract
 from vendor_contract import Amendment, VendorContract
 
@@ -239,6 +240,22 @@ GRAPHQL_CONTRACTS: dict[str, tuple[str, str]] = {
     # template id: (the vendor's GraphQL schema under ../shared/data/openapi, the endpoint path requests go to)
     "monday": ("monday/schema.graphql", "/v2"),
 }
+
+
+DISCOVERY_CONTRACTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # template id: (the vendor's Google discovery document under ../shared/data/openapi, routes outside it: Google's
+    # OAuth server, https://developers.google.com/identity/protocols/oauth2/native-app, cited in crm_google_contacts.py)
+    "google-contacts": ("google-people/people-api.json", ("/token", "/o/oauth2/")),
+}
+
+
+def discovery_contract_of(template_id: str) -> VendorContract | None:
+    """A fresh checker of the template's traffic against its vendor's Google discovery document (converted to
+    OpenAPI by discovery_contract.py), or None when its vendor's API is not described so here."""
+    if template_id not in DISCOVERY_CONTRACTS:
+        return None
+    document, outside = DISCOVERY_CONTRACTS[template_id]
+    return discovery_contract(template_id, document, outside)
 
 
 def graphql_contract_of(template_id: str) -> GraphQLContract | None:
