@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .client_apps import AppRegistry
     from .config import DaemonConfig
     from .dialling.clipboard import ClipboardMonitor
+    from .dialling.focus_dialling import FocusDialling
     from .dialling.hotkeys import DesktopHotkeys
     from .dialling.screen import ScreenReader
     from .dialling.service import DialService
@@ -44,6 +45,7 @@ DIAL: web.AppKey[DialService] = web.AppKey("dial")
 CLIPBOARD_MONITOR: web.AppKey[ClipboardMonitor] = web.AppKey("clipboard_monitor")
 SCREEN_READER: web.AppKey[ScreenReader] = web.AppKey("screen_reader")
 DESKTOP_HOTKEYS: web.AppKey[DesktopHotkeys] = web.AppKey("desktop_hotkeys")
+FOCUS_DIALLING: web.AppKey[FocusDialling] = web.AppKey("focus_dialling")
 INSTALL_TOKEN: web.AppKey[InstallToken] = web.AppKey("install_token")
 REGION: web.AppKey[str] = web.AppKey("region")
 WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse[bool]]] = web.AppKey("websockets")

@@ -49,6 +49,8 @@ class DaemonConfig:
     clipboard_dialling: bool = False
     screen_read_dialling: bool = False
     selection_dialling: bool = False
+    focus_dialling: bool = False
+    """Watch the focused text field (accessibility API) for a number to dial (setting `focus_dialling`)."""
     surfaces_off: frozenset[Surface] = frozenset()
     """Surfaces the user switched off (settings `draw_<surface>`); surfaces.daemon_draws answers for each."""
     web_origins: tuple[str, ...] = ()

@@ -98,6 +98,7 @@ SETTINGS = {
             _whole(0, 65535),
         ),
         Setting("selection_dialling", "dial the selected text with the selection hotkey (on/off)", _switch),
+        Setting("focus_dialling", "dial the number in the focused text field: a button, the hotkey (on/off)", _switch),
         *(
             Setting(
                 setting_key(surface),
@@ -151,6 +152,7 @@ def apply_settings(config: DaemonConfig, doc: Mapping[str, Any]) -> None:
         "clipboard_dialling",
         "screen_read_dialling",
         "selection_dialling",
+        "focus_dialling",
     ):
         if key in settings:
             setattr(config, key, settings[key])
