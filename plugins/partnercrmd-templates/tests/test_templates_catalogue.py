@@ -21,6 +21,7 @@ import crm_activecampaign
 import crm_brevo
 import crm_capsule
 import crm_clio
+import crm_copper
 import crm_dynamics
 import crm_freshdesk
 import crm_freshsales
@@ -84,6 +85,7 @@ CRMS: dict[str, ModuleType] = {
     "google-contacts": crm_google_contacts,
     "monday": crm_monday,
     "freshsales": crm_freshsales,
+    "copper": crm_copper,
     "zammad": crm_zammad,
 }
 
