@@ -5,10 +5,11 @@
   `screen_read_dialling` is on.
 - Ctrl+Alt+D: the highlighted text (the PRIMARY selection) is read; one number becomes
   a `MakeCallRequest` (Source Selection), several a `DialOffer`, when
-  `selection_dialling` is on.
+  `selection_dialling` is on. With `focus_dialling` on, the number in the focused text
+  field (focus_dialling.py) is dialled first; the selection only when the field holds none.
 
 The listener sees every key press (and keeps none), so it runs only while one of the
-two settings is on; it is started and stopped as the settings change, without a
+settings is on; it is started and stopped as the settings change, without a
 restart, and only where an X display exists (else the log says why). Key events go
 from the listener's thread to the event loop, where all the state lives. The selected
 text is never logged or kept.
@@ -31,6 +32,7 @@ from ..platform import clipboard
 from ..platform.hotkeys import hotkey_problem, listener_class
 from ..platform.screen import display_problem
 from .detect import find_numbers
+from .focus_dialling import FocusDialling
 from .platform_support import selection_problem
 from .screen import ScreenReader
 from .service import DialService, DialSource
@@ -121,11 +123,19 @@ class DesktopHotkeys:
     """Runs the keyboard listener while a hotkey setting is on, and acts on the hotkeys."""
 
     def __init__(
-        self, config: DaemonConfig, dial: DialService, reader: ScreenReader, *, hold_delay: float = HOLD_DELAY
+        self,
+        config: DaemonConfig,
+        dial: DialService,
+        reader: ScreenReader,
+        *,
+        hold_delay: float = HOLD_DELAY,
+        focus: FocusDialling | None = None,
     ) -> None:
         self.config = config
         self.dial = dial
         self.reader = reader
+        self.focus = focus
+        """Focus dialling, whose focused number the selection hotkey dials first."""
         self.hold_delay = hold_delay
         self.problem: str | None = None
         """Why the hotkeys cannot work here (no display, Wayland, a missing permission), for the UI."""
@@ -138,7 +148,11 @@ class DesktopHotkeys:
 
     @property
     def wanted(self) -> bool:
-        return self.config.screen_read_dialling or self.config.selection_dialling
+        return self.config.screen_read_dialling or self.config.selection_dialling or self._focus_hotkey
+
+    @property
+    def _focus_hotkey(self) -> bool:
+        return self.focus is not None and self.config.focus_dialling
 
     @property
     def listening(self) -> bool:
@@ -247,7 +261,7 @@ class DesktopHotkeys:
             self._hold = self._loop.call_later(self.hold_delay, self._held)
         elif chord is Chord.BROKEN:
             self._cancel_hold()
-        elif chord is Chord.SELECTION and self.config.selection_dialling:
+        elif chord is Chord.SELECTION and (self.config.selection_dialling or self._focus_hotkey):
             self._spawn(self._selection())
 
     def _cancel_hold(self) -> None:
@@ -286,6 +300,10 @@ class DesktopHotkeys:
         log.debug("screen read under the pointer: %d numbers", len(numbers))
 
     async def _selection(self) -> None:
+        if self._focus_hotkey and self.focus is not None and await self.focus.dial_focused():
+            return  # the focused field's number was dialled
+        if not self.config.selection_dialling:
+            return
         problem = selection_problem()
         if problem:
             log.warning("could not read the selection: %s", problem)

@@ -14,6 +14,7 @@ from .. import appkeys
 from ..platform.screen import display_problem
 from .clipboard import ClipboardMonitor, ClipboardState, ClipboardStatus
 from .detect import FoundNumber
+from .focus_dialling import FocusDialling
 from .hotkeys import DesktopHotkeys
 from .screen import ScreenReader
 from .service import DialSource
@@ -57,22 +58,26 @@ async def clipboard_monitor(app: web.Application) -> AsyncIterator[None]:
 
 
 async def desktop_dialling(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: the screen reader (POST ScreenRead, the Ctrl+Shift hold) and the desktop hotkeys."""
+    """Cleanup context: the screen reader (POST ScreenRead, the Ctrl+Shift hold), focus dialling and the hotkeys."""
     config = app[appkeys.CONFIG]
     dial = app[appkeys.DIAL]
     reader = ScreenReader(lambda: dial.rules().region)
-    hotkeys = DesktopHotkeys(config, dial, reader)
+    focus = FocusDialling(config, dial)
+    hotkeys = DesktopHotkeys(config, dial, reader, focus=focus)
     app[appkeys.SCREEN_READER] = reader
+    app[appkeys.FOCUS_DIALLING] = focus
     app[appkeys.DESKTOP_HOTKEYS] = hotkeys
     problem = display_problem()
     if problem and not hotkeys.wanted:
         log.info("the desktop hotkeys and screen reads are unavailable here: %s", problem)
-    task = asyncio.create_task(hotkeys.run())
+    tasks = [asyncio.create_task(hotkeys.run()), asyncio.create_task(focus.run())]
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await focus.stop()
         await hotkeys.stop()
         await reader.close()
