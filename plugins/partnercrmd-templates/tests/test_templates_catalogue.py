@@ -23,6 +23,7 @@ import crm_capsule
 import crm_clio
 import crm_copper
 import crm_dynamics
+import crm_espocrm
 import crm_freshdesk
 import crm_freshsales
 import crm_front
@@ -87,6 +88,7 @@ CRMS: dict[str, ModuleType] = {
     "freshsales": crm_freshsales,
     "copper": crm_copper,
     "zammad": crm_zammad,
+    "espocrm": crm_espocrm,
 }
 
 
