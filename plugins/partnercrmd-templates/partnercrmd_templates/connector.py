@@ -6,6 +6,10 @@ expressions onto partnercrmd's model (`Contact` fields by WellKnownName, `Activi
 watches its template file: an edited template is read again before the next operation, so
 changes apply without restarting the daemon; a template broken by an edit makes each operation
 fail with the template's problems, never the daemon.
+
+A template with a `session:` signs in once before its first operation (Odoo's `common.login` gives
+the uid every later call carries): the values its answer gave are `session.*` in every context until
+the template changes or the CRM refuses the credentials (then the next operation signs in again).
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from partnercrmd.sdk import (
 
 from .auth import OAuthAuth, SignedInAuth, StaticAuth, make_auth
 from .checks import run_checks
-from .client import Answer, HttpClient, Request, Trace
+from .client import RPC_NAMES, Answer, HttpClient, Request, RpcCall, Trace
 from .expressions import Text, as_text, compile_path, compile_value, render_value, search
 from .loader import LoadedTemplate, TemplateError, load_file
 from .settings import settings_with_defaults, url_setting
@@ -317,6 +321,11 @@ class Compiled:
         self.error_message = compile_path(self.data["error_message"]) if "error_message" in self.data else None
         self.errors = {k: Text.compile(v) for k, v in self.data.get("errors", {}).items()}
         self.warm_up = compile_value(self.data["warm_up"]["request"]) if "warm_up" in self.data else None
+        self.rpc_auth_error = compile_path(self.data["rpc_auth_error"]) if "rpc_auth_error" in self.data else None
+        session = self.data.get("session")
+        self.session: dict[str, Any] | None = dict(session) if isinstance(session, dict) else None
+        self.session_request = compile_value(self.session["request"]) if self.session is not None else None
+        self.session_remember = {k: compile_path(v) for k, v in dict((self.session or {}).get("remember", {})).items()}
 
     def op(self, name: str) -> dict[str, Any]:
         op = self.ops.get(name)
@@ -389,6 +398,9 @@ class TemplateBook(Connector):
             trace=trace,
         )
         self._generation = -1
+        self._session: dict[str, Any] | None = None
+        """What the template's `session` request gave (`session.*` in contexts); None until signed in."""
+        self._session_lock = asyncio.Lock()
         self._calls: OrderedDict[str, dict[str, Any]] = OrderedDict()
         """Per call: the clock of its states and the values its `call_event` requests remembered."""
         self._warmed_at: float | None = None
@@ -416,13 +428,43 @@ class TemplateBook(Connector):
                 session=self.context.sign_in,
             )
             self._generation = self.source.generation
+            self._session = None  # new settings or a new template: sign in again
         assert isinstance(self.client.auth, (StaticAuth, OAuthAuth, SignedInAuth))
         return self.client.auth
 
-    async def _compiled(self) -> Compiled:
+    async def _compiled(self, *, signed_in: bool = True) -> Compiled:
+        """The current template, with the book's authentication and (unless `signed_in` is false: an operation
+        that sends nothing) its session ready."""
         compiled = await self.source.current()
         self._auth_for(compiled)
+        if signed_in and compiled.session is not None:
+            await self._sign_in(compiled)
         return compiled
+
+    async def _sign_in(self, compiled: Compiled) -> None:
+        """Send the template's `session` request once and remember what its answer gives (`session.*`); a value
+        missing from the answer (Odoo's login answers false for wrong credentials) is a refusal."""
+        async with self._session_lock:  # one sign-in, however many operations start at once
+            if self._session is not None:
+                return
+            assert compiled.session is not None and compiled.session_request is not None
+            doing = str(compiled.session.get("doing") or "sign in")
+            request = self._build(compiled, compiled.session, compiled.session_request, self._context(), writes=False)
+            answer = await self.client.send(request)
+            if not answer.ok:
+                raise self._fail(compiled, answer, doing, display_address(request.url))
+            values = {key: search(path, answer.payload) for key, path in compiled.session_remember.items()}
+            self._note(f"session: {sorted(values)} remembered")
+            missing = [key for key, value in values.items() if value is None or value is False or value == ""]
+            if missing:
+                raise AddinError(
+                    self.client.mask(
+                        f"{compiled.name} refused to {doing} (its answer gave no {', '.join(missing)})."
+                        f"{' ' + self._credentials_hint(compiled) if self._credentials_hint(compiled) else ''}"
+                    ),
+                    code="invalid_auth",
+                )
+            self._session = values
 
     # --- requests ------------------------------------------------------------------------------------
 
@@ -465,8 +507,16 @@ class TemplateBook(Connector):
             # schema and never spliced into the query), with the variables filled from the context.
             variables = render_value(spec["graphql"].get("variables", {}), context)
             json_body = {"query": str(graphql["query"]), "variables": variables}
+        rpc: RpcCall | None = None
+        for kind in ("jsonrpc", "xmlrpc"):
+            if kind in op["request"]:
+                # The remote method is named as written; its params are filled from the context (the client
+                # makes the envelope: JSON-RPC 2.0's id, XML-RPC's methodCall).
+                given = spec[kind].get("params")
+                params = render_value(given, context) if given is not None else None
+                rpc = RpcCall("jsonrpc" if kind == "jsonrpc" else "xmlrpc", str(op["request"][kind]["method"]), params)
         return Request(
-            method="POST" if graphql is not None else op["request"].get("method", "GET"),
+            method="POST" if graphql is not None or rpc is not None else op["request"].get("method", "GET"),
             url=url,
             headers=headers,
             query=render_value(spec["query"], context) if "query" in spec else None,
@@ -475,12 +525,55 @@ class TemplateBook(Connector):
             timeout=timeout,
             send=self.send_writes or not writes,
             graphql=graphql is not None,
+            rpc=rpc,
         )
 
     def _context(self, **more: Any) -> dict[str, Any]:
-        return {"settings": self.settings, "now_iso": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), **more}
+        return {
+            "settings": self.settings,
+            "session": dict(self._session or {}),
+            "now_iso": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            **more,
+        }
+
+    def _credentials_hint(self, compiled: Compiled) -> str:
+        secrets = [p["key"] for p in compiled.data.get("parameters", []) if p.get("type") == "secret"]
+        if not secrets:
+            return ""
+        return f"Check the setting{'s' if len(secrets) > 1 else ''} {', '.join(repr(s) for s in secrets)}."
 
     def _fail(self, compiled: Compiled, answer: Answer, doing: str, where: str) -> AddinError:
+        """The book's error for an answer that did not do what was asked; the one place answers are judged."""
+        error = self._failure(compiled, answer, doing, where)
+        if error.code == "invalid_auth":
+            self._session = None  # refused credentials: the next operation signs in afresh
+        return error
+
+    def _failure(self, compiled: Compiled, answer: Answer, doing: str, where: str) -> AddinError:
+        fault = answer.rpc_fault
+        if fault is not None:
+            # An RPC error object (JSON-RPC answers it with 200): the template says which mean refused
+            # credentials (rpc_auth_error, e.g. Odoo's AccessDenied) and what to quote (error_message).
+            kind = RPC_NAMES[fault.kind]
+            said = as_text(search(compiled.error_message, fault.as_context())) if compiled.error_message else ""
+            told = " ".join((said or fault.message or "no message").split())[:300]
+            code = " ".join(as_text(fault.code).split())[:40]
+            refused = compiled.rpc_auth_error is not None and bool(search(compiled.rpc_auth_error, fault.as_context()))
+            if refused:
+                hint = self._credentials_hint(compiled)
+                message = (
+                    f"{compiled.name} refused to {doing} ({kind} error {code}: {told}).{' ' + hint if hint else ''}"
+                )
+                return AddinError(self.client.mask(message), code="invalid_auth")
+            return AddinError(self.client.mask(f"{compiled.name} could not {doing} ({kind} error {code}: {told})."))
+        if answer.rpc_malformed and 200 <= answer.status < 300:
+            return AddinError(
+                self.client.mask(
+                    f"{compiled.name} at {where} answered the request to {doing} with {answer.rpc_malformed}; "
+                    f"check the setting '{url_setting(compiled.data)}'."
+                ),
+                code="invalid_data",
+            )
         if answer.graphql_errors and 200 <= answer.status < 300:
             # GraphQL refuses a query with 200 and an errors list: its messages are what the user needs to read.
             told = "; ".join(answer.graphql_errors)[:300]
@@ -496,12 +589,7 @@ class TemplateBook(Connector):
         if template is None and status in (401, 403):
             template = compiled.errors.get("auth")
         template = template or compiled.errors.get("default")
-        secrets = [p["key"] for p in compiled.data.get("parameters", []) if p.get("type") == "secret"]
-        check = (
-            f"Check the setting{'s' if len(secrets) > 1 else ''} {', '.join(repr(s) for s in secrets)}."
-            if secrets
-            else ""
-        )
+        check = self._credentials_hint(compiled)
         failed = self.client.http.failure(answer.raw, doing, said=said, credentials_hint=check)
         message = template.text(context) if template is not None else failed.message
         return AddinError(self.client.mask(message), code=failed.code)
@@ -735,7 +823,7 @@ class TemplateBook(Connector):
         return self.contact_from(fields, record)
 
     async def record_url(self, contact_id: str, edit: bool) -> str | None:
-        compiled = await self._compiled()
+        compiled = await self._compiled(signed_in=False)  # an address made from settings: nothing is sent
         pop = compiled.ops.get("pop")
         if not pop:
             return None

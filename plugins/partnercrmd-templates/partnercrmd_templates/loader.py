@@ -164,7 +164,9 @@ def _walk_texts(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
 
 def _is_jmespath(path: FieldPath) -> bool:
     """Whether a field holds a plain JMESPath expression rather than a template string."""
-    if path in (("error_message",), ("auth", "userinfo", "name")):
+    if path in (("error_message",), ("rpc_auth_error",), ("auth", "userinfo", "name")):
+        return True
+    if len(path) == 3 and path[:2] == ("session", "remember"):
         return True
     if len(path) == 3 and path[0] == "parameters" and path[2] == "when":
         return True
@@ -192,6 +194,8 @@ def check_expressions(data: Mapping[str, Any], located: _Located) -> None:
         if len(path) >= 3 and path[0] == "operations" and path[2] in ("doing", "forms", "values"):
             continue
         if path[:2] == ("operations", "call_event") and path[-1] == "doing":
+            continue
+        if path == ("session", "doing"):
             continue
         if len(path) == 4 and path[2] == "pagination" and path[3] == "type":
             continue
@@ -275,9 +279,50 @@ def _check_references(data: Mapping[str, Any], located: _Located) -> None:
             located.problem(("operations", "call_event"), "a single `request` needs `values` (which states to send)")
         elif "states" in call_event and ("values" in call_event or "when" in call_event or "remember" in call_event):
             located.problem(("operations", "call_event"), "with `states`, give `when` and `remember` per request")
+    for path, request in _requests(data):
+        _check_request_kind(request, path, located)
     for index, parameter in enumerate(data.get("parameters", [])):
         if parameter.get("type") == "choice" and not parameter.get("choices"):
             located.problem(("parameters", index, "choices"), "a choice parameter needs its choices")
+
+
+BODY_KINDS = ("json", "form", "graphql", "jsonrpc", "xmlrpc")
+"""What a request sends as its body: at most one of them."""
+RPC_KINDS = ("jsonrpc", "xmlrpc")
+RPC_CALLS = {"jsonrpc": "a JSON-RPC call", "xmlrpc": "an XML-RPC call"}
+
+
+def _requests(data: Mapping[str, Any]) -> Iterator[tuple[FieldPath, Mapping[str, Any]]]:
+    """Every request of a template with its path: each operation's, its `then` steps', each call event state's
+    and the session's."""
+    session = data.get("session")
+    if isinstance(session, Mapping) and isinstance(session.get("request"), Mapping):
+        yield ("session", "request"), session["request"]
+    for name, op in dict(data.get("operations", {})).items():
+        if not isinstance(op, Mapping):
+            continue
+        if isinstance(op.get("request"), Mapping):
+            yield ("operations", name, "request"), op["request"]
+        for index, step in enumerate(op.get("then", [])):
+            if isinstance(step, Mapping) and isinstance(step.get("request"), Mapping):
+                yield ("operations", name, "then", index, "request"), step["request"]
+        for state, steps in dict(op.get("states", {})).items():
+            for index, step in enumerate(steps if isinstance(steps, list) else []):
+                if isinstance(step, Mapping) and isinstance(step.get("request"), Mapping):
+                    yield ("operations", name, "states", state, index, "request"), step["request"]
+
+
+def _check_request_kind(request: Mapping[str, Any], path: FieldPath, located: _Located) -> None:
+    """An RPC call is its request's whole body, always POSTed (JSON-RPC 2.0 over HTTP, XML-RPC's specification)."""
+    kinds = [kind for kind in BODY_KINDS if kind in request]
+    rpc = [kind for kind in kinds if kind in RPC_KINDS]
+    if rpc and len(kinds) > 1:
+        located.problem(
+            (*path, rpc[0]),
+            f"a request sends one body: {rpc[0]} cannot go with {', '.join(k for k in kinds if k != rpc[0])}",
+        )
+    if rpc and request.get("method", "POST") != "POST":
+        located.problem((*path, "method"), f"{RPC_CALLS[rpc[0]]} is POSTed: leave out method or say POST")
 
 
 def _settings_used(text: str) -> set[str]:
