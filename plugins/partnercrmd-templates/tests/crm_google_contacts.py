@@ -86,14 +86,14 @@ def masked(person: dict[str, Any], mask: str) -> dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in person.items() if k in wanted or k in ("resourceName", "etag")}
 
 
-def unknown_mask(mask: str) -> web.Response | None:
-    """Google's 400 for a missing or unknown field mask (None when the mask is good)."""
+def unknown_mask(mask: str, name: str) -> web.Response | None:
+    """Google's 400 for a missing or unknown field mask `name` (None when the mask is good)."""
     paths = [p for p in mask.split(",") if p]
     if not paths:
-        return error(400, "personFields mask is required. Please specify one or more valid paths.", "INVALID_ARGUMENT")
+        return error(400, f"{name} mask is required. Please specify one or more valid paths.", "INVALID_ARGUMENT")
     wrong = [p for p in paths if p not in PERSON_FIELDS]
     if wrong:
-        return error(400, f"Invalid personFields mask path: {wrong[0]!r}.", "INVALID_ARGUMENT")
+        return error(400, f"Invalid {name} mask path: {wrong[0]!r}.", "INVALID_ARGUMENT")
     return None
 
 
@@ -118,6 +118,25 @@ def matches(person: dict[str, Any], query: str) -> bool:
         if any(" ".join(words[i:]).startswith(wanted) for i in range(len(words))):
             return True
     return False
+
+
+def store(crm: FakeCrm, person: dict[str, Any]) -> dict[str, Any]:
+    """A contact saved in Google (names, emailAddresses, organizations as item values; phones as (value, type,
+    region)), as Google keeps it: a new resourceName, each item with its metadata, numbers with canonicalForm."""
+    number = crm.new_id()
+    source_id = f"{number:x}5e1f"
+    record = {"resourceName": f"people/c{number}73190", "etag": f"%EgUBAi43PRoEAQIFByIM{number}"}
+    record.update({k: [item(v, source_id) for v in values] for k, values in person.items() if k != "phones"})
+    if person.get("phones"):
+        record["phoneNumbers"] = [phone(value, kind, source_id, region) for value, kind, region in person["phones"]]
+    crm.records[record["resourceName"]] = record
+    return record
+
+
+def add_elsewhere(crm: FakeCrm, first: str, last: str, number: str) -> None:
+    """A contact the user adds in Google Contacts itself (on the phone): in Google, not yet in its search cache."""
+    names = [{"displayName": f"{first} {last}", "givenName": first, "familyName": last}]
+    store(crm, {"names": names, "phones": [(number, "mobile", ACCOUNT_REGION)]})
 
 
 def build() -> FakeCrm:
@@ -153,14 +172,7 @@ def build() -> FakeCrm:
     """The contacts as they were at the last warm-up: what searches answer from."""
 
     def add(person: dict[str, Any]) -> dict[str, Any]:
-        number = crm.new_id()
-        source_id = f"{number:x}5e1f"
-        record = {"resourceName": f"people/c{number}73190", "etag": f"%EgUBAi43PRoEAQIFByIM{number}"}
-        record.update({k: [item(v, source_id) for v in values] for k, values in person.items() if k != "phones"})
-        if person.get("phones"):
-            record["phoneNumbers"] = [phone(value, kind, source_id, region) for value, kind, region in person["phones"]]
-        crm.records[record["resourceName"]] = record
-        return record
+        return store(crm, person)
 
     for seed in PEOPLE:
         phones = [(seed.phone, "work", seed.region)] + ([(seed.mobile, "mobile", seed.region)] if seed.mobile else [])
@@ -177,7 +189,7 @@ def build() -> FakeCrm:
     async def search_contacts(request: web.Request) -> web.Response:
         if "query" not in request.query:
             return error(400, "query is required.", "INVALID_ARGUMENT")
-        refused = unknown_mask(request.query.get("readMask", ""))
+        refused = unknown_mask(request.query.get("readMask", ""), "readMask")
         if refused is not None:
             return refused
         query = request.query["query"]
@@ -192,7 +204,7 @@ def build() -> FakeCrm:
 
     @crm.route("GET", "/v1/people/{id}")
     async def get_person(request: web.Request) -> web.Response:
-        refused = unknown_mask(request.query.get("personFields", ""))
+        refused = unknown_mask(request.query.get("personFields", ""), "personFields")
         if refused is not None:
             return refused
         name = "people/" + request.match_info["id"]
