@@ -21,6 +21,7 @@ import crm_activecampaign
 import crm_brevo
 import crm_capsule
 import crm_clio
+import crm_close
 import crm_copper
 import crm_dynamics
 import crm_espocrm
@@ -87,6 +88,7 @@ CRMS: dict[str, ModuleType] = {
     "monday": crm_monday,
     "freshsales": crm_freshsales,
     "copper": crm_copper,
+    "close": crm_close,
     "zammad": crm_zammad,
     "espocrm": crm_espocrm,
 }

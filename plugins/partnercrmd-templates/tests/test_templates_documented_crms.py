@@ -24,7 +24,7 @@ from partnercrmd.testing import ApiSession, configure_book, search
 
 __all__ = ["book", "crm"]  # fixtures used by name
 
-DOCUMENTED = ("freshsales", "copper")
+DOCUMENTED = ("freshsales", "copper", "close")
 
 
 @pytest.fixture(params=DOCUMENTED)
