@@ -36,6 +36,7 @@ import crm_klaviyo
 import crm_monday
 import crm_outreach
 import crm_pipedrive
+import crm_quickbooks
 import crm_salesforce
 import crm_servicenow
 import crm_suitecrm
@@ -91,6 +92,7 @@ CRMS: dict[str, ModuleType] = {
     "close": crm_close,
     "zammad": crm_zammad,
     "espocrm": crm_espocrm,
+    "quickbooks-online": crm_quickbooks,
 }
 
 

@@ -236,6 +236,38 @@ AMENDMENTS["front"] = (
 )
 
 
+INTUIT_DOCS = "https://developer.intuit.com/app/developer/qbo/docs/"
+# QuickBooks Online: the description names https://quickbooks.api.intuit.com/v3/company/{companyid} with the company
+# (realm) id at its placeholder default; the reproduction's company is crm_quickbooks.REALM. Intuit's OAuth server
+# (appcenter.intuit.com/connect/oauth2, oauth.platform.intuit.com/oauth2/v1/tokens/bearer: the OAuth 2.0 page cited in
+# the template) is not in the description.
+CONTRACTS["quickbooks-online"] = (("quickbooks-online/quickbooks.json",), ("/oauth2/", "/connect/"))
+ALIASES["quickbooks-online"] = (("/v3/company/9130357992221046/", "/v3/company/DefaultParameterValue/"),)
+AMENDMENTS["quickbooks-online"] = (
+    Amendment(
+        "quickbooks-online/quickbooks.json",
+        "/components/schemas/Customer-Create-Request",
+        {
+            # The converted collection made every key of its one example required (a billing address, notes...);
+            # Intuit requires only "DisplayName or at least one of Title, GivenName, MiddleName, FamilyName, Suffix".
+            "required": None,
+            "properties": {
+                "DisplayName": {"type": "string", "maxLength": 500},
+                "GivenName": {"type": "string", "maxLength": 100},
+                "FamilyName": {"type": "string", "maxLength": 100},
+                "CompanyName": {"type": "string", "maxLength": 100},
+                "Notes": {"type": "string", "maxLength": 2000},
+                "PrimaryPhone": {"$ref": "#/components/schemas/PrimaryPhone"},
+                "PrimaryEmailAddr": {"$ref": "#/components/schemas/PrimaryEmailAddr"},
+                "BillAddr": {"$ref": "#/components/schemas/BillAddr1"},
+            },
+        },
+        INTUIT_DOCS + "api/accounting/all-entities/customer (Create a customer: DisplayName or a name element "
+        "required; GivenName, FamilyName, CompanyName, Notes, PrimaryPhone, PrimaryEmailAddr)",
+    ),
+)
+
+
 GRAPHQL_CONTRACTS: dict[str, tuple[str, str]] = {
     # template id: (the vendor's GraphQL schema under ../shared/data/openapi, the endpoint path requests go to)
     "monday": ("monday/schema.graphql", "/v2"),

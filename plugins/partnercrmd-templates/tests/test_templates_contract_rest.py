@@ -1,0 +1,171 @@
+"""What users report breaking, and what each API's limits make of it, for the templates held to a vendor's REST
+description that this batch added (issue #16): QuickBooks Online.
+
+test_templates_catalogue.py runs every behaviour test of these templates (numbers in other formats, names, pop, what
+the API cannot do declared absent, creating, a 401 cured by one token refresh, 429 with Retry-After) against their
+reproductions, each request and answer held to the vendor's description. Here, through the same reproductions,
+contracts and the daemon's HTTP API: callers who share one number are all found; a CRM slower than the search deadline
+costs only its own book's records; and each template's own strategy where its API cannot do what a phone needs
+(QuickBooks cannot filter customers by phone number: a budgeted window of the most recently changed customers).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
+
+import crm_quickbooks
+import pytest
+from aiohttp import web
+from templates_fake_crm import FakeCrm
+
+# The catalogue's fixtures: the reproduction with its vendor contract (checked when the test ends) and its book.
+from test_templates_catalogue import CRMS, book, book_records, crm, dana_query, record_id
+from vendor_contracts import vendor_contract_of
+
+from partnercrmd.testing import ApiSession, book_connector, configure_book, remove_default_book, search
+
+__all__ = ["book", "crm"]  # fixtures used by name
+
+CONTRACT_REST = ("quickbooks-online",)
+
+
+@pytest.fixture(params=CONTRACT_REST)
+def template_id(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def second_crm(template_id: str) -> AsyncIterator[FakeCrm]:
+    """Another account of the same CRM, answering promptly."""
+    fake: FakeCrm = CRMS[template_id].build()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+async def test_callers_sharing_a_number_are_all_found(api: ApiSession, book: str, crm: FakeCrm) -> None:
+    """A second contact created with Dana's number (a colleague on the same line): a call from it finds both."""
+    created = await api.call(
+        "POST",
+        "CreateNewRecord",
+        RecordTypeId=f"{book}/Contact",
+        FirstName="Sam",
+        LastName="Whitfield",
+        Phone="+44 20 7946 0958",
+        Email="sam.whitfield@northwind.example",
+    )
+    assert created["DisplayText"] == "Sam Whitfield"
+    for query in ("+44 20 7946 0958", "020 7946 0958"):
+        found = await book_records(api, book, query)
+        assert sorted(r["DisplayText"] for r in found) == ["Dana Whitfield", "Sam Whitfield"], query
+        assert len({record_id(r, crm) for r in found}) == 2
+
+
+async def test_a_crm_slower_than_the_deadline_costs_only_its_own_records(
+    api: ApiSession,
+    partnercrmd_app: web.Application,
+    book: str,
+    crm: FakeCrm,
+    second_crm: FakeCrm,
+    template_id: str,
+) -> None:
+    other = await configure_book(
+        partnercrmd_app, template_id, name="Other account", **CRMS[template_id].settings(second_crm)
+    )
+    crm.hang = True  # the first account accepts the request and does not answer
+    try:
+        for query in ("+44 20 7946 0958", dana_query(template_id)):
+            started = time.monotonic()
+            found = await search(api, query, timeoutMs=1500)
+            assert time.monotonic() - started < 4, query
+            assert [r["DisplayText"] for r in found[other]["Records"]] == ["Dana Whitfield"], query
+            assert found[other]["ExceptionText"] == ""
+            assert (found[book]["Records"], found[book]["ExceptionText"]) == ([], "No answer within 1.5 s."), query
+    finally:
+        crm.hang = False
+
+
+# --- QuickBooks Online: no phone filter, so a budgeted window of customers ---------------------------------------
+
+
+def quickbooks_statements(crm: FakeCrm) -> list[str]:
+    """The query-language statements the book sent, in order."""
+    return [
+        parse_qs(urlsplit(path).query)["query"][0]
+        for method, path in crm.requests
+        if method == "GET" and urlsplit(path).path.endswith("/query")
+    ]
+
+
+@pytest.mark.parametrize("template_id", ["quickbooks-online"])
+async def test_quickbooks_looks_for_a_number_among_the_most_recently_changed_customers(
+    api: ApiSession, partnercrmd_app: web.Application, crm: FakeCrm
+) -> None:
+    """QuickBooks' query language has no phone filter (PrimaryPhone is not filterable): one request reads the
+    `lookup_scan` most recently changed customers and the daemon keeps those with the number. Outside that window a
+    caller is not found by number (the declared limit), yet by name still is; the window never asks past 1,000."""
+    await remove_default_book(partnercrmd_app)
+    settings = crm_quickbooks.settings(crm)
+    narrow = await configure_book(partnercrmd_app, "quickbooks-online", name="Newest one", **settings, lookup_scan=1)
+    # Zoë was changed last, Dana first (crm_quickbooks seeds them a minute apart).
+    assert [r["DisplayText"] for r in await book_records(api, narrow, "+33 1 42 68 53 00")] == ["Zoë Lefèvre"]
+    assert await book_records(api, narrow, "+44 20 7946 0958") == []
+    assert [r["DisplayText"] for r in await book_records(api, narrow, "Whitfield")] == ["Dana Whitfield"]
+    lookups = [s for s in quickbooks_statements(crm) if "WHERE" not in s]
+    assert lookups == ["SELECT * FROM Customer ORDERBY MetaData.LastUpdatedTime DESC MAXRESULTS 1"] * 2
+    # A customer changed since (here: created) comes into the window at once.
+    await api.call(
+        "POST",
+        "CreateNewRecord",
+        RecordTypeId=f"{narrow}/Contact",
+        FirstName="Ada",
+        LastName="King",
+        Phone="+44 20 7946 0321",
+    )
+    assert [r["DisplayText"] for r in await book_records(api, narrow, "+44 20 7946 0321")] == ["Ada King"]
+    # Another book signs in on its own (Intuit rotates refresh tokens: the first book's has been spent).
+    crm.refresh_tokens.add("refresh-token-second-sign-in")
+    settings["refresh_token"] = "refresh-token-second-sign-in"
+    wide = await configure_book(partnercrmd_app, "quickbooks-online", name="Too wide", **settings, lookup_scan=50000)
+    assert [r["DisplayText"] for r in await book_records(api, wide, "+44 20 7946 0958")] == ["Dana Whitfield"]
+    assert "SELECT * FROM Customer ORDERBY MetaData.LastUpdatedTime DESC MAXRESULTS 1000" in quickbooks_statements(crm)
+
+
+@pytest.mark.parametrize("template_id", ["quickbooks-online"])
+async def test_quickbooks_names_with_quotes_stay_one_literal(api: ApiSession, book: str, crm: FakeCrm) -> None:
+    """The query language escapes a quote with a backslash: O'Neill is found, and each word typed must be in the
+    display name, in order (LIKE '%Eamon%O\\'Neill%')."""
+    assert [r["DisplayText"] for r in await book_records(api, book, "Eamon O'Neill")] == ["Eamon O'Neill"]
+    assert quickbooks_statements(crm)[-1] == (
+        "SELECT * FROM Customer WHERE DisplayName LIKE '%Eamon%O\\'Neill%' MAXRESULTS 25"
+    )
+    assert await book_records(api, book, "x' OR DisplayName LIKE '%") == []
+
+
+async def test_quickbooks_traffic_exercises_the_described_operations(
+    api: ApiSession, partnercrmd_app: web.Application
+) -> None:
+    """Every operation the template uses is one of the description's (query, read and create a customer), and none
+    of the traffic breaks it."""
+    contract = vendor_contract_of("quickbooks-online")
+    assert contract is not None
+    fake = crm_quickbooks.build()
+    fake.outer_middlewares.append(contract.middleware())
+    await fake.start()
+    try:
+        await remove_default_book(partnercrmd_app)
+        qbo = await configure_book(partnercrmd_app, "quickbooks-online", **crm_quickbooks.settings(fake))
+        [dana] = await book_records(api, qbo, "+44 20 7946 0958")
+        connector = book_connector(partnercrmd_app, qbo)  # a record read by its id (the add-in contract's get)
+        assert connector is not None
+        read = await connector.get(record_id(dana, fake))
+        assert read is not None and read.display_name == "Dana Whitfield"
+        await book_records(api, qbo, "Dana")
+        await api.call("POST", "CreateNewRecord", RecordTypeId=f"{qbo}/Contact", FirstName="Grace", LastName="Hopper")
+    finally:
+        await fake.stop()
+    prefix = "/v3/company/DefaultParameterValue"
+    assert set(contract.checked) == {f"GET {prefix}/query", f"POST {prefix}/customer", f"GET {prefix}/customer/{{id}}"}
+    contract.assert_kept()
