@@ -21,6 +21,7 @@ import crm_activecampaign
 import crm_brevo
 import crm_capsule
 import crm_clio
+import crm_dolibarr
 import crm_close
 import crm_copper
 import crm_dynamics
@@ -92,6 +93,7 @@ CRMS: dict[str, ModuleType] = {
     "close": crm_close,
     "zammad": crm_zammad,
     "espocrm": crm_espocrm,
+    "dolibarr": crm_dolibarr,
     "quickbooks-online": crm_quickbooks,
 }
 
