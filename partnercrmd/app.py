@@ -22,7 +22,7 @@ from .books import BookManager, ensure_default_book
 from .call_log.lifecycle import call_logging
 from .client_apps import AppRegistry
 from .config import DaemonConfig, region_from_locale
-from .dialling.lifecycle import clipboard_monitor, desktop_dialling
+from .dialling.lifecycle import clipboard_monitor, desktop_dialling, offers_on_screen
 from .dialling.rules import DialFormat, DiallingRules
 from .dialling.service import DialService
 from .discovery import InstallToken, new_token
@@ -79,6 +79,7 @@ def create_app(config: DaemonConfig) -> web.Application:
     app.cleanup_ctx.append(draft_records)
     app.cleanup_ctx.append(vault_watcher)
     app.cleanup_ctx.append(approval_prompts)
+    app.cleanup_ctx.append(offers_on_screen)  # before the sources of offers: it is ready when they start
     app.cleanup_ctx.append(clipboard_monitor)
     app.cleanup_ctx.append(desktop_dialling)
     app.on_shutdown.append(close_websockets)

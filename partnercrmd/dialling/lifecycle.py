@@ -11,11 +11,14 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from .. import appkeys
+from ..platform.notifications import asker
 from ..platform.screen import display_problem
+from .capture_box import CaptureBox
 from .clipboard import ClipboardMonitor, ClipboardState, ClipboardStatus
 from .detect import FoundNumber
 from .focus_dialling import FocusDialling
 from .hotkeys import DesktopHotkeys
+from .offers_on_screen import OffersOnScreen, listen
 from .screen import ScreenReader
 from .service import DialSource
 
@@ -57,13 +60,26 @@ async def clipboard_monitor(app: web.Application) -> AsyncIterator[None]:
         await asyncio.to_thread(monitor.stop)
 
 
+async def offers_on_screen(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: draw each dial offer as a desktop notification with Dial buttons while the daemon runs."""
+    config = app[appkeys.CONFIG]
+    product = config.branding.product_name
+    offers = OffersOnScreen(config, app[appkeys.DIAL], asker(product), product)
+    stop_listening = listen(app[appkeys.DIAL], offers)
+    try:
+        yield
+    finally:
+        stop_listening()
+        await offers.close()
+
+
 async def desktop_dialling(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: the screen reader (POST ScreenRead, the Ctrl+Shift hold), focus dialling and the hotkeys."""
     config = app[appkeys.CONFIG]
     dial = app[appkeys.DIAL]
     reader = ScreenReader(lambda: dial.rules().region)
     focus = FocusDialling(config, dial)
-    hotkeys = DesktopHotkeys(config, dial, reader, focus=focus)
+    hotkeys = DesktopHotkeys(config, dial, reader, focus=focus, capture_box=CaptureBox(config, dial))
     app[appkeys.SCREEN_READER] = reader
     app[appkeys.FOCUS_DIALLING] = focus
     app[appkeys.DESKTOP_HOTKEYS] = hotkeys
