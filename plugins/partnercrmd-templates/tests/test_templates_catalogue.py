@@ -36,6 +36,7 @@ import crm_intercom
 import crm_klaviyo
 import crm_monday
 import crm_outreach
+import crm_odoo
 import crm_pipedrive
 import crm_quickbooks
 import crm_salesforce
@@ -97,6 +98,7 @@ CRMS: dict[str, ModuleType] = {
     "quickbooks-online": crm_quickbooks,
 }
 
+    "odoo": crm_odoo,
 
 @pytest.fixture(params=sorted(CRMS))
 def template_id(request: pytest.FixtureRequest) -> str:
