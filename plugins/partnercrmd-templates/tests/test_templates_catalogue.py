@@ -32,6 +32,7 @@ import crm_front
 import crm_google_contacts
 import crm_halopsa
 import crm_hubspot
+import crm_insightly
 import crm_intercom
 import crm_klaviyo
 import crm_monday
@@ -92,6 +93,7 @@ CRMS: dict[str, ModuleType] = {
     "freshsales": crm_freshsales,
     "copper": crm_copper,
     "close": crm_close,
+    "insightly": crm_insightly,
     "zammad": crm_zammad,
     "espocrm": crm_espocrm,
     "dolibarr": crm_dolibarr,

@@ -24,7 +24,7 @@ from partnercrmd.testing import ApiSession, configure_book, search
 
 __all__ = ["book", "crm"]  # fixtures used by name
 
-DOCUMENTED = ("freshsales", "copper", "close")
+DOCUMENTED = ("freshsales", "copper", "close", "insightly")
 
 
 @pytest.fixture(params=DOCUMENTED)
