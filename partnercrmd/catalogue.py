@@ -145,6 +145,8 @@ KNOWN_INTEGRATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "xero": ("Accounting", ("Xero Accounting",)),
     "microsoft365": ("Directory", ("Outlook", "Office 365", "Exchange Online", "Microsoft Graph")),
     "microsoft365-contacts": ("Directory", ("Outlook", "Office 365", "Exchange Online", "Microsoft Graph")),
+    # The templates add-in's Google Contacts (People API, Sign in with Google): where the start page sends Google users.
+    "google-contacts": ("Directory", ("Google", "Gmail", "Google Workspace", "Android contacts", "People API")),
 }
 """Category and other names (aliases, products, vendors) of the integrations shipped with partnercrmd, by id.
 

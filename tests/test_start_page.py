@@ -119,3 +119,17 @@ async def test_only_what_the_partner_ships_is_offered(partnercrmd_client: Client
     assert sorted(cards(page)) == ["carddav", "hubspot", "local"]
     response = await partnercrmd_client.get("/ui/start", params={"q": "salesforce"}, allow_redirects=False)
     assert response.status == 200 and cards(await response.text()) == []
+
+
+async def test_google_users_are_led_to_google_contacts(partnercrmd_client: Client) -> None:
+    """Google's CardDAV needs OAuth, which the CardDAV add-in cannot do: a search for Google lists the templates
+    add-in's Google Contacts (Sign in with Google) in Directory, and the CardDAV entry's form points to it."""
+    await log_in(partnercrmd_client)
+    for query in ("google", "gmail", "google contacts"):
+        page = await page_text(partnercrmd_client, f"/ui/start?q={query}&all=1")
+        assert "google-contacts" in cards(page), query
+        assert category_of(page, "google-contacts") == "Directory"
+    response = await partnercrmd_client.get("/ui/start", params={"q": "people api"}, allow_redirects=False)
+    assert response.headers["Location"] == "/ui/integrations/google-contacts/add"
+    form = html_lib.unescape(await page_text(partnercrmd_client, "/ui/integrations/carddav-google/add"))
+    assert "Use the Google Contacts integration instead (Sign in with Google" in form

@@ -123,8 +123,8 @@ PRESETS: tuple[Preset, ...] = (
         "https://developers.google.com/people/carddav",
         ("Google", "Gmail", "Google Workspace", "G Suite"),
         missing="Google's CardDAV accepts only OAuth 2.0 sign-in, and the CardDAV add-in signs in with a user name "
-        "and password: this entry cannot connect yet. Use Google's own contacts export in a local address book, "
-        "or sync Google Contacts to a CardDAV server this add-in reaches.",
+        "and password: this entry cannot connect. Use the Google Contacts integration instead (Sign in with "
+        "Google, from the templates add-in), or Google's own contacts export in a local address book.",
     ),
 )
 """The presets, in catalogue order."""
