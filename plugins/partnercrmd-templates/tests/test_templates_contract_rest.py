@@ -1,12 +1,13 @@
 """What users report breaking, and what each API's limits make of it, for the templates held to a vendor's REST
-description that this batch added (issue #16): QuickBooks Online.
+description that this batch added (issue #16): QuickBooks Online and Jira Service Management.
 
 test_templates_catalogue.py runs every behaviour test of these templates (numbers in other formats, names, pop, what
 the API cannot do declared absent, creating, a 401 cured by one token refresh, 429 with Retry-After) against their
 reproductions, each request and answer held to the vendor's description. Here, through the same reproductions,
 contracts and the daemon's HTTP API: callers who share one number are all found; a CRM slower than the search deadline
-costs only its own book's records; and each template's own strategy where its API cannot do what a phone needs
-(QuickBooks cannot filter customers by phone number: a budgeted window of the most recently changed customers).
+costs only its own book's records; and each template's own answer where its API cannot do what a phone needs
+(QuickBooks cannot filter customers by phone number: a budgeted window of the most recently changed customers; Jira
+Service Management keeps no numbers at all: found by name, never by number).
 """
 
 from __future__ import annotations
@@ -15,20 +16,32 @@ import time
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
+import crm_jira_service_management
 import crm_quickbooks
 import pytest
 from aiohttp import web
 from templates_fake_crm import FakeCrm
 
 # The catalogue's fixtures: the reproduction with its vendor contract (checked when the test ends) and its book.
-from test_templates_catalogue import CRMS, book, book_records, crm, dana_query, record_id
+from test_templates_catalogue import (
+    CRMS,
+    book,
+    book_records,
+    crm,
+    dana_by_number,
+    dana_query,
+    finds_by_number,
+    record_id,
+)
 from vendor_contracts import vendor_contract_of
 
-from partnercrmd.testing import ApiSession, book_connector, configure_book, remove_default_book, search
+from partnercrmd.testing import ApiSession, action, book_connector, configure_book, remove_default_book, search
 
 __all__ = ["book", "crm"]  # fixtures used by name
 
-CONTRACT_REST = ("quickbooks-online",)
+CONTRACT_REST = ("quickbooks-online", "jira-service-management")
+BY_NUMBER = tuple(t for t in CONTRACT_REST if finds_by_number(t))
+"""Those that find a caller by number (Jira Service Management cannot)."""
 
 
 @pytest.fixture(params=CONTRACT_REST)
@@ -45,6 +58,7 @@ async def second_crm(template_id: str) -> AsyncIterator[FakeCrm]:
     await fake.stop()
 
 
+@pytest.mark.parametrize("template_id", BY_NUMBER)
 async def test_callers_sharing_a_number_are_all_found(api: ApiSession, book: str, crm: FakeCrm) -> None:
     """A second contact created with Dana's number (a colleague on the same line): a call from it finds both."""
     created = await api.call(
@@ -76,7 +90,7 @@ async def test_a_crm_slower_than_the_deadline_costs_only_its_own_records(
     )
     crm.hang = True  # the first account accepts the request and does not answer
     try:
-        for query in ("+44 20 7946 0958", dana_query(template_id)):
+        for query in (dana_by_number(template_id), dana_query(template_id)):
             started = time.monotonic()
             found = await search(api, query, timeoutMs=1500)
             assert time.monotonic() - started < 4, query
@@ -168,4 +182,68 @@ async def test_quickbooks_traffic_exercises_the_described_operations(
         await fake.stop()
     prefix = "/v3/company/DefaultParameterValue"
     assert set(contract.checked) == {f"GET {prefix}/query", f"POST {prefix}/customer", f"GET {prefix}/customer/{{id}}"}
+    contract.assert_kept()
+
+
+# --- Jira Service Management: customers without numbers ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("template_id", ["jira-service-management"])
+async def test_jira_finds_customers_by_name_and_never_by_number(
+    api: ApiSession, partnercrmd_app: web.Application, book: str, crm: FakeCrm
+) -> None:
+    """A Jira Service Management customer has no phone number: a caller's number finds no one (and is no error, nor
+    a request to Jira), while the name finds the customer of the service desk."""
+    before = len(crm.requests)
+    assert await book_records(api, book, "+44 20 7946 0958") == []
+    assert crm.requests[before:] == []
+    [dana] = await book_records(api, book, "Dana")
+    assert dana["DisplayText"] == "Dana Whitfield"
+    [integration] = [i for i in await api.call("GET", "Integrations") if i["Id"] == "jira-service-management"]
+    assert "SearchByNumber" not in integration["Capabilities"]
+
+
+async def test_jira_traffic_exercises_the_described_operations(
+    api: ApiSession, partnercrmd_app: web.Application
+) -> None:
+    """Search the desk's customers, create a customer and add it to the desk, raise a request for a call: each is one
+    of the description's operations, and none of the traffic breaks it."""
+    contract = vendor_contract_of("jira-service-management")
+    assert contract is not None
+    fake = crm_jira_service_management.build()
+    fake.outer_middlewares.append(contract.middleware())
+    await fake.start()
+    try:
+        await remove_default_book(partnercrmd_app)
+        jsm = await configure_book(
+            partnercrmd_app, "jira-service-management", **crm_jira_service_management.settings(fake)
+        )
+        [dana] = await book_records(api, jsm, "Whitfield")
+        await api.call(
+            "POST",
+            "DoAction",
+            actionId=action(dana, "LogActivity"),
+            Direction="Outbound",
+            CalledNumber="+44 20 7946 0958",
+            DurationSeconds=30,
+            Notes="Called back.",
+        )
+        await api.call(
+            "POST",
+            "CreateNewRecord",
+            RecordTypeId=f"{jsm}/Contact",
+            FirstName="Grace",
+            LastName="Hopper",
+            Email="grace.hopper@example.com",
+        )
+        assert [r["DisplayText"] for r in await book_records(api, jsm, "Hopper")] == ["Grace Hopper"]
+    finally:
+        await fake.stop()
+    desk = "/rest/servicedeskapi/servicedesk/{serviceDeskId}/customer"
+    assert set(contract.checked) == {
+        f"GET {desk}",
+        f"POST {desk}",
+        "POST /rest/servicedeskapi/customer",
+        "POST /rest/servicedeskapi/request",
+    }
     contract.assert_kept()

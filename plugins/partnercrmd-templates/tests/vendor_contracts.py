@@ -268,6 +268,10 @@ AMENDMENTS["quickbooks-online"] = (
 )
 
 
+# Jira Service Management: Atlassian's description (no server: its paths are the site's own, /rest/servicedeskapi/...).
+CONTRACTS["jira-service-management"] = (("jira-service-management/openapi.json",), ())
+
+
 GRAPHQL_CONTRACTS: dict[str, tuple[str, str]] = {
     # template id: (the vendor's GraphQL schema under ../shared/data/openapi, the endpoint path requests go to)
     "monday": ("monday/schema.graphql", "/v2"),
