@@ -25,6 +25,7 @@ import crm_dolibarr
 import crm_close
 import crm_copper
 import crm_dynamics
+import crm_erpnext
 import crm_espocrm
 import crm_freshdesk
 import crm_freshsales
@@ -98,6 +99,7 @@ CRMS: dict[str, ModuleType] = {
     "zammad": crm_zammad,
     "espocrm": crm_espocrm,
     "dolibarr": crm_dolibarr,
+    "erpnext": crm_erpnext,
     "quickbooks-online": crm_quickbooks,
     "jira-service-management": crm_jira_service_management,
     "odoo": crm_odoo,
