@@ -31,6 +31,7 @@ The users here typed numbers in several ways (Person.phone, as given).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -105,9 +106,9 @@ def build() -> FakeCrm:
             raise OdooError("builtins.ValueError", f"Invalid leaf {term!r}")
         stored = record[name]
         if operator in ("=", "!="):
-            return (stored == value) == (operator == "=")
+            return bool(stored == value) if operator == "=" else bool(stored != value)
         if operator in ("in", "not in"):
-            return (stored in value) == (operator == "in")
+            return bool(stored in value) if operator == "in" else bool(stored not in value)
         if stored is False:
             return False  # an empty field matches no pattern
         if operator in ("like", "ilike"):
@@ -165,7 +166,12 @@ def build() -> FakeCrm:
             crm.write("partners", values)
             return add(values)
         if method == "message_post":
-            if len(args) != 1 or not isinstance(args[0], list) or len(args[0]) != 1 or set(kwargs) - MESSAGE_POST_KWARGS:
+            if (
+                len(args) != 1
+                or not isinstance(args[0], list)
+                or len(args[0]) != 1
+                or set(kwargs) - MESSAGE_POST_KWARGS
+            ):
                 raise OdooError("builtins.TypeError", f"message_post() got unexpected arguments {args} {kwargs}")
             if str(args[0][0]) not in partners or not isinstance(args[0][0], int):
                 raise OdooError("odoo.exceptions.MissingError", "Record does not exist or has been deleted.")
@@ -179,7 +185,7 @@ def build() -> FakeCrm:
             raise OdooError("psycopg2.OperationalError", f'FATAL:  database "{db}" does not exist')
         return UID if (user, key) == (LOGIN, API_KEY) else False
 
-    services = {
+    services: dict[tuple[str, str], Callable[..., Any]] = {
         ("common", "login"): login,
         ("common", "authenticate"): login,
         ("common", "version"): lambda: {"server_version": "17.0", "server_serie": "17.0", "protocol_version": 1},
@@ -207,8 +213,8 @@ def build() -> FakeCrm:
                 raise OdooError("builtins.KeyError", f"{params.get('service')}.{params.get('method')}")
             result = service(*args)
         except OdooError as error:
-            data = {"name": error.name, "debug": "Traceback (most recent call last):\n…", "message": error.message}
-            data |= {"arguments": [error.message], "context": {}}
+            data: dict[str, Any] = {"name": error.name, "debug": "Traceback (most recent call last):\n…"}
+            data |= {"message": error.message, "arguments": [error.message], "context": {}}
             body = {"code": 200, "message": "Odoo Server Error", "data": data}
             return web.json_response({"jsonrpc": "2.0", "id": call.get("id"), "error": body})
         except TypeError as error:  # a call with the wrong number of arguments
