@@ -49,6 +49,7 @@ import crm_teamleader
 import crm_twenty
 import crm_zammad
 import crm_zendesk
+import crm_zendesk_sell
 import crm_zoho
 import pytest
 from aiohttp import web
@@ -96,6 +97,7 @@ CRMS: dict[str, ModuleType] = {
     "copper": crm_copper,
     "close": crm_close,
     "insightly": crm_insightly,
+    "zendesk-sell": crm_zendesk_sell,
     "zammad": crm_zammad,
     "espocrm": crm_espocrm,
     "dolibarr": crm_dolibarr,

@@ -72,7 +72,12 @@ def test_how_each_template_is_tested_is_the_vendor_contract_exactly_when_it_is_h
             assert "vendor contract" not in how and how, template_id
 
 
-REPRODUCTIONS = {"dynamics365": "crm_dynamics", "zoho-crm": "crm_zoho", "google-contacts": "crm_google_contacts"}
+REPRODUCTIONS = {
+    "dynamics365": "crm_dynamics",
+    "zoho-crm": "crm_zoho",
+    "google-contacts": "crm_google_contacts",
+    "zendesk-sell": "crm_zendesk_sell",
+}
 """Reproduction modules not named crm_<id>."""
 REAL_SERVERS = {"bottlecrm-template": "test_templates_bottlecrm.py runs it against the real BottleCRM server"}
 

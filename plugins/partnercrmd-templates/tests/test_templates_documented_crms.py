@@ -24,7 +24,7 @@ from partnercrmd.testing import ApiSession, configure_book, search
 
 __all__ = ["book", "crm"]  # fixtures used by name
 
-DOCUMENTED = ("freshsales", "copper", "close", "insightly")
+DOCUMENTED = ("freshsales", "copper", "close", "insightly", "zendesk-sell")
 
 
 @pytest.fixture(params=DOCUMENTED)
