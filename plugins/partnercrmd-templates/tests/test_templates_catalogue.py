@@ -21,9 +21,9 @@ import crm_activecampaign
 import crm_brevo
 import crm_capsule
 import crm_clio
-import crm_dolibarr
 import crm_close
 import crm_copper
+import crm_dolibarr
 import crm_dynamics
 import crm_erpnext
 import crm_espocrm
