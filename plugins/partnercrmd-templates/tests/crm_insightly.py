@@ -78,7 +78,7 @@ def build() -> FakeCrm:
 
     def new_contact(body: dict[str, Any]) -> int:
         contact_id = 310000000 + crm.new_id()
-        contact = {field: None for field in CONTACT_FIELDS - {"CUSTOMFIELDS", "TAGS", "LINKS"}}
+        contact: dict[str, Any] = {field: None for field in CONTACT_FIELDS - {"CUSTOMFIELDS", "TAGS", "LINKS"}}
         contact.update(body)
         contact.update(
             {"CONTACT_ID": contact_id, "DATE_CREATED_UTC": STAMP, "DATE_UPDATED_UTC": STAMP, "CUSTOMFIELDS": []}
