@@ -125,7 +125,7 @@ def store(crm: FakeCrm, person: dict[str, Any]) -> dict[str, Any]:
     region)), as Google keeps it: a new resourceName, each item with its metadata, numbers with canonicalForm."""
     number = crm.new_id()
     source_id = f"{number:x}5e1f"
-    record = {"resourceName": f"people/c{number}73190", "etag": f"%EgUBAi43PRoEAQIFByIM{number}"}
+    record: dict[str, Any] = {"resourceName": f"people/c{number}73190", "etag": f"%EgUBAi43PRoEAQIFByIM{number}"}
     record.update({k: [item(v, source_id) for v in values] for k, values in person.items() if k != "phones"})
     if person.get("phones"):
         record["phoneNumbers"] = [phone(value, kind, source_id, region) for value, kind, region in person["phones"]]

@@ -62,10 +62,12 @@ def test_requests_and_answers_the_document_allows_pass() -> None:
     checker.check_response(found, 200, json.dumps({"results": [{"person": DANA}]}).encode(), "application/json")
     checker.check_response(found, 200, b"{}", "application/json")  # nobody: Google answers an empty object
     found = checker.check_request("GET", "/v1/people/c1001", {"personFields": READ_MASK}, AUTH, b"", "")
+    assert found is not None
     checker.check_response(found, 200, json.dumps(DANA).encode(), "application/json")
     body = {"names": [{"givenName": "Grace", "familyName": "Hopper"}], "phoneNumbers": [{"value": "+442071838750"}]}
     send = json.dumps(body).encode()
     found = checker.check_request("POST", "/v1/people:createContact", MASK, AUTH, send, "application/json")
+    assert found is not None
     checker.check_response(found, 200, json.dumps(DANA).encode(), "application/json")
     checker.assert_kept()
     assert checker.checked == [
