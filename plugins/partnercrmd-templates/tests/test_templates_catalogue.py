@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any
 
 import crm_activecampaign
+import crm_agilecrm
 import crm_brevo
 import crm_capsule
 import crm_clio
@@ -102,6 +103,7 @@ CRMS: dict[str, ModuleType] = {
     "espocrm": crm_espocrm,
     "dolibarr": crm_dolibarr,
     "erpnext": crm_erpnext,
+    "agilecrm": crm_agilecrm,
     "quickbooks-online": crm_quickbooks,
     "jira-service-management": crm_jira_service_management,
     "odoo": crm_odoo,

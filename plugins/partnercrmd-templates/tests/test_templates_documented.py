@@ -22,7 +22,7 @@ from partnercrmd.testing import ApiSession, configure_book, search
 
 __all__ = ["book", "crm"]  # fixtures used by name
 
-DOCUMENTED = ("zammad", "espocrm", "dolibarr", "erpnext")
+DOCUMENTED = ("zammad", "espocrm", "dolibarr", "erpnext", "agilecrm")
 
 
 @pytest.fixture(params=DOCUMENTED)
