@@ -347,10 +347,12 @@ class Envelope:
 def _jsonrpc_answer(payload: Any, call_id: int | None, *, ok: bool) -> tuple[Any, RpcFault | None, str]:
     """A JSON-RPC 2.0 response (§5) unwrapped: (its result, its error, what makes it no response).
 
+    A null `error` beside the result (or a null `result` beside the error) is taken as absent: §5 says the
+    member must not be there, but servers write it (Nutshell's answers carry "error": null).
     An answer with an HTTP error status that is no JSON-RPC error is left as it is (the status tells)."""
     is_response = isinstance(payload, dict) and payload.get("jsonrpc") == "2.0"
-    if is_response and isinstance(payload.get("error"), dict) and "result" not in payload:
-        error = payload["error"]
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if is_response and isinstance(error, dict) and payload.get("result") is None:
         message = error.get("message")
         fault = RpcFault("jsonrpc", error.get("code"), message if isinstance(message, str) else "", error.get("data"))
         return payload, fault, ""
@@ -359,7 +361,7 @@ def _jsonrpc_answer(payload: Any, call_id: int | None, *, ok: bool) -> tuple[Any
     if not is_response:
         return payload, None, "something that is not a JSON-RPC 2.0 response"
     assert isinstance(payload, dict)
-    if "result" not in payload or "error" in payload:
+    if "result" not in payload or error is not None:
         return payload, None, "a JSON-RPC response with neither a result nor an error object"
     if payload.get("id") != call_id:
         return payload, None, f"the JSON-RPC response to another call (id {str(payload.get('id'))[:40]!r})"

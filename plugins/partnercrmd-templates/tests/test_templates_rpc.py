@@ -320,6 +320,17 @@ async def test_an_answer_that_is_no_jsonrpc_response_is_invalid_data(tmp_path: P
     assert failed.value.message.endswith("check the setting 'url'.")
 
 
+async def test_a_null_error_beside_the_result_is_a_result(tmp_path: Path, rpc: RpcCrm) -> None:
+    """JSON-RPC 2.0 §5 leaves `error` out of a success, but some servers write "error": null (Nutshell does)."""
+    book = connector(tmp_path, rpc_template("jsonrpc"), rpc.url)
+    try:
+        assert names(await book.search(SearchQuery("Alan", 10))) == ["Alan Turing"]  # signed in: calls 1 and 2
+        rpc.answer_instead = {"jsonrpc": "2.0", "id": 3, "result": [PEOPLE[2]], "error": None}
+        assert names(await book.search(SearchQuery("Grace", 10))) == ["Grace Hopper"]
+    finally:
+        await book.close()
+
+
 # --- XML-RPC ------------------------------------------------------------------------------------------------
 
 
