@@ -20,6 +20,7 @@ from typing import Any
 import crm_activecampaign
 import crm_agilecrm
 import crm_brevo
+import crm_business_central
 import crm_capsule
 import crm_clio
 import crm_close
@@ -106,6 +107,7 @@ CRMS: dict[str, ModuleType] = {
     "agilecrm": crm_agilecrm,
     "quickbooks-online": crm_quickbooks,
     "jira-service-management": crm_jira_service_management,
+    "business-central": crm_business_central,
     "odoo": crm_odoo,
 }
 

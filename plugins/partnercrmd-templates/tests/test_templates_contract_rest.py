@@ -1,5 +1,6 @@
 """What users report breaking, and what each API's limits make of it, for the templates held to a vendor's REST
-description that this batch added (issue #16): QuickBooks Online and Jira Service Management.
+description that this batch added (issue #16): QuickBooks Online, Jira Service Management and Dynamics 365 Business
+Central.
 
 test_templates_catalogue.py runs every behaviour test of these templates (numbers in other formats, names, pop, what
 the API cannot do declared absent, creating, a 401 cured by one token refresh, 429 with Retry-After) against their
@@ -7,7 +8,8 @@ reproductions, each request and answer held to the vendor's description. Here, t
 contracts and the daemon's HTTP API: callers who share one number are all found; a CRM slower than the search deadline
 costs only its own book's records; and each template's own answer where its API cannot do what a phone needs
 (QuickBooks cannot filter customers by phone number: a budgeted window of the most recently changed customers; Jira
-Service Management keeps no numbers at all: found by name, never by number).
+Service Management keeps no numbers at all: found by name, never by number), and Business Central's OData filters
+built with odata_string.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
+import crm_business_central
 import crm_jira_service_management
 import crm_quickbooks
 import pytest
@@ -39,7 +42,7 @@ from partnercrmd.testing import ApiSession, action, book_connector, configure_bo
 
 __all__ = ["book", "crm"]  # fixtures used by name
 
-CONTRACT_REST = ("quickbooks-online", "jira-service-management")
+CONTRACT_REST = ("quickbooks-online", "jira-service-management", "business-central")
 BY_NUMBER = tuple(t for t in CONTRACT_REST if finds_by_number(t))
 """Those that find a caller by number (Jira Service Management cannot)."""
 
@@ -246,4 +249,53 @@ async def test_jira_traffic_exercises_the_described_operations(
         "POST /rest/servicedeskapi/customer",
         "POST /rest/servicedeskapi/request",
     }
+    contract.assert_kept()
+
+
+# --- Business Central: OData filters -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("template_id", ["business-central"])
+async def test_business_central_filters_keep_each_text_one_literal(api: ApiSession, book: str, crm: FakeCrm) -> None:
+    """A name with an apostrophe is found (the quote doubled inside the literal), a text made to end the literal adds
+    no condition, and a number is asked for in its three forms in one filter."""
+    assert [r["DisplayText"] for r in await book_records(api, book, "O'Neill")] == ["Eamon O'Neill"]
+    assert await book_records(api, book, "x') or contains(displayName,'a") == []
+    filters = filters_sent(crm)
+    assert "contains(displayName,'O''Neill')" in filters
+    assert "contains(displayName,'x'') or contains(displayName,''a')" in filters
+    await book_records(api, book, "020 7946 0958")
+    assert filters_sent(crm)[-1] == (
+        "phoneNumber eq '+442079460958' or phoneNumber eq '+44 20 7946 0958' or phoneNumber eq '020 7946 0958'"
+    )
+
+
+def filters_sent(crm: FakeCrm) -> list[str]:
+    return [parse_qs(urlsplit(path).query)["$filter"][0] for method, path in crm.requests if "$filter" in path]
+
+
+async def test_business_central_traffic_exercises_the_described_operations(
+    api: ApiSession, partnercrmd_app: web.Application
+) -> None:
+    """List (by number and by name), read and create customers: each is one of the description's operations, and none
+    of the traffic breaks it."""
+    contract = vendor_contract_of("business-central")
+    assert contract is not None
+    fake = crm_business_central.build()
+    fake.outer_middlewares.append(contract.middleware())
+    await fake.start()
+    try:
+        await remove_default_book(partnercrmd_app)
+        bc = await configure_book(partnercrmd_app, "business-central", **crm_business_central.settings(fake))
+        [dana] = await book_records(api, bc, "+44 20 7946 0958")
+        await book_records(api, bc, "Whitfield")
+        connector = book_connector(partnercrmd_app, bc)
+        assert connector is not None
+        read = await connector.get(record_id(dana, fake))
+        assert read is not None and read.display_name == "Dana Whitfield"
+        await api.call("POST", "CreateNewRecord", RecordTypeId=f"{bc}/Contact", FirstName="Grace", LastName="Hopper")
+    finally:
+        await fake.stop()
+    customers = "/v2.0/sandbox/api/v1.0/companies({company_id})/customers"
+    assert set(contract.checked) == {f"GET {customers}", f"POST {customers}", f"GET {customers}({{customer_id}})"}
     contract.assert_kept()

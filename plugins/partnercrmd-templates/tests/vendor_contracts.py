@@ -272,6 +272,36 @@ AMENDMENTS["quickbooks-online"] = (
 CONTRACTS["jira-service-management"] = (("jira-service-management/openapi.json",), ())
 
 
+MS_BC_DOCS = "https://learn.microsoft.com/dynamics365/business-central/dev-itpro/"
+# Business Central: the description's first server is https://api.businesscentral.dynamics.com/v2.0/sandbox/api/v1.0;
+# a tenant's own address names the tenant and the environment (/v2.0/<tenant>/<environment>/api/v1.0: the endpoints
+# page cited in the template), here the reproduction's. The identity platform (/<tenant>/oauth2/v2.0/) is not in it.
+CONTRACTS["business-central"] = (
+    ("dynamics365-business-central/openapi.yaml",),
+    ("/northwind.onmicrosoft.com/oauth2/",),
+)
+ALIASES["business-central"] = (("/v2.0/northwind.onmicrosoft.com/production/api/v1.0/", "/v2.0/sandbox/api/v1.0/"),)
+ODATA_ANNOTATIONS = (
+    "OData JSON Format v4.01 §4.5 (https://docs.oasis-open.org/odata/odata-json-format/v4.01/odata-json-format-v4.01.html"
+    "#sec_ControlInformation): every answer carries its context URL (@odata.context) and each entity its ETag "
+    "(@odata.etag), as the examples of " + MS_BC_DOCS + "api-reference/v1.0/api/dynamics_customer_get show"
+)
+AMENDMENTS["business-central"] = (
+    Amendment(
+        "dynamics365-business-central/openapi.yaml",
+        "/paths/~1companies({company_id})~1customers/get/responses/200/content/application~1json/schema/properties",
+        {"@odata.context": {"type": "string"}},
+        ODATA_ANNOTATIONS,
+    ),
+    Amendment(
+        "dynamics365-business-central/openapi.yaml",
+        "/components/schemas/customer/properties",
+        {"@odata.context": {"type": "string"}, "@odata.etag": {"type": "string"}},
+        ODATA_ANNOTATIONS,
+    ),
+)
+
+
 GRAPHQL_CONTRACTS: dict[str, tuple[str, str]] = {
     # template id: (the vendor's GraphQL schema under ../shared/data/openapi, the endpoint path requests go to)
     "monday": ("monday/schema.graphql", "/v2"),
