@@ -963,7 +963,7 @@ class TemplateBook(Connector):
     # --- test connection ---------------------------------------------------------------------------------
 
     async def test(self) -> Sequence[CheckResult]:
-        compiled = await self._compiled()
+        compiled = await self._compiled(signed_in=False)  # the search signs in: a refusal is a failed check
         return await run_checks(compiled.name, compiled.ops, self.search)
 
     async def close(self) -> None:

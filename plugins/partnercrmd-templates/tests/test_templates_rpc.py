@@ -331,6 +331,24 @@ async def test_a_null_error_beside_the_result_is_a_result(tmp_path: Path, rpc: R
         await book.close()
 
 
+async def test_test_connection_says_a_refused_sign_in_is_the_credentials(tmp_path: Path, rpc: RpcCrm) -> None:
+    """`books test` and the Test button: the CRM answered, the sign-in was refused (not an error of the test)."""
+    for token, expected in [
+        (TOKEN, [("reach", True), ("search", True)]),
+        (WRONG, [("reach", True), ("authenticate", False)]),
+    ]:
+        book = connector(tmp_path, rpc_template("jsonrpc"), rpc.url, token=token)
+        try:
+            results = await book.test()
+        finally:
+            await book.close()
+        assert [(r.check, r.ok) for r in results] == expected
+    assert (results[1].error_key, results[1].message) == (
+        "invalid_auth",
+        "Demo CRM refused to sign in (its answer gave no uid). Check the setting 'token'.",
+    )
+
+
 # --- XML-RPC ------------------------------------------------------------------------------------------------
 
 
