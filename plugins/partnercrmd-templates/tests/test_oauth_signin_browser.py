@@ -1,7 +1,7 @@
 """Acceptance (issue #17, item 1): "Sign in with <CRM>" through the configuration pages alone, in Chromium.
 
 One branded daemon (`partnercrmd serve`) whose branding file carries the partner's OAuth clients, and local
-reproductions of HubSpot, Salesforce, Zoho CRM and Microsoft 365 (their OAuth servers check the client id, the
+reproductions of HubSpot, Salesforce, Zoho CRM, Microsoft 365 and Google (their OAuth servers check the client id, the
 registered redirect URI and PKCE S256 the way each vendor documents; see templates_fake_crm.py and the crm_*
 modules). For each: the one-time login, the integration's add form, "Sign in with X", the vendor's consent page,
 back on the book's page showing who is signed in; `POST Search` finds the contact; the grant revoked at the
@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 import aiohttp
+import crm_google_contacts
 import crm_hubspot
 import crm_microsoft365
 import crm_salesforce
@@ -61,6 +62,7 @@ VENDORS = [
     Vendor("salesforce", crm_salesforce, "Salesforce", False),
     Vendor("zoho-crm", crm_zoho, "Zoho CRM", True),
     Vendor("microsoft365", crm_microsoft365, "Microsoft", False),
+    Vendor("google-contacts", crm_google_contacts, "Google", True),
 ]
 
 
@@ -178,6 +180,10 @@ def fill_settings(page: Page, vendor: Vendor, crm: FakeCrm) -> None:
         page.get_by_label("Organisation id").fill("org712345678")
         page.get_by_label("API address (only to override the data centre's)").fill(crm.url)
         page.get_by_label("Accounts address (only to override the data centre's)").fill(crm.url)
+    elif vendor.template == "google-contacts":
+        page.get_by_text("Advanced", exact=True).click()
+        for label in ("People API address", "Google sign-in address", "Google token address"):
+            page.get_by_label(label).fill(crm.url)
     else:
         page.get_by_text("Advanced", exact=True).click()
         page.get_by_label("Identity platform address").fill(crm.url)
@@ -223,9 +229,12 @@ def test_sign_in_through_the_pages_find_a_contact_revoke_and_sign_in_again(
     crm = crms[vendor.template]
     assert crm.oauth is not None
     page = open_pages(daemon, app_id, browser)
-    integration_name = {"hubspot": "HubSpot", "salesforce": "Salesforce", "zoho-crm": "Zoho CRM"}.get(
-        vendor.template, "Microsoft 365 contacts"
-    )
+    integration_name = {
+        "hubspot": "HubSpot",
+        "salesforce": "Salesforce",
+        "zoho-crm": "Zoho CRM",
+        "google-contacts": "Google Contacts",
+    }.get(vendor.template, "Microsoft 365 contacts")
     page.get_by_role("link", name=f"Add {integration_name}", exact=True).click()
     page.get_by_label("Name", exact=True).fill(f"{vendor.button} sign-in")
     fill_settings(page, vendor, crm)
