@@ -53,6 +53,7 @@ import crm_zammad
 import crm_zendesk
 import crm_zendesk_sell
 import crm_zoho
+import crm_zoho_desk
 import pytest
 from aiohttp import web
 from graphql_contract import GraphQLContract
@@ -105,6 +106,7 @@ CRMS: dict[str, ModuleType] = {
     "dolibarr": crm_dolibarr,
     "erpnext": crm_erpnext,
     "agilecrm": crm_agilecrm,
+    "zoho-desk": crm_zoho_desk,
     "quickbooks-online": crm_quickbooks,
     "jira-service-management": crm_jira_service_management,
     "business-central": crm_business_central,

@@ -77,6 +77,7 @@ REPRODUCTIONS = {
     "zoho-crm": "crm_zoho",
     "google-contacts": "crm_google_contacts",
     "zendesk-sell": "crm_zendesk_sell",
+    "zoho-desk": "crm_zoho_desk",
 }
 """Reproduction modules not named crm_<id>."""
 REAL_SERVERS = {"bottlecrm-template": "test_templates_bottlecrm.py runs it against the real BottleCRM server"}
