@@ -97,7 +97,9 @@ def holds(contact: dict[str, Any], condition: Any) -> bool:
     """One filter, [doctype, field, operator, operand] or [field, operator, operand]; ValueError when malformed."""
     if not isinstance(condition, list) or len(condition) not in (3, 4):
         raise ValueError(f"a filter is [doctype, field, operator, operand]: {condition!r}")
-    doctype, field, operator, operand = condition if len(condition) == 4 else ["Contact", *condition]
+    doctype, field, operator, operand = (
+        str(c) for c in (condition if len(condition) == 4 else ["Contact", *condition])
+    )
     if doctype == "Contact":
         if field not in CONTACT_FIELDS:
             raise ValueError(f"Field not permitted in query: {field}")
@@ -108,7 +110,6 @@ def holds(contact: dict[str, Any], condition: Any) -> bool:
         raise ValueError(f"Field not permitted in query: {doctype}.{field}")
     if operator not in OPERATORS:
         raise ValueError(f"Operator must be one of {', '.join(sorted(OPERATORS))}")
-    operand = str(operand)
     if operator in ("like", "not like"):
         return any(like(v, operand) for v in values) == (operator == "like")
     return any(v == operand for v in values) == (operator == "=")
