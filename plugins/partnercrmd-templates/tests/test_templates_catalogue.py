@@ -43,6 +43,7 @@ import crm_monday
 import crm_odoo
 import crm_outreach
 import crm_pipedrive
+import crm_pipeliner
 import crm_quickbooks
 import crm_salesforce
 import crm_servicenow
@@ -110,6 +111,7 @@ CRMS: dict[str, ModuleType] = {
     "quickbooks-online": crm_quickbooks,
     "jira-service-management": crm_jira_service_management,
     "business-central": crm_business_central,
+    "pipeliner": crm_pipeliner,
     "odoo": crm_odoo,
 }
 

@@ -1,6 +1,6 @@
 """What users report breaking, and what each API's limits make of it, for the templates held to a vendor's REST
-description that this batch added (issue #16): QuickBooks Online, Jira Service Management and Dynamics 365 Business
-Central.
+description that this batch added (issue #16): QuickBooks Online, Jira Service Management, Dynamics 365 Business
+Central and Pipeliner CRM.
 
 test_templates_catalogue.py runs every behaviour test of these templates (numbers in other formats, names, pop, what
 the API cannot do declared absent, creating, a 401 cured by one token refresh, 429 with Retry-After) against their
@@ -9,7 +9,7 @@ contracts and the daemon's HTTP API: callers who share one number are all found;
 costs only its own book's records; and each template's own answer where its API cannot do what a phone needs
 (QuickBooks cannot filter customers by phone number: a budgeted window of the most recently changed customers; Jira
 Service Management keeps no numbers at all: found by name, never by number), and Business Central's OData filters
-built with odata_string.
+built with odata_string; Pipeliner's exact filters, one phone field and number form a query, within a budget.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import crm_business_central
 import crm_jira_service_management
+import crm_pipeliner
 import crm_quickbooks
 import pytest
 from aiohttp import web
@@ -42,7 +43,7 @@ from partnercrmd.testing import ApiSession, action, book_connector, configure_bo
 
 __all__ = ["book", "crm"]  # fixtures used by name
 
-CONTRACT_REST = ("quickbooks-online", "jira-service-management", "business-central")
+CONTRACT_REST = ("quickbooks-online", "jira-service-management", "business-central", "pipeliner")
 BY_NUMBER = tuple(t for t in CONTRACT_REST if finds_by_number(t))
 """Those that find a caller by number (Jira Service Management cannot)."""
 
@@ -298,4 +299,70 @@ async def test_business_central_traffic_exercises_the_described_operations(
         await fake.stop()
     customers = "/v2.0/sandbox/api/v1.0/companies({company_id})/customers"
     assert set(contract.checked) == {f"GET {customers}", f"POST {customers}", f"GET {customers}({{customer_id}})"}
+    contract.assert_kept()
+
+
+# --- Pipeliner: exact filters, one field and form a query ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("template_id", ["pipeliner"])
+async def test_pipeliner_asks_each_phone_field_in_each_form_within_its_budget(
+    api: ApiSession, book: str, crm: FakeCrm
+) -> None:
+    """Pipeliner's filter compares a value as stored and its filters AND together: a number is asked for in phone1 and
+    phone2, in the E.164, international and national forms, one query each (six, the budget), and a mobile kept in
+    phone2 is found."""
+    before = len(crm.requests)
+    assert await book_records(api, book, "+44 20 7946 0999") == []
+    asked = [parse_qs(urlsplit(path).query) for _, path in crm.requests[before:]]
+    assert [(sorted(k for k in q if k.startswith("filter[")), q["first"]) for q in asked] == [
+        (["filter[phone1]"], ["25"]),
+        (["filter[phone2]"], ["25"]),
+    ] * 3
+    assert [q.get("filter[phone1]", q.get("filter[phone2]")) for q in asked][::2] == [
+        ["+442079460999"],
+        ["+44 20 7946 0999"],
+        ["020 7946 0999"],
+    ]
+    assert all(q.get("filter-op[phone1]", q.get("filter-op[phone2]")) == ["eq"] for q in asked)
+    assert [r["DisplayText"] for r in await book_records(api, book, "+1 212 736 5001")] == ["Eamon O'Neill"]
+
+
+async def test_pipeliner_traffic_exercises_the_described_operations(
+    api: ApiSession, partnercrmd_app: web.Application
+) -> None:
+    """Contacts listed, read and created, a call's task created: each is one of the Swagger 2.0 description's
+    operations (converted in memory), and none of the traffic breaks it."""
+    contract = vendor_contract_of("pipeliner")
+    assert contract is not None
+    fake = crm_pipeliner.build()
+    fake.outer_middlewares.append(contract.middleware())
+    await fake.start()
+    try:
+        await remove_default_book(partnercrmd_app)
+        pl = await configure_book(partnercrmd_app, "pipeliner", **crm_pipeliner.settings(fake))
+        [dana] = await book_records(api, pl, "+44 20 7946 0958")
+        connector = book_connector(partnercrmd_app, pl)
+        assert connector is not None
+        read = await connector.get(record_id(dana, fake))
+        assert read is not None and read.display_name == "Dana Whitfield"
+        await api.call(
+            "POST",
+            "DoAction",
+            actionId=action(dana, "LogActivity"),
+            Direction="Outbound",
+            CalledNumber="+44 20 7946 0958",
+            DurationSeconds=30,
+            Notes="Called back.",
+        )
+        await api.call("POST", "CreateNewRecord", RecordTypeId=f"{pl}/Contact", FirstName="Grace", LastName="Hopper")
+    finally:
+        await fake.stop()
+    entities = "/api/v100/rest/spaces/{space_id}/entities"
+    assert set(contract.checked) == {
+        f"GET {entities}/Contacts",
+        f"GET {entities}/Contacts/{{id}}",
+        f"POST {entities}/Contacts",
+        f"POST {entities}/Tasks",
+    }
     contract.assert_kept()

@@ -38,6 +38,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
+from swagger2_openapi import is_swagger2, to_openapi3
 
 OPENAPI_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "openapi"
 """../shared/data/openapi beside the checkout (CI has ../shared there too)."""
@@ -67,6 +68,8 @@ def load_description(relative: str) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_VendorYamlLoader)  # noqa: S506
     assert isinstance(data, dict), f"{path} is not an API description"
+    if is_swagger2(data):  # openapi-core reads OpenAPI 3 only: a Swagger 2.0 file is converted in memory
+        data = to_openapi3(data)
     result = _local_only(data)
     assert isinstance(result, dict)
     _drop_stray_path_parameters(result)

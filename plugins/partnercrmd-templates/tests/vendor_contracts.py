@@ -302,6 +302,31 @@ AMENDMENTS["business-central"] = (
 )
 
 
+PIPELINER_DOCS = "https://developers.pipelinersales.com/"
+PIPELINER_ENTITIES = "/paths/~1api~1v100~1rest~1spaces~1{space_id}~1entities~1"
+# Pipeliner: its certified Power Platform connector's description (Swagger 2.0, converted to OpenAPI 3 in memory by
+# swagger2_openapi.py), served at the account's service URL (the description's host is one of them).
+CONTRACTS["pipeliner"] = (("pipeliner-crm/apiDefinition.swagger.json",), ())
+AMENDMENTS["pipeliner"] = tuple(
+    Amendment(
+        "pipeliner-crm/apiDefinition.swagger.json",
+        f"{PIPELINER_ENTITIES}{route}/parameters/0",
+        {"required": False},
+        "the connector's own `service_url` header (its first parameter, 'Your Service URL starting with https://'): "
+        "Power Platform's routing to the account's host, which Pipeliner's API does not take; the API is reached at "
+        "that service URL (" + PIPELINER_DOCS + "api-tutorials/search-a-record/: 'the Service URL and Space ID')",
+    )
+    for route in ("Contacts/get", "Contacts/post", "Contacts~1{id}/get", "Tasks/post")
+)
+DOCUMENTED_QUERY["pipeliner"] = {
+    "GET /api/v100/rest/spaces/{space_id}/entities/Contacts": {
+        key: PIPELINER_DOCS + "api-docs/core-api-concepts/api-parameters (filter, filter-op on *.List)"
+        for field in ("phone1", "phone2")
+        for key in (f"filter[{field}]", f"filter-op[{field}]")
+    },
+}
+
+
 GRAPHQL_CONTRACTS: dict[str, tuple[str, str]] = {
     # template id: (the vendor's GraphQL schema under ../shared/data/openapi, the endpoint path requests go to)
     "monday": ("monday/schema.graphql", "/v2"),
