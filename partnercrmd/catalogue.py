@@ -113,6 +113,7 @@ KNOWN_INTEGRATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "active-directory": ("Directory", ("AD", "Microsoft", "Windows Server", "Samba AD", "domain controller", "LDAP")),
     "sql": ("Directory", ("database", "PostgreSQL", "MySQL", "MariaDB", "SQL Server", "SQLite")),
     "json-directory": ("Directory", ("company directory", "JSON file", "phone list")),
+    "evolution": ("Desktop", ("GNOME Contacts", "Evolution", "Evolution Data Server", "EDS", "GNOME Online Accounts")),
     "thunderbird": ("Desktop", ("Mozilla Thunderbird", "Thunderbird contacts", "email address book", "abook")),
     "tryton": ("Accounting", ("ERP", "GNU Health")),
     "bottlecrm": ("CRM", ("django-crm",)),
