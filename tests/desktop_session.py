@@ -1,4 +1,5 @@
-"""A real X11 desktop for tests: Xvfb on a free display, with helpers for the clipboard, keys and windows."""
+"""A real X11 desktop for tests: Xvfb on a free display (a window manager when a test needs one), with helpers for
+the clipboard, keys and windows."""
 
 from __future__ import annotations
 
@@ -75,6 +76,24 @@ def desktop_session() -> Iterator[Desktop]:
                 raise RuntimeError(f"Xvfb did not start on {display}")
             time.sleep(0.05)
         yield desktop
+    finally:
+        stop(process)
+
+
+@contextmanager
+def window_manager(desktop: Desktop) -> Iterator[subprocess.Popen[bytes]]:
+    """Run openbox (Debian `openbox`) on the display until the block ends: windows then get focus and
+    `_NET_ACTIVE_WINDOW` as on a real desktop. Returns once it manages the screen."""
+    if shutil.which("openbox") is None:
+        raise RuntimeError("openbox is not installed: run the README's test command (it installs it)")
+    process = subprocess.Popen(["openbox"], env=desktop.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while "window id" not in desktop.run("xprop", "-root", "_NET_SUPPORTING_WM_CHECK"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"openbox did not start on {desktop.display}")
+            time.sleep(0.05)
+        yield process
     finally:
         stop(process)
 

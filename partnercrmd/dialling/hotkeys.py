@@ -31,6 +31,7 @@ from ..errors import BadRequest, PartnerError, TooManyRequests
 from ..platform import clipboard
 from ..platform.hotkeys import hotkey_problem, listener_class
 from ..platform.screen import display_problem
+from .capture_box import CaptureBox
 from .detect import find_numbers
 from .focus_dialling import FocusDialling
 from .platform_support import selection_problem
@@ -44,6 +45,8 @@ HOLD_DELAY = 0.35
 """Seconds Ctrl+Shift must be held with no other key, so that shortcuts such as Ctrl+Shift+T never read the screen."""
 SELECTION_KEYS = frozenset({"ctrl", "alt", "d"})
 SELECTION_HOTKEY = "Ctrl+Alt+D"
+ESCAPE = "esc"
+"""Closes the capture box (seen by the listener: the box never has focus)."""
 DEBOUNCE = 0.5
 """Seconds between two screen reads started by the hotkey."""
 MAX_SELECTION_BYTES = 10 * 1024
@@ -130,6 +133,7 @@ class DesktopHotkeys:
         *,
         hold_delay: float = HOLD_DELAY,
         focus: FocusDialling | None = None,
+        capture_box: CaptureBox | None = None,
     ) -> None:
         self.config = config
         self.dial = dial
@@ -137,6 +141,8 @@ class DesktopHotkeys:
         self.focus = focus
         """Focus dialling, whose focused number the selection hotkey dials first."""
         self.hold_delay = hold_delay
+        self.capture_box = capture_box
+        """Frames what the hold reads and lists its numbers as buttons (capture_box.py); None: events only."""
         self.problem: str | None = None
         """Why the hotkeys cannot work here (no display, Wayland, a missing permission), for the UI."""
         self._listener: Any = None
@@ -223,6 +229,8 @@ class DesktopHotkeys:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.capture_box is not None:
+            await self.capture_box.stop()
         if listener is not None:
             await asyncio.to_thread(self._stop_listener, listener)
             log.info("desktop hotkeys off")
@@ -248,6 +256,8 @@ class DesktopHotkeys:
         if listener is None or loop is None:
             return
         name = key_name(listener.canonical(key) if key is not None else None)
+        if name.startswith("vk") and isinstance(getattr(key, "name", None), str):
+            name = key.name  # canonical() makes special keys other than modifiers bare key codes: Escape stays "esc"
         with contextlib.suppress(RuntimeError):  # the loop is closing
             loop.call_soon_threadsafe(self._on_key, pressed, name)
 
@@ -257,12 +267,18 @@ class DesktopHotkeys:
         chord = self._tracker.press(name) if pressed else self._tracker.release(name)
         if chord is Chord.HOLD and self.config.screen_read_dialling:
             self._cancel_hold()
+            if self.capture_box is not None:
+                self.capture_box.prepare()  # its window starts while the hold is timed
             assert self._loop is not None
             self._hold = self._loop.call_later(self.hold_delay, self._held)
         elif chord is Chord.BROKEN:
             self._cancel_hold()
+            if self.capture_box is not None:
+                self.capture_box.released()
         elif chord is Chord.SELECTION and (self.config.selection_dialling or self._focus_hotkey):
             self._spawn(self._selection())
+        if pressed and name == ESCAPE and self.capture_box is not None:
+            self.capture_box.escape()
 
     def _cancel_hold(self) -> None:
         if self._hold is not None:
@@ -288,15 +304,22 @@ class DesktopHotkeys:
             log.error("a desktop hotkey failed", exc_info=task.exception())
 
     async def _screen_read(self) -> None:
+        box = self.capture_box
         try:
-            numbers = await self.reader.read()
+            numbers = await self.reader.read(on_capture=box.captured if box is not None else None)
         except TooManyRequests:
             return
         except PartnerError as exc:
             log.warning("could not read the screen: %s", exc.message)
+            if box is not None:
+                box.close()
             return
         if self.config.screen_read_dialling:  # not switched off during the read
-            self.dial.offer([n.number for n in numbers], DialSource.SCREEN_READ)
+            targets = self.dial.offer([n.number for n in numbers], DialSource.SCREEN_READ)
+            if box is not None:
+                box.show(targets)
+        elif box is not None:
+            box.close()
         log.debug("screen read under the pointer: %d numbers", len(numbers))
 
     async def _selection(self) -> None:

@@ -13,6 +13,7 @@ from aiohttp import web
 from .. import appkeys
 from ..platform.notifications import asker
 from ..platform.screen import display_problem
+from .capture_box import CaptureBox
 from .clipboard import ClipboardMonitor, ClipboardState, ClipboardStatus
 from .detect import FoundNumber
 from .focus_dialling import FocusDialling
@@ -78,7 +79,7 @@ async def desktop_dialling(app: web.Application) -> AsyncIterator[None]:
     dial = app[appkeys.DIAL]
     reader = ScreenReader(lambda: dial.rules().region)
     focus = FocusDialling(config, dial)
-    hotkeys = DesktopHotkeys(config, dial, reader, focus=focus)
+    hotkeys = DesktopHotkeys(config, dial, reader, focus=focus, capture_box=CaptureBox(config, dial))
     app[appkeys.SCREEN_READER] = reader
     app[appkeys.FOCUS_DIALLING] = focus
     app[appkeys.DESKTOP_HOTKEYS] = hotkeys

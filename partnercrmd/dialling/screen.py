@@ -255,8 +255,14 @@ def screen_bounds() -> Box:
     return Box(whole["left"], whole["top"], whole["left"] + whole["width"], whole["top"] + whole["height"])
 
 
-def read_screen(x: int | None, y: int | None, region: str | None) -> list[ScreenNumber]:
-    """The numbers shown around (x, y), the pointer by default, nearest first; boxes in screen pixels."""
+def read_screen(
+    x: int | None, y: int | None, region: str | None, on_capture: Callable[[Box], None] | None = None
+) -> list[ScreenNumber]:
+    """The numbers shown around (x, y), the pointer by default, nearest first; boxes in screen pixels.
+
+    `on_capture` is called with the box read as soon as its pixels are taken, before the OCR: what is drawn
+    from then on (the capture box's frame) is never read.
+    """
     problem = screen_read_problem()
     if problem:
         raise ScreenReadError(problem)
@@ -269,6 +275,8 @@ def read_screen(x: int | None, y: int | None, region: str | None) -> list[Screen
         image = grab(box)
     except mss.ScreenShotError as exc:
         raise ScreenReadError(f"The screen could not be captured: {exc}") from None
+    if on_capture is not None:
+        on_capture(box)
     point = (x - box.left, y - box.top)
     found = numbers_in_image(image, region, point, CAPTURE_PAGE_MODES, scale=SCALE)
     return [ScreenNumber(n.number, n.box.moved(box.left, box.top)) for n in found]
@@ -292,15 +300,18 @@ class ScreenReader:
         """Whether a read is running (a hotkey then skips rather than queue another)."""
         return self._lock.locked()
 
-    async def read(self, x: int | None = None, y: int | None = None) -> list[ScreenNumber]:
-        """The numbers around (x, y), the pointer by default, nearest first."""
+    async def read(
+        self, x: int | None = None, y: int | None = None, on_capture: Callable[[Box], None] | None = None
+    ) -> list[ScreenNumber]:
+        """The numbers around (x, y), the pointer by default, nearest first (`on_capture`: read_screen's, called
+        in the worker thread)."""
         if self._queued >= MAX_QUEUED:
             raise TooManyRequests("Screen reads are already waiting; try again in a moment.")
         self._queued += 1
         try:
             async with self._lock:
                 loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self._executor, read_screen, x, y, self._region())
+                return await loop.run_in_executor(self._executor, read_screen, x, y, self._region(), on_capture)
         finally:
             self._queued -= 1
 

@@ -9,6 +9,7 @@
 | `url_handlers` | making tel:, callto: and sip: links run `partnercrmd dial` |
 | `notifications` | a desktop notification |
 | `hotkeys` | the global keyboard listener and whether the system delivers its keys |
+| `key_grab` | holding Escape away from the focused window while the capture box is up (X11 passive grab) |
 | `screen` | whether the screen can be captured here |
 | `clipboard` | how the clipboard and the highlighted text are read |
 | `trust_store` | trusting the daemon's local HTTPS authority (issue #20 uses it) |
