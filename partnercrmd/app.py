@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import secrets
 import weakref
@@ -32,11 +33,12 @@ from .events import EventHub
 from .integration_request_sending import retry_unsent
 from .licensing.lifecycle import licensing
 from .oauth_signin import SignIns
-from .pages import record_page_url
+from .pages import record_page_url, window_login_url
 from .redact import LOG_REDACTOR
 from .search import SearchEngine
 from .settings import apply_settings, read_settings
 from .signing import Signer
+from .tray import Tray
 from .ui_sessions import UiSessions
 from .vault import Vault
 from .vault_sync import vault_watcher
@@ -82,6 +84,7 @@ def create_app(config: DaemonConfig) -> web.Application:
     app.cleanup_ctx.append(offers_on_screen)  # before the sources of offers: it is ready when they start
     app.cleanup_ctx.append(clipboard_monitor)
     app.cleanup_ctx.append(desktop_dialling)
+    app.cleanup_ctx.append(tray_icon)
     app.on_shutdown.append(close_websockets)
     return app
 
@@ -157,6 +160,21 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     log.info("vault key: %s; region %s; %d address books", vault.key_location, region, len(books.books()))
     yield
     await books.close()
+
+
+async def tray_icon(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: the tray icon while the daemon runs (and partnercrmd draws it: tray.py)."""
+    tray = app[appkeys.TRAY] = Tray(
+        app[appkeys.CONFIG], app[appkeys.DIAL], lambda page: window_login_url(app, page), app.get(appkeys.STOP_DAEMON)
+    )
+    following = asyncio.create_task(tray.follow_switch())
+    try:
+        yield
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+        await tray.close()
 
 
 async def draft_records(app: web.Application) -> AsyncIterator[None]:

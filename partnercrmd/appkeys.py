@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from .oauth_signin import SignIns
     from .search import SearchEngine
     from .signing import Signer
+    from .tray import Tray
     from .ui_sessions import UiSessions
     from .vault import Vault
 
@@ -56,5 +58,8 @@ DRAFTS: web.AppKey[DraftRecords] = web.AppKey("drafts")
 OUTBOX: web.AppKey[OutboxWorker] = web.AppKey("outbox")
 OUTBOX_POLICY: web.AppKey[OutboxPolicy] = web.AppKey("outbox_policy")
 """Set before the app starts (tests, benchmarks) to change retry delays and rate limits."""
+TRAY: web.AppKey[Tray] = web.AppKey("tray")
+STOP_DAEMON: web.AppKey[Callable[[], None]] = web.AppKey("stop_daemon")
+"""Stops the daemon cleanly (set by `run_daemon`; the tray's Quit)."""
 LIVE_EVENT_POLICY: web.AppKey[LiveEventPolicy] = web.AppKey("live_event_policy")
 """Set before the app starts (tests) to change the deadline and window of live call events."""

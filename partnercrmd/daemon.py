@@ -182,6 +182,7 @@ async def run_daemon(
     stop = stop or asyncio.Event()
     stop_watching_signals = process.stop_on_signals(asyncio.get_running_loop(), stop.set)
     app = create_app(config)
+    app[appkeys.STOP_DAEMON] = stop.set  # the tray's Quit
     runner = DaemonRunner(app, config)
     await runner.setup()
     flusher = asyncio.create_task(flush_request_log_summaries())

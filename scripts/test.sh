@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # Firefox ESR for the extension's browser tests (WebDriver BiDi, no driver needed), certutil (libnss3-tools) for
 # `partnercrmd tls` against real NSS databases, and dunst, a notification service for the approval notification's test.
 # openbox: a window manager, so that the capture box's test can prove focus stays in the user's window.
-APT_PACKAGES=(xvfb xclip xdotool wrk tesseract-ocr xdg-utils desktop-file-utils fonts-dejavu-core fonts-liberation libtk8.6 chromium firefox-esr libnss3-tools dunst openbox)
+# trayer: an X11 system tray host for the tray icon's test.
+APT_PACKAGES=(xvfb xclip xdotool wrk tesseract-ocr xdg-utils desktop-file-utils fonts-dejavu-core fonts-liberation libtk8.6 chromium firefox-esr libnss3-tools dunst openbox trayer)
 for list in plugins/*/apt.txt; do
     if [ -f "$list" ]; then
         read -r -a listed <<< "$(grep -v '^#' "$list" | tr '\n' ' ')"
