@@ -51,12 +51,12 @@ import sys, tkinter
 log = open(sys.argv[1], "a", buffering=1)
 root = tkinter.Tk()
 root.title("notes")
-root.geometry("700x160+100+100")
+root.geometry("700x240+100+100")
 text = tkinter.Text(root, font=("DejaVu Sans", 18), borderwidth=0, highlightthickness=0)
-text.insert("1.0", "Call Alice on " + sys.argv[2] + " today")
+text.insert("1.0", "Meeting notes, Monday\\n\\nCall Alice on " + sys.argv[2] + " today")
 text.pack(fill="both", expand=True)
 text.focus_set()
-start = "1.0 + 14 chars"
+start = "3.0 + 14 chars"
 def where(event=None):
     root.update_idletasks()
     left = text.bbox(start)
@@ -216,7 +216,7 @@ async def test_the_box_frames_the_read_lists_the_number_and_a_click_dials_it(
         shot.save(tmp_path / "capture-box.png")
         if folder := os.environ.get("PARTNERCRMD_SCREENSHOTS"):
             Path(folder).mkdir(parents=True, exist_ok=True)
-            shot.crop((60, 60, 900, 420)).save(Path(folder) / "capture-box.png")
+            shot.crop((99, 99, 803, 345)).save(Path(folder) / "capture-box.png")  # the text window
         read = capture_box(*text_window.number_centre, SCREEN)
         for side in frame_sides(Rect(read.left, read.top, read.right, read.bottom)):  # drawn outside what is read
             assert shot.getpixel(((side.left + side.right) // 2, (side.top + side.bottom) // 2)) == colour(FRAME_COLOUR)
