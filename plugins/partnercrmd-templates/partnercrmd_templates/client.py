@@ -20,15 +20,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import email.utils
+import html
 import itertools
 import json
 import time
 import xmlrpc.client
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
-from urllib.parse import urlencode
+from urllib.parse import quote, quote_plus, urlencode
 from xml.parsers.expat import ExpatError
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -163,6 +164,29 @@ class Authenticator(Protocol):
     def secrets(self) -> list[str]: ...
 
 
+def spellings(secret: str) -> list[str]:
+    """The ways a request or the trace may write `secret`: as is, escaped in JSON (an RPC call's params), in XML
+    (an XML-RPC methodCall), percent- and form-encoded (a query); the longest first, so none is masked in part."""
+    found = {
+        secret,
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        json.dumps(secret)[1:-1],
+        html.escape(secret, quote=False),
+        html.escape(secret),
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+    }
+    return sorted(found, key=len, reverse=True)
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every spelling of each secret (of at least 4 characters) replaced by the mask, longest first."""
+    for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
+        for spelling in spellings(secret):
+            text = text.replace(spelling, MASK)
+    return text
+
+
 def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -205,10 +229,7 @@ class HttpClient:
 
     def mask(self, text: str) -> str:
         text = self._mask_settings(text)
-        for secret in sorted(self.auth.secrets() if self.auth else [], key=len, reverse=True):
-            if len(secret) >= 4:
-                text = text.replace(secret, MASK)
-        return text
+        return mask_secrets(text, self.auth.secrets() if self.auth else [])
 
     async def close(self) -> None:
         await self.http.close()

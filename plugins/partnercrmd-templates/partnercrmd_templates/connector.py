@@ -50,7 +50,7 @@ from partnercrmd.sdk import (
 
 from .auth import OAuthAuth, SignedInAuth, StaticAuth, make_auth
 from .checks import run_checks
-from .client import RPC_NAMES, Answer, HttpClient, Request, RpcCall, Trace
+from .client import RPC_NAMES, Answer, HttpClient, Request, RpcCall, Trace, mask_secrets
 from .expressions import Text, as_text, compile_path, compile_value, render_value, search
 from .loader import LoadedTemplate, TemplateError, load_file
 from .settings import settings_with_defaults, url_setting
@@ -408,12 +408,9 @@ class TemplateBook(Connector):
         self._auth_for(compiled)
 
     def _mask(self, text: str) -> str:
+        """`text` with the secret settings masked, however the request wrote them (JSON, XML, a query)."""
         secret_keys = {p["key"] for p in self.source.compiled.data.get("parameters", []) if p.get("type") == "secret"}
-        for key in sorted(secret_keys, key=lambda k: -len(str(self.settings.get(k) or ""))):
-            value = str(self.settings.get(key) or "")
-            if len(value) >= 4:
-                text = text.replace(value, "***")
-        return text
+        return mask_secrets(text, [str(self.settings.get(key) or "") for key in secret_keys])
 
     def _auth_for(self, compiled: Compiled) -> StaticAuth | OAuthAuth | SignedInAuth:
         if self._generation != self.source.generation or self.client.auth is None:

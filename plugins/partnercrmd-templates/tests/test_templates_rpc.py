@@ -427,6 +427,23 @@ async def test_template_try_shows_each_call_with_the_key_in_its_params_masked(
     )
 
 
+@pytest.mark.parametrize("kind", ["jsonrpc", "xmlrpc"])
+async def test_the_trace_masks_a_key_however_the_call_escapes_it(tmp_path: Path, rpc: RpcCrm, kind: str) -> None:
+    """A key with characters JSON escapes ('"', '\\'), XML escapes ('&', '<') and URLs encode ('/', '+', '='):
+    the call writes it escaped, and the trace shows none of its spellings."""
+    key = 'sw33p/q+Z=&"<x\\y'
+    path = tmp_path / "rpc.yaml"
+    path.write_text(rpc_template(kind), encoding="utf-8")
+    code, out, _ = await run_cli(
+        "template", "try", str(path), "--op", "search", "--text", "Ada",
+        "--set", f"url={rpc.url}", "--set", f"token={key}", home=tmp_path / "home",
+    )  # fmt: skip
+    assert code == 1 and "--> request 1: POST" in out
+    assert "sw33p" not in out, out
+    # The sign-in carried the key as it is (it was refused: not the key the server knows).
+    assert rpc.xml_calls == ["login"] if kind == "xmlrpc" else rpc.calls[0]["params"] == ["demo-user", key]
+
+
 # --- templates that are wrong --------------------------------------------------------------------------------
 
 
