@@ -15,6 +15,7 @@ from ..dialling import handlers
 from ..dialling.platform_support import screen_read_problem, selection_problem
 from ..errors import ConfigError, PartnerError
 from ..settings import change_settings, read_settings
+from ..surfaces import LABELS, Surface, partner_leaves_to_client, setting_key
 from ..vault_sync import reload_vault
 from .common import branding_of, checked_form, page, render, secure, see_other
 
@@ -82,6 +83,16 @@ async def _dialling_page(
     }
     context = {
         "switches": SWITCHES,
+        "surfaces": [
+            {
+                "key": setting_key(s),
+                "label": LABELS[s],
+                "on": s not in config.surfaces_off,
+                "client": partner_leaves_to_client(config, s),
+            }
+            for s in Surface
+        ],
+        "paused_until": app[appkeys.DIAL].paused_until,
         "values": values,
         "problems": problems,
         "region_in_force": app[appkeys.REGION],
@@ -117,6 +128,11 @@ async def dialling_page(request: web.Request) -> web.StreamResponse:
 async def settings_submit(request: web.Request) -> web.StreamResponse:
     form = await checked_form(request)
     given = {key: ("on" if "1" in form.getall(key, []) else "off") for key, _ in SWITCHES}
+    config = request.app[appkeys.CONFIG]
+    for surface in Surface:  # a surface the partner left to the phone client has no switch here
+        if not partner_leaves_to_client(config, surface):
+            key = setting_key(surface)
+            given[key] = "on" if "1" in form.getall(key, []) else "off"
     for key in RULE_KEYS:
         given[key] = str(form.get(key, "")).strip()[:40]
     if not given["default_region"]:
@@ -135,6 +151,21 @@ async def preview_json(request: web.Request) -> web.StreamResponse:
     """The live preview's answer for the page's script (the page itself works without it)."""
     request.app[appkeys.UI].csrf(request)  # a session is needed, as for the page
     return secure(web.json_response(preview(request.app, request.query.get("number", ""))))
+
+
+@page
+async def pause_submit(request: web.Request) -> web.StreamResponse:
+    """Pause click-to-dial for an hour, or resume it (as the tray's menu does)."""
+    form = await checked_form(request)
+    action = str(form.get("action", ""))
+    if action not in ("pause", "resume"):
+        raise ConfigError("Choose pause or resume.")
+    dial = request.app[appkeys.DIAL]
+    if action == "pause":
+        dial.pause()
+    else:
+        dial.resume()
+    raise see_other("/ui/dialling#pause")
 
 
 @page
@@ -159,4 +190,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/ui/dialling/settings", settings_submit)
     app.router.add_get("/ui/dialling/preview", preview_json)
     app.router.add_post("/ui/dialling/handlers", handlers_submit)
+    app.router.add_post("/ui/dialling/pause", pause_submit)
     app.router.add_post("/ui/dialling/pair", pairing_submit)
