@@ -34,6 +34,7 @@ POST_ROUTES = (
     "/ui/dialling/settings",
     "/ui/dialling/handlers",
     "/ui/dialling/pair",
+    "/ui/dialling/pause",
     "/ui/applications",
 )
 
