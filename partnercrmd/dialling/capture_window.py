@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import queue
 import sys
 import threading
@@ -58,7 +59,7 @@ TIMEOUT = 10.0
 EMPTY_SHOWN = 1.5
 """Seconds "No phone number here" stays up."""
 POLL_MS = 25
-"""How often the daemon's messages and the pointer are looked at, in milliseconds."""
+"""How often the pointer is looked at while the box is up (and, on Windows, the daemon's messages), in ms."""
 FRAME_COLOUR = "#1a73e8"
 PANEL_BACKGROUND = "#ffffff"
 TEXT_COLOUR = "#202124"
@@ -180,6 +181,8 @@ class CaptureWindow:
         self.released = False
         self.near_since = time.monotonic()
         self.close_at: float | None = None
+        self._watch: str | None = None
+        """The pointer watch's next turn, while the box is up (nothing runs while it is not)."""
 
     def _toplevel(self, colour: str) -> tkinter.Toplevel:
         import tkinter
@@ -210,6 +213,7 @@ class CaptureWindow:
         """Frame `rect`, the area of read `read_id` (a new read: whatever was shown goes)."""
         self.hide()
         self.rect, self.read_id, self.released, self.near_since = rect, read_id, False, time.monotonic()
+        self._watch = self.root.after(POLL_MS, self.watch_pointer)
         for window, side in zip(self.frame, frame_sides(rect), strict=True):
             window.geometry(f"{side.right - side.left}x{side.bottom - side.top}+{side.left}+{side.top}")
             window.deiconify()
@@ -295,6 +299,9 @@ class CaptureWindow:
     def hide(self, reason: str | None = None) -> None:
         """Take the box off the screen; `reason` (the box closed itself) is told to the daemon."""
         read_id = self.read_id
+        if self._watch is not None:
+            self.root.after_cancel(self._watch)
+            self._watch = None
         for window in (*self.frame, self.panel):
             window.withdraw()
         self.rect = self.panel_rect = self.read_id = self.close_at = None
@@ -303,8 +310,10 @@ class CaptureWindow:
 
     def watch_pointer(self) -> None:
         """Close the box when the pointer has left it (after Ctrl+Shift was released) or stayed away too long."""
+        self._watch = None
         if self.rect is None:
             return
+        self._watch = self.root.after(POLL_MS, self.watch_pointer)
         now = time.monotonic()
         if self.close_at is not None and now >= self.close_at:
             self.hide("empty")
@@ -322,11 +331,52 @@ class CaptureWindow:
             self.hide("timeout")
 
 
-def _read_messages(into: queue.Queue[str | None]) -> None:
-    """The daemon's lines, from standard input (blocking: a thread of its own); None at the end."""
-    for line in sys.stdin:
-        into.put(line)
-    into.put(None)
+def read_input(root: tkinter.Tk, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
+    """Hand each line of standard input to `on_line` in Tk's thread, then call `on_end`.
+
+    Unix: Tk wakes up when input arrives (a file handler), so an idle window program costs nothing.
+    Windows has no file handlers for pipes: a thread reads, and Tk looks at what it read every POLL_MS.
+    """
+    import tkinter
+
+    if sys.platform != "win32":
+        fd = sys.stdin.fileno()
+        pending = b""
+
+        def readable(_fd: int, _mask: int) -> None:
+            nonlocal pending
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                root.tk.deletefilehandler(fd)
+                on_end()
+                return
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                on_line(line.decode(errors="replace"))
+
+        root.tk.createfilehandler(fd, tkinter.READABLE, readable)
+        return
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:  # blocking: a thread of its own
+        for line in sys.stdin:
+            lines.put(line)
+        lines.put(None)
+
+    def poll() -> None:
+        while True:
+            try:
+                line = lines.get_nowait()
+            except queue.Empty:
+                break
+            if line is None:
+                on_end()
+                return
+            on_line(line)
+        root.after(POLL_MS, poll)
+
+    threading.Thread(target=read, name="capture-box-input", daemon=True).start()
+    root.after(POLL_MS, poll)
 
 
 def main(arguments: Sequence[str] | None = None) -> int:
@@ -352,27 +402,15 @@ def main(arguments: Sequence[str] | None = None) -> int:
             root.quit()
 
     window = CaptureWindow(root, send, options.timeout)
-    messages: queue.Queue[str | None] = queue.Queue()
-    threading.Thread(target=_read_messages, args=(messages,), name="capture-box-input", daemon=True).start()
 
-    def poll() -> None:
-        while True:
-            try:
-                line = messages.get_nowait()
-            except queue.Empty:
-                break
-            if line is None:
-                root.quit()
-                return
-            try:
-                window.handle(parse_message(line))
-            except ValueError as exc:  # the daemon's bug, never the user's: say so and go on
-                print(f"capture box: a message was refused ({exc})", file=sys.stderr, flush=True)
-        window.watch_pointer()
-        root.after(POLL_MS, poll)
+    def handle(line: str) -> None:
+        try:
+            window.handle(parse_message(line))
+        except ValueError as exc:  # the daemon's bug, never the user's: say so and go on
+            print(f"capture box: a message was refused ({exc})", file=sys.stderr, flush=True)
 
+    read_input(root, handle, root.quit)
     send({"event": "ready"})
-    root.after(POLL_MS, poll)
     root.mainloop()
     return 0
 
