@@ -23,7 +23,7 @@ def template_query(operation: str) -> dict[str, str]:
     filled = {}
     for key, value in query.items():
         text = str(value).replace("{{ number }}", "+44 20 7946 0958")
-        filled[key] = text.replace("""{{ replace(text, `"'"`, `"''"`) }}""", "O''Neill")
+        filled[key] = text.replace("{{ odata_string(text) }}", "'O''Neill'")
     assert "{{" not in "".join(filled.values()), filled
     return filled
 

@@ -24,7 +24,7 @@ from templates_fake_crm import FakeCrm
 from partnercrmd.testing import ApiSession, configure_book, remove_default_book, search
 
 CATALOGUE_DIR = Path(__file__).resolve().parents[1] / "partnercrmd_templates" / "catalogue"
-ODATA_TEMPLATES = ("dynamics365.yaml", "business-central.yaml")
+ODATA_TEMPLATES = ("dynamics365.yaml", "business-central.yaml", "microsoft365.yaml")
 """The catalogue's templates whose requests carry OData $filter literals."""
 
 
