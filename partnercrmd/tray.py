@@ -4,9 +4,9 @@ hour and Quit.
 pystray runs its own loop, so the icon lives in its own thread; its menu callbacks only hand work to the daemon's
 event loop (`call_soon_threadsafe`), and the loop never waits on the tray. pystray picks the system's way: the
 notification area of Windows, the macOS menu bar, on Linux a StatusNotifierItem (AppIndicator, through PyGObject)
-or GTK's status icon where PyGObject is installed, else the X11 system tray (the XEmbed protocol), which shows the
-name and runs the default item (Open settings) on a click but has no menu of its own. Without a display (or with
-no way to show an icon) there is no tray: one log line, and the daemon runs on. Shown while
+or GTK's status icon where PyGObject is installed, else the X11 system tray (the XEmbed protocol), where pystray
+0.19 shows the name and icon but has neither a menu nor clicks (the Dialling page has Pause there). Without a
+display (or with no way to show an icon) there is no tray: one log line, and the daemon runs on. Shown while
 `surfaces.daemon_draws(config, Surface.TRAY)` says so, which the tray follows while the daemon runs.
 """
 

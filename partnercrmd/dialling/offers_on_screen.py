@@ -27,10 +27,11 @@ from .service import DialService, DialSource
 log = logging.getLogger(__name__)
 
 TITLES = {
-    DialSource.CLIPBOARD: "Dial the number you copied?",
-    DialSource.SELECTION: "Dial a number you selected?",
-    DialSource.SCREEN_READ: "Dial a number on your screen?",
+    DialSource.CLIPBOARD: ("Dial the number you copied?", "Dial a number you copied?"),
+    DialSource.SELECTION: ("Dial the number you selected?", "Dial a number you selected?"),
+    DialSource.SCREEN_READ: ("Dial the number on your screen?", "Dial a number on your screen?"),
 }
+"""The notification's title per source: (one number, several)."""
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,8 @@ class OffersOnScreen:
                 await self._withdraw_now(previous)
             if self.current is not offer:
                 return  # replaced or taken before it was shown
-            title = TITLES.get(offer.source, "Dial a number?")
             count = len(offer.targets)
+            title = TITLES.get(offer.source, ("Dial this number?", "Dial a number?"))[count > 1]
             message = f"{self.product_name} found {count} number{'s' if count > 1 else ''} to call."
             notification = await self.notifications.ask(
                 title, message, dial_choices(offer.targets), lambda key: self._chosen(offer, key)
