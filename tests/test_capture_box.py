@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,14 @@ def desktop() -> Iterator[Desktop]:
 @pytest.fixture(scope="module")
 def text_window(desktop: Desktop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TextWindow]:
     """The text window, shown and focused (the window manager made it the active window)."""
-    log = tmp_path_factory.mktemp("text-window") / "log.txt"
+    with text_window_on(desktop, tmp_path_factory.mktemp("text-window")) as window:
+        yield window
+
+
+@contextmanager
+def text_window_on(desktop: Desktop, folder: Path) -> Iterator[TextWindow]:
+    """Show the text window (its log in `folder`) until the block ends; returns once it is the focused window."""
+    log = folder / "text-window.txt"
     log.touch()
     process = subprocess.Popen([sys.executable, "-c", TEXT_WINDOW, str(log), NUMBER], env=desktop.env)
     try:
