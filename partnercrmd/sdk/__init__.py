@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ..backend_words import display_address, os_reason
 from ..errors import SIGN_IN_REQUIRED, AddinError, ConfigError, PartnerError, Unsupported
+from ..held_contacts import HeldContact, search_held
 from ..hookspecs import hookimpl
 from ..integration import (
     ON_LOOP_BUDGET,
@@ -65,7 +66,7 @@ from ..refresh_coordinator import RefreshCoordinator, RefreshStatus, ThreadRefre
 from ..search import number_query
 from ..word_search import TRIGRAM, fold, fts_schema, like_pattern, match_expression, rebuild_sql, words_where
 
-SDK_VERSION = (1, 2)
+SDK_VERSION = (1, 3)
 """(major, minor) of this surface: minor grows when names are added or deprecated, major when one is removed
 or changes meaning. Compare with a tuple: `SDK_VERSION >= (1, 0)`."""
 
@@ -96,6 +97,7 @@ __all__ = [
     "Contact",
     "ContactPatch",
     "FieldKind",
+    "HeldContact",
     "Integration",
     "OAuthSignIn",
     "PartnerError",
@@ -131,5 +133,6 @@ __all__ = [
     "phone_key",
     "rebuild_sql",
     "remove_other_index_files",
+    "search_held",
     "words_where",
 ]

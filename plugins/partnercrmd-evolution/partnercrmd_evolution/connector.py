@@ -18,15 +18,14 @@ from partnercrmd.sdk import (
     CheckResult,
     Connector,
     Contact,
+    HeldContact,
     SearchQuery,
-    fold,
-    numbers_match,
-    phone_key,
+    search_held,
 )
 
 from .checks import run_checks
 from .client import Eds, Source
-from .contacts import SEPARATOR, Entry, book_entries, chosen_sources, read_contact
+from .contacts import SEPARATOR, book_entries, chosen_sources, read_contact
 from .settings import EvolutionSettings, parse_settings
 from .vcards import new_vcard
 
@@ -38,18 +37,18 @@ class EvolutionBooks(Connector):
         self.settings = settings
         self.region = region
         self.eds = Eds()
-        self._held: dict[str, tuple[str, list[Entry]]] = {}
+        self._held: dict[str, tuple[str, list[HeldContact]]] = {}
         """source UID → (the revision it was read at, its contacts)."""
         self._reading = asyncio.Lock()
 
     async def sources(self) -> list[Source]:
         return chosen_sources(await self.eds.sources(), self.settings.address_books)
 
-    async def entries(self) -> list[Entry]:
+    async def entries(self) -> list[HeldContact]:
         """Every contact of the chosen books, each book read again only when its revision changed."""
         sources = await self.sources()
         async with self._reading:  # one search reads a changed book; the others wait for its result
-            held: dict[str, tuple[str, list[Entry]]] = {}
+            held: dict[str, tuple[str, list[HeldContact]]] = {}
             for source in sources:
                 revision = await self.eds.revision(source.uid)
                 kept = self._held.get(source.uid)
@@ -64,14 +63,7 @@ class EvolutionBooks(Connector):
     async def search(self, query: SearchQuery) -> Sequence[Contact]:
         """By number: every contact with a phone that is the same line; by text: every word in name, company or
         email."""
-        entries = await self.entries()
-        if query.number:
-            wanted = phone_key(query.number, self.region)
-            found = [e for e in entries if any(numbers_match(wanted, key) for key in e.phone_keys)]
-        else:
-            words = fold(query.text).split()
-            found = [e for e in entries if all(word in e.words for word in words)] if words else []
-        return [entry.copy() for entry in found[: query.limit]]
+        return search_held(await self.entries(), query, self.region)
 
     async def get(self, contact_id: str) -> Contact | None:
         source_uid, _, contact_uid = contact_id.partition(SEPARATOR)

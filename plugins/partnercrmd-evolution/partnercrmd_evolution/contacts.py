@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from partnercrmd.sdk import AddinError, Contact, Phone, PhoneKey, fold, phone_key
+from partnercrmd.sdk import AddinError, Contact, HeldContact
 from partnercrmd.sdk.vcard import parse_vcards
 
 from .client import Source
 
 SEPARATOR = "/"
 """Between a book's source UID and a contact's UID in a contact id (EDS source UIDs hold no slash)."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One contact, with what searches compare on worked out once per read."""
-
-    contact: Contact
-    phone_keys: tuple[PhoneKey, ...]
-    words: str
-    """Folded name, company and emails, one per line (so a query word never spans two fields)."""
-
-    def copy(self) -> Contact:
-        """A contact the caller may change without changing what is held."""
-        contact = self.contact
-        phones = [Phone(p.number, p.kind) for p in contact.phones]
-        return dataclasses.replace(contact, phones=phones, emails=list(contact.emails), custom=dict(contact.custom))
 
 
 def read_contact(source: Source, vcard: str) -> Contact | None:
@@ -42,16 +24,10 @@ def read_contact(source: Source, vcard: str) -> Contact | None:
     return contact
 
 
-def book_entries(source: Source, vcards: Sequence[str], region: str | None) -> list[Entry]:
+def book_entries(source: Source, vcards: Sequence[str], region: str | None) -> list[HeldContact]:
     """The book's contacts ready to search (blocks: run in a worker thread)."""
-    entries = []
-    for vcard in vcards:
-        contact = read_contact(source, vcard)
-        if contact is not None and (contact.name or contact.phones):
-            keys = tuple(phone_key(p.number, region) for p in contact.phones)
-            words = "\n".join(fold(text) for text in (contact.name, contact.company, *contact.emails))
-            entries.append(Entry(contact, keys, words))
-    return entries
+    contacts = (read_contact(source, vcard) for vcard in vcards)
+    return [HeldContact.of(c, region) for c in contacts if c is not None and (c.name or c.phones)]
 
 
 def chosen_sources(sources: Sequence[Source], wanted: Sequence[str]) -> list[Source]:

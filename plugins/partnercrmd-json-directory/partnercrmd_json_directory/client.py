@@ -12,14 +12,13 @@ path or the file), `invalid_data` when what it holds is not a list of people.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from partnercrmd.sdk import AddinError, Contact, Phone, PhoneKey, PhoneKind, fold, phone_key
+from partnercrmd.sdk import AddinError, Contact, HeldContact, Phone, PhoneKind
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 """A company directory is far smaller; a bigger file is a wrong path, not a directory."""
@@ -114,27 +113,11 @@ def parse_list(raw: bytes, path: Path) -> list[object]:
 
 
 @dataclass(frozen=True)
-class Entry:
-    """One person of the directory, with what searches compare on worked out once per read of the file."""
-
-    contact: Contact
-    phone_keys: tuple[PhoneKey, ...]
-    words: str
-    """Folded name, company and email, one per line (so a query word never spans two fields)."""
-
-    def copy(self) -> Contact:
-        """A contact the caller may change without changing the cache."""
-        contact = self.contact
-        phones = [Phone(p.number, p.kind) for p in contact.phones]
-        return dataclasses.replace(contact, phones=phones, emails=list(contact.emails), custom=dict(contact.custom))
-
-
-@dataclass(frozen=True)
 class Directory:
     """The people of one read of the file, in file order."""
 
-    entries: tuple[Entry, ...]
-    by_id: Mapping[str, Entry]
+    entries: tuple[HeldContact, ...]
+    by_id: Mapping[str, HeldContact]
 
 
 def _text(item: Mapping[str, object], key: str, where: str) -> str:
@@ -181,7 +164,7 @@ def _custom(item: Mapping[str, object], id_field: str) -> dict[str, str]:
     return custom
 
 
-def parse_entry(item: object, position: int, id_field: str, region: str | None) -> Entry:
+def parse_entry(item: object, position: int, id_field: str, region: str | None) -> HeldContact:
     """One element of the list as a contact; `invalid_data` naming the entry when it is not a person."""
     where = f"Entry {position} of the directory file"
     if not isinstance(item, dict):
@@ -203,14 +186,13 @@ def parse_entry(item: object, position: int, id_field: str, region: str | None) 
         emails=[email] if email else [],
         custom=_custom(item, id_field),
     )
-    keys = tuple(phone_key(p.number, region) for p in phones)
-    return Entry(contact, keys, "\n".join(fold(text) for text in (name, company, email)))
+    return HeldContact.of(contact, region)
 
 
 def build_directory(items: Sequence[object], id_field: str, region: str | None) -> Directory:
     """Every entry checked; `invalid_data` for the first that is not a person or repeats an id."""
-    entries: list[Entry] = []
-    by_id: dict[str, Entry] = {}
+    entries: list[HeldContact] = []
+    by_id: dict[str, HeldContact] = {}
     positions: dict[str, int] = {}
     for position, item in enumerate(items, start=1):
         entry = parse_entry(item, position, id_field, region)

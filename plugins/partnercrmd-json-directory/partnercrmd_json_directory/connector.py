@@ -18,9 +18,7 @@ from partnercrmd.sdk import (
     CheckResult,
     Contact,
     SearchQuery,
-    fold,
-    numbers_match,
-    phone_key,
+    search_held,
 )
 
 from . import client
@@ -65,14 +63,7 @@ class JsonDirectory(BlockingConnector):
 
     def search(self, query: SearchQuery) -> Sequence[Contact]:
         """By number: every person with a phone that is the same line; by text: every word in name, company or email."""
-        entries = self.directory().entries
-        if query.number:
-            wanted = phone_key(query.number, self.region)
-            found = [e for e in entries if any(numbers_match(wanted, key) for key in e.phone_keys)]
-        else:
-            words = fold(query.text).split()
-            found = [e for e in entries if all(word in e.words for word in words)] if words else []
-        return [entry.copy() for entry in found[: query.limit]]
+        return search_held(self.directory().entries, query, self.region)
 
     def get(self, contact_id: str) -> Contact | None:
         entry = self.directory().by_id.get(contact_id)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import configparser
 import contextlib
-import dataclasses
 import json
 import os
 import re
@@ -39,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from partnercrmd.sdk import AddinError, Contact, Phone, PhoneKey, PhoneKind, fold, phone_key
+from partnercrmd.sdk import AddinError, Contact, HeldContact, Phone, PhoneKind
 from partnercrmd.sdk.vcard import parse_vcards
 
 MAX_BOOK_BYTES = 64 * 1024 * 1024
@@ -298,40 +297,21 @@ def card_contact(uid: str, properties: Mapping[str, str]) -> Contact:
 # --- the cards of the chosen books, ready to search ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One card, with what searches compare on worked out once per read."""
-
-    contact: Contact
-    phone_keys: tuple[PhoneKey, ...]
-    words: str
-    """Folded name, company and emails, one per line (so a query word never spans two fields)."""
-
-    def copy(self) -> Contact:
-        """A contact the caller may change without changing what is held."""
-        contact = self.contact
-        phones = [Phone(p.number, p.kind) for p in contact.phones]
-        return dataclasses.replace(contact, phones=phones, emails=list(contact.emails), custom=dict(contact.custom))
-
-
 def contact_id(book: BookFile, uid: str) -> str:
     """A card's id: its book's file and its UID (a UID may repeat across books)."""
     return f"{book.key}/{uid}"
 
 
-def book_entries(book: BookFile, cards: Mapping[str, Mapping[str, str]], region: str | None) -> Iterable[Entry]:
+def book_entries(book: BookFile, cards: Mapping[str, Mapping[str, str]], region: str | None) -> Iterable[HeldContact]:
     for uid, properties in cards.items():
         contact = card_contact(uid, properties)
         contact.id = contact_id(book, uid)
         contact.custom = {"Address book": book.name}
-        if not (contact.name or contact.phones):
-            continue
-        keys = tuple(phone_key(p.number, region) for p in contact.phones)
-        words = "\n".join(fold(text) for text in (contact.name, contact.company, *contact.emails))
-        yield Entry(contact, keys, words)
+        if contact.name or contact.phones:
+            yield HeldContact.of(contact, region)
 
 
-def read_book(book: BookFile, workdir: Path, region: str | None) -> tuple[list[Entry], BookStamp]:
+def read_book(book: BookFile, workdir: Path, region: str | None) -> tuple[list[HeldContact], BookStamp]:
     """Every card of one book, read from a copy (removed afterwards), and the stamp it was read at."""
     copy, stamp = copy_book(book, workdir)
     try:

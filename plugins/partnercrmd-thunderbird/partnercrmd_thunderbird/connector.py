@@ -18,15 +18,14 @@ from partnercrmd.sdk import (
     BookContext,
     CheckResult,
     Contact,
+    HeldContact,
     SearchQuery,
-    fold,
-    numbers_match,
-    phone_key,
+    search_held,
 )
 
 from . import client
 from .checks import run_checks
-from .client import BookFile, BookStamp, Entry
+from .client import BookFile, BookStamp
 from .settings import ThunderbirdSettings, parse_settings
 
 
@@ -39,7 +38,7 @@ class ThunderbirdBooks(BlockingConnector):
         """The add-in's own folder for the copies it reads (the book's data folder)."""
         self.region = region
         self._lock = threading.Lock()
-        self._read: dict[str, tuple[BookFile, BookStamp, list[Entry]]] = {}
+        self._read: dict[str, tuple[BookFile, BookStamp, list[HeldContact]]] = {}
         """book key → (the book, the stamp it was read at, its cards)."""
 
     def books(self) -> list[BookFile]:
@@ -47,11 +46,11 @@ class ThunderbirdBooks(BlockingConnector):
         profile = client.find_profile(self.settings.profile)
         return client.chosen_books(client.address_books(profile), self.settings.address_books)
 
-    def entries(self) -> list[Entry]:
+    def entries(self) -> list[HeldContact]:
         """Every card of the chosen books, each book read again only when Thunderbird wrote to it since."""
         books = self.books()
         with self._lock:  # one thread reads a changed book; the others wait for its result
-            fresh: dict[str, tuple[BookFile, BookStamp, list[Entry]]] = {}
+            fresh: dict[str, tuple[BookFile, BookStamp, list[HeldContact]]] = {}
             for book in books:
                 held = self._read.get(book.key)
                 if held is not None and held[0] == book and held[1] == client.book_stamp(book.path):
@@ -64,14 +63,7 @@ class ThunderbirdBooks(BlockingConnector):
 
     def search(self, query: SearchQuery) -> Sequence[Contact]:
         """By number: every card with a phone that is the same line; by text: every word in name, company or email."""
-        entries = self.entries()
-        if query.number:
-            wanted = phone_key(query.number, self.region)
-            found = [e for e in entries if any(numbers_match(wanted, key) for key in e.phone_keys)]
-        else:
-            words = fold(query.text).split()
-            found = [e for e in entries if all(word in e.words for word in words)] if words else []
-        return [entry.copy() for entry in found[: query.limit]]
+        return search_held(self.entries(), query, self.region)
 
     def get(self, contact_id: str) -> Contact | None:
         return next((entry.copy() for entry in self.entries() if entry.contact.id == contact_id), None)
