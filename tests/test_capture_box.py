@@ -281,6 +281,26 @@ async def test_the_box_closes_by_itself_after_a_while(
         await wait_until(lambda: not box.up and not box_windows_shown(desktop), timeout=5)
 
 
+async def test_a_new_hold_closes_the_box_before_it_reads(
+    api: ApiSession, desktop: Desktop, text_window: TextWindow
+) -> None:
+    box = the_box(api)
+    async with holding_over_the_number(api, desktop, text_window) as ws:
+        await the_box_comes_up(api, ws)
+    assert box.shown is not None
+    first, button = box.shown, box.shown.buttons[0]
+    async with api.client.ws_connect(f"/api/v1/events/{api.app_id}") as ws:
+        centre = ((button.left + button.right) // 2, (button.top + button.bottom) // 2)
+        await xdotool(desktop, "mousemove", *centre, "keydown", "ctrl", "keydown", "shift")  # over the box's own button
+        try:
+            await wait_until(lambda: box.shown is not None and box.shown.read_id > first.read_id)
+            assert box.shown is not None and box.shown.buttons == ()  # "No phone number here": the old box was gone
+            with pytest.raises(TimeoutError):
+                await next_event(ws, "DialOffer", timeout=1.0)
+        finally:
+            await xdotool(desktop, "keyup", "shift", "keyup", "ctrl")
+
+
 # --- switched off, or no window: the events as today ------------------------------------------------------------
 
 

@@ -198,7 +198,9 @@ class CaptureBox:
     # --- what the hotkeys call ---
 
     def prepare(self) -> None:
-        """Ctrl+Shift went down: have the window program running by the time the read is taken."""
+        """Ctrl+Shift went down: close a box still up (the new read must not read it) and have the window program
+        running by the time the read is taken."""
+        self.close()
         running = self._window is not None and self._window.running
         if not self._wanted or running or self._starting is not None:
             return
