@@ -105,6 +105,9 @@ class WindowProcess:
                 event = await window.next_event()
         except TimeoutError:
             event = None
+        except BaseException:  # cancelled (the daemon stops): no window program is left behind
+            await window.stop()
+            raise
         if event != {"event": "ready"}:
             await window.stop()
             reason = window.errors.strip().splitlines()[-1:] or ["it did not start in time"]
