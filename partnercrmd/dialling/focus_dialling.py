@@ -20,7 +20,13 @@ from typing import Any
 
 from ..config import DaemonConfig
 from ..errors import PartnerError
-from ..platform.accessibility import AccessibilityUnavailable, FocusedField, FocusWatcher, focus_watcher
+from ..platform.accessibility import (
+    AccessibilityUnavailable,
+    FocusedField,
+    FocusWatcher,
+    accessibility_problem,
+    focus_watcher,
+)
 from ..surfaces import Surface, daemon_draws
 from .detect import FoundNumber, find_numbers
 from .dial_button import DialButton
@@ -33,6 +39,14 @@ FOCUS_CLIENT = "focus-dialling"
 SOURCE = DialSource.SELECTION
 SWITCH_POLL = 0.25
 """Seconds between two looks at the setting (the watcher follows it within this)."""
+
+
+def focus_problem(focus: FocusDialling | None) -> str | None:
+    """What the Dialling page says under the switch: why focus dialling cannot work here (as found when it was
+    tried, else as this session looks), or None."""
+    if focus is not None and focus.problem:
+        return focus.problem
+    return accessibility_problem()
 
 
 class FocusDialling:

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from .. import appkeys
 from ..dialling import handlers
+from ..dialling.focus_dialling import focus_problem
 from ..dialling.platform_support import screen_read_problem, selection_problem
 from ..errors import ConfigError, PartnerError
 from ..settings import change_settings, read_settings
@@ -23,6 +24,7 @@ SWITCHES = (
     ("clipboard_dialling", "Offer numbers I copy to the clipboard"),
     ("screen_read_dialling", "Read the number under the pointer while I hold Ctrl+Shift"),
     ("selection_dialling", "Dial the text I select when I press the selection hotkey"),
+    ("focus_dialling", "Offer to dial a number in the text field I am typing in"),
 )
 RULE_KEYS = ("default_region", "dial_format", "dial_outside_prefix", "dial_extension_lengths")
 MAX_NUMBER_CHARS = 64
@@ -71,6 +73,7 @@ async def _dialling_page(
         "clipboard_dialling": config.clipboard_dialling,
         "screen_read_dialling": config.screen_read_dialling,
         "selection_dialling": config.selection_dialling,
+        "focus_dialling": config.focus_dialling,
         "default_region": stored.get("default_region", app[appkeys.REGION]),
         "dial_format": config.dial_format,
         "dial_outside_prefix": config.dial_outside_prefix,
@@ -80,6 +83,7 @@ async def _dialling_page(
     problems = {
         "screen_read_dialling": await asyncio.to_thread(screen_read_problem),
         "selection_dialling": await asyncio.to_thread(selection_problem),
+        "focus_dialling": focus_problem(app.get(appkeys.FOCUS_DIALLING)),
     }
     context = {
         "switches": SWITCHES,
