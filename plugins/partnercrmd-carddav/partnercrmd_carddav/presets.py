@@ -99,7 +99,7 @@ PRESETS: tuple[Preset, ...] = (
     Preset(
         "davical",
         "DAViCal",
-        "{host}/caldav.php/{username}/addressbook/",
+        "{host}/caldav.php/{username}/addresses/",
         PASSWORD,
         USERNAME,
         "https://www.davical.org/clients.php",

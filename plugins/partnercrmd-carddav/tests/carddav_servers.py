@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import http.client
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -125,6 +126,7 @@ class _Server:
 
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
+    _group = False
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -134,24 +136,43 @@ class _Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _start(self, command: list[str], host: str = "127.0.0.1") -> None:
+    def _start(
+        self, command: list[str], host: str = "127.0.0.1", env: dict[str, str] | None = None, group: bool = False
+    ) -> None:
+        """Start `command` and wait until it listens. `group`: in a process group of its own, which `stop` ends as
+        a whole (for a server that forks workers sharing its socket, such as PHP's)."""
         log_path = self.root / "server.log"
         self._log = log_path.open("ab")
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, cwd=self.root)
+        self.process = subprocess.Popen(
+            command, stdout=self._log, stderr=subprocess.STDOUT, cwd=self.root, env=env, start_new_session=group
+        )
+        self._group = group
         try:
             wait_until_listening(self.port, self.process, log_path, host)
         except BaseException:
             self.stop()
             raise
 
+    def _signal(self, kill: bool) -> None:
+        assert self.process is not None
+        if self._group:
+            os.killpg(self.process.pid, signal.SIGKILL if kill else signal.SIGTERM)
+        elif kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            self._signal(kill=False)
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self._signal(kill=True)
                 self.process.wait(timeout=5)
+        if self.process is not None and self._group:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)  # workers the leader left behind
         if self._log is not None:
             self._log.close()
             self._log = None

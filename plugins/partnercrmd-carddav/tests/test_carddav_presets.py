@@ -55,7 +55,7 @@ FORMS: dict[str, tuple[dict[str, str], str]] = {
     ),
     "carddav-davical": (
         {"host": "https://example.org/davical/", "username": "alice"},
-        "https://example.org/davical/caldav.php/alice/addressbook/",
+        "https://example.org/davical/caldav.php/alice/addresses/",
     ),
     "carddav-mailbox-org": ({"email": "alice@mailbox.org"}, "https://dav.mailbox.org/carddav/"),
     "carddav-google": (

@@ -1,0 +1,232 @@
+"""Real groupware CardDAV servers for the tests: DAViCal (PHP on PostgreSQL), each on 127.0.0.1 with a free port.
+
+`PostgresCluster` runs Debian's server binaries (`initdb`, `pg_ctl`) in a temporary
+folder, listening only on a Unix socket there, as the `postgres` user when the tests
+run as root (initdb refuses root), with fsync off; it is stopped by the postmaster's PID.
+
+`DavicalServer` is Debian's `davical` package as it ships: its database is made by
+the package's own `dba/create-database.sh` in that cluster, its `htdocs` are served
+by PHP's built-in server (`php -S`, several workers; no Apache), and its user and
+address book are made through DAViCal itself (the administration pages: sign in as
+`admin`, submit the "Create New Principal" form, which makes the user's home
+collections `calendar` and `addresses`). The configuration is the test's own file:
+DAViCal reads `/etc/davical/<SERVER_NAME>-conf.php` before the package's
+`/etc/davical/config.php`, so a two-line router script gives PHP a SERVER_NAME
+whose path leads from /etc/davical/ to the test's folder, and the configuration puts
+the real name (127.0.0.1) back before DAViCal uses it. Nothing under /etc is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import http.cookiejar
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import ClassVar
+
+from carddav_servers import RawDav, _Server
+
+DAVICAL_SHARE = Path("/usr/share/davical")
+DAVICAL_ADMIN_PASSWORD = "davical-admin-pw-1"
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie left to a PID 1 that does not reap counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in {"Z", "X"}
+
+
+def postgres_bin() -> Path:
+    """The newest installed PostgreSQL server's bin folder (Debian keeps it off PATH)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parent.parent.name))
+    if found:
+        return Path(found[-1]).parent
+    pg_ctl = shutil.which("pg_ctl")
+    if pg_ctl is None:
+        raise RuntimeError("PostgreSQL's server is missing: apt-get install postgresql (see the plugin's apt.txt).")
+    return Path(pg_ctl).resolve().parent
+
+
+class PostgresCluster:
+    """A PostgreSQL cluster of its own in a new folder under the system's temporary folder (the `postgres` user
+    must reach it, and the socket's path must stay short), reached through its Unix socket there (trusted, no TCP);
+    the folder is removed when it stops."""
+
+    SUPERUSER = "postgres"
+
+    def __init__(self) -> None:
+        self.bin = postgres_bin()
+        self.base = Path(tempfile.mkdtemp(prefix="partnercrmd-carddav-pg-"))
+        self.data = self.base / "data"
+        self.port = 5432  # only names the socket file: nothing listens on TCP
+        self.pid: int | None = None
+        self._as_root = os.geteuid() == 0
+        if self._as_root:
+            shutil.chown(self.base, self.SUPERUSER, self.SUPERUSER)
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """libpq's variables that point psql, Perl's DBD::Pg and PHP's pgsql at this cluster as its superuser."""
+        return {**os.environ, "PGHOST": str(self.base), "PGPORT": str(self.port), "PGUSER": self.SUPERUSER}
+
+    def run(self, command: list[str], timeout: float = 120) -> str:
+        """Run a command as the cluster's owner with `environment`; its output, or RuntimeError with it."""
+        if self._as_root:
+            command = ["runuser", "-u", self.SUPERUSER, "--", *command]
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, check=False, env=self.environment, cwd=self.base
+        )
+        if done.returncode != 0:
+            log = self.base / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{command} failed ({done.returncode}): {done.stdout}{done.stderr}{tail}")
+        return done.stdout
+
+    def start(self) -> PostgresCluster:
+        self.run(
+            [
+                str(self.bin / "initdb"),
+                *("-D", str(self.data), "-U", self.SUPERUSER, "--auth-local=trust", "--auth-host=reject"),
+                *("-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"),
+            ]
+        )
+        options = f"-k {self.base} -c listen_addresses= -p {self.port} -c fsync=off -c synchronous_commit=off"
+        self.run(
+            [
+                str(self.bin / "pg_ctl"),
+                *("-D", str(self.data), "-l", str(self.base / "server.log"), "-o", options, "-w", "-t", "30", "start"),
+            ]
+        )
+        self.pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        return self
+
+    def stop(self) -> None:
+        """Fast shutdown by PID (SIGINT: connections are cut, the server exits); SIGKILL after 10 s."""
+        pid, self.pid = self.pid, None
+        if pid is None:
+            shutil.rmtree(self.base, ignore_errors=True)
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+class DavicalServer(_Server):
+    """DAViCal from Debian's package, served by `php -S` on a free port, on a PostgreSQL cluster of its own."""
+
+    USER = "erin"
+    PASSWORD = "erin-secret-5"
+    USERS: ClassVar[dict[str, str]] = {USER: PASSWORD}
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.database = PostgresCluster()
+
+    @property
+    def home(self) -> str:
+        """The user's home collection, where DAViCal keeps their address books and calendars."""
+        return f"/caldav.php/{self.USER}/"
+
+    def start(self) -> DavicalServer:
+        if not (DAVICAL_SHARE / "dba" / "create-database.sh").exists():
+            raise RuntimeError("DAViCal is missing: apt-get install davical php-cgi (see the plugin's apt.txt).")
+        self.database.start()
+        try:
+            create = DAVICAL_SHARE / "dba" / "create-database.sh"
+            self.database.run(["sh", str(create), "davical", DAVICAL_ADMIN_PASSWORD])
+            self._write_configuration()
+            self.serve()
+            self.create_user(self.USER, self.PASSWORD, "Erin Davies")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _write_configuration(self) -> None:
+        (self.root / "sessions").mkdir(exist_ok=True)
+        (self.root / "davical-conf.php").write_text(
+            "<?php\n"
+            "// The router named this file through SERVER_NAME; the server's real name goes back before it is used.\n"
+            "$_SERVER['SERVER_NAME'] = $c->domain_name = '127.0.0.1';\n"
+            f"$c->pg_connect[] = 'dbname=davical user=davical_app host={self.database.base} "
+            f"port={self.database.port}';\n"
+            "$c->admin_email = 'admin@example.invalid';\n"
+            "$c->system_name = 'DAViCal for partnercrmd tests';\n"
+        )
+        (self.root / "router.php").write_text(
+            "<?php\n"
+            "// DAViCal includes /etc/davical/<SERVER_NAME>-conf.php first: point it at this test's configuration.\n"
+            f"$_SERVER['SERVER_NAME'] = '../..{self.root / 'davical'}';\n"
+            "return false;\n"
+        )
+
+    def serve(self) -> None:
+        """Start (or start again) the web server: PHP's own, several workers, on the port chosen at the outset."""
+        command = ["php", "-d", f"session.save_path={self.root / 'sessions'}", "-d", "display_errors=stderr"]
+        command += ["-S", f"127.0.0.1:{self.port}", "-t", str(DAVICAL_SHARE / "htdocs"), str(self.root / "router.php")]
+        self._start(command, env={**os.environ, "PHP_CLI_SERVER_WORKERS": "4"}, group=True)
+
+    def stop_web_server(self) -> None:
+        """Stop PHP only (the database keeps running), as when the web server of a real installation goes down."""
+        super().stop()
+
+    def stop(self) -> None:
+        super().stop()
+        self.database.stop()
+
+    def create_user(self, username: str, password: str, full_name: str) -> None:
+        """Make a user as an administrator does: sign in to DAViCal's pages as admin and submit "Create Principal"."""
+        cookies = http.cookiejar.CookieJar()
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies))
+
+        def post(path: str, fields: dict[str, str]) -> str:
+            data = urllib.parse.urlencode(fields).encode()
+            with browser.open(self.url + path, data=data, timeout=30) as page:
+                return str(page.read().decode("utf-8", "replace"))
+
+        post("/index.php", {"username": "admin", "password": DAVICAL_ADMIN_PASSWORD, "submit": "GO!"})
+        form_path = "/admin.php?action=edit&t=principal"
+        with browser.open(self.url + form_path, timeout=30) as page:
+            form = page.read().decode("utf-8", "replace")
+        token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', form)
+        if token is None:
+            raise RuntimeError(f"DAViCal's principal form has no CSRF token (not signed in?): {form[-1500:]}")
+        answer = post(
+            form_path,
+            {
+                "xxxxusername": username,
+                "newpass1": password,
+                "newpass2": password,
+                "fullname": full_name,
+                "email": f"{username}@example.invalid",
+                "type_id": "1",
+                "user_active": "on",
+                "is_admin": "off",
+                "_editor_action[editor_1]": "insert",
+                "submit": "Create",
+                "csrf_token": token.group(1),
+            },
+        )
+        if "Home addressbook added" not in answer:
+            raise RuntimeError(f"DAViCal did not create the user {username!r}: {answer[-1500:]}")
+
+    def raw(self, user: str = USER) -> RawDav:
+        return RawDav(self.url, user, self.USERS[user])
