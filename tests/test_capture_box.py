@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -40,6 +41,7 @@ from partnercrmd.dialling.capture_window import (
     place_panel,
 )
 from partnercrmd.dialling.screen import Box, capture_box
+from partnercrmd.dialling.service import DUPLICATE_WINDOW
 from partnercrmd.surfaces import Surface
 from partnercrmd.testing import ApiSession, next_event, run_cli
 from tests.desktop_session import Desktop, desktop_session, run_daemon_on, window_manager
@@ -299,6 +301,22 @@ async def test_a_new_hold_closes_the_box_before_it_reads(
                 await next_event(ws, "DialOffer", timeout=1.0)
         finally:
             await xdotool(desktop, "keyup", "shift", "keyup", "ctrl")
+
+
+async def test_a_window_program_that_dies_is_started_again_at_the_next_hold(
+    api: ApiSession, desktop: Desktop, text_window: TextWindow
+) -> None:
+    box = the_box(api)
+    async with holding_over_the_number(api, desktop, text_window) as ws:
+        await the_box_comes_up(api, ws)
+    first = box.window_pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)  # the window program the daemon under test started
+    await wait_until(lambda: not box.up and box.window_pid is None, timeout=5)
+    await asyncio.sleep(DUPLICATE_WINDOW)  # the same offer again would be dropped as a repeat
+    async with holding_over_the_number(api, desktop, text_window) as ws:
+        offer = await the_box_comes_up(api, ws)
+    assert offer["Numbers"][0]["E164"] == E164 and box.window_pid not in (None, first)
 
 
 # --- switched off, or no window: the events as today ------------------------------------------------------------

@@ -184,6 +184,12 @@ class CaptureBox:
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
+    def window_pid(self) -> int | None:
+        """The window program's process id while it runs (for diagnostics), else None."""
+        window = self._window
+        return window.process.pid if window is not None and window.running else None
+
+    @property
     def holds_escape(self) -> bool:
         """Whether Escape is held away from the focused window now (while the box is up, on X11)."""
         return self._grab is not None
