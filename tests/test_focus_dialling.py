@@ -347,3 +347,14 @@ async def test_with_the_surface_switched_off_no_button_but_the_hotkey_dials(
         await asyncio.to_thread(desktop.run, "xdotool", "key", "ctrl+alt+d")
         event = await next_event(ws, "MakeCallRequest")
     assert event["E164"] == "+442079460958"
+
+
+async def test_while_click_to_dial_is_paused_the_button_goes_and_returns_on_resume(
+    watching: ApiSession, desktop: Desktop, fields: GtkFields
+) -> None:
+    dial = watching.client.app[appkeys.DIAL]
+    await focus_and_wait_for_button(desktop, fields)
+    dial.pause()
+    await until(lambda: visible_button(desktop) is None, "the dial button to go while paused")
+    dial.resume()
+    await until(lambda: visible_button(desktop) is not None, "the dial button back after the pause")

@@ -91,9 +91,9 @@ class FocusDialling:
                     given_up = self.problem is not None
                     if self.problem:
                         log.warning("focus dialling is unavailable: %s", self.problem)
-                elif self.watching and self.number is not None and not self.button.shown and self._drawn:
-                    self._show(self.number, self._field)  # the surface was switched back on
-                elif self.button.shown and not self._drawn:
+                elif self.watching and self.number is not None and not self.button.shown and self._idle and self._drawn:
+                    self._show(self.number, self._field)  # the surface was switched back on, or the pause ended
+                elif self.button.shown and self._idle and not self._drawn:
                     self._hide()
                 await asyncio.sleep(SWITCH_POLL)
         finally:
@@ -121,8 +121,14 @@ class FocusDialling:
         await self.button.close()
 
     @property
+    def _idle(self) -> bool:
+        """No change of the button is under way."""
+        return self._update is None or self._update.done()
+
+    @property
     def _drawn(self) -> bool:
-        return daemon_draws(self.config, Surface.FOCUS_DIALLING)
+        """Whether the button may be on screen now: partnercrmd draws the surface and click-to-dial is not paused."""
+        return daemon_draws(self.config, Surface.FOCUS_DIALLING) and self.dial.paused_until is None
 
     # --- the focused field ---
 
