@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -226,3 +227,36 @@ async def api_settings(api: ApiSession, *assignments: str) -> None:
 
     assert await asyncio.to_thread(run_cli, ["settings", "set", *assignments]) == 0
     await reload_vault(api.client.app)
+
+
+async def test_without_a_notification_service_the_offer_goes_out_and_nothing_breaks(
+    api: ApiSession,
+    desktop: Desktop,
+    dunst: Dunst,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="partnercrmd.platform.notifications")
+    quiet_bus = SessionBus(tmp_path, desktop)  # a session bus where no notification service runs
+    try:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", quiet_bus.address)  # read when the first offer is drawn
+        await watching(api)
+        async with api.client.ws_connect(f"/api/v1/events/{api.app_id}") as ws:
+            await next_event(ws, "Initial")
+            await copy(desktop, "Call 020 7946 0666")
+            offer = await next_event(ws, "DialOffer")
+            await until(lambda: "desktop notifications cannot ask here" in caplog.text, "the log line")
+            await copy(desktop, "Call 020 7946 0777")
+            second = await next_event(ws, "DialOffer")
+            await api.call("POST", "Dial", Destination="020 7946 0777", Source="Api")
+            call = await next_event(ws, "MakeCallRequest")
+    finally:
+        quiet_bus.close()
+    assert [offer["Numbers"][0]["DisplayNumber"], second["Numbers"][0]["DisplayNumber"]] == [
+        "020 7946 0666",
+        "020 7946 0777",
+    ]
+    assert call["DisplayNumber"] == "020 7946 0777"
+    assert caplog.text.count("desktop notifications cannot ask here") == 1  # said once, not per offer
+    assert dunst.displayed() == 0

@@ -167,8 +167,9 @@ async def test_the_menu_opens_settings_and_call_history_through_one_time_login_l
     port = api.client.port
     assert [url.split("?")[1] for url in partnercrmd_opener.urls] == ["window=configuration", "window=callhistory"]
     assert all(url.startswith(f"http://127.0.0.1:{port}/ui/login/") for url in partnercrmd_opener.urls)
-    response = await api.client.get(partnercrmd_opener.urls[0].split(str(port), 1)[1], allow_redirects=True)
-    assert response.status == 200  # the link logs the user in
+    for url, page in zip(partnercrmd_opener.urls, ("/ui/configuration", "/ui/callhistory"), strict=True):
+        response = await api.client.get(url.split(str(port), 1)[1])  # the link logs the user in, then the page
+        assert response.status == 200 and response.url.path == page
 
 
 async def test_pause_stops_every_click_to_dial_source_until_resumed(api: ApiSession) -> None:
