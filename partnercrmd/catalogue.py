@@ -129,6 +129,7 @@ KNOWN_INTEGRATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "intercom": ("Help desk", ("customer messaging", "Intercom Inbox", "live chat")),
     "servicenow": ("Help desk", ("Customer Service Management", "CSM", "ITSM", "Now Platform")),
     "halopsa": ("Help desk", ("HaloITSM", "HaloServiceDesk", "Halo", "PSA")),
+    "rt": ("Help desk", ("Request Tracker", "RT5", "Best Practical", "ticketing")),
     "front": ("Help desk", ("Front app", "shared inbox")),
     "suitecrm": ("CRM", ("SuiteCRM 8", "SuiteCRM 7", "SugarCRM CE")),
     "suitecrm-database": ("CRM", ("SuiteCRM", "MySQL", "MariaDB", "database")),
