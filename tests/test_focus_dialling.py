@@ -2,10 +2,11 @@
 
 A private D-Bus session bus (tests/notification_desktop.py) carries at-spi2-core's bus launcher, which starts
 the accessibility bus (and its registry on demand); a small GTK 3 program (Debian's python3-gi, run by
-/usr/bin/python3: only the test's application, not the daemon) shows three entries: a phone number, plain
-text, and a password field holding digits. The daemon runs in the test with `focus_dialling` on. Focusing
+/usr/bin/python3: only the test's application, not the daemon) shows four entries: a phone number, plain
+text, a password field holding digits, and an empty one. The daemon runs in the test with `focus_dialling` on. Focusing
 the phone field makes the dial button appear beside it (found with xdotool, screenshot taken); clicking it
-sends `MakeCallRequest`; the hotkey dials it too; the plain field shows no button; the password field's text
+sends `MakeCallRequest`; the hotkey dials it too; the plain field shows no button, a number typed into a
+focused field brings it; the password field's text
 is never asked for (dbus-monitor watches every call on the accessibility bus).
 """
 
@@ -37,7 +38,7 @@ PHONE = "+44 20 7946 0958"
 SECRET = "+44 20 7946 0001"
 
 GTK_APP = r'''
-"""Three entries; reads "focus NAME" lines and answers "NAME x y width height" (the entry on screen)."""
+"""Four entries; reads "focus NAME" lines and answers "NAME x y width height" (the entry on screen)."""
 import sys
 import gi
 gi.require_version("Gtk", "3.0")
@@ -51,6 +52,7 @@ for row, (name, label, text, visible) in enumerate([
     ("phone", "Phone", sys.argv[1], True),
     ("plain", "Notes", "Call back after lunch", True),
     ("secret", "PIN", sys.argv[2], False),
+    ("empty", "Mobile", "", True),
 ]):
     grid.attach(Gtk.Label(label=label, xalign=0), 0, row, 1, 1)
     entry = Gtk.Entry(text=text, visibility=visible, width_chars=22)
@@ -110,7 +112,7 @@ class AccessibilityBus:
 
 
 class GtkFields:
-    """The GTK program with its three entries; `focus` gives one the keyboard focus and says where it is."""
+    """The GTK program with its four entries; `focus` gives one the keyboard focus and says where it is."""
 
     def __init__(self, a11y: AccessibilityBus, folder: Path, desktop: Desktop) -> None:
         program = folder / "gtk_fields.py"
@@ -358,3 +360,15 @@ async def test_while_click_to_dial_is_paused_the_button_goes_and_returns_on_resu
     await until(lambda: visible_button(desktop) is None, "the dial button to go while paused")
     dial.resume()
     await until(lambda: visible_button(desktop) is not None, "the dial button back after the pause")
+
+
+async def test_a_number_typed_into_the_focused_field_brings_the_button(
+    watching: ApiSession, desktop: Desktop, fields: GtkFields
+) -> None:
+    await focus_and_wait_for_button(desktop, fields)
+    await asyncio.to_thread(fields.focus, "empty")
+    await until(lambda: visible_button(desktop) is None, "the dial button to go")
+    await asyncio.to_thread(desktop.run, "xdotool", "type", "--delay", "20", "0161 496 0123")
+    await until(lambda: visible_button(desktop) is not None, "the dial button for the typed number")
+    number = watching.client.app[appkeys.FOCUS_DIALLING].number
+    assert number is not None and number.e164 == "+441614960123"
