@@ -79,7 +79,12 @@ NAME = "Whitfield"
 SEARCH_TIMEOUT_MS = 15_000
 TEMPLATES_DIR_ENV = "PARTNERCRMD_TEMPLATES_DIR"
 """Where the templates add-in looks for the user's own templates (left unset: the catalogue only)."""
-TOKEN_URL_SETTINGS = {"salesforce": "login_url", "dynamics365": "login_url", "zoho-crm": "accounts_url"}
+TOKEN_URL_SETTINGS = {
+    "salesforce": "login_url",
+    "dynamics365": "login_url",
+    "zoho-crm": "accounts_url",
+    "google-contacts": "oauth_url",
+}
 """Templates whose OAuth token endpoint has a setting of its own: it points at the server that grants tokens."""
 
 
