@@ -90,3 +90,15 @@ async def test_an_account_slower_than_the_deadline_costs_only_its_own_records(
             assert (found[book]["Records"], found[book]["ExceptionText"]) == ([], "No answer within 1.5 s."), query
     finally:
         crm.hang = False
+
+
+async def test_a_failing_warm_up_fails_the_search_saying_what_failed(api: ApiSession, book: str, crm: FakeCrm) -> None:
+    """Google down when the warm-up is due: the search reports it (the CRM's words, what was being done) rather
+    than searching a cache that was not refreshed; once Google is back the warm-up and the search go through."""
+    crm.outage = True
+    try:
+        found = (await search(api, "+44 20 7946 0958"))[book]
+    finally:
+        crm.outage = False
+    assert found["Records"] == [] and "refresh Google's contact search" in found["ExceptionText"], found
+    assert [r["DisplayText"] for r in await book_records(api, book, "+44 20 7946 0958")] == ["Dana Whitfield"]
