@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from partnercrmd.sdk import AddinError, display_address
 from partnercrmd.sdk.http import BookHttp, HttpAnswer
@@ -89,8 +89,8 @@ class RtClient:
     def _failure(self, answer: HttpAnswer, doing: str) -> AddinError:
         if answer.status == 404 and not _is_json(answer):
             return AddinError(
-                f"{self.where} has no RT REST2 API (404 for {display_address(self.root)}/REST/2.0); check the "
-                "setting 'url': it is the address RT's web pages open at.",
+                f"{self.where} has no RT REST2 API (404 for {_path_of(answer.url)}); check the setting 'url': "
+                "it is the address RT's web pages open at, e.g. https://rt.example.com or https://example.com/rt.",
                 code="not_found",
             )
         return self.http.failure(answer, doing)
@@ -225,6 +225,11 @@ class RtClient:
         if payload is not None and not isinstance(payload, dict):
             raise self._shape("read the queue")
         return payload
+
+
+def _path_of(url: str) -> str:
+    """The path of an address, for a message (no host, query or credentials)."""
+    return urlsplit(url).path or "/"
 
 
 def _is_json(answer: HttpAnswer) -> bool:

@@ -383,7 +383,7 @@ async def test_test_connection_says_what_to_fix(rt: RtServer, tmp_path: Path) ->
     async with opened(tmp_path / "path", settings(rt, url=f"{rt.url}/rt")) as connector:
         [reach] = await connector.test()
     assert (reach.check, reach.ok, reach.error_key) == ("reach", False, "not_found")
-    assert "check the setting 'url'" in reach.message
+    assert "has no RT REST2 API (404 for /rt/REST/2.0/rt); check the setting 'url'" in reach.message
 
     nothing_there = f"http://127.0.0.1:{rt.port + 1 if rt.port < 65535 else 1}"
     async with opened(tmp_path / "down", settings(rt, url=nothing_there)) as connector:
