@@ -7,7 +7,8 @@ text, a password field holding digits, and an empty one. The daemon runs in the 
 the phone field makes the dial button appear beside it (found with xdotool, screenshot taken); clicking it
 sends `MakeCallRequest`; the hotkey dials it too; the plain field shows no button, a number typed into a
 focused field brings it; the password field's text
-is never asked for (dbus-monitor watches every call on the accessibility bus).
+is never asked for (dbus-monitor watches every call on the accessibility bus). The same with an input of a web
+page in Debian's Chromium (with its accessibility on).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 BUS_LAUNCHER = "/usr/libexec/at-spi-bus-launcher"
 PHONE = "+44 20 7946 0958"
 SECRET = "+44 20 7946 0001"
+CHROMIUM = "/usr/bin/chromium"
+WEB_PAGE = """<!doctype html><title>Focus dialling page</title>
+<p><label>Phone <input value="+44 20 7946 0958"></label> <label>Notes <input value="call back"></label>"""
 
 GTK_APP = r'''
 """Four entries; reads "focus NAME" lines and answers "NAME x y width height" (the entry on screen)."""
@@ -194,6 +198,37 @@ def fields(a11y: AccessibilityBus, folder: Path, desktop: Desktop) -> Iterator[G
         yield app
     finally:
         app.close()
+
+
+class Chromium:
+    """Debian's Chromium showing a web page with a phone input, accessibility on (as a screen reader turns it on)."""
+
+    def __init__(self, a11y: AccessibilityBus, folder: Path, desktop: Desktop) -> None:
+        page = folder / "page.html"
+        page.write_text(WEB_PAGE, encoding="utf-8")
+        self.process = subprocess.Popen(
+            [CHROMIUM, "--no-sandbox", "--no-first-run", "--disable-gpu", "--disable-extensions",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={folder / 'chromium-profile'}", "--window-position=0,0", "--window-size=900,500",
+             "--force-renderer-accessibility", page.as_uri()],
+            env={**a11y.env, "ACCESSIBILITY_ENABLED": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.window = wait_until(
+            lambda: window_named(desktop, "Focus dialling page", "--onlyvisible"), 30, what="Chromium's window"
+        )
+
+    def close(self) -> None:
+        stop(self.process)
+
+
+@pytest.fixture(scope="module")
+def chromium(a11y: AccessibilityBus, folder: Path, desktop: Desktop) -> Iterator[Chromium]:
+    assert shutil.which(CHROMIUM), "chromium is not installed: run the README's test command (it installs it)"
+    browser = Chromium(a11y, folder, desktop)
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 @pytest.fixture
@@ -372,3 +407,24 @@ async def test_a_number_typed_into_the_focused_field_brings_the_button(
     await until(lambda: visible_button(desktop) is not None, "the dial button for the typed number")
     number = watching.client.app[appkeys.FOCUS_DIALLING].number
     assert number is not None and number.e164 == "+441614960123"
+
+
+async def test_a_number_in_a_web_page_input_in_chromium_shows_the_button_and_clicking_dials(
+    api: ApiSession, desktop: Desktop, chromium: Chromium
+) -> None:
+    focus = api.client.app[appkeys.FOCUS_DIALLING]
+    await until(lambda: focus.watching, "focus dialling watching")
+    async with api.client.ws_connect(f"/api/v1/events/{api.app_id}") as ws:
+        await asyncio.to_thread(desktop.run, "xdotool", "windowfocus", "--sync", chromium.window)
+        await asyncio.to_thread(desktop.run, "xdotool", "key", "--window", chromium.window, "Tab")
+        button: list[str] = []
+
+        def shown() -> bool:
+            button[:] = [found] if (found := visible_button(desktop)) else []
+            return bool(button)
+
+        await until(shown, "the dial button beside the web page's input")
+        bx, by, bw, bh = geometry(desktop, button[0])
+        await asyncio.to_thread(desktop.run, "xdotool", "mousemove", str(bx + bw // 2), str(by + bh // 2), "click", "1")
+        event = await next_event(ws, "MakeCallRequest")
+    assert (event["Source"], event["E164"]) == ("Selection", "+442079460958")
