@@ -52,9 +52,13 @@ class TrayActions:
     """The pause item's text as things stand: "Pause click-to-dial for an hour" or "Resume click-to-dial (…)"."""
 
 
-def icon_image(logo: Any, colour: str, product_name: str) -> Image:
-    """The tray's picture: the partner's logo when Pillow can read it, else the product's initial on its colour."""
-    from PIL import Image, ImageDraw, ImageFont
+def icon_image(logo: Any, colour: str, product_name: str) -> Image | None:
+    """The tray's picture: the partner's logo when Pillow can read it, else the product's initial on its colour;
+    None without Pillow (the `tray` extra is not installed)."""
+    try:
+        from PIL import Image, ImageDraw, ImageFont
+    except ImportError:
+        return None
 
     if logo is not None:
         try:
@@ -116,8 +120,18 @@ def _quiet_icon_class(icon_class: Any) -> Any:
 class TrayIcon:
     """A pystray icon in its own thread; `start` and `stop` are called from the event loop (through to_thread)."""
 
-    def __init__(self, title: str, name: str, image: Image, actions: TrayActions, loop: asyncio.AbstractEventLoop):
+    def __init__(
+        self,
+        title: str,
+        name: str,
+        image: Image | None,
+        actions: TrayActions,
+        loop: asyncio.AbstractEventLoop,
+        install_hint: str = "",
+    ) -> None:
         self.title = title
+        self.install_hint = install_hint
+        """What the user does to add the tray (the `tray` extra), said when pystray or Pillow is missing."""
         self.name = name
         self.image = image
         self.actions = actions
@@ -156,7 +170,14 @@ class TrayIcon:
         try:
             import pystray
 
+            if self.image is None:
+                raise ImportError("Pillow is not installed")
             self.icon = _quiet_icon_class(pystray.Icon)(self.name, self.image, self.title, self._menu(pystray))
+        except ImportError as exc:  # the optional part is not installed: say what to do, once
+            self.problem = f"the tray icon is not installed ({exc}): {self.install_hint}"
+            log.info("no tray icon: %s", self.problem)
+            self._ready.set()
+            return
         except Exception as exc:  # noqa: BLE001  (no display, no backend: the daemon runs without a tray)
             self.problem = f"{type(exc).__name__}: {exc}"
             log.info("no tray icon on this desktop (%s)", self.problem)
@@ -307,7 +328,8 @@ class Tray:
         image = await asyncio.to_thread(
             icon_image, branding.logo, branding.colours.get("primary", DEFAULT_COLOUR), branding.product_name
         )
-        icon = TrayIcon(branding.product_name, branding.slug, image, self.actions(), asyncio.get_running_loop())
+        hint = branding.install_hint.replace("{extra}", "tray")
+        icon = TrayIcon(branding.product_name, branding.slug, image, self.actions(), asyncio.get_running_loop(), hint)
         await asyncio.to_thread(icon.start)
         return icon
 

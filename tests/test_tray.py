@@ -14,6 +14,7 @@ import asyncio
 import logging
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -273,4 +274,26 @@ async def test_without_a_display_there_is_no_tray_and_the_daemon_serves(
     client = await aiohttp_client(app)
     await until(lambda: "no tray icon on this desktop" in caplog.text, "the log line")
     assert len([r for r in caplog.records if r.name == "partnercrmd.tray"]) == 1
+    assert (await client.get("/api/v1/Version")).status == 200
+
+
+async def test_without_the_tray_extra_one_line_says_what_to_install_and_the_daemon_serves(
+    partnercrmd_home: Any,
+    desktop: Desktop,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    aiohttp_client: Any,
+) -> None:
+    from partnercrmd.app import create_app
+
+    monkeypatch.setitem(sys.modules, "pystray", None)  # what Python does for an import of a missing package
+    monkeypatch.setenv("DISPLAY", desktop.display)
+    caplog.set_level(logging.INFO, logger="partnercrmd.tray")
+    app = create_app(DaemonConfig(paths=partnercrmd_home, port=0, region="GB"))
+    client = await aiohttp_client(app)
+    await until(lambda: "no tray icon" in caplog.text, "the log line")
+    assert [r.getMessage() for r in caplog.records if r.name == "partnercrmd.tray"] == [
+        "no tray icon: the tray icon is not installed (import of pystray halted; None in sys.modules): "
+        "pip install 'partnercrmd[tray]'"
+    ]
     assert (await client.get("/api/v1/Version")).status == 200
