@@ -152,7 +152,7 @@ class RtBook(Connector):
 
     async def record_url(self, contact_id: str, edit: bool) -> str | None:
         """RT's user summary page (it links to the user's tickets and to editing the user)."""
-        return f"{self.settings.url}/User/Summary.html?id={int(contact_id)}"
+        return f"{self.settings.url}/User/Summary.html?id={contact_id}" if contact_id.isdigit() else None
 
     async def log_activity(self, contact_id: str, activity: Activity) -> str:
         """As the setting says: a comment on the user's most recently updated open ticket (a new ticket when there

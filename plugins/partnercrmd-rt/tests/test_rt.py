@@ -27,12 +27,14 @@ from partnercrmd.catalogue import KNOWN_INTEGRATIONS
 from partnercrmd.sdk import BookContext, ConfigError
 from partnercrmd.testing import (
     ApiSession,
+    Paths,
     RecordingOpener,
     action,
     addin_host,
     configure_book,
     names,
     remove_default_book,
+    run_cli,
     search,
 )
 
@@ -389,6 +391,36 @@ async def test_test_connection_says_what_to_fix(rt: RtServer, tmp_path: Path) ->
     async with opened(tmp_path / "down", settings(rt, url=nothing_there)) as connector:
         [reach] = await connector.test()
     assert (reach.check, reach.ok, reach.error_key) == ("reach", False, "cannot_connect")
+
+
+def test_the_command_line_adds_and_tests_an_rt_book(
+    partnercrmd_home: Paths, rt: RtServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"url={rt.url}"
+    assert run_cli(["books", "add", "rt", "--name", "Help desk", "--set", url, "--set", "token=1-14-wrongwrong"]) != 0
+    refused = capsys.readouterr().err
+    assert "Request Tracker refused to sign in (401: Unauthorized)" in refused and "wrongwrong" not in refused
+
+    token = f"token={rt.setup.root_token}"
+    assert run_cli(["books", "add", "rt", "--name", "Help desk", "--set", url, "--set", token]) == 0
+    capsys.readouterr()
+    assert run_cli(["books", "test", "Help desk"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "ok   reach",
+        "ok   authenticate",
+        "ok   users",
+        "ok   search",
+        "ok   log_calls",
+        "ok   pop",
+    ]
+
+    assert run_cli(["books", "set", "Help desk", "--set", f"token={rt.setup.agent_token}"]) == 0
+    capsys.readouterr()
+    assert run_cli(["books", "test", "Help desk"]) == 1
+    *_, users = capsys.readouterr().out.splitlines()
+    assert users.startswith("FAIL users: The token's user lacks the AdminUsers right") and "[invalid_auth]" in users
+    assert rt.setup.agent_token not in users
 
 
 async def test_rt_stopped_mid_test_is_reported_in_the_search_answer(
