@@ -113,8 +113,11 @@ class FocusDialling:
         """Stop watching and take the button away."""
         watcher, self._watcher = self._watcher, None
         self.number = self._field = None
-        if self._update is not None:
-            self._update.cancel()
+        update, self._update = self._update, None
+        if update is not None:  # ended before the window program is, so that nothing starts it again
+            update.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await update
         if watcher is not None:
             await watcher.stop()
             log.info("focus dialling off")
@@ -149,20 +152,20 @@ class FocusDialling:
 
     def _show(self, number: FoundNumber, field: FocusedField | None) -> None:
         label = f"Dial {self.dial.rules().apply(number).event()['DisplayNumber']}"
-        self._replace(self.button.show(label, None if field is None else field.extents))
+        extents = None if field is None else field.extents
+        self._change(lambda: self.button.show(label, extents))
 
     def _hide(self) -> None:
-        self._replace(self.button.hide())
+        self._change(self.button.hide)
 
-    def _replace(self, change: Coroutine[Any, Any, None]) -> None:
-        """Run one change of the button at a time, the newest last (a quick focus change overtakes a slow one)."""
+    def _change(self, change: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Change the button after the changes asked for before (one at a time, in order: the last one stays)."""
         previous = self._update
 
         async def after_previous() -> None:
-            if previous is not None:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await previous
-            await change
+            if previous is not None:  # its outcome is its own (logged by the button); this one's cancel is not
+                await asyncio.wait([previous])
+            await change()
 
         self._update = asyncio.get_running_loop().create_task(after_previous())
 
