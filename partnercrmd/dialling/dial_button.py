@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import queue
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -104,6 +105,7 @@ class DialButton:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL,
+                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),  # Windows: no console window flashes up
             )
         except OSError as exc:
             log.warning("could not start the dial button's window (%s)", exc)
