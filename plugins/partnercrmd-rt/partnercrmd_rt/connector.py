@@ -38,6 +38,8 @@ NAME_CANDIDATES = 100
 RECENT_USERS = 50
 """Users most recently changed in RT, read when the index finds no one: new users and changed numbers."""
 LOGGED_TYPES = {"Comment", "Create"}
+RT_INTERNAL_USERS = {"RT_System", "Nobody"}
+"""Users every RT has for its own bookkeeping: never a caller."""
 
 
 def has_number(contact: Contact, wanted: PhoneKey, region: str | None) -> bool:
@@ -70,6 +72,10 @@ class RtBook(Connector):
                 {Capability.SEARCH_NUMBER, Capability.SEARCH_NAME, Capability.POP, Capability.CREATE_CONTACT}
             )
         return None
+
+    async def start(self) -> None:
+        """The number index is read when the book opens, so that the first caller's search need not wait for it."""
+        self.index.refresh_if_stale(self._index_entries)
 
     # --- search ------------------------------------------------------------------------------------
 
@@ -125,6 +131,8 @@ class RtBook(Connector):
         )
         found: dict[str, Contact] = {}
         for record in (item for page in pages for item in page.items):
+            if record.get("Name") in RT_INTERNAL_USERS:
+                continue
             contact = contact_from_user(record)
             searched = fold(
                 " ".join([contact.display_name, contact.company, *contact.emails, *contact.custom.values()])

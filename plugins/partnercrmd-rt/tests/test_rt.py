@@ -33,6 +33,7 @@ from partnercrmd.testing import (
     addin_host,
     configure_book,
     names,
+    number_query,
     remove_default_book,
     run_cli,
     search,
@@ -166,6 +167,20 @@ async def test_a_user_added_or_renumbered_in_rt_after_the_index_was_built_is_fou
     assert names((await search(api, "02079460113"))[book]) == ["Kim Moved"]
 
 
+async def test_the_index_reads_every_page_of_users(rt: RtServer, tmp_path: Path) -> None:
+    raw = rt.api()
+    batch = unique("crowd")
+    for n in range(130):  # more than one REST2 page (100); the 70th is neither on the first page nor recent
+        raw.ok(
+            "POST", "/user", {"Name": f"{batch}-{n:03d}", "RealName": f"Crowd {n}", "WorkPhone": f"0161 496 0{n:03d}"}
+        )
+    async with opened(tmp_path, settings(rt)) as connector:
+        assert await connector.refresh_index() >= 130
+        assert await connector.index.lookup("+441614960069") != []
+        found = await connector.search(number_query("0161 496 0069"))
+    assert [c.display_name for c in found] == ["Crowd 69"]
+
+
 @pytest.mark.parametrize(
     ("query", "found"),
     [
@@ -176,6 +191,7 @@ async def test_a_user_added_or_renumbered_in_rt_after_the_index_was_built_is_fou
         ("zoe.lefevre@contoso", ["Zoë Lefèvre"]),  # the email address
         ("zlef", ["Zoë Lefèvre"]),  # the RT user name
         ("Zoë Whitfield", []),
+        ("Nobody", []),  # RT's own bookkeeping user ("Nobody in particular")
     ],
 )
 async def test_name_search(
