@@ -16,7 +16,7 @@ from . import dav_xml
 from .addressbook import NAME_PROPERTIES, AddressBook
 from .client import DavClient, display_url, failure
 from .discovery import find_addressbook
-from .journal_calendar import JournalCalendar
+from .journal_calendar import JournalCalendar, refuses_journals
 from .settings import CardDavSettings, parse_settings
 from .sync import IndexSync
 
@@ -126,13 +126,7 @@ async def _write_journal(calendar: JournalCalendar) -> CheckResult:
             "write", False, f"{where} is not a calendar: correct the setting 'calendar_url'.", "not_found"
         )
     if not info.takes_journals:
-        return CheckResult(
-            "write",
-            False,
-            f"The calendar {where} does not take journal entries (VJOURNAL): create one that does, "
-            "or log calls as 'note'.",
-            "invalid_data",
-        )
+        return _failed("write", refuses_journals(calendar.url))
     if info.privileges is not None and not info.privileges & dav_xml.WRITE_PRIVILEGES:
         return CheckResult(
             "write", False, f"This user may only read the calendar {where}: give the user write access.", "invalid_auth"

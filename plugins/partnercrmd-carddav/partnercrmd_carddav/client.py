@@ -26,6 +26,8 @@ READ_TIMEOUT = 60.0
 Searches and actions are cut much earlier by the daemon's own deadlines."""
 TOTAL_TIMEOUT = 180.0
 CONNECTIONS = 8
+RESENT_METHODS = frozenset({"PROPFIND", "REPORT"})
+"""WebDAV's read-only methods, sent once more when a connection the server had left open turns out closed."""
 
 DavReply = HttpAnswer
 """A server's answer, read in full (the SDK's `HttpAnswer`)."""
@@ -67,6 +69,9 @@ class DavClient:
             connection_limit=CONNECTIONS,
         )
 
+    one_request_per_connection = False
+    """Set once the server has dropped a connection it had let look reusable: every request then asks to close."""
+
     @property
     def healthy(self) -> bool:
         """False after a request found no server (unreachable, no answer in time), until one gets an answer."""
@@ -97,7 +102,21 @@ class DavClient:
             sent["Content-Type"] = content_type
         if depth is not None:
             sent["Depth"] = depth
-        reply = await self.http.request(method, url, data=body, headers=sent, allow_redirects=True)
+        if self.one_request_per_connection:
+            sent["Connection"] = "close"
+        try:
+            reply = await self.http.request(method, url, data=body, headers=sent, allow_redirects=True)
+        except AddinError as exc:
+            # A connection that broke after the server was reached: a server that closes every connection after
+            # one answer without saying so (SOGo) breaks the next request on it. aiohttp sends GET, PUT, DELETE
+            # and OPTIONS again on a new connection by itself, but not WebDAV's PROPFIND and REPORT, which are
+            # just as safe to repeat: send those once more on a connection of their own, and from then on ask
+            # for a new connection for every request to this server.
+            if exc.code != "cannot_connect" or not self.http.reachable or method not in RESENT_METHODS:
+                raise
+            self.one_request_per_connection = True
+            sent["Connection"] = "close"
+            reply = await self.http.request(method, url, data=body, headers=sent, allow_redirects=True)
         if reply.status == 401:
             raise AddinError(
                 f"The server {display_address(url)} refused the user name {self.username!r} or its password "
@@ -117,10 +136,32 @@ def failure(reply: DavReply, doing: str) -> AddinError:
             code="invalid_auth",
         )
     if reply.status == 404:
-        return AddinError(f"Nothing found at {where} while {doing} (HTTP 404): check the address.", code="not_found")
+        return nothing_at(reply.url, doing)
     if reply.status >= 500:
         return AddinError(f"The server failed while {doing} (HTTP {reply.status} at {where}); try again later.")
     return AddinError(f"The server answered HTTP {reply.status} while {doing} ({where}).", code="invalid_data")
+
+
+def nothing_at(url: str, doing: str) -> AddinError:
+    """`not_found`: the server has nothing at `url`."""
+    return AddinError(
+        f"Nothing found at {display_url(url)} while {doing} (HTTP 404): check the address.", code="not_found"
+    )
+
+
+def described(reply: DavReply, doing: str) -> dav_xml.DavResponse | None:
+    """The resource a Depth-0 PROPFIND asked about; None when the server says there is nothing there.
+
+    Servers say so in two ways: HTTP 404 (Radicale, DAViCal), or a 207 whose one response carries the 404
+    (xandikos). Every Depth-0 look at one address goes through here so that both mean "not found".
+    AddinError for any other failure, as `multistatus`.
+    """
+    if reply.status == 404:
+        return None
+    responses = multistatus(reply, doing).responses
+    if not responses or responses[0].status == 404:
+        return None
+    return responses[0]
 
 
 def multistatus(reply: DavReply, doing: str) -> dav_xml.Multistatus:

@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 from partnercrmd.sdk import AddinError
 
 from . import dav_xml
-from .client import DavClient, display_url, multistatus
+from .client import DavClient, described, display_url, multistatus
 
 WELL_KNOWN = "/.well-known/carddav"
 _PRINCIPAL_PROPS = (
@@ -46,12 +46,11 @@ class _Found:
 async def _describe(client: DavClient, url: str) -> _Found | None:
     """PROPFIND `url`; None when there is no DAV resource there (404, 405, not a multistatus)."""
     reply = await client.request("PROPFIND", url, body=dav_xml.propfind(_PRINCIPAL_PROPS), depth="0")
-    if reply.status in (404, 405, 501) or (reply.ok and reply.status != 207):
+    if reply.status in (405, 501) or (reply.ok and reply.status != 207):
         return None
-    status = multistatus(reply, "looking for the address book")
-    if not status.responses:
+    response = described(reply, "looking for the address book")
+    if response is None:
         return None
-    response = status.responses[0]
     where = reply.url  # after redirects
     return _Found(
         url=where,

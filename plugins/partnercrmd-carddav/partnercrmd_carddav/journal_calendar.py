@@ -9,7 +9,7 @@ from partnercrmd.sdk import Activity, AddinError
 
 from . import activities, dav_xml
 from .addressbook import PreconditionFailed
-from .client import DavClient, failure, multistatus
+from .client import DavClient, described, display_url, failure, multistatus, nothing_at
 
 ICALENDAR = "text/calendar; charset=utf-8"
 
@@ -21,6 +21,15 @@ class CalendarInfo:
     is_calendar: bool
     takes_journals: bool
     privileges: set[str] | None
+
+
+def refuses_journals(url: str) -> AddinError:
+    """`invalid_data`: the calendar at `url` says it does not take journal entries."""
+    return AddinError(
+        f"The calendar {display_url(url)} does not take journal entries (VJOURNAL): create one that does, "
+        "or log calls as 'note'.",
+        code="invalid_data",
+    )
 
 
 class JournalCalendar:
@@ -40,6 +49,10 @@ class JournalCalendar:
         if reply.status == 412:
             raise PreconditionFailed(journal.uid)
         if not reply.ok:
+            # A calendar that takes no journals answers in its own way (SOGo: 404 for the new entry's address);
+            # what it says of itself tells the user what to change.
+            if reply.status < 500 and not (await self.info()).takes_journals:
+                raise refuses_journals(self.url)
             raise failure(reply, "saving the call in the calendar")
 
     async def entries_of(self, contact_id: str) -> list[Activity]:
@@ -59,10 +72,9 @@ class JournalCalendar:
     async def info(self) -> CalendarInfo:
         props = (dav_xml.RESOURCETYPE, dav_xml.SUPPORTED_COMPONENTS, dav_xml.CURRENT_USER_PRIVILEGE_SET)
         reply = await self.client.request("PROPFIND", self.url, body=dav_xml.propfind(props), depth="0")
-        responses = multistatus(reply, "reading the calendar").responses
-        if not responses:
-            raise AddinError("The calendar's answer describes no collection.", code="invalid_data")
-        response = responses[0]
+        response = described(reply, "reading the calendar")
+        if response is None:
+            raise nothing_at(self.url, "reading the calendar")
         components = response.props.get(dav_xml.SUPPORTED_COMPONENTS)
         if components is None:
             takes_journals = True  # not said: RFC 4791 means "any component"

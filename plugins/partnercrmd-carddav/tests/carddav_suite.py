@@ -29,7 +29,7 @@ from carddav_seed import CARDS, seed_book
 from carddav_servers import RawDav
 from partnercrmd_carddav.connector import open_book
 
-from partnercrmd.sdk import Activity, BookContext, CallDirection, SearchQuery
+from partnercrmd.sdk import Activity, AddinError, BookContext, CallDirection, SearchQuery
 from partnercrmd.testing import ApiSession, RecordingOpener, action, configure_book, names, search
 
 CALL = {
@@ -60,10 +60,12 @@ class SuiteServer:
     """The collection under which the user may make calendars."""
     stop_serving: Callable[[], None]
     """Stop the server's web front (the server "goes away")."""
-    serve_again: Callable[[], None]
+    serve_again: Callable[[], object]
     """Start it again on the same port with the same data, for the tests after."""
     settings: dict[str, Any] = field(default_factory=dict)
     """More settings every book on it needs (a `ca_file`)."""
+    journals: bool = True
+    """Whether its calendars take journal entries (VJOURNAL); SOGo's take events and tasks only."""
 
     def new_book(self) -> str:
         """A new address book of the user's holding Dana, Eamon and Zoë; its path."""
@@ -72,6 +74,13 @@ class SuiteServer:
     def book_settings(self, path: str, **more: Any) -> dict[str, Any]:
         """A `carddav` book's settings for the address book at `path`, as a user would enter them."""
         return {"url": self.url + path, "username": self.username, "password": self.password, **self.settings, **more}
+
+    def display_name(self, path: str) -> str:
+        """The name the server gives the collection at `path` (SOGo keeps none given at creation: its id)."""
+        body = '<?xml version="1.0"?><propfind xmlns="DAV:"><prop><displayname/></prop></propfind>'
+        reply = self.raw.request("PROPFIND", path, body, {"Depth": "0", "Content-Type": "application/xml"})
+        assert reply.status == 207, reply
+        return reply.body.split("displayname>", 2)[1].rsplit("</", 1)[0]
 
     def created_card(self, path: str) -> str:
         """The file name of the one card in the address book that the seed did not put there."""
@@ -148,7 +157,7 @@ class CardDavServerSuite:
         await api.call("POST", "DoAction", actionId=action(eamon, "LogActivity"), **CALL)
         stored = unfolded(suite_server.raw.get(book + "eamon.vcf").body)
         assert "[Call 2026-11-25 16:30:00 UTC\\, inbound\\, 0:42] Incoming call: 0161 496 0789 -> 201" in stored
-        assert "— Called back about the invoice" in stored and "TEL;VALUE=uri;TYPE=work:tel:+44-161-496-0789" in stored
+        assert "— Called back about the invoice" in stored and ":tel:+44-161-496-0789" in stored  # the rest kept
         [record] = (await search(api, "Eamon", includeActivities="true"))[book_id]["Records"]
         [activity] = record["Activities"]
         assert (activity["Subject"], activity["Body"]) == (
@@ -168,18 +177,33 @@ class CardDavServerSuite:
         suite_server.raw.make_calendar(calendar, "Calls")
         settings = suite_server.book_settings(book, activity_mode="journal", calendar_url=suite_server.url + calendar)
         connector = open_book(BookContext("j", "Journal", settings, tmp_path, "GB"))
+        call = Activity(
+            "Outgoing call: 201 -> 020 7946 0958",
+            "Quote sent",
+            CallDirection.OUTBOUND,
+            datetime(2026, 11, 25, 17, 0, tzinfo=UTC),
+            300,
+        )
         try:
             [dana] = await connector.search(SearchQuery("whitfield", limit=5))
-            logged = await connector.log_activity(
-                dana.id,
-                Activity(
-                    "Outgoing call: 201 -> 020 7946 0958",
-                    "Quote sent",
-                    CallDirection.OUTBOUND,
-                    datetime(2026, 11, 25, 17, 0, tzinfo=UTC),
-                    300,
-                ),
-            )
+            if not suite_server.journals:
+                # The server's calendars take no journals: Test connection and logging a call both say so.
+                refused = (
+                    f"The calendar {suite_server.url}{calendar} does not take journal entries (VJOURNAL): "
+                    "create one that does, or log calls as 'note'."
+                )
+                write = (await connector.test())[-1]
+                assert (write.check, write.ok, write.error_key, write.message) == (
+                    "write",
+                    False,
+                    "invalid_data",
+                    refused,
+                )
+                with pytest.raises(AddinError) as raised:
+                    await connector.log_activity(dana.id, call)
+                assert (raised.value.code, raised.value.message) == ("invalid_data", refused)
+                return
+            logged = await connector.log_activity(dana.id, call)
             entry = unfolded(suite_server.raw.get(f"{calendar}{logged}.ics").body)
             assert "BEGIN:VJOURNAL" in entry and "X-PARTNERCRMD-CONTACT:dana-whitfield.vcf" in entry
             assert "DESCRIPTION:Quote sent" in entry and "DTSTART:20261125T170000Z" in entry
@@ -278,10 +302,10 @@ class CardDavServerSuite:
             ("search", True),
             ("write", True),
         ], passed
-        assert passed[3][3].startswith("3 contacts with 5 phone numbers indexed")
+        assert passed[3][3].startswith("3 contacts with 5 phone numbers indexed"), passed[3]
 
         # Found by its name from the user's home collection (discovery), and a wrong name says which there are.
-        name = "Contacts " + book.strip("/").rpartition("/")[2][:8]
+        name = suite_server.display_name(book)
         by_name = await checks(suite_server.book_settings(suite_server.book_home, addressbook=name))
         assert by_name[2][:3] == ("addressbook", True, None) and by_name[2][3].startswith(
             f"Using the address book {name!r} at {suite_server.url}{book}"
@@ -305,4 +329,4 @@ class CardDavServerSuite:
         assert (check, ok, key) == ("write", False, "not_found"), message
         assert message.endswith(
             "Create a calendar for journal entries (tasks and journals) on the server, or correct 'calendar_url'."
-        )
+        ), message

@@ -22,6 +22,7 @@ import contextlib
 import glob
 import http.cookiejar
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -33,7 +34,7 @@ import urllib.request
 from pathlib import Path
 from typing import ClassVar
 
-from carddav_servers import RawDav, _Server
+from carddav_servers import RawDav, _Server, free_port
 
 DAVICAL_SHARE = Path("/usr/share/davical")
 DAVICAL_ADMIN_PASSWORD = "davical-admin-pw-1"
@@ -66,11 +67,13 @@ class PostgresCluster:
 
     SUPERUSER = "postgres"
 
-    def __init__(self) -> None:
+    def __init__(self, tcp: bool = False) -> None:
+        """`tcp`: also listen on 127.0.0.1 (a free port), where roles sign in with their passwords."""
         self.bin = postgres_bin()
         self.base = Path(tempfile.mkdtemp(prefix="partnercrmd-carddav-pg-"))
         self.data = self.base / "data"
-        self.port = 5432  # only names the socket file: nothing listens on TCP
+        self.tcp = tcp
+        self.port = free_port() if tcp else 5432  # without TCP the port only names the socket file
         self.pid: int | None = None
         self._as_root = os.geteuid() == 0
         if self._as_root:
@@ -98,11 +101,12 @@ class PostgresCluster:
         self.run(
             [
                 str(self.bin / "initdb"),
-                *("-D", str(self.data), "-U", self.SUPERUSER, "--auth-local=trust", "--auth-host=reject"),
+                *("-D", str(self.data), "-U", self.SUPERUSER, "--auth-local=trust", "--auth-host=scram-sha-256"),
                 *("-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"),
             ]
         )
-        options = f"-k {self.base} -c listen_addresses= -p {self.port} -c fsync=off -c synchronous_commit=off"
+        listen = "127.0.0.1" if self.tcp else ""
+        options = f"-k {self.base} -c listen_addresses={listen} -p {self.port} -c fsync=off -c synchronous_commit=off"
         self.run(
             [
                 str(self.bin / "pg_ctl"),
@@ -227,6 +231,115 @@ class DavicalServer(_Server):
         )
         if "Home addressbook added" not in answer:
             raise RuntimeError(f"DAViCal did not create the user {username!r}: {answer[-1500:]}")
+
+    def raw(self, user: str = USER) -> RawDav:
+        return RawDav(self.url, user, self.USERS[user])
+
+
+class _Memcached(_Server):
+    """memcached on 127.0.0.1 and a free port (SOGo keeps its sessions and caches there)."""
+
+    def start(self) -> _Memcached:
+        command = ["memcached", "-l", "127.0.0.1", "-p", str(self.port), "-U", "0", "-m", "32"]
+        if os.geteuid() == 0:
+            command += ["-u", "memcache" if _user_exists("memcache") else "nobody"]
+        self._start(command)
+        return self
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+class SogoServer(_Server):
+    """SOGo from Debian's package: `sogod` in the foreground on a free port, its folders and users in PostgreSQL.
+
+    Its configuration is given on sogod's command line (GNUstep's argument domain, which comes before
+    /etc/sogo/sogo.conf): the profile, folder-info and sessions tables in a PostgreSQL cluster of its own,
+    memcached on a free port, and a SQL user source: a `sogo_users` table (plain passwords) that the test fills.
+    SOGo makes its own tables and each user's "Personal Address Book" (Contacts/personal) on first use. As root,
+    sogod (which will not run as root) runs as Debian's `sogo` user, with a home folder of its own.
+    """
+
+    USER = "frank"
+    PASSWORD = "frank-secret-6"
+    USERS: ClassVar[dict[str, str]] = {USER: PASSWORD}
+    DB_PASSWORD = "sogo-db-pw-7"
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.database = PostgresCluster(tcp=True)
+        self.memcached = _Memcached(root)
+        self.home_folder = Path(tempfile.mkdtemp(prefix="partnercrmd-carddav-sogo-"))
+        self._as_root = os.geteuid() == 0
+        if self._as_root:
+            shutil.chown(self.home_folder, "sogo", "sogo")
+
+    @property
+    def home(self) -> str:
+        """The user's contacts folder, under which SOGo keeps their address books."""
+        return f"/SOGo/dav/{self.USER}/Contacts/"
+
+    @property
+    def calendars(self) -> str:
+        return f"/SOGo/dav/{self.USER}/Calendar/"
+
+    def start(self) -> SogoServer:
+        if not Path("/usr/sbin/sogod").exists():
+            raise RuntimeError("SOGo is missing: apt-get install sogo (see the plugin's apt.txt).")
+        try:
+            self.database.start()
+            psql = [str(self.database.bin / "psql"), "-v", "ON_ERROR_STOP=1", "-qX", "-d"]
+            self.database.run([*psql, "postgres", "-c", f"CREATE ROLE sogo LOGIN PASSWORD '{self.DB_PASSWORD}'"])
+            self.database.run([*psql, "postgres", "-c", "CREATE DATABASE sogo OWNER sogo"])
+            rows = ", ".join(
+                f"('{user}', '{user}', '{password}', '{user.title()} Sogo', '{user}@example.invalid')"
+                for user, password in self.USERS.items()
+            )
+            table = (
+                "CREATE TABLE sogo_users (c_uid varchar(128) PRIMARY KEY, c_name varchar(128) NOT NULL, "
+                "c_password varchar(256) NOT NULL, c_cn varchar(128), mail varchar(128))"
+            )
+            fill = f"INSERT INTO sogo_users VALUES {rows}"  # noqa: S608 (the test's own constants)
+            self.database.run([*psql, "sogo", "-c", table, "-c", "ALTER TABLE sogo_users OWNER TO sogo", "-c", fill])
+            self.memcached.start()
+            self.serve()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def serve(self) -> None:
+        """Start (or start again) sogod on the port chosen at the outset."""
+        database = f"postgresql://sogo:{self.DB_PASSWORD}@127.0.0.1:{self.database.port}/sogo"
+        source = (
+            f'({{type = sql; id = users; viewURL = "{database}/sogo_users"; canAuthenticate = YES; '
+            "isAddressBook = NO; userPasswordAlgorithm = plain;})"
+        )
+        command = ["/usr/sbin/sogod", "-WONoDetach", "YES", "-WOPort", f"127.0.0.1:{self.port}", "-WOLogFile", "-"]
+        command += ["-WOPidFile", str(self.home_folder / "sogo.pid"), "-WOWorkersCount", "3"]
+        command += ["-SOGoProfileURL", f"{database}/sogo_user_profile"]
+        command += ["-OCSFolderInfoURL", f"{database}/sogo_folder_info"]
+        command += ["-OCSSessionsFolderURL", f"{database}/sogo_sessions_folder"]
+        command += ["-SOGoMemcachedHost", f"127.0.0.1:{self.memcached.port}", "-SOGoTimeZone", "UTC"]
+        command += ["-SOGoMailDomain", "example.invalid", "-SOGoUserSources", source]
+        if self._as_root:
+            command = ["runuser", "-u", "sogo", "--", *command]
+        self._start(command, env={**os.environ, "HOME": str(self.home_folder)}, group=True)
+
+    def stop_web_server(self) -> None:
+        """Stop sogod only (its database and memcached keep running)."""
+        super().stop()
+
+    def stop(self) -> None:
+        super().stop()
+        self.memcached.stop()
+        self.database.stop()
+        shutil.rmtree(self.home_folder, ignore_errors=True)
 
     def raw(self, user: str = USER) -> RawDav:
         return RawDav(self.url, user, self.USERS[user])
