@@ -334,6 +334,23 @@ async def test_a_created_contact_is_a_user_in_rt_and_found_by_number_and_name(
     assert names((await search(api, "Grace Hopper"))[book]) == ["Grace Hopper"]
 
 
+async def test_a_contact_rt_already_has_is_refused_with_rts_reason(
+    api: ApiSession, partnercrmd_app: web.Application, rt: RtServer
+) -> None:
+    book = await rt_book(partnercrmd_app, rt)
+    first = {"RecordTypeId": f"{book}/Contact", "ContactName": "Ada Lovelace", "Email": "ada@example.com"}
+    await api.call("POST", "CreateNewRecord", **first)
+    response = await api.request("POST", "CreateNewRecord", **first, Phone="020 7183 8760")
+    assert response.status == 502
+    message = (await response.json())["Message"]
+    assert message.startswith("Request Tracker did not accept the data to create the user (400: ")
+    assert "in use" in message  # RT's own words
+    assert len(rt.api().users(EmailAddress="ada@example.com")) == 1
+    nameless = await api.request("POST", "CreateNewRecord", RecordTypeId=f"{book}/Contact", Phone="020 7183 8761")
+    assert nameless.status == 502
+    assert "RT needs a name or an email address for a new user" in (await nameless.json())["Message"]
+
+
 # --- failures ----------------------------------------------------------------------------------------
 
 
