@@ -245,23 +245,25 @@ async def test_a_call_is_a_comment_on_the_callers_most_recently_updated_open_tic
 ) -> None:
     raw = rt.api()
     user_id = raw.create_user(Name=unique("caller"), RealName="Cal Comment", WorkPhone="020 7946 0130")
-    older = raw.create_ticket(user_id, "VPN does not connect")
-    newer = raw.create_ticket(user_id, "Printer jams")
+    first = raw.create_ticket(user_id, "VPN does not connect")
+    middle = raw.create_ticket(user_id, "Printer jams")
+    last = raw.create_ticket(user_id, "Monitor flickers")
     closed = raw.create_ticket(user_id, "Old laptop", Status="resolved")
-    raw.ok("POST", f"/ticket/{older}/comment", {"Content": "still broken", "ContentType": "text/plain"})  # updated last
-    raw.ok("PUT", f"/ticket/{closed}", {"Subject": "Old laptop (returned)"})  # resolved: not a candidate
+    time.sleep(1.1)  # RT keeps LastUpdated in whole seconds: the comment below makes `middle` the latest updated
+    raw.ok("POST", f"/ticket/{middle}/comment", {"Content": "still jamming", "ContentType": "text/plain"})
+    raw.ok("PUT", f"/ticket/{closed}", {"Subject": "Old laptop (returned)"})  # updated later, but not open
     book = await rt_book(partnercrmd_app, rt)
     await log_call(api, await only_record(api, book, "+44 20 7946 0130"))
 
-    history = raw.history(older)  # read back through REST2, not through the add-in
-    call = history[-1]
+    call = raw.history(middle)[-1]  # read back through REST2, not through the add-in
     assert (call["Type"], call["Data"].strip()) == ("Comment", "Incoming call: +44 20 7946 0130 -> +44 20 7946 0000")
     assert "Printer on floor 3 is jammed again." in call["Text"] and "Duration: 1:35" in call["Text"]
     assert call["TimeTaken"] == "2"  # 95 s, in RT's whole minutes
-    assert [t["Type"] for t in raw.history(newer)] == ["Create"]
+    assert [t["Type"] for t in raw.history(first)] == [t["Type"] for t in raw.history(last)] == ["Create"]
     assert [t["Subject"] for t in raw.tickets(f"Requestor.id = {user_id}")] == [
         "VPN does not connect",
         "Printer jams",
+        "Monitor flickers",
         "Old laptop (returned)",
     ]
 
