@@ -1,3 +1,3 @@
 """The add-in's version, in a module of its own so that packaging can read it without importing anything."""
 
-__version__ = "0.2.0"
+__version__ = "0.2.1"
