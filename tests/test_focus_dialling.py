@@ -428,3 +428,15 @@ async def test_a_number_in_a_web_page_input_in_chromium_shows_the_button_and_cli
         await asyncio.to_thread(desktop.run, "xdotool", "mousemove", str(bx + bw // 2), str(by + bh // 2), "click", "1")
         event = await next_event(ws, "MakeCallRequest")
     assert (event["Source"], event["E164"]) == ("Selection", "+442079460958")
+
+
+async def test_switched_on_while_a_field_with_a_number_has_the_focus_the_button_appears(
+    api: ApiSession, desktop: Desktop, fields: GtkFields, partnercrmd_config: DaemonConfig
+) -> None:
+    focus = api.client.app[appkeys.FOCUS_DIALLING]
+    partnercrmd_config.focus_dialling = False
+    await until(lambda: not focus.watching, "focus dialling off")
+    await asyncio.to_thread(fields.focus, "plain")
+    await asyncio.to_thread(fields.focus, "phone")  # while nobody listens: no event will say so again
+    partnercrmd_config.focus_dialling = True
+    await until(lambda: visible_button(desktop) is not None, "the dial button for the field focused before")

@@ -182,25 +182,27 @@ def main() -> None:
     button.pack()
 
     def poll() -> None:
-        while True:
+        latest: dict[str, Any] | None = {}
+        while latest is not None:  # only the newest command counts: a show and a hide in one look end hidden
             try:
                 command = commands.get_nowait()
             except queue.Empty:
                 break
-            if command is None:
-                root.destroy()
-                return
-            if "show" in command:
-                shown = command["show"]
-                button.configure(text=str(shown.get("label", "Dial"))[:MAX_LABEL])
-                root.update_idletasks()
-                size = (root.winfo_reqwidth(), root.winfo_reqheight())
-                screen = (root.winfo_screenwidth(), root.winfo_screenheight())
-                root.geometry(place(shown.get("field"), size, screen, root.winfo_pointerxy()))
-                root.deiconify()
-                root.lift()
-            elif "hide" in command:
-                root.withdraw()
+            latest = command
+        if latest is None:
+            root.destroy()
+            return
+        if "show" in latest:
+            shown = latest["show"]
+            button.configure(text=str(shown.get("label", "Dial"))[:MAX_LABEL])
+            root.update_idletasks()
+            size = (root.winfo_reqwidth(), root.winfo_reqheight())
+            screen = (root.winfo_screenwidth(), root.winfo_screenheight())
+            root.geometry(place(shown.get("field"), size, screen, root.winfo_pointerxy()))
+            root.deiconify()
+            root.lift()
+        elif "hide" in latest:
+            root.withdraw()
         root.after(POLL_MS, poll)
 
     threading.Thread(target=read_input, name="dial-button-input", daemon=True).start()

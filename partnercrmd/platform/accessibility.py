@@ -46,6 +46,17 @@ TEXT_FIELD_ROLES = frozenset({ROLE_TEXT, ROLE_ENTRY})
 """Roles whose text is read: GTK and Qt line edits (TEXT), web page inputs and text areas (ENTRY)."""
 COORDS_SCREEN = 0
 """ATSPI_COORD_TYPE_SCREEN: extents in screen pixels."""
+ROOT = "/org/a11y/atspi/accessible/root"
+"""The registry's desktop: its children are the applications on the bus."""
+MAX_APPLICATIONS = 50
+"""Applications asked for their focused accessible when watching starts."""
+STATE_FOCUSED = 12
+MATCH_ALL = 1
+"""ATSPI_Collection_MATCH_ALL: an empty list matches all of nothing (any other match type refuses every accessible)."""
+SORT_CANONICAL = 1
+"""ATSPI_Collection_SORT_ORDER_CANONICAL (INVALID, 0, finds nothing)."""
+FOCUSED_RULE = [[1 << STATE_FOCUSED, 0], MATCH_ALL, {}, MATCH_ALL, [], MATCH_ALL, [], MATCH_ALL, False]
+"""A Collection match rule: every accessible whose states include FOCUSED."""
 
 A11Y_BUS = ("org.a11y.Bus", "/org/a11y/bus", "org.a11y.Bus")
 REGISTRY = ("org.a11y.atspi.Registry", "/org/a11y/atspi/registry", "org.a11y.atspi.Registry")
@@ -172,6 +183,7 @@ class AtspiFocusWatcher:
             log.info("the accessibility bus is unavailable (%s)", type(exc).__name__)
             raise AccessibilityUnavailable(NO_A11Y_BUS) from None
         self._bus.add_message_handler(self._on_message)
+        self._look = asyncio.get_running_loop().create_task(self._find_focus())
 
     async def _register(self, event: str) -> None:
         """Ask the registry to have applications send `event` (at-spi2-core ≥ 2.36 takes (sas s), older ones (s))."""
@@ -223,6 +235,38 @@ class AtspiFocusWatcher:
         field = await self._read(*source)
         if source == self._focus:
             self._tell(field)
+
+    async def _find_focus(self) -> None:
+        """At start: the accessible that has the focus already (no event will say so until the focus moves).
+
+        Each application on the bus (at most `MAX_APPLICATIONS`) is asked once for an accessible in the
+        focused state (Collection.GetMatches); a focus event that arrives meanwhile wins."""
+        bus = self._bus
+        try:
+            applications = await self._call(bus, REGISTRY[0], ROOT, "org.a11y.atspi.Accessible", "GetChildren")
+        except (TimeoutError, _DBusFailure):
+            return
+        for name, path in list(applications[0])[:MAX_APPLICATIONS]:
+            if self._focus is not None:
+                return
+            try:
+                (found,) = await self._call(
+                    bus,
+                    str(name),
+                    str(path),
+                    "org.a11y.atspi.Collection",
+                    "GetMatches",
+                    "(aiia{ss}iaiiasib)uib",
+                    [FOCUSED_RULE, SORT_CANONICAL, 1, True],
+                )
+            except (TimeoutError, _DBusFailure, ValueError, TypeError):
+                continue  # an application without Collection, or one that does not answer
+            if found and self._focus is None:
+                self._focus = source = (str(found[0][0]), str(found[0][1]))
+                field = await self._read(*source)
+                if source == self._focus:
+                    self._tell(field)
+                return
 
     def _cancel_look(self) -> None:
         if self._look is not None:
