@@ -92,9 +92,8 @@ class RtBook(Connector):
         else:
             await self.index.refresh(self._index_entries)
         wanted = phone_key(number, self.region)
-        found = [
-            c for c in await self._read_users(await self.index.lookup(number)) if has_number(c, wanted, self.region)
-        ]
+        hits = (await self.index.lookup(number))[:limit]  # a switchboard number may be many users': read no more
+        found = [c for c in await self._read_users(hits) if has_number(c, wanted, self.region)]
         if not found:
             recent = await self.client.users(per_page=RECENT_USERS, orderby="LastUpdated", order="DESC")
             for record in recent.items:
