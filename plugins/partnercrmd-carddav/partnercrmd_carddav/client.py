@@ -110,13 +110,14 @@ class DavClient:
             # A connection that broke after the server was reached: a server that closes every connection after
             # one answer without saying so (SOGo) breaks the next request on it. aiohttp sends GET, PUT, DELETE
             # and OPTIONS again on a new connection by itself, but not WebDAV's PROPFIND and REPORT, which are
-            # just as safe to repeat: send those once more on a connection of their own, and from then on ask
-            # for a new connection for every request to this server.
+            # just as safe to repeat: send those once more on a connection of their own and, when that one is
+            # answered (the server is there: it had dropped the connection), from then on ask for a new connection
+            # for every request to this server. A server that went away fails again and is reported as gone.
             if exc.code != "cannot_connect" or not self.http.reachable or method not in RESENT_METHODS:
                 raise
-            self.one_request_per_connection = True
             sent["Connection"] = "close"
             reply = await self.http.request(method, url, data=body, headers=sent, allow_redirects=True)
+            self.one_request_per_connection = True
         if reply.status == 401:
             raise AddinError(
                 f"The server {display_address(url)} refused the user name {self.username!r} or its password "
