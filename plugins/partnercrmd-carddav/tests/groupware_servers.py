@@ -1,4 +1,7 @@
-"""Real groupware CardDAV servers for the tests: DAViCal (PHP on PostgreSQL), each on 127.0.0.1 with a free port.
+"""Real groupware CardDAV servers for the tests: DAViCal and SOGo, each on 127.0.0.1 with a free port.
+
+Both come from Debian's packages (the plugin's apt.txt) and keep their data in PostgreSQL, so this module is
+for Linux (like those packages): it uses `pwd`, `runuser` and process groups.
 
 `PostgresCluster` runs Debian's server binaries (`initdb`, `pg_ctl`) in a temporary
 folder, listening only on a Unix socket there, as the `postgres` user when the tests
@@ -14,6 +17,9 @@ DAViCal reads `/etc/davical/<SERVER_NAME>-conf.php` before the package's
 `/etc/davical/config.php`, so a two-line router script gives PHP a SERVER_NAME
 whose path leads from /etc/davical/ to the test's folder, and the configuration puts
 the real name (127.0.0.1) back before DAViCal uses it. Nothing under /etc is written.
+
+`SogoServer` is Debian's `sogo` package: sogod in the foreground, configured on its command line, with a
+PostgreSQL cluster (on TCP, where SOGo signs in with a password) and memcached of its own.
 """
 
 from __future__ import annotations
