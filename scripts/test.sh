@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # openbox: a window manager, so that the capture box's test can prove focus stays in the user's window.
 # trayer: an X11 system tray host for the tray icon's test.
 APT_PACKAGES=(xvfb xclip xdotool wrk tesseract-ocr xdg-utils desktop-file-utils fonts-dejavu-core fonts-liberation libtk8.6 chromium firefox-esr libnss3-tools dunst openbox trayer)
-APT_PACKAGES+=(at-spi2-core dbus-bin python3-gi gir1.2-gtk-3.0)  # focus dialling: the accessibility bus, dbus-monitor, a GTK app
+APT_PACKAGES+=(at-spi2-core dbus-bin python3-gi gir1.2-gtk-3.0 python3-pyqt5)  # focus dialling: a11y bus, GTK and Qt apps
 for list in plugins/*/apt.txt; do
     if [ -f "$list" ]; then
         read -r -a listed <<< "$(grep -v '^#' "$list" | tr '\n' ' ')"

@@ -200,6 +200,75 @@ def fields(a11y: AccessibilityBus, folder: Path, desktop: Desktop) -> Iterator[G
         app.close()
 
 
+QT_APP = r'''
+"""Two line edits (a phone number and a note) in a Qt 5 window; reads "focus NAME" lines."""
+import sys
+from PyQt5.QtCore import QSocketNotifier
+from PyQt5.QtWidgets import QApplication, QFormLayout, QLineEdit, QWidget
+
+app = QApplication(sys.argv[:1])
+window = QWidget()
+window.setWindowTitle("Focus dialling Qt")
+form = QFormLayout(window)
+edits = {"plain": QLineEdit("Call back after lunch"), "phone": QLineEdit(sys.argv[1])}
+form.addRow("Notes", edits["plain"])
+form.addRow("Phone", edits["phone"])
+window.show()
+
+def command():
+    line = sys.stdin.readline()
+    if not line:
+        app.quit()
+        return
+    edits[line.split()[1]].setFocus()
+    print("done", flush=True)
+
+notifier = QSocketNotifier(sys.stdin.fileno(), QSocketNotifier.Read)
+notifier.activated.connect(command)
+print("ready", flush=True)
+app.exec_()
+'''
+
+
+class QtFields:
+    """A Qt 5 program (Debian's python3-pyqt5) with line edits, its accessibility on (QT_ACCESSIBILITY=1)."""
+
+    def __init__(self, a11y: AccessibilityBus, folder: Path, desktop: Desktop) -> None:
+        program = folder / "qt_fields.py"
+        program.write_text(QT_APP, encoding="utf-8")
+        self.process = subprocess.Popen(
+            [SYSTEM_PYTHON, str(program), PHONE],
+            env={**a11y.env, "QT_ACCESSIBILITY": "1", "QT_QPA_PLATFORM": "xcb"},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline().strip() == b"ready"
+        self.window = wait_until(lambda: window_named(desktop, "Focus dialling Qt", "--onlyvisible"), WAIT, what="Qt")
+
+    def focus(self, name: str) -> None:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(f"focus {name}\n".encode())
+        self.process.stdin.flush()
+        assert self.process.stdout.readline().strip() == b"done"
+
+    def close(self) -> None:
+        stop(self.process)
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
+
+
+@pytest.fixture(scope="module")
+def qt_fields(a11y: AccessibilityBus, folder: Path, desktop: Desktop) -> Iterator[QtFields]:
+    app = QtFields(a11y, folder, desktop)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
 class Chromium:
     """Debian's Chromium showing a web page with a phone input, accessibility on (as a screen reader turns it on)."""
 
@@ -440,3 +509,25 @@ async def test_switched_on_while_a_field_with_a_number_has_the_focus_the_button_
     await asyncio.to_thread(fields.focus, "phone")  # while nobody listens: no event will say so again
     partnercrmd_config.focus_dialling = True
     await until(lambda: visible_button(desktop) is not None, "the dial button for the field focused before")
+
+
+async def test_a_number_in_a_qt_line_edit_shows_the_button_and_clicking_dials(
+    api: ApiSession, desktop: Desktop, qt_fields: QtFields
+) -> None:
+    focus = api.client.app[appkeys.FOCUS_DIALLING]
+    await until(lambda: focus.watching, "focus dialling watching")
+    async with api.client.ws_connect(f"/api/v1/events/{api.app_id}") as ws:
+        await asyncio.to_thread(desktop.run, "xdotool", "windowfocus", "--sync", qt_fields.window)
+        await asyncio.to_thread(qt_fields.focus, "plain")
+        await asyncio.to_thread(qt_fields.focus, "phone")
+        button: list[str] = []
+
+        def shown() -> bool:
+            button[:] = [found] if (found := visible_button(desktop)) else []
+            return bool(button)
+
+        await until(shown, "the dial button beside the Qt line edit")
+        bx, by, bw, bh = geometry(desktop, button[0])
+        await asyncio.to_thread(desktop.run, "xdotool", "mousemove", str(bx + bw // 2), str(by + bh // 2), "click", "1")
+        event = await next_event(ws, "MakeCallRequest")
+    assert (event["Source"], event["E164"]) == ("Selection", "+442079460958")
