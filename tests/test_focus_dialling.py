@@ -7,8 +7,8 @@ text, a password field holding digits, and an empty one. The daemon runs in the 
 the phone field makes the dial button appear beside it (found with xdotool, screenshot taken); clicking it
 sends `MakeCallRequest`; the hotkey dials it too; the plain field shows no button, a number typed into a
 focused field brings it; the password field's text
-is never asked for (dbus-monitor watches every call on the accessibility bus). The same with an input of a web
-page in Debian's Chromium (with its accessibility on).
+is never asked for (dbus-monitor watches every call on the accessibility bus). The same with a Qt 5 line edit
+(Debian's python3-pyqt5) and an input of a web page in Debian's Chromium (each with its accessibility on).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ import pytest
 from partnercrmd import appkeys
 from partnercrmd.config import DaemonConfig
 from partnercrmd.dialling.dial_button import WINDOW_TITLE
-from partnercrmd.surfaces import Surface
+from partnercrmd.settings import change_settings
+from partnercrmd.surfaces import Surface, daemon_draws, setting_key
 from partnercrmd.testing import ApiSession, next_event
 from tests.daemon_process import wait_until
 from tests.desktop_session import Desktop, run_daemon_on, stop
@@ -441,7 +442,9 @@ async def test_a_password_field_is_never_read(
 async def test_with_the_surface_switched_off_no_button_but_the_hotkey_dials(
     watching: ApiSession, desktop: Desktop, fields: GtkFields, partnercrmd_config: DaemonConfig
 ) -> None:
-    partnercrmd_config.surfaces_off = frozenset({Surface.FOCUS_DIALLING})
+    vault = watching.client.app[appkeys.VAULT]
+    await asyncio.to_thread(change_settings, vault, {setting_key(Surface.FOCUS_DIALLING): "off"})  # the user's switch
+    await until(lambda: not daemon_draws(partnercrmd_config, Surface.FOCUS_DIALLING), "the switch taken up")
     async with watching.client.ws_connect(f"/api/v1/events/{watching.app_id}") as ws:
         await asyncio.to_thread(fields.focus, "plain")
         await asyncio.to_thread(fields.focus, "phone")
@@ -531,3 +534,30 @@ async def test_a_number_in_a_qt_line_edit_shows_the_button_and_clicking_dials(
         await asyncio.to_thread(desktop.run, "xdotool", "mousemove", str(bx + bw // 2), str(by + bh // 2), "click", "1")
         event = await next_event(ws, "MakeCallRequest")
     assert (event["Source"], event["E164"]) == ("Selection", "+442079460958")
+
+
+async def test_a_number_in_a_web_page_input_in_firefox_shows_the_button(
+    api: ApiSession, desktop: Desktop, a11y: AccessibilityBus, folder: Path
+) -> None:
+    focus = api.client.app[appkeys.FOCUS_DIALLING]
+    await until(lambda: focus.watching, "focus dialling watching")
+    page = folder / "firefox-page.html"
+    page.write_text(WEB_PAGE.replace("Focus dialling page", "Focus dialling Firefox"), encoding="utf-8")
+    profile = folder / "firefox-profile"
+    profile.mkdir(exist_ok=True)
+    firefox = subprocess.Popen(
+        ["firefox-esr", "--no-remote", "--profile", str(profile), page.as_uri()],
+        env={**a11y.env, "GNOME_ACCESSIBILITY": "1", "MOZ_DISABLE_CONTENT_SANDBOX": "1"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        window = await asyncio.to_thread(
+            wait_until, lambda: window_named(desktop, "Focus dialling Firefox", "--onlyvisible"), 60, what="Firefox"
+        )
+        await asyncio.to_thread(desktop.run, "xdotool", "windowfocus", "--sync", window)
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(desktop.run, "xdotool", "key", "Tab")
+        await until(lambda: visible_button(desktop) is not None, "the dial button beside Firefox's input")
+        assert focus.number is not None and focus.number.e164 == "+442079460958"
+    finally:
+        stop(firefox)
