@@ -92,6 +92,20 @@ def test_offer_lists_the_numbers_found() -> None:
     assert events.queue.empty()
 
 
+def test_an_offer_another_surface_shows_reaches_the_events_but_not_the_on_screen_offers() -> None:
+    hub = EventHub()
+    events = hub.subscribe("pdc")
+    service = DialService(hub, lambda: DiallingRules("GB"))
+    drawn: list[tuple[list[str], DialSource]] = []
+    service.on_offer.append(lambda targets, source: drawn.append(([t.destination for t in targets], source)))
+    service.offer_text("020 7946 0958", DialSource.SCREEN_READ, on_screen=True)  # the capture box lists it
+    offer = events.queue.get_nowait()
+    assert offer is not None and offer["EventType"] == "DialOffer" and offer["Source"] == "ScreenRead"
+    assert drawn == []
+    service.offer_text("0161 496 0789", DialSource.CLIPBOARD)
+    assert drawn == [(["+441614960789"], DialSource.CLIPBOARD)]
+
+
 async def test_dial_route_sends_make_call_request(api: ApiSession) -> None:
     async with api.client.ws_connect(f"/api/v1/events/{api.app_id}") as ws:
         answer = await api.call("POST", "Dial", Destination="tel:+44-20-7946-0958", Source="Tel")

@@ -315,7 +315,9 @@ class DesktopHotkeys:
                 box.close()
             return
         if self.config.screen_read_dialling:  # not switched off during the read
-            targets = self.dial.offer([n.number for n in numbers], DialSource.SCREEN_READ)
+            # The box framing this read lists the numbers: no notification of them as well.
+            on_screen = box is not None and box.up and box.drawn
+            targets = self.dial.offer([n.number for n in numbers], DialSource.SCREEN_READ, on_screen=on_screen)
             if box is not None:
                 box.show(targets)
         elif box is not None:

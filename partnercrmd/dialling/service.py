@@ -142,8 +142,12 @@ class DialService:
         for listener in list(self.on_call):
             listener(target)
 
-    def offer(self, numbers: Iterable[FoundNumber], source: DialSource) -> list[DialTarget]:
-        """Numbers the user has not chosen yet: send `DialOffer` with them (nothing if none, just offered or paused)."""
+    def offer(self, numbers: Iterable[FoundNumber], source: DialSource, *, on_screen: bool = False) -> list[DialTarget]:
+        """Numbers the user has not chosen yet: send `DialOffer` with them (nothing if none, just offered or paused).
+
+        `on_screen`: a surface of the caller's lists them already (the capture box of a Ctrl+Shift read), so the
+        `on_offer` surfaces do not show them a second time; the event goes out all the same.
+        """
         rules = self.rules()
         targets = [rules.apply(n) for n in numbers][:MAX_OFFERED]
         if not targets or self.paused_until is not None:
@@ -152,9 +156,9 @@ class DialService:
         if self._duplicate(f"offer:{source}", "|".join(t.destination for t in targets)):
             return targets
         self.hub.publish("DialOffer", {"Source": str(source), "Numbers": [t.event() for t in targets]})
-        for listener in list(self.on_offer):
+        for listener in [] if on_screen else list(self.on_offer):
             listener(targets, source)
         return targets
 
-    def offer_text(self, text: str, source: DialSource) -> list[DialTarget]:
-        return self.offer(find_numbers(text, self.rules().region), source)
+    def offer_text(self, text: str, source: DialSource, *, on_screen: bool = False) -> list[DialTarget]:
+        return self.offer(find_numbers(text, self.rules().region), source, on_screen=on_screen)
