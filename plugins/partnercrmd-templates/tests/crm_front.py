@@ -28,6 +28,9 @@ TEAMMATE = "tea_6r55a"
 COMPANY = False
 """A Front contact has no company (accounts are other resources); the template shows none."""
 ABSENT = ("SearchByName", "Pop")
+ONE_CONTACT_PER_NUMBER = True
+"""A resource alias (alt:phone:…) names one contact (https://dev.frontapp.com/docs/resource-aliases-1): Front
+answers a phone handle with the contact that holds it, so a colleague sharing the line is not shown."""
 STORED = {"Dana": "+442079460958", "Eamon": "+12127365000", "Zoë": "+33142685300"}
 MOBILE = {"Eamon": "+12127365001"}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
@@ -345,3 +346,65 @@ async def test_a_rate_limited_crm_is_waited_out(api: ApiSession, book: str, crm:
     token_path = crm.oauth.token_path if crm.oauth else None
     sent = [path for _, path in crm.requests[before:] if path.split("?")[0] != token_path]
     assert crm.limited == 0 and len(sent) >= 2 and sent[0] == sent[1]  # refused, then sent again after the wait
+
+
+# --- what users report breaking, for every template -----------------------------------------------------------------
+
+
+@pytest.fixture
+async def second_crm(template_id: str) -> AsyncIterator[FakeCrm]:
+    """Another account of the same CRM, answering promptly."""
+    fake: FakeCrm = CRMS[template_id].build()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.mark.parametrize("template_id", sorted(t for t in CRMS if finds_by_number(t)))
+async def test_callers_sharing_a_number_are_all_found(
+    api: ApiSession, book: str, crm: FakeCrm, template_id: str
+) -> None:
+    """A second contact created with Dana's number (a colleague on the same line): a call from it finds both,
+    except where the CRM's lookup names one contact per number (its ONE_CONTACT_PER_NUMBER, documented)."""
+    one = getattr(CRMS[template_id], "ONE_CONTACT_PER_NUMBER", False)
+    expected = ["Dana Whitfield"] if one else ["Dana Whitfield", "Sam Whitfield"]
+    created = await api.call(
+        "POST",
+        "CreateNewRecord",
+        RecordTypeId=f"{book}/Contact",
+        FirstName="Sam",
+        LastName="Whitfield",
+        Phone="+44 20 7946 0958",
+        Email="sam.whitfield@northwind.example",
+    )
+    assert created["DisplayText"] == "Sam Whitfield"
+    for query in ("+44 20 7946 0958", "020 7946 0958"):
+        found = await book_records(api, book, query)
+        assert sorted(r["DisplayText"] for r in found) == expected, query
+        assert len({record_id(r, crm) for r in found}) == len(expected)
+
+
+async def test_a_crm_slower_than_the_deadline_costs_only_its_own_records(
+    api: ApiSession,
+    partnercrmd_app: web.Application,
+    book: str,
+    crm: FakeCrm,
+    second_crm: FakeCrm,
+    template_id: str,
+) -> None:
+    """One account that accepts the request and never answers: the search answers by its deadline with the other
+    account's records, and says which book did not answer."""
+    other = await configure_book(
+        partnercrmd_app, template_id, name="Other account", **CRMS[template_id].settings(second_crm)
+    )
+    crm.hang = True
+    try:
+        for query in (dana_by_number(template_id), dana_query(template_id)):
+            started = time.monotonic()
+            found = await search(api, query, timeoutMs=1500)
+            assert time.monotonic() - started < 4, query
+            assert [r["DisplayText"] for r in found[other]["Records"]] == ["Dana Whitfield"], query
+            assert found[other]["ExceptionText"] == ""
+            assert (found[book]["Records"], found[book]["ExceptionText"]) == ([], "No answer within 1.5 s."), query
+    finally:
+        crm.hang = False

@@ -13,14 +13,10 @@ data centre.
 from __future__ import annotations
 
 import pytest
-from aiohttp import web
 from partnercrmd_templates import discover
-from templates_fake_crm import FakeCrm
 
 # The catalogue's fixtures: the reproduction (a vendor contract where one exists) and its book.
-from test_templates_catalogue import CRMS, book, book_records, crm, record_id
-
-from partnercrmd.testing import ApiSession, configure_book, search
+from test_templates_catalogue import book, crm
 
 __all__ = ["book", "crm"]  # fixtures used by name
 
@@ -30,46 +26,6 @@ DOCUMENTED = ("zammad", "espocrm", "dolibarr", "erpnext", "agilecrm", "zoho-desk
 @pytest.fixture(params=DOCUMENTED)
 def template_id(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-async def test_callers_sharing_a_number_are_all_found(api: ApiSession, book: str, crm: FakeCrm) -> None:
-    """A second contact created with Dana's number (a colleague on the same line): a call from it finds both."""
-    created = await api.call(
-        "POST",
-        "CreateNewRecord",
-        RecordTypeId=f"{book}/Contact",
-        FirstName="Sam",
-        LastName="Whitfield",
-        Phone="+44 20 7946 0958",
-        Email="sam.whitfield@northwind.example",
-    )
-    assert created["DisplayText"] == "Sam Whitfield"
-    for query in ("+44 20 7946 0958", "020 7946 0958"):
-        found = await book_records(api, book, query)
-        assert sorted(r["DisplayText"] for r in found) == ["Dana Whitfield", "Sam Whitfield"], query
-        assert len({record_id(r, crm) for r in found}) == 2
-
-
-async def test_a_crm_slower_than_the_deadline_costs_only_its_own_records(
-    api: ApiSession, partnercrmd_app: web.Application, book: str, template_id: str
-) -> None:
-    """A second book of the same template on a CRM that accepts the request and never answers: the search answers
-    within the phone client's deadline with the first book's caller, and the slow book's ExceptionText says why."""
-    module = CRMS[template_id]
-    slow: FakeCrm = module.build()
-    await slow.start()
-    try:
-        slow_book = await configure_book(partnercrmd_app, template_id, name="Slow", **module.settings(slow))
-        slow.hang = True
-        answer = await search(api, "+44 20 7946 0958", timeoutMs=1500)
-        assert [r["DisplayText"] for r in answer[book]["Records"]] == ["Dana Whitfield"]
-        assert answer[book]["ExceptionText"] == ""
-        assert answer[slow_book]["Records"] == []
-        assert answer[slow_book]["ExceptionText"] == "No answer within 1.5 s."
-        assert slow.requests, "the slow CRM was asked"
-    finally:
-        slow.hang = False
-        await slow.stop()
 
 
 ZOHO_DATA_CENTRES = ("com", "eu", "in", "com.au", "jp", "ca", "com.cn", "sa")
