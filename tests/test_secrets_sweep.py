@@ -122,7 +122,7 @@ def has_secret(integration: Integration) -> bool:
 
 def template_book(integration: Integration, api: str, tokens: str) -> SweptBook:
     """A book of a template with every secret setting known: addresses at `api` (the token endpoint at `tokens`
-    where it has its own setting), other required settings made up."""
+    where it has its own setting), other required settings made up (text, whole numbers, choices)."""
     settings: dict[str, str] = {}
     for spec in integration.config:
         if spec.secret:
@@ -132,6 +132,10 @@ def template_book(integration: Integration, api: str, tokens: str) -> SweptBook:
             settings[spec.key] = tokens if TOKEN_URL_SETTINGS.get(integration.id) == spec.key else api
         elif spec.required and spec.kind is FieldKind.TEXT:
             settings[spec.key] = f"{spec.key.replace('_', '-')}-1"
+        elif spec.required and spec.kind is FieldKind.INT:
+            settings[spec.key] = "1"
+        elif spec.required and spec.kind is FieldKind.CHOICE and spec.choices:
+            settings[spec.key] = spec.choices[0]
     secret_keys = tuple(f.key for f in integration.config if f.secret)
     basic = basic_credentials(integration, settings)
     return SweptBook(integration.id, f"{integration.id} template sweep", settings, secret_keys, basic)
@@ -199,6 +203,7 @@ def swept_books(
             {"url": api, "token": secret("bottlecrm", "token", prefix="bcrm_pat_")},
             ("token",),
         ),
+        SweptBook("rt", "Request Tracker sweep", {"url": api, "token": secret("rt", "token")}, ("token",)),
         SweptBook(
             "leaky",
             "Leaky sweep",
