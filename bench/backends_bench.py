@@ -51,6 +51,7 @@ import base64
 import contextlib
 import dataclasses
 import http.client
+import inspect
 import json
 import os
 import random
@@ -63,6 +64,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -96,7 +98,8 @@ from partnercrmd.config import DaemonConfig  # noqa: E402
 from partnercrmd.paths import Paths  # noqa: E402
 from partnercrmd.vault_sync import reload_vault  # noqa: E402
 from tests.backend_servers import (  # noqa: E402
-    KINDS,
+    ALL_KINDS,
+    INTEGRATIONS,
     Backend,
     bottlecrm_prepared,
     close_all,
@@ -104,8 +107,14 @@ from tests.backend_servers import (  # noqa: E402
     run_parallel,
     start_bottlecrm,
     start_carddav,
+    start_evolution,
+    start_groupware,
     start_ldap,
+    start_mariadb,
+    start_rt,
+    start_samba_ad,
     start_sql,
+    start_thunderbird,
     start_tryton,
 )
 
@@ -121,11 +130,31 @@ DATA_VERSION = 1
 SEED = 20261125
 CONTACTS = 10_000
 QUICK_CONTACTS = 1_000
-ALL = "all five"
-NO_CARDDAV = "all but carddav"
-GROUPS: dict[str, tuple[str, ...]] = {ALL: KINDS, NO_CARDDAV: tuple(k for k in KINDS if k != "carddav")}
-"""The daemons with several books, and which."""
-CONFIGS = (*KINDS, *GROUPS)
+ALL = "all books"
+NO_CARDDAV = "all but CardDAV"
+SERVERS: tuple[str, ...] = ALL_KINDS
+"""The servers of this run, by kind (tests/backend_servers.py): every one, or those `--servers` names."""
+GROUPS: dict[str, tuple[str, ...]] = {}
+"""The daemons with several books, and which: every server's book, and all but the CardDAV ones (`choose`)."""
+CONFIGS: tuple[str, ...] = ()
+"""Every daemon: one per server, then the groups."""
+
+
+def choose(servers: Sequence[str]) -> None:
+    """Make `servers` (kinds, in ALL_KINDS' order) this run's: SERVERS, GROUPS and CONFIGS follow them."""
+    global SERVERS, GROUPS, CONFIGS  # the run's one selection, read by the report's tables
+    unknown = set(servers) - set(ALL_KINDS)
+    if unknown or not servers:
+        raise SystemExit(f"--servers takes some of {', '.join(ALL_KINDS)}; not {', '.join(sorted(unknown))}")
+    SERVERS = tuple(k for k in ALL_KINDS if k in servers)
+    GROUPS = {ALL: SERVERS}
+    others = tuple(k for k in SERVERS if INTEGRATIONS.get(k, k) != "carddav")
+    if 1 < len(others) < len(SERVERS):
+        GROUPS[NO_CARDDAV] = others
+    CONFIGS = (*SERVERS, *GROUPS)
+
+
+choose(ALL_KINDS)
 SEARCH_TIMEOUT_MS = 10_000
 """The deadline the benchmark's searches ask for: long, so that slow answers are measured, not cut off."""
 DEFAULT_DEADLINE = 1.5
@@ -133,6 +162,27 @@ TURN_PAUSE = 3.0
 """Seconds between two daemons' turns: longer than a CardDAV change check of 10,000 cards takes in Radicale."""
 """The daemon's default deadline: answers slower than this are counted."""
 TRYTON_BATCH = 500
+MARIADB_BATCH = 1_000
+MARIADB_PHONE_COLUMNS = ("work_phone", "mobile")
+"""The phone columns of the SQL add-in's test table (sql_test_support.TABLE_SETTINGS)."""
+DAV_PUT_CONNECTIONS = 8
+THUNDERBIRD_BATCH = 1_000
+EDS_BATCH = 500
+SEED_LIMITS: dict[str, int] = {}
+"""Servers that hold fewer people than the others (too slow to seed with N in reasonable time), by kind."""
+RT_SEED_SCRIPT = r"""
+use strict; use warnings;
+use JSON::PP; use RT; RT::LoadConfig(); RT::Init();
+my $count = 0;
+while (my $line = <STDIN>) {
+    my $fields = decode_json($line);
+    my $user = RT::User->new(RT->SystemUser);
+    my ($id, $msg) = $user->Create(%$fields, Privileged => 0);
+    die "user $fields->{Name}: $msg\n" unless $id;
+    $count++;
+}
+print "CREATED $count\n";
+"""
 BOTTLECRM_SEED_SCRIPT = """
 import json, sys
 import django
@@ -177,7 +227,10 @@ LDAP_CHANGED = "20260101000000Z"
 """modifyTimestamp of the seeded entries: a directory's people were not all added a minute before a lookup."""
 SQL_TEXT_COLUMNS = ("first_name", "last_name", "company", "email")
 """The SQL book's name, company and email columns (those its name search reads)."""
-STYLE_OFFSETS = {"carddav": 0, "ldap": 1, "sql": 2, "bottlecrm": 4}
+STYLE_OFFSETS = {
+    "carddav": 0, "ldap": 1, "sql": 2, "bottlecrm": 4,
+    "mariadb": 3, "samba-ad": 0, "rt": 1, "davical": 2, "sogo": 3, "thunderbird": 4, "evolution": 0,
+}  # fmt: skip
 """Each server holds a contact's number in another of the five styles."""
 INTERNATIONAL_STYLES = (0, 3)
 """Tryton's: without a country it takes only international numbers, and stores them as +44 113 496 0123."""
@@ -310,7 +363,8 @@ def dav_request(backend: Backend, method: str, path: str, body: str, headers: di
         connection.close()
 
 
-def vcard(person: Person) -> str:
+def vcard(person: Person, kind: str = "carddav") -> str:
+    """The person as a vCard 3.0, the number written as the server of `kind` holds it."""
     uid = f"bench-{person.index:05d}"
     lines = [
         "BEGIN:VCARD",
@@ -318,7 +372,7 @@ def vcard(person: Person) -> str:
         f"UID:{uid}",
         f"FN:{person.name}",
         f"N:{person.last};{person.first};;;",
-        f"TEL;TYPE=WORK,VOICE:{person.stored('carddav')}",
+        f"TEL;TYPE=WORK,VOICE:{person.stored(kind)}",
         "END:VCARD",
     ]
     return "\r\n".join(lines) + "\r\n"
@@ -533,16 +587,217 @@ def seed_bottlecrm(people: Sequence[Person], root: Path) -> Backend:
     return _with_seeding(backend, Seeding(how, seconds))
 
 
+def seed_mariadb(people: Sequence[Person]) -> Backend:
+    """MariaDB: multi-row INSERTs, then the README's generated reversed-digits columns with their indexes."""
+    backend = start_mariadb()
+    try:
+        book = backend.extra["book"]
+        started = time.perf_counter()
+        rows = [(p.first, p.last, p.stored("mariadb")) for p in people]
+        with book.db.cursor() as cursor:
+            for offset in range(0, len(rows), MARIADB_BATCH):  # PyMySQL sends each batch as one INSERT … VALUES
+                cursor.executemany(
+                    "INSERT INTO contacts (first_name, last_name, work_phone) VALUES (%s, %s, %s)",
+                    rows[offset : offset + MARIADB_BATCH],
+                )
+            inserted = time.perf_counter() - started
+            cursor.execute(
+                "ALTER TABLE contacts "
+                + ", ".join(
+                    f"ADD COLUMN {column}_rdigits VARCHAR(50) GENERATED ALWAYS AS "
+                    f"(REVERSE(REGEXP_REPLACE({column}, '[^0-9]', ''))) STORED, "
+                    f"ADD INDEX contacts_{column}_rdigits ({column}_rdigits)"
+                    for column in MARIADB_PHONE_COLUMNS
+                )
+            )
+            cursor.execute("ANALYZE TABLE contacts")
+        backend.settings["reversed_digits_columns"] = ", ".join(f"{c}:{c}_rdigits" for c in MARIADB_PHONE_COLUMNS)
+        seconds = time.perf_counter() - started
+        how = (
+            f"multi-row `INSERT` of {len(people):,} rows in batches of {MARIADB_BATCH} ({inserted:.2f} s), then the "
+            "README's generated, indexed reversed-digits column of each phone column (`reversed_digits_columns`)"
+        )
+        return _with_seeding(backend, Seeding(how, seconds))
+    except BaseException:
+        backend.close()
+        raise
+
+
+def samba_user(person: Person) -> str:
+    """The person as an AD user (LDIF for Samba's ldbadd)."""
+    samba = plugin_helper("ldap", "samba_dc")
+    text: str = samba.user(
+        person.name,
+        f"bench{person.index:05d}",
+        givenName=person.first,
+        sn=person.last,
+        telephoneNumber=person.stored("samba-ad"),
+    )
+    return text
+
+
+def seed_samba(people: Sequence[Person], root: Path) -> Backend:
+    """Samba AD: the people added by Samba's own `ldbadd` into the stopped DC's sam.ldb, then backdated."""
+    samba = plugin_helper("ldap", "samba_dc")
+    timing: dict[str, float] = {}
+
+    def add_people(dc: Any) -> None:
+        started = time.perf_counter()
+        entries = [samba_user(p) for p in people]
+        dc.ldb("ldbadd", "\n".join(entries))
+        timing["added"] = time.perf_counter() - started
+        # As samba_dc's seed: whenChanged written into the domain partition's file itself (Samba's modules stamp
+        # the current time), so that the people were not all changed a minute before the lookups.
+        backdate = "\n".join(
+            f"{entry.splitlines()[0]}\nchangetype: modify\nreplace: whenChanged\nwhenChanged: {samba.LONG_AGO}\n"
+            for entry in entries
+        )
+        dc.ldb_raw(dc.sam_ldb.parent / "sam.ldb.d" / f"{samba.BASE_DN.upper()}.ldb", backdate)
+        timing["seconds"] = time.perf_counter() - started
+
+    backend = start_samba_ad(root, prepare=add_people)
+    how = (
+        f"one `ldbadd` (Samba's own tool) of {len(people):,} users (telephoneNumber) into the stopped DC's sam.ldb "
+        f"({timing['added']:.0f} s), whenChanged backdated in the partition file as samba_dc.py's seed does; "
+        "then the DC starts; the book reads it over LDAPS"
+    )
+    return _with_seeding(backend, Seeding(how, timing["seconds"]))
+
+
+def seed_rt(people: Sequence[Person], root: Path) -> Backend:
+    """Request Tracker: users made by RT's own Perl API (`RT::User->Create`) in one process; cached database."""
+    rt_server = plugin_helper("rt", "rt_server")
+    cached_file = CACHE / f"rt-{len(people)}-v{DATA_VERSION}.sqlite"
+    note = cached_file.with_suffix(".json")
+    cached = cached_file.exists() and note.exists()
+    seconds = 0.0
+    if not cached:
+        started = time.perf_counter()
+        folder = root / "setup"
+        folder.mkdir(parents=True, exist_ok=True)
+        setup = rt_server.RtSetup.create(folder)
+        rows = "".join(
+            json.dumps({"Name": f"bench{p.index:05d}", "RealName": p.name, "WorkPhone": p.stored("rt")}) + "\n"
+            for p in people
+        )
+        done = subprocess.run(
+            ["perl", "-e", RT_SEED_SCRIPT],
+            input=rows,
+            capture_output=True,
+            text=True,
+            env=rt_server.rt_environment(folder),
+            timeout=3600,
+            check=False,
+        )
+        if done.returncode != 0 or done.stdout.strip() != f"CREATED {len(people)}":
+            raise RuntimeError(f"seeding RT failed:\n{done.stdout[-1000:]}{done.stderr[-3000:]}")
+        seconds = time.perf_counter() - started
+        CACHE.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(setup.database, cached_file)
+        how = (
+            f"`RT::User->Create` (RT's own Perl API) for {len(people):,} users (WorkPhone) in one Perl process, on a "
+            f"new RT database ({seconds:.0f} s on the first run, RT's set-up included)"
+        )
+        note.write_text(
+            json.dumps({"how": how, "root": setup.root_token, "agent": setup.agent_token}), encoding="utf-8"
+        )
+    saved = json.loads(note.read_text(encoding="utf-8"))
+    setup = rt_server.RtSetup(cached_file, saved["root"], saved["agent"], 0.0)
+    backend = start_rt(root, setup)  # rt-server runs on a copy of the cached database
+    return _with_seeding(backend, Seeding(saved["how"], seconds, cached))
+
+
+def seed_groupware(kind: str, people: Sequence[Person], root: Path) -> Backend:
+    """DAViCal or SOGo: every card PUT over CardDAV by several connections at once (neither has a bulk import
+    of vCards that its own interface offers; both keep the cards in PostgreSQL, with their own indexes)."""
+    backend = start_groupware(kind, root, seed=False, addressbook="bench")
+    try:
+        raw, path = backend.server.raw(), backend.extra["path"]
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=DAV_PUT_CONNECTIONS, thread_name_prefix=f"{kind}-put") as pool:
+            list(pool.map(lambda p: raw.put_card(f"{path}bench-{p.index:05d}.vcf", vcard(p, kind)), people))
+        seconds = time.perf_counter() - started
+        how = f"`PUT` of each of {len(people):,} vCards over CardDAV, {DAV_PUT_CONNECTIONS} connections at once"
+        return _with_seeding(backend, Seeding(how, seconds))
+    except BaseException:
+        backend.close()
+        raise
+
+
+def seed_thunderbird(people: Sequence[Person], root: Path) -> Backend:
+    """Thunderbird: the cards made by Thunderbird itself (its address book service), many per script."""
+    backend = start_thunderbird(root, "Bench")
+    try:
+        app, uri = backend.server, backend.extra["uri"]
+        assert app.marionette is not None
+        app.marionette.call("WebDriver:SetTimeouts", {"script": 600_000})
+        started = time.perf_counter()
+        for offset in range(0, len(people), THUNDERBIRD_BATCH):
+            cards = [vcard(p, "thunderbird") for p in people[offset : offset + THUNDERBIRD_BATCH]]
+            app.run(
+                "const dir = book(arguments[0]);"
+                "for (const text of arguments[1]) dir.addCard(VCardUtils.vCardToAbCard(text));"
+                "return dir.childCardCount;",
+                uri,
+                cards,
+            )
+        seconds = time.perf_counter() - started
+        how = (
+            f"`addCard` of {len(people):,} cards made by `VCardUtils.vCardToAbCard` (Thunderbird's own address book "
+            f"service), {THUNDERBIRD_BATCH} per Marionette script, into abook-1.sqlite; Thunderbird keeps running"
+        )
+        return _with_seeding(backend, Seeding(how, seconds))
+    except BaseException:
+        backend.close()
+        raise
+
+
+def seed_evolution(people: Sequence[Person], root: Path) -> Backend:
+    """Evolution Data Server: `CreateContacts` over D-Bus with many vCards per call."""
+    backend = start_evolution(root, "Bench")
+    sessions = plugin_helper("evolution", "eds_session")
+
+    async def create_all() -> None:
+        seeder = sessions.EdsSeeder()
+        try:
+            for offset in range(0, len(people), EDS_BATCH):
+                cards = [vcard(p, "evolution") for p in people[offset : offset + EDS_BATCH]]
+                await seeder._call(backend.extra["uid"], "CreateContacts", "asu", cards, 0)
+        finally:
+            await seeder.close()
+
+    try:
+        started = time.perf_counter()
+        asyncio.run(create_all())
+        seconds = time.perf_counter() - started
+        how = f"EDS's own `CreateContacts` over D-Bus, {EDS_BATCH} vCards per call, into a local address book"
+        return _with_seeding(backend, Seeding(how, seconds))
+    except BaseException:
+        backend.close()
+        raise
+
+
 def seed_all(people: Sequence[Person], root: Path) -> dict[str, Backend]:
-    """Every server started and seeded at once, a thread each."""
+    """Every server of the run started and seeded at once, a thread each (`SEED_LIMITS`: fewer people)."""
+
+    def held(kind: str) -> Sequence[Person]:
+        return people[: SEED_LIMITS.get(kind, len(people))]
+
     starters: dict[str, Callable[[], Backend]] = {
-        "carddav": lambda: seed_carddav(people),
-        "ldap": lambda: seed_ldap(people, root / "ldap"),
-        "sql": lambda: seed_sql(people),
-        "tryton": lambda: seed_tryton(people, root / "tryton"),
-        "bottlecrm": lambda: seed_bottlecrm(people, root / "bottlecrm"),
+        "carddav": lambda: seed_carddav(held("carddav")),
+        "ldap": lambda: seed_ldap(held("ldap"), root / "ldap"),
+        "sql": lambda: seed_sql(held("sql")),
+        "tryton": lambda: seed_tryton(held("tryton"), root / "tryton"),
+        "bottlecrm": lambda: seed_bottlecrm(held("bottlecrm"), root / "bottlecrm"),
+        "mariadb": lambda: seed_mariadb(held("mariadb")),
+        "samba-ad": lambda: seed_samba(held("samba-ad"), root / "samba-ad"),
+        "rt": lambda: seed_rt(held("rt"), root / "rt"),
+        "davical": lambda: seed_groupware("davical", held("davical"), root / "davical"),
+        "sogo": lambda: seed_groupware("sogo", held("sogo"), root / "sogo"),
+        "thunderbird": lambda: seed_thunderbird(held("thunderbird"), root / "thunderbird"),
+        "evolution": lambda: seed_evolution(held("evolution"), root / "evolution"),
     }
-    return run_parallel(starters)
+    return run_parallel({kind: starters[kind] for kind in SERVERS})
 
 
 # --- the daemon, in a child process ----------------------------------------------------------------------------
@@ -577,7 +832,8 @@ async def warm_connector(connector: object) -> str:
     The add-ins keep such indexes where their server cannot match numbers whatever their format or is slow
     to search (CardDAV: cards and names; Tryton: numbers and names; LDAP and BottleCRM: numbers). Their
     methods are found by duck typing, so a changed add-in makes this say "no index" rather than fail; SQL
-    asks its server each time.
+    asks its server each time. RT keeps a number index (`refresh_index`, as BottleCRM), Samba AD is the LDAP
+    add-in's, DAViCal and SOGo the CardDAV add-in's; Evolution and Thunderbird keep every contact in memory.
     """
     inner = getattr(connector, "blocking", connector)  # a BlockingConnector runs inside a ThreadedConnector
     index_fill, index = getattr(inner, "index_fill", None), getattr(inner, "index", None)
@@ -595,6 +851,10 @@ async def warm_connector(connector: object) -> str:
     if index is not None and client is not None and callable(getattr(index, "refresh", None)):  # Tryton
         counts = await index.refresh(client)
         return f"number and name index: every party and contact mechanism read by search_read ({counts})"
+    entries = getattr(inner, "entries", None)
+    if callable(entries):  # Evolution (async, contacts kept by book revision), Thunderbird (blocking, SQLite)
+        held = await entries() if inspect.iscoroutinefunction(entries) else await asyncio.to_thread(entries)
+        return f"contacts in memory: every card of the address book read ({len(held)} contacts)"
     return "no local index: every search asks the server"
 
 
@@ -737,7 +997,7 @@ class Daemon:
 
 def book_spec(backend: Backend) -> dict[str, Any]:
     """The book on `backend`, named after its kind (the per-book times come back by book name)."""
-    return {"integration": backend.kind, "name": backend.kind, "settings": backend.settings}
+    return {"integration": backend.integration, "name": backend.kind, "settings": backend.settings}
 
 
 # --- measuring ------------------------------------------------------------------------------------------------
@@ -840,28 +1100,37 @@ def process_tree_cpu(pid: int) -> float:
     return sum(times.get(p, 0.0) for p in tree)
 
 
-def server_pid(backend: Backend) -> int:
-    """The server's main process (PostgreSQL's postmaster; the others are started with subprocess.Popen)."""
+def server_pids(backend: Backend) -> list[int]:
+    """The server's main processes, each counted with its descendants: PostgreSQL's postmaster, the others' started
+    with subprocess.Popen; DAViCal's and SOGo's PostgreSQL (and SOGo's memcached) are processes of their own. EDS's
+    factories are started by its private bus's dbus-daemon (the session's process), so they are in its tree."""
     process = getattr(backend.server, "process", None)
-    return int(process.pid if process is not None else backend.server.pid)
+    pids = [int(process.pid if process is not None else backend.server.pid)]
+    database = getattr(backend.server, "database", None)
+    if database is not None and getattr(database, "pid", None):
+        pids.append(int(database.pid))
+    memcached = getattr(getattr(backend.server, "memcached", None), "process", None)
+    if memcached is not None:
+        pids.append(int(memcached.pid))
+    return pids
 
 
 async def measure(
     daemons: dict[str, Daemon],
     rounds: list[list[Query]],
-    servers: dict[str, int] | None = None,
+    servers: dict[str, list[int]] | None = None,
     turn_pause: float = 0.0,
 ) -> Measurements:
     """Round after round, every daemon in turn gets the round's queries (sequential, one keep-alive connection).
 
-    With `servers` (PIDs by kind), the CPU time each daemon's turns cost it and every server is recorded too.
+    With `servers` (their main PIDs by kind), the CPU time each daemon's turns cost it and every server is recorded too.
     """
     measured = Measurements()
     sessions = {c: aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) for c in daemons}
 
     def snapshot(config: str) -> dict[str, float]:
-        pids = {"daemon": daemons[config].process.pid, **(servers or {})}
-        return {name: process_tree_cpu(pid) for name, pid in pids.items()}
+        pids = {"daemon": [daemons[config].process.pid], **(servers or {})}
+        return {name: sum(process_tree_cpu(pid) for pid in main) for name, main in pids.items()}
 
     try:
         for number, queries in enumerate(rounds):
@@ -929,13 +1198,15 @@ async def run(contacts: int, quick: bool) -> Results:
     os.environ["PARTNERCRMD_KEYRING"] = "0"
     data = make_people(contacts)
     per_round = {"number": 6, "unknown": 2, "name": 4} if quick else {"number": 14, "unknown": 10, "name": 10}
-    rounds = make_queries(data, 2 if quick else 3, per_round)
+    # The queries name only people every server holds (SEED_LIMITS); unknown numbers are unknown to all.
+    shared = Dataset(data.people[: min(SEED_LIMITS.get(k, contacts) for k in SERVERS)], data.spare_numbers)
+    rounds = make_queries(shared, 2 if quick else 3, per_round)
     backends: dict[str, Backend] = {}
     daemons: dict[str, Daemon] = {}
     try:
-        _progress(f"starting and seeding the five servers with {contacts:,} contacts each (in parallel)")
+        _progress(f"starting and seeding {len(SERVERS)} servers with up to {contacts:,} contacts each (in parallel)")
         backends = await asyncio.to_thread(seed_all, data.people, root)
-        for kind in KINDS:
+        for kind in SERVERS:
             seeding: Seeding = backends[kind].extra["seeding"]
             _progress(f"{kind}: {'reused' if seeding.cached else f'{seeding.seconds:.1f} s'}: {seeding.how}")
         versions = server_versions(backends)
@@ -956,8 +1227,8 @@ async def run(contacts: int, quick: bool) -> Results:
             )
         # Warm-up, not counted: connections, sign-ins, the servers' and the daemons' caches. Other people than
         # the measured ones, so that nothing measured was asked before.
-        await measure(daemons, make_queries(data, 1, {"number": 2, "unknown": 1, "name": 2}, seed=SEED + 2))
-        pids = {kind: server_pid(backends[kind]) for kind in KINDS}
+        await measure(daemons, make_queries(shared, 1, {"number": 2, "unknown": 1, "name": 2}, seed=SEED + 2))
+        pids = {kind: server_pids(backends[kind]) for kind in SERVERS}
         measured = await measure(daemons, rounds, pids, TURN_PAUSE)
         floor = await http_floor(daemons[ALL], 10 if quick else 30)
     finally:
@@ -965,7 +1236,7 @@ async def run(contacts: int, quick: bool) -> Results:
             await daemon.stop()
         await asyncio.to_thread(close_all, backends.values())
         shutil.rmtree(root, ignore_errors=True)
-    seedings = {kind: backends[kind].extra["seeding"] for kind in KINDS}
+    seedings = {kind: backends[kind].extra["seeding"] for kind in SERVERS}
     return Results(contacts, quick, seedings, warmed, measured, floor, versions, (load, os.getloadavg()[0]))
 
 
@@ -981,17 +1252,35 @@ def server_versions(backends: dict[str, Backend]) -> dict[str, str]:
             return metadata.version(name)
         return "?"
 
-    pg_bin = backends["sql"].server.bin
-    slapd = command("slapd", "-VV")
-    prepared = backends["bottlecrm"].extra["prepared"]
-    return {
-        "carddav": f"Radicale {dist('radicale')}",
-        "ldap": "slapd " + (slapd.split("slapd", 1)[1].split()[0] if "slapd" in slapd else "?"),
-        "sql": command(str(pg_bin / "postgres"), "--version").replace("postgres (PostgreSQL)", "PostgreSQL"),
-        "tryton": f"trytond {dist('trytond')}",
-        "bottlecrm": "django-crm "
-        + command(str(prepared.python), "-c", "import importlib.metadata as m; print(m.version('django-crm'))"),
+    def deb(package: str) -> str:
+        """A Debian package's version, upstream part only (4.17.12+dfsg-0+deb12u1 → 4.17.12)."""
+        text = command("dpkg-query", "-W", "-f", "${Version}", package)
+        return text.split(":", 1)[-1].split("+", 1)[0].split("-", 1)[0] if text and text != "?" else "?"
+
+    found = {
+        "mariadb": lambda: f"MariaDB {deb('mariadb-server')}",
+        "samba-ad": lambda: f"Samba {deb('samba')}",
+        "rt": lambda: f"RT {deb('request-tracker5')}",
+        "davical": lambda: f"DAViCal {deb('davical')}",
+        "sogo": lambda: f"SOGo {deb('sogo')}",
+        "thunderbird": lambda: f"Thunderbird {deb('thunderbird')}",
+        "evolution": lambda: f"EDS {deb('evolution-data-server')}",
     }
+    if "carddav" in backends:
+        found["carddav"] = lambda: f"Radicale {dist('radicale')}"
+    if "ldap" in backends:
+        slapd = command("slapd", "-VV")
+        found["ldap"] = lambda: "slapd " + (slapd.split("slapd", 1)[1].split()[0] if "slapd" in slapd else "?")
+    if "sql" in backends:
+        postgres = str(backends["sql"].server.bin / "postgres")
+        found["sql"] = lambda: command(postgres, "--version").replace("postgres (PostgreSQL)", "PostgreSQL")
+    if "tryton" in backends:
+        found["tryton"] = lambda: f"trytond {dist('trytond')}"
+    if "bottlecrm" in backends:
+        python = str(backends["bottlecrm"].extra["prepared"].python)
+        script = "import importlib.metadata as m; print(m.version('django-crm'))"
+        found["bottlecrm"] = lambda: "django-crm " + command(python, "-c", script)
+    return {kind: found[kind]() for kind in backends}
 
 
 # --- report ---------------------------------------------------------------------------------------------------
@@ -1018,7 +1307,7 @@ def single_table(results: Results) -> list[str]:
         "| Backend (server) | Search | Requests | Median ms | p95 ms | Max ms | Over 1.5 s | Wrong answers |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for kind in KINDS:
+    for kind in SERVERS:
         for query_kind, label in KIND_LABELS.items():
             times = m.times(kind, query_kind)
             lines.append(
@@ -1058,16 +1347,16 @@ def all_table(results: Results) -> list[str]:
 
 def cpu_table(results: Results) -> list[str]:
     m = results.measured
-    header = " | ".join(f"{SERVER_LABELS[k]} ms" for k in KINDS)
+    header = " | ".join(f"{SERVER_LABELS[k]} ms" for k in SERVERS)
     lines = [
         f"| Daemon's books | Searches | Daemon ms | {header} | Total ms per search | Its turns' wall time ms per "
         "search |",
-        "|---|---:|---:|" + "---:|" * len(KINDS) + "---:|---:|",
+        "|---|---:|---:|" + "---:|" * len(SERVERS) + "---:|---:|",
     ]
     for config in CONFIGS:
         used, count = m.cpu[config], m.requests[config]
         wall = sum(s.seconds for s in m.samples if s.config == config) / count
-        cells = " | ".join(f"{used[k] / count * 1000:.1f}" for k in KINDS)
+        cells = " | ".join(f"{used[k] / count * 1000:.1f}" for k in SERVERS)
         lines.append(
             f"| {config} | {count} | {used['daemon'] / count * 1000:.1f} | {cells} "
             f"| {sum(used.values()) / count * 1000:.1f} | {wall * 1000:.1f} |"
@@ -1081,6 +1370,13 @@ SERVER_LABELS = {
     "sql": "PostgreSQL",
     "tryton": "trytond",
     "bottlecrm": "BottleCRM",
+    "mariadb": "MariaDB",
+    "samba-ad": "Samba",
+    "rt": "RT",
+    "davical": "DAViCal",
+    "sogo": "SOGo",
+    "thunderbird": "Thunderbird",
+    "evolution": "EDS",
 }
 
 
@@ -1107,7 +1403,7 @@ def inside_table(results: Results) -> list[str]:
         "|---|---|" + "---:|---:|" * (1 + len(groups)),
     ]
     for query_kind, label in KIND_LABELS.items():
-        for kind in KINDS:
+        for kind in SERVERS:
             cells = []
             for config in (kind, *groups):
                 times = m.inside(config, kind, query_kind)
@@ -1121,7 +1417,7 @@ def seeding_table(results: Results) -> list[str]:
         "| Backend | How the contacts got there | Seconds | Filling the add-in's index through the daemon | Seconds |",
         "|---|---|---:|---|---:|",
     ]
-    for kind in KINDS:
+    for kind in SERVERS:
         seeding = results.seeding[kind]
         [warmed] = results.warm[kind].values()
         seconds = "cached" if seeding.cached else f"{seeding.seconds:.1f}"
@@ -1205,11 +1501,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_CONTACTS:,} contacts and fewer searches")
     parser.add_argument("--contacts", type=int, help=f"contacts per server (default {CONTACTS:,})")
     parser.add_argument("--write", action="store_true", help=f"rewrite the figures in {DOC.relative_to(REPO)}")
+    parser.add_argument(
+        "--servers",
+        help=f"only these servers, separated by commas (default: every one: {','.join(ALL_KINDS)}); not with --write",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:  # a daemon child process
         asyncio.run(serve())
         return 0
+    if args.servers:
+        if args.write:
+            parser.error("--write needs every server (the figures in the document are of all of them)")
+        choose([name.strip() for name in args.servers.split(",") if name.strip()])
     contacts = args.contacts or (QUICK_CONTACTS if args.quick else CONTACTS)
     started = time.perf_counter()
     try:

@@ -1,8 +1,10 @@
-"""The real servers of the five integration add-ins, for tests and benchmarks that need them all at once.
+"""The real servers of the integration add-ins, for tests and benchmarks that need them all at once.
 
 Each add-in's own tests start its server with a helper module in the add-in's
 tests folder (`carddav_servers`, `slapd_server`, `sql_test_support`,
-`tryton_seed` / `tryton_testserver`, `bottlecrm_test_server`). This module
+`tryton_seed` / `tryton_testserver`, `bottlecrm_test_server`; for the servers of
+issue #22 `sql_test_support`'s MariaDB, `samba_dc`, `rt_server`,
+`groupware_servers` (DAViCal, SOGo), `thunderbird_app` and `eds_session`). This module
 reuses those helpers rather than copying them: it puts each add-in's tests
 folder on `sys.path` (appended, so nothing of the core is shadowed) and imports
 the helper modules by their own names, the same module objects pytest uses
@@ -21,9 +23,11 @@ Whitfield, whose number +44 20 7946 0958 every server holds written its own way
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import importlib
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -38,12 +42,24 @@ PLUGINS = REPO / "plugins"
 
 KINDS = ("carddav", "ldap", "sql", "tryton", "bottlecrm")
 """The integration ids of the five add-ins, each the name of its server kind here."""
+MORE_KINDS = ("mariadb", "samba-ad", "rt", "davical", "sogo", "thunderbird", "evolution")
+"""The real servers added since (issue #22), by server kind; `INTEGRATIONS` names the add-in of each."""
+ALL_KINDS = (*KINDS, *MORE_KINDS)
+INTEGRATIONS = {"mariadb": "sql", "samba-ad": "active-directory", "davical": "carddav", "sogo": "carddav"}
+"""The integration id of a server kind whose add-in is named otherwise (the others: the kind itself)."""
 SERVER_NAMES = {
     "carddav": "Radicale",
     "ldap": "OpenLDAP slapd",
     "sql": "PostgreSQL",
     "tryton": "Tryton",
     "bottlecrm": "BottleCRM",
+    "mariadb": "MariaDB",
+    "samba-ad": "Samba AD",
+    "rt": "Request Tracker",
+    "davical": "DAViCal",
+    "sogo": "SOGo",
+    "thunderbird": "Thunderbird",
+    "evolution": "Evolution Data Server",
 }
 
 PERSON = "Dana Whitfield"
@@ -85,12 +101,13 @@ class Backend:
     """One running server and the settings of an address book on it."""
 
     kind: str
-    """The integration id of the add-in that talks to this server (carddav, ldap, sql, tryton, bottlecrm)."""
+    """The server kind (`ALL_KINDS`); for the five of `KINDS` also the integration id of its add-in."""
     port: int
     settings: dict[str, Any]
     """What `configure_book(app, kind, **settings)` takes."""
     server: Any
-    """The add-in helper's own server object (RadicaleServer, Slapd, PostgresServer, TrytonServer, BottleCrmServer)."""
+    """The add-in helper's own server object (RadicaleServer, Slapd, PostgresServer, TrytonServer, BottleCrmServer,
+    MariaDbServer, SambaDC, RtServer, DavicalServer, SogoServer, Thunderbird, EdsSession)."""
     _stop: Callable[[], None]
     _release: Sequence[Callable[[], None]] = field(default_factory=tuple)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -99,6 +116,11 @@ class Backend:
     @property
     def name(self) -> str:
         return SERVER_NAMES[self.kind]
+
+    @property
+    def integration(self) -> str:
+        """The integration id of the add-in that talks to this server (sql for MariaDB, carddav for SOGo, …)."""
+        return INTEGRATIONS.get(self.kind, self.kind)
 
     @property
     def address(self) -> str:
@@ -217,6 +239,116 @@ def start_bottlecrm(root: Path, *, seed: bool = True, prepared: Any = None) -> B
         raise
     settings = {"url": server.url, "token": prepared.token}
     return Backend("bottlecrm", int(server.port), settings, server, server.stop, (), {"prepared": prepared})
+
+
+def start_mariadb() -> Backend:
+    """A MariaDB server of its own (a temporary folder) with a database holding sql_test_support.PEOPLE."""
+    support = plugin_helper("sql", "sql_test_support")
+    server = support.MariaDbServer()
+    try:
+        server.init()
+        server.start()
+        server.prepare()
+        book = support.MariaDbBook(server)
+    except BaseException:
+        server.remove()
+        raise
+    release = (book.close, server.remove)
+    return Backend("mariadb", int(server.port), dict(book.settings), server, server.stop, release, {"book": book})
+
+
+def start_samba_ad(root: Path, prepare: Callable[[Any], None] | None = None) -> Backend:
+    """A Samba AD domain controller on a copy of samba_dc's cached domain in `root/dc`, with an "Active Directory"
+    book over LDAPS trusting the DC's own CA, bound as an ordinary domain user (as test_ldap_samba_ad.py does).
+
+    `prepare(dc)` runs on the copy before the DC starts (e.g. Samba's `ldbadd` of more people). Samba listens on
+    ports 389 and 636 only: one DC per machine at a time.
+    """
+    samba = plugin_helper("ldap", "samba_dc")
+    dc = samba.copy_domain(root / "dc")
+    if prepare is not None:
+        prepare(dc)
+    dc.start()
+    settings = {
+        "url": dc.ldaps_url,
+        "bind_dn": samba.SERVICE_UPN,
+        "password": samba.SERVICE_PASSWORD,
+        "base_dn": samba.BASE_DN,
+        "ca_file": str(dc.ca_file),
+        "tls_server_name": dc.certificate_name,
+    }
+    return Backend("samba-ad", samba.LDAPS_PORT, settings, dc, dc.stop)
+
+
+def start_rt(root: Path, setup: Any = None) -> Backend:
+    """Request Tracker 5 (rt-server) in `root/server` on a copy of `setup`'s database (an `rt_server.RtSetup`;
+    None: a new one made in `root/setup`), with a REST2 book signed in by root's token."""
+    rt_server = plugin_helper("rt", "rt_server")
+    if setup is None:
+        (root / "setup").mkdir(parents=True, exist_ok=True)
+        setup = rt_server.RtSetup.create(root / "setup")
+    server = rt_server.RtServer.start(setup, root / "server", copy=True)
+    settings = {"url": server.url, "token": setup.root_token}
+    return Backend("rt", int(server.port), settings, server, server.stop, (), {"setup": setup})
+
+
+def start_groupware(kind: str, root: Path, *, seed: bool = True, addressbook: str = "contacts") -> Backend:
+    """DAViCal (`kind` "davical") or SOGo ("sogo") in `root`, with a new address book `addressbook` in the test
+    user's home; with `seed`, it holds carddav_seed.CARDS (Dana and the decoys), as the CardDAV suite seeds it."""
+    groupware = plugin_helper("carddav", "groupware_servers")
+    server_class = {"davical": groupware.DavicalServer, "sogo": groupware.SogoServer}[kind]
+    server = server_class(root).start()
+    path = f"{server.home}{addressbook}/"
+    try:
+        if seed:
+            plugin_helper("carddav", "carddav_seed").seed_book(server.raw(), path)
+        else:
+            server.raw().make_addressbook(path, addressbook)
+    except BaseException:
+        server.stop()
+        raise
+    settings = {"url": server.url + path, "username": server_class.USER, "password": server_class.PASSWORD}
+    return Backend(kind, int(server.port), settings, server, server.stop, (), {"path": path})
+
+
+def start_thunderbird(root: Path, book: str = "Contacts") -> Backend:
+    """A headless Thunderbird with a new profile in `root` holding a new, empty local address book `book`, made by
+    Thunderbird itself; the book reads that profile (Thunderbird keeps running: the add-in reads it safely)."""
+    app = plugin_helper("thunderbird", "thunderbird_app").Thunderbird(root).start()
+    try:
+        uri = app.new_book(book)
+    except BaseException:
+        app.stop()
+        raise
+    settings = {"profile": str(app.profile), "address_books": book}
+    return Backend("thunderbird", 0, settings, app, app.stop, (), {"uri": uri})
+
+
+def start_evolution(root: Path, book: str = "Contacts") -> Backend:
+    """Evolution Data Server on a private session bus (eds_session) with its files in `root` and a new, empty
+    local address book `book`, made through EDS's own D-Bus interface.
+
+    The add-in reaches EDS through the session bus DBUS_SESSION_BUS_ADDRESS names, as in a desktop session: this
+    sets it in `os.environ`, so this process and the daemons it starts afterwards use this bus.
+    """
+    sessions = plugin_helper("evolution", "eds_session")
+    session = sessions.EdsSession(root).start()
+    os.environ["DBUS_SESSION_BUS_ADDRESS"] = session.address
+
+    async def make_book() -> None:
+        seeder = sessions.EdsSeeder()
+        try:
+            await seeder.new_book("partnercrmd-" + book.casefold(), book)
+        finally:
+            await seeder.close()
+
+    try:
+        asyncio.run(make_book())
+    except BaseException:
+        session.stop()
+        raise
+    settings = {"address_books": book}
+    return Backend("evolution", 0, settings, session, session.stop, (), {"uid": "partnercrmd-" + book.casefold()})
 
 
 def start_backend(kind: str, root: Path) -> Backend:
