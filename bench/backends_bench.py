@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""Benchmark of the five integration add-ins against their real servers, each holding N contacts.
+"""Benchmark of the integration add-ins against their real servers, each holding N contacts.
 
     python bench/backends_bench.py              # N = 10,000 contacts per server
     python bench/backends_bench.py --quick      # N = 1,000 and fewer searches, for a smoke check
     python bench/backends_bench.py --write      # also rewrite the figures in docs/performance.md
     python bench/backends_bench.py --contacts 5000
+    python bench/backends_bench.py --quick --servers mariadb,rt   # only some servers (not with --write)
 
-Radicale (CardDAV), OpenLDAP slapd, PostgreSQL, trytond and BottleCRM run on
-127.0.0.1, started with the add-ins' own test helpers (through
-`tests/backend_servers.py`) and stopped by PID at the end. Each is seeded with the
-same N generated people, each with one valid fictional UK number (Ofcom drama
-ranges) written in one of five styles, in bulk, the fastest way the server allows:
+Twelve servers run on 127.0.0.1 (Thunderbird and EDS on no port), started with the add-ins'
+own test helpers (through `tests/backend_servers.py`) and stopped by PID at the end:
+Radicale (CardDAV), OpenLDAP slapd, PostgreSQL, trytond and BottleCRM, and since issue #22
+MariaDB (the SQL add-in), a Samba AD domain controller (the LDAP add-in's "Active
+Directory" entry, over LDAPS), Request Tracker 5, DAViCal and SOGo (the CardDAV add-in),
+a headless Thunderbird (its profile's address book) and Evolution Data Server (on a
+private session bus). Each is seeded with the same N generated people, each with one valid
+fictional UK number (Ofcom drama ranges) written in one of five styles, in bulk, the
+fastest way the server allows, SEED_WORKERS servers at a time (the slow ones first):
 
 - Radicale: the vCard files are written straight into its storage folder (Radicale
   documents that its files may be changed by scripts), then Radicale reads them once
@@ -27,20 +32,35 @@ ranges) written in one of five styles, in bulk, the fastest way the server allow
 - BottleCRM: Django's `bulk_create` of `Contact` rows into a copy of the prepared
   SQLite database (with `phone_e164` computed as BottleCRM's own `save` would),
   which the server then starts on.
+- MariaDB: multi-row `INSERT`s (PyMySQL's `executemany`), then the generated, indexed
+  reversed-digits columns the SQL add-in's README recommends for MariaDB
+  (`reversed_digits_columns`).
+- Samba AD: Samba's own `ldbadd` of every user into the stopped DC's sam.ldb (a copy
+  of samba_dc.py's cached domain, whose 1,100 bulk test users are removed first with
+  `ldbdel`: their numbers are in the benchmark's range), whenChanged backdated as
+  samba_dc.py's seed does; then the DC starts. Samba listens on ports 389 and 636 only:
+  no other DC (a test session's) may run at the same time.
+- Request Tracker: `RT::User->Create` (RT's Perl API) for every user in one Perl
+  process on a new RT database (minutes for 10,000); the database is cached like Tryton's.
+- DAViCal and SOGo: a `PUT` of each card over CardDAV, DAV_PUT_CONNECTIONS at once:
+  neither offers a bulk import of vCards through its own interface (their storage
+  is their own PostgreSQL schema, not written behind their backs).
+- Thunderbird: the cards made by Thunderbird's own address book service
+  (`VCardUtils.vCardToAbCard` and `addCard`), THUNDERBIRD_BATCH per Marionette script.
+- Evolution Data Server: `CreateContacts` over D-Bus, EDS_BATCH vCards per call.
 
-Seven daemons (the real `create_app`, each in a child process of its own, with a
-temporary PARTNERCRMD_HOME) are started: one per backend with only that book, one
-with all five books, and one with the four other than CardDAV (whose change checks
-cost Radicale a second or more of CPU each; see docs/performance.md). Their add-ins'
-indexes are filled first (see `warm_connector`), then every daemon gets the same
-sequential `POST /api/v1/Search` requests over loopback HTTP in rounds (the daemons
-take turns, so drift affects all alike): known numbers in formats no server stores,
-unknown numbers, and names. Every answer is checked. The figures: each backend's
-lookup latency, and the five-book search compared with the slowest single book of the
-same run; each book's own time inside the searches (a wrapper around the search
-engine's `_search_book` in the benchmark's own daemons), hence what the daemon adds to
-its slowest book; and the CPU time of the daemon and of each server during each
-daemon's turns.
+Every daemon (the real `create_app`, each in a child process of its own, with a
+temporary PARTNERCRMD_HOME) is started: one per server with only that book, one with
+every book, and one with all but the CardDAV books (whose change checks cost Radicale a
+second or more of CPU each; see docs/performance.md). Their add-ins' indexes are filled
+first (see `warm_connector`), then every daemon gets the same sequential `POST
+/api/v1/Search` requests over loopback HTTP in rounds (the daemons take turns, so drift
+affects all alike): known numbers in formats no server stores, unknown numbers, and
+names. Every answer is checked. The figures: each backend's lookup latency, and the
+all-books search compared with the slowest single book of the same run; each book's own
+time inside the searches (a wrapper around the search engine's `_search_book` in the
+benchmark's own daemons), hence what the daemon adds to its slowest book; and the CPU
+time of the daemon and of each server during each daemon's turns.
 """
 
 from __future__ import annotations
@@ -168,6 +188,10 @@ MARIADB_PHONE_COLUMNS = ("work_phone", "mobile")
 DAV_PUT_CONNECTIONS = 8
 THUNDERBIRD_BATCH = 1_000
 EDS_BATCH = 500
+SEED_WORKERS = 4
+"""Servers started and seeded at once (all twelve at once on two CPUs: trytond misses its start timeout)."""
+SLOW_TO_SEED = ("davical", "rt", "samba-ad", "tryton", "carddav")
+"""Started first: the longest seedings (the last two only when their cache is missing)."""
 SEED_LIMITS: dict[str, int] = {}
 """Servers that hold fewer people than the others (too slow to seed with N in reasonable time), by kind."""
 RT_SEED_SCRIPT = r"""
@@ -643,6 +667,9 @@ def seed_samba(people: Sequence[Person], root: Path) -> Backend:
 
     def add_people(dc: Any) -> None:
         started = time.perf_counter()
+        # The test seed's bulk people hold +44 113 496 0000-1099, numbers the benchmark's people have too.
+        bulk = [f"CN=Bulk Person {n:04},{samba.USERS}" for n in range(samba.BULK_PEOPLE)]
+        subprocess.run(["ldbdel", "-H", str(dc.sam_ldb), *bulk], check=True, capture_output=True, timeout=600)
         entries = [samba_user(p) for p in people]
         dc.ldb("ldbadd", "\n".join(entries))
         timing["added"] = time.perf_counter() - started
@@ -657,7 +684,9 @@ def seed_samba(people: Sequence[Person], root: Path) -> Backend:
 
     backend = start_samba_ad(root, prepare=add_people)
     how = (
-        f"one `ldbadd` (Samba's own tool) of {len(people):,} users (telephoneNumber) into the stopped DC's sam.ldb "
+        f"the test seed's {samba.BULK_PEOPLE:,} bulk users removed (`ldbdel`: their numbers are in the benchmark's "
+        f"range), then one `ldbadd` (Samba's own tool) of {len(people):,} users (telephoneNumber) into the stopped "
+        "DC's sam.ldb "
         f"({timing['added']:.0f} s), whenChanged backdated in the partition file as samba_dc.py's seed does; "
         "then the DC starts; the book reads it over LDAPS"
     )
@@ -778,7 +807,8 @@ def seed_evolution(people: Sequence[Person], root: Path) -> Backend:
 
 
 def seed_all(people: Sequence[Person], root: Path) -> dict[str, Backend]:
-    """Every server of the run started and seeded at once, a thread each (`SEED_LIMITS`: fewer people)."""
+    """Every server of the run started and seeded, SEED_WORKERS at once, the slow ones first (`SEED_LIMITS`: fewer
+    people)."""
 
     def held(kind: str) -> Sequence[Person]:
         return people[: SEED_LIMITS.get(kind, len(people))]
@@ -797,7 +827,8 @@ def seed_all(people: Sequence[Person], root: Path) -> dict[str, Backend]:
         "thunderbird": lambda: seed_thunderbird(held("thunderbird"), root / "thunderbird"),
         "evolution": lambda: seed_evolution(held("evolution"), root / "evolution"),
     }
-    return run_parallel({kind: starters[kind] for kind in SERVERS})
+    slowest_first = sorted(SERVERS, key=lambda kind: kind not in SLOW_TO_SEED)
+    return run_parallel({kind: starters[kind] for kind in slowest_first}, workers=SEED_WORKERS)
 
 
 # --- the daemon, in a child process ----------------------------------------------------------------------------
@@ -1022,7 +1053,7 @@ class Sample:
 class Measurements:
     samples: list[Sample] = field(default_factory=list)
     cpu: dict[str, dict[str, float]] = field(default_factory=dict)
-    """CPU seconds used during each daemon's turns, by process ("daemon" and the five servers' process trees)."""
+    """CPU seconds used during each daemon's turns, by process ("daemon" and each server's process tree)."""
     requests: dict[str, int] = field(default_factory=dict)
     """How many searches each daemon's turns held (the CPU seconds' divisor)."""
     book_times: dict[tuple[str, str, str], list[float]] = field(default_factory=dict)
@@ -1432,8 +1463,8 @@ def report(results: Results) -> str:
         f"Run: {machine()}; {run_kind} run with {results.contacts:,} contacts per server, {results.seconds:.0f} s; "
         f"load average {results.load[0]:.2f} at the start, {results.load[1]:.2f} at the end.",
         "",
-        "**Seeding and index warm-up** (the first run builds the Radicale folder and the Tryton database; later "
-        "runs reuse them from ~/.cache/partnercrmd-bench).",
+        "**Seeding and index warm-up** (the first run builds the Radicale folder and the Tryton and RT databases; "
+        "later runs reuse them from ~/.cache/partnercrmd-bench).",
         "",
         *seeding_table(results),
         "",
@@ -1443,8 +1474,9 @@ def report(results: Results) -> str:
         "",
         *single_table(results),
         "",
-        "**All five books at once** (one daemon, one search answered by all five books), against the slowest single "
-        "book of the same run: the same queries, sent in the same rounds. Also the four books other than CardDAV.",
+        f"**All {len(SERVERS)} books at once** (one daemon, one search answered by every book), against the slowest "
+        "single book of the same run: the same queries, sent in the same rounds. Also all books but the CardDAV ones "
+        "(Radicale, DAViCal, SOGo).",
         "",
         *all_table(results),
         "",
@@ -1463,7 +1495,7 @@ def report(results: Results) -> str:
         "**CPU time per search** during each daemon's turns (user + system, read from /proc for the daemon and "
         "each server's process tree, divided by the turns' searches; background work such as CardDAV's change "
         "checks is included). Every process shares the same "
-        f"{os.cpu_count()} CPUs, so a search of all five books cannot end before the machine has done the "
+        f"{os.cpu_count()} CPUs, so a search of all books cannot end before the machine has done the "
         "sum of their work.",
         "",
         *cpu_table(results),
@@ -1480,7 +1512,7 @@ def report(results: Results) -> str:
 
 DEFAULT_SECTION = f"""## Real backends: lookup latency with many contacts
 
-Written by `bench/backends_bench.py` (`python bench/backends_bench.py [--quick] [--write]`): the five
+Written by `bench/backends_bench.py` (`python bench/backends_bench.py [--quick] [--write]`): the
 integration add-ins against their real servers, each seeded with the same generated contacts, measured
 through the daemon; see the script's docstring for how each server is seeded.
 

@@ -297,6 +297,7 @@ def start_groupware(kind: str, root: Path, *, seed: bool = True, addressbook: st
     user's home; with `seed`, it holds carddav_seed.CARDS (Dana and the decoys), as the CardDAV suite seeds it."""
     groupware = plugin_helper("carddav", "groupware_servers")
     server_class = {"davical": groupware.DavicalServer, "sogo": groupware.SogoServer}[kind]
+    root.mkdir(parents=True, exist_ok=True)
     server = server_class(root).start()
     path = f"{server.home}{addressbook}/"
     try:
@@ -372,11 +373,16 @@ def start_all(root: Path, kinds: Sequence[str] = KINDS) -> dict[str, Backend]:
     return run_parallel({kind: functools.partial(start_backend, kind, root / kind) for kind in kinds})
 
 
-def run_parallel(starters: Mapping[str, Callable[[], Backend]]) -> dict[str, Backend]:
-    """Run each starter in a thread of its own; all of their backends, or none (the started ones are closed)."""
+def run_parallel(starters: Mapping[str, Callable[[], Backend]], workers: int | None = None) -> dict[str, Backend]:
+    """Run each starter in a thread of its own; all of their backends, or none (the started ones are closed).
+
+    `workers`: at most that many at once, in the starters' order (a dozen servers starting together on two CPUs
+    miss their helpers' start timeouts); None: every one at once.
+    """
     started: dict[str, Backend] = {}
     failures: list[tuple[str, BaseException]] = []
-    with ThreadPoolExecutor(max_workers=max(1, len(starters)), thread_name_prefix="backend-start") as pool:
+    threads = max(1, min(len(starters), workers or len(starters)))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="backend-start") as pool:
         futures: dict[str, Future[Backend]] = {kind: pool.submit(start) for kind, start in starters.items()}
         for kind, future in futures.items():
             try:
