@@ -28,6 +28,7 @@ import contextlib
 import functools
 import importlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -257,17 +258,24 @@ def start_mariadb() -> Backend:
     return Backend("mariadb", int(server.port), dict(book.settings), server, server.stop, release, {"book": book})
 
 
-def start_samba_ad(root: Path, prepare: Callable[[Any], None] | None = None) -> Backend:
-    """A Samba AD domain controller on a copy of samba_dc's cached domain in `root/dc`, with an "Active Directory"
-    book over LDAPS trusting the DC's own CA, bound as an ordinary domain user (as test_ldap_samba_ad.py does).
+def start_samba_ad(root: Path, domain: Path | None = None) -> Backend:
+    """A Samba AD domain controller in `root/dc`, with an "Active Directory" book over LDAPS trusting the DC's own
+    CA, bound as an ordinary domain user (as test_ldap_samba_ad.py does).
 
-    `prepare(dc)` runs on the copy before the DC starts (e.g. Samba's `ldbadd` of more people). Samba listens on
-    ports 389 and 636 only: one DC per machine at a time.
+    The DC runs on a copy of samba_dc's cached domain, or of `domain`: a domain folder made from that one (by
+    `samba_dc.copy_domain`) whose paths are marked as in samba_dc's cache (`PATH_MARK`), e.g. one holding more
+    people. Samba listens on ports 389 and 636 only: one DC per machine at a time.
     """
     samba = plugin_helper("ldap", "samba_dc")
-    dc = samba.copy_domain(root / "dc")
-    if prepare is not None:
-        prepare(dc)
+    if domain is None:
+        dc = samba.copy_domain(root / "dc")
+    else:  # as samba_dc.copy_domain copies its cache
+        target = root / "dc"
+        shutil.copytree(domain, target, symlinks=True, ignore=shutil.ignore_patterns("ldapi", "run"))
+        (target / "run").mkdir()
+        conf = target / "etc" / "smb.conf"
+        conf.write_text(conf.read_text().replace(samba.PATH_MARK, str(target)))
+        dc = samba.SambaDC(target)
     dc.start()
     settings = {
         "url": dc.ldaps_url,
