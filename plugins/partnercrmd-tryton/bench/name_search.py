@@ -80,7 +80,7 @@ def open_book(settings: dict[str, Any], directory: Path) -> TrytonBook:
 
 
 async def measure(backend: Backend, people: list[bb.Person], count: int, root: Path) -> None:
-    pid = bb.server_pid(backend)
+    pid = bb.server_pids(backend)[0]  # trytond: one process (and its children)
     queries = name_queries(people, count)
     plain = open_book({**backend.settings, "index_minutes": 0}, root / "plain")
     indexed = open_book(backend.settings, root / "indexed")
