@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / "plugins"
 REQUIRED_MODULES = ("__init__", "settings", "client", "connector", "checks")
 INDEX_MODULE = "index"
-"""Required where the add-in keeps a local index (it uses the SDK's `PhoneIndex`)."""
+"""Required where the add-in keeps a local index (it uses the SDK's `PhoneIndex` or `RefreshedPhoneIndex`)."""
+INDEX_NAMES = {"PhoneIndex", "RefreshedPhoneIndex"}
 OTHER_NAMES = {"addin": "connector", "schema": "settings", "number_index": "index"}
 """Names add-ins used for a standard module before there was one layout: each must be the standard name."""
 README_SECTIONS = ("Install", "Settings", "How it works", "Test connection", "Limits", "Release notes", "Development")
@@ -112,7 +113,7 @@ def test_the_standard_modules_are_there_under_their_standard_names(plugin: Plugi
     assert missing == [], f"{plugin.name} has no {', '.join(m + '.py' for m in missing)}"
     renamed = {f"{old}.py": f"{new}.py" for old, new in OTHER_NAMES.items() if old in modules}
     assert renamed == {}, f"{plugin.name}: rename (old: new) {renamed}"
-    keeps_an_index = any("PhoneIndex" in imported_names(tree) for tree in modules.values())
+    keeps_an_index = any(INDEX_NAMES & imported_names(tree) for tree in modules.values())
     if keeps_an_index:
         assert INDEX_MODULE in modules, f"{plugin.name} keeps a local index: it lives in index.py"
 

@@ -63,6 +63,7 @@ from ..phone_index import INDEX_FILE_PREFIX, PhoneIndex, index_file, remove_othe
 from ..platform.files import atomic_write
 from ..redact import MASK
 from ..refresh_coordinator import RefreshCoordinator, RefreshStatus, ThreadRefreshCoordinator
+from ..refreshed_phone_index import PhoneEntries, RefreshedPhoneIndex
 from ..search import number_query
 from ..word_search import TRIGRAM, fold, fts_schema, like_pattern, match_expression, rebuild_sql, words_where
 
@@ -103,12 +104,14 @@ __all__ = [
     "PartnerError",
     "Paths",
     "Phone",
+    "PhoneEntries",
     "PhoneIndex",
     "PhoneKey",
     "PhoneKind",
     "Picture",
     "RefreshCoordinator",
     "RefreshStatus",
+    "RefreshedPhoneIndex",
     "ReleaseNote",
     "SearchQuery",
     "SettingsCheck",

@@ -9,17 +9,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from partnercrmd.sdk import AddinError, CheckResult, SettingsCheck
+from partnercrmd.sdk import AddinError, CheckResult, RefreshedPhoneIndex, SettingsCheck
 
 from .client import BottleCrmClient
-from .index import NumberIndex
 from .settings import ID_PLACEHOLDER, BookSettings
 
 
 async def run_checks(
     settings: BookSettings,
     client: BottleCrmClient,
-    index: NumberIndex,
+    index: RefreshedPhoneIndex,
     refresh_index: Callable[[], Awaitable[int]],
     sample_number: Callable[[], str],
 ) -> list[CheckResult]:
@@ -50,7 +49,7 @@ async def run_checks(
 
 async def check_search(
     settings: BookSettings,
-    index: NumberIndex,
+    index: RefreshedPhoneIndex,
     refresh_index: Callable[[], Awaitable[int]],
     sample_number: Callable[[], str],
 ) -> CheckResult:

@@ -18,6 +18,7 @@ from partnercrmd.sdk import (
     Connector,
     Contact,
     ContactPatch,
+    PhoneEntries,
     PhoneKey,
     SearchQuery,
     Unsupported,
@@ -29,7 +30,7 @@ from partnercrmd.sdk import (
 
 from .checks import run_checks
 from .client import BottleCrmClient
-from .index import Entries, NumberIndex, index_path
+from .index import index_path, open_number_index
 from .mapping import (
     activity_from_interaction,
     contact_from_record,
@@ -85,7 +86,7 @@ class BottleCrmBook(Connector):
         )
         path = index_path(context.data_dir, self.settings.url, self.settings.token)
         remove_other_index_files(context.data_dir, keep=path)
-        self.index = NumberIndex(path, self.region, self.settings.index_minutes * 60.0)
+        self.index = open_number_index(path, self.region, self.settings.index_minutes * 60.0)
         self._sample_number = ""
 
     # --- search ------------------------------------------------------------------------------------
@@ -157,7 +158,7 @@ class BottleCrmBook(Connector):
         """Read every contact's numbers into the local index now; returns how many it holds."""
         return await self.index.refresh(self._index_entries)
 
-    async def _index_entries(self) -> Entries:
+    async def _index_entries(self) -> PhoneEntries:
         """Every contact's numbers, for a full refresh of the index."""
         records = await self.client.all_contacts()
         entries = [(r["id"], record_numbers(r)) for r in records if isinstance(r.get("id"), str)]

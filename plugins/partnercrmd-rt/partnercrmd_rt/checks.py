@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from partnercrmd.sdk import AddinError, CheckResult, SettingsCheck
+from partnercrmd.sdk import AddinError, CheckResult, RefreshedPhoneIndex, SettingsCheck
 
 from .client import RtClient
-from .index import NumberIndex
 from .settings import BookSettings, LogCalls
 
 NO_SUCH_ORGANIZATION = "partnercrmd: no user has this organisation \u2400"
@@ -23,7 +22,7 @@ NO_SUCH_ORGANIZATION = "partnercrmd: no user has this organisation \u2400"
 async def run_checks(
     settings: BookSettings,
     client: RtClient,
-    index: NumberIndex,
+    index: RefreshedPhoneIndex,
     refresh_index: Callable[[], Awaitable[int]],
     sample_number: Callable[[], str],
 ) -> list[CheckResult]:
@@ -89,7 +88,7 @@ async def check_users(client: RtClient) -> CheckResult:
 
 async def check_search(
     settings: BookSettings,
-    index: NumberIndex,
+    index: RefreshedPhoneIndex,
     refresh_index: Callable[[], Awaitable[int]],
     sample_number: Callable[[], str],
 ) -> CheckResult:

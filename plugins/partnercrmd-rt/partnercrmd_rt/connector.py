@@ -14,6 +14,7 @@ from partnercrmd.sdk import (
     CheckResult,
     Connector,
     Contact,
+    PhoneEntries,
     PhoneKey,
     SearchQuery,
     Unsupported,
@@ -25,7 +26,7 @@ from partnercrmd.sdk import (
 
 from .checks import run_checks
 from .client import RtClient
-from .index import Entries, NumberIndex, index_path
+from .index import index_path, open_number_index
 from .mapping import comment_body, contact_from_user, new_user_body, ticket_body, user_id_of, user_numbers
 from .settings import BookSettings, LogCalls
 
@@ -62,7 +63,7 @@ class RtBook(Connector):
         self.client = RtClient(self.settings.url, self.settings.token, timeout=float(self.settings.timeout_seconds))
         path = index_path(context.data_dir, self.settings.url, self.settings.token)
         remove_other_index_files(context.data_dir, keep=path)
-        self.index = NumberIndex(path, self.region, self.settings.index_minutes * 60.0)
+        self.index = open_number_index(path, self.region, self.settings.index_minutes * 60.0)
         self._sample_number = ""
 
     def capabilities(self) -> frozenset[Capability] | None:
@@ -144,7 +145,7 @@ class RtBook(Connector):
         """Read every user's numbers into the local index now; returns how many it holds."""
         return await self.index.refresh(self._index_entries)
 
-    async def _index_entries(self) -> Entries:
+    async def _index_entries(self) -> PhoneEntries:
         entries = [(user_id_of(record), user_numbers(record)) for record in await self.client.every_user()]
         self._sample_number = next((numbers[0] for _, numbers in entries if numbers), "")
         return entries

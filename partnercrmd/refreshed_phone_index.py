@@ -1,0 +1,94 @@
+"""A local phone index kept fresh from the backend: for add-ins whose server cannot find a contact by number.
+
+Some servers cannot look a caller up by number at all, or only as the text was typed. Such an add-in keeps a
+`PhoneIndex` (contact id, number) in the book's data directory, matching numbers the way the host does, filled from
+a full read of the server's contacts (the add-in's `fetch`) when it is empty or older than its refresh interval (in
+the background: searches meanwhile use it as it is), and updated whenever the add-in reads, creates or changes a
+contact. When to refresh, replaying writes made during one, back-off after a failure and the status are the
+`RefreshCoordinator`'s. Part of the SDK.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from .phone_index import PhoneIndex
+from .refresh_coordinator import RefreshCoordinator, RefreshStatus
+
+PhoneEntries = Sequence[tuple[str, Sequence[str]]]
+"""(contact id, its numbers) for every contact of the backend: what a full read gives."""
+FetchEntries = Callable[[], Awaitable[PhoneEntries]]
+
+RETRY_AFTER = 30.0
+"""Seconds to wait after a failed refresh before the next search tries again (doubling while it keeps failing)."""
+
+
+class RefreshedPhoneIndex:
+    """A book's `PhoneIndex` and its fill from the backend, refreshed by a `RefreshCoordinator`."""
+
+    def __init__(
+        self, path: Path, region: str | None, max_age: float, *, name: str, first_fill_wait: float = 0.0
+    ) -> None:
+        """Opens (or creates) the index file; blocking, so call it off the event loop (`Integration.open` is).
+
+        `name` says what a refresh does, for the status ("Refreshing the BottleCRM number index");
+        `first_fill_wait` how long a search waits for the very first fill (0: the add-in decides, see `refresh`).
+        """
+        self._index = PhoneIndex(path, region)
+        self.max_age = max_age
+        self._fetch: FetchEntries | None = None
+        self.coordinator = RefreshCoordinator(
+            self._fill,
+            name=name,
+            interval=max_age,
+            retry_after=RETRY_AFTER,
+            first_fill_wait=first_fill_wait,
+            last_success=self._index.refreshed_at(),
+            entries=lambda count: count,
+        )
+
+    @property
+    def status(self) -> RefreshStatus:
+        """Where the index stands (state, last success, last error, next due, numbers held)."""
+        return self.coordinator.status
+
+    @property
+    def built(self) -> bool:
+        """Whether a full refresh has ever completed."""
+        return self.coordinator.filled
+
+    def stale(self) -> bool:
+        """Whether the index was never filled or is older than its refresh interval."""
+        refreshed = self.coordinator.status.last_success
+        return refreshed is None or self.coordinator.policy.clock() - refreshed > self.max_age
+
+    async def lookup(self, number: str) -> list[str]:
+        """Ids of contacts with a number that is the same line as `number`."""
+        return await asyncio.to_thread(self._index.lookup, number)
+
+    async def remember(self, contact_id: str, numbers: Sequence[str]) -> None:
+        """Record a contact's current numbers (none: it has none, or no longer exists)."""
+        values = list(numbers)
+        await self.coordinator.write(contact_id, lambda: asyncio.to_thread(self._index.update, contact_id, values))
+
+    def refresh_if_stale(self, fetch: FetchEntries) -> None:
+        """Start a background refresh when the index is empty or old; one at a time, and not right after a failure."""
+        self._fetch = fetch
+        self.coordinator.start_if_due()
+
+    async def refresh(self, fetch: FetchEntries) -> int:
+        """Refresh now (joining one already running); returns how many numbers the index holds."""
+        self._fetch = fetch
+        return await self.coordinator.refresh()
+
+    async def _fill(self) -> int:
+        """Every contact's numbers, read with the add-in's fetch, replace the index."""
+        assert self._fetch is not None  # refresh_if_stale and refresh set it before they start a refresh
+        entries = await self._fetch()
+        return await asyncio.to_thread(self._index.replace_all, entries)
+
+    async def close(self) -> None:
+        await self.coordinator.close()
+        await asyncio.to_thread(self._index.close)
