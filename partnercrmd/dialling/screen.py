@@ -277,9 +277,17 @@ def read_screen(
         raise ScreenReadError(f"The screen could not be captured: {exc}") from None
     if on_capture is not None:
         on_capture(box)
-    point = (x - box.left, y - box.top)
-    found = numbers_in_image(image, region, point, CAPTURE_PAGE_MODES, scale=SCALE)
+    found = read_capture(image, (x - box.left, y - box.top), region)
     return [ScreenNumber(n.number, n.box.moved(box.left, box.top)) for n in found]
+
+
+def read_capture(image: Image.Image, point: tuple[float, float], region: str | None) -> list[ScreenNumber]:
+    """The numbers in a captured box (`image`, at device pixels), nearest `point` first; boxes in its pixels.
+
+    What `read_screen` (so `POST ScreenRead` and the Ctrl+Shift hotkey) does after the grab, and what the
+    render corpus benchmark and its test call on rendered boxes.
+    """
+    return numbers_in_image(image, region, point, CAPTURE_PAGE_MODES, scale=SCALE)
 
 
 # --- the daemon's side -------------------------------------------------------------------------------------------
