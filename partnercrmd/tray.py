@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import threading
 import time
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .surfaces import Surface, daemon_draws
+from .thread_start import start_in_thread, stop_in_thread
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -207,10 +207,13 @@ class TrayIcon:
             log.warning("the tray icon stopped (%s)", self.problem)
         finally:
             self._ready.set()
-            # pystray's X11 icon closes its display connection when it is collected: let that happen now, while the
-            # display is surely there, not at some later collection after the desktop session has ended.
-            self.icon = None
-            gc.collect()
+            # pystray's X11 icon closes its display connection only when it is collected: close it now, while the
+            # display is surely there (a full collection here stalls a large process for seconds).
+            icon, self.icon = self.icon, None
+            display = getattr(icon, "_display", None)
+            if display is not None:
+                with contextlib.suppress(Exception):  # already closed with the display
+                    display.close()
 
     def start(self) -> None:
         """Start the tray's thread; returns once the icon is shown or known to be impossible (blocks: to_thread)."""
@@ -330,7 +333,7 @@ class Tray:
         )
         hint = branding.install_hint.replace("{extra}", "tray")
         icon = TrayIcon(branding.product_name, branding.slug, image, self.actions(), asyncio.get_running_loop(), hint)
-        await asyncio.to_thread(icon.start)
+        await start_in_thread(icon.start, lambda _: icon.stop())
         return icon
 
     async def follow_switch(self) -> None:
@@ -346,7 +349,7 @@ class Tray:
     async def hide(self) -> None:
         icon, self.icon = self.icon, None
         if icon is not None:
-            await asyncio.to_thread(icon.stop)
+            await stop_in_thread(TrayIcon.stop, icon)
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -16,6 +16,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -175,6 +176,16 @@ def partnercrmd_config(
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
     return partnercrmd_config
+
+
+@pytest.fixture(autouse=True)
+def no_desktop_thread_outlives_the_daemon() -> Iterator[None]:
+    """Each test's daemon, once closed, leaves no keyboard listener or tray thread behind (set up before the daemon,
+    so checked after it has closed). One left behind holds X connections: it failed loudly when the display went,
+    and stalled the tests after it (a daemon closed while it was switching its hotkeys off lost its listener)."""
+    yield
+    left = [t.name for t in threading.enumerate() if "Listener" in type(t).__name__ or t.name.startswith("tray")]
+    assert left == []
 
 
 async def wait_until(condition: Callable[[], bool]) -> None:

@@ -105,6 +105,9 @@ class FocusDialling:
             await watcher.start(self._focus_changed)
         except AccessibilityUnavailable as exc:
             return str(exc)
+        except asyncio.CancelledError:  # the daemon closes while the watcher starts: let go of what it opened
+            await watcher.stop()
+            raise
         self._watcher = watcher
         log.info("focus dialling on: a dial button beside a focused field that holds a number")
         return None
@@ -114,14 +117,16 @@ class FocusDialling:
         watcher, self._watcher = self._watcher, None
         self.number = self._field = None
         update, self._update = self._update, None
-        if update is not None:  # ended before the window program is, so that nothing starts it again
-            update.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await update
-        if watcher is not None:
-            await watcher.stop()
-            log.info("focus dialling off")
-        await self.button.close()
+        try:
+            if update is not None:  # ended before the window program is, so that nothing starts it again
+                update.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await update
+        finally:  # also when the daemon closes during this stop: the watcher is ours alone to end now
+            if watcher is not None:
+                await watcher.stop()
+                log.info("focus dialling off")
+            await self.button.close()
 
     @property
     def _idle(self) -> bool:

@@ -31,6 +31,7 @@ from ..errors import BadRequest, PartnerError, TooManyRequests
 from ..platform import clipboard
 from ..platform.hotkeys import hotkey_problem, listener_class
 from ..platform.screen import display_problem
+from ..thread_start import start_in_thread, stop_in_thread
 from .capture_box import CaptureBox
 from .detect import find_numbers
 from .focus_dialling import FocusDialling
@@ -193,7 +194,7 @@ class DesktopHotkeys:
     async def _start(self) -> str | None:
         """Start the listener; None, or what is wrong (then it may be running, but get no keys)."""
         try:
-            self._listener = await asyncio.to_thread(self._start_listener)
+            self._listener = await start_in_thread(self._start_listener, self._stop_listener)
         except ImportError as exc:  # pynput finds no usable backend
             return str(exc)
         except PartnerError as exc:
@@ -224,22 +225,26 @@ class DesktopHotkeys:
     async def stop(self) -> None:
         """Stop the listener and whatever the hotkeys started."""
         listener, self._listener = self._listener, None
-        self._cancel_hold()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.capture_box is not None:
-            await self.capture_box.stop()
-        if listener is not None:
-            await asyncio.to_thread(self._stop_listener, listener)
-            log.info("desktop hotkeys off")
+        try:
+            self._cancel_hold()
+            for task in list(self._tasks):
+                task.cancel()
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            if self.capture_box is not None:
+                await self.capture_box.stop()
+        finally:  # also when the daemon closes during this stop: the listener is ours alone to end now
+            if listener is not None:
+                await stop_in_thread(self._stop_listener, listener)
+                log.info("desktop hotkeys off")
 
     @staticmethod
     def _stop_listener(listener: Any) -> None:
         listener.stop()
         try:
             listener.join(LISTENER_TIMEOUT)
+            if listener.is_alive():
+                log.warning("the keyboard listener did not stop within %g s; it is left behind", LISTENER_TIMEOUT)
         except Exception as exc:  # noqa: BLE001  (the listener thread's own failure, re-raised by join)
             log.warning("the keyboard listener failed: %s", type(exc).__name__)
 
