@@ -14,8 +14,10 @@ own. The text tesseract recognised is never logged or kept.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import os
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,6 +48,23 @@ CAPTURE_PAGE_MODES = (7, 6)
 """tesseract page segmentation for a capture: a single line first, then a uniform block."""
 IMAGE_PAGE_MODES = (6, 11)
 """For a whole image: a uniform block first, then sparse text."""
+LINE_PAGE_MODE = 7
+"""A capture reads only the line under the point: tesseract's single-line page segmentation."""
+LINE_TARGET = 27.0
+"""The height (px) the line under the point is scaled to for the first read (ascender to descender; measured
+best of 25-55 on the render corpus, bench/screen_read_corpus_bench.py)."""
+SECOND_TARGET = 45.0
+"""The height for the second, binarised read, when the first offers no number at the point."""
+MAX_LINE_SCALE = 6.0
+SOFTEN = 0.6
+"""Gaussian blur radius (capture pixels) before scaling: 1-bit glyphs upscale into stairs tesseract misreads."""
+INK_CONTRAST = 48
+"""Gray levels from the background at which a pixel counts as ink (telling light text from dark)."""
+STEP_CONTRAST = 40
+"""Gray levels between neighbouring pixels that make a sharp step (a glyph's edge)."""
+TEXT_SHARE = 0.1
+MIN_STEPS = 4
+"""A row is text when it has at least this many steps and this share of the busiest row's."""
 OCR_TIMEOUT = 10.0
 MAX_QUEUED = 4
 """Screen reads waiting for the one running; more are refused (429)."""
@@ -205,7 +224,7 @@ def numbers_in_image(
     for page_mode in page_modes:
         found = [
             ScreenNumber(n.number, _unscaled(n.box, factor))
-            for n in locate_numbers(recognise(prepared, page_mode), region)
+            for n in locate_numbers(as_digits(recognise(prepared, page_mode)), region)
         ]
         if found:
             if point is not None:
@@ -285,9 +304,252 @@ def read_capture(image: Image.Image, point: tuple[float, float], region: str | N
     """The numbers in a captured box (`image`, at device pixels), nearest `point` first; boxes in its pixels.
 
     What `read_screen` (so `POST ScreenRead` and the Ctrl+Shift hotkey) does after the grab, and what the
-    render corpus benchmark and its test call on rendered boxes.
+    render corpus benchmark and its test call on rendered boxes. Only the text line under the point is read
+    (its band found from the pixels), scaled from its measured height; a second read, binarised and larger,
+    only when the first offers no number at the point (measured: bench/screen_read_corpus_bench.py).
     """
-    return numbers_in_image(image, region, point, CAPTURE_PAGE_MODES, scale=SCALE)
+    gray = _gray(image)
+    band = text_band(gray, round(point[1]))
+    found = _read_band(gray, band, point[0], region, LINE_TARGET, binarise=False)
+    if not _at_point(found, point, band):
+        again = _read_band(gray, band, point[0], region, SECOND_TARGET, binarise=True)
+        if _at_point(again, point, band):
+            kept = {(n.number.e164, n.number.extension) for n in again}
+            found = again + [n for n in found if (n.number.e164, n.number.extension) not in kept]
+    x, y = point
+    return sorted(found, key=lambda n: (n.box.distance(x, y), n.box.top, n.box.left))
+
+
+def _gray(image: Image.Image) -> Image.Image:
+    """`image` in gray levels, transparent pixels as white."""
+    from PIL import Image
+
+    if "A" in image.getbands() or image.mode == "P":  # transparent pixels count as white, not black
+        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
+    return image.convert("L")
+
+
+def _row_median(row: bytes) -> int:
+    return sorted(row)[len(row) // 2]
+
+
+def text_band(gray: Image.Image, y: int) -> tuple[int, int]:
+    """The rows (top, bottom) of the line of text at row `y` (or the nearest one) in a gray capture.
+
+    A row belongs to text when it has many sharp steps between neighbouring pixels: that holds for any
+    theme, a coloured row or a selection, and a box that straddles two windows; a table's horizontal rule or
+    a row's edge has almost none, vertical rules only two each. Without any text, the whole box.
+    """
+    width, height = gray.size
+    data = gray.tobytes()
+    steps = []
+    for row_top in range(0, width * height, width):
+        row = data[row_top : row_top + width]
+        steps.append(sum(1 for left, right in itertools.pairwise(row) if abs(left - right) > STEP_CONTRAST))
+    most = max(steps, default=0)
+    if not most:
+        return 0, height
+    text = [count >= max(MIN_STEPS, TEXT_SHARE * most) for count in steps]
+    y = min(max(y, 0), height - 1)
+    if not text[y]:
+        y = min((row for row in range(height) if text[row]), key=lambda row: abs(row - y))
+    top, bottom = y, y + 1
+    while top > 0 and text[top - 1]:
+        top -= 1
+    while bottom < height and text[bottom]:
+        bottom += 1
+    return top, bottom
+
+
+def _without_rules(line: Image.Image, text_height: int) -> Image.Image:
+    """Dark-on-light `line` with long horizontal strokes (underlines, table rules) and full-height vertical
+    ones (cell borders) painted white: tesseract reads them as digits (`_` under a `0` made a `6`)."""
+    width, height = line.size
+    pixels = bytearray(line.tobytes())
+    longest = max(3 * text_height, 12)
+    for row_top in range(0, width * height, width):
+        run = 0
+        for x in range(width + 1):
+            if x < width and pixels[row_top + x] < 128:
+                run += 1
+                continue
+            if run >= longest:
+                pixels[row_top + x - run : row_top + x] = b"\xff" * run
+            run = 0
+    if height > 4:
+        for x in range(width):
+            column = pixels[x::width]
+            if sum(1 for value in column if value < 128) >= height - 2:
+                for row in range(height):
+                    pixels[row * width + x] = 255
+    from PIL import Image
+
+    return Image.frombytes("L", line.size, bytes(pixels))
+
+
+def _without_inner_dots(line: Image.Image) -> Image.Image:
+    """Dark-on-light `line` with the ink that touches no outside background painted white: the dot of a
+    dotted zero (Liberation Mono, DejaVu Sans Mono, Consolas), which tesseract reads as `6`, `G` or `@`.
+
+    Outside background is what connects to the line's edge; ink is kept when it touches it (every glyph's
+    outer stroke does), so only marks alone inside a hole go.
+    """
+    from PIL import Image
+
+    width = line.width
+    data = line.tobytes()
+    ink = [value < 128 for value in data]
+    outside = [False] * len(data)
+    todo = [
+        i
+        for i in range(len(data))
+        if not ink[i] and (i < width or i >= len(data) - width or i % width in (0, width - 1))
+    ]
+    for i in todo:
+        outside[i] = True
+    while todo:
+        i = todo.pop()
+        x = i % width
+        for j in (i - width, i + width, i - 1 if x else -1, i + 1 if x < width - 1 else -1):
+            if 0 <= j < len(data) and not ink[j] and not outside[j]:
+                outside[j] = True
+                todo.append(j)
+    kept = [False] * len(data)
+    todo = []
+    for i in range(len(data)):
+        if ink[i]:
+            x = i % width
+            for j in (i - width, i + width, i - 1 if x else -1, i + 1 if x < width - 1 else -1):
+                if 0 <= j < len(data) and outside[j]:
+                    kept[i] = True
+                    todo.append(i)
+                    break
+    while todo:
+        i = todo.pop()
+        x = i % width
+        for dy in (-width, 0, width):
+            for dx in (-1, 0, 1):
+                if (dx == -1 and not x) or (dx == 1 and x == width - 1):
+                    continue
+                j = i + dy + dx
+                if 0 <= j < len(data) and ink[j] and not kept[j]:
+                    kept[j] = True
+                    todo.append(j)
+    cleared = bytes(255 if ink[i] and not kept[i] else value for i, value in enumerate(data))
+    return Image.frombytes("L", line.size, cleared)
+
+
+def _read_band(
+    gray: Image.Image, band: tuple[int, int], x: float, region: str | None, target: float, binarise: bool
+) -> list[ScreenNumber]:
+    """One tesseract read (`--psm 7`, one line) of the text line `band` of a gray capture; boxes in its pixels.
+
+    The line is cut out with a margin, made dark on light (whichever its own background is near `x`), stretched to
+    full contrast, cleared of rules, softened (1-bit glyphs upscale into stairs otherwise), scaled so the
+    line is `target` px high, optionally binarised (Otsu), and given a white border.
+    """
+    from PIL import Image, ImageFilter, ImageOps
+
+    top, bottom = band
+    text_height = bottom - top
+    margin = max(2, text_height // 4)
+    top, bottom = max(0, top - margin), min(gray.height, bottom + margin)
+    line = gray.crop((0, top, gray.width, bottom))
+    # polarity from around the point only: a box can straddle a dark and a light window
+    near = line.crop((max(0, round(x) - 6 * text_height), 0, min(line.width, round(x) + 6 * text_height), line.height))
+    data = near.tobytes()
+    level = _row_median(data)
+    lighter = sum(1 for value in data if value - level > INK_CONTRAST)
+    darker = sum(1 for value in data if level - value > INK_CONTRAST)
+    if lighter > darker:  # light text on its background: dark themes, selections
+        line = ImageOps.invert(line)
+    line = ImageOps.autocontrast(line)
+    line = _without_inner_dots(_without_rules(line, text_height))
+    line = line.filter(ImageFilter.GaussianBlur(SOFTEN))
+    scale = min(MAX_LINE_SCALE, max(1.0, target / max(text_height, 1)))
+    line = line.resize((round(line.width * scale), round(line.height * scale)), Image.Resampling.LANCZOS)
+    if binarise:
+        threshold = _otsu(line)
+        line = line.point(lambda value: 255 if value > threshold else 0)
+    line = ImageOps.expand(line, border=BORDER, fill=255)
+    words = as_digits(recognise(line, LINE_PAGE_MODE))
+    return [ScreenNumber(n.number, _unscaled(n.box, scale).moved(0, top)) for n in locate_numbers(words, region)]
+
+
+def _otsu(gray: Image.Image) -> int:
+    """The gray level that best splits `gray` into ink and background (Otsu's method)."""
+    histogram = gray.histogram()[:256]
+    total = sum(histogram)
+    weighted_all = sum(level * count for level, count in enumerate(histogram))
+    below = weighted_below = 0
+    best, threshold = -1.0, 128
+    for level, count in enumerate(histogram):
+        below += count
+        weighted_below += level * count
+        above = total - below
+        if not below or not above:
+            continue
+        gap = weighted_below / below - (weighted_all - weighted_below) / above
+        spread = below * above * gap * gap
+        if spread > best:
+            best, threshold = spread, level
+    return threshold
+
+
+def _at_point(found: Sequence[ScreenNumber], point: tuple[float, float], band: tuple[int, int]) -> bool:
+    """Whether a read offers a number at the point (within a line's height of it)."""
+    return bool(found) and min(n.box.distance(*point) for n in found) <= band[1] - band[0]
+
+
+_DIGIT_LOOKALIKES = str.maketrans(
+    {"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "i": "1", "L": "1", "f": "1"}
+    | {"S": "5", "s": "5", "B": "8", "Z": "2", "z": "2", "{": "(", "}": ")", "[": "(", "]": ")"}
+    | {"G": "0", "@": "0", "©": "0", "®": "0"}  # a dotted or slashed zero (Liberation Mono, Consolas)
+)
+_DIGIT_OR_LOOKALIKE = r"[\dOoDQlIiLfSsBZzG@©®]"
+_DIGITISH = re.compile(
+    rf"[#+]?[(\[{{]?{_DIGIT_OR_LOOKALIKE}+[)\]}}]?{_DIGIT_OR_LOOKALIKE}*(?:[-.]{_DIGIT_OR_LOOKALIKE}+)*[)\]}}]?"
+)
+
+
+def as_digits(words: Sequence[OcrWord]) -> list[OcrWord]:
+    """`words` with the letters tesseract reads for digits put back as digits, where a word is a digit group.
+
+    A word made only of digits and their lookalikes (O for 0, l/I for 1, S for 5, B for 8, braces for
+    brackets, `#` for a leading `+`) is read as digits when it holds at least two real digits, or when it is
+    at most two characters long right before a word that begins with a digit (`OL 42 68 53 06`). Other
+    words (names, `ext`, `x12`) are left alone; the number parser judges the result as any other text.
+    """
+    fixed = []
+    for index, word in enumerate(words):
+        following = words[index + 1] if index + 1 < len(words) and words[index + 1].line == word.line else None
+        body, tail = word.text, ""
+        while len(body) > 1 and body[-1] in ".,:;!|":
+            body, tail = body[:-1], body[-1] + tail
+        digits = sum(c.isdigit() for c in body)
+        before_digits = following is not None and following.text[:1].isdigit()
+        if _DIGITISH.fullmatch(body) and (digits >= 2 or (digits == 0 and len(body) <= 2 and before_digits)):
+            body = ("+" + body[1:] if body.startswith("#") else body).translate(_DIGIT_LOOKALIKES)
+            word = OcrWord(body + tail, word.box, word.line)
+        previous = fixed[-1] if fixed and fixed[-1].line == word.line else None
+        if previous is not None and _split_group(previous.text, word.text):
+            union = Box(
+                min(previous.box.left, word.box.left),
+                min(previous.box.top, word.box.top),
+                max(previous.box.right, word.box.right),
+                max(previous.box.bottom, word.box.bottom),
+            )
+            fixed[-1] = OcrWord(previous.text + word.text, union, word.line)
+            continue
+        fixed.append(word)
+    return fixed
+
+
+def _split_group(before: str, after: str) -> bool:
+    """Whether tesseract put a space inside one number's separator (`0161. 496`, `7946 .0789`, `496 - 0881`)."""
+    if before[-1:] in ".-" and before[:-1][-1:].isdigit():
+        return after[:1].isdigit() or after in ("-", ".")
+    return before[-1:].isdigit() and (after in ("-", ".") or (after[:1] in ".-" and after[1:2].isdigit()))
 
 
 # --- the daemon's side -------------------------------------------------------------------------------------------
