@@ -14,6 +14,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from .errors import AddinError
+from .model import CheckResult
 from .phone_index import PhoneIndex
 from .refresh_coordinator import RefreshCoordinator, RefreshStatus
 
@@ -39,6 +41,8 @@ class RefreshedPhoneIndex:
         self._index = PhoneIndex(path, region)
         self.max_age = max_age
         self._fetch: FetchEntries | None = None
+        self.sample_number = ""
+        """A number the last full refresh read ("" before one, or when no contact has a number): the check's probe."""
         self.coordinator = RefreshCoordinator(
             self._fill,
             name=name,
@@ -87,7 +91,33 @@ class RefreshedPhoneIndex:
         """Every contact's numbers, read with the add-in's fetch, replace the index."""
         assert self._fetch is not None  # refresh_if_stale and refresh set it before they start a refresh
         entries = await self._fetch()
+        self.sample_number = next((numbers[0] for _, numbers in entries if numbers), "")
         return await asyncio.to_thread(self._index.replace_all, entries)
+
+    async def check(self, fetch: FetchEntries, *, record: str, records: str) -> CheckResult:
+        """The "search" step of the add-in's Test connection: refresh now, then find a contact by a number it read.
+
+        `record` and `records` name the backend's contacts in the messages ("user", "RT users").
+        """
+        try:
+            count = await self.refresh(fetch)
+            sample = self.sample_number
+            found = await self.lookup(sample) if sample else []
+        except AddinError as exc:
+            return CheckResult("search", False, exc.message, exc.code)
+        every = f"refreshed every {self.max_age / 60:g} min"
+        if not sample:
+            return CheckResult("search", True, f"No {record} has a phone number yet; the number index is {every}.")
+        if not found:
+            return CheckResult(
+                "search",
+                False,
+                f"The number index holds {count:,} numbers but does not find {sample}; "
+                "delete the book's data folder and try again.",
+                "invalid_data",
+            )
+        numbers = "1 phone number" if count == 1 else f"{count:,} phone numbers"
+        return CheckResult("search", True, f"{numbers} of {records} indexed ({every}); {sample} finds its {record}.")
 
     async def close(self) -> None:
         await self.coordinator.close()

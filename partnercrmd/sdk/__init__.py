@@ -63,11 +63,11 @@ from ..phone_index import INDEX_FILE_PREFIX, PhoneIndex, index_file, remove_othe
 from ..platform.files import atomic_write
 from ..redact import MASK
 from ..refresh_coordinator import RefreshCoordinator, RefreshStatus, ThreadRefreshCoordinator
-from ..refreshed_phone_index import PhoneEntries, RefreshedPhoneIndex
+from ..refreshed_phone_index import FetchEntries, PhoneEntries, RefreshedPhoneIndex
 from ..search import number_query
 from ..word_search import TRIGRAM, fold, fts_schema, like_pattern, match_expression, rebuild_sql, words_where
 
-SDK_VERSION = (1, 3)
+SDK_VERSION = (1, 4)
 """(major, minor) of this surface: minor grows when names are added or deprecated, major when one is removed
 or changes meaning. Compare with a tuple: `SDK_VERSION >= (1, 0)`."""
 
@@ -97,6 +97,7 @@ __all__ = [
     "Connector",
     "Contact",
     "ContactPatch",
+    "FetchEntries",
     "FieldKind",
     "HeldContact",
     "Integration",

@@ -6,10 +6,10 @@ needs nothing from the connector.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from partnercrmd.sdk import AddinError, CheckResult, RefreshedPhoneIndex, SettingsCheck
+from partnercrmd.sdk import AddinError, CheckResult, FetchEntries, RefreshedPhoneIndex, SettingsCheck
 
 from .client import BottleCrmClient
 from .settings import ID_PLACEHOLDER, BookSettings
@@ -19,12 +19,11 @@ async def run_checks(
     settings: BookSettings,
     client: BottleCrmClient,
     index: RefreshedPhoneIndex,
-    refresh_index: Callable[[], Awaitable[int]],
-    sample_number: Callable[[], str],
+    fetch: FetchEntries,
 ) -> list[CheckResult]:
     """Reach and sign in (the later checks need them), then search through the number index, logging, popping.
 
-    `refresh_index` fills the index now and `sample_number` is then a number it holds ("" when none).
+    `fetch` reads every contact's numbers, to fill the index now.
     """
     where = client.where
     try:
@@ -39,39 +38,12 @@ async def run_checks(
     results = [
         CheckResult("reach", True, f"BottleCRM at {where} answered."),
         CheckResult("authenticate", True, f"The token reads contacts ({page.count:,} visible to it)."),
-        await check_search(settings, index, refresh_index, sample_number),
+        await index.check(fetch, record="contact", records="BottleCRM contacts"),
     ]
     if settings.log_calls:
         results.append(await check_logging(client))
     results.append(check_pop(settings))
     return results
-
-
-async def check_search(
-    settings: BookSettings,
-    index: RefreshedPhoneIndex,
-    refresh_index: Callable[[], Awaitable[int]],
-    sample_number: Callable[[], str],
-) -> CheckResult:
-    try:
-        count = await refresh_index()
-        sample = sample_number()
-        found = await index.lookup(sample) if sample else []
-    except AddinError as exc:
-        return CheckResult("search", False, exc.message, exc.code)
-    every = f"refreshed every {settings.index_minutes} min"
-    if not sample:
-        return CheckResult("search", True, f"No contact has a phone number yet; the number index is {every}.")
-    if not found:
-        return CheckResult(
-            "search",
-            False,
-            f"The number index holds {count:,} numbers but does not find {sample}; "
-            "delete the book's data folder and try again.",
-            "invalid_data",
-        )
-    numbers = "1 phone number" if count == 1 else f"{count:,} phone numbers"
-    return CheckResult("search", True, f"{numbers} indexed ({every}); {sample} finds its contact.")
 
 
 async def check_logging(client: BottleCrmClient) -> CheckResult:

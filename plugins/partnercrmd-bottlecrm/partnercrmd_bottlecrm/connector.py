@@ -87,7 +87,6 @@ class BottleCrmBook(Connector):
         path = index_path(context.data_dir, self.settings.url, self.settings.token)
         remove_other_index_files(context.data_dir, keep=path)
         self.index = open_number_index(path, self.region, self.settings.index_minutes * 60.0)
-        self._sample_number = ""
 
     # --- search ------------------------------------------------------------------------------------
 
@@ -162,7 +161,6 @@ class BottleCrmBook(Connector):
         """Every contact's numbers, for a full refresh of the index."""
         records = await self.client.all_contacts()
         entries = [(r["id"], record_numbers(r)) for r in records if isinstance(r.get("id"), str)]
-        self._sample_number = next((numbers[0] for _, numbers in entries if numbers), "")
         return entries
 
     # --- records -----------------------------------------------------------------------------------
@@ -220,7 +218,7 @@ class BottleCrmBook(Connector):
     # --- test connection ---------------------------------------------------------------------------
 
     async def test(self) -> Sequence[CheckResult]:
-        return await run_checks(self.settings, self.client, self.index, self.refresh_index, lambda: self._sample_number)
+        return await run_checks(self.settings, self.client, self.index, self._index_entries)
 
     async def diagnostics(self) -> Mapping[str, Any]:
         """The API's address, how many contacts the token sees, and the local number index's refresh state."""

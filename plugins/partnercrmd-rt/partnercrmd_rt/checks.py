@@ -7,10 +7,10 @@ needs nothing from the connector.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from partnercrmd.sdk import AddinError, CheckResult, RefreshedPhoneIndex, SettingsCheck
+from partnercrmd.sdk import AddinError, CheckResult, FetchEntries, RefreshedPhoneIndex, SettingsCheck
 
 from .client import RtClient
 from .settings import BookSettings, LogCalls
@@ -23,12 +23,11 @@ async def run_checks(
     settings: BookSettings,
     client: RtClient,
     index: RefreshedPhoneIndex,
-    refresh_index: Callable[[], Awaitable[int]],
-    sample_number: Callable[[], str],
+    fetch: FetchEntries,
 ) -> list[CheckResult]:
     """Reach and sign in (the later checks need them), then the users' numbers, the index, logging, popping.
 
-    `refresh_index` fills the index now and `sample_number` is then a number it holds ("" when none).
+    `fetch` reads every contact's numbers, to fill the index now.
     """
     try:
         system = await client.system()
@@ -48,7 +47,7 @@ async def run_checks(
     results.append(users)
     if not users.ok:
         return results
-    results.append(await check_search(settings, index, refresh_index, sample_number))
+    results.append(await index.check(fetch, record="user", records="RT users"))
     if settings.log_calls is not LogCalls.OFF:
         results.append(await check_logging(settings, client))
     results.append(
@@ -84,33 +83,6 @@ async def check_users(client: RtClient) -> CheckResult:
             "invalid_auth",
         )
     return CheckResult("users", True, "The token's user may search users and read their phone numbers.")
-
-
-async def check_search(
-    settings: BookSettings,
-    index: RefreshedPhoneIndex,
-    refresh_index: Callable[[], Awaitable[int]],
-    sample_number: Callable[[], str],
-) -> CheckResult:
-    try:
-        count = await refresh_index()
-        sample = sample_number()
-        found = await index.lookup(sample) if sample else []
-    except AddinError as exc:
-        return CheckResult("search", False, exc.message, exc.code)
-    every = f"read again every {settings.index_minutes} min"
-    if not sample:
-        return CheckResult("search", True, f"No user has a phone number yet; the number index is {every}.")
-    if not found:
-        return CheckResult(
-            "search",
-            False,
-            f"The number index holds {count:,} numbers but does not find {sample}; "
-            "delete the book's data folder and try again.",
-            "invalid_data",
-        )
-    numbers = "1 phone number" if count == 1 else f"{count:,} phone numbers"
-    return CheckResult("search", True, f"{numbers} of RT users indexed ({every}); {sample} finds its user.")
 
 
 async def check_logging(settings: BookSettings, client: RtClient) -> CheckResult:

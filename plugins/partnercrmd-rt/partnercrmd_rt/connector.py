@@ -64,7 +64,6 @@ class RtBook(Connector):
         path = index_path(context.data_dir, self.settings.url, self.settings.token)
         remove_other_index_files(context.data_dir, keep=path)
         self.index = open_number_index(path, self.region, self.settings.index_minutes * 60.0)
-        self._sample_number = ""
 
     def capabilities(self) -> frozenset[Capability] | None:
         """Without logging, the book neither logs calls nor offers to."""
@@ -147,7 +146,6 @@ class RtBook(Connector):
 
     async def _index_entries(self) -> PhoneEntries:
         entries = [(user_id_of(record), user_numbers(record)) for record in await self.client.every_user()]
-        self._sample_number = next((numbers[0] for _, numbers in entries if numbers), "")
         return entries
 
     # --- records -----------------------------------------------------------------------------------
@@ -191,7 +189,7 @@ class RtBook(Connector):
     # --- test connection ---------------------------------------------------------------------------
 
     async def test(self) -> Sequence[CheckResult]:
-        return await run_checks(self.settings, self.client, self.index, self.refresh_index, lambda: self._sample_number)
+        return await run_checks(self.settings, self.client, self.index, self._index_entries)
 
     async def diagnostics(self) -> Mapping[str, Any]:
         """RT's address and version, how calls are logged, and the number index's refresh state."""
