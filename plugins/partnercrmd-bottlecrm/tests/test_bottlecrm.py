@@ -374,7 +374,10 @@ async def test_test_connection_checks_each_capability(bottlecrm: BottleCrmServer
         ("log_calls", True, None),
         ("pop", True, None),
     ]
-    assert "phone numbers of BottleCRM contacts indexed" in results[2].message and "finds its contact" in results[2].message
+    assert (
+        "phone numbers of BottleCRM contacts indexed" in results[2].message
+        and "finds its contact" in results[2].message
+    )
     assert results[4].message == "Records open at https://crm.example.com/contacts/<contact id>."
 
 
