@@ -16,8 +16,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from PIL import Image
 
-from partnercrmd.dialling.screen import ScreenNumber, read_capture
+from partnercrmd.dialling.screen import Box, ScreenNumber, read_capture, read_screen
+from tests.desktop_session import desktop_session
 from tests.screen_corpus import REGION, Rendered, cases, render
 
 CORPUS = {case.seed: case for case in cases(360)}
@@ -73,6 +75,19 @@ def test_a_sample_across_the_axes_is_read_exactly() -> None:
 
 def test_a_box_without_a_number_offers_nothing() -> None:
     shown = render(CORPUS[20261476])
-    blank = shown.image.copy()
-    blank.paste(blank.getpixel((0, 0)), (0, 0, blank.width, blank.height))
+    blank = Image.new("RGB", shown.image.size, "white")
     assert read_capture(blank, shown.point, REGION) == []
+
+
+def test_the_capture_box_covers_the_same_text_on_a_scaled_display(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 150 % (Xft.dpi 144, as desktops set it) the box grabbed is 1.5 times larger in device pixels."""
+    with desktop_session() as desktop:
+        monkeypatch.setenv("DISPLAY", desktop.display)
+        monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+        monkeypatch.setenv("XDG_SESSION_TYPE", "x11")
+        captured: list[Box] = []
+        read_screen(600, 300, REGION, on_capture=captured.append)
+        desktop.run("xrdb", "-merge", input_text="Xft.dpi: 144\n")
+        read_screen(600, 300, REGION, on_capture=captured.append)
+    sizes = [(box.right - box.left, box.bottom - box.top) for box in captured]
+    assert sizes == [(480, 64), (720, 96)]

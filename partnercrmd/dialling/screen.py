@@ -14,10 +14,12 @@ own. The text tesseract recognised is never logged or kept.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import math
 import os
 import re
+import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,7 +38,9 @@ if TYPE_CHECKING:
 
 CAPTURE_WIDTH = 480
 CAPTURE_HEIGHT = 64
-"""The box read around the pointer: a long international number at 24 px either side of it, about one line high."""
+"""The box read around the pointer, in logical pixels (times `display_scale()` at device pixels): a long
+international number at 24 px either side of it, about one line high."""
+MAX_DISPLAY_SCALE = 4.0
 SCALE = 3
 """Upscaling before OCR: 11 px text becomes the ~30 px tesseract reads best."""
 MAX_SIDE = 4000
@@ -265,6 +269,35 @@ def grab(box: Box) -> Image.Image:
     return Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX")
 
 
+def display_scale() -> float:
+    """Device pixels per logical pixel of the desktop (its display scaling, 1.0 at 100 %), when it says.
+
+    X11: the `Xft.dpi` resource (what GNOME, KDE and Xfce set for their scaling) over 96; Windows: the
+    system DPI over 96; otherwise 1. The capture box is that many times larger, so it covers the same
+    text at 125 % or 150 % as at 100 % (the screen is grabbed at device pixels).
+    """
+    import subprocess
+    import sys
+
+    dpi = 96.0
+    if sys.platform == "win32":
+        import ctypes
+
+        with contextlib.suppress(AttributeError, OSError):  # GetDpiForSystem: Windows 10 and later
+            dpi = float(ctypes.windll.user32.GetDpiForSystem())
+    elif os.environ.get("DISPLAY") and shutil.which("xrdb"):
+        try:
+            query = subprocess.run(["xrdb", "-query"], capture_output=True, text=True, timeout=1, check=False)
+        except (OSError, subprocess.SubprocessError):
+            query = None
+        for line in query.stdout.splitlines() if query is not None else ():
+            name, _, value = line.partition(":")
+            if name.strip() == "Xft.dpi":
+                with contextlib.suppress(ValueError):
+                    dpi = float(value.strip())
+    return min(max(dpi / 96.0, 1.0), MAX_DISPLAY_SCALE)
+
+
 def screen_bounds() -> Box:
     """The box of all monitors together."""
     import mss
@@ -290,7 +323,8 @@ def read_screen(
     try:
         if x is None or y is None:
             x, y = pointer_position()
-        box = capture_box(x, y, screen_bounds())
+        scale = display_scale()
+        box = capture_box(x, y, screen_bounds(), round(CAPTURE_WIDTH * scale), round(CAPTURE_HEIGHT * scale))
         image = grab(box)
     except mss.ScreenShotError as exc:
         raise ScreenReadError(f"The screen could not be captured: {exc}") from None
@@ -311,9 +345,9 @@ def read_capture(image: Image.Image, point: tuple[float, float], region: str | N
     gray = _gray(image)
     band = text_band(gray, round(point[1]))
     found = _read_band(gray, band, point[0], region, LINE_TARGET, binarise=False)
-    if not _at_point(found, point, band):
+    if _at_point(found, point, band) is None:
         again = _read_band(gray, band, point[0], region, SECOND_TARGET, binarise=True)
-        if _at_point(again, point, band):
+        if _at_point(again, point, band) is not None:
             kept = {(n.number.e164, n.number.extension) for n in again}
             found = again + [n for n in found if (n.number.e164, n.number.extension) not in kept]
     x, y = point
@@ -496,9 +530,10 @@ def _otsu(gray: Image.Image) -> int:
     return threshold
 
 
-def _at_point(found: Sequence[ScreenNumber], point: tuple[float, float], band: tuple[int, int]) -> bool:
-    """Whether a read offers a number at the point (within a line's height of it)."""
-    return bool(found) and min(n.box.distance(*point) for n in found) <= band[1] - band[0]
+def _at_point(found: Sequence[ScreenNumber], point: tuple[float, float], band: tuple[int, int]) -> ScreenNumber | None:
+    """The number a read offers at the point (the nearest, within a line's height of it), if any."""
+    nearest = min(found, key=lambda n: n.box.distance(*point), default=None)
+    return nearest if nearest is not None and nearest.box.distance(*point) <= band[1] - band[0] else None
 
 
 _DIGIT_LOOKALIKES = str.maketrans(
@@ -520,7 +555,7 @@ def as_digits(words: Sequence[OcrWord]) -> list[OcrWord]:
     at most two characters long right before a word that begins with a digit (`OL 42 68 53 06`). Other
     words (names, `ext`, `x12`) are left alone; the number parser judges the result as any other text.
     """
-    fixed = []
+    fixed: list[OcrWord] = []
     for index, word in enumerate(words):
         following = words[index + 1] if index + 1 < len(words) and words[index + 1].line == word.line else None
         body, tail = word.text, ""
