@@ -12,9 +12,10 @@ reads around the pointer is grabbed with mss, and every variant reads the same
 captured pixels, in rotating order so that other load on the machine affects them
 alike:
 
-- partnercrmd's pipeline (`screen.numbers_in_image`: grayscale, dark-theme inversion,
-  3× upscaling, border; tesseract `--psm 7`, then `--psm 6` if the line holds no
-  number), with tesseract limited to one OpenMP thread as the daemon runs it;
+- partnercrmd's pipeline (`screen.read_capture`, what the daemon runs after the grab:
+  the line under the pointer, scaled from its height, `--psm 7`, read again only while
+  no number is read at the pointer; docs/screen-read.md), with tesseract limited to one
+  OpenMP thread as the daemon runs it;
 - the same pipeline with tesseract's default threads;
 - the baseline: plain tesseract (default page segmentation, no preprocessing, default
   threads) on the raw capture, with the same number detection and ordering.
@@ -49,15 +50,14 @@ from PIL import Image  # noqa: E402
 
 from partnercrmd.dialling.screen import (  # noqa: E402
     CAPTURE_HEIGHT,
-    CAPTURE_PAGE_MODES,
     CAPTURE_WIDTH,
-    SCALE,
     Box,
     ScreenNumber,
     capture_box,
     grab,
     locate_numbers,
     numbers_in_image,
+    read_capture,
     recognise,
 )
 from tests.desktop_session import desktop_session  # noqa: E402
@@ -77,7 +77,7 @@ Reader = Callable[[Image.Image, tuple[int, int]], list[ScreenNumber]]
 
 
 def ours(image: Image.Image, point: tuple[int, int]) -> list[ScreenNumber]:
-    return numbers_in_image(image, REGION, point, CAPTURE_PAGE_MODES, scale=SCALE)
+    return read_capture(image, point, REGION)
 
 
 def plain_tesseract(image: Image.Image, point: tuple[int, int]) -> list[ScreenNumber]:
@@ -94,7 +94,7 @@ class Variant:
 
 
 VARIANTS = (
-    Variant("partnercrmd: preprocessing, `--psm 7` then `6`, 1 tesseract thread", ours, "1"),
+    Variant("partnercrmd: `read_capture` (the line under the pointer), 1 tesseract thread", ours, "1"),
     Variant("partnercrmd's pipeline with tesseract's default threads", ours, None),
     Variant("plain tesseract on the raw capture (baseline)", plain_tesseract, None),
 )

@@ -1,14 +1,17 @@
 """Screen-read dialling: the phone numbers shown around a point of the screen, read with tesseract.
 
-capture a box around the point (mss) → preprocess (grayscale, inverted when mostly
-dark, upscaled, a white border) → tesseract through pytesseract (`--psm 7`, one
-line, then `--psm 6`, a block, when the line holds no number) → `detect.find_numbers`
-→ the numbers nearest the point first, placed by tesseract's word boxes.
+capture a box around the point (mss, at device pixels: 480 × 64 logical px times the display scaling) →
+`read_capture`: find the text line under the point from the pixels → cut it out, dark on light, full
+contrast, rules and dotted-zero dots cleared, softened, scaled from its measured height → tesseract
+through pytesseract (`--psm 7`, one line) → digit lookalikes read as digits (`as_digits`) →
+`detect.find_numbers` → read again at other scales only while no number is read at the point → the
+numbers nearest the point first, placed by tesseract's word boxes. A whole image (`partnercrmd ocr`)
+goes through `numbers_in_image` instead (upscaled, `--psm 6`, then `--psm 11`).
 
-Measured under Xvfb (docs/screen-read.md): preprocessing is what makes small and
-dark-theme text readable. Reads are blocking (one tesseract process each): the
-daemon runs them through `ScreenReader`, one at a time in a worker thread of its
-own. The text tesseract recognised is never logged or kept.
+Measured on a render corpus of office and CRM screens (bench/screen_read_corpus_bench.py,
+docs/screen-read.md). Reads are blocking (tesseract processes): the daemon runs them through
+`ScreenReader`, one at a time in a worker thread of its own. The text tesseract recognised is never
+logged or kept.
 """
 
 from __future__ import annotations
@@ -54,11 +57,15 @@ IMAGE_PAGE_MODES = (6, 11)
 """For a whole image: a uniform block first, then sparse text."""
 LINE_PAGE_MODE = 7
 """A capture reads only the line under the point: tesseract's single-line page segmentation."""
-LINE_TARGET = 27.0
+LINE_TARGET = 33.0
 """The height (px) the line under the point is scaled to for the first read (ascender to descender; measured
 best of 25-55 on the render corpus, bench/screen_read_corpus_bench.py)."""
 SECOND_TARGET = 45.0
-"""The height for the second, binarised read, when the first offers no number at the point."""
+"""The height for the second read, binarised, when the first offers no number at the point."""
+RETRIES = ((SECOND_TARGET, True), (24.0, False), (38.0, False))
+"""Reads tried in turn, (height, binarised), while no number has been read at the point: each view misreads
+different glyphs (measured on the 360-box corpus: 335 exact with the first retry only, 337 with the second,
+339 with the third; a fourth, at 55 px, added none)."""
 MAX_LINE_SCALE = 6.0
 SOFTEN = 0.6
 """Gaussian blur radius (capture pixels) before scaling: 1-bit glyphs upscale into stairs tesseract misreads."""
@@ -339,14 +346,17 @@ def read_capture(image: Image.Image, point: tuple[float, float], region: str | N
 
     What `read_screen` (so `POST ScreenRead` and the Ctrl+Shift hotkey) does after the grab, and what the
     render corpus benchmark and its test call on rendered boxes. Only the text line under the point is read
-    (its band found from the pixels), scaled from its measured height; a second read, binarised and larger,
-    only when the first offers no number at the point (measured: bench/screen_read_corpus_bench.py).
+    (its band found from the pixels), scaled from its measured height; it is read again (RETRIES: larger and
+    binarised, then at other heights) only while no number has been read at the point, that is while the
+    text there does not parse as a number (measured: bench/screen_read_corpus_bench.py).
     """
     gray = _gray(image)
     band = text_band(gray, round(point[1]))
     found = _read_band(gray, band, point[0], region, LINE_TARGET, binarise=False)
-    if _at_point(found, point, band) is None:
-        again = _read_band(gray, band, point[0], region, SECOND_TARGET, binarise=True)
+    for target, binarise in RETRIES:
+        if _at_point(found, point, band) is not None:
+            break
+        again = _read_band(gray, band, point[0], region, target, binarise)
         if _at_point(again, point, band) is not None:
             kept = {(n.number.e164, n.number.extension) for n in again}
             found = again + [n for n in found if (n.number.e164, n.number.extension) not in kept]
