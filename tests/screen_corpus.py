@@ -150,8 +150,8 @@ class Rendered:
 
 def cases(count: int, seed: int = SEED) -> list[Case]:
     """`count` cases, every axis value equally often (each axis cycles through a seeded shuffle of its values)."""
-    chooser = random.Random(seed)
-    columns = []
+    chooser = random.Random(seed)  # noqa: S311  (a reproducible corpus, not a secret)
+    columns: list[list[object]] = []
     for values in (tuple(FONTS), STYLES, SIZES, SCALINGS, RENDERINGS, tuple(THEMES), DECORATIONS, BUSY, FORMATS):
         column: list[object] = []
         while len(column) < count:
@@ -160,7 +160,7 @@ def cases(count: int, seed: int = SEED) -> list[Case]:
             column += block
         chooser.shuffle(column)
         columns.append(column[:count])
-    return [Case(seed + i, *row) for i, row in enumerate(zip(*columns, strict=True))]  # type: ignore[arg-type]
+    return [Case(seed + i, *row) for i, row in enumerate(zip(*columns, strict=True))]
 
 
 def e164_of(text: str) -> str:
@@ -194,7 +194,7 @@ class _Run:
 
 def _line(case: Case, chooser: random.Random) -> tuple[list[_Run], list[str]]:
     """The pointer's line as runs of text, and the numbers written on it (the pointer's first)."""
-    background, colour = THEMES[case.theme]
+    colour = THEMES[case.theme][1]
     page = "dark" if case.theme == "dark" else "light"
     number_colour = colour
     if case.decoration == "underlined link" and case.theme not in ("selection", "coloured row"):
@@ -244,8 +244,8 @@ def _draw_text(
     if rendering == "subpixel":
         # coverage at three times the horizontal resolution (drawn 3x in both directions, then squeezed
         # vertically); each third of a pixel lights one of R, G, B: the colour fringes of ClearType/FreeType LCD
-        width, height = round(font.getlength(text)) + 4, font.size * 2
-        large = ImageFont.truetype(str(font.path), font.size * 3)
+        width, height = round(font.getlength(text)) + 4, round(font.size) * 2
+        large = ImageFont.truetype(str(font.path), round(font.size) * 3)
         fine = Image.new("L", (width * 3, height * 3), 0)
         ImageDraw.Draw(fine).text((0, 0), text, font=large, fill=255)
         wide = fine.resize((width * 3, height), Image.Resampling.BOX)
@@ -269,7 +269,7 @@ def _draw_text(
 
 def render(case: Case) -> Rendered:
     """Draw `case`: the screen around its line, then the capture box of the real size around the pointer."""
-    chooser = random.Random(case.seed)
+    chooser = random.Random(case.seed)  # noqa: S311  (a reproducible corpus, not a secret)
     scale = case.scaling / 100
     pixels = round(case.size * scale)
     font = _font(case.font, case.style, pixels)
@@ -289,7 +289,8 @@ def render(case: Case) -> Rendered:
         text_y = top + (row_height - (ascent + descent)) // 2
         if row != middle:
             other_font = _font(case.font, case.style, pixels)
-            filler = f"{chooser.choice(NAMES)}    {chooser.choice(WORDS)}    {chooser.choice(('12 Mar', 'Open', 'Closed', 'VIP', 'n/a'))}"
+            status = chooser.choice(("12 Mar", "Open", "Closed", "VIP", "n/a"))
+            filler = f"{chooser.choice(NAMES)}    {chooser.choice(WORDS)}    {status}"
             _draw_text(canvas, (margin, text_y), filler, other_font, page_colour, case.rendering)
             if case.busy == "table borders":
                 draw.line((0, top, width, top), fill=(190, 190, 190) if page == "light" else (80, 80, 80))
