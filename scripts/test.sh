@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 # `partnercrmd tls` against real NSS databases, and dunst, a notification service for the approval notification's test.
 # openbox: a window manager, so that the capture box's test can prove focus stays in the user's window.
 # trayer: an X11 system tray host for the tray icon's test.
-APT_PACKAGES=(xvfb xclip xdotool wrk tesseract-ocr xdg-utils desktop-file-utils fonts-dejavu-core fonts-liberation libtk8.6 chromium firefox-esr libnss3-tools dunst openbox trayer)
+# x11-xserver-utils: xrdb, to set Xft.dpi (display scaling) for the screen read's scaled-display test.
+APT_PACKAGES=(xvfb xclip xdotool wrk tesseract-ocr xdg-utils desktop-file-utils fonts-dejavu-core fonts-liberation libtk8.6 chromium firefox-esr libnss3-tools dunst openbox trayer x11-xserver-utils)
 APT_PACKAGES+=(at-spi2-core dbus-bin python3-gi gir1.2-gtk-3.0 python3-pyqt5)  # focus dialling: a11y bus, GTK and Qt apps
 for list in plugins/*/apt.txt; do
     if [ -f "$list" ]; then

@@ -17,18 +17,17 @@ logged or kept.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import math
 import os
 import re
-import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PartnerError, TooManyRequests
+from ..platform.screen import display_scale
 from ..platform.tesseract import find_tesseract
 from .detect import FoundNumber, find_numbers
 from .platform_support import screen_read_problem, tesseract_problem
@@ -43,7 +42,6 @@ CAPTURE_WIDTH = 480
 CAPTURE_HEIGHT = 64
 """The box read around the pointer, in logical pixels (times `display_scale()` at device pixels): a long
 international number at 24 px either side of it, about one line high."""
-MAX_DISPLAY_SCALE = 4.0
 SCALE = 3
 """Upscaling before OCR: 11 px text becomes the ~30 px tesseract reads best."""
 MAX_SIDE = 4000
@@ -274,35 +272,6 @@ def grab(box: Box) -> Image.Image:
             {"left": box.left, "top": box.top, "width": box.right - box.left, "height": box.bottom - box.top}
         )
     return Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX")
-
-
-def display_scale() -> float:
-    """Device pixels per logical pixel of the desktop (its display scaling, 1.0 at 100 %), when it says.
-
-    X11: the `Xft.dpi` resource (what GNOME, KDE and Xfce set for their scaling) over 96; Windows: the
-    system DPI over 96; otherwise 1. The capture box is that many times larger, so it covers the same
-    text at 125 % or 150 % as at 100 % (the screen is grabbed at device pixels).
-    """
-    import subprocess
-    import sys
-
-    dpi = 96.0
-    if sys.platform == "win32":
-        import ctypes
-
-        with contextlib.suppress(AttributeError, OSError):  # GetDpiForSystem: Windows 10 and later
-            dpi = float(ctypes.windll.user32.GetDpiForSystem())
-    elif os.environ.get("DISPLAY") and shutil.which("xrdb"):
-        try:
-            query = subprocess.run(["xrdb", "-query"], capture_output=True, text=True, timeout=1, check=False)
-        except (OSError, subprocess.SubprocessError):
-            query = None
-        for line in query.stdout.splitlines() if query is not None else ():
-            name, _, value = line.partition(":")
-            if name.strip() == "Xft.dpi":
-                with contextlib.suppress(ValueError):
-                    dpi = float(value.strip())
-    return min(max(dpi / 96.0, 1.0), MAX_DISPLAY_SCALE)
 
 
 def screen_bounds() -> Box:

@@ -7,8 +7,12 @@ the user anything. Each check returns None when all is well, else a message for 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 
 from . import LINUX, MACOS, system
@@ -61,3 +65,40 @@ def screen_recording_problem(platform: str | None = None, preflight: Callable[[]
 def capture_problem(environ: Mapping[str, str] | None = None, platform: str | None = None) -> str | None:
     """Why the screen cannot be captured here (no display, Wayland, no permission), or None."""
     return display_problem(environ, platform) or screen_recording_problem(platform)
+
+
+MAX_DISPLAY_SCALE = 4.0
+
+
+def display_scale(environ: Mapping[str, str] | None = None, platform: str | None = None) -> float:
+    """Device pixels per logical pixel of the desktop (its display scaling, 1.0 at 100 %), when it says.
+
+    X11: the `Xft.dpi` resource (what GNOME, KDE and Xfce set for their scaling) over 96; Windows: the system DPI
+    over 96; otherwise 1 (macOS: not yet). The screen read's capture box is that many times larger, so it covers
+    the same text at 125 % or 150 % as at 100 % (the screen is grabbed at device pixels). Runs `xrdb` on X11: call
+    it off the event loop.
+    """
+    env = os.environ if environ is None else environ
+    name = system(platform)
+    dpi = 96.0
+    if name not in (LINUX, MACOS):
+        dpi = _windows_system_dpi()
+    elif name == LINUX and env.get("DISPLAY") and shutil.which("xrdb"):
+        try:
+            query = subprocess.run(["xrdb", "-query"], capture_output=True, text=True, timeout=1, check=False)
+        except (OSError, subprocess.SubprocessError):
+            query = None
+        for line in query.stdout.splitlines() if query is not None else ():
+            key, _, value = line.partition(":")
+            if key.strip() == "Xft.dpi":
+                with contextlib.suppress(ValueError):
+                    dpi = float(value.strip())
+    return min(max(dpi / 96.0, 1.0), MAX_DISPLAY_SCALE)
+
+
+def _windows_system_dpi() -> float:
+    if sys.platform != "win32":
+        return 96.0
+    with contextlib.suppress(AttributeError, OSError):  # GetDpiForSystem: Windows 10 and later
+        return float(ctypes.windll.user32.GetDpiForSystem())
+    return 96.0
