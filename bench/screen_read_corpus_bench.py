@@ -28,7 +28,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,11 +38,10 @@ if str(REPO) not in sys.path:  # run as a script: the corpus lives in `tests`
 
 import pytesseract  # type: ignore[import-untyped]  # noqa: E402  # pytesseract ships no type information
 from benchlib import percentile, run_facts, write_section  # noqa: E402  (bench/ is the script's directory)
-from ocr_bench import plain_tesseract, tesseract_threads  # noqa: E402
-from PIL import Image  # noqa: E402
+from ocr_bench import Variant, ours, plain_tesseract, tesseract_threads  # noqa: E402
 
-from partnercrmd.dialling.screen import ScreenNumber, read_capture  # noqa: E402
-from tests.screen_corpus import AXES, REGION, Case, Rendered, cases, render  # noqa: E402
+from partnercrmd.dialling.screen import ScreenNumber  # noqa: E402
+from tests.screen_corpus import AXES, Case, Rendered, cases, render  # noqa: E402
 
 DOC = REPO / "docs" / "screen-read.md"
 BEGIN_MARK = "<!-- screen-read-corpus:begin -->"
@@ -50,21 +49,6 @@ END_MARK = "<!-- screen-read-corpus:end -->"
 FULL, QUICK = 360, 48
 TARGET_EXACT = 0.95
 TARGET_MS = 300.0
-
-Reader = Callable[[Image.Image, tuple[int, int]], list[ScreenNumber]]
-
-
-def ours(image: Image.Image, point: tuple[int, int]) -> list[ScreenNumber]:
-    return read_capture(image, point, REGION)
-
-
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    read: Reader
-    threads: str | None
-    """OMP_THREAD_LIMIT for tesseract (None: its default, all CPUs)."""
-
 
 VARIANTS = (
     Variant("partnercrmd (`screen.read_capture`, 1 tesseract thread as the daemon runs it)", ours, "1"),
