@@ -90,3 +90,16 @@ def test_the_capture_box_covers_the_same_text_on_a_scaled_display(monkeypatch: p
         read_screen(600, 300, REGION, on_capture=captured.append)
     sizes = [(box.right - box.left, box.bottom - box.top) for box in captured]
     assert sizes == [(480, 64), (720, 96)]
+
+
+@pytest.mark.parametrize("where", ["right", "left", "above", "below"])
+def test_a_point_beyond_the_box_reads_the_line_at_its_edge(where: str) -> None:
+    """The box is kept on the screen, the point is where the pointer (or `POST ScreenRead`'s X and Y) said: off a
+    screen's edge it lies outside the box, and the read goes on at the box's edge (it was a server error)."""
+    shown = render(CORPUS[20261502])
+    height = shown.image.height
+    x, y = shown.point
+    point = {"right": (99999, y), "left": (-99999, y), "above": (x, -500), "below": (x, height + 500)}[where]
+    found = read_capture(shown.image, point, REGION)
+    if where in ("right", "left"):  # the same line, read from its end
+        assert shown.e164 in [n.number.e164 for n in found]

@@ -319,6 +319,8 @@ def read_capture(image: Image.Image, point: tuple[float, float], region: str | N
     binarised, then at other heights) only while no number has been read at the point, that is while the
     text there does not parse as a number (measured: bench/screen_read_corpus_bench.py).
     """
+    # a point off the box (the pointer beyond the screen's edge, the box kept on the screen) reads at the box's edge
+    point = (min(max(point[0], 0.0), image.width - 1.0), min(max(point[1], 0.0), image.height - 1.0))
     gray = _gray(image)
     band = text_band(gray, round(point[1]))
     found = _read_band(gray, band, point[0], region, LINE_TARGET, binarise=False)
