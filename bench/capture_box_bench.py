@@ -44,13 +44,11 @@ from PIL import Image  # noqa: E402
 from partnercrmd.dialling.capture_window import FRAME_COLOUR, FRAME_GAP, PANEL_GAP, Rect, frame_sides  # noqa: E402
 from partnercrmd.dialling.hotkeys import HOLD_DELAY  # noqa: E402
 from partnercrmd.dialling.screen import (  # noqa: E402
-    CAPTURE_PAGE_MODES,
-    SCALE,
     Box,
     capture_box,
     grab,
-    numbers_in_image,
     prefer_single_threaded_tesseract,
+    read_capture,
 )
 from partnercrmd.dialling.service import DUPLICATE_WINDOW  # noqa: E402
 from tests.daemon_process import Daemon, run_cli, running_daemon  # noqa: E402
@@ -213,7 +211,7 @@ async def _holds(
                 await asyncio.to_thread(until, lambda: frame_colour_count(screen_part(desktop.display, centre)) == 0)
                 closed = time.monotonic()
                 start = time.monotonic()  # the baseline's read, between the holds: the same load on both
-                await asyncio.to_thread(numbers_in_image, grab(read), "GB", None, CAPTURE_PAGE_MODES, SCALE)
+                await asyncio.to_thread(read_capture, grab(read), (point[0] - read.left, point[1] - read.top), "GB")
                 reads.append(time.monotonic() - start)
                 # the same offer again within DUPLICATE_WINDOW would be dropped as a repeat
                 await asyncio.sleep(max(0.0, closed + DUPLICATE_WINDOW + 0.2 - time.monotonic()))

@@ -49,8 +49,6 @@ MAX_SIDE = 4000
 BORDER = 10
 DARK = 128
 """Mean gray level below which the capture is taken for a dark theme and inverted."""
-CAPTURE_PAGE_MODES = (7, 6)
-"""tesseract page segmentation for a capture: a single line first, then a uniform block."""
 IMAGE_PAGE_MODES = (6, 11)
 """For a whole image: a uniform block first, then sparse text."""
 LINE_PAGE_MODE = 7
@@ -144,9 +142,7 @@ def preprocess(image: Image.Image, scale: float = SCALE) -> Image.Image:
     """Grayscale, inverted when mostly dark (dark themes), upscaled `scale` times, with a white border."""
     from PIL import Image, ImageOps, ImageStat
 
-    if "A" in image.getbands() or image.mode == "P":  # transparent pixels count as white, not black
-        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
-    gray = image.convert("L")
+    gray = _gray(image)
     if ImageStat.Stat(gray).mean[0] < DARK:
         gray = ImageOps.invert(gray)
     if scale != 1:
