@@ -61,6 +61,7 @@ def create_app(config: DaemonConfig) -> web.Application:
     app.on_response_prepare.append(cross_origin_headers)  # CORS on every answer to an allowed origin
     app[appkeys.CONFIG] = config
     app[appkeys.HUB] = EventHub()
+    app[appkeys.VAULT_RELOAD] = asyncio.Lock()
     app[appkeys.DIAL] = DialService(app[appkeys.HUB], lambda: dialling_rules(app))
     app[appkeys.WEBSOCKETS] = weakref.WeakSet()
     app[appkeys.UI] = UiSessions()

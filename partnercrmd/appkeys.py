@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 CONFIG: web.AppKey[DaemonConfig] = web.AppKey("config")
 VAULT: web.AppKey[Vault] = web.AppKey("vault")
+VAULT_RELOAD: web.AppKey[asyncio.Lock] = web.AppKey("vault_reload")
+"""Held while the vault is read and applied (vault_sync.reload_vault): an older read never undoes a newer one."""
 HOST: web.AppKey[AddinHost] = web.AppKey("host")
 BOOKS: web.AppKey[BookManager] = web.AppKey("books")
 SEARCH: web.AppKey[SearchEngine] = web.AppKey("search")

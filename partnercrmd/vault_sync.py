@@ -44,16 +44,21 @@ async def _watch_vault(app: web.Application) -> None:
 
 
 async def reload_vault(app: web.Application) -> None:
-    """Re-read the vault: refresh applications, re-open changed books, tell clients."""
-    doc = await asyncio.to_thread(app[appkeys.VAULT].read)
-    apply_settings(app[appkeys.CONFIG], doc)
-    token = app[appkeys.INSTALL_TOKEN]
-    rotated = doc.get("install", {}).get("token")
-    if rotated and rotated != token.value:
-        token.value = rotated
-        LOG_REDACTOR.set_secrets("install", (rotated, doc["install"].get("signing_key", "")))
-        await asyncio.to_thread(refresh_token, app[appkeys.CONFIG].paths.discovery_file, rotated)
-        log.info("the install token was rotated")
-    await app[appkeys.APPS].refresh(doc)
-    if await app[appkeys.BOOKS].sync(doc):
-        app[appkeys.HUB].publish("AddressBooksChanged", {})
+    """Re-read the vault: refresh applications, re-open changed books, tell clients.
+
+    One reload at a time, each reading the vault once it holds the lock: the watcher's reload, which read the vault
+    before a page or `books add` wrote it, would otherwise apply its older document after theirs and close the book
+    just added until its next poll."""
+    async with app[appkeys.VAULT_RELOAD]:
+        doc = await asyncio.to_thread(app[appkeys.VAULT].read)
+        apply_settings(app[appkeys.CONFIG], doc)
+        token = app[appkeys.INSTALL_TOKEN]
+        rotated = doc.get("install", {}).get("token")
+        if rotated and rotated != token.value:
+            token.value = rotated
+            LOG_REDACTOR.set_secrets("install", (rotated, doc["install"].get("signing_key", "")))
+            await asyncio.to_thread(refresh_token, app[appkeys.CONFIG].paths.discovery_file, rotated)
+            log.info("the install token was rotated")
+        await app[appkeys.APPS].refresh(doc)
+        if await app[appkeys.BOOKS].sync(doc):
+            app[appkeys.HUB].publish("AddressBooksChanged", {})
