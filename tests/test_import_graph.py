@@ -9,6 +9,8 @@ import graphlib
 from collections.abc import Mapping
 from pathlib import Path
 
+from tests.python_source import parse_source
+
 ROOT = Path(__file__).resolve().parent.parent
 SKIPPED_PARTS = {"__pycache__", "build", "dist", "tests", "scripts", "bench"}
 
@@ -37,7 +39,7 @@ def imported_names(module: str, path: Path) -> set[str]:
     """Every dotted name `module` imports anywhere in its source, relative imports resolved."""
     names: set[str] = set()
     is_package = path.name == "__init__.py"
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(parse_source(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.python_source import parse_source
+
 PACKAGE = Path(__file__).resolve().parent.parent / "partnercrmd"
 
 
@@ -27,7 +29,7 @@ def test_the_old_module_name_is_gone_and_the_new_one_is_there(old: str, new: str
 
 def imported_modules(module: str) -> set[str]:
     """The partnercrmd modules `module` imports, relative imports resolved (function-local ones too)."""
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    tree = parse_source((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level == 1:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.python_source import parse_source
+
 REPO = Path(__file__).resolve().parents[1]
 PLATFORM_PACKAGE = REPO / "partnercrmd" / "platform"
 SYSTEM_MODULES = {"fcntl", "msvcrt", "winreg", "pwd", "grp", "resource", "termios", "_winapi"}
@@ -53,7 +55,7 @@ def violations(path: Path, root: Path = REPO) -> list[str]:
     """`file:line: what` for each system-specific import or call in the module at `path`."""
     found: list[tuple[int, str]] = []
     where = path.relative_to(root)
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in ast.walk(parse_source(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:

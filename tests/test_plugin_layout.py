@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.python_source import parse_source
+
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / "plugins"
 REQUIRED_MODULES = ("__init__", "settings", "client", "connector", "checks")
@@ -38,7 +40,7 @@ class Plugin:
 
     def modules(self) -> dict[str, ast.Module]:
         """Every module directly in the package, by name, parsed."""
-        return {p.stem: ast.parse(p.read_text(encoding="utf-8")) for p in sorted(self.package.glob("*.py"))}
+        return {p.stem: parse_source(p.read_text(encoding="utf-8")) for p in sorted(self.package.glob("*.py"))}
 
 
 def plugins() -> list[Plugin]:

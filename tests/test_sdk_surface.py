@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 import partnercrmd.sdk
+from tests.python_source import parse_source
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / "plugins"
@@ -31,7 +32,7 @@ def core_imports(source: str) -> list[tuple[int, str]]:
     `from partnercrmd import sdk` is allowed; `from partnercrmd import hookimpl` is not (it reaches the core).
     """
     found: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse_source(source)):
         if isinstance(node, ast.Import):
             found += [
                 (node.lineno, f"import {alias.name}")
