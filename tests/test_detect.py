@@ -114,6 +114,15 @@ def test_numbers_come_in_order_with_their_place_in_the_text() -> None:
             assert number.evidence
 
 
+def test_a_number_after_a_separator_the_matcher_split_at_begins_at_its_first_digit() -> None:
+    """phonenumbers splits a candidate it cannot parse at a `/` and returns the part after it from the space on; judged
+    from there, the `/` made the second number look like part of a path (a bracket before the first one did this)."""
+    for text in (")7911 123639 / 0117 496 0157 ext 68", "ref)7911 123639 / 0117 496 0157"):
+        [found] = find_numbers(text, "GB")
+        assert found.e164 == "+441174960157" and found.raw == text[text.index("0117") :]
+        assert found.start == text.index("0117")
+
+
 # --- labels and anti-labels ---------------------------------------------------------------------------------------
 
 LABELS = [

@@ -101,7 +101,7 @@ def explain(text: str, region: str | None) -> list[Verdict]:
             segment, region, leniency=Leniency.VALID, max_tries=len(segment) + 1, min_candidate_length=7
         )
         for match in matcher:
-            start = _past_open_bracket(clean, first + match.start, first + match.end)
+            start = _number_start(clean, first + match.start, first + match.end)
             found = _found(text, start, first + match.end, match.number)
             if not _overlaps(found, taken):
                 verdicts.append(judge(found, match.number))
@@ -157,9 +157,13 @@ def _cut(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     yield start, end
 
 
-def _past_open_bracket(text: str, start: int, end: int) -> int:
-    """The matcher keeps an opening bracket that is not closed in the number ("(07400 123456)", "[020 …]")."""
-    while start < end and (text[start] == "[" or (text[start] == "(" and ")" not in text[start:end])):
+def _number_start(text: str, start: int, end: int) -> int:
+    """Where a match's number begins. The matcher keeps an opening bracket that is not closed in the number
+    ("(07400 123456)", "[020 …]"), and a number it found inside a longer candidate begins with the space after the
+    separator it split at (")7911 123639 / 0117 496 0157": " 0117 496 0157"), which would judge it by the `/`."""
+    while start < end and (
+        text[start].isspace() or text[start] == "[" or (text[start] == "(" and ")" not in text[start:end])
+    ):
         start += 1
     return start
 
