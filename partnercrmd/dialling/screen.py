@@ -531,7 +531,10 @@ def as_digits(words: Sequence[OcrWord]) -> list[OcrWord]:
     brackets, `#` for a leading `+`) is read as digits when it holds at least two real digits, or when it is
     at most two characters long right before a word that begins with a digit (`OL 42 68 53 06`). Other
     words (names, `ext`, `x12`) are left alone; the number parser judges the result as any other text.
+    A short label tesseract glued to a digit group (`T0113` for `T. 0113`, small text loses its narrow
+    spaces) is read as two words first.
     """
+    words = [part for word in words for part in _unglued(word)]
     fixed: list[OcrWord] = []
     for index, word in enumerate(words):
         following = words[index + 1] if index + 1 < len(words) and words[index + 1].line == word.line else None
@@ -555,6 +558,27 @@ def as_digits(words: Sequence[OcrWord]) -> list[OcrWord]:
             continue
         fixed.append(word)
     return fixed
+
+
+_GLUED_LABEL = re.compile(
+    rf"([A-Za-z]{{1,3}}[.:]?)((?:[(\[{{]?0|\+){_DIGIT_OR_LOOKALIKE}*\d{_DIGIT_OR_LOOKALIKE}*\d.*)"
+)
+"""A label of up to three letters (`T`, `Tel`, `M:`) glued to what begins like a national (`0…`, `(0…`) or an
+international (`+…`) number with at least two real digits; an extension marker (`x97`, `ext12`) does not."""
+
+
+def _unglued(word: OcrWord) -> list[OcrWord]:
+    """`word`, or a label glued to a number's first group (`T0113`) as two words, the box shared by characters."""
+    glued = _GLUED_LABEL.fullmatch(word.text)
+    if glued is None:
+        return [word]
+    label, rest = glued.groups()
+    box = word.box
+    cut = box.left + round((box.right - box.left) * len(label) / len(word.text))
+    return [
+        OcrWord(label, Box(box.left, box.top, cut, box.bottom), word.line),
+        OcrWord(rest, Box(cut, box.top, box.right, box.bottom), word.line),
+    ]
 
 
 def _split_group(before: str, after: str) -> bool:
