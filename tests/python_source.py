@@ -15,8 +15,8 @@ import gc
 
 
 def parse_source(source: str, filename: str = "<unknown>") -> ast.Module:
-    """`ast.parse(source, filename)` with the garbage collected first and the collector held off while it parses."""
-    gc.collect()
+    """`ast.parse(source, filename)` with the collector held off while it parses (the garbage waits for its next run:
+    collecting it first, in a process as large as the suite's, cost seconds per test that parses many files)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
