@@ -143,7 +143,11 @@ def index_tail(text: str, region: str | None) -> str:
     Any two numbers that `numbers_match` share this key, so a backend can
     look candidates up by it and let the host verify them.
     """
-    key = phone_key(text, region)
+    return key_tail(phone_key(text, region))
+
+
+def key_tail(key: PhoneKey) -> str:
+    """`index_tail` of a number already reduced to its key."""
     digits = key.national if key.national and len(key.national) >= SUFFIX_DIGITS else key.digits
     return digits[-SUFFIX_DIGITS:]
 

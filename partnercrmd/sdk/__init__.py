@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..backend_words import display_address, os_reason
 from ..errors import SIGN_IN_REQUIRED, AddinError, ConfigError, PartnerError, Unsupported
-from ..held_contacts import HeldContact, search_held
+from ..held_contacts import HeldBook, HeldContact, search_held
 from ..hookspecs import hookimpl
 from ..integration import (
     ON_LOOP_BUDGET,
@@ -67,7 +67,7 @@ from ..refreshed_phone_index import FetchEntries, PhoneEntries, RefreshedPhoneIn
 from ..search import number_query
 from ..word_search import TRIGRAM, fold, fts_schema, like_pattern, match_expression, rebuild_sql, words_where
 
-SDK_VERSION = (1, 4)
+SDK_VERSION = (1, 5)
 """(major, minor) of this surface: minor grows when names are added or deprecated, major when one is removed
 or changes meaning. Compare with a tuple: `SDK_VERSION >= (1, 0)`."""
 
@@ -99,6 +99,7 @@ __all__ = [
     "ContactPatch",
     "FetchEntries",
     "FieldKind",
+    "HeldBook",
     "HeldContact",
     "Integration",
     "OAuthSignIn",

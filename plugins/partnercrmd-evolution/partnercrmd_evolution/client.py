@@ -23,6 +23,7 @@ import asyncio
 import configparser
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from dbus_fast import Message, MessageType
@@ -72,8 +73,11 @@ class Source:
     enabled: bool
 
 
+@lru_cache(maxsize=512)
 def parse_source(uid: str, data: str) -> Source | None:
-    """The address book a source's key file describes; None when the source is not an address book."""
+    """The address book a source's key file describes; None when the source is not an address book. Every search
+    lists the sources again (a book may be switched off or added at any time); a key file that did not change is
+    not parsed again."""
     keys = configparser.ConfigParser(interpolation=None, strict=False)
     keys.optionxform = str  # type: ignore[assignment, method-assign]  # key files are case-sensitive
     try:

@@ -18,6 +18,7 @@ from partnercrmd.sdk import (
     CheckResult,
     Connector,
     Contact,
+    HeldBook,
     HeldContact,
     SearchQuery,
     search_held,
@@ -39,12 +40,14 @@ class EvolutionBooks(Connector):
         self.eds = Eds()
         self._held: dict[str, tuple[str, list[HeldContact]]] = {}
         """source UID → (the revision it was read at, its contacts)."""
+        self._all = HeldBook()
+        """The contacts of every book in `_held`, searched through its lookups; made again when a book was read."""
         self._reading = asyncio.Lock()
 
     async def sources(self) -> list[Source]:
         return chosen_sources(await self.eds.sources(), self.settings.address_books)
 
-    async def entries(self) -> list[HeldContact]:
+    async def entries(self) -> HeldBook:
         """Every contact of the chosen books, each book read again only when its revision changed."""
         sources = await self.sources()
         async with self._reading:  # one search reads a changed book; the others wait for its result
@@ -57,13 +60,21 @@ class EvolutionBooks(Connector):
                 else:
                     vcards = await self.eds.vcards(source.uid)
                     held[source.uid] = (revision, await asyncio.to_thread(book_entries, source, vcards, self.region))
-            self._held = held
-        return [entry for _, entries in held.values() for entry in entries]
+            if held.keys() != self._held.keys() or any(held[uid] is not self._held[uid] for uid in held):
+                self._all = await asyncio.to_thread(
+                    HeldBook, (entry for _, entries in held.values() for entry in entries)
+                )
+                self._held = held
+            return self._all
 
     async def search(self, query: SearchQuery) -> Sequence[Contact]:
         """By number: every contact with a phone that is the same line; by text: every word in name, company or
-        email."""
-        return search_held(await self.entries(), query, self.region)
+        email. A number is a dictionary lookup (microseconds, on the loop); words scan every contact's folded words
+        (about 0.3 ms per 10,000 contacts: in a worker thread)."""
+        held = await self.entries()
+        if query.number:
+            return search_held(held, query, self.region)
+        return await asyncio.to_thread(search_held, held, query, self.region)
 
     async def get(self, contact_id: str) -> Contact | None:
         source_uid, _, contact_uid = contact_id.partition(SEPARATOR)
@@ -106,6 +117,7 @@ class EvolutionBooks(Connector):
     async def close(self) -> None:
         await self.eds.close()
         self._held = {}
+        self._all = HeldBook()
 
 
 def open_books(context: BookContext) -> EvolutionBooks:

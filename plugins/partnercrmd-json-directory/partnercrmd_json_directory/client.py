@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from partnercrmd.sdk import AddinError, Contact, HeldContact, Phone, PhoneKind
+from partnercrmd.sdk import AddinError, Contact, HeldBook, HeldContact, Phone, PhoneKind
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 """A company directory is far smaller; a bigger file is a wrong path, not a directory."""
@@ -114,9 +114,9 @@ def parse_list(raw: bytes, path: Path) -> list[object]:
 
 @dataclass(frozen=True)
 class Directory:
-    """The people of one read of the file, in file order."""
+    """The people of one read of the file, in file order (searched through the `HeldBook`'s lookups)."""
 
-    entries: tuple[HeldContact, ...]
+    entries: HeldBook
     by_id: Mapping[str, HeldContact]
 
 
@@ -205,7 +205,7 @@ def build_directory(items: Sequence[object], id_field: str, region: str | None) 
         entries.append(entry)
         by_id[contact_id] = entry
         positions[contact_id] = position
-    return Directory(tuple(entries), by_id)
+    return Directory(HeldBook(entries), by_id)
 
 
 def load_directory(path: Path, id_field: str, region: str | None) -> Directory:

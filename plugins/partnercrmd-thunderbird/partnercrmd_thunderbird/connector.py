@@ -18,6 +18,7 @@ from partnercrmd.sdk import (
     BookContext,
     CheckResult,
     Contact,
+    HeldBook,
     HeldContact,
     SearchQuery,
     search_held,
@@ -40,13 +41,15 @@ class ThunderbirdBooks(BlockingConnector):
         self._lock = threading.Lock()
         self._read: dict[str, tuple[BookFile, BookStamp, list[HeldContact]]] = {}
         """book key → (the book, the stamp it was read at, its cards)."""
+        self._all = HeldBook()
+        """The cards of every book in `_read`, searched through its lookups; made again when a book was read."""
 
     def books(self) -> list[BookFile]:
         """The chosen books of the profile as it is now (prefs.js is read each time: books come and go)."""
         profile = client.find_profile(self.settings.profile)
         return client.chosen_books(client.address_books(profile), self.settings.address_books)
 
-    def entries(self) -> list[HeldContact]:
+    def entries(self) -> HeldBook:
         """Every card of the chosen books, each book read again only when Thunderbird wrote to it since."""
         books = self.books()
         with self._lock:  # one thread reads a changed book; the others wait for its result
@@ -58,8 +61,10 @@ class ThunderbirdBooks(BlockingConnector):
                 else:
                     entries, stamp = client.read_book(book, self.workdir, self.region)
                     fresh[book.key] = (book, stamp, entries)
-            self._read = fresh
-        return [entry for _, _, entries in fresh.values() for entry in entries]
+            if fresh.keys() != self._read.keys() or any(fresh[k] is not self._read[k] for k in fresh):
+                self._all = HeldBook(entry for _, _, entries in fresh.values() for entry in entries)
+                self._read = fresh
+            return self._all
 
     def search(self, query: SearchQuery) -> Sequence[Contact]:
         """By number: every card with a phone that is the same line; by text: every word in name, company or email."""
@@ -89,6 +94,7 @@ class ThunderbirdBooks(BlockingConnector):
     def close(self) -> None:
         with self._lock:
             self._read = {}
+            self._all = HeldBook()
 
 
 def open_books(context: BookContext) -> ThunderbirdBooks:
