@@ -25,7 +25,7 @@ from partnercrmd.sdk import (
 from .presets import ACTIVE_DIRECTORY
 from .settings import CONFIG
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 __all__ = ["ACTIVE_DIRECTORY_ENTRY", "LDAP", "__version__"]
 
 INTEGRATION_ID = "ldap"
@@ -76,6 +76,12 @@ GUIDE_URL = "https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partne
 RELEASE_NOTES = (
     ReleaseNote(
         __version__,
+        "2026-12-07",
+        "On Active Directory, a number the index does not know is answered from the index after one read of the "
+        "DC's change counter (highestCommittedUSN), catching up on the users changed since (uSNChanged).",
+    ),
+    ReleaseNote(
+        "0.2.0",
         "2026-12-07",
         'Tested against a real Samba Active Directory domain controller; the "Active Directory" entry (the ldap '
         "add-in with the AD preset); 'tls_server_name' for a DC reached by its IP address or another name; plain "

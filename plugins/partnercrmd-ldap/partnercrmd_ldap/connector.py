@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -37,7 +38,7 @@ from .client import PAGE_SIZE, Entry, LdapClient, ListingLimited, Result
 from .dn_cache import DnCache
 from .filters import changed_since_filter, contacts_filter, id_filter, name_filter, number_filter
 from .generalized_time import SAFETY_MARGIN, LatestChange
-from .index import Bound, Filled, NumberIndex, PartialFill
+from .index import Bound, Filled, NumberIndex, PartialFill, Synced
 from .ldap3_api import escape_rdn, exceptions, ldap3, parse_dn
 from .mapping import activity_value, appended_text, entry_id, new_entry, patch_changes, phone_values, to_contact
 from .settings import LdapSettings, parse_settings
@@ -95,6 +96,9 @@ class LdapBook(BlockingConnector):
         self.client = LdapClient(settings.connection)
         self.index = index
         self.dns = DnCache()
+        self._counter = True
+        """Whether the server may have a change counter (Active Directory's): False once its rootDSE had none."""
+        self._catching_up = threading.Lock()
 
     def capabilities(self) -> frozenset[Capability] | None:
         """Logging, creating and changing contacts only where the settings allow them."""
@@ -140,8 +144,10 @@ class LdapBook(BlockingConnector):
         return [to_contact(e, attributes, query.include_pictures) for e in entries]
 
     def _by_number(self, number: str, include_picture: bool) -> list[Contact]:
-        """The entries the local index names, read by DN, when one still has the number; otherwise the server's
-        wildcard search (a number added or changed on the server since the last fill is found at once).
+        """The entries the local index names, read by DN, when one still has the number; otherwise, on Active
+        Directory, the index again once it has caught up with the DC's changes (`_caught_up`: usually one read of
+        the rootDSE); otherwise the server's wildcard search (a number added or changed on the server since the
+        last fill is found at once).
 
         That search is bounded to entries changed since the last complete fill (`index_fill` says why that
         is safe) when the index holds such a bound: the server answers it from an index on the change-time
@@ -150,15 +156,11 @@ class LdapBook(BlockingConnector):
         since = None
         if self.index is not None:
             self.index.ensure_fresh(self.index_fill)
-            contacts = []
-            for entry in self._read_indexed(number, include_picture):
-                contact = self._if_matching(entry, number, include_picture)
-                if contact is not None:
-                    contacts.append(contact)
-                else:
-                    self._remember(entry)  # renumbered since the fill: index the numbers it has now
+            contacts = self._from_index(number, include_picture)
             if contacts:
                 return contacts
+            if self._caught_up():  # the index now holds every number the directory holds
+                return self._from_index(number, include_picture)
             since = self.index.bound(self.settings.modified_attribute)
         inner = number_filter(self.settings.attributes.phone_attributes(), number, self.region)
         if inner is None:
@@ -170,6 +172,61 @@ class LdapBook(BlockingConnector):
                 contacts.append(contact)
                 self._remember(entry)  # not in the index yet (or under other numbers): found there next time
         return contacts
+
+    def _from_index(self, number: str, include_picture: bool) -> list[Contact]:
+        """The contacts the index names that still have the number (an entry renumbered since is indexed again)."""
+        contacts = []
+        for entry in self._read_indexed(number, include_picture):
+            contact = self._if_matching(entry, number, include_picture)
+            if contact is not None:
+                contacts.append(contact)
+            else:
+                self._remember(entry)  # renumbered since the fill: index the numbers it has now
+        return contacts
+
+    def change_counter(self) -> Synced | None:
+        """The DC's change counter now (Active Directory's rootDSE `highestCommittedUSN`, with its `serverName`);
+        None for a server without one (OpenLDAP), which is then not asked again."""
+        if not self._counter:
+            return None
+        attributes = ["highestCommittedUSN", "serverName"]
+        found = self.client.search("", "(objectClass=*)", attributes, scope="BASE", missing_ok=True)
+        usn = found[0].text("highestCommittedUSN") if found else ""
+        server = found[0].text("serverName") if found else ""
+        if not usn.isdigit() or not server:
+            self._counter = False
+            return None
+        return Synced(server, int(usn))
+
+    def _caught_up(self) -> bool:
+        """Whether the index holds every number the directory holds now, after reading the entries changed since it
+        last did (Active Directory: `uSNChanged` above the counter the index recorded). False where the server has
+        no counter, the index recorded none, or the setting `modified_attribute` is empty (the user asked for every
+        unknown number to be searched among all contacts)."""
+        if self.index is None or not self.settings.modified_attribute:
+            return False
+        with self._catching_up:  # one catch-up at a time; the searches waiting meanwhile then find it done
+            seen = self.index.synced()
+            if seen is None:
+                return False
+            now = self.change_counter()
+            if now is None or now.server != seen.server or now.usn < seen.usn:  # another DC, or one restored
+                return False
+            if now.usn > seen.usn:
+                changed = self._filter(f"(uSNChanged>={seen.usn + 1})")
+
+                def on_page(page: list[Entry]) -> None:
+                    for entry in page:
+                        self._remember(entry)
+
+                try:
+                    self.client.search_pages(
+                        self.settings.base_dn, changed, self.settings.attributes.phone_attributes(), on_page
+                    )
+                except ListingLimited:
+                    return False
+                self.index.advance_synced(seen, now)
+            return True
 
     def _if_matching(self, entry: Entry, number: str, include_picture: bool) -> Contact | None:
         """The entry's contact if one of its numbers is the same line as `number` (the host checks the same)."""
@@ -241,6 +298,7 @@ class LdapBook(BlockingConnector):
         phones = attributes.phone_attributes()
         if not phones:
             return Filled(numbers)
+        synced = self.change_counter() if modified else None  # before the listing: what changes later raises it
         started = time.monotonic()
         try:
             self.client.search_pages(
@@ -262,9 +320,9 @@ class LdapBook(BlockingConnector):
                 "searched among all contacts.",
                 modified,
             )
-            return Filled(numbers)
+            return Filled(numbers, None, synced)
         since = latest.minus(duration + SAFETY_MARGIN) if modified else None
-        return Filled(numbers, Bound(modified, since) if since else None)
+        return Filled(numbers, Bound(modified, since) if since else None, synced)
 
     def _entry(self, contact_id: str, attributes: Sequence[str]) -> Entry | None:
         """The contact's entry by its id (a UUID, or the DN of an entry without one), if it is still a contact."""

@@ -19,11 +19,19 @@ entry changed by others after the index was read has a change time at or after i
 file's meta table under the attribute it was read from, and survives restarts; a fill that read only part of
 the directory (`PartialFill`), or no bound, removes it. The number search for a number the index does not know
 then asks the server only about entries changed since then.
+
+On Active Directory a fill also records the DC's change counter when it began (`Synced`: the rootDSE's
+`highestCommittedUSN`, with the `serverName` it belongs to). While the DC's counter has not moved, the index holds
+every number the directory holds, and a number it does not know is nobody's: the add-in answers from the index
+after one read of the rootDSE. When the counter has moved, the add-in reads the entries changed since
+(`uSNChanged`, Microsoft's "Polling for Changes Using uSNChanged"), records their numbers, and moves the recorded
+counter on (`advance_synced`).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,17 +50,31 @@ class Bound:
 
 
 @dataclass(frozen=True)
+class Synced:
+    """The index holds every contact's numbers as the directory server `server` held them when its update sequence
+    number was `usn` (Active Directory's rootDSE `serverName` and `highestCommittedUSN`; every change made on or
+    replicated to that DC raises it, and the entry changed carries the new value as its `uSNChanged`)."""
+
+    server: str
+    usn: int
+
+
+@dataclass(frozen=True)
 class Filled:
-    """What a fill read: every contact's phone values by DN, and the change-time bound (None: no bound)."""
+    """What a fill read: every contact's phone values by DN, the change-time bound (None: no bound), and the DC's
+    change counter when the fill began (None: the server has none, or the fill read only part)."""
 
     numbers: dict[str, list[str]]
     bound: Bound | None = None
+    synced: Synced | None = None
 
 
 Fill = Callable[[Callable[[], bool]], "dict[str, list[str]] | Filled"]
 """Reads every contact's numbers from the server: (should it stop?) → {DN: phone values} (or `Filled`)."""
 BOUND_KEY = "ldap_modified_since"
 """The key of the change-time bound in the index file's meta table (value: "attribute since")."""
+SYNCED_KEY = "ldap_synced_usn"
+"""The key of `Synced` in the index file's meta table (value: "usn serverName")."""
 
 FIRST_FILL_WAIT = 1.0
 """How long a search waits for the first fill of an empty index before it asks the server itself."""
@@ -100,6 +122,7 @@ class NumberIndex:
         """Why the last fill got only part of the directory (None when it got all of it)."""
         self.sample: tuple[str, str] | None = None
         """(DN, number) of one indexed number from the last fill, for "Test connection"."""
+        self._synced_lock = threading.Lock()
 
     @property
     def status(self) -> RefreshStatus:
@@ -136,6 +159,24 @@ class NumberIndex:
 
     def _store_bound(self, bound: Bound | None) -> None:
         self._index.set_note(BOUND_KEY, None if bound is None else f"{bound.attribute} {bound.since}")
+
+    # --- the DC's change counter ----------------------------------------------------------------------
+
+    def synced(self) -> Synced | None:
+        """The DC's change counter up to which the index holds every contact's numbers (None: not known)."""
+        stored = self._index.note(SYNCED_KEY)
+        usn, _, server = (stored or "").partition(" ")
+        return Synced(server, int(usn)) if usn.isdigit() and server else None
+
+    def _store_synced(self, synced: Synced | None) -> None:
+        self._index.set_note(SYNCED_KEY, None if synced is None else f"{synced.usn} {synced.server}")
+
+    def advance_synced(self, seen: Synced, now: Synced) -> None:
+        """Record `now` once the entries changed after `seen` are remembered; nothing when another fill or catch-up
+        recorded something else meanwhile (it is as valid: each records a counter read before it read entries)."""
+        with self._synced_lock:
+            if self.synced() == seen:
+                self._store_synced(now)
 
     # --- reading and recording -----------------------------------------------------------------------
 
@@ -180,9 +221,13 @@ class NumberIndex:
         assert self._source is not None  # ensure_fresh and refresh set it before they start a fill
         incomplete = None
         bound: Bound | None = None
+        synced: Synced | None = None
         try:
             result = self._source(stopping)
-            numbers, bound = (result.numbers, result.bound) if isinstance(result, Filled) else (result, None)
+            if isinstance(result, Filled):
+                numbers, bound, synced = result.numbers, result.bound, result.synced
+            else:
+                numbers = result
         except PartialFill as partial:
             # What was read is right; numbers of the other entries are found by the server search (unbounded:
             # the entries not read may have any change time).
@@ -192,10 +237,16 @@ class NumberIndex:
             return 0  # the book is closing: store nothing (the coordinator ignores this result)
         if bound is None:
             self._store_bound(None)  # before the new numbers: never a bound that does not fit them
+        if synced is None or incomplete is not None:
+            with self._synced_lock:
+                self._store_synced(None)  # likewise: an index of part of the directory does not hold every number
         count = self._index.replace_all(numbers.items())
         if bound is not None:
             # After the new numbers: until then the older (earlier, so looser) bound stays, which fits both.
             self._store_bound(bound)
+        if synced is not None and incomplete is None:
+            with self._synced_lock:  # after the numbers too: an older counter fits both
+                self._store_synced(synced)
         self.incomplete, self.sample = incomplete, first_number(numbers.items())
         return count
 

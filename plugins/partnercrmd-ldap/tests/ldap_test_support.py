@@ -48,3 +48,30 @@ def running_slapd(directory: Path, ldif: str = SEED, **options: Any) -> Iterator
         yield server
     finally:
         server.stop()
+
+
+class Sent:
+    """What a connector's client sends to its server: (kind, base, filter, scope) of every search."""
+
+    def __init__(self, connector: LdapBook) -> None:
+        self.calls: list[tuple[str, str, str, str]] = []
+        client = connector.client
+        search, search_pages = client.search, client.search_pages
+
+        def spy_search(base: str, search_filter: str, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append(("search", base, search_filter, kwargs.get("scope", "SUBTREE")))
+            return search(base, search_filter, *args, **kwargs)
+
+        def spy_pages(base: str, search_filter: str, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append(("pages", base, search_filter, "SUBTREE"))
+            return search_pages(base, search_filter, *args, **kwargs)
+
+        client.search = spy_search  # type: ignore[method-assign]
+        client.search_pages = spy_pages  # type: ignore[method-assign]
+
+    def scopes(self) -> list[tuple[str, str]]:
+        """(base, scope) of every search, in order."""
+        return [(base, scope) for _, base, _, scope in self.calls]
+
+    def clear(self) -> None:
+        self.calls.clear()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from ldap_test_support import open_connector, running_slapd, settings
+from ldap_test_support import Sent, open_connector, running_slapd, settings
 from partnercrmd_ldap import LDAP
 from partnercrmd_ldap.connector import LdapBook
 from partnercrmd_ldap.filters import contacts_filter, name_filter
@@ -42,33 +42,6 @@ def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
         yield server
 
 
-class Sent:
-    """What a connector's client sends to slapd: (kind, base, filter, scope) of every search."""
-
-    def __init__(self, connector: LdapBook) -> None:
-        self.calls: list[tuple[str, str, str, str]] = []
-        client = connector.client
-        search, search_pages = client.search, client.search_pages
-
-        def spy_search(base: str, search_filter: str, *args: Any, **kwargs: Any) -> Any:
-            self.calls.append(("search", base, search_filter, kwargs.get("scope", "SUBTREE")))
-            return search(base, search_filter, *args, **kwargs)
-
-        def spy_pages(base: str, search_filter: str, *args: Any, **kwargs: Any) -> Any:
-            self.calls.append(("pages", base, search_filter, "SUBTREE"))
-            return search_pages(base, search_filter, *args, **kwargs)
-
-        client.search = spy_search  # type: ignore[method-assign]
-        client.search_pages = spy_pages  # type: ignore[method-assign]
-
-    def scopes(self) -> list[tuple[str, str]]:
-        """(base, scope) of every search, in order."""
-        return [(base, scope) for _, base, _, scope in self.calls]
-
-    def clear(self) -> None:
-        self.calls.clear()
-
-
 def filled(connector: LdapBook) -> int:
     """Fill the connector's index now; how many numbers it holds."""
     assert connector.index is not None
@@ -83,7 +56,9 @@ def test_a_known_caller_is_read_by_dn_without_a_subtree_search(slapd: Slapd, tmp
         sent = Sent(connector)
         # The first search of an empty index waits for the fill (a paged subtree search of the phone attributes).
         assert contact_names(connector.search(number_query("02079460958"))) == ["Dana Whitfield"]
-        assert sent.calls[0][0] == "pages" and sent.calls[0][2] == "(objectClass=inetOrgPerson)"
+        # Before it, one read of the rootDSE: slapd keeps no change counter (Active Directory's highestCommittedUSN).
+        assert sent.calls[0] == ("search", "", "(objectClass=*)", "BASE")
+        assert sent.calls[1][0] == "pages" and sent.calls[1][2] == "(objectClass=inetOrgPerson)"
         sent.clear()
         for query in ("+44 20 7946 0958", "0044 20 7946 0958", "(0)20-7946-0958", "+44 7700 900123"):
             assert contact_names(connector.search(number_query(query))) == ["Dana Whitfield"]
@@ -307,8 +282,8 @@ def test_the_index_fill_pages_through_the_directory(slapd: Slapd, tmp_path: Path
         connector.fill_page_size = 2
         sent = Sent(connector)
         assert filled(connector) == 8  # five people, three pages
-        [(kind, base, search_filter, _)] = sent.calls
-        assert (kind, base, search_filter) == ("pages", SUFFIX, "(objectClass=inetOrgPerson)")
+        [root_dse, (kind, base, search_filter, _)] = sent.calls  # the rootDSE: slapd keeps no change counter
+        assert root_dse[1] == "" and (kind, base, search_filter) == ("pages", SUFFIX, "(objectClass=inetOrgPerson)")
         assert contact_names(connector.search(number_query("+33 1 42 68 53 01"))) == ["Zoë Lefèvre"]  # a fax, last page
 
 
