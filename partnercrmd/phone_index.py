@@ -91,18 +91,34 @@ class PhoneIndex:
             self._db.execute("DELETE FROM meta WHERE key = 'refreshed'")
             self._db.execute("COMMIT")
 
+    def _held(self, contact_id: str) -> list[tuple[str, str, str]]:
+        """The rows the index holds for a contact, in the order they were written (call with the lock held)."""
+        query = "SELECT contact_id, number, tail FROM numbers WHERE contact_id = ? ORDER BY rowid"
+        return [(str(c), str(n), str(t)) for c, n, t in self._db.execute(query, (contact_id,))]
+
     def update(self, contact_id: str, numbers: Iterable[str]) -> None:
         """Record one contact's numbers after the add-in created or changed it."""
-        rows = self._rows(contact_id, numbers)
+        self.update_many([(contact_id, numbers)])
+
+    def update_many(self, entries: Iterable[tuple[str, Iterable[str]]]) -> int:
+        """Record several contacts' numbers, read from the backend just now, in one transaction; a contact whose
+        numbers the index already holds, in that order, is not written (an add-in that re-reads the same contacts
+        at every search then writes nothing). Returns how many contacts were written."""
+        wanted = [(contact_id, self._rows(contact_id, numbers)) for contact_id, numbers in entries]
         with self._lock:
+            changed = [(contact_id, rows) for contact_id, rows in wanted if self._held(contact_id) != rows]
+            if not changed:
+                return 0
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute("DELETE FROM numbers WHERE contact_id = ?", (contact_id,))
-                self._db.executemany("INSERT INTO numbers (contact_id, number, tail) VALUES (?, ?, ?)", rows)
+                for contact_id, rows in changed:
+                    self._db.execute("DELETE FROM numbers WHERE contact_id = ?", (contact_id,))
+                    self._db.executemany("INSERT INTO numbers (contact_id, number, tail) VALUES (?, ?, ?)", rows)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+        return len(changed)
 
     def remove(self, contact_id: str) -> None:
         with self._lock:

@@ -376,8 +376,13 @@ class RefreshCoordinator(_Coordinator[T, Callable[[], Awaitable[T]]]):
         """Apply a write the add-in made to its backend (`apply` stores it in the index) now, and again after a
         running fill has stored its older listing. `key` names what is written (a contact id): per key, only the
         latest write is replayed."""
-        self.policy.record(key, apply)
+        self.record_write(key, apply)
         await apply()
+
+    def record_write(self, key: Hashable, apply: Callable[[], Awaitable[Any]]) -> None:
+        """Keep a write the add-in applied itself (several at once, say) for replay after a running fill, as
+        `write` does; per `key`, only the latest is replayed."""
+        self.policy.record(key, apply)
 
     async def _run(self) -> T:
         started = time.monotonic()

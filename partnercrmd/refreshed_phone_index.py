@@ -74,8 +74,21 @@ class RefreshedPhoneIndex:
 
     async def remember(self, contact_id: str, numbers: Sequence[str]) -> None:
         """Record a contact's current numbers (none: it has none, or no longer exists)."""
-        values = list(numbers)
-        await self.coordinator.write(contact_id, lambda: asyncio.to_thread(self._index.update, contact_id, values))
+        await self.remember_many([(contact_id, numbers)])
+
+    async def remember_many(self, entries: PhoneEntries) -> None:
+        """Record several contacts' current numbers at once (one trip to a worker thread, one transaction; contacts
+        whose numbers the index already holds are not written): for the contacts an add-in has just read."""
+        listed = [(contact_id, list(numbers)) for contact_id, numbers in entries]
+        if not listed:
+            return
+        for contact_id, values in listed:
+            self.coordinator.record_write(contact_id, self._replay(contact_id, values))
+        await asyncio.to_thread(self._index.update_many, listed)
+
+    def _replay(self, contact_id: str, values: list[str]) -> Callable[[], Awaitable[None]]:
+        """One contact's write, as a refresh running meanwhile replays it after storing its older listing."""
+        return lambda: asyncio.to_thread(self._index.update, contact_id, values)
 
     def refresh_if_stale(self, fetch: FetchEntries) -> None:
         """Start a background refresh when the index is empty or old; one at a time, and not right after a failure."""

@@ -53,3 +53,26 @@ def test_notes_are_kept_in_the_index_file_until_removed(tmp_path: Path) -> None:
     assert again.note("since") is None
     assert again.refreshed_at() is not None  # notes never touch the refresh time
     again.close()
+
+
+def test_update_many_writes_only_contacts_whose_numbers_changed(tmp_path: Path) -> None:
+    index = PhoneIndex(tmp_path / "index.sqlite3", "GB")
+    index.replace_all([("alice", ["+44 20 7946 0958"]), ("bob", ["(212) 736-5000", "+1 212 736 5001"]), ("carol", [])])
+    # The same contacts read again, as an add-in does at every search: nothing is written.
+    assert index.update_many([("alice", ["+44 20 7946 0958"]), ("bob", ["(212) 736-5000", "+1 212 736 5001"])]) == 0
+    # Renumbered, numbers in another order, gone, new: each written, in one go.
+    written = index.update_many(
+        [
+            ("alice", ["+33 1 42 68 53 00"]),
+            ("bob", ["+1 212 736 5001", "(212) 736-5000"]),
+            ("carol", []),
+            ("dan", ["0161 496 0000"]),
+        ]
+    )
+    assert written == 3  # carol had no numbers and still has none
+    assert index.lookup("02079460958") == [] and index.lookup("+33 1 42 68 53 00") == ["alice"]
+    assert index.lookup("+1 212 736 5000") == ["bob"] and index.lookup("+1 212 736 5001") == ["bob"]
+    assert index.lookup("+44 161 496 0000") == ["dan"]
+    assert index.update_many([("dan", [])]) == 1
+    assert index.lookup("+44 161 496 0000") == []
+    index.close()

@@ -3,6 +3,7 @@ says what the user should know in each case, from a real index file."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,4 +56,27 @@ async def test_a_backend_that_fails_fails_the_step_with_its_own_words(index: Ref
     result = await index.check(fetch, record="contact", records="contacts")
     assert (result.ok, result.error_key, result.check) == (False, "invalid_auth", "search")
     assert result.message == "The server at https://crm.example answered 401: sign in again."
+    await index.close()
+
+
+async def test_remember_many_records_contacts_read_during_a_refresh_after_it(tmp_path: Path) -> None:
+    """Contacts the add-in read while a refresh listed the backend are stored again after the refresh stored its
+    older listing, as single writes are."""
+    index = RefreshedPhoneIndex(tmp_path / "numbers.sqlite3", "GB", 15 * 60.0, name="Refreshing the test index")
+    listing, written = asyncio.Event(), asyncio.Event()
+
+    async def slow_listing() -> PhoneEntries:
+        listing.set()
+        await written.wait()
+        return [("alice", ["+44 20 7946 0958"]), ("bob", ["+44 20 7946 0001"])]  # read before the change below
+
+    refresh = asyncio.create_task(index.refresh(slow_listing))
+    await listing.wait()
+    await index.remember_many([("alice", ["+44 20 7946 0999"]), ("bob", [])])
+    assert await index.lookup("+44 20 7946 0999") == ["alice"]  # stored at once
+    written.set()
+    await refresh
+    assert await index.lookup("+44 20 7946 0999") == ["alice"]  # and again after the older listing
+    assert await index.lookup("+44 20 7946 0958") == []
+    assert await index.lookup("+44 20 7946 0001") == []
     await index.close()

@@ -117,12 +117,9 @@ class BottleCrmBook(Connector):
     async def _read_contacts(self, ids: Sequence[str]) -> list[Contact]:
         """The contacts by id, in order; ids that no longer exist are dropped from the index."""
         answers = await gather_all([self.client.get_contact(i) for i in ids])
-        contacts: list[Contact] = []
-        for contact_id, answer in zip(ids, answers, strict=True):
-            await self.index.remember(contact_id, record_numbers(answer) if answer else [])
-            if answer:
-                contacts.append(contact_from_record(answer))
-        return contacts
+        pairs = list(zip(ids, answers, strict=True))
+        await self.index.remember_many([(i, record_numbers(answer) if answer else []) for i, answer in pairs])
+        return [contact_from_record(answer) for _, answer in pairs if answer]
 
     async def _search_text(self, text: str, limit: int) -> list[Contact]:
         """BottleCRM searches first and last name, email and phone for one word; every word must match here.

@@ -96,21 +96,19 @@ class RtBook(Connector):
         found = [c for c in await self._read_users(hits) if has_number(c, wanted, self.region)]
         if not found:
             recent = await self.client.users(per_page=RECENT_USERS, orderby="LastUpdated", order="DESC")
-            for record in recent.items:
-                await self.index.remember(user_id_of(record), user_numbers(record))
+            await self.index.remember_many([(user_id_of(record), user_numbers(record)) for record in recent.items])
             found = [c for c in map(contact_from_user, recent.items) if has_number(c, wanted, self.region)]
         return found[:limit]
 
     async def _read_users(self, ids: Sequence[str]) -> list[Contact]:
         """The users by id, in order, as RT holds them now; their numbers go into the index (none: gone)."""
         answers = await gather_all([self.client.user(i) for i in ids])
-        contacts: list[Contact] = []
-        for user_id, answer in zip(ids, answers, strict=True):
-            live = answer is not None and str(answer.get("Disabled", "0")) in ("0", "")
-            await self.index.remember(user_id, user_numbers(answer) if answer and live else [])
-            if answer and live:
-                contacts.append(contact_from_user(answer))
-        return contacts
+        live = [
+            (user_id, answer if answer and str(answer.get("Disabled", "0")) in ("0", "") else None)
+            for user_id, answer in zip(ids, answers, strict=True)
+        ]
+        await self.index.remember_many([(user_id, user_numbers(answer) if answer else []) for user_id, answer in live])
+        return [contact_from_user(answer) for _, answer in live if answer]
 
     async def _search_text(self, text: str, limit: int) -> list[Contact]:
         """RT is asked for the longest word in RealName, Name and EmailAddress (a LIKE, case-insensitive), one
