@@ -31,7 +31,7 @@ from partnercrmd.sdk import (
 from partnercrmd.sdk.cli import Subcommands
 
 from .connector import TemplateBook, TemplateSource, capabilities_of
-from .discovery import declared_id, template_files
+from .discovery import catalogue_dir, declared_id, template_files
 from .loader import LoadedTemplate, TemplateError, load_file
 from .settings import config_fields, settings_checker
 from .signin import sign_in_for
@@ -128,9 +128,12 @@ def discover() -> Discovered:
     """Every template as an integration (the user's replace the catalogue's of the same id)."""
     by_id: dict[str, Integration] = {}
     problems: list[str] = []
+    catalogue = catalogue_dir()
     for path in template_files():
         try:
-            loaded = load_file(path)
+            # The catalogue's files are part of this package and checked against the schema by its tests; the
+            # check costs a tenth of a second at every start for 41 templates. The user's files are checked.
+            loaded = load_file(path, check_schema=path.parent != catalogue)
         except TemplateError as exc:
             log.error("template %s is broken: %s", path, "; ".join(exc.problems[:5]))
             problems += exc.problems
