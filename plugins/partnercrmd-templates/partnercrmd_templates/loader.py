@@ -80,9 +80,9 @@ class _ScalarLoader(yaml.SafeLoader):
 
 
 COMPOSER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's parser where PyYAML was built with it (its wheels for Windows, macOS and Linux are): the same nodes,
-marks and errors as the pure-Python one, about 15 times as fast (the catalogue's 41 templates: 20 ms instead of 320 ms
-at every start of the daemon)."""
+"""libyaml's parser where PyYAML was built with it (its wheels for Windows, macOS and Linux are): the same nodes and
+marks as the pure-Python one, about 15 times as fast (the catalogue's 41 templates: 20 ms instead of 320 ms at every
+start of the daemon); its error messages differ, so `_compose` takes those from the pure-Python parser."""
 
 
 def _compose(text: str) -> yaml.Node | None:
