@@ -13,6 +13,7 @@ says why.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import subprocess
 import sys
@@ -31,9 +32,17 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 from partnercrmd import appkeys
 from partnercrmd.config import DaemonConfig
 from partnercrmd.dialling.platform_support import display_problem, hotkey_problem, screen_read_problem
-from partnercrmd.dialling.screen import MAX_QUEUED, Box, capture_box, numbers_in_image, preprocess
+from partnercrmd.dialling.screen import (
+    MAX_QUEUED,
+    Box,
+    ScreenReadError,
+    capture_box,
+    numbers_in_image,
+    pointer_position,
+    preprocess,
+)
 from partnercrmd.testing import ApiSession, next_event
-from tests.desktop_session import Desktop, desktop_session
+from tests.desktop_session import Desktop, desktop_session, stop
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation"))
 FONTS = {
@@ -387,3 +396,28 @@ def test_problems_are_reported_in_words() -> None:
     assert "tesseract-ocr" in (screen_read_problem({"DISPLAY": ":0", "PATH": "/nonexistent"}, platform="linux") or "")
     assert "Input Monitoring" in (hotkey_problem(trusted=False, platform="darwin") or "")
     assert hotkey_problem(trusted=True, platform="darwin") is None
+
+
+def test_a_display_that_goes_during_a_pointer_read_is_an_error_that_leaves_nothing_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The X server stops between pynput opening its connection and reading the pointer (a session ending, the
+    tests' Xvfb stopping): the read is a ScreenReadError that says so, and the connection is closed then, not by
+    the controller's collection later (which raised "Exception ignored in Controller.__del__" in a later test)."""
+    with desktop_session() as gone:
+        monkeypatch.setenv("DISPLAY", gone.display)
+        import pynput.mouse  # type: ignore[import-untyped]
+
+        class ServerStopsFirst(pynput.mouse.Controller):  # type: ignore[misc]
+            @property
+            def position(self) -> tuple[int, int]:
+                stop(gone.process)
+                return super().position  # type: ignore[no-any-return]
+
+        monkeypatch.setattr(pynput.mouse, "Controller", ServerStopsFirst)
+        unraisable: list[str] = []
+        monkeypatch.setattr(sys, "unraisablehook", lambda meta: unraisable.append(repr(meta.exc_value)))
+        with pytest.raises(ScreenReadError, match="The mouse pointer could not be read"):
+            pointer_position()
+        gc.collect()
+        assert unraisable == []

@@ -17,6 +17,7 @@ logged or kept.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import math
 import os
@@ -252,10 +253,29 @@ def pointer_position() -> tuple[int, int]:
     # imported late: on X11 the import needs a display; pynput ships no type information
     from pynput.mouse import Controller  # type: ignore[import-untyped]
 
-    controller = Controller()
-    x, y = controller.position
-    del controller  # closes its display connection
+    controller = None
+    try:
+        controller = Controller()
+        x, y = controller.position
+    except Exception as exc:  # noqa: BLE001  (each pynput backend raises its own: Xlib's, ctypes' OSError, Quartz's)
+        raise ScreenReadError(f"The mouse pointer could not be read: {exc}") from None
+    finally:
+        if controller is not None:
+            _close_display(controller)
     return int(x), int(y)
+
+
+def _close_display(controller: object) -> None:
+    """Close the X connection pynput's X11 controller holds (other platforms' controllers hold none).
+
+    pynput closes it only when the controller is collected, and raises there when the X server has gone: a read
+    that failed because the display went left its controller to the garbage collector, which then raised in
+    whatever ran next. The connection is taken from the controller, so its `__del__` has nothing left to close.
+    """
+    display = vars(controller).pop("_display", None)
+    if display is not None:
+        with contextlib.suppress(Exception):  # the server may have gone: there is nothing left to close then
+            display.close()
 
 
 def grab(box: Box) -> Image.Image:
