@@ -131,9 +131,9 @@ def discover() -> Discovered:
     catalogue = catalogue_dir()
     for path in template_files():
         try:
-            # The catalogue's files are part of this package and checked against the schema by its tests; the
-            # check costs a tenth of a second at every start for 41 templates. The user's files are checked.
-            loaded = load_file(path, check_schema=path.parent != catalogue)
+            # The catalogue's files are part of this package and checked (schema, expressions, references) by its
+            # tests; the checks cost a tenth of a second at every start for 41 templates. The user's files are checked.
+            loaded = load_file(path, check=path.parent != catalogue)
         except TemplateError as exc:
             log.error("template %s is broken: %s", path, "; ".join(exc.problems[:5]))
             problems += exc.problems
