@@ -21,6 +21,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .platform import graphical_session_problem
 from .surfaces import Surface, daemon_draws
 from .thread_start import start_in_thread, stop_in_thread
 
@@ -328,11 +329,18 @@ class Tray:
 
     async def _show(self) -> TrayIcon:
         branding = self.config.branding
-        image = await asyncio.to_thread(
-            icon_image, branding.logo, branding.colours.get("primary", DEFAULT_COLOUR), branding.product_name
-        )
         hint = branding.install_hint.replace("{extra}", "tray")
+        problem = graphical_session_problem()
+        image = None
+        if problem is None:
+            image = await asyncio.to_thread(
+                icon_image, branding.logo, branding.colours.get("primary", DEFAULT_COLOUR), branding.product_name
+            )
         icon = TrayIcon(branding.product_name, branding.slug, image, self.actions(), asyncio.get_running_loop(), hint)
+        if problem is not None:  # nothing to dock into: Pillow and pystray (and its X client) are not even loaded
+            icon.problem = problem
+            log.info("no tray icon: %s", problem)
+            return icon
         await start_in_thread(icon.start, lambda _: icon.stop())
         return icon
 

@@ -28,7 +28,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -49,6 +49,21 @@ def system(platform: str | None = None) -> str:
     if platform in (WINDOWS, MACOS):
         return platform
     return LINUX
+
+
+NO_GRAPHICAL_SESSION = (
+    "partnercrmd runs outside a graphical session (DISPLAY and WAYLAND_DISPLAY are not set). Start it from the "
+    "desktop session (its autostart entry or systemd user unit)."
+)
+
+
+def graphical_session_problem(environ: Mapping[str, str] | None = None, platform: str | None = None) -> str | None:
+    """Linux: NO_GRAPHICAL_SESSION when there is no desktop to show anything on (neither X11 nor Wayland); None in a
+    session and on Windows and macOS (whose one display server is always there)."""
+    if system(platform) != LINUX:
+        return None
+    env = os.environ if environ is None else environ
+    return None if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") else NO_GRAPHICAL_SESSION
 
 
 def frozen_executable(windowed: bool = False) -> Path | None:

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import LINUX, MACOS, WINDOWS, system
+from . import LINUX, MACOS, NO_GRAPHICAL_SESSION, WINDOWS, system
 from .screen import display_problem
 
 log = logging.getLogger("partnercrmd.dialling.hotkeys")  # selection dialling logs under one name, wherever it reads
@@ -66,12 +66,7 @@ def find_clipboard_helper(environ: Mapping[str, str], platform: str | None = Non
         return ClipboardHelper(
             "", "Clipboard dialling needs xclip or xsel on X11: install one (Debian/Ubuntu: apt install xclip)."
         )
-    return ClipboardHelper(
-        "",
-        "The clipboard cannot be read: partnercrmd runs outside a graphical session (DISPLAY and "
-        "WAYLAND_DISPLAY are not set). Start it from the desktop session (its autostart entry or "
-        "systemd user unit).",
-    )
+    return ClipboardHelper("", f"The clipboard cannot be read: {NO_GRAPHICAL_SESSION}")
 
 
 def selection_problem(environ: Mapping[str, str] | None = None, platform: str | None = None) -> str | None:
