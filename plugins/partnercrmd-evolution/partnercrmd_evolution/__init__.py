@@ -7,15 +7,32 @@ connector, `checks` Test connection.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from partnercrmd.sdk import Capability, Integration, ReleaseNote, hookimpl
+from partnercrmd.sdk import BookContext, Capability, Integration, ReleaseNote, SettingsCheck, hookimpl
 
-from .checks import check_settings
-from .connector import open_books
 from .settings import CONFIG
 
+if TYPE_CHECKING:
+    from .connector import EvolutionBooks
+
 __version__ = "0.1.0"
+
+
+def open_books(context: BookContext) -> EvolutionBooks:
+    """Opens the configured books; the D-Bus client (dbus-fast) is imported only now, not at every daemon start."""
+    from .connector import open_books as open_evolution_books
+
+    return open_evolution_books(context)
+
+
+def check_settings(settings: Mapping[str, Any], connect: bool) -> SettingsCheck:
+    """The settings' rules (see checks.check_settings); the D-Bus client is imported only now."""
+    from .checks import check_settings as check_evolution_settings
+
+    return check_evolution_settings(settings, connect)
+
 
 EVOLUTION = Integration(
     id="evolution",
