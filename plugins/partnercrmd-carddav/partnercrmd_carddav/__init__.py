@@ -10,15 +10,32 @@ calendar, and creates and changes contacts under their ETags.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from partnercrmd.sdk import Capability, Integration, ReleaseNote, hookimpl
+from partnercrmd.sdk import BookContext, Capability, Integration, ReleaseNote, SettingsCheck, hookimpl
 
-from .checks import check_settings
-from .connector import USER_AGENT, CardDavBook, open_book
 from .presets import GUIDE_URL, PRESETS, Preset, check_preset_settings, open_preset_book, preset_description
 from .settings import CONFIG, preset_form
-from .version import __version__
+from .version import USER_AGENT, __version__
+
+if TYPE_CHECKING:
+    from .connector import CardDavBook
+
+
+def open_book(context: BookContext) -> CardDavBook:
+    """Opens one configured book; the connector (and its DAV client) is imported only now, not at every start."""
+    from .connector import open_book as open_carddav_book
+
+    return open_carddav_book(context)
+
+
+async def check_settings(settings: Mapping[str, Any], connect: bool) -> SettingsCheck:
+    """The settings' rules and, with `connect`, the server reached (see checks.check_settings); imported only now."""
+    from .checks import check_settings as check_carddav_settings
+
+    return await check_carddav_settings(settings, connect, user_agent=USER_AGENT)
+
 
 INTEGRATION_ID = "carddav"
 
@@ -31,7 +48,7 @@ CARDDAV = Integration(
     capabilities=frozenset(Capability) - {Capability.CALL_EVENTS},  # all of them; a book narrows them by its settings
     description="Contacts on a CardDAV server: callers found by any number format, calls noted on the contact.",
     config=CONFIG,
-    check_settings=functools.partial(check_settings, user_agent=USER_AGENT),
+    check_settings=check_settings,
     guide_url="https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-carddav/README.md",
     release_notes=(
         ReleaseNote(
@@ -96,7 +113,6 @@ __all__ = [
     "INTEGRATION_ID",
     "PRESETS",
     "PRESET_ENTRIES",
-    "CardDavBook",
     "__version__",
     "partnercrmd_integrations",
 ]

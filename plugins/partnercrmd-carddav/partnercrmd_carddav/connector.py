@@ -44,9 +44,8 @@ from .index import CardStore
 from .journal_calendar import JournalCalendar
 from .settings import JOURNAL_MODE, CardDavSettings, parse_settings
 from .sync import IndexSync
-from .version import __version__
+from .version import USER_AGENT, __version__
 
-USER_AGENT = f"partnercrmd-carddav/{__version__}"
 PRODID = f"-//partnercrmd//partnercrmd-carddav {__version__}//EN"
 CHECK_INTERVAL = 2.0
 """Seconds between two checks of the address book for changes (one small PROPFIND each)."""

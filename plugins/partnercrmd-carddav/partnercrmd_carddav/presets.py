@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from partnercrmd.sdk import (
@@ -20,9 +20,11 @@ from partnercrmd.sdk import (
     SettingsCheck,
 )
 
-from .checks import check_settings
-from .connector import USER_AGENT, CardDavBook, open_book
 from .settings import APP_PASSWORD, EMAIL, HOST, OAUTH, PASSWORD, PRESET_LABELS, USERNAME
+from .version import USER_AGENT
+
+if TYPE_CHECKING:
+    from .connector import CardDavBook
 
 GUIDE_URL = "https://github.com/partnercrmd/partnercrmd/blob/main/plugins/partnercrmd-carddav/README.md"
 
@@ -187,11 +189,15 @@ def preset_settings(preset: Preset, fields: Mapping[str, Any]) -> dict[str, Any]
 
 def open_preset_book(preset: Preset, context: BookContext) -> CardDavBook:
     """A preset book opened as the `carddav` book of the address built from its form."""
+    from .connector import open_book  # the connector's imports when a book opens, not at every daemon start
+
     return open_book(replace(context, settings=preset_settings(preset, context.settings)))
 
 
 async def check_preset_settings(preset: Preset, fields: Mapping[str, Any], connect: bool) -> SettingsCheck:
     """The settings check of a preset book: the `carddav` check on the address built from the form."""
+    from .checks import check_settings
+
     return await check_settings(preset_settings(preset, fields), connect, user_agent=USER_AGENT)
 
 
