@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from partnercrmd.sdk import (
     BookContext,
@@ -30,11 +30,14 @@ from partnercrmd.sdk import (
 )
 from partnercrmd.sdk.cli import Subcommands
 
-from .connector import TemplateBook, TemplateSource, capabilities_of
-from .discovery import catalogue_dir, declared_id, template_files
+from .capabilities import capabilities_of
+from .discovery import catalogue_dir, declared_id, file_stamp, template_files
 from .loader import LoadedTemplate, TemplateError, load_file
 from .settings import config_fields, settings_checker
 from .signin import sign_in_for
+
+if TYPE_CHECKING:
+    from .connector import TemplateSource
 
 __version__ = "0.1.0"
 
@@ -42,10 +45,18 @@ log = logging.getLogger(__name__)
 
 
 def _opener(path: Path, loaded: LoadedTemplate) -> Callable[[BookContext], Connector]:
-    source = TemplateSource(path, loaded)
+    """`Integration.open` of a template. Its requests and mappings are compiled (and the connector imported) when
+    its first book opens, not for every template at every start; the file's stamp is the one it was read with, so
+    an edit made in between is read again then."""
+    stamp = file_stamp(path)
+    sources: list[TemplateSource] = []  # the one source every book of this template shares, once made
 
     def open_book(context: BookContext) -> Connector:
-        return TemplateBook(context, source)
+        from .connector import TemplateBook, TemplateSource
+
+        if not sources:
+            sources.append(TemplateSource(path, loaded, stamp))
+        return TemplateBook(context, sources[0])
 
     return open_book
 
@@ -63,6 +74,8 @@ def connection_checker(
         rules(settings, connect)
         if not connect or signs_in_later:
             return SettingsCheck()
+        from .connector import TemplateBook, TemplateSource
+
         with tempfile.TemporaryDirectory(prefix="partnercrmd-check-") as folder:
             book = TemplateBook(
                 BookContext("settings-check", loaded.id, settings, Path(folder), None), TemplateSource(path, loaded)

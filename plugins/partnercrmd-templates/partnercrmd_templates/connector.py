@@ -15,6 +15,7 @@ the template changes or the CRM refuses the credentials (then the next operation
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from collections import OrderedDict
@@ -34,7 +35,6 @@ from partnercrmd.sdk import (
     CallDirection,
     CallEvent,
     CallState,
-    Capability,
     CheckResult,
     Connector,
     Contact,
@@ -51,6 +51,7 @@ from partnercrmd.sdk import (
 from .auth import OAuthAuth, SignedInAuth, StaticAuth, make_auth
 from .checks import run_checks
 from .client import RPC_NAMES, Answer, HttpClient, Request, RpcCall, Trace, mask_secrets
+from .discovery import file_stamp
 from .expressions import Text, as_text, compile_path, compile_value, render_value, search
 from .loader import LoadedTemplate, TemplateError, load_file
 from .settings import settings_with_defaults, url_setting
@@ -80,31 +81,6 @@ MAX_CALLS_REMEMBERED = 200
 ALL_STATES = "*"
 NO_MATCH = "no_match"
 """`not_found_means: no_match` on a lookup or search: a 404 answer is an empty result, not an error."""
-
-
-def capabilities_of(data: Mapping[str, Any]) -> frozenset[Capability]:
-    """What a template can do, from the operations it defines."""
-    ops = data.get("operations", {})
-    found: set[Capability] = set()
-    if "lookup" in ops:
-        found.add(Capability.SEARCH_NUMBER)
-    if "search" in ops:
-        found.add(Capability.SEARCH_NAME)
-    if "pop" in ops:
-        found.add(Capability.POP)
-        if "edit" in ops["pop"]:
-            found.add(Capability.POP_EDIT)
-    if "log_call" in ops:
-        found.add(Capability.LOG_ACTIVITY)
-    if "activities" in ops:
-        found.add(Capability.SHOW_ACTIVITIES)
-    if "create_contact" in ops:
-        found.add(Capability.CREATE_CONTACT)
-    if "update_contact" in ops:
-        found.add(Capability.UPDATE_CONTACT)
-    if "call_event" in ops:
-        found.add(Capability.CALL_EVENTS)
-    return frozenset(found)
 
 
 # --- contexts -----------------------------------------------------------------------------------------
@@ -337,19 +313,21 @@ class Compiled:
 class TemplateSource:
     """A template file and its last good compile; read again when the file changes."""
 
-    def __init__(self, path: Path, loaded: LoadedTemplate) -> None:
+    def __init__(self, path: Path, loaded: LoadedTemplate, stamp: tuple[int, int] | None = None) -> None:
+        """`stamp`: the file's `file_stamp` when `loaded` was read from it, earlier (the first `current` then looks
+        at the file again); by default `loaded` is the file as it is now."""
         self.path = path
         self.compiled = Compiled(loaded)
         self.error: TemplateError | None = None
-        self._stamp = _stamp(path)
-        self._checked = time.monotonic()
+        self._stamp = file_stamp(path) if stamp is None else stamp
+        self._checked = time.monotonic() if stamp is None else -math.inf
         self.generation = 0
 
     async def current(self) -> Compiled:
         """The template as the file now says; a broken edit raises its problems (the book says so)."""
         if time.monotonic() - self._checked >= RELOAD_CHECK_SECONDS:
             self._checked = time.monotonic()
-            stamp = await asyncio.to_thread(_stamp, self.path)
+            stamp = await asyncio.to_thread(file_stamp, self.path)
             if stamp != self._stamp:
                 self._stamp = stamp
                 try:
@@ -364,14 +342,6 @@ class TemplateSource:
             shown = "; ".join(self.error.problems[:3])
             raise AddinError(f"The template was changed and is now broken: {shown}", code="invalid_config")
         return self.compiled
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    try:
-        info = path.stat()
-    except OSError:
-        return (0, 0)
-    return (info.st_mtime_ns, info.st_size)
 
 
 # --- the address book ------------------------------------------------------------------------------------

@@ -51,3 +51,12 @@ def declared_id(path: Path) -> str:
     """The id a template file declares (read as text, so also when it does not load), else one from its name."""
     declared = re.search(r"^id:\s*[\"']?([a-z][a-z0-9-]{1,40})", _head(path), re.MULTILINE)
     return declared.group(1) if declared else "template-" + (re.sub(r"[^a-z0-9-]", "-", path.stem.lower()))
+
+
+def file_stamp(path: Path) -> tuple[int, int]:
+    """The file's modification time and size: a template read with one stamp is read again when it changes."""
+    try:
+        info = path.stat()
+    except OSError:
+        return (0, 0)
+    return (info.st_mtime_ns, info.st_size)

@@ -28,7 +28,7 @@ import crm_zoho
 import pytest
 import yaml
 from aiohttp import web
-from partnercrmd_templates.connector import capabilities_of
+from partnercrmd_templates.capabilities import capabilities_of
 from partnercrmd_templates.loader import TemplateError, load_text
 from templates_fake_crm import FakeCrm
 

@@ -231,6 +231,21 @@ async def test_an_edited_template_applies_without_restarting(
     assert await found(api, book, "Ada") == (["Ada Lovelace", "Ada Yonath"], "")
 
 
+async def test_a_template_edited_after_the_start_and_before_its_first_book_opens_is_read_again(
+    templates_dir: Path, tmp_path: Path, demo: Demo
+) -> None:
+    """The daemon reads every template at its start but compiles one only when a book of it opens: the compile
+    must be of the file as it is then, not as it was read at the start."""
+    [integration] = [i for i in discover().integrations if i.id == "demo"]
+    await edit(templates_dir / "demo.yaml", DEMO.replace("ContactName: name", "ContactName: upper(name)"))
+    connector = integration.open(BookContext("b", "demo", {"url": demo.url, "token": TOKEN}, tmp_path, "GB"))
+    assert isinstance(connector, TemplateBook)
+    try:
+        assert [c.name for c in await connector.search(SearchQuery("Alan", limit=5))] == ["ALAN TURING"]
+    finally:
+        await connector.close()
+
+
 async def test_a_template_added_while_the_daemon_runs_can_be_configured(
     templates_dir: Path, api: ApiSession, partnercrmd_app: web.Application, demo: Demo
 ) -> None:
