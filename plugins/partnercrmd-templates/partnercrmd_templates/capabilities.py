@@ -7,27 +7,23 @@ from typing import Any
 
 from partnercrmd.sdk import Capability
 
+OPERATION_CAPABILITIES = {
+    "lookup": Capability.SEARCH_NUMBER,
+    "search": Capability.SEARCH_NAME,
+    "pop": Capability.POP,
+    "log_call": Capability.LOG_ACTIVITY,
+    "activities": Capability.SHOW_ACTIVITIES,
+    "create_contact": Capability.CREATE_CONTACT,
+    "update_contact": Capability.UPDATE_CONTACT,
+    "call_event": Capability.CALL_EVENTS,
+}
+"""The capability each operation of a template gives; `pop` with `edit` gives POP_EDIT too."""
+
 
 def capabilities_of(data: Mapping[str, Any]) -> frozenset[Capability]:
     """What a template can do, from the operations it defines."""
     ops = data.get("operations", {})
-    found: set[Capability] = set()
-    if "lookup" in ops:
-        found.add(Capability.SEARCH_NUMBER)
-    if "search" in ops:
-        found.add(Capability.SEARCH_NAME)
-    if "pop" in ops:
-        found.add(Capability.POP)
-        if "edit" in ops["pop"]:
-            found.add(Capability.POP_EDIT)
-    if "log_call" in ops:
-        found.add(Capability.LOG_ACTIVITY)
-    if "activities" in ops:
-        found.add(Capability.SHOW_ACTIVITIES)
-    if "create_contact" in ops:
-        found.add(Capability.CREATE_CONTACT)
-    if "update_contact" in ops:
-        found.add(Capability.UPDATE_CONTACT)
-    if "call_event" in ops:
-        found.add(Capability.CALL_EVENTS)
+    found = {capability for operation, capability in OPERATION_CAPABILITIES.items() if operation in ops}
+    if "edit" in ops.get("pop", {}):
+        found.add(Capability.POP_EDIT)
     return frozenset(found)
