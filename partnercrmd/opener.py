@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import webbrowser
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from .errors import AddinError, PartnerError
+from .web_browser import open_page
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,9 @@ def check_url(url: str) -> str:
 
 
 async def open_in_browser(url: str) -> bool:
-    """The default opener: the system's web browser, called off the event loop; whether one was opened."""
-    opened = await asyncio.to_thread(webbrowser.open, check_url(url), 2)
+    """The default opener: the user's graphical web browser (web_browser.py), called off the event loop; whether one
+    was opened."""
+    opened = await asyncio.to_thread(open_page, check_url(url))
     if not opened:
         log.warning("no web browser could open a page; is a desktop session running?")
     return bool(opened)

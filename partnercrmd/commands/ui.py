@@ -2,17 +2,17 @@
 
 Asks the running daemon for a one-time login address (`ShowWindow` with the install token, nothing opened
 by the daemon), opens it in the browser of this terminal's session and prints it (`--print`: only prints).
-A light command: the discovery file, the standard library's HTTP client and `webbrowser`.
+A light command: the discovery file, the standard library's HTTP client and `webbrowser` (web_browser.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import webbrowser
 from typing import Any
 
 from ..paths import Paths
+from ..web_browser import open_page
 from .dial import post_to_daemon
 
 DEFAULT_PAGE = "configuration"
@@ -30,7 +30,7 @@ def cmd_ui(args: argparse.Namespace, paths: Paths) -> int:
         print(url)
         print(f"(a one-time address: it works once, within {expires} s)", file=sys.stderr)
         return 0
-    if webbrowser.open(url, 2):
+    if open_page(url):
         print(f"Opened in your web browser: {url}")
     else:
         print(

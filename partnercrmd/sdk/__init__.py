@@ -67,7 +67,7 @@ from ..refreshed_phone_index import FetchEntries, PhoneEntries, RefreshedPhoneIn
 from ..search import number_query
 from ..word_search import TRIGRAM, fold, fts_schema, like_pattern, match_expression, rebuild_sql, words_where
 
-SDK_VERSION = (1, 5)
+SDK_VERSION = (1, 6)
 """(major, minor) of this surface: minor grows when names are added or deprecated, major when one is removed
 or changes meaning. Compare with a tuple: `SDK_VERSION >= (1, 0)`."""
 

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 
 from ..commands.common import key_value_pairs
 from ..hookspecs import Subcommands
+from ..web_browser import open_page
 
 if TYPE_CHECKING:
     from ..books import BookConfig
     from ..paths import Paths
 
-__all__ = ["BookConfig", "Subcommands", "find_configured_book", "key_value_pairs", "store_sign_in"]
+__all__ = ["BookConfig", "Subcommands", "find_configured_book", "key_value_pairs", "open_page", "store_sign_in"]
 
 
 def find_configured_book(paths: Paths, ref: str) -> BookConfig:

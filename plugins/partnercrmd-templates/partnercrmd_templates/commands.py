@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import sys
 import tempfile
-import webbrowser
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +31,7 @@ from partnercrmd.sdk import (
     number_forms,
     phone_key,
 )
-from partnercrmd.sdk.cli import Subcommands, find_configured_book, key_value_pairs, store_sign_in
+from partnercrmd.sdk.cli import Subcommands, find_configured_book, key_value_pairs, open_page, store_sign_in
 
 from .client import Trace
 from .connector import TemplateBook, TemplateSource
@@ -292,7 +291,7 @@ def cmd_authorize(args: argparse.Namespace, paths: Paths) -> int:
     def show(url: str) -> None:
         print(f"Open this address to sign in:\n{url}", flush=True)
         if not args.no_browser:
-            webbrowser.open(url)
+            open_page(url)
 
     async def run() -> Tokens:
         client = HttpClient(str(loaded.data["name"]), url_setting="url", retries=0, max_wait=0, mask=lambda t: t)
