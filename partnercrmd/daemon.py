@@ -10,7 +10,7 @@ import platform
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -25,7 +25,10 @@ from .logging_setup import REQUEST_LOG_LIMITER, flush_request_log_summaries, log
 from .paths import Paths
 from .platform import files, process
 from .settings import read_settings
-from .tls import ServerTls, TlsFiles, https_port, utc_now
+from .tls_files import TlsFiles, https_port, utc_now
+
+if TYPE_CHECKING:
+    from .tls import ServerTls
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +137,8 @@ async def start_https(runner: web.AppRunner, config: DaemonConfig, app: web.Appl
     config.https_port = None
     if not port:
         return None
+    from .tls import ServerTls  # cryptography's X.509 only when HTTPS is on (tls_files.py)
+
     server_tls = ServerTls(files, config.branding.product_name, config.tls_clock or utc_now)
     try:
         await asyncio.to_thread(server_tls.start, asked)

@@ -10,6 +10,7 @@ than `RENEW_BEFORE` of it is left: at every start and by a daily check while the
 (`ServerTls.keep_fresh`), swapped into the SSL context the HTTPS site serves with, without a restart.
 
 Everything here that touches files or makes keys blocks: the daemon calls it through `asyncio.to_thread`.
+Whether HTTPS is on, and where these files are, is tls_files.py: a daemon without HTTPS never imports this.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ import hashlib
 import ipaddress
 import logging
 import ssl
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -32,12 +32,17 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .errors import ConfigError
-from .paths import Paths
 from .platform.files import atomic_write, ensure_private_dir, exclusive_lock
+
+# Re-exported: `partnercrmd tls` and the tests use them with the rest of this module.
+from .tls_files import DEFAULT_HTTPS_PORT as DEFAULT_HTTPS_PORT
+from .tls_files import Clock as Clock
+from .tls_files import TlsFiles as TlsFiles
+from .tls_files import https_port as https_port
+from .tls_files import utc_now as utc_now
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HTTPS_PORT = 10443
 AUTHORITY_LIFETIME = timedelta(days=3650)
 LEAF_LIFETIME = timedelta(days=90)
 """How long a localhost certificate is valid (well under the 397 days browsers accept)."""
@@ -51,49 +56,9 @@ LEAF_DNS_NAMES = ("localhost",)
 LEAF_ADDRESSES = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
 PERMITTED_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
 
 class TlsError(ConfigError):
     code = "tls_error"
-
-
-@dataclass(frozen=True)
-class TlsFiles:
-    """Where the authority and the localhost certificate live (a private directory of the config dir)."""
-
-    directory: Path
-
-    @classmethod
-    def of(cls, paths: Paths) -> TlsFiles:
-        return cls(paths.config_dir / "tls")
-
-    @property
-    def authority(self) -> Path:
-        return self.directory / "authority.pem"
-
-    @property
-    def authority_key(self) -> Path:
-        return self.directory / "authority-key.pem"
-
-    @property
-    def leaf(self) -> Path:
-        return self.directory / "localhost.pem"
-
-    @property
-    def leaf_key(self) -> Path:
-        return self.directory / "localhost-key.pem"
-
-    @property
-    def lock(self) -> Path:
-        return self.directory / "tls.lock"
-
-    def authority_exists(self) -> bool:
-        return self.authority.is_file() and self.authority_key.is_file()
 
 
 def fingerprint(certificate: x509.Certificate) -> str:
@@ -355,21 +320,6 @@ def server_context(files: TlsFiles) -> ssl.SSLContext:
     context = _empty_server_context()
     context.load_cert_chain(files.leaf, files.leaf_key)
     return context
-
-
-def https_port(given: int | None, setting: int | None, authority_exists: bool) -> tuple[int, bool]:
-    """The HTTPS port to serve (0: none) and whether HTTPS was asked for (then the authority may be made for
-    it, and a port that is taken stops the daemon): the one rule of when HTTPS is on.
-
-    `given` (`serve --https-port`) wins over `setting` (`partnercrmd settings set https_port=N`); either one
-    set to a port turns HTTPS on, making the authority if there is none yet (first use); 0 turns it off.
-    With neither, HTTPS is on at DEFAULT_HTTPS_PORT only when the authority exists (`partnercrmd tls
-    install` made it): a new install does not serve a certificate no trust store knows.
-    """
-    chosen = given if given is not None else setting
-    if chosen is not None:
-        return chosen, chosen != 0
-    return (DEFAULT_HTTPS_PORT if authority_exists else 0), False
 
 
 class ServerTls:
