@@ -21,7 +21,7 @@ site-packages), which no command can beat.
 Every module runs from its compiled bytecode, as after `pip install` (which compiles the modules it installs) or
 a first start: the bench compiles partnercrmd and the installed add-ins' packages first, and lets the commands write
 bytecode (this machine kind sets PYTHONDONTWRITEBYTECODE=1, under which every start of an editable install compiled
-every module again: about 0.2 s of each `serve`).
+every module again: quick runs of one tree gave 0.95 s to `serve`'s first answer that way, 0.82 s from bytecode).
 """
 
 from __future__ import annotations
