@@ -11,8 +11,6 @@ import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp_jinja2
-import jinja2
 from aiohttp import WSCloseCode, web
 
 from . import appkeys
@@ -33,6 +31,7 @@ from .events import EventHub
 from .integration_request_sending import retry_unsent
 from .licensing.lifecycle import licensing
 from .oauth_signin import SignIns
+from .page_templates import PageTemplates
 from .pages import record_page_url, window_login_url
 from .redact import LOG_REDACTOR
 from .search import SearchEngine
@@ -52,7 +51,7 @@ def create_app(config: DaemonConfig) -> web.Application:
     from .call_log.history_page import add_call_history_routes
     from .call_log.log_call_page import add_log_call_routes
     from .pages import add_page_routes
-    from .ui import add_ui_routes
+    from .ui import add_ui_routes, prepare_templates
 
     app = web.Application(
         middlewares=[error_middleware, security_middleware],
@@ -65,11 +64,7 @@ def create_app(config: DaemonConfig) -> web.Application:
     app[appkeys.DIAL] = DialService(app[appkeys.HUB], lambda: dialling_rules(app))
     app[appkeys.WEBSOCKETS] = weakref.WeakSet()
     app[appkeys.UI] = UiSessions()
-    aiohttp_jinja2.setup(
-        app,
-        loader=jinja2.PackageLoader("partnercrmd", "templates"),
-        autoescape=jinja2.select_autoescape(default=True),
-    )
+    app[appkeys.PAGE_TEMPLATES] = PageTemplates(lambda environment: prepare_templates(environment, app))
     add_api_routes(app)
     add_call_history_routes(app)  # before add_page_routes: /ui/callhistory is its own page
     add_log_call_routes(app)

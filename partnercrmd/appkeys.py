@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from .page_templates import PAGE_TEMPLATES as PAGE_TEMPLATES  # defined beside the class, which reads it
+
 if TYPE_CHECKING:
     from .actions import ActionService
     from .addin_host import AddinHost

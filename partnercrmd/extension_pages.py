@@ -15,13 +15,13 @@ import json
 import zipfile
 from pathlib import Path
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from . import appkeys
 from .branded_text import brand
 from .branding import Branding
 from .errors import NotFound
+from .page_templates import render_template
 
 PACKAGE_DIR = Path(__file__).parent / "static" / "extension"
 PACKAGES = {"chromium": "partnercrmd-chromium.zip", "firefox": "partnercrmd-firefox.zip"}
@@ -102,7 +102,7 @@ async def _render(request: web.Request, browser: str | None) -> web.StreamRespon
         "product": request.app[appkeys.CONFIG].branding.product_name,
         "port": request.app[appkeys.CONFIG].port,
     }
-    response = aiohttp_jinja2.render_template("extension_install.html", request, context)
+    response = render_template("extension_install.html", request, context)
     response.headers.update(PAGE_HEADERS)
     return response
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hmac
 from pathlib import Path
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from . import appkeys
@@ -22,6 +21,7 @@ from .extension_pages import add_extension_routes
 from .integration import Capability
 from .local_book.addin import live_call_of
 from .model import ContactPatch
+from .page_templates import render_template
 from .ui_sessions import SESSION_COOKIE, SESSION_TTL
 
 WINDOWS = ("configuration", "callhistory", "integrations", "dialling", "viewer", "about", "api")
@@ -71,7 +71,7 @@ async def record_page(request: web.Request) -> web.StreamResponse:
         "saved": request.query.get("saved") == "1",
         "live_call": live_call_of(book.connector, contact.id),
     }
-    return _secure(aiohttp_jinja2.render_template("record.html", request, context))
+    return _secure(render_template("record.html", request, context))
 
 
 def _page_csrf(request: web.Request) -> str:

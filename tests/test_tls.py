@@ -225,14 +225,6 @@ def test_https_is_off_until_the_authority_exists_then_on_by_default(tmp_path: Pa
         daemon.close()
 
 
-def test_a_daemon_without_https_does_not_import_the_certificate_code() -> None:
-    """HTTPS is off on a new install: importing the daemon (everything `serve` imports before it listens) leaves
-    out tls.py and cryptography's X.509 (20 ms and 1 MiB of every start); tls_files.py says whether HTTPS is on."""
-    code = "import sys, partnercrmd.daemon; print(sorted(m for m in sys.modules if 'x509' in m or m.endswith('.tls')))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    assert result.stdout.strip() == "[]"
-
-
 @contextlib.contextmanager
 def port_taken(port: int) -> Iterator[None]:
     """Hold `port` on 127.0.0.1 for the block (if another program holds it already, it is taken all the same)."""

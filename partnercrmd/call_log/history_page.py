@@ -9,13 +9,13 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from .. import appkeys
 from ..actions import format_duration
 from ..api.body import read_form
 from ..errors import BadRequest, Forbidden
+from ..page_templates import render_template
 from ..pages import SECURITY_HEADERS
 from ..ui.common import NAV
 from .store import FAILED, PENDING, SENDING, CallStore
@@ -57,7 +57,7 @@ async def call_history_page(request: web.Request) -> web.StreamResponse:
         "retried": int(retried) if retried and retried.isdigit() else None,
         "nav": NAV,
     }
-    response = aiohttp_jinja2.render_template("callhistory.html", request, context)
+    response = render_template("callhistory.html", request, context)
     response.headers.update(SECURITY_HEADERS)
     return response
 

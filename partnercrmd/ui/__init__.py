@@ -6,7 +6,8 @@ windows of `pages.py`, so these pages answer their own paths.
 
 from __future__ import annotations
 
-import aiohttp_jinja2
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
 from .. import appkeys
@@ -25,10 +26,17 @@ from . import (
 from .approval_banner import install_approval_banner
 from .common import branding_logo, branding_stylesheet, install_branding
 
+if TYPE_CHECKING:
+    import jinja2
+
+
+def prepare_templates(environment: jinja2.Environment, app: web.Application) -> None:
+    """What every page's template may use: the branding and its filters, the approval banner's waiting list."""
+    install_branding(environment, app[appkeys.CONFIG].branding)
+    install_approval_banner(environment, app)
+
 
 def add_ui_routes(app: web.Application) -> None:
-    install_branding(aiohttp_jinja2.get_env(app), app[appkeys.CONFIG].branding)
-    install_approval_banner(aiohttp_jinja2.get_env(app), app)
     app.router.add_get("/branding/style.css", branding_stylesheet)
     app.router.add_get("/branding/logo", branding_logo)
     for module in (

@@ -7,11 +7,15 @@ token); its Allow and Deny post to the Applications page's decision form, which 
 
 from __future__ import annotations
 
-import jinja2
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
 from .. import appkeys
 from ..client_apps import AppRecord, AppStatus
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 def waiting_applications(app: web.Application) -> list[AppRecord]:

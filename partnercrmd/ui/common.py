@@ -12,10 +12,8 @@ import functools
 import hmac
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp_jinja2
-import jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
@@ -24,7 +22,11 @@ from ..api.body import read_form
 from ..branded_text import brand
 from ..branding import Branding
 from ..errors import Forbidden, PartnerError
+from ..page_templates import render_string, render_template
 from ..pages import SECURITY_HEADERS
+
+if TYPE_CHECKING:
+    import jinja2
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -102,17 +104,17 @@ def render(
     request: web.Request, template: str, context: Mapping[str, Any], *, current: str = "", status: int = 200
 ) -> web.StreamResponse:
     """A page of the configuration UI in the branded frame, with the security headers."""
-    response = aiohttp_jinja2.render_template(template, request, _frame(request, context, current), status=status)
+    response = render_template(template, request, _frame(request, context, current), status=status)
     return secure(response)
 
 
 def render_text(request: web.Request, template: str, context: Mapping[str, Any], *, current: str = "") -> str:
     """A page as `render` makes it, as text: for pages sent in parts as they are made (a streamed Test)."""
-    return aiohttp_jinja2.render_string(template, request, _frame(request, context, current))
+    return render_string(template, request, _frame(request, context, current))
 
 
 def error_page(request: web.Request, exc: PartnerError) -> web.StreamResponse:
-    response = aiohttp_jinja2.render_template(
+    response = render_template(
         "ui_error.html", request, {"message": exc.message, "code": exc.code, "nav": ()}, status=exc.status
     )
     return secure(response)

@@ -13,13 +13,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from .. import appkeys
 from ..books import OpenBook
 from ..errors import BadRequest, Forbidden, PartnerError
 from ..oauth_signin import BINDING_COOKIE, CALLBACK_PATH, STATE_TTL, read_record, service_name, spec_for
+from ..page_templates import render_template
 from ..redact import redact
 from .common import checked_form, page, secure
 
@@ -78,7 +78,7 @@ async def start_sign_in(request: web.Request) -> web.StreamResponse:
         "service": service_name(book.integration, spec_for(book.integration, book.config.settings)),
         "wait": int(STATE_TTL // 60),
     }
-    response = aiohttp_jinja2.render_template("ui_oauth_start.html", request, context)
+    response = render_template("ui_oauth_start.html", request, context)
     # Lax, not Strict: the vendor's redirect back to the callback is a cross-site navigation.
     response.set_cookie(
         BINDING_COOKIE, binding, httponly=True, samesite="Lax", path=CALLBACK_PATH, max_age=int(STATE_TTL)
@@ -127,7 +127,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
 
 def _callback_page(request: web.Request, context: dict[str, Any], status: int) -> web.StreamResponse:
     full = {"nav": (), "wait": int(STATE_TTL // 60), **context}
-    response = aiohttp_jinja2.render_template("ui_oauth_callback.html", request, full, status=status)
+    response = render_template("ui_oauth_callback.html", request, full, status=status)
     return secure(response)
 
 

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from aiohttp import web
 
 from .. import __version__, appkeys
@@ -22,6 +21,7 @@ from ..addin_host import AddinHost
 from ..branding import Branding
 from ..catalogue import visible_integrations
 from ..integration import Classification, Integration
+from ..page_templates import new_environment
 from .common import branding_css, branding_of, guide_link, install_branding, page, partner_link, render
 from .integrations import CAPABILITY_LABELS
 
@@ -73,10 +73,7 @@ def exported_integrations(host: AddinHost, branding: Branding) -> list[Integrati
 
 def export_viewer(host: AddinHost, branding: Branding, target: Path) -> list[Path]:
     """Write the viewer as static HTML (index.html, its CSS, script and logo) into `target`; the files written."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("partnercrmd", "templates"),
-        autoescape=jinja2.select_autoescape(default=True),
-    )
+    env = new_environment()
     install_branding(env, branding)
     integrations = exported_integrations(host, branding)
     target.mkdir(parents=True, exist_ok=True)
