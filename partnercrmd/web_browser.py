@@ -19,19 +19,25 @@ TEXT_MODE_BROWSERS = frozenset({"www-browser", "links", "elinks", "lynx", "w3m"}
 _REGISTERING = threading.Lock()
 
 
-def browser_order() -> list[str]:
-    """The browsers `webbrowser.open` would try, in its order, less the text-mode ones BROWSER does not name."""
+def browser_order() -> list[str] | None:
+    """The browsers `webbrowser.open` would try, in its order, less the text-mode ones BROWSER does not name; None
+    where webbrowser keeps no such list (its `_tryorder`, there since Python 2: a later Python may change it)."""
     with _REGISTERING:  # the daemon opens pages from worker threads
         if getattr(webbrowser, "_tryorder", None) is None:
             webbrowser.register_standard_browsers()  # what webbrowser.open does on first use
+    order = getattr(webbrowser, "_tryorder", None)
+    if not isinstance(order, list):
+        return None
     named = set(os.environ.get("BROWSER", "").split(os.pathsep))
-    order: list[str] = list(getattr(webbrowser, "_tryorder", None) or [])
     return [name for name in order if name not in TEXT_MODE_BROWSERS or name in named]
 
 
 def open_page(url: str) -> bool:
     """Open `url` in a new browser tab (blocks while the browser command starts); whether a browser took it."""
-    for name in browser_order():
+    order = browser_order()
+    if order is None:
+        return webbrowser.open(url, 2)  # webbrowser as it is: better a text-mode browser than none at all
+    for name in order:
         try:
             browser = webbrowser.get(name)
         except webbrowser.Error:

@@ -1,9 +1,9 @@
 """Pages open in a graphical browser, never in a text-mode one taking over a terminal (web_browser.py).
 
-Each case is a new Python process (webbrowser registers the browsers it finds once per process), with TERM set
-and no display, and stand-in `links` and `w3m` commands on PATH that record being run: what Python's
-`webbrowser.open` falls back to when the browsers before them fail. Found when this machine kind gained Debian's
-text-mode browsers: `partnercrmd ui` then opened the configuration page in `links` in its terminal.
+Each case but the last is a new Python process (webbrowser registers the browsers it finds once per process),
+with TERM set and no display, and stand-in `links` and `w3m` commands on PATH that record being run: what
+Python's `webbrowser.open` falls back to when the browsers before them fail. Found when this machine kind gained
+Debian's text-mode browsers: `partnercrmd ui` then opened the configuration page in `links` in its terminal.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import webbrowser
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,22 @@ def test_the_browser_the_user_names_is_used_text_mode_or_not(bin_dir: Path) -> N
     assert (bin_dir.parent / "ran-takes").read_text().strip() == "http://127.0.0.1:9/ui/x"
     assert open_page(bin_dir, f"{bin_dir / 'refuses'}{os.pathsep}w3m") == "True"
     assert ran(bin_dir) == ["refuses", "takes", "w3m"]
+
+
+def test_without_webbrowsers_list_pages_open_as_webbrowser_opens_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """web_browser reads webbrowser's private `_tryorder`; should a later Python drop it, pages still open."""
+    from partnercrmd import web_browser
+
+    opened: list[tuple[str, int]] = []
+    monkeypatch.delattr(webbrowser, "_tryorder", raising=False)
+    monkeypatch.setattr(webbrowser, "register_standard_browsers", lambda: None)
+
+    def record(url: str, new: int = 0) -> bool:
+        opened.append((url, new))
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", record)
+    assert web_browser.open_page("http://127.0.0.1:9/ui/x") is True
+    assert opened == [("http://127.0.0.1:9/ui/x", 2)]
