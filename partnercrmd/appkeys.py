@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from .page_templates import PAGE_TEMPLATES as PAGE_TEMPLATES  # defined beside the class, which reads it
+from .page_templates import PAGE_TEMPLATES as PAGE_TEMPLATES  # defined where the page renderers look it up
 
 if TYPE_CHECKING:
     from .actions import ActionService

@@ -49,14 +49,15 @@ def _opener(path: Path, loaded: LoadedTemplate) -> Callable[[BookContext], Conne
     its first book opens, not for every template at every start; the file's stamp is the one it was read with, so
     an edit made in between is read again then."""
     stamp = file_stamp(path)
-    sources: list[TemplateSource] = []  # the one source every book of this template shares, once made
+    source: TemplateSource | None = None  # the one source every book of this template shares, once made
 
     def open_book(context: BookContext) -> Connector:
+        nonlocal source
         from .connector import TemplateBook, TemplateSource
 
-        if not sources:
-            sources.append(TemplateSource(path, loaded, stamp))
-        return TemplateBook(context, sources[0])
+        if source is None:
+            source = TemplateSource(path, loaded, stamp)
+        return TemplateBook(context, source)
 
     return open_book
 
