@@ -48,6 +48,7 @@ from ..model import (
     Picture,
     SearchQuery,
 )
+from ..name_index import NameIndex, holds_every_word, query_words, searchable_text
 from ..paths import Paths
 from ..phone import (
     SUFFIX_DIGITS,
@@ -67,7 +68,7 @@ from ..refreshed_phone_index import FetchEntries, PhoneEntries, RefreshedPhoneIn
 from ..search import number_query
 from ..word_search import TRIGRAM, fold, fts_schema, like_pattern, match_expression, rebuild_sql, words_where
 
-SDK_VERSION = (1, 6)
+SDK_VERSION = (1, 7)
 """(major, minor) of this surface: minor grows when names are added or deprecated, major when one is removed
 or changes meaning. Compare with a tuple: `SDK_VERSION >= (1, 0)`."""
 
@@ -102,6 +103,7 @@ __all__ = [
     "HeldBook",
     "HeldContact",
     "Integration",
+    "NameIndex",
     "OAuthSignIn",
     "PartnerError",
     "Paths",
@@ -125,6 +127,7 @@ __all__ = [
     "display_number",
     "fold",
     "fts_schema",
+    "holds_every_word",
     "hookimpl",
     "index_file",
     "index_tail",
@@ -136,8 +139,10 @@ __all__ = [
     "numbers_match",
     "os_reason",
     "phone_key",
+    "query_words",
     "rebuild_sql",
     "remove_other_index_files",
     "search_held",
+    "searchable_text",
     "words_where",
 ]

@@ -9,7 +9,7 @@ comparison matches reliably. This index (partnercrmd's `PhoneIndex`, a SQLite fi
 directory) holds every phone, mobile and fax number of the database with its normalised key; a lookup
 gives the ids of the parties that really have the number, whatever its format.
 
-Names: each party's folded name, code and contact values (names.NameStore, in the same file), so a
+Names: each party's folded name, code and contact values (the SDK's `NameIndex`, in the same file), so a
 name search reads the parties it finds by id instead of running Tryton's costly rec_name search.
 
 Both are filled in full from the server when the index is empty (the first search waits for that a short while),
@@ -24,11 +24,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from partnercrmd.sdk import AddinError, PhoneIndex, RefreshCoordinator, RefreshStatus
+from partnercrmd.sdk import AddinError, NameIndex, PhoneIndex, RefreshCoordinator, RefreshStatus
 
 from .client import TrytonClient
 from .mapping import PHONE_TYPES, party_id
-from .names import NameStore, party_text
+from .names import party_text
 
 PAGE = 5000
 """Parties, and contact mechanisms, read per call during a full refresh."""
@@ -54,11 +54,11 @@ class ServerData(NamedTuple):
     """Everything a refresh reads from Tryton: numbers by party, and (id, name, folded text) per party."""
 
     numbers: dict[str, list[str]]
-    parties: list[tuple[int, str, str]]
+    parties: list[tuple[str, str, str]]
 
 
 class PartyIndex:
-    """PhoneIndex and NameStore of one book, filled from Tryton; all SQLite work runs in worker threads.
+    """PhoneIndex and NameIndex of one book, filled from Tryton; all SQLite work runs in worker threads.
 
     When to refresh, writes made during a refresh, back-off and status are the SDK's `RefreshCoordinator`'s;
     this class keeps the fill (`_fill`) and what the add-in writes (`update`).
@@ -73,7 +73,7 @@ class PartyIndex:
         self.region = region
         self.ttl_seconds = ttl_seconds
         self._index = PhoneIndex(path, region)
-        self._names = NameStore(path)
+        self._names = NameIndex(path)
         try:
             if self._names.prepare():
                 self._index.clear()
@@ -104,7 +104,7 @@ class PartyIndex:
 
     async def find_names(self, words: list[str], limit: int) -> list[int]:
         """Ids of parties whose folded name, code or contact values hold every folded word, in name order."""
-        return await asyncio.to_thread(self._names.find, words, limit)
+        return [int(i) for i in await asyncio.to_thread(self._names.find, words, limit)]
 
     async def update(self, pid: int, numbers: Iterable[str], name: str, text: str) -> None:
         """Record a party the add-in created or changed: its numbers, its name and folded text (again after a
@@ -113,7 +113,7 @@ class PartyIndex:
 
         async def store() -> None:
             await asyncio.to_thread(self._index.update, str(pid), values)
-            await asyncio.to_thread(self._names.update, pid, name, text)
+            await asyncio.to_thread(self._names.update, str(pid), name, text)
 
         await self.coordinator.write(pid, store)
 
@@ -197,4 +197,5 @@ def server_data(parties: list[dict[str, Any]], mechanisms: list[dict[str, Any]])
         if pid is not None:
             name = _text(row.get("name"))
             texts.append((pid, name, party_text(name, _text(row.get("code")), values.get(pid, []))))
-    return ServerData(numbers, texts)
+    # In id order: parties of the same name are then found in Tryton's order (name, id).
+    return ServerData(numbers, [(str(pid), name, text) for pid, name, text in sorted(texts)])
