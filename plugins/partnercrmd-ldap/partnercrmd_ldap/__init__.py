@@ -25,7 +25,7 @@ from partnercrmd.sdk import (
 from .presets import ACTIVE_DIRECTORY
 from .settings import CONFIG
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 __all__ = ["ACTIVE_DIRECTORY_ENTRY", "LDAP", "__version__"]
 
 INTEGRATION_ID = "ldap"

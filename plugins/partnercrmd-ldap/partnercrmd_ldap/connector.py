@@ -26,9 +26,11 @@ from partnercrmd.sdk import (
     ContactPatch,
     SearchQuery,
     Unsupported,
+    holds_every_word,
     index_file,
     numbers_match,
     phone_key,
+    query_words,
     remove_other_index_files,
 )
 
@@ -38,9 +40,18 @@ from .client import PAGE_SIZE, Entry, LdapClient, ListingLimited, Result
 from .dn_cache import DnCache
 from .filters import changed_since_filter, contacts_filter, id_filter, name_filter, number_filter
 from .generalized_time import SAFETY_MARGIN, LatestChange
-from .index import Bound, Filled, NumberIndex, PartialFill, Synced
+from .index import Bound, Filled, Named, NumberIndex, PartialFill, Synced
 from .ldap3_api import escape_rdn, exceptions, ldap3, parse_dn
-from .mapping import activity_value, appended_text, entry_id, new_entry, patch_changes, phone_values, to_contact
+from .mapping import (
+    activity_value,
+    appended_text,
+    entry_id,
+    named,
+    new_entry,
+    patch_changes,
+    phone_values,
+    to_contact,
+)
 from .settings import LdapSettings, parse_settings
 
 log = logging.getLogger(__name__)
@@ -133,15 +144,36 @@ class LdapBook(BlockingConnector):
 
     def search(self, query: SearchQuery) -> Sequence[Contact]:
         """By number: the local index, else every phone attribute on the server, verified here as the host will;
-        by text: every word somewhere."""
+        by text: every word somewhere (on Active Directory, from the name index while it is current)."""
         attributes = self.settings.attributes
         if query.number:
             return self._by_number(query.number, query.include_pictures)[: query.limit]
         inner = name_filter(attributes.name_attributes(), query.text)
         if inner is None:
             return []
+        if self.index is not None:
+            self.index.ensure_fresh(self.index_fill)
+            if self.index.holds_names() and self._caught_up():
+                return self._names_from_index(query)
         entries = self.find(inner, query.include_pictures, query.limit)
         return [to_contact(e, attributes, query.include_pictures) for e in entries]
+
+    def _names_from_index(self, query: SearchQuery) -> list[Contact]:
+        """The entries the name index finds for every word, read by DN and checked again (one renamed since it was
+        indexed is indexed anew, one gone is forgotten). Active Directory compares a substring filter with every
+        user; this reads only the entries found."""
+        assert self.index is not None
+        words = query_words(query.text)
+        contacts = []
+        for dn in self.index.find_names(words, query.limit):
+            entry = self.read_by_dn(dn, query.include_pictures)
+            if entry is None:
+                self.index.forget(dn)  # deleted, moved, or no longer a contact
+            elif holds_every_word(named(entry, self.settings.attributes).text, words):
+                contacts.append(to_contact(entry, self.settings.attributes, query.include_pictures))
+            else:
+                self._remember(entry)
+        return contacts
 
     def _by_number(self, number: str, include_picture: bool) -> list[Contact]:
         """The entries the local index names, read by DN, when one still has the number; otherwise, on Active
@@ -220,9 +252,7 @@ class LdapBook(BlockingConnector):
                         self._remember(entry)
 
                 try:
-                    self.client.search_pages(
-                        self.settings.base_dn, changed, self.settings.attributes.phone_attributes(), on_page
-                    )
+                    self.client.search_pages(self.settings.base_dn, changed, self._indexed_attributes(), on_page)
                 except ListingLimited:
                     return False
                 self.index.advance_synced(seen, now)
@@ -255,9 +285,17 @@ class LdapBook(BlockingConnector):
         self._seen(found)
         return found[0] if found else None
 
+    def _indexed_attributes(self) -> list[str]:
+        """What the index keeps of each entry: its phone attributes, and what a name search looks in."""
+        attributes = self.settings.attributes
+        return list(dict.fromkeys([*attributes.phone_attributes(), *attributes.name_attributes()]))
+
     def _remember(self, entry: Entry) -> None:
+        """Index an entry read with (at least) `_indexed_attributes`."""
         if self.index is not None:
-            self.index.remember(entry.dn, [number for _, number, _ in phone_values(entry, self.settings.attributes)])
+            attributes = self.settings.attributes
+            numbers = [number for _, number, _ in phone_values(entry, attributes)]
+            self.index.remember(entry.dn, numbers, named(entry, attributes))
 
     def index_fill(self, stop: Callable[[], bool]) -> Filled:
         """Every contact's phone values by DN (a paged search reading only the phone attributes and the change
@@ -286,25 +324,31 @@ class LdapBook(BlockingConnector):
         modified = self.settings.modified_attribute
         numbers: dict[str, list[str]] = {}
         latest = LatestChange()
+        phones = attributes.phone_attributes()
+        if not phones:
+            return Filled(numbers)
+        synced = self.change_counter() if modified else None  # before the listing: what changes later raises it
+        # Names only where the counter can keep them current (Active Directory): elsewhere the server's name search
+        # answers every time (slapd with the README's substring indexes answers it in a few milliseconds).
+        names: dict[str, Named] | None = {} if synced is not None else None
 
         def on_page(page: list[Entry]) -> None:
             for entry in page:
                 values = [number for _, number, _ in phone_values(entry, attributes)]
                 if values:
                     numbers[entry.dn] = values
+                if names is not None:
+                    names[entry.dn] = named(entry, attributes)
                 if modified:
                     latest.add(entry.texts(modified))
 
-        phones = attributes.phone_attributes()
-        if not phones:
-            return Filled(numbers)
-        synced = self.change_counter() if modified else None  # before the listing: what changes later raises it
+        read = self._indexed_attributes() if names is not None else phones
         started = time.monotonic()
         try:
             self.client.search_pages(
                 self.settings.base_dn,
                 self._filter(""),
-                [*phones, modified] if modified else phones,
+                [*read, modified] if modified else read,
                 on_page,
                 page_size=self.fill_page_size,
                 stop=stop,
@@ -320,9 +364,9 @@ class LdapBook(BlockingConnector):
                 "searched among all contacts.",
                 modified,
             )
-            return Filled(numbers, None, synced)
+            return Filled(numbers, None, synced, names)
         since = latest.minus(duration + SAFETY_MARGIN) if modified else None
-        return Filled(numbers, Bound(modified, since) if since else None, synced)
+        return Filled(numbers, Bound(modified, since) if since else None, synced, names)
 
     def _entry(self, contact_id: str, attributes: Sequence[str]) -> Entry | None:
         """The contact's entry by its id (a UUID, or the DN of an entry without one), if it is still a contact."""

@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC
 
-from partnercrmd.sdk import Activity, Contact, ContactPatch, Phone, PhoneKind, Picture
+from partnercrmd.sdk import Activity, Contact, ContactPatch, Phone, PhoneKind, Picture, searchable_text
 
 from .client import Entry
 from .filters import is_guid_attribute
+from .index import Named
 from .ldap3_api import ldap3
 from .presets import PHONE_KINDS, AttributeMap, Preset
 
@@ -77,6 +78,14 @@ def to_contact(entry: Entry, attributes: AttributeMap, include_picture: bool) ->
         picture=picture,
         custom={DN_FIELD: entry.dn},
     )
+
+
+def named(entry: Entry, attributes: AttributeMap) -> Named:
+    """What the name index keeps of an entry: what a name search looks in (`name_filter`'s attributes: names,
+    company, e-mail), each value folded; and the name results are ordered by."""
+    values = [value for name in attributes.name_attributes() for value in entry.texts(name)]
+    first_last = " ".join(v for v in (entry.text(attributes.first_name), entry.text(attributes.last_name)) if v)
+    return Named(entry.text(attributes.display_name) or first_last, searchable_text(values))
 
 
 def _add(values: dict[str, list[str]], name: str, value: str) -> None:

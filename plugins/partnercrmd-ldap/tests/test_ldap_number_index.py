@@ -69,6 +69,19 @@ def test_a_known_caller_is_read_by_dn_without_a_subtree_search(slapd: Slapd, tmp
         assert sent.scopes() == [(f"cn=Max Decoy,{PEOPLE}", "BASE")]
 
 
+def test_without_a_change_counter_no_names_are_kept_and_slapd_answers_names(slapd: Slapd, tmp_path: Path) -> None:
+    """slapd keeps no change counter that could say the names are current (and answers a substring search from
+    the README's `sub` indexes): the fill reads only the phone attributes, and names go to the server."""
+    with open_connector(slapd, tmp_path) as connector:
+        sent = Sent(connector)
+        assert filled(connector) > 0
+        assert connector.index is not None and not connector.index.holds_names()
+        assert connector.index.find_names(["whitfield"], 5) == []
+        sent.clear()
+        assert contact_names(connector.search(SearchQuery("whitfield", limit=5))) == ["Dana Whitfield"]
+        assert sent.scopes() == [(SUFFIX, "SUBTREE")]
+
+
 def test_an_unknown_number_asks_the_server_once(slapd: Slapd, tmp_path: Path) -> None:
     with open_connector(slapd, tmp_path) as connector:
         assert filled(connector) == 8  # the seeded people's phone values

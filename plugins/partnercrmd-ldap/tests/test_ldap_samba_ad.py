@@ -10,6 +10,7 @@ issued for its name (VM.example.test), which the tests reach as 127.0.0.1, so bo
 from __future__ import annotations
 
 import re
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -33,9 +34,10 @@ from samba_dc import (
     USERS,
     SambaDC,
     copy_domain,
+    user,
 )
 
-from partnercrmd.sdk import BookContext
+from partnercrmd.sdk import BookContext, SearchQuery
 from partnercrmd.testing import (
     ApiSession,
     Paths,
@@ -335,6 +337,101 @@ def test_the_bound_leaves_out_users_unchanged_since_the_fill(dc: SambaDC, tmp_pa
             assert contact_names(connector.search(number)) == found, modified_attribute
         finally:
             connector.close()
+
+
+def by_name(connector: LdapBook, text: str) -> list[str]:
+    return contact_names(connector.search(SearchQuery(text, limit=10)))
+
+
+def test_a_name_search_reads_only_the_users_the_name_index_finds(dc: SambaDC, tmp_path: Path) -> None:
+    """Samba (like Active Directory) has no index for `(displayName=*word*)` and compares it with every user: about
+    300 ms of its CPU per name search with 10,000 users (docs/performance.md). With the index filled and nothing
+    changed since, a name search is one read of the DC's change counter and a read by DN of each user found."""
+    connector = open_book(dc, tmp_path)
+    try:
+        assert connector.index is not None
+        connector.index.refresh(connector.index_fill)
+        assert connector.index.holds_names()
+        sent = Sent(connector)
+        assert by_name(connector, "dana NORTHWIND") == ["Dana Whitfield"]
+        assert sent.calls[0] == ROOT_DSE
+        assert sent.scopes()[1:] == [(f"CN=Dana Whitfield,{USERS}", "BASE")]
+        sent.clear()
+        assert by_name(connector, "northwind") == ["Dana Whitfield", "Eamon O'Neill"]
+        assert by_name(connector, "Zoë société") == ["Zoë Lefèvre"]  # accents and case folded, as the DC compares
+        assert by_name(connector, "o'neill") == ["Eamon O'Neill"]
+        assert by_name(connector, "Fabrikam (US)") == ["Frank Ocampo"]
+        assert by_name(connector, "eamon.oneill@northwind") == ["Eamon O'Neill"]  # e-mail
+        assert by_name(connector, "person0042") == ["Bulk Person 0042"]
+        assert by_name(connector, "a)(objectClass=*") == []
+        assert len(connector.search(SearchQuery("bulk person", limit=7))) == 7
+        assert {scope for _, scope in sent.scopes()} == {"BASE"}  # the counter and users by DN: no subtree search
+    finally:
+        connector.close()
+
+
+def display_name_ldif(dn: str, name: str) -> str:
+    return f"dn: {dn}\nchangetype: modify\nreplace: displayName\ndisplayName: {name}\n"
+
+
+def test_names_changed_on_the_dc_while_the_book_is_open_are_found_by_catching_up(dc: SambaDC, tmp_path: Path) -> None:
+    connector = open_book(dc, tmp_path)
+    renamed = f"CN=Bulk Person 0007,{USERS}"
+    added = f"CN=Ottilie Brandauer,{USERS}"
+    try:
+        assert connector.index is not None
+        connector.index.refresh(connector.index_fill)
+        before = connector.index.synced()
+        assert before is not None
+        dc.ldb("ldbmodify", display_name_ldif(renamed, "Quillon Marchetti"))
+        dc.ldb("ldbadd", user("Ottilie Brandauer", "ottilie", givenName="Ottilie", sn="Brandauer"))
+        sent = Sent(connector)
+        assert by_name(connector, "marchetti") == ["Quillon Marchetti"]
+        # The counter, then the users changed since the fill (uSNChanged, with their names), then the user by DN.
+        assert sent.calls[0] == ROOT_DSE
+        assert sent.calls[1][:2] == ("pages", BASE_DN) and f"(uSNChanged>={before.usn + 1})" in sent.calls[1][2]
+        assert sent.scopes()[2:] == [(renamed, "BASE")]
+        assert by_name(connector, "bulk person 0007") == []  # its old display name
+        assert by_name(connector, "person0007") == ["Quillon Marchetti"]  # its surname is unchanged
+        assert by_name(connector, "ottilie") == ["Ottilie Brandauer"]
+        # A deleted user is not among the changed ones a search reads (AD moves it to Deleted Objects): its read by
+        # DN finds nothing, and the index forgets it.
+        dc.ldb("ldbdel", "", added)
+        assert by_name(connector, "brandauer") == []
+        assert connector.index.find_names(["brandauer"], 5) == []
+    finally:
+        dc.ldb("ldbmodify", display_name_ldif(renamed, "Bulk Person 0007"))
+        subprocess.run(["ldbdel", "-H", str(dc.sam_ldb), added], capture_output=True, check=False)
+        connector.close()
+
+
+def test_an_index_without_names_sends_name_searches_to_the_dc_until_it_is_filled(dc: SambaDC, tmp_path: Path) -> None:
+    """An index file of the add-in's earlier version holds numbers and the change counter, but no names: name
+    searches go to the DC (its substring search) until the next fill has read them."""
+    connector = open_book(dc, tmp_path)
+    assert connector.index is not None
+    connector.index.refresh(connector.index_fill)
+    path = connector.index.path
+    connector.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'names_schema'")  # as written before names were kept
+    db.close()
+    connector = open_book(dc, tmp_path)
+    try:
+        assert connector.index is not None
+        assert connector.index.synced() is not None and not connector.index.holds_names()
+        sent = Sent(connector)
+        assert by_name(connector, "whitfield") == ["Dana Whitfield"]
+        assert [(base, scope) for _, base, search_filter, scope in sent.calls if "=*whitfield*" in search_filter] == [
+            (BASE_DN, "SUBTREE")
+        ]
+        connector.index.refresh(connector.index_fill)
+        assert connector.index.holds_names()
+        sent.clear()
+        assert by_name(connector, "whitfield") == ["Dana Whitfield"]
+        assert {scope for _, scope in sent.scopes()} == {"BASE"}
+    finally:
+        connector.close()
 
 
 # --- bind forms, wrong credentials, Test connection -----------------------------------------------------

@@ -1,3 +1,3 @@
 """The add-in's version (one place, read by setup.cfg and the integration)."""
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"
