@@ -151,9 +151,9 @@ class LdapBook(BlockingConnector):
         inner = name_filter(attributes.name_attributes(), query.text)
         if inner is None:
             return []
-        if self.index is not None:
+        if self.index is not None and self.index.holds_names():  # never before a fill: no wait for one here
             self.index.ensure_fresh(self.index_fill)
-            if self.index.holds_names() and self._caught_up():
+            if self._caught_up():
                 return self._names_from_index(query)
         entries = self.find(inner, query.include_pictures, query.limit)
         return [to_contact(e, attributes, query.include_pictures) for e in entries]

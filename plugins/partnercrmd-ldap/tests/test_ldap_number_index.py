@@ -74,6 +74,9 @@ def test_without_a_change_counter_no_names_are_kept_and_slapd_answers_names(slap
     the README's `sub` indexes): the fill reads only the phone attributes, and names go to the server."""
     with open_connector(slapd, tmp_path) as connector:
         sent = Sent(connector)
+        # A new book's name search neither waits for a fill nor starts one (names never come from this index).
+        assert contact_names(connector.search(SearchQuery("whitfield", limit=5))) == ["Dana Whitfield"]
+        assert sent.scopes() == [(SUFFIX, "SUBTREE")]
         assert filled(connector) > 0
         assert connector.index is not None and not connector.index.holds_names()
         assert connector.index.find_names(["whitfield"], 5) == []
