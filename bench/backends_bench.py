@@ -872,15 +872,22 @@ async def warm_connector(connector: object) -> str:
     """Fill an add-in's local index now, the way it would in the background; what was done.
 
     The add-ins keep such indexes where their server cannot match numbers whatever their format or is slow
-    to search (CardDAV: cards and names; Tryton: numbers and names; LDAP and BottleCRM: numbers). Their
-    methods are found by duck typing, so a changed add-in makes this say "no index" rather than fail; SQL
-    asks its server each time. RT keeps a number index (`refresh_index`, as BottleCRM), Samba AD is the LDAP
-    add-in's, DAViCal and SOGo the CardDAV add-in's; Evolution and Thunderbird keep every contact in memory.
+    to search (CardDAV: cards and names; Tryton and Active Directory: numbers and names; OpenLDAP and
+    BottleCRM: numbers). Their methods are found by duck typing, so a changed add-in makes this say "no index"
+    rather than fail; SQL asks its server each time. RT keeps a number index (`refresh_index`, as BottleCRM),
+    Samba AD is the LDAP add-in's, DAViCal and SOGo the CardDAV add-in's; Evolution and Thunderbird keep every
+    contact in memory.
     """
     inner = getattr(connector, "blocking", connector)  # a BlockingConnector runs inside a ThreadedConnector
     index_fill, index = getattr(inner, "index_fill", None), getattr(inner, "index", None)
     if callable(index_fill) and index is not None:  # LDAP (blocking: in a worker thread)
         count = await asyncio.to_thread(index.refresh, index_fill)
+        holds_names = getattr(index, "holds_names", None)
+        if callable(holds_names) and holds_names():  # Active Directory: names too (LDAP add-in 0.4.0)
+            return (
+                "number and name index: every contact's phone and name attributes read by a paged search "
+                f"({count} numbers)"
+            )
         return f"number index: every contact's phone attributes read by a paged search ({count} numbers)"
     refresh_index = getattr(inner, "refresh_index", None)
     if callable(refresh_index):  # BottleCRM
