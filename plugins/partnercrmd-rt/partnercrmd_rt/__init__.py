@@ -17,7 +17,7 @@ from .checks import check_settings
 from .connector import RtBook
 from .settings import CONFIG
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 RT = Integration(
     id="rt",

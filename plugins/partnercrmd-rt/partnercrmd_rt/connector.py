@@ -14,20 +14,31 @@ from partnercrmd.sdk import (
     CheckResult,
     Connector,
     Contact,
+    NameIndex,
     PhoneEntries,
     PhoneKey,
     SearchQuery,
     Unsupported,
     fold,
+    holds_every_word,
     numbers_match,
     phone_key,
+    query_words,
     remove_other_index_files,
 )
 
 from .checks import run_checks
 from .client import RtClient
 from .index import index_path, open_number_index
-from .mapping import comment_body, contact_from_user, new_user_body, ticket_body, user_id_of, user_numbers
+from .mapping import (
+    comment_body,
+    contact_from_user,
+    new_user_body,
+    ticket_body,
+    user_id_of,
+    user_numbers,
+    user_text,
+)
 from .settings import BookSettings, LogCalls
 
 T = TypeVar("T")
@@ -36,6 +47,9 @@ NAME_FIELDS = ("RealName", "Name", "EmailAddress")
 """The user fields a name search asks RT about (each is searchable by a token's user: REST2's Users.pm)."""
 NAME_CANDIDATES = 100
 """Users asked for per field in a name search (one REST2 page); every word is then checked here."""
+NAME_READS = len(NAME_FIELDS)
+"""At most this many users the name index finds are read by id (a request each, as a search in RT takes one per
+name field); when it finds more, RT is searched."""
 RECENT_USERS = 50
 """Users most recently changed in RT, read when the index finds no one: new users and changed numbers."""
 LOGGED_TYPES = {"Comment", "Create"}
@@ -64,6 +78,10 @@ class RtBook(Connector):
         path = index_path(context.data_dir, self.settings.url, self.settings.token)
         remove_other_index_files(context.data_dir, keep=path)
         self.index = open_number_index(path, self.region, self.settings.index_minutes * 60.0)
+        self.names = NameIndex(path)
+        """Every user's names, e-mail and organisation, filled with the number index: a name search reads the few
+        users it finds by id instead of searching three fields in RT (each REST2 request costs RT some 25 ms)."""
+        self.names.prepare()  # an empty index (new, or of another schema) is filled with the numbers' next refresh
 
     def capabilities(self) -> frozenset[Capability] | None:
         """Without logging, the book neither logs calls nor offers to."""
@@ -108,15 +126,26 @@ class RtBook(Connector):
             for user_id, answer in zip(ids, answers, strict=True)
         ]
         await self.index.remember_many([(user_id, user_numbers(answer) if answer else []) for user_id, answer in live])
-        return [contact_from_user(answer) for _, answer in live if answer]
+        contacts = [contact_from_user(answer) for _, answer in live if answer]
+        await asyncio.to_thread(self._remember_names, contacts, [user_id for user_id, answer in live if not answer])
+        return contacts
 
     async def _search_text(self, text: str, limit: int) -> list[Contact]:
-        """RT is asked for the longest word in RealName, Name and EmailAddress (a LIKE, case-insensitive), one
-        request per field (REST2 ANDs a query's conditions on different fields); every word must then be in the
-        user's name, login, organisation or email address."""
-        words = [fold(word) for word in text.split()]
+        """From the name index when it names a few users (`NAME_READS`): each read by id from RT and checked again;
+        otherwise (none, or many) RT is searched: the longest word in RealName, Name and EmailAddress (a LIKE,
+        case-insensitive), one request per field (REST2 ANDs a query's conditions on different fields). Either way
+        every word must be in the user's name, login, organisation or email address.
+
+        A user renamed in RT since the index was filled is found by RT's search when the index names nobody else
+        for the words (and is indexed anew then); the next refresh of the index (`index_minutes`) catches up."""
+        words = query_words(text)
         if not words:
             return []
+        ids = await asyncio.to_thread(self.names.find, words, NAME_READS + 1)
+        if 0 < len(ids) <= NAME_READS:
+            found = [c for c in await self._read_users(ids) if holds_every_word(user_text(c), words)]
+            if found:
+                return sorted(found, key=lambda c: fold(c.display_name))[:limit]
         # Lower case: RT lower-cases both sides, but SQLite's LOWER() only folds ASCII letters ("LEFÈVRE" would
         # not find "Lefèvre"); names are stored with their accented letters in lower case far more often than not.
         probe = max(text.split(), key=len).lower()
@@ -126,25 +155,33 @@ class RtBook(Connector):
                 for field in NAME_FIELDS
             ]
         )
-        found: dict[str, Contact] = {}
+        found_by_id: dict[str, Contact] = {}
         for record in (item for page in pages for item in page.items):
             if record.get("Name") in RT_INTERNAL_USERS:
                 continue
             contact = contact_from_user(record)
-            searched = fold(
-                " ".join([contact.display_name, contact.company, *contact.emails, *contact.custom.values()])
-            )
-            if contact.id not in found and all(word in searched for word in words):
-                found[contact.id] = contact
-        return sorted(found.values(), key=lambda c: fold(c.display_name))[:limit]
+            if contact.id not in found_by_id and holds_every_word(user_text(contact), words):
+                found_by_id[contact.id] = contact
+        await asyncio.to_thread(self._remember_names, list(found_by_id.values()))
+        return sorted(found_by_id.values(), key=lambda c: fold(c.display_name))[:limit]
+
+    def _remember_names(self, contacts: Sequence[Contact], gone: Sequence[str] = ()) -> None:
+        """Record users' names as RT holds them now (blocking: SQLite)."""
+        for contact in contacts:
+            self.names.update(contact.id, contact.display_name, user_text(contact))
+        for user_id in gone:
+            self.names.remove(user_id)
 
     async def refresh_index(self) -> int:
         """Read every user's numbers into the local index now; returns how many it holds."""
         return await self.index.refresh(self._index_entries)
 
     async def _index_entries(self) -> PhoneEntries:
-        entries = [(user_id_of(record), user_numbers(record)) for record in await self.client.every_user()]
-        return entries
+        """Every user's numbers, for the number index; their names go into the name index on the way."""
+        users = await self.client.every_user()
+        contacts = [contact_from_user(record) for record in users if record.get("Name") not in RT_INTERNAL_USERS]
+        await asyncio.to_thread(self.names.replace_all, [(c.id, c.display_name, user_text(c)) for c in contacts])
+        return [(user_id_of(record), user_numbers(record)) for record in users]
 
     # --- records -----------------------------------------------------------------------------------
 
@@ -182,7 +219,9 @@ class RtBook(Connector):
         if record is None:
             raise AddinError("The new user is not in RT (any more).", code="not_found")
         await self.index.remember(new_id, user_numbers(record))
-        return contact_from_user(record)
+        contact = contact_from_user(record)
+        await asyncio.to_thread(self._remember_names, [contact])
+        return contact
 
     # --- test connection ---------------------------------------------------------------------------
 
@@ -203,4 +242,7 @@ class RtBook(Connector):
         try:
             await self.index.close()
         finally:
-            await self.client.close()
+            try:
+                await asyncio.to_thread(self.names.close)
+            finally:
+                await self.client.close()

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from partnercrmd.sdk import Activity, AddinError, CallDirection, Contact, Phone, PhoneKind, phone_key
+from partnercrmd.sdk import Activity, AddinError, CallDirection, Contact, Phone, PhoneKind, phone_key, searchable_text
 
 from .client import PHONE_FIELDS
 
@@ -66,6 +66,12 @@ def contact_from_user(record: Mapping[str, Any]) -> Contact:
         notes=_text(record, "Comments"),
         custom={"RT user name": name} if name and name != real_name else {},
     )
+
+
+def user_text(contact: Contact) -> str:
+    """What a name search looks in for one user (`contact_from_user`): name, organisation, e-mail address and RT
+    user name, each folded, one per line."""
+    return searchable_text([contact.display_name, contact.company, *contact.emails, *contact.custom.values()])
 
 
 def user_numbers(record: Mapping[str, Any]) -> list[str]:

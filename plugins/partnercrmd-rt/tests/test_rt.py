@@ -23,7 +23,7 @@ from partnercrmd_rt import RT
 from partnercrmd_rt.connector import RtBook
 from rt_server import RtServer, RtSetup
 
-from partnercrmd.sdk import BookContext, ConfigError
+from partnercrmd.sdk import BookContext, ConfigError, SearchQuery
 from partnercrmd.testing import (
     ApiSession,
     Paths,
@@ -202,6 +202,71 @@ async def test_name_search(
     result = (await search(api, query))[book]
     assert result["ExceptionText"] == ""
     assert names(result) == found
+
+
+class Requests:
+    """Which user reads and user searches a connector's client sends to RT: ("user", id) and ("users", field)."""
+
+    def __init__(self, connector: RtBook) -> None:
+        self.sent: list[tuple[str, str]] = []
+        client = connector.client
+        user, users = client.user, client.users
+
+        async def spy_user(user_id: str) -> Any:
+            self.sent.append(("user", user_id))
+            return await user(user_id)
+
+        async def spy_users(conditions: Any = (), **kwargs: Any) -> Any:
+            self.sent.append(("users", ",".join(c["field"] for c in conditions)))
+            return await users(conditions, **kwargs)
+
+        client.user = spy_user  # type: ignore[method-assign]
+        client.users = spy_users  # type: ignore[method-assign]
+
+
+async def by_name(connector: RtBook, text: str) -> list[str]:
+    return [c.display_name for c in await connector.search(SearchQuery(text, limit=10))]
+
+
+async def test_a_name_the_index_knows_is_one_read_by_id_and_a_renamed_user_is_found_in_rt(
+    rt: RtServer, tmp_path: Path
+) -> None:
+    """A search in RT costs three REST2 requests (RealName, Name, EmailAddress: about 25 ms of RT's Perl each); a
+    name the index knows is one read of the user by id, checked against what RT holds now."""
+    raw = rt.api()
+    surname, renamed = unique("Harrowgate"), unique("Pellworth")
+    user_id = raw.create_user(Name=unique("qh"), RealName=f"Quentin {surname}", EmailAddress="qh@example.org")
+    async with opened(tmp_path, settings(rt)) as connector:
+        await connector.refresh_index()
+        requests = Requests(connector)
+        assert await by_name(connector, surname.lower()) == [f"Quentin {surname}"]
+        assert await by_name(connector, f"QUENTIN {surname}") == [f"Quentin {surname}"]
+        assert requests.sent == [("user", str(user_id))] * 2
+        raw.ok("PUT", f"/user/{user_id}", {"RealName": f"Quentin {renamed}"})
+        requests.sent.clear()
+        assert await by_name(connector, surname) == []  # read by id: no longer so named; then RT finds no one
+        assert requests.sent == [
+            ("user", str(user_id)),
+            ("users", "RealName"),
+            ("users", "Name"),
+            ("users", "EmailAddress"),
+        ]
+        assert await by_name(connector, renamed) == [f"Quentin {renamed}"]  # not in the index: RT's search
+        requests.sent.clear()
+        assert await by_name(connector, renamed) == [f"Quentin {renamed}"]  # indexed by that search
+        assert requests.sent == [("user", str(user_id))]
+
+
+async def test_a_name_many_users_share_is_searched_in_rt(rt: RtServer, tmp_path: Path) -> None:
+    raw = rt.api()
+    shared = unique("Tregarthen")
+    for n in range(4):  # more than the three reads by id a search in RT costs
+        raw.create_user(Name=unique("tg"), RealName=f"Person{n} {shared}")
+    async with opened(tmp_path, settings(rt)) as connector:
+        await connector.refresh_index()
+        requests = Requests(connector)
+        assert await by_name(connector, shared) == [f"Person{n} {shared}" for n in range(4)]
+        assert [kind for kind, _ in requests.sent] == ["users"] * 3
 
 
 # --- popping -----------------------------------------------------------------------------------------
