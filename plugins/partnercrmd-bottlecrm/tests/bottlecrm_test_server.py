@@ -3,8 +3,14 @@
 `tests/prepare.sh` installs BottleCRM (`django-crm`, Python 3.12 venv) once and keeps a migrated
 SQLite database with one organisation, one admin user and that user's personal access tokens.
 `BottleCrmServer.start` copies that database into a temporary directory, runs BottleCRM on
-127.0.0.1 on a free port (Django's own server, one process), waits until it answers, and
-`stop` ends it by its PID.
+127.0.0.1 on a free port under gunicorn, as BottleCRM's own documentation says to serve it in production
+(`crm/asgi.py`: "Prefer WSGI in production: gunicorn crm.wsgi:application"; gunicorn is one of django-crm's
+dependencies), waits until it answers, and `stop` ends it by its PID.
+
+Not Django's `runserver`, which the tests used before: like Python's `http.server` (CPython issue #108736) it
+writes an answer's headers and body in two writes without TCP_NODELAY, so on a kept-alive connection (the
+add-in's) every answer waited about 40 ms for the client's delayed ACK (Nagle's algorithm): a detail read took 72
+ms through the add-in and 28 ms through a client that closes the connection. No production server behaves so.
 
 `BottleCrmApi` talks to the server with the standard library's HTTP client, not the add-in's
 aiohttp code, so what the add-in wrote is read back by another client.
@@ -29,6 +35,10 @@ from typing import Any
 SECRET_KEY = "partnercrmd-tests-only-secret-key-0123456789abcdef"
 """The key prepare.sh used; test-only (BottleCRM signs tokens with it)."""
 READY_WITHIN = 60.0
+GUNICORN_OPTIONS = ("--workers", "1", "--threads", "4", "--graceful-timeout", "5", "--access-logfile", "-")
+"""One worker process (so that BottleCRM's per-process caches, its rate limits among them, behave as one server,
+as `runserver` did) with four threads: the add-in sends several requests at once (a search's reads, an index
+refresh's pages); an in-flight request gets 5 s to end when the tests stop the server."""
 PREPARE = "bash plugins/partnercrmd-bottlecrm/tests/prepare.sh"
 
 
@@ -100,13 +110,13 @@ class BottleCrmServer:
         command = [
             str(prepared.python),
             "-m",
-            "django",
-            "runserver",
+            "gunicorn",
+            "crm.wsgi:application",
+            "--bind",
             f"127.0.0.1:{port}",
-            "--noreload",
-            "--skip-checks",
+            *GUNICORN_OPTIONS,
         ]
-        with (data_dir / "runserver.log").open("wb") as output:
+        with (data_dir / "server.log").open("wb") as output:
             process = subprocess.Popen(  # stopped by PID in stop()
                 command,
                 cwd=data_dir,
@@ -137,7 +147,7 @@ class BottleCrmServer:
         raise RuntimeError(f"BottleCRM did not answer within {READY_WITHIN:g} s:\n{self.log_tail()}")
 
     def log_tail(self) -> str:
-        path = self.data_dir / "runserver.log"
+        path = self.data_dir / "server.log"
         return path.read_text(encoding="utf-8", errors="replace")[-3000:] if path.exists() else ""
 
     def stop(self) -> None:
