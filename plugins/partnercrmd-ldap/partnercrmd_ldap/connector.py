@@ -299,7 +299,8 @@ class LdapBook(BlockingConnector):
 
     def index_fill(self, stop: Callable[[], bool]) -> Filled:
         """Every contact's phone values by DN (a paged search reading only the phone attributes and the change
-        time), and the bound T for the server search of numbers the index does not know.
+        time; on a server with a change counter, Active Directory, also the name attributes, for the name index),
+        and the bound T for the server search of numbers the index does not know.
 
         T = M - D - SAFETY_MARGIN, where M is the latest change time read (server clock) and D the fill's
         duration (local clock, rounded up). Why every entry changed by others and not read with that change
