@@ -87,17 +87,6 @@ class NameIndex:
         with self._lock:
             self._db.close()
 
-    def _transaction(self, statements: Iterable[tuple[str, Iterable[object]]]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, parameters in statements:
-                    self._db.execute(sql, tuple(parameters))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-
     def replace_all(self, entries: Iterable[tuple[str, str, str]]) -> int:
         """Replace every contact with (id, name, searchable text) rows read from the backend; returns how many."""
         rows = list({contact_id: (contact_id, name, text) for contact_id, name, text in entries}.values())
@@ -112,24 +101,30 @@ class NameIndex:
                 raise
         return len(rows)
 
-    def update(self, contact_id: str, name: str, text: str) -> None:
-        """Record one contact's name and text (an empty text: it has none, or it is gone)."""
-        if not text:
-            self.remove(contact_id)
-            return
-        self._transaction(
-            [
-                (
+    def update_many(self, entries: Iterable[tuple[str, str, str]]) -> None:
+        """Record contacts' (id, name, searchable text) as the backend holds them now, in one transaction; an empty
+        text removes the contact (it has none, or it is gone). Unchanged rows are not rewritten."""
+        rows = list(entries)
+        gone = [(contact_id,) for contact_id, _, text in rows if not text]
+        kept = [row for row in rows if row[2]]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("DELETE FROM names WHERE contact_id = ?", gone)
+                self._db.executemany(
                     "INSERT INTO names (contact_id, name, words) VALUES (?, ?, ?) "
                     "ON CONFLICT (contact_id) DO UPDATE SET name = excluded.name, words = excluded.words "
                     "WHERE name != excluded.name OR words != excluded.words",
-                    (contact_id, name, text),
+                    kept,
                 )
-            ]
-        )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
-    def remove(self, contact_id: str) -> None:
-        self._transaction([("DELETE FROM names WHERE contact_id = ?", (contact_id,))])
+    def update(self, contact_id: str, name: str, text: str) -> None:
+        """`update_many` of one contact."""
+        self.update_many([(contact_id, name, text)])
 
     def find(self, words: list[str], limit: int) -> list[str]:
         """Ids of the contacts whose text holds every folded word, ordered by name (then as they were stored);

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Collection, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from partnercrmd.sdk import (
@@ -126,9 +126,7 @@ class RtBook(Connector):
             for user_id, answer in zip(ids, answers, strict=True)
         ]
         await self.index.remember_many([(user_id, user_numbers(answer) if answer else []) for user_id, answer in live])
-        contacts = [contact_from_user(answer) for _, answer in live if answer]
-        await asyncio.to_thread(self._remember_names, contacts, [user_id for user_id, answer in live if not answer])
-        return contacts
+        return [contact_from_user(answer) for _, answer in live if answer]
 
     async def _search_text(self, text: str, limit: int) -> list[Contact]:
         """From the name index when it names a few users (`NAME_READS`): each read by id from RT and checked again;
@@ -143,7 +141,10 @@ class RtBook(Connector):
             return []
         ids = await asyncio.to_thread(self.names.find, words, NAME_READS + 1)
         if 0 < len(ids) <= NAME_READS:
-            found = [c for c in await self._read_users(ids) if holds_every_word(user_text(c), words)]
+            current = await self._read_users(ids)
+            gone = set(ids) - {c.id for c in current}
+            await asyncio.to_thread(self._remember_names, current, gone)  # renamed since, or gone
+            found = [c for c in current if holds_every_word(user_text(c), words)]
             if found:
                 return sorted(found, key=lambda c: fold(c.display_name))[:limit]
         # Lower case: RT lower-cases both sides, but SQLite's LOWER() only folds ASCII letters ("LEFÈVRE" would
@@ -165,12 +166,11 @@ class RtBook(Connector):
         await asyncio.to_thread(self._remember_names, list(found_by_id.values()))
         return sorted(found_by_id.values(), key=lambda c: fold(c.display_name))[:limit]
 
-    def _remember_names(self, contacts: Sequence[Contact], gone: Sequence[str] = ()) -> None:
-        """Record users' names as RT holds them now (blocking: SQLite)."""
-        for contact in contacts:
-            self.names.update(contact.id, contact.display_name, user_text(contact))
-        for user_id in gone:
-            self.names.remove(user_id)
+    def _remember_names(self, contacts: Sequence[Contact], gone: Collection[str] = ()) -> None:
+        """Record users' names as RT holds them now, and forget users it no longer shows, in one transaction
+        (blocking: SQLite)."""
+        rows = [(c.id, c.display_name, user_text(c)) for c in contacts]
+        self.names.update_many([*rows, *((user_id, "", "") for user_id in gone)])
 
     async def refresh_index(self) -> int:
         """Read every user's numbers into the local index now; returns how many it holds."""
